@@ -1,0 +1,143 @@
+// Elementwise ops with their backward. Gradients of broadcast operands are summed back to the
+// operand's shape (dispatch::sum_to); gradients are computed only for inputs that require them.
+// Backward closures run with grad mode off, so the operators used inside them record nothing.
+#include "autograd/elementwise.h"
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+
+namespace minidl {
+
+using autograd::Grads;
+using autograd::record;
+using dispatch::BinaryOp;
+using dispatch::UnaryOp;
+
+namespace {
+
+Tensor scalar_like(const Tensor& t, float value, const char* op) {
+  dispatch::check_defined(t, op);
+  return Tensor::full({}, value, {.device = t.device()});
+}
+
+// Gradient for an input only when it requires one; `grad` is not evaluated otherwise.
+template <class F>
+Tensor if_needed(const Tensor& input, F&& grad) {
+  return input.requires_grad() ? dispatch::sum_to(grad(), input.shape()) : Tensor{};
+}
+
+}  // namespace
+
+// y = a + b;  da = dy,  db = dy
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::add, a, b, "add");
+  record("add", y, {a, b}, [a, b](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy; }), if_needed(b, [&] { return dy; })};
+  });
+  return y;
+}
+
+// y = a − b;  da = dy,  db = −dy
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::sub, a, b, "sub");
+  record("sub", y, {a, b}, [a, b](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy; }), if_needed(b, [&] { return -dy; })};
+  });
+  return y;
+}
+
+// y = a·b;  da = dy·b,  db = dy·a
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::mul, a, b, "mul");
+  record("mul", y, {a, b}, [a, b](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy * b; }), if_needed(b, [&] { return dy * a; })};
+  });
+  return y;
+}
+
+// y = a / b;  da = dy / b,  db = −dy·a / b² = −dy·y / b
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::div, a, b, "div");
+  record("div", y, {a, b}, [a, b, y = y.detach()](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy / b; }), if_needed(b, [&] { return -(dy * y) / b; })};
+  });
+  return y;
+}
+
+// y = −x;  dx = −dy
+Tensor neg(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::neg, x, "neg");
+  record("neg", y, {x}, [](const Tensor& dy) { return Grads{dispatch::unary(UnaryOp::neg, dy, "neg")}; });
+  return y;
+}
+
+// y = eˣ;  dx = dy·y
+Tensor exp(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::exp, x, "exp");
+  record("exp", y, {x}, [y = y.detach()](const Tensor& dy) { return Grads{dy * y}; });
+  return y;
+}
+
+// y = ln x;  dx = dy / x
+Tensor log(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::log, x, "log");
+  record("log", y, {x}, [x](const Tensor& dy) { return Grads{dy / x}; });
+  return y;
+}
+
+// y = √x;  dx = dy / (2y)
+Tensor sqrt(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::sqrt, x, "sqrt");
+  record("sqrt", y, {x}, [y = y.detach()](const Tensor& dy) { return Grads{dy / (2.f * y)}; });
+  return y;
+}
+
+// y = x²;  dx = 2x·dy
+Tensor square(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::square, x, "square");
+  record("square", y, {x}, [x](const Tensor& dy) { return Grads{2.f * x * dy}; });
+  return y;
+}
+
+// y = max(x, 0);  dx = dy·1[y > 0]
+Tensor relu(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::relu, x, "relu");
+  record("relu", y, {x}, [y = y.detach()](const Tensor& dy) {
+    return Grads{dispatch::binary(BinaryOp::relu_backward, y, dy, "relu")};
+  });
+  return y;
+}
+
+// y = 1 / (1 + e⁻ˣ);  dx = dy·y(1 − y)
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::sigmoid, x, "sigmoid");
+  record("sigmoid", y, {x}, [y = y.detach()](const Tensor& dy) {
+    return Grads{dispatch::binary(BinaryOp::sigmoid_backward, y, dy, "sigmoid")};
+  });
+  return y;
+}
+
+// y = tanh x;  dx = dy·(1 − y²)
+Tensor tanh(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::tanh, x, "tanh");
+  record("tanh", y, {x}, [y = y.detach()](const Tensor& dy) {
+    return Grads{dispatch::binary(BinaryOp::tanh_backward, y, dy, "tanh")};
+  });
+  return y;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, float b) { return add(a, scalar_like(a, b, "add")); }
+Tensor operator-(const Tensor& a, float b) { return sub(a, scalar_like(a, b, "sub")); }
+Tensor operator*(const Tensor& a, float b) { return mul(a, scalar_like(a, b, "mul")); }
+Tensor operator/(const Tensor& a, float b) { return div(a, scalar_like(a, b, "div")); }
+Tensor operator+(float a, const Tensor& b) { return add(scalar_like(b, a, "add"), b); }
+Tensor operator-(float a, const Tensor& b) { return sub(scalar_like(b, a, "sub"), b); }
+Tensor operator*(float a, const Tensor& b) { return mul(scalar_like(b, a, "mul"), b); }
+Tensor operator/(float a, const Tensor& b) { return div(scalar_like(b, a, "div"), b); }
+
+}  // namespace minidl

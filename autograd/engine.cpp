@@ -1,0 +1,137 @@
+// The backward pass. Nodes are collected from the loss's grad_fn through their inputs, then run in
+// reverse tape order (newest first): a node's creation number is larger than its inputs' nodes', so
+// every gradient flowing into a node is complete before it runs. Gradients reaching a tensor along
+// several paths are summed; leaves accumulate into grad() across backward() calls, as in PyTorch.
+// Afterwards the graph is released (closures and saved tensors freed); a second backward() through
+// it throws.
+#include <algorithm>
+#include <atomic>
+#include <unordered_set>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+
+namespace minidl {
+
+namespace autograd {
+
+static std::atomic<uint64_t> next_sequence_nr{0};
+
+Node::Node(const char* name, std::initializer_list<Tensor> inputs)
+    : name_(name), sequence_nr_(next_sequence_nr++), num_inputs_(static_cast<int>(inputs.size())) {
+  check(inputs.size() <= kMaxInputs, name, ": a node takes at most ", kMaxInputs, " inputs");
+  std::copy(inputs.begin(), inputs.end(), inputs_.begin());
+}
+
+void Node::release() {
+  inputs_ = {};
+  num_inputs_ = 0;
+  pending_grad_ = Tensor{};
+  released_ = true;
+}
+
+void attach(Tensor& out, std::shared_ptr<Node> node) {
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+namespace {
+
+// A leaf's grad() must own its storage: a closure may hand back the very tensor it received
+// (add passes dy through) or one tensor for two inputs, and two parameters must never share a
+// gradient buffer. The tensor is kept when nothing else can reach it, else copied.
+void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
+  if (leaf.grad.defined()) {
+    leaf.grad = dispatch::binary(kernels::BinaryOp::add, leaf.grad, g, "backward");
+    return;
+  }
+  const bool exclusive =
+      g.use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0;
+  leaf.grad = exclusive ? std::move(g) : dispatch::copy(g);
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& seed) {
+  NoGradGuard no_grad;
+  if (root.is_leaf()) {
+    accumulate_into_leaf(*root.impl(), seed);
+    return;
+  }
+
+  // The reachable part of the tape, newest first. shared_ptrs keep each node alive until all are
+  // released, whatever order release() drops their inputs in.
+  std::vector<std::shared_ptr<Node>> tape;
+  std::unordered_set<const Node*> seen;
+  std::vector<Node*> stack{root.grad_fn().get()};
+  tape.push_back(root.grad_fn());
+  seen.insert(root.grad_fn().get());
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    check(!node->released(), "backward: the graph through '", node->name(),
+          "' was already released by an earlier backward(); run the forward pass again (each forward "
+          "pass supports one backward)");
+    for (const Tensor& input : node->inputs()) {
+      const auto& fn = input.impl()->grad_fn;
+      if (fn && seen.insert(fn.get()).second) {
+        tape.push_back(fn);
+        stack.push_back(fn.get());
+      }
+    }
+  }
+  std::sort(tape.begin(), tape.end(), [](const auto& a, const auto& b) { return a->sequence_nr() > b->sequence_nr(); });
+
+  struct ReleaseAll {  // also when a closure throws: the graph is spent either way
+    std::vector<std::shared_ptr<Node>>& tape;
+    ~ReleaseAll() {
+      for (auto& node : tape) node->release();
+    }
+  } release_all{tape};
+
+  root.grad_fn()->pending_grad_ = seed;
+  for (const auto& node : tape) {
+    Tensor dout = std::move(node->pending_grad_);
+    if (!dout.defined()) continue;  // no path from the root carried a gradient here
+    Grads grads = node->backward(dout);
+    dout = Tensor{};  // so that pass-through gradients can be handed on without a copy
+    for (size_t i = 0; i < node->inputs().size(); ++i) {
+      const Tensor& input = node->inputs()[i];
+      Tensor& g = grads[i];
+      if (!g.defined() || !input.requires_grad()) continue;
+      check(g.shape() == input.shape(), "backward: '", node->name(), "' returned a gradient of shape ", g.shape(),
+            " for input ", i, " of shape ", input.shape(), " (a bug in that op's backward)");
+      if (const auto& fn = input.impl()->grad_fn) {
+        fn->pending_grad_ = fn->pending_grad_.defined()
+                                ? dispatch::binary(kernels::BinaryOp::add, fn->pending_grad_, g, "backward")
+                                : std::move(g);
+      } else {
+        accumulate_into_leaf(*input.impl(), std::move(g));
+      }
+    }
+  }
+}
+
+}  // namespace autograd
+
+void Tensor::backward() const { backward(Tensor{}); }
+
+void Tensor::backward(const Tensor& gradient) const {
+  dispatch::check_defined(*this, "backward");
+  check(requires_grad(), "backward: tensor of shape ", shape(),
+        " does not require grad (no input of its graph requires grad, or it was computed under NoGradGuard)");
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    check(numel() == 1, "backward: called on a non-scalar tensor of shape ", shape(),
+          "; reduce it to a scalar first (e.g. mean) or pass a gradient of that shape: backward(gradient)");
+    seed = Tensor::ones(shape(), {.device = device()});
+  } else {
+    check(seed.shape() == shape() && seed.dtype() == DType::float32 && seed.device() == device(),
+          "backward: gradient ", seed.dtype(), " ", seed.shape(), " does not match the tensor's float32 ", shape(),
+          " on ", device());
+  }
+  autograd::run_backward(*this, seed);
+}
+
+}  // namespace minidl

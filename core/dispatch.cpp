@@ -1,0 +1,342 @@
+// Lowering from tensors to kernels: shapes and strides become kernels::*Layout and GemmOperand
+// descriptions, collapsed (coalesce) to the fewest dimensions, and the backend of the operands'
+// device runs them. Empty tensors return before reaching a kernel.
+#include "core/dispatch.h"
+
+#include <climits>
+#include <cstring>
+
+#include "core/backend.h"
+
+namespace minidl::dispatch {
+
+using kernels::BinaryLayout;
+using kernels::CopyLayout;
+using kernels::GemmOperand;
+
+namespace {
+
+template <class T>
+T* ptr(const Tensor& t) {
+  return static_cast<T*>(t.data_ptr());
+}
+
+const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
+
+Tensor new_like(const Shape& shape, const Tensor& like, DType dtype = DType::float32) {
+  return detail::make_tensor(shape, dtype, like.device());
+}
+
+// outer · reduce · inner of a contiguous tensor seen around `dim`.
+struct Around {
+  int64_t outer = 1, reduce = 1, inner = 1;
+};
+Around around(const Shape& s, int dim) {
+  Around a;
+  for (int d = 0; d < s.size(); ++d) (d < dim ? a.outer : d == dim ? a.reduce : a.inner) *= s[d];
+  return a;
+}
+
+Shape reduced_shape(const Shape& s, int dim, bool keepdim) {
+  Shape out = s;
+  if (keepdim)
+    out[dim] = 1;
+  else
+    out.erase(dim);
+  return out;
+}
+
+void check_int32_range(int64_t v, const char* op, const char* what) {
+  check(v <= INT_MAX, op, ": ", what, " ", v, " exceeds the 32-bit limit of the kernels");
+}
+
+// The strides of `x` seen as an operand of `out_shape` it broadcasts to (0 where it repeats).
+void broadcast_strides(const Tensor& x, const Shape& out_shape, int64_t* strides) {
+  const int lead = out_shape.size() - x.dim();
+  for (int d = 0; d < out_shape.size(); ++d) {
+    const int xd = d - lead;
+    strides[d] = (xd < 0 || x.shape()[xd] == 1) ? 0 : x.strides()[xd];
+  }
+}
+
+}  // namespace
+
+void check_defined(const Tensor& x, const char* op) {
+  check(x.defined(), op, ": got an undefined tensor (default-constructed, or a grad() never computed)");
+}
+
+void check_float(const Tensor& x, const char* op) {
+  check_defined(x, op);
+  check(x.dtype() == DType::float32, op, ": expected a float32 tensor, got ", x.dtype(), " ", x.shape());
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  check(a.device() == b.device(), op, ": tensors are on different devices: ", a.device(), " ", a.shape(), " and ",
+        b.device(), " ", b.shape());
+}
+
+// ---- layout
+
+void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
+  check_defined(dst, op);
+  check_defined(src, op);
+  check(dst.shape() == src.shape(), op, ": cannot copy shape ", src.shape(), " into shape ", dst.shape());
+  check(dst.dtype() == src.dtype(), op, ": cannot copy ", src.dtype(), " into ", dst.dtype());
+  check_same_device(dst, src, op);
+  if (dst.numel() == 0) return;
+  CopyLayout l;
+  l.ndim = dst.dim();
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = dst.shape()[d];
+    l.strides[0][d] = dst.strides()[d];
+    l.strides[1][d] = src.strides()[d];
+  }
+  kernels::coalesce(l);
+  backend(dst).copy(dst.data_ptr(), src.data_ptr(), l);
+}
+
+Tensor copy(const Tensor& x) {
+  check_defined(x, "copy");
+  Tensor out = new_like(x.shape(), x, x.dtype());
+  copy_into(out, x, "copy");
+  return out;
+}
+
+Tensor contiguous(const Tensor& x) {
+  check_defined(x, "contiguous");
+  return x.is_contiguous() ? x : copy(x);
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape, const char* op) {
+  check_defined(x, op);
+  check(broadcast_shapes(x.shape(), shape, op) == shape, op, ": cannot broadcast shape ", x.shape(), " to ", shape);
+  Tensor out = new_like(shape, x, x.dtype());
+  if (out.numel() == 0) return out;
+  CopyLayout l;
+  l.ndim = shape.size();
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = shape[d];
+    l.strides[0][d] = out.strides()[d];
+  }
+  broadcast_strides(x, shape, l.strides[1]);
+  kernels::coalesce(l);
+  backend(out).copy(out.data_ptr(), x.data_ptr(), l);
+  return out;
+}
+
+Tensor cast(const Tensor& x, DType dtype) {
+  check_defined(x, "to");
+  if (x.dtype() == dtype) return copy(x);
+  Tensor src = contiguous(x);
+  Tensor out = new_like(x.shape(), x, dtype);
+  if (out.numel() == 0) return out;
+  if (dtype == DType::float32)
+    backend(x).cast_int32_to_float32(ptr<float>(out), ptr<int32_t>(src), out.numel());
+  else
+    backend(x).cast_float32_to_int32(ptr<int32_t>(out), ptr<float>(src), out.numel());
+  return out;
+}
+
+void fill(const Tensor& dst, float value) {
+  check_defined(dst, "fill");
+  check(dst.is_contiguous(), "fill: expected a contiguous tensor, got strides ", dst.strides());
+  uint32_t bits;
+  if (dst.dtype() == DType::float32) {
+    std::memcpy(&bits, &value, 4);
+  } else {
+    const int32_t v = static_cast<int32_t>(value);
+    std::memcpy(&bits, &v, 4);
+  }
+  if (dst.numel()) backend(dst).fill(dst.data_ptr(), dst.numel(), bits);
+}
+
+// ---- elementwise
+
+Tensor unary(UnaryOp kind, const Tensor& x, const char* op) {
+  check_float(x, op);
+  Tensor in = contiguous(x);
+  Tensor out = new_like(x.shape(), x);
+  if (out.numel()) backend(x).unary(kind, ptr<float>(out), ptr<float>(in), out.numel());
+  return out;
+}
+
+Tensor binary(BinaryOp kind, const Tensor& a, const Tensor& b, const char* op) {
+  check_float(a, op);
+  check_float(b, op);
+  check_same_device(a, b, op);
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor out = new_like(shape, a);
+  if (out.numel() == 0) return out;
+  BinaryLayout l;
+  l.ndim = shape.size();
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = shape[d];
+    l.strides[0][d] = out.strides()[d];
+  }
+  broadcast_strides(a, shape, l.strides[1]);
+  broadcast_strides(b, shape, l.strides[2]);
+  kernels::coalesce(l);
+  backend(out).binary(kind, ptr<float>(out), ptr<float>(a), ptr<float>(b), l);
+  return out;
+}
+
+// ---- reductions
+
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op) {
+  check_float(x, op);
+  const int d = normalize_dim(dim, x.shape(), op);
+  Tensor out = new_like(reduced_shape(x.shape(), d, keepdim), x);
+  if (out.numel() == 0) return out;
+  Tensor in = contiguous(x);
+  const Around a = around(x.shape(), d);
+  backend(x).sum(ptr<float>(out), ptr<float>(in), a.outer, a.reduce, a.inner);
+  return out;
+}
+
+Tensor sum_all(const Tensor& x, const char* op) {
+  check_float(x, op);
+  Tensor out = new_like(Shape{}, x);
+  Tensor in = contiguous(x);
+  backend(x).sum(ptr<float>(out), in.numel() ? ptr<float>(in) : nullptr, 1, x.numel(), 1);
+  return out;
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  check_float(x, "sum_to");
+  check(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape ", shape,
+        " does not broadcast to ", x.shape());
+  Tensor out = x;
+  while (out.dim() > shape.size()) out = sum(out, 0, false, "sum_to");
+  for (int d = 0; d < shape.size(); ++d)
+    if (shape[d] == 1 && out.shape()[d] != 1) out = sum(out, d, true, "sum_to");
+  return out;
+}
+
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim, const char* op) {
+  check_float(x, op);
+  const int d = normalize_dim(dim, x.shape(), op);
+  check(x.shape()[d] > 0, op, ": cannot reduce over dim ", dim, " of size 0 in shape ", x.shape());
+  check_int32_range(x.shape()[d], op, "reduced size");
+  const Shape shape = reduced_shape(x.shape(), d, keepdim);
+  MaxResult r{new_like(shape, x), new_like(shape, x, DType::int32)};
+  if (r.values.numel() == 0) return r;
+  Tensor in = contiguous(x);
+  const Around a = around(x.shape(), d);
+  backend(x).max(ptr<float>(r.values), ptr<int32_t>(r.indices), ptr<float>(in), a.outer, a.reduce, a.inner);
+  return r;
+}
+
+MaxResult max_all(const Tensor& x, const char* op) {
+  check_float(x, op);
+  check(x.numel() > 0, op, ": cannot reduce an empty tensor of shape ", x.shape());
+  check_int32_range(x.numel(), op, "element count");
+  MaxResult r{new_like(Shape{}, x), new_like(Shape{}, x, DType::int32)};
+  Tensor in = contiguous(x);
+  backend(x).max(ptr<float>(r.values), ptr<int32_t>(r.indices), ptr<float>(in), 1, x.numel(), 1);
+  return r;
+}
+
+Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool) {
+  const int d = normalize_dim(dim, x_shape, "max");
+  Tensor dx = new_like(x_shape, dy);
+  if (dx.numel() == 0) return dx;
+  Tensor g = contiguous(dy);
+  const Around a = around(x_shape, d);
+  backend(dy).max_backward(ptr<float>(dx), ptr<float>(g), ptr<int32_t>(indices), a.outer, a.reduce, a.inner);
+  return dx;
+}
+
+Tensor max_all_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
+  Tensor dx = new_like(x_shape, dy);
+  backend(dy).max_backward(ptr<float>(dx), ptr<float>(dy), ptr<int32_t>(indices), 1, x_shape.numel(), 1);
+  return dx;
+}
+
+// ---- softmax family
+
+Tensor softmax(const Tensor& x, int64_t dim, bool log, const char* op) {
+  check_float(x, op);
+  const int d = normalize_dim(dim, x.shape(), op);
+  Tensor out = new_like(x.shape(), x);
+  if (out.numel() == 0) return out;
+  Tensor in = contiguous(x);
+  const Around a = around(x.shape(), d);
+  backend(x).softmax(ptr<float>(out), ptr<float>(in), a.outer, a.reduce, a.inner, log);
+  return out;
+}
+
+Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log) {
+  const int d = normalize_dim(dim, y.shape(), "softmax");
+  Tensor dx = new_like(y.shape(), y);
+  if (dx.numel() == 0) return dx;
+  Tensor yc = contiguous(y), g = contiguous(dy);
+  const Around a = around(y.shape(), d);
+  backend(y).softmax_backward(ptr<float>(dx), ptr<float>(yc), ptr<float>(g), a.outer, a.reduce, a.inner, log);
+  return dx;
+}
+
+// ---- linear algebra
+
+namespace {
+
+// The last two dims of `t` as a GEMM operand, if its strides let BLAS read it in place: rows
+// contiguous (row-major), or columns contiguous (the transpose of a row-major matrix).
+bool as_gemm_operand(const Tensor& t, GemmOperand& op) {
+  const int n = t.dim();
+  const int64_t rows = t.shape()[n - 2], cols = t.shape()[n - 1];
+  const int64_t sr = t.strides()[n - 2], sc = t.strides()[n - 1];
+  op.data = ptr<float>(t);
+  op.batch_stride = n == 3 && t.shape()[0] > 1 ? t.strides()[0] : 0;
+  if ((sc == 1 || cols == 1) && (rows == 1 || sr >= cols)) {
+    op.transposed = false;
+    op.ld = rows == 1 ? std::max<int64_t>(cols, 1) : sr;
+    return op.ld <= INT_MAX;
+  }
+  if ((sr == 1 || rows == 1) && (cols == 1 || sc >= rows)) {
+    op.transposed = true;
+    op.ld = cols == 1 ? std::max<int64_t>(rows, 1) : sc;
+    return op.ld <= INT_MAX;
+  }
+  return false;
+}
+
+GemmOperand gemm_operand(const Tensor& t, Tensor& keep_alive) {
+  GemmOperand op;
+  if (as_gemm_operand(t, op)) return op;
+  keep_alive = copy(t);  // e.g. a slice with a step: BLAS cannot stride over it
+  as_gemm_operand(keep_alive, op);
+  return op;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, const char* op) {
+  check_float(a, op);
+  check_float(b, op);
+  check_same_device(a, b, op);
+  check((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), op,
+        ": expected 2-D or 3-D (batched) tensors, got shapes ", a.shape(), " and ", b.shape());
+  const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1];
+  const int64_t k2 = b.shape()[b.dim() - 2], n = b.shape()[b.dim() - 1];
+  check(k == k2, op, ": shapes ", a.shape(), " and ", b.shape(), " are not aligned (", k, " != ", k2, ")");
+  const int64_t ba = a.dim() == 3 ? a.shape()[0] : 1, bb = b.dim() == 3 ? b.shape()[0] : 1;
+  check(ba == bb || ba == 1 || bb == 1, op, ": batch sizes of ", a.shape(), " and ", b.shape(), " differ (", ba,
+        " vs ", bb, ")");
+  const int64_t batch = std::max(ba, bb);
+  for (int64_t v : {m, n, k}) check_int32_range(v, op, "matrix size");
+
+  const Shape shape = a.dim() == 3 || b.dim() == 3 ? Shape{batch, m, n} : Shape{m, n};
+  Tensor out = new_like(shape, a);
+  if (out.numel() == 0) return out;
+  if (k == 0) {
+    fill(out, 0.f);
+    return out;
+  }
+  Tensor a_copy, b_copy;
+  const GemmOperand ga = gemm_operand(a, a_copy), gb = gemm_operand(b, b_copy);
+  check_int32_range(n, op, "leading dimension");
+  backend(out).gemm(batch, m, n, k, ga, gb, ptr<float>(out), n, m * n);
+  return out;
+}
+
+}  // namespace minidl::dispatch

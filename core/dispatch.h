@@ -1,0 +1,60 @@
+// Tensor-level computation without autograd: each function validates its operands (defined,
+// dtype, device, shapes), allocates the result and runs the kernel of the operands' backend.
+// The differentiable ops in autograd/ call these for their forward and their backward; nothing
+// above core calls a kernel directly. `op` is the public op's name, used in error messages.
+#pragma once
+
+#include "core/tensor.h"
+#include "kernels/backend.h"
+
+namespace minidl::dispatch {
+
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+// ---- layout
+Tensor contiguous(const Tensor& x);  // x itself when contiguous
+Tensor copy(const Tensor& x);        // always a new contiguous tensor
+/// Writes src into dst element by element (same shape; dst may be a strided view).
+void copy_into(const Tensor& dst, const Tensor& src, const char* op);
+/// x repeated along its broadcast dimensions, materialized: the backward of a reduction.
+Tensor broadcast_to(const Tensor& x, const Shape& shape, const char* op);
+Tensor cast(const Tensor& x, DType dtype);
+/// Every element of contiguous `dst` set to value (converted to dst's dtype).
+void fill(const Tensor& dst, float value);
+
+// ---- elementwise (float32; binary ops broadcast)
+Tensor unary(UnaryOp kind, const Tensor& x, const char* op);
+Tensor binary(BinaryOp kind, const Tensor& a, const Tensor& b, const char* op);
+
+// ---- reductions; `dim` may be negative
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op);
+Tensor sum_all(const Tensor& x, const char* op);  // 0-d
+/// Sums x over the dimensions that broadcasting added to `shape`: the backward of broadcasting.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+struct MaxResult {
+  Tensor values;   // float32
+  Tensor indices;  // int32, position along the reduced dim (or in the flattened tensor)
+};
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim, const char* op);
+MaxResult max_all(const Tensor& x, const char* op);
+/// Gradient of max: dy routed to the positions in `indices`, zero elsewhere, in x's shape.
+Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool keepdim);
+Tensor max_all_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape);
+
+// ---- softmax family
+Tensor softmax(const Tensor& x, int64_t dim, bool log, const char* op);
+Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log);
+
+// ---- linear algebra
+/// a·b for 2-D operands, or batched over a leading dim (3-D; a 2-D side is shared by every batch).
+/// Transposed views go to the GEMM as transpose flags, not copies.
+Tensor matmul(const Tensor& a, const Tensor& b, const char* op = "matmul");
+
+// ---- checks shared with the ops layer
+void check_defined(const Tensor& x, const char* op);
+void check_float(const Tensor& x, const char* op);
+void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+
+}  // namespace minidl::dispatch

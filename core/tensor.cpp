@@ -1,0 +1,230 @@
+// Tensor factories, metadata and host access. Views and backward live in autograd/ (see tensor.h).
+#include "core/tensor.h"
+
+#include <cmath>
+
+#include "core/backend.h"
+#include "core/dispatch.h"
+
+namespace minidl {
+
+namespace {
+
+void check_sizes(const Shape& shape, const char* op) {
+  for (int64_t d : shape) check(d >= 0, op, ": negative dimension ", d, " in shape ", shape);
+  shape.numel();  // throws on overflow
+}
+
+void apply_requires_grad(Tensor& t, const TensorOptions& options) {
+  if (options.requires_grad) t.set_requires_grad(true);
+}
+
+// A tensor filled from host values (factories generate on the host, then upload once).
+template <class T>
+Tensor upload(const std::vector<T>& host, const Shape& shape, DType dtype, Device device) {
+  Tensor t = detail::make_tensor(shape, dtype, device);
+  if (!host.empty()) backend_for(device).copy_from_host(t.impl()->storage->data(), host.data(), host.size() * 4);
+  return t;
+}
+
+}  // namespace
+
+namespace detail {
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * element_size(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+}  // namespace detail
+
+// ---- factories
+
+Tensor Tensor::from_vector(std::vector<float> values, Shape shape, bool requires_grad) {
+  check_sizes(shape, "from_vector");
+  check(static_cast<int64_t>(values.size()) == shape.numel(), "from_vector: ", values.size(),
+        " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = upload(values, shape, DType::float32, Device::cpu());
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+Tensor Tensor::from_vector(std::vector<int32_t> values, Shape shape) {
+  check_sizes(shape, "from_vector");
+  check(static_cast<int64_t>(values.size()) == shape.numel(), "from_vector: ", values.size(),
+        " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  return upload(values, shape, DType::int32, Device::cpu());
+}
+
+Tensor Tensor::empty(Shape shape, TensorOptions options) {
+  check_sizes(shape, "empty");
+  Tensor t = detail::make_tensor(shape, options.dtype, options.device);
+  apply_requires_grad(t, options);
+  return t;
+}
+
+Tensor Tensor::full(Shape shape, float value, TensorOptions options) {
+  check_sizes(shape, "full");
+  Tensor t = detail::make_tensor(shape, options.dtype, options.device);
+  dispatch::fill(t, value);
+  apply_requires_grad(t, options);
+  return t;
+}
+
+Tensor Tensor::zeros(Shape shape, TensorOptions options) { return full(shape, 0.f, options); }
+Tensor Tensor::ones(Shape shape, TensorOptions options) { return full(shape, 1.f, options); }
+
+Tensor Tensor::arange(int64_t end, TensorOptions options) { return arange(0, end, 1, options); }
+
+Tensor Tensor::arange(int64_t start, int64_t end, int64_t step, TensorOptions options) {
+  check(step != 0, "arange: step must be non-zero");
+  const int64_t n = std::max<int64_t>(0, (end - start + step + (step > 0 ? -1 : 1)) / step);
+  Tensor t;
+  if (options.dtype == DType::float32) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(start + i * step);
+    t = upload(v, {n}, DType::float32, options.device);
+  } else {
+    check(start >= INT32_MIN && end <= int64_t{INT32_MAX} + 1, "arange: range [", start, ", ", end,
+          ") does not fit int32");
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<int32_t>(start + i * step);
+    t = upload(v, {n}, DType::int32, options.device);
+  }
+  apply_requires_grad(t, options);
+  return t;
+}
+
+Tensor Tensor::randn(Shape shape, Generator& gen, TensorOptions options) {
+  check_sizes(shape, "randn");
+  check(options.dtype == DType::float32, "randn: samples are float32, asked for ", options.dtype);
+  std::vector<float> v(static_cast<size_t>(shape.numel()));
+  for (size_t i = 0; i < v.size(); i += 2) {
+    const auto z = gen.normal_pair();
+    v[i] = static_cast<float>(z[0]);
+    if (i + 1 < v.size()) v[i + 1] = static_cast<float>(z[1]);
+  }
+  Tensor t = upload(v, shape, DType::float32, options.device);
+  apply_requires_grad(t, options);
+  return t;
+}
+
+Tensor Tensor::uniform(Shape shape, float lo, float hi, Generator& gen, TensorOptions options) {
+  check_sizes(shape, "uniform");
+  check(options.dtype == DType::float32, "uniform: samples are float32, asked for ", options.dtype);
+  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uniform: need finite lo <= hi, got [", lo, ", ", hi,
+        ")");
+  std::vector<float> v(static_cast<size_t>(shape.numel()));
+  for (float& x : v) x = lo + (hi - lo) * gen.uniform();
+  Tensor t = upload(v, shape, DType::float32, options.device);
+  apply_requires_grad(t, options);
+  return t;
+}
+
+// ---- metadata
+
+const TensorImpl& Tensor::get() const {
+  check(impl_ != nullptr, "Tensor: this tensor is undefined (default-constructed, or a grad() never computed)");
+  return *impl_;
+}
+
+const Shape& Tensor::shape() const { return get().shape; }
+const Shape& Tensor::strides() const { return get().strides; }
+int64_t Tensor::offset() const { return get().offset; }
+DType Tensor::dtype() const { return get().dtype; }
+Device Tensor::device() const { return get().storage->device(); }
+
+int64_t Tensor::size(int64_t dim) const { return shape()[normalize_dim(dim, shape(), "size")]; }
+
+bool Tensor::is_contiguous() const {
+  const TensorImpl& t = get();
+  int64_t expected = 1;
+  for (int d = t.shape.size() - 1; d >= 0; --d) {
+    if (t.shape[d] == 0) return true;
+    if (t.shape[d] != 1 && t.strides[d] != expected) return false;
+    expected *= t.shape[d];
+  }
+  return true;
+}
+
+void* Tensor::data_ptr() const {
+  const TensorImpl& t = get();
+  return static_cast<unsigned char*>(t.storage->data()) + t.offset * static_cast<int64_t>(element_size(t.dtype));
+}
+
+bool Tensor::shares_storage(const Tensor& other) const { return get().storage == other.get().storage; }
+
+// ---- data
+
+std::vector<float> Tensor::to_vector() const {
+  Tensor t = dispatch::contiguous(dtype() == DType::float32 ? *this : dispatch::cast(*this, DType::float32));
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  if (!out.empty()) backend_for(t.device()).copy_to_host(out.data(), t.data_ptr(), out.size() * 4);
+  return out;
+}
+
+std::vector<int32_t> Tensor::to_int_vector() const {
+  check(dtype() == DType::int32, "to_int_vector: tensor is ", dtype(), " ", shape(),
+        "; convert it with to(DType::int32) first");
+  Tensor t = dispatch::contiguous(*this);
+  std::vector<int32_t> out(static_cast<size_t>(t.numel()));
+  if (!out.empty()) backend_for(t.device()).copy_to_host(out.data(), t.data_ptr(), out.size() * 4);
+  return out;
+}
+
+float Tensor::item() const {
+  check(numel() == 1, "item: expected a tensor with one element, got shape ", shape());
+  return to_vector()[0];
+}
+
+Tensor Tensor::to(DType dtype) const { return dispatch::cast(*this, dtype); }
+
+// ---- autograd state
+
+bool Tensor::requires_grad() const { return get().requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool requires_grad) {
+  const TensorImpl& t = get();
+  check(t.grad_fn == nullptr, "set_requires_grad: only leaf tensors can change requires_grad; this ", t.shape,
+        " tensor was produced by an op (detach() makes a leaf)");
+  check(!requires_grad || t.dtype == DType::float32, "set_requires_grad: only float32 tensors can require grad, got ",
+        t.dtype, " ", t.shape);
+  impl_->requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return get().grad; }
+
+void Tensor::set_grad(const Tensor& grad) {
+  get();
+  if (grad.defined())
+    check(grad.shape() == shape() && grad.dtype() == dtype() && grad.device() == device(), "set_grad: gradient ",
+          grad.dtype(), " ", grad.shape(), " on ", grad.device(), " does not match tensor ", dtype(), " ", shape(),
+          " on ", device());
+  impl_->grad = grad;
+}
+
+bool Tensor::is_leaf() const { return get().grad_fn == nullptr; }
+
+const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return get().grad_fn; }
+
+Tensor Tensor::detach() const {
+  const TensorImpl& t = get();
+  return detail::make_view(*this, t.shape, t.strides, t.offset);
+}
+
+}  // namespace minidl

@@ -1,0 +1,170 @@
+// Tensor: a cheap handle (shared ownership) to a TensorImpl, which holds a Storage plus shape,
+// strides, offset and dtype, and the autograd state. Copying a Tensor copies the handle; views
+// (reshape, transpose, slice…) are new TensorImpls over the same Storage.
+//
+// NOTE: the differentiable members (views, backward) are declared here but defined in autograd/,
+// beside their backward: core knows the autograd state only as data and never calls into autograd,
+// so the include graph stays kernels ← core ← autograd (docs/architecture.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <type_traits>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/generator.h"
+#include "core/shape.h"
+#include "core/storage.h"
+
+namespace minidl {
+
+namespace autograd {
+class Node;
+}
+struct TensorImpl;
+
+/// Options for factories, with designated initializers: Tensor::zeros({3}, {.dtype = DType::int32}).
+struct TensorOptions {
+  DType dtype = DType::float32;
+  Device device = Device::cpu();
+  bool requires_grad = false;
+};
+
+class Tensor {
+ public:
+  /// An undefined tensor (defined() is false), e.g. the grad() of a leaf before any backward().
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- factories (core/tensor.cpp)
+  /// A float32 tensor holding `values` in row-major order; values.size() must equal shape.numel().
+  static Tensor from_vector(std::vector<float> values, Shape shape, bool requires_grad = false);
+  static Tensor from_vector(std::vector<int32_t> values, Shape shape);
+  /// Braced lists pick the dtype from their literals: from_vector({1.f, 2.f}, {2}) is float32,
+  /// from_vector({1, 2}, {2}) is int32.
+  static Tensor from_vector(std::initializer_list<float> values, Shape shape, bool requires_grad = false) {
+    return from_vector(std::vector<float>(values), shape, requires_grad);
+  }
+  static Tensor from_vector(std::initializer_list<int32_t> values, Shape shape) {
+    return from_vector(std::vector<int32_t>(values), shape);
+  }
+  static Tensor empty(Shape shape, TensorOptions options = {});  // uninitialized
+  static Tensor zeros(Shape shape, TensorOptions options = {});
+  static Tensor ones(Shape shape, TensorOptions options = {});
+  static Tensor full(Shape shape, float value, TensorOptions options = {});
+  /// 1-D tensor [start, start + step, …) stopping before end (PyTorch's arange), step != 0.
+  static Tensor arange(int64_t end, TensorOptions options = {});
+  static Tensor arange(int64_t start, int64_t end, int64_t step = 1, TensorOptions options = {});
+  /// Standard normal samples, drawn from `gen` in row-major order (float32 only).
+  static Tensor randn(Shape shape, Generator& gen, TensorOptions options = {});
+  /// Uniform samples on [lo, hi), drawn from `gen` in row-major order (float32 only).
+  static Tensor uniform(Shape shape, float lo, float hi, Generator& gen, TensorOptions options = {});
+
+  // ---- metadata
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim() const { return shape().size(); }
+  int64_t numel() const { return shape().numel(); }
+  int64_t size(int64_t dim) const;  // negative dims count from the end
+  const Shape& strides() const;     // in elements
+  int64_t offset() const;           // of element [0, …, 0] in the storage, in elements
+  DType dtype() const;
+  Device device() const;
+  bool is_contiguous() const;
+  bool shares_storage(const Tensor& other) const;
+
+  // ---- data (core/tensor.cpp)
+  /// Pointer to element [0, …, 0]; T must match the dtype and the tensor must be on the CPU.
+  /// Elements are strides() apart: call contiguous() first to read it as a flat array.
+  template <class T>
+  T* data() const;
+  /// Untyped address of element [0, …, 0] on the tensor's device (for backends and I/O).
+  void* data_ptr() const;
+  std::vector<float> to_vector() const;        // row-major; int32 values are converted
+  std::vector<int32_t> to_int_vector() const;  // row-major; int32 tensors only
+  float item() const;                          // the value of a one-element tensor
+  Tensor to(DType dtype) const;                // a converted copy (float → int32 truncates toward 0)
+
+  // ---- autograd state (core/tensor.cpp)
+  bool requires_grad() const;
+  /// Marks a leaf float32 tensor as a parameter whose gradient backward() accumulates into grad().
+  Tensor& set_requires_grad(bool requires_grad = true);
+  Tensor grad() const;  // undefined until a backward() reaches this leaf
+  void set_grad(const Tensor& grad);
+  bool is_leaf() const;  // not produced by a recorded op
+  const std::shared_ptr<autograd::Node>& grad_fn() const;
+  /// The same data, cut from the graph: shares storage, requires no grad.
+  Tensor detach() const;
+
+  // ---- backward (autograd/engine.cpp)
+  /// Reverse-mode pass from this scalar: accumulates d(this)/d(leaf) into every leaf's grad(),
+  /// then releases the graph. The second form seeds it with `gradient` (same shape as this).
+  void backward() const;
+  void backward(const Tensor& gradient) const;
+
+  // ---- views and layout, differentiable (autograd/shape.cpp)
+  /// Same elements in another shape (one size may be -1): a view when the strides allow, else a copy.
+  Tensor reshape(const Shape& shape) const;
+  /// Like reshape, but always a view; throws when the strides do not allow one.
+  Tensor view(const Shape& shape) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  /// Elements start, start + step, … < end along `dim` (negative start/end count from the end).
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor squeeze(int64_t dim) const;  // dim must have size 1
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  /// This tensor if already contiguous, else a contiguous copy.
+  Tensor contiguous() const;
+  Tensor clone() const;  // always a contiguous copy
+
+  TensorImpl* impl() const { return impl_.get(); }
+  long use_count() const { return impl_.use_count(); }  // handles sharing this TensorImpl
+
+ private:
+  const TensorImpl& get() const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Shape strides;       // in elements
+  int64_t offset = 0;  // in elements
+  DType dtype = DType::float32;
+
+  // Autograd state, read and written by autograd/. A tensor produced by a recorded op has a grad_fn;
+  // a leaf that requires grad accumulates into `grad`.
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<autograd::Node> grad_fn;
+};
+
+/// PyTorch-style repr: tensor([[ 0.1000, -2.0000], …], shape=[2, 2], dtype=float32).
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+template <class T>
+T* Tensor::data() const {
+  static_assert(std::is_same_v<std::remove_const_t<T>, float> || std::is_same_v<std::remove_const_t<T>, int32_t>,
+                "Tensor::data<T>: T is float or int32_t");
+  constexpr DType want = std::is_same_v<std::remove_const_t<T>, float> ? DType::float32 : DType::int32;
+  const TensorImpl& t = get();
+  check(t.dtype == want, "Tensor::data: tensor is ", t.dtype, ", asked for ", want);
+  check(t.storage->device().is_cpu(), "Tensor::data: tensor is on ", t.storage->device(),
+        "; host pointers exist only for CPU tensors");
+  return static_cast<T*>(t.storage->data()) + t.offset;
+}
+
+namespace detail {
+/// A tensor of `shape` and `strides` over base's storage from `offset`; no autograd state. The
+/// building block of the view ops (autograd/shape.cpp) and of kernels' strided arguments.
+Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
+/// A new tensor with its own uninitialized storage.
+Tensor make_tensor(const Shape& shape, DType dtype, Device device);
+}  // namespace detail
+
+}  // namespace minidl

@@ -1,0 +1,23 @@
+// minidl: the whole public API in one include. This list is the table of contents of the
+// library, module by module, in dependency order (kernels ← core ← autograd).
+#pragma once
+
+// ---- core: tensors, their memory and their devices
+#include "core/allocator.h"  // caching allocator, memory_stats()
+#include "core/backend.h"    // set_num_threads()
+#include "core/device.h"     // Device::cpu(), Device::cuda(i)
+#include "core/dispatch.h"   // tensor-level kernels without autograd, for writing new ops
+#include "core/dtype.h"      // DType::float32, DType::int32
+#include "core/error.h"      // minidl::Error
+#include "core/generator.h"  // seeded, platform-independent random numbers
+#include "core/shape.h"      // Shape, broadcasting rules
+#include "core/tensor.h"     // Tensor: factories, views, data access, backward()
+
+// ---- autograd: differentiable ops and the tape
+#include "autograd/elementwise.h"  // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
+#include "autograd/grad_mode.h"    // NoGradGuard
+#include "autograd/gradcheck.h"    // autograd::gradcheck
+#include "autograd/matmul.h"       // matmul (2-D and batched)
+#include "autograd/node.h"         // record(): the tape, for writing new ops
+#include "autograd/reduce.h"       // sum, mean, max, argmax
+#include "autograd/softmax.h"      // softmax, log_softmax

@@ -1,0 +1,62 @@
+// The kernel interface: the table of functions every backend implements (CPU now, CUDA later).
+// Kernels know nothing about Tensor. They take raw pointers, element counts and strides (in
+// elements, never bytes); validation, output allocation and shape logic live in core/dispatch.cpp,
+// which is the one place that picks a backend for a device and calls through this table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/layout.h"
+
+namespace minidl::kernels {
+
+/// Unary float ops, out[i] = f(in[i]). Their math is in kernels/elementwise_math.h.
+enum class UnaryOp { neg, exp, log, relu, sigmoid, tanh, sqrt, square };
+
+/// Binary float ops, out = f(a, b). The *_backward ops take a = the forward output y, b = dy.
+enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_backward };
+
+/// One backend: a device's memory functions and kernels. Reductions and softmax see their input as a
+/// contiguous [outer, reduce, inner] array and work along the middle dimension; their outputs are
+/// [outer, inner] (softmax: the input's shape).
+struct Backend {
+  const char* name;
+
+  // ---- memory
+  void* (*allocate)(size_t bytes);
+  void (*deallocate)(void* ptr, size_t bytes);
+  void (*copy_from_host)(void* dst, const void* host_src, size_t bytes);
+  void (*copy_to_host)(void* host_dst, const void* src, size_t bytes);
+
+  // ---- data movement. float32 and int32 are both 4 bytes, so these move 4-byte elements and
+  // serve both dtypes: `bits` is the value's bit pattern.
+  void (*fill)(void* out, int64_t n, uint32_t bits);
+  /// dst[i · strides[0]] = src[i · strides[1]] for every index i of the layout's shape.
+  void (*copy)(void* dst, const void* src, const CopyLayout& layout);
+  void (*cast_int32_to_float32)(float* out, const int32_t* in, int64_t n);
+  void (*cast_float32_to_int32)(int32_t* out, const float* in, int64_t n);
+
+  // ---- elementwise
+  void (*unary)(UnaryOp op, float* out, const float* in, int64_t n);  // contiguous in and out
+  void (*binary)(BinaryOp op, float* out, const float* a, const float* b, const BinaryLayout& layout);
+
+  // ---- reductions
+  void (*sum)(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner);
+  /// Max and the index of its first occurrence (NaN counts as the maximum, as in PyTorch).
+  void (*max)(float* out, int32_t* indices, const float* in, int64_t outer, int64_t reduce, int64_t inner);
+  /// dx = 0 everywhere except dx[o, indices[o, i], i] = dy[o, i].
+  void (*max_backward)(float* dx, const float* dy, const int32_t* indices, int64_t outer, int64_t reduce,
+                       int64_t inner);
+
+  // ---- softmax along the middle dimension; `log` selects log_softmax
+  void (*softmax)(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
+  void (*softmax_backward)(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce,
+                           int64_t inner, bool log);
+
+  // ---- C[b] = A[b] · B[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with ldc.
+  void (*gemm)(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c,
+               int64_t ldc, int64_t c_batch_stride);
+};
+
+}  // namespace minidl::kernels

@@ -1,0 +1,41 @@
+// The CPU backend: OpenMP loops written so g++ vectorizes them, and OpenBLAS for GEMM.
+// These functions fill the kernels::Backend table returned by backend(); each is declared with
+// the same name and meaning that the CUDA backend (kernels/cuda) will use.
+#pragma once
+
+#include "kernels/backend.h"
+
+namespace minidl::kernels::cpu {
+
+const Backend& backend();
+
+/// Threads for our OpenMP loops and for OpenBLAS together (one knob, so they never oversubscribe).
+void set_num_threads(int n);
+int num_threads();
+
+void* allocate(size_t bytes);
+void deallocate(void* ptr, size_t bytes);
+void copy_from_host(void* dst, const void* host_src, size_t bytes);
+void copy_to_host(void* host_dst, const void* src, size_t bytes);
+
+void fill(void* out, int64_t n, uint32_t bits);
+void copy(void* dst, const void* src, const CopyLayout& layout);
+void cast_int32_to_float32(float* out, const int32_t* in, int64_t n);
+void cast_float32_to_int32(int32_t* out, const float* in, int64_t n);
+
+void unary(UnaryOp op, float* out, const float* in, int64_t n);
+void binary(BinaryOp op, float* out, const float* a, const float* b, const BinaryLayout& layout);
+
+void sum(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner);
+void max(float* out, int32_t* indices, const float* in, int64_t outer, int64_t reduce, int64_t inner);
+void max_backward(float* dx, const float* dy, const int32_t* indices, int64_t outer, int64_t reduce,
+                  int64_t inner);
+
+void softmax(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
+void softmax_backward(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce, int64_t inner,
+                      bool log);
+
+void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
+          int64_t c_batch_stride);
+
+}  // namespace minidl::kernels::cpu

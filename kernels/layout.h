@@ -1,0 +1,57 @@
+// How kernels see tensors: plain arrays of sizes and strides, no Tensor type. A StridedLayout<N>
+// describes N operands iterated together over one shape (operand 0 is the destination); stride 0
+// repeats an element along a dimension, which is how broadcasting reaches the kernels.
+#pragma once
+
+#include <cstdint>
+
+namespace minidl::kernels {
+
+/// The most dimensions a tensor may have. Shapes and strides are fixed-size arrays of this length,
+/// so describing a tensor never allocates and layouts can be passed by value to a GPU kernel.
+constexpr int kMaxDims = 8;
+
+template <int N>
+struct StridedLayout {
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strides[N][kMaxDims] = {};  // strides[operand][dim], in elements
+};
+using CopyLayout = StridedLayout<2>;    // {dst, src}
+using BinaryLayout = StridedLayout<3>;  // {out, a, b}
+
+/// Rewrites `l` to the fewest dimensions that visit the same elements in the same order: size-1
+/// dimensions are dropped and dimension d merges into d+1 wherever every operand steps through both
+/// as one (stride[d] == stride[d+1] · shape[d+1]). Contiguous operands end up 1-D, so kernels take
+/// their fast paths and do one index computation per long row.
+template <int N>
+constexpr void coalesce(StridedLayout<N>& l) {
+  StridedLayout<N> out;
+  for (int d = 0; d < l.ndim; ++d) {
+    if (l.shape[d] == 1) continue;
+    bool merge = out.ndim > 0;
+    for (int k = 0; k < N && merge; ++k)
+      merge = l.strides[k][d] * l.shape[d] == out.strides[k][out.ndim - 1];
+    if (merge) {
+      out.shape[out.ndim - 1] *= l.shape[d];
+      for (int k = 0; k < N; ++k) out.strides[k][out.ndim - 1] = l.strides[k][d];
+    } else {
+      out.shape[out.ndim] = l.shape[d];
+      for (int k = 0; k < N; ++k) out.strides[k][out.ndim] = l.strides[k][d];
+      ++out.ndim;
+    }
+  }
+  l = out;
+}
+
+/// One operand of a row-major GEMM: a matrix (or matrices `batch_stride` apart) with leading
+/// dimension `ld`. `transposed` means the stored matrix is the operand's transpose, so a transposed
+/// view is multiplied where it lies, never copied.
+struct GemmOperand {
+  const float* data = nullptr;
+  bool transposed = false;
+  int64_t ld = 1;
+  int64_t batch_stride = 0;
+};
+
+}  // namespace minidl::kernels
