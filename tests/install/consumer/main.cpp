@@ -1,0 +1,17 @@
+// Uses the installed minidl through its umbrella header: a forward and backward pass.
+#include <minidl/minidl.h>
+
+#include <cmath>
+#include <iostream>
+
+int main() {
+  using namespace minidl;
+  Tensor w = Tensor::from_vector({1.f, -2.f, 3.f, 0.5f}, {2, 2}, /*requires_grad=*/true);
+  Tensor x = Tensor::from_vector({1.f, 2.f}, {1, 2});
+  Tensor loss = sum(relu(matmul(x, w.transpose(0, 1))));  // relu([1·1 − 2·2, 1·3 + 2·0.5]) = [0, 4]
+  loss.backward();
+  const auto g = w.grad().to_vector();  // only the second output row is active: d/dw[1] = x
+  const bool ok = std::fabs(loss.item() - 4.f) < 1e-6f && g[0] == 0.f && g[1] == 0.f && g[2] == 1.f && g[3] == 2.f;
+  std::cout << "consumer: loss " << loss.item() << ", grad " << w.grad() << (ok ? " ok" : " WRONG") << "\n";
+  return ok ? 0 : 1;
+}

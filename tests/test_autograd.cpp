@@ -1,0 +1,306 @@
+// autograd: every differentiable op passes gradcheck (broadcasting on either side, non-contiguous
+// inputs, every reduction dim with and without keepdim), the engine's accumulation and release
+// rules, its errors, and a two-layer network against PyTorch's gradients.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "minidl/minidl.h"
+#include "reference/two_layer_net.h"
+
+using namespace minidl;
+using autograd::gradcheck;
+
+namespace {
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A leaf of `shape` with values in ±[lo, hi] (never near 0 when lo > 0), requiring grad.
+Tensor leaf(const Shape& shape, uint64_t seed, float lo = 0.2f, float hi = 1.5f) {
+  Generator gen(seed);
+  std::vector<float> v(static_cast<size_t>(shape.numel()));
+  for (float& x : v) x = (gen.uniform() < 0.5f ? -1.f : 1.f) * (lo + (hi - lo) * gen.uniform());
+  return Tensor::from_vector(v, shape, true);
+}
+
+Tensor positive_leaf(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return Tensor::uniform(shape, 0.5f, 2.f, gen).set_requires_grad();
+}
+
+// A non-contiguous leaf: the transpose of a contiguous [cols, rows] tensor.
+Tensor transposed_leaf(int64_t rows, int64_t cols, uint64_t seed) {
+  return leaf({cols, rows}, seed).detach().transpose(0, 1).set_requires_grad();
+}
+
+// A non-contiguous leaf: every other column of a wider tensor.
+Tensor sliced_leaf(int64_t rows, int64_t cols, uint64_t seed) {
+  return leaf({rows, 2 * cols}, seed).detach().slice(1, 0, 2 * cols, 2).set_requires_grad();
+}
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+void expect_gradcheck(const Fn& fn, const std::vector<Tensor>& inputs) {
+  const auto r = gradcheck(fn, inputs);
+  INFO(r.report);
+  CHECK(r.ok);
+}
+
+}  // namespace
+
+TEST_SUITE("autograd") {
+  TEST_CASE("gradcheck: binary ops, broadcasting either operand") {
+    using Op = Tensor (*)(const Tensor&, const Tensor&);
+    const std::pair<const char*, Op> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
+    const Shape pairs[][2] = {{{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}},
+                              {{2, 3, 4}, {3, 1}}, {{}, {3, 4}}, {{3, 4}, {}}};
+    for (const auto& [name, op] : ops)
+      for (const auto& p : pairs) {
+        CAPTURE(name);
+        CAPTURE(p[0]);
+        CAPTURE(p[1]);
+        // div's denominator stays away from 0
+        const Tensor b = std::string(name) == "div" ? positive_leaf(p[1], 2) : leaf(p[1], 2);
+        expect_gradcheck([op](const auto& in) { return op(in[0], in[1]); }, {leaf(p[0], 1), b});
+      }
+  }
+
+  TEST_CASE("gradcheck: binary ops on transposed and sliced inputs") {
+    expect_gradcheck([](const auto& in) { return in[0] * in[1] + in[0]; }, {transposed_leaf(3, 4, 1), sliced_leaf(3, 4, 2)});
+    expect_gradcheck([](const auto& in) { return in[0] / in[1]; },
+                     {sliced_leaf(2, 5, 3), positive_leaf({5, 2}, 4).detach().transpose(0, 1).set_requires_grad()});
+  }
+
+  TEST_CASE("gradcheck: operators with float operands") {
+    expect_gradcheck([](const auto& in) { return 2.f * in[0] - 1.f + in[0] / 4.f; }, {leaf({3}, 1)});
+    expect_gradcheck([](const auto& in) { return 1.f / in[0] - (3.f - in[0]) * 0.5f; }, {positive_leaf({3}, 2)});
+  }
+
+  TEST_CASE("gradcheck: unary ops") {
+    const std::pair<const char*, Tensor (*)(const Tensor&)> ops[] = {
+        {"neg", neg}, {"exp", exp}, {"relu", relu}, {"sigmoid", sigmoid}, {"tanh", tanh}, {"square", square}};
+    for (const auto& [name, op] : ops) {
+      CAPTURE(name);
+      expect_gradcheck([op](const auto& in) { return op(in[0]); }, {leaf({3, 4}, 5)});
+      expect_gradcheck([op](const auto& in) { return op(in[0]); }, {transposed_leaf(3, 4, 6)});
+    }
+    expect_gradcheck([](const auto& in) { return log(in[0]); }, {positive_leaf({3, 4}, 7)});
+    expect_gradcheck([](const auto& in) { return sqrt(in[0]); }, {positive_leaf({3, 4}, 8)});
+    expect_gradcheck([](const auto& in) { return -in[0]; }, {sliced_leaf(3, 3, 9)});
+  }
+
+  TEST_CASE("gradcheck: sum and mean over all elements and over each dim, with and without keepdim") {
+    const Tensor inputs[] = {leaf({2, 3, 4}, 10), transposed_leaf(3, 5, 11), sliced_leaf(4, 3, 12)};
+    for (const Tensor& x : inputs) {
+      CAPTURE(x.shape());
+      expect_gradcheck([](const auto& in) { return sum(in[0]); }, {x});
+      expect_gradcheck([](const auto& in) { return mean(in[0]); }, {x});
+      for (int64_t d = -x.dim(); d < x.dim(); ++d)
+        for (bool keep : {false, true}) {
+          CAPTURE(d);
+          CAPTURE(keep);
+          expect_gradcheck([d, keep](const auto& in) { return sum(in[0], d, keep); }, {x});
+          expect_gradcheck([d, keep](const auto& in) { return mean(in[0], d, keep); }, {x});
+        }
+    }
+  }
+
+  TEST_CASE("gradcheck: max over all elements and over each dim, with and without keepdim") {
+    // Distinct values well apart (no ties within the finite-difference step).
+    std::vector<float> v(24);
+    for (int i = 0; i < 24; ++i) v[i] = static_cast<float>((i * 7) % 24) * 0.1f - 1.f;
+    const Tensor x = Tensor::from_vector(v, {2, 3, 4}, true);
+    expect_gradcheck([](const auto& in) { return max(in[0]); }, {x});
+    for (int64_t d = 0; d < 3; ++d)
+      for (bool keep : {false, true}) {
+        CAPTURE(d);
+        CAPTURE(keep);
+        expect_gradcheck([d, keep](const auto& in) { return max(in[0], d, keep); }, {x});
+      }
+    const Tensor xt = x.detach().transpose(0, 2).set_requires_grad();
+    expect_gradcheck([](const auto& in) { return max(in[0], 1); }, {xt});
+  }
+
+  TEST_CASE("gradcheck: softmax and log_softmax along each dim") {
+    const Tensor x = leaf({3, 4}, 13), xt = transposed_leaf(4, 3, 14);
+    for (int64_t d : {0, 1, -1}) {
+      CAPTURE(d);
+      expect_gradcheck([d](const auto& in) { return softmax(in[0], d); }, {x});
+      expect_gradcheck([d](const auto& in) { return log_softmax(in[0], d); }, {x});
+      expect_gradcheck([d](const auto& in) { return log_softmax(in[0], d); }, {xt});
+    }
+    expect_gradcheck([](const auto& in) { return softmax(in[0], 1); }, {leaf({2, 3, 4}, 15)});
+  }
+
+  TEST_CASE("gradcheck: matmul, plain, transposed, sliced and batched") {
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {leaf({3, 4}, 16), leaf({4, 5}, 17)});
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1].transpose(0, 1)); },
+                     {leaf({3, 4}, 18), leaf({5, 4}, 19)});
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+                     {transposed_leaf(3, 4, 20), sliced_leaf(4, 2, 21)});
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {leaf({2, 3, 4}, 22), leaf({2, 4, 2}, 23)});
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {leaf({2, 3, 4}, 24), leaf({4, 2}, 25)});
+    expect_gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {leaf({3, 4}, 26), leaf({2, 4, 2}, 27)});
+  }
+
+  TEST_CASE("gradcheck: views and copies") {
+    const Tensor x = leaf({2, 3, 4}, 28);
+    expect_gradcheck([](const auto& in) { return in[0].reshape({6, 4}) * in[0].reshape({6, 4}); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].view({4, -1}); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].transpose(0, 2) * 2.f; }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].permute({1, 2, 0}).contiguous(); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].slice(2, 1, 4, 2); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].slice(0, -1, 2).squeeze(0).unsqueeze(1); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].flatten(1).clone(); }, {x});
+    expect_gradcheck([](const auto& in) { return in[0].reshape({12, 2}); }, {transposed_leaf(6, 4, 29)});
+  }
+
+  TEST_CASE("gradcheck catches a wrong backward") {
+    // y = 2x recorded with the backward of y = x: a bug gradcheck must report.
+    auto wrong_double = [](const Tensor& x) {
+      Tensor y = dispatch::binary(kernels::BinaryOp::add, x, x, "wrong");
+      autograd::record("wrong", y, {x}, [](const Tensor& dy) { return autograd::Grads{dy}; });
+      return y;
+    };
+    const auto r = gradcheck([&](const auto& in) { return wrong_double(in[0]); }, {leaf({4}, 30)});
+    CHECK_FALSE(r.ok);
+    CHECK(r.worst_ratio > 10);
+    CHECK(r.report.find("input 0 [4]") != std::string::npos);
+  }
+
+  TEST_CASE("W.transpose(0, 1) routes its gradient back to W") {
+    // L = Σ_i (x·Wᵀ)_i = Σ_i Σ_k x_k W[i, k], so dL/dW[i, k] = x_k for every row i.
+    const Tensor w = Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3}, true);
+    const Tensor x = Tensor::from_vector({1.f, 10.f, 100.f}, {1, 3});
+    sum(matmul(x, w.transpose(0, 1))).backward();
+    CHECK(w.grad().to_vector() == std::vector<float>{1.f, 10.f, 100.f, 1.f, 10.f, 100.f});
+    CHECK(w.grad().is_contiguous());
+  }
+
+  TEST_CASE("gradients accumulate across backward calls and along shared paths") {
+    const Tensor x = Tensor::from_vector({2.f, -3.f}, {2}, true);
+    sum(x * x).backward();
+    CHECK(x.grad().to_vector() == std::vector<float>{4.f, -6.f});
+    sum(x * 3.f).backward();
+    CHECK(x.grad().to_vector() == std::vector<float>{7.f, -3.f});
+    x.impl()->grad = Tensor{};
+    const Tensor y = x * 2.f;
+    sum(y + y * y).backward();  // d/dx = 2 + 8x
+    CHECK(x.grad().to_vector() == std::vector<float>{18.f, -22.f});
+  }
+
+  TEST_CASE("leaves never share a gradient buffer") {
+    const Tensor a = Tensor::from_vector({1.f, 2.f}, {2}, true), b = Tensor::from_vector({3.f, 4.f}, {2}, true);
+    sum(a + b).backward();  // both receive the same dy
+    CHECK_FALSE(a.grad().shares_storage(b.grad()));
+    const Tensor seed = Tensor::ones({2});
+    const Tensor c = Tensor::from_vector({1.f, 2.f}, {2}, true);
+    c.backward(seed);  // a leaf seeded directly keeps a copy, not the caller's tensor
+    CHECK_FALSE(c.grad().shares_storage(seed));
+    CHECK(c.grad().to_vector() == std::vector<float>{1.f, 1.f});
+  }
+
+  TEST_CASE("backward(gradient) seeds a non-scalar output") {
+    const Tensor x = Tensor::from_vector({1.f, 2.f, 3.f}, {3}, true);
+    (x * x).backward(Tensor::from_vector({1.f, 0.f, -1.f}, {3}));
+    CHECK(x.grad().to_vector() == std::vector<float>{2.f, 0.f, -6.f});
+  }
+
+  TEST_CASE("NoGradGuard stops recording") {
+    const Tensor w = Tensor::ones({2}, {.requires_grad = true});
+    {
+      NoGradGuard guard;
+      CHECK_FALSE(is_grad_enabled());
+      const Tensor y = relu(w * 2.f);
+      CHECK_FALSE(y.requires_grad());
+      CHECK(y.is_leaf());
+    }
+    CHECK(is_grad_enabled());
+    const Tensor z = w * 2.f;
+    CHECK(z.requires_grad());
+    CHECK_FALSE(z.is_leaf());
+    CHECK_FALSE(z.detach().requires_grad());
+    CHECK_FALSE((Tensor::ones({2}) * 2.f).requires_grad());  // no input requires grad: nothing recorded
+  }
+
+  TEST_CASE("the graph is freed after backward, or when its outputs go out of scope") {
+    const Tensor w = Tensor::ones({3}, {.requires_grad = true});
+    std::weak_ptr<autograd::Node> node;
+    {
+      const Tensor loss = sum(relu(w * 2.f));
+      node = loss.grad_fn();
+      CHECK_FALSE(node.expired());
+    }
+    CHECK(node.expired());  // no backward: dropping the output frees the whole tape
+    const Tensor loss = sum(exp(w));
+    loss.backward();
+    CHECK(loss.grad_fn()->released());
+    CHECK(loss.grad_fn()->inputs().empty());
+  }
+
+  TEST_CASE("backward misuse raises minidl::Error naming the problem") {
+    const Tensor w = Tensor::ones({2, 3}, {.requires_grad = true});
+    CHECK(error_of([&] { relu(w).backward(); }) ==
+          "backward: called on a non-scalar tensor of shape [2, 3]; reduce it to a scalar first (e.g. mean) or pass "
+          "a gradient of that shape: backward(gradient)");
+    const Tensor loss = sum(tanh(w));
+    loss.backward();
+    CHECK(error_of([&] { loss.backward(); }) ==
+          "backward: the graph through 'sum' was already released by an earlier backward(); run the forward pass "
+          "again (each forward pass supports one backward)");
+    const Tensor h = tanh(w);
+    sum(h).backward();
+    CHECK(error_of([&] { sum(h * 2.f).backward(); }).find("graph through 'tanh' was already released") !=
+          std::string::npos);
+    CHECK(error_of([] { sum(Tensor::ones({2})).backward(); }) ==
+          "backward: tensor of shape [] does not require grad (no input of its graph requires grad, or it was "
+          "computed under NoGradGuard)");
+    CHECK(error_of([&] { relu(w).backward(Tensor::ones({3})); }) ==
+          "backward: gradient float32 [3] does not match the tensor's float32 [2, 3] on cpu");
+    CHECK(error_of([&] { relu(w).set_requires_grad(false); }).find("only leaf tensors") != std::string::npos);
+  }
+
+  TEST_CASE("a two-layer network's gradients match PyTorch to 1e-5") {
+    namespace ref = two_layer_net;
+    const Tensor x = Tensor::from_vector(ref::x, {ref::N, ref::D}, true);
+    const Tensor w1 = Tensor::from_vector(ref::w1, {ref::H, ref::D}, true);
+    const Tensor b1 = Tensor::from_vector(ref::b1, {ref::H}, true);
+    const Tensor w2 = Tensor::from_vector(ref::w2, {ref::C, ref::H}, true);
+    const Tensor b2 = Tensor::from_vector(ref::b2, {ref::C}, true);
+    const Tensor onehot = Tensor::from_vector(ref::onehot, {ref::N, ref::C});
+
+    const Tensor h = relu(matmul(x, w1.transpose(0, 1)) + b1);
+    const Tensor z = 3.f * tanh(matmul(h, w2.transpose(0, 1)) + b2);
+    const Tensor loss = -mean(sum(log_softmax(z, 1) * onehot, 1));
+    loss.backward();
+
+    // Relative to each gradient's largest entry: entries near zero are differences of larger terms.
+    auto expect_close = [](const char* name, const Tensor& got, const std::vector<float>& want) {
+      CAPTURE(name);
+      const auto g = got.to_vector();
+      REQUIRE(g.size() == want.size());
+      float scale = 0;
+      for (float w : want) scale = std::max(scale, std::fabs(w));
+      for (size_t i = 0; i < g.size(); ++i) {
+        CAPTURE(i);
+        CHECK(std::fabs(g[i] - want[i]) <= 1e-5f * scale);
+      }
+    };
+    CHECK(loss.item() == doctest::Approx(ref::loss).epsilon(1e-6));
+    expect_close("dx", x.grad(), ref::dx);
+    expect_close("dw1", w1.grad(), ref::dw1);
+    expect_close("db1", b1.grad(), ref::db1);
+    expect_close("dw2", w2.grad(), ref::dw2);
+    expect_close("db2", b2.grad(), ref::db2);
+  }
+}
