@@ -1,7 +1,8 @@
 // Generator: the seeded random source behind randn, uniform, weight init and data shuffling.
 // xoshiro256** seeded through splitmix64, with distributions written out here rather than taken
 // from <random> (whose distributions differ between standard libraries), so a seed gives the same
-// numbers on every platform and compiler.
+// numbers on every platform and compiler. The integer stream and uniforms are exact; normals use
+// double log/cos/sin, whose last-bit differences between C libraries vanish when rounded to float.
 // reference: https://prng.di.unimi.it/xoshiro256starstar.c
 #pragma once
 

@@ -1,6 +1,8 @@
 // Tensor factories, metadata and host access. Views and backward live in autograd/ (see tensor.h).
 #include "core/tensor.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "core/backend.h"
@@ -32,8 +34,11 @@ Tensor upload(const std::vector<T>& host, const Shape& shape, DType dtype, Devic
 namespace detail {
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+  const int64_t numel = shape.numel();
+  check(numel <= INT64_MAX / static_cast<int64_t>(element_size(dtype)), "Tensor: shape ", shape,
+        " needs more than 2^63 bytes");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * element_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -129,7 +134,8 @@ Tensor Tensor::uniform(Shape shape, float lo, float hi, Generator& gen, TensorOp
   check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uniform: need finite lo <= hi, got [", lo, ", ", hi,
         ")");
   std::vector<float> v(static_cast<size_t>(shape.numel()));
-  for (float& x : v) x = lo + (hi - lo) * gen.uniform();
+  const float below_hi = hi > lo ? std::nextafter(hi, lo) : hi;  // lo + (hi − lo)·u can round up to hi
+  for (float& x : v) x = std::min(lo + (hi - lo) * gen.uniform(), below_hi);
   Tensor t = upload(v, shape, DType::float32, options.device);
   apply_requires_grad(t, options);
   return t;

@@ -1,7 +1,7 @@
 // The kernel interface: the table of functions every backend implements (CPU now, CUDA later).
 // Kernels know nothing about Tensor. They take raw pointers, element counts and strides (in
 // elements, never bytes); validation, output allocation and shape logic live in core/dispatch.cpp,
-// which is the one place that picks a backend for a device and calls through this table.
+// the one place that calls through this table (core/backend.cpp picks the table for a device).
 #pragma once
 
 #include <cstddef>

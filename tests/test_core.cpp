@@ -7,21 +7,11 @@
 #include <sstream>
 
 #include "minidl/minidl.h"
+#include "testing.h"
 
 using namespace minidl;
 
 namespace {
-
-// The message of the Error that `f` throws ("" if none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string repr(const Tensor& t) {
   std::ostringstream os;
@@ -378,6 +368,9 @@ TEST_SUITE("core") {
     CHECK(error_of([] { Tensor::arange(3, {.dtype = DType::int32}).set_requires_grad(); }) ==
           "set_requires_grad: only float32 tensors can require grad, got int32 [3]");
     CHECK(error_of([] { Tensor::arange(0, 5, 0); }) == "arange: step must be non-zero");
+    CHECK(error_of([] { Tensor::zeros({1LL << 31, 1LL << 31}); }) ==
+          "Tensor: shape [2147483648, 2147483648] needs more than 2^63 bytes");
+    CHECK(error_of([] { Tensor::zeros({1LL << 40, 1LL << 20}); }).find("out of memory") != std::string::npos);
     CHECK(error_of([] { Tensor::zeros({2}).data<int32_t>(); }) == "Tensor::data: tensor is float32, asked for int32");
     CHECK(error_of([] { set_num_threads(0); }) == "set_num_threads: need at least 1 thread, got 0");
   }

@@ -1,7 +1,8 @@
 // Reductions over the middle dimension of a contiguous [outer, reduce, inner] array.
 // Sums are deterministic: the order of additions depends only on the sizes, never on the thread
-// count. A contiguous run is summed in blocks of kBlock into 16 double lanes (independent
-// accumulators vectorize without -ffast-math; double keeps a million-term sum exact to ~1e-12).
+// count. A contiguous run is summed in blocks of kBlock into 16 double lanes: independent
+// accumulators vectorize without -ffast-math, and double keeps long sums far more accurate than the
+// float result they are rounded to.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
