@@ -20,7 +20,7 @@
 #include <span>
 #include <utility>
 
-#include "autograd/grad_mode.h"
+#include "core/grad_mode.h"
 #include "core/tensor.h"
 
 namespace minidl::autograd {

@@ -75,6 +75,13 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
         b.device(), " ", b.shape());
 }
 
+void check_indices(const Tensor& indices, int64_t limit, const char* op, const char* what) {
+  const std::vector<int32_t> v = indices.to_int_vector();
+  for (size_t i = 0; i < v.size(); ++i)
+    check(v[i] >= 0 && v[i] < limit, op, ": ", what, " ", v[i], " at position ", i, " is out of range [0, ", limit,
+          ")");
+}
+
 // ---- layout
 
 void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
@@ -137,6 +144,22 @@ Tensor cast(const Tensor& x, DType dtype) {
   return out;
 }
 
+Tensor index_select_rows(const Tensor& x, const Tensor& indices, const char* op) {
+  check_defined(x, op);
+  check(x.dim() >= 1, op, ": cannot select rows of a 0-d tensor");
+  check(indices.defined() && indices.dtype() == DType::int32 && indices.dim() == 1, op,
+        ": indices must be a 1-D int32 tensor");
+  check_same_device(x, indices, op);
+  check_indices(indices, x.shape()[0], op, "row index");
+  Shape shape = x.shape();
+  shape[0] = indices.numel();
+  Tensor out = new_like(shape, x, x.dtype());
+  if (out.numel() == 0) return out;
+  const Tensor src = contiguous(x), idx = contiguous(indices);
+  backend(x).gather_rows(out.data_ptr(), src.data_ptr(), ptr<int32_t>(idx), indices.numel(), out.numel() / shape[0]);
+  return out;
+}
+
 void fill(const Tensor& dst, float value) {
   check_defined(dst, "fill");
   check(dst.is_contiguous(), "fill: expected a contiguous tensor, got strides ", dst.strides());
@@ -163,21 +186,38 @@ Tensor unary(UnaryOp kind, const Tensor& x, const char* op) {
 Tensor binary(BinaryOp kind, const Tensor& a, const Tensor& b, const char* op) {
   check_float(a, op);
   check_float(b, op);
-  check_same_device(a, b, op);
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor out = new_like(shape, a);
-  if (out.numel() == 0) return out;
+  Tensor out = new_like(broadcast_shapes(a.shape(), b.shape(), op), a);
+  binary_into(kind, out, a, b, op);
+  return out;
+}
+
+void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a_in, const Tensor& b_in, const char* op) {
+  check_float(out, op);
+  check_float(a_in, op);
+  check_float(b_in, op);
+  check_same_device(a_in, b_in, op);
+  check_same_device(out, a_in, op);
+  const Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), op);
+  check(broadcast_shapes(shape, out.shape(), op) == out.shape(), op, ": result of shape ", shape,
+        " does not fit the output's shape ", out.shape());
+  if (out.numel() == 0) return;
+  // An operand may be the output itself (elementwise in place is safe), but an operand that
+  // overlaps the output with another layout would read values already overwritten: copy it first.
+  auto unaliased = [&](const Tensor& t) {
+    const bool same_layout = t.offset() == out.offset() && t.shape() == out.shape() && t.strides() == out.strides();
+    return t.shares_storage(out) && !same_layout ? copy(t) : t;
+  };
+  const Tensor a = unaliased(a_in), b = unaliased(b_in);
   BinaryLayout l;
-  l.ndim = shape.size();
+  l.ndim = out.dim();
   for (int d = 0; d < l.ndim; ++d) {
-    l.shape[d] = shape[d];
+    l.shape[d] = out.shape()[d];
     l.strides[0][d] = out.strides()[d];
   }
-  broadcast_strides(a, shape, l.strides[1]);
-  broadcast_strides(b, shape, l.strides[2]);
+  broadcast_strides(a, out.shape(), l.strides[1]);
+  broadcast_strides(b, out.shape(), l.strides[2]);
   kernels::coalesce(l);
   backend(out).binary(kind, ptr<float>(out), ptr<float>(a), ptr<float>(b), l);
-  return out;
 }
 
 // ---- reductions
@@ -272,6 +312,34 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log
   Tensor yc = contiguous(y), g = contiguous(dy);
   const Around a = around(y.shape(), d);
   backend(y).softmax_backward(ptr<float>(dx), ptr<float>(yc), ptr<float>(g), a.outer, a.reduce, a.inner, log);
+  return dx;
+}
+
+// ---- losses
+
+CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, const char* op) {
+  check_float(logits, op);
+  check_defined(targets, op);
+  check(logits.dim() == 2, op, ": expected logits of shape [N, C], got ", logits.shape());
+  check(targets.dtype() == DType::int32, op, ": targets must be int32 class indices, got ", targets.dtype(), " ",
+        targets.shape());
+  check(targets.dim() == 1 && targets.shape()[0] == logits.shape()[0], op, ": targets of shape ", targets.shape(),
+        " do not match logits of shape ", logits.shape(), " (expected [", logits.shape()[0], "])");
+  check(logits.shape()[0] > 0 && logits.shape()[1] > 0, op, ": empty logits of shape ", logits.shape());
+  check_same_device(logits, targets, op);
+  check_indices(targets, logits.shape()[1], op, "target");
+  const Tensor x = contiguous(logits), t = contiguous(targets);
+  CrossEntropyResult r{new_like(Shape{}, x), new_like(x.shape(), x)};
+  backend(x).cross_entropy_forward(ptr<float>(r.loss), ptr<float>(r.probs), ptr<float>(x), ptr<int32_t>(t),
+                                   x.shape()[0], x.shape()[1]);
+  return r;
+}
+
+Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const Tensor& dloss) {
+  Tensor dx = new_like(probs.shape(), probs);
+  const Tensor t = contiguous(targets), g = contiguous(dloss);
+  backend(probs).cross_entropy_backward(ptr<float>(dx), ptr<float>(probs), ptr<int32_t>(t), ptr<float>(g),
+                                        probs.shape()[0], probs.shape()[1]);
   return dx;
 }
 

@@ -20,12 +20,16 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 /// x repeated along its broadcast dimensions, materialized: the backward of a reduction.
 Tensor broadcast_to(const Tensor& x, const Shape& shape, const char* op);
 Tensor cast(const Tensor& x, DType dtype);
+/// Rows indices[i] of x along dim 0, gathered into one new tensor [len(indices), …] (int32 indices).
+Tensor index_select_rows(const Tensor& x, const Tensor& indices, const char* op);
 /// Every element of contiguous `dst` set to value (converted to dst's dtype).
 void fill(const Tensor& dst, float value);
 
 // ---- elementwise (float32; binary ops broadcast)
 Tensor unary(UnaryOp kind, const Tensor& x, const char* op);
 Tensor binary(BinaryOp kind, const Tensor& a, const Tensor& b, const char* op);
+/// out = kind(a, b) into an existing tensor of the broadcast shape; out may be a or b (in place).
+void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a, const Tensor& b, const char* op);
 
 // ---- reductions; `dim` may be negative
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op);
@@ -47,6 +51,15 @@ Tensor max_all_backward(const Tensor& dy, const Tensor& indices, const Shape& x_
 Tensor softmax(const Tensor& x, int64_t dim, bool log, const char* op);
 Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log);
 
+// ---- losses
+struct CrossEntropyResult {
+  Tensor loss;   // 0-d, the mean over rows
+  Tensor probs;  // [n, c] softmax, kept for the backward
+};
+/// Fused softmax + NLL of logits [n, c] (float32) against targets [n] (int32 in [0, c)).
+CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, const char* op);
+Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const Tensor& dloss);
+
 // ---- linear algebra
 /// a·b for 2-D operands, or batched over a leading dim (3-D; a 2-D side is shared by every batch).
 /// Transposed views go to the GEMM as transpose flags, not copies.
@@ -56,5 +69,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, const char* op = "matmul");
 void check_defined(const Tensor& x, const char* op);
 void check_float(const Tensor& x, const char* op);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+/// Every value of the int32 tensor `indices` lies in [0, limit), else Error naming the first bad one.
+void check_indices(const Tensor& indices, int64_t limit, const char* op, const char* what);
 
 }  // namespace minidl::dispatch

@@ -51,6 +51,13 @@ uint64_t Generator::below(uint64_t n) {
   return x % n;
 }
 
+Generator& default_generator() {
+  static Generator gen(0);
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
+
 std::array<double, 2> Generator::normal_pair() {
   const double u1 = 1.0 - uniform_double();  // (0, 1]: log(u1) is finite
   const double u2 = uniform_double();

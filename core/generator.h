@@ -36,4 +36,9 @@ class Generator {
   std::array<uint64_t, 4> s_;
 };
 
+/// The generator used where none is passed (e.g. nn::Linear's initialization), seeded with 0.
+/// Not thread-safe: seed it with manual_seed() and draw from one thread.
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
 }  // namespace minidl

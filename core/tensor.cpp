@@ -7,6 +7,7 @@
 
 #include "core/backend.h"
 #include "core/dispatch.h"
+#include "core/grad_mode.h"
 
 namespace minidl {
 
@@ -198,6 +199,64 @@ float Tensor::item() const {
 }
 
 Tensor Tensor::to(DType dtype) const { return dispatch::cast(*this, dtype); }
+
+// ---- in-place updates
+
+namespace {
+
+void check_in_place(const Tensor& t, const char* op) {
+  check(!(is_grad_enabled() && t.requires_grad()), op, ": in-place update of a ", t.shape(),
+        " tensor that requires grad while grad mode is on; do it inside a NoGradGuard (as optimizers do)");
+}
+
+// `src` seen with the shape of `like`, repeating along broadcast dims (stride 0): no copy.
+Tensor broadcast_view(const Tensor& src, const Tensor& like, const char* op) {
+  const Shape& shape = like.shape();
+  check(broadcast_shapes(src.shape(), shape, op) == shape, op, ": cannot broadcast shape ", src.shape(), " to ",
+        shape);
+  Shape strides = shape;
+  const int lead = shape.size() - src.dim();
+  for (int d = 0; d < shape.size(); ++d)
+    strides[d] = d < lead || src.shape()[d - lead] == 1 ? 0 : src.strides()[d - lead];
+  return detail::make_view(src, shape, strides, src.offset());
+}
+
+}  // namespace
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_in_place(*this, "copy_");
+  dispatch::check_defined(src, "copy_");
+  Tensor from = src.shares_storage(*this) ? dispatch::copy(src) : src;
+  dispatch::copy_into(*this, broadcast_view(from, *this, "copy_"), "copy_");
+  return *this;
+}
+
+Tensor& Tensor::fill_(float value) {
+  check_in_place(*this, "fill_");
+  if (is_contiguous()) {
+    dispatch::fill(*this, value);
+  } else {
+    dispatch::copy_into(*this, broadcast_view(full({}, value, {.dtype = dtype(), .device = device()}), *this, "fill_"),
+                        "fill_");
+  }
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, float alpha) {
+  check_in_place(*this, "add_");
+  dispatch::check_float(other, "add_");
+  const Tensor scaled =
+      alpha == 1.f ? other
+                   : dispatch::binary(dispatch::BinaryOp::mul, other, full({}, alpha, {.device = other.device()}), "add_");
+  dispatch::binary_into(dispatch::BinaryOp::add, *this, *this, scaled, "add_");
+  return *this;
+}
+
+Tensor& Tensor::mul_(float factor) {
+  check_in_place(*this, "mul_");
+  dispatch::binary_into(dispatch::BinaryOp::mul, *this, *this, full({}, factor, {.device = device()}), "mul_");
+  return *this;
+}
 
 // ---- autograd state
 

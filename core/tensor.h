@@ -89,6 +89,15 @@ class Tensor {
   float item() const;                          // the value of a one-element tensor
   Tensor to(DType dtype) const;                // a converted copy (float → int32 truncates toward 0)
 
+  // ---- in-place updates (core/tensor.cpp)
+  // Refused on a tensor that requires grad while grad mode is on: a recorded graph may depend on
+  // its old values. Optimizers update parameters inside a NoGradGuard.
+  Tensor& copy_(const Tensor& src);  // src broadcasts to this shape; same dtype
+  Tensor& fill_(float value);
+  Tensor& zero_() { return fill_(0.f); }
+  Tensor& add_(const Tensor& other, float alpha = 1.f);  // this += alpha · other (other broadcasts)
+  Tensor& mul_(float factor);
+
   // ---- autograd state (core/tensor.cpp)
   bool requires_grad() const;
   /// Marks a leaf float32 tensor as a parameter whose gradient backward() accumulates into grad().

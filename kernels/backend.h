@@ -34,6 +34,9 @@ struct Backend {
   void (*fill)(void* out, int64_t n, uint32_t bits);
   /// dst[i · strides[0]] = src[i · strides[1]] for every index i of the layout's shape.
   void (*copy)(void* dst, const void* src, const CopyLayout& layout);
+  /// Row r of out = row rows[r] of in, for rows of row_elems elements (a batch gathered from a
+  /// dataset); every index is valid, the caller checked.
+  void (*gather_rows)(void* out, const void* in, const int32_t* rows, int64_t n_rows, int64_t row_elems);
   void (*cast_int32_to_float32)(float* out, const int32_t* in, int64_t n);
   void (*cast_float32_to_int32)(int32_t* out, const float* in, int64_t n);
 
@@ -53,6 +56,14 @@ struct Backend {
   void (*softmax)(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
   void (*softmax_backward)(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce,
                            int64_t inner, bool log);
+
+  // ---- fused softmax + negative log-likelihood over logits [n, c] and targets [n] in [0, c):
+  // loss = mean of −log softmax(logits)[row, target]; probs keeps the softmax for the backward,
+  // dlogits = (probs − onehot(targets)) · dloss / n, with dloss read from device memory.
+  void (*cross_entropy_forward)(float* loss, float* probs, const float* logits, const int32_t* targets, int64_t n,
+                                int64_t c);
+  void (*cross_entropy_backward)(float* dlogits, const float* probs, const int32_t* targets, const float* dloss,
+                                 int64_t n, int64_t c);
 
   // ---- C[b] = A[b] · B[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with ldc.
   void (*gemm)(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c,

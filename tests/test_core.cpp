@@ -285,6 +285,52 @@ TEST_SUITE("core") {
           "to_int_vector: tensor is float32 [2]; convert it with to(DType::int32) first");
   }
 
+  TEST_CASE("in-place updates write through views and broadcast their operand") {
+    Tensor x = Tensor::from_vector(iota(6), {2, 3});
+    x.add_(Tensor::from_vector({10.f, 20.f, 30.f}, {3}));
+    CHECK(x.to_vector() == std::vector<float>{10, 21, 32, 13, 24, 35});
+    x.add_(Tensor::ones({2, 1}), -2.f);
+    CHECK(x.to_vector() == std::vector<float>{8, 19, 30, 11, 22, 33});
+    x.mul_(0.5f);
+    CHECK(x.to_vector() == std::vector<float>{4, 9.5f, 15, 5.5f, 11, 16.5f});
+    x.slice(1, 1, 3).fill_(-1.f);  // a strided view: the rest of x is untouched
+    CHECK(x.to_vector() == std::vector<float>{4, -1, -1, 5.5f, -1, -1});
+    x.transpose(0, 1).copy_(Tensor::from_vector(iota(6), {3, 2}));
+    CHECK(x.to_vector() == std::vector<float>{0, 2, 4, 1, 3, 5});
+    x.copy_(x.transpose(0, 1).reshape({2, 3}));  // source overlapping the destination is read first
+    CHECK(x.to_vector() == std::vector<float>{0, 1, 2, 3, 4, 5});
+    x.zero_();
+    CHECK(x.to_vector() == std::vector<float>(6, 0.f));
+    Tensor i = Tensor::zeros({3}, {.dtype = DType::int32});
+    i.fill_(7.f);
+    CHECK(i.to_int_vector() == std::vector<int32_t>{7, 7, 7});
+
+    Tensor w = Tensor::ones({2}, {.requires_grad = true});
+    CHECK(error_of([&] { w.add_(Tensor::ones({2})); }) ==
+          "add_: in-place update of a [2] tensor that requires grad while grad mode is on; do it inside a "
+          "NoGradGuard (as optimizers do)");
+    {
+      NoGradGuard no_grad;
+      w.add_(Tensor::ones({2}), -0.5f);
+    }
+    CHECK(w.to_vector() == std::vector<float>{0.5f, 0.5f});
+    CHECK(error_of([&] { x.add_(Tensor::ones({4})); }) == "add_: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");
+    CHECK(error_of([&] { x.copy_(Tensor::ones({3, 3})); }) == "copy_: shapes [3, 3] and [2, 3] do not broadcast (dim -2: 3 vs 2)");
+    CHECK(error_of([&] { x.copy_(Tensor::ones({1, 2, 3})); }) == "copy_: cannot broadcast shape [1, 2, 3] to [2, 3]");
+  }
+
+  TEST_CASE("index_select_rows gathers rows into one new tensor") {
+    const Tensor x = Tensor::from_vector(iota(8), {4, 2});
+    const Tensor idx = Tensor::from_vector({3, 0, 3}, {3});
+    const Tensor rows = dispatch::index_select_rows(x, idx, "gather");
+    CHECK(rows.shape() == Shape{3, 2});
+    CHECK(rows.to_vector() == std::vector<float>{6, 7, 0, 1, 6, 7});
+    const Tensor labels = Tensor::from_vector({5, 6, 7, 8}, {4});
+    CHECK(dispatch::index_select_rows(labels, idx, "gather").to_int_vector() == std::vector<int32_t>{8, 5, 8});
+    CHECK(error_of([&] { dispatch::index_select_rows(x, Tensor::from_vector({1, 4}, {2}), "gather"); }) ==
+          "gather: row index 4 at position 1 is out of range [0, 4)");
+  }
+
   TEST_CASE("printing shows values like PyTorch, with shape and dtype") {
     CHECK(repr(Tensor::from_vector({1.5f, -2.f, 3.f, 4.25f}, {2, 2})) ==
           "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.2500]], shape=[2, 2], dtype=float32)");

@@ -144,6 +144,30 @@ TEST_SUITE("kernels") {
     CHECK(c == std::vector<float>{14, 32, 32, 77});
   }
 
+  TEST_CASE("gather_rows copies whole rows by index") {
+    const std::vector<float> in = {0, 1, 2, 3, 4, 5};  // 3 rows of 2
+    const std::vector<int32_t> rows = {2, 2, 0};
+    std::vector<float> out(6);
+    cpu::gather_rows(out.data(), in.data(), rows.data(), 3, 2);
+    CHECK(out == std::vector<float>{4, 5, 4, 5, 0, 1});
+  }
+
+  TEST_CASE("cross_entropy kernels: mean NLL of softmax, gradient softmax minus onehot") {
+    const std::vector<float> logits = {1.f, 2.f, 3.f, 1000.f, 0.f, -1000.f};  // second row would overflow e^x
+    const std::vector<int32_t> targets = {2, 1};
+    std::vector<float> probs(6), dx(6);
+    float loss = 0;
+    cpu::cross_entropy_forward(&loss, probs.data(), logits.data(), targets.data(), 2, 3);
+    const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+    CHECK(loss == doctest::Approx(((lse - 3.0) + 1000.0) / 2));
+    const float dloss = 2.f;
+    cpu::cross_entropy_backward(dx.data(), probs.data(), targets.data(), &dloss, 2, 3);
+    CHECK(dx[2] == doctest::Approx(std::exp(3.0 - lse) - 1.0));
+    CHECK(dx[0] == doctest::Approx(std::exp(1.0 - lse)));
+    CHECK(dx[3] == doctest::Approx(1.0));  // softmax ≈ [1, 0, 0], target 1: (p − onehot)·2/2
+    CHECK(dx[4] == doctest::Approx(-1.0));
+  }
+
   TEST_CASE("casts truncate toward zero and saturate instead of overflowing") {
     const std::vector<float> in = {2.7f, -2.7f, 3e9f, -3e9f, NAN};
     std::vector<int32_t> out(5);

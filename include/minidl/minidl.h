@@ -10,12 +10,12 @@
 #include "core/dtype.h"      // DType::float32, DType::int32
 #include "core/error.h"      // minidl::Error
 #include "core/generator.h"  // seeded, platform-independent random numbers
+#include "core/grad_mode.h"  // NoGradGuard
 #include "core/shape.h"      // Shape, broadcasting rules
 #include "core/tensor.h"     // Tensor: factories, views, data access, backward()
 
 // ---- autograd: differentiable ops and the tape
 #include "autograd/elementwise.h"  // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
-#include "autograd/grad_mode.h"    // NoGradGuard
 #include "autograd/gradcheck.h"    // autograd::gradcheck
 #include "autograd/matmul.h"       // matmul (2-D and batched)
 #include "autograd/node.h"         // record(): the tape, for writing new ops

@@ -15,6 +15,7 @@ const Backend& backend() {
       .copy_to_host = copy_to_host,
       .fill = fill,
       .copy = copy,
+      .gather_rows = gather_rows,
       .cast_int32_to_float32 = cast_int32_to_float32,
       .cast_float32_to_int32 = cast_float32_to_int32,
       .unary = unary,
@@ -24,6 +25,8 @@ const Backend& backend() {
       .max_backward = max_backward,
       .softmax = softmax,
       .softmax_backward = softmax_backward,
+      .cross_entropy_forward = cross_entropy_forward,
+      .cross_entropy_backward = cross_entropy_backward,
       .gemm = gemm,
   };
   return table;

@@ -20,6 +20,7 @@ void copy_to_host(void* host_dst, const void* src, size_t bytes);
 
 void fill(void* out, int64_t n, uint32_t bits);
 void copy(void* dst, const void* src, const CopyLayout& layout);
+void gather_rows(void* out, const void* in, const int32_t* rows, int64_t n_rows, int64_t row_elems);
 void cast_int32_to_float32(float* out, const int32_t* in, int64_t n);
 void cast_float32_to_int32(int32_t* out, const float* in, int64_t n);
 
@@ -34,6 +35,11 @@ void max_backward(float* dx, const float* dy, const int32_t* indices, int64_t ou
 void softmax(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
 void softmax_backward(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce, int64_t inner,
                       bool log);
+
+void cross_entropy_forward(float* loss, float* probs, const float* logits, const int32_t* targets, int64_t n,
+                           int64_t c);
+void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* targets, const float* dloss, int64_t n,
+                            int64_t c);
 
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
           int64_t c_batch_stride);

@@ -50,6 +50,15 @@ void copy(void* dst, const void* src, const CopyLayout& layout) {
   });
 }
 
+void gather_rows(void* out, const void* in, const int32_t* rows, int64_t n_rows, int64_t row_elems) {
+  const size_t row_bytes = 4 * static_cast<size_t>(row_elems);
+  parallel_for(n_rows, row_elems, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      std::memcpy(static_cast<unsigned char*>(out) + r * row_bytes,
+                  static_cast<const unsigned char*>(in) + rows[r] * row_bytes, row_bytes);
+  });
+}
+
 void cast_int32_to_float32(float* out, const int32_t* in, int64_t n) {
   parallel_for(n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) out[i] = static_cast<float>(in[i]);

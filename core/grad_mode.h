@@ -1,5 +1,6 @@
 // Grad mode: whether ops record themselves on the tape. Off inside a NoGradGuard (evaluation,
-// optimizer updates) and while backward() runs, so backward closures never record.
+// optimizer updates) and while backward() runs, so backward closures never record. It lives in
+// core because in-place updates (Tensor::add_ …) consult it too.
 #pragma once
 
 namespace minidl {
