@@ -1,5 +1,5 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd).
+// library, module by module, in dependency order (kernels ← core ← autograd ← nn).
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -21,3 +21,11 @@
 #include "autograd/node.h"         // record(): the tape, for writing new ops
 #include "autograd/reduce.h"       // sum, mean, max, argmax
 #include "autograd/softmax.h"      // softmax, log_softmax
+
+// ---- nn: layers and losses
+#include "nn/activation.h"  // ReLU, Sigmoid, Tanh, Flatten
+#include "nn/functional.h"  // nn::functional::mse_loss, cross_entropy
+#include "nn/linear.h"      // Linear
+#include "nn/loss.h"        // MSELoss, CrossEntropyLoss
+#include "nn/module.h"      // Module: parameters(), train()/eval()
+#include "nn/sequential.h"  // Sequential, mlp()

@@ -1,0 +1,40 @@
+#include "nn/sequential.h"
+
+#include <string>
+
+#include "nn/activation.h"
+#include "nn/linear.h"
+
+namespace minidl::nn {
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+  for (const auto& m : modules) push_back(m);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> module) { register_module(std::to_string(size()), std::move(module)); }
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (const auto& [name, child] : children()) h = child->forward(h);
+  return h;
+}
+
+Module& Sequential::operator[](size_t i) const {
+  check(i < size(), "Sequential: index ", i, " out of range for ", size(), " modules");
+  return *children()[i].second;
+}
+
+std::shared_ptr<Sequential> mlp(int64_t in_features, const std::vector<int64_t>& hidden, int64_t out_features,
+                                Generator& gen) {
+  auto model = std::make_shared<Sequential>();
+  int64_t width = in_features;
+  for (int64_t h : hidden) {
+    model->emplace<Linear>(width, h, true, gen);
+    model->emplace<ReLU>();
+    width = h;
+  }
+  model->emplace<Linear>(width, out_features, true, gen);
+  return model;
+}
+
+}  // namespace minidl::nn

@@ -1,0 +1,165 @@
+// nn: layers (layout, PyTorch's initialization, forward), Sequential and parameter naming, and the
+// losses — values, gradients (including gradcheck of the fused cross-entropy) and their errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "minidl/minidl.h"
+#include "testing.h"
+
+using namespace minidl;
+
+TEST_SUITE("nn") {
+  TEST_CASE("Linear has PyTorch's layout and draws U(-1/sqrt(in), 1/sqrt(in)) from the generator") {
+    Generator gen(0);
+    nn::Linear layer(400, 30, true, gen);
+    CHECK(layer.weight.shape() == Shape{30, 400});
+    CHECK(layer.bias.shape() == Shape{30});
+    CHECK(layer.weight.requires_grad());
+    CHECK(layer.bias.requires_grad());
+    const float bound = 1.f / 20.f;
+    const auto w = layer.weight.to_vector();
+    float lo = 1, hi = -1;
+    double mean = 0;
+    for (float v : w) lo = std::min(lo, v), hi = std::max(hi, v), mean += v;
+    CHECK(lo >= -bound);
+    CHECK(hi < bound);
+    CHECK(hi - lo > 1.9f * bound);  // the whole range is used
+    CHECK(std::fabs(mean / w.size()) < 0.002);
+    for (float v : layer.bias.to_vector()) CHECK(std::fabs(v) <= bound);
+
+    Generator same(0);
+    nn::Linear twin(400, 30, true, same);
+    CHECK(twin.weight.to_vector() == w);
+    CHECK(twin.bias.to_vector() == layer.bias.to_vector());
+    nn::Linear no_bias(4, 3, false, gen);
+    CHECK_FALSE(no_bias.bias.defined());
+    CHECK(no_bias.parameters().size() == 1);
+  }
+
+  TEST_CASE("Linear computes x * W^T + b") {
+    Generator gen(1);
+    nn::Linear layer(3, 2, true, gen);
+    NoGradGuard no_grad;
+    layer.weight.copy_(Tensor::from_vector({1.f, 2.f, 3.f, -1.f, 0.f, 1.f}, {2, 3}));
+    layer.bias.copy_(Tensor::from_vector({0.5f, -0.5f}, {2}));
+    const Tensor x = Tensor::from_vector({1.f, 1.f, 1.f, 2.f, 0.f, -1.f}, {2, 3});
+    CHECK(layer(x).to_vector() == std::vector<float>{6.5f, -0.5f, -0.5f, -3.5f});
+    CHECK(layer(Tensor::ones({4, 2, 3})).shape() == Shape{4, 2, 2});
+    CHECK(error_of([&] { layer(Tensor::ones({2, 4})); }) ==
+          "Linear: input of shape [2, 4] does not match in_features=3 (expected [batch, 3])");
+    CHECK(error_of([] { nn::Linear(0, 3); }) == "Linear: in_features and out_features must be positive, got 0 and 3");
+  }
+
+  TEST_CASE("Sequential names parameters like PyTorch's state_dict and applies modules in order") {
+    Generator gen(2);
+    const auto model = nn::mlp(784, {256, 128}, 10, gen);
+    std::vector<std::string> names;
+    for (const auto& [name, p] : model->named_parameters()) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"});
+    int64_t count = 0;
+    for (const Tensor& p : model->parameters()) count += p.numel();
+    CHECK(count == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+    CHECK(model->size() == 5);
+    CHECK((*model)(Tensor::zeros({7, 784})).shape() == Shape{7, 10});
+
+    std::ostringstream repr;
+    repr << *model;
+    CHECK(repr.str() ==
+          "Sequential(\n"
+          "  (0): Linear(in_features=784, out_features=256, bias=true)\n"
+          "  (1): ReLU()\n"
+          "  (2): Linear(in_features=256, out_features=128, bias=true)\n"
+          "  (3): ReLU()\n"
+          "  (4): Linear(in_features=128, out_features=10, bias=true)\n"
+          ")");
+
+    nn::Sequential seq{std::make_shared<nn::Flatten>(), std::make_shared<nn::Tanh>(), std::make_shared<nn::Sigmoid>()};
+    const Tensor y = seq(Tensor::from_vector({0.f, 1.f, -1.f, 2.f}, {1, 2, 2}));
+    CHECK(y.shape() == Shape{1, 4});
+    CHECK(y.to_vector()[1] == doctest::Approx(1 / (1 + std::exp(-std::tanh(1.0)))));
+    CHECK(error_of([&] { seq[3]; }) == "Sequential: index 3 out of range for 3 modules");
+  }
+
+  TEST_CASE("parameters are the layer's own tensors: updates through one show in the other") {
+    Generator gen(3);
+    nn::Sequential model;
+    auto& layer = model.emplace<nn::Linear>(2, 2, true, gen);
+    {
+      NoGradGuard no_grad;
+      model.parameters()[0].fill_(5.f);
+    }
+    CHECK(layer.weight.to_vector() == std::vector<float>(4, 5.f));
+  }
+
+  TEST_CASE("zero_grad clears gradients; train and eval reach every submodule") {
+    Generator gen(4);
+    const auto model = nn::mlp(3, {4}, 2, gen);
+    sum((*model)(Tensor::ones({2, 3}))).backward();
+    for (const Tensor& p : model->parameters()) CHECK(p.grad().defined());
+    model->zero_grad();
+    for (const Tensor& p : model->parameters()) CHECK_FALSE(p.grad().defined());
+    model->eval();
+    CHECK_FALSE(model->is_training());
+    CHECK_FALSE((*model)[0].is_training());
+    model->train();
+    CHECK((*model)[2].is_training());
+  }
+
+  TEST_CASE("mse_loss is the mean squared error, with gradient 2(pred - target)/n") {
+    const Tensor pred = Tensor::from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}, true);
+    const Tensor target = Tensor::from_vector({0.f, 2.f, 5.f, 4.f}, {2, 2});
+    const Tensor loss = nn::MSELoss{}(pred, target);
+    CHECK(loss.item() == doctest::Approx((1.0 + 0 + 4 + 0) / 4));
+    loss.backward();
+    CHECK(pred.grad().to_vector() == std::vector<float>{0.5f, 0.f, -1.f, 0.f});
+    CHECK(error_of([&] { nn::functional::mse_loss(pred, Tensor::zeros({4})); }) ==
+          "mse_loss: prediction [2, 2] and target [4] have different shapes");
+  }
+
+  TEST_CASE("cross_entropy equals -mean(log_softmax[target]) and its gradient is (softmax - onehot)/N") {
+    Generator gen(5);
+    const Tensor logits = Tensor::randn({6, 4}, gen).set_requires_grad();
+    const Tensor targets = Tensor::from_vector({0, 3, 1, 1, 2, 0}, {6});
+    const Tensor loss = nn::CrossEntropyLoss{}(logits, targets);
+    const auto logp = log_softmax(logits.detach(), 1).to_vector();
+    const auto t = targets.to_int_vector();
+    double expect = 0;
+    for (int n = 0; n < 6; ++n) expect -= logp[n * 4 + t[n]];
+    CHECK(loss.item() == doctest::Approx(expect / 6).epsilon(1e-6));
+    loss.backward();
+    const auto p = softmax(logits.detach(), 1).to_vector();
+    const auto g = logits.grad().to_vector();
+    for (int n = 0; n < 6; ++n)
+      for (int c = 0; c < 4; ++c) CHECK(g[n * 4 + c] == doctest::Approx((p[n * 4 + c] - (c == t[n])) / 6.0));
+
+    const auto r = autograd::gradcheck([&](const auto& in) { return nn::functional::cross_entropy(in[0], targets); },
+                                       {Tensor::randn({6, 4}, gen).set_requires_grad()});
+    INFO(r.report);
+    CHECK(r.ok);
+  }
+
+  TEST_CASE("cross_entropy is stable for huge logits") {
+    const Tensor logits = Tensor::from_vector({1e4f, 0.f, -1e4f, 0.f}, {2, 2}, true);
+    // Each target is the smaller logit: loss 1e4 per row, where a naive e^x overflows to inf.
+    const Tensor loss = nn::functional::cross_entropy(logits, Tensor::from_vector({1, 0}, {2}));
+    CHECK(loss.item() == doctest::Approx(1e4));
+    loss.backward();
+    CHECK(logits.grad().to_vector() == std::vector<float>{0.5f, -0.5f, -0.5f, 0.5f});
+  }
+
+  TEST_CASE("cross_entropy rejects bad targets with the op and the shapes") {
+    const Tensor logits = Tensor::zeros({3, 10});
+    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, 10, 2}, {3})); }) ==
+          "cross_entropy: target 10 at position 1 is out of range [0, 10)");
+    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, -1, 2}, {3})); }) ==
+          "cross_entropy: target -1 at position 1 is out of range [0, 10)");
+    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::zeros({3})); }) ==
+          "cross_entropy: targets must be int32 class indices, got float32 [3]");
+    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, 2}, {2})); }) ==
+          "cross_entropy: targets of shape [2] do not match logits of shape [3, 10] (expected [3])");
+    CHECK(error_of([&] { nn::functional::cross_entropy(Tensor::zeros({10}), Tensor::from_vector({1}, {1})); }) ==
+          "cross_entropy: expected logits of shape [N, C], got [10]");
+  }
+}
