@@ -223,7 +223,7 @@ Tensor broadcast_view(const Tensor& src, const Tensor& like, const char* op) {
 
 }  // namespace
 
-Tensor& Tensor::copy_(const Tensor& src) {
+const Tensor& Tensor::copy_(const Tensor& src) const {
   check_in_place(*this, "copy_");
   dispatch::check_defined(src, "copy_");
   Tensor from = src.shares_storage(*this) ? dispatch::copy(src) : src;
@@ -231,7 +231,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-Tensor& Tensor::fill_(float value) {
+const Tensor& Tensor::fill_(float value) const {
   check_in_place(*this, "fill_");
   if (is_contiguous()) {
     dispatch::fill(*this, value);
@@ -242,7 +242,7 @@ Tensor& Tensor::fill_(float value) {
   return *this;
 }
 
-Tensor& Tensor::add_(const Tensor& other, float alpha) {
+const Tensor& Tensor::add_(const Tensor& other, float alpha) const {
   check_in_place(*this, "add_");
   dispatch::check_float(other, "add_");
   const Tensor scaled =
@@ -252,7 +252,7 @@ Tensor& Tensor::add_(const Tensor& other, float alpha) {
   return *this;
 }
 
-Tensor& Tensor::mul_(float factor) {
+const Tensor& Tensor::mul_(float factor) const {
   check_in_place(*this, "mul_");
   dispatch::binary_into(dispatch::BinaryOp::mul, *this, *this, full({}, factor, {.device = device()}), "mul_");
   return *this;

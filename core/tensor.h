@@ -91,12 +91,13 @@ class Tensor {
 
   // ---- in-place updates (core/tensor.cpp)
   // Refused on a tensor that requires grad while grad mode is on: a recorded graph may depend on
-  // its old values. Optimizers update parameters inside a NoGradGuard.
-  Tensor& copy_(const Tensor& src);  // src broadcasts to this shape; same dtype
-  Tensor& fill_(float value);
-  Tensor& zero_() { return fill_(0.f); }
-  Tensor& add_(const Tensor& other, float alpha = 1.f);  // this += alpha · other (other broadcasts)
-  Tensor& mul_(float factor);
+  // its old values. Optimizers update parameters inside a NoGradGuard. They are const, as the
+  // handle does not change: the data it points to does (as in PyTorch's C++ API).
+  const Tensor& copy_(const Tensor& src) const;  // src broadcasts to this shape; same dtype
+  const Tensor& fill_(float value) const;
+  const Tensor& zero_() const { return fill_(0.f); }
+  const Tensor& add_(const Tensor& other, float alpha = 1.f) const;  // this += alpha · other (broadcasts)
+  const Tensor& mul_(float factor) const;
 
   // ---- autograd state (core/tensor.cpp)
   bool requires_grad() const;

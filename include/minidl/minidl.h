@@ -1,5 +1,5 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd ← nn).
+// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim).
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -29,3 +29,11 @@
 #include "nn/loss.h"        // MSELoss, CrossEntropyLoss
 #include "nn/module.h"      // Module: parameters(), train()/eval()
 #include "nn/sequential.h"  // Sequential, mlp()
+
+// ---- optim: optimizers and learning-rate schedules
+#include "optim/lr_scheduler.h"  // StepLR, CosineAnnealingLR, LinearWarmup
+#include "optim/momentum.h"      // Momentum: torch.optim.SGD(momentum, dampening)
+#include "optim/nesterov.h"      // Nesterov: torch.optim.SGD(nesterov=True)
+#include "optim/optimizer.h"     // Optimizer: step(), zero_grad(), lr(), state()
+#include "optim/registry.h"      // make_optimizer("nesterov", …), register_optimizer
+#include "optim/sgd.h"           // SGD

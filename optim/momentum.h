@@ -1,0 +1,38 @@
+// optim::Momentum: SGD with heavy-ball momentum.
+#pragma once
+
+#include "optim/optimizer.h"
+
+namespace minidl::optim {
+
+/// SGD with momentum, identical to torch.optim.SGD(params, lr, momentum, dampening, weight_decay).
+/// For each parameter p with gradient grad and momentum buffer b:
+///   g = grad + weight_decay · p
+///   b = g                                     on p's first step
+///   b = momentum · b + (1 − dampening) · g    afterwards
+///   p = p − lr · b
+/// b is a running, decaying sum of past gradients: steps keep going in directions the gradients
+/// agree on and cancel in directions where they oscillate. NOTE: the first step copies g instead
+/// of damping it, exactly as PyTorch does.
+/// reference: https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
+class Momentum : public Optimizer {
+ public:
+  struct Options {
+    float lr = 0.01f;
+    float momentum = 0.9f;
+    float dampening = 0.f;
+    float weight_decay = 0.f;
+  };
+  Momentum(std::vector<Tensor> params, Options options);
+
+  void step() override;
+  const char* name() const override { return "momentum"; }
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state, int64_t steps) override;
+
+ private:
+  float momentum_, dampening_;
+  std::vector<Tensor> momentum_buffer_;  // per parameter; undefined before its first step
+};
+
+}  // namespace minidl::optim

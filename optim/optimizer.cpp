@@ -1,0 +1,44 @@
+#include "optim/optimizer.h"
+
+#include <cmath>
+
+namespace minidl::optim {
+
+void check_non_negative(const char* optimizer, const char* option, float value) {
+  check(std::isfinite(value) && value >= 0.f, optimizer, ": ", option, " must be >= 0, got ", value);
+}
+
+Optimizer::Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name) {
+  check_non_negative(name, "lr", lr);
+  check_non_negative(name, "weight_decay", weight_decay);
+  check(!params.empty(), name, ": got an empty parameter list");
+  for (const Tensor& p : params)
+    check(p.defined() && p.dtype() == DType::float32 && p.is_leaf() && p.requires_grad(), name,
+          ": parameters must be float32 leaf tensors that require grad");
+  groups_.push_back({std::move(params), lr, weight_decay});
+}
+
+void Optimizer::zero_grad() {
+  for (ParamGroup& group : groups_)
+    for (Tensor& p : group.params) p.set_grad(Tensor{});
+}
+
+void Optimizer::set_lr(float lr) {
+  check_non_negative(name(), "lr", lr);
+  for (ParamGroup& group : groups_) group.lr = lr;
+}
+
+int64_t Optimizer::num_params() const {
+  int64_t n = 0;
+  for (const ParamGroup& group : groups_) n += static_cast<int64_t>(group.params.size());
+  return n;
+}
+
+void Optimizer::load_state(const NamedTensors& state, int64_t steps) {
+  check(state.empty(), name(), ": has no per-parameter state, got ", state.size(), " tensors ('",
+        state.empty() ? "" : state.front().first, "', …)");
+  check(steps >= 0, name(), ": step count must be >= 0, got ", steps);
+  steps_ = steps;
+}
+
+}  // namespace minidl::optim

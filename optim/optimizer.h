@@ -1,0 +1,74 @@
+// optim::Optimizer: the interface every optimizer implements. It holds parameter groups (each with
+// its own lr and weight decay) and per-parameter state, and offers step(), zero_grad(), lr() and
+// set_lr(), and its state as named tensors for checkpoints.
+//
+// Writing an optimizer: derive, give it an Options aggregate, and write step() to follow the math
+// in its doc comment; register it by name in optim/registry.cpp. Parameters are updated in place,
+// inside a NoGradGuard, so the model's tensors (and anything viewing them) see the new values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minidl::optim {
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  float lr = 0.f;
+  float weight_decay = 0.f;
+};
+
+/// Named tensors, as an optimizer's state is saved in and restored from a checkpoint.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// One update of every parameter that has a gradient; parameters without one are skipped.
+  virtual void step() = 0;
+  /// Clears every parameter's gradient (sets it to undefined, like PyTorch's set_to_none=True).
+  void zero_grad();
+
+  float lr() const { return groups_.front().lr; }
+  void set_lr(float lr);  // every group; what LR schedules call
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  /// Number of step() calls so far.
+  int64_t steps() const { return steps_; }
+  /// The registry name: "sgd", "momentum", "nesterov".
+  virtual const char* name() const = 0;
+
+  /// Per-parameter state for a checkpoint (e.g. "momentum_buffer.3" for the 4th parameter, once it
+  /// exists) and, through steps(), the step count. load_state restores both, checking shapes.
+  virtual NamedTensors state() const { return {}; }
+  virtual void load_state(const NamedTensors& state, int64_t steps);
+
+ protected:
+  Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name);
+  /// Calls f(p, i) for every parameter p that has a gradient, i being its index across groups
+  /// (the index of its per-parameter state).
+  template <class F>
+  void for_each_param_with_grad(F&& f) {
+    int64_t i = 0;
+    for (ParamGroup& group : groups_)
+      for (Tensor& p : group.params) {
+        if (p.grad().defined()) f(group, p, i);
+        ++i;
+      }
+  }
+  int64_t num_params() const;
+
+  std::vector<ParamGroup> groups_;
+  int64_t steps_ = 0;
+};
+
+/// "name: lr must be >= 0, got -0.1" unless lr is finite and ≥ 0; likewise for the others.
+void check_non_negative(const char* optimizer, const char* option, float value);
+
+}  // namespace minidl::optim

@@ -1,0 +1,25 @@
+// optim::SGD: plain stochastic gradient descent.
+#pragma once
+
+#include "optim/optimizer.h"
+
+namespace minidl::optim {
+
+/// Stochastic gradient descent, identical to torch.optim.SGD(params, lr, weight_decay=…) with no
+/// momentum. For each parameter p with gradient grad:
+///   g = grad + weight_decay · p
+///   p = p − lr · g
+/// reference: https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
+class SGD : public Optimizer {
+ public:
+  struct Options {
+    float lr = 0.01f;
+    float weight_decay = 0.f;
+  };
+  SGD(std::vector<Tensor> params, Options options);
+
+  void step() override;
+  const char* name() const override { return "sgd"; }
+};
+
+}  // namespace minidl::optim

@@ -1,0 +1,260 @@
+// optim: hand-checked first steps, 25-step trajectories against torch.optim.SGD for every
+// optimizer (with weight decay and dampening) on an MSE and a cross-entropy problem, LR schedules
+// against torch.optim.lr_scheduler, the registry (with an optimizer defined in this file), state
+// round trips and option validation.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "minidl/minidl.h"
+#include "reference/optim_trajectories.h"
+#include "testing.h"
+
+using namespace minidl;
+namespace ref = optim_reference;
+
+namespace {
+
+// loss = Σ c ⊙ w has the constant gradient c = [1, 2, 3, 4, 5]: every step is easy to follow by hand.
+std::vector<float> two_steps(optim::Optimizer& opt, const Tensor& w) {
+  const Tensor c = Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f}, {5});
+  for (int i = 0; i < 2; ++i) {
+    opt.zero_grad();
+    sum(w * c).backward();
+    opt.step();
+  }
+  return w.to_vector();
+}
+
+void check_times_c(const std::vector<float>& got, float k) {
+  for (int i = 0; i < 5; ++i) CHECK(got[i] == doctest::Approx(k * (i + 1)).epsilon(1e-6));
+}
+
+// A problem's parameters and loss, as in scripts/gen_optim_reference.py.
+struct Problem {
+  Tensor w, b, x, y, targets;
+  std::string kind;
+  Tensor loss() const {
+    const Tensor out = matmul(x, w.transpose(0, 1)) + b;
+    return kind == "mse" ? nn::functional::mse_loss(out, y) : nn::functional::cross_entropy(out, targets);
+  }
+};
+
+Problem load(const ref::Problem& p) {
+  Problem out;
+  out.kind = p.kind;
+  out.w = Tensor::from_vector(p.w, {p.w_rows, p.w_cols}, true);
+  out.b = Tensor::from_vector(p.b, {p.w_rows}, true);
+  out.x = Tensor::from_vector(p.x, {p.n, p.w_cols});
+  if (p.kind == "mse") out.y = Tensor::from_vector(p.y, {p.n, p.w_rows});
+  if (p.kind == "cross_entropy") out.targets = Tensor::from_vector(std::vector<int32_t>(p.targets.begin(), p.targets.end()), {p.n});
+  return out;
+}
+
+std::unique_ptr<optim::Optimizer> optimizer_for(const ref::Trajectory& t, std::vector<Tensor> params) {
+  optim::OptimizerConfig c{.lr = t.lr, .weight_decay = t.weight_decay};
+  if (t.optimizer != "sgd") c.momentum = t.momentum;
+  if (t.optimizer == "momentum") c.dampening = t.dampening;
+  return optim::make_optimizer(t.optimizer, std::move(params), c);
+}
+
+// One step of the usual loop.
+void train_step(optim::Optimizer& opt, const Problem& p) {
+  opt.zero_grad();
+  p.loss().backward();
+  opt.step();
+}
+
+std::vector<float> params_of(const Problem& p) {
+  std::vector<float> v = p.w.to_vector();
+  for (float x : p.b.to_vector()) v.push_back(x);
+  return v;
+}
+
+/// sign(grad): a test-only optimizer, to show that one class and one registration line add an
+/// optimizer the registry (and so the trainer) can build by name.
+class SignSGD : public optim::Optimizer {
+ public:
+  SignSGD(std::vector<Tensor> params, float lr) : Optimizer(std::move(params), lr, 0.f, "signsgd") {}
+  void step() override {
+    NoGradGuard no_grad;
+    for_each_param_with_grad([](const optim::ParamGroup& group, Tensor& p, int64_t) {
+      const Tensor g = p.grad();
+      p.add_(g / (sqrt(square(g)) + 1e-12f), -group.lr);  // p = p − lr·sign(g)
+    });
+    ++steps_;
+  }
+  const char* name() const override { return "signsgd"; }
+};
+
+}  // namespace
+
+TEST_SUITE("optim") {
+  TEST_CASE("first two steps on 5 weights, checked by hand") {
+    {  // SGD: p = p − lr·(c + wd·p), from p = 1
+      const Tensor w = Tensor::ones({5}, {.requires_grad = true});
+      optim::SGD opt({w}, {.lr = 0.1f, .weight_decay = 0.5f});
+      const auto got = two_steps(opt, w);
+      for (int i = 0; i < 5; ++i) {
+        const float c = static_cast<float>(i + 1), p1 = 1.f - 0.1f * (c + 0.5f);
+        CHECK(got[i] == doctest::Approx(p1 - 0.1f * (c + 0.5f * p1)).epsilon(1e-6));
+      }
+    }
+    {  // Momentum: b1 = c, p1 = −0.1c; b2 = 0.9c + 0.5c = 1.4c, p2 = p1 − 0.14c = −0.24c
+      const Tensor w = Tensor::zeros({5}, {.requires_grad = true});
+      optim::Momentum opt({w}, {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.5f});
+      check_times_c(two_steps(opt, w), -0.24f);
+    }
+    {  // Nesterov: b1 = c, p1 = −0.1(c + 0.9c) = −0.19c; b2 = 1.9c, p2 = p1 − 0.1(c + 1.71c) = −0.461c
+      const Tensor w = Tensor::zeros({5}, {.requires_grad = true});
+      optim::Nesterov opt({w}, {.lr = 0.1f, .momentum = 0.9f});
+      check_times_c(two_steps(opt, w), -0.461f);
+    }
+  }
+
+  TEST_CASE("every optimizer follows torch.optim.SGD's trajectory for 25 steps to 1e-5") {
+    for (const ref::Trajectory& t : ref::trajectories) {
+      CAPTURE(t.problem);
+      CAPTURE(t.config);
+      const ref::Problem* spec = nullptr;
+      for (const auto& p : ref::problems)
+        if (p.kind == t.problem) spec = &p;
+      REQUIRE(spec != nullptr);
+      const Problem problem = load(*spec);
+      const auto opt = optimizer_for(t, {problem.w, problem.b});
+      CHECK(std::string(opt->name()) == t.optimizer);
+      for (int step = 0; step < ref::kSteps; ++step) {
+        CAPTURE(step);
+        train_step(*opt, problem);
+        // Relative error of the whole parameter vector: max |ours − torch| / max |torch|.
+        const auto got = params_of(problem);
+        const auto& want = t.params[static_cast<size_t>(step)];
+        REQUIRE(got.size() == want.size());
+        double err = 0, scale = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+          err = std::max(err, double(std::fabs(got[i] - want[i])));
+          scale = std::max(scale, double(std::fabs(want[i])));
+        }
+        CHECK(err <= 1e-5 * scale);
+      }
+    }
+  }
+
+  TEST_CASE("StepLR and CosineAnnealingLR give torch's learning rates") {
+    const optim::StepLR step(0.1f, 3, 0.5f);
+    const optim::CosineAnnealingLR cosine(0.1f, 10, 0.001f);
+    for (int epoch = 0; epoch < 12; ++epoch) {
+      CAPTURE(epoch);
+      CHECK(step.lr(epoch) == doctest::Approx(ref::step_lr[epoch]).epsilon(1e-6));
+      CHECK(cosine.lr(epoch) == doctest::Approx(ref::cosine_lr[epoch]).epsilon(1e-5));
+    }
+    CHECK(step.lr(2.99) == doctest::Approx(0.1));  // steps at epoch boundaries, also mid-epoch
+    const optim::LinearWarmup warm(std::make_unique<optim::ConstantLR>(0.2f), 2.0, 0.1f);
+    CHECK(warm.lr(0) == doctest::Approx(0.02));
+    CHECK(warm.lr(1) == doctest::Approx(0.11));
+    CHECK(warm.lr(2) == doctest::Approx(0.2));
+    CHECK(warm.lr(7) == doctest::Approx(0.2));
+
+    const Tensor w = Tensor::zeros({1}, {.requires_grad = true});
+    optim::SGD opt({w}, {.lr = 0.1f});
+    step.apply(opt, 6.5);
+    CHECK(opt.lr() == doctest::Approx(0.025));
+    CHECK(error_of([] { optim::StepLR(0.1f, 0); }) == "StepLR: step_size must be >= 1, got 0");
+    CHECK(error_of([] { optim::CosineAnnealingLR(0.1f, 0); }) == "CosineAnnealingLR: t_max must be > 0, got 0");
+  }
+
+  TEST_CASE("the registry builds optimizers by name and rejects unknown names and unused options") {
+    const auto names = optim::optimizer_names();  // a test below may add one more after these
+    REQUIRE(names.size() >= 3);
+    CHECK(std::vector<std::string>(names.begin(), names.begin() + 3) ==
+          std::vector<std::string>{"sgd", "momentum", "nesterov"});
+    const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
+    CHECK(std::string(optim::make_optimizer("nesterov", {w}, {.lr = 0.1f})->name()) == "nesterov");
+    CHECK(error_of([&] { optim::make_optimizer("adam", {w}, {}); }).starts_with(
+        "unknown optimizer 'adam' (known: sgd, momentum, nesterov"));
+    CHECK(error_of([&] { optim::make_optimizer("sgd", {w}, {.momentum = 0.9f}); }) ==
+          "sgd: does not use momentum (use --optimizer momentum or nesterov), got 0.9");
+    CHECK(error_of([&] { optim::make_optimizer("nesterov", {w}, {.dampening = 0.1f}); }) ==
+          "nesterov: does not use dampening (Nesterov momentum needs dampening = 0), got 0.1");
+    CHECK(optim::make_optimizer("nesterov", {w}, {.dampening = 0.f}) != nullptr);  // an explicit 0 is fine
+  }
+
+  TEST_CASE("an optimizer defined outside the library is one class and one registration line") {
+    optim::register_optimizer("signsgd", [](std::vector<Tensor> p, const optim::OptimizerConfig& c) {
+      return std::make_unique<SignSGD>(std::move(p), c.lr);
+    });
+    const auto names = optim::optimizer_names();
+    CHECK(std::find(names.begin(), names.end(), "signsgd") != names.end());
+    CHECK(error_of([] { optim::register_optimizer("signsgd", nullptr); }) ==
+          "register_optimizer: 'signsgd' is already registered");
+
+    // It trains: minimize (w − 3)² from w = 0 with steps of 0.5.
+    const Tensor w = Tensor::zeros({1}, {.requires_grad = true});
+    const auto opt = optim::make_optimizer("signsgd", {w}, {.lr = 0.5f});
+    for (int i = 0; i < 6; ++i) {
+      opt->zero_grad();
+      sum(square(w - 3.f)).backward();
+      opt->step();
+    }
+    CHECK(w.item() == doctest::Approx(3.0));
+  }
+
+  TEST_CASE("saved state resumes bitwise the same trajectory") {
+    const ref::Problem& spec = ref::problems.back();
+    for (const char* name : {"sgd", "momentum", "nesterov"}) {
+      CAPTURE(name);
+      const Problem a = load(spec), b = load(spec);
+      optim::OptimizerConfig config{.lr = 0.05f, .weight_decay = 0.01f};
+      if (std::string(name) == "momentum") config.dampening = 0.2f;
+      const auto opt_a = optim::make_optimizer(name, {a.w, a.b}, config);
+      for (int i = 0; i < 5; ++i) train_step(*opt_a, a);
+      // Copy a's parameters and optimizer state into b, then continue both.
+      {
+        NoGradGuard no_grad;
+        b.w.copy_(a.w);
+        b.b.copy_(a.b);
+      }
+      const auto opt_b = optim::make_optimizer(name, {b.w, b.b}, config);
+      opt_b->load_state(opt_a->state(), opt_a->steps());
+      CHECK(opt_b->steps() == 5);
+      CHECK(opt_a->state().size() == (std::string(name) == "sgd" ? 0u : 2u));
+      for (int i = 0; i < 5; ++i) {
+        train_step(*opt_a, a);
+        train_step(*opt_b, b);
+      }
+      CHECK(params_of(a) == params_of(b));
+    }
+  }
+
+  TEST_CASE("parameters without a gradient are left alone") {
+    const Tensor used = Tensor::ones({2}, {.requires_grad = true}), unused = Tensor::ones({2}, {.requires_grad = true});
+    optim::Nesterov opt({used, unused}, {.lr = 0.1f});
+    sum(used * 2.f).backward();
+    opt.step();
+    CHECK(unused.to_vector() == std::vector<float>{1.f, 1.f});
+    CHECK(used.to_vector()[0] == doctest::Approx(1 - 0.1 * (2 + 0.9 * 2)));
+    CHECK(opt.state().size() == 1);  // no buffer for the parameter that never had a gradient
+    CHECK(opt.state()[0].first == "momentum_buffer.0");
+  }
+
+  TEST_CASE("options are validated with the offending value") {
+    const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
+    CHECK(error_of([&] { optim::SGD({w}, {.lr = -0.1f}); }) == "sgd: lr must be >= 0, got -0.1");
+    CHECK(error_of([&] { optim::SGD({w}, {.lr = NAN}); }) == "sgd: lr must be >= 0, got nan");
+    CHECK(error_of([&] { optim::Momentum({w}, {.weight_decay = -1.f}); }) == "momentum: weight_decay must be >= 0, got -1");
+    CHECK(error_of([&] { optim::Momentum({w}, {.dampening = 1.5f}); }) == "momentum: dampening must be in [0, 1], got 1.5");
+    CHECK(error_of([&] { optim::Nesterov({w}, {.momentum = 0.f}); }) == "nesterov: momentum must be > 0, got 0");
+    CHECK(error_of([] { optim::SGD({}, {}); }) == "sgd: got an empty parameter list");
+    CHECK(error_of([] { optim::SGD({Tensor::zeros({2})}, {}); }) ==
+          "sgd: parameters must be float32 leaf tensors that require grad");
+    optim::SGD opt({w}, {});
+    CHECK(error_of([&] { opt.set_lr(-1.f); }) == "sgd: lr must be >= 0, got -1");
+    CHECK(error_of([&] { opt.load_state({{"momentum_buffer.0", Tensor::zeros({2})}}, 3); }).starts_with(
+        "sgd: has no per-parameter state"));
+    optim::Momentum mom({w}, {});
+    CHECK(error_of([&] { mom.load_state({{"momentum_buffer.0", Tensor::zeros({3})}}, 1); }) ==
+          "momentum: momentum_buffer.0 has shape [3], parameter 0 has shape [2]");
+    CHECK(error_of([&] { mom.load_state({{"velocity.0", Tensor::zeros({2})}}, 1); }) ==
+          "momentum: unexpected state tensor 'velocity.0' (expected momentum_buffer.0..0)");
+  }
+}
