@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/device.h"
@@ -153,6 +155,9 @@ struct TensorImpl {
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;
 };
+
+/// Tensors with names: a model's parameters, an optimizer's state, a checkpoint's contents.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 /// PyTorch-style repr: tensor([[ 0.1000, -2.0000], …], shape=[2, 2], dtype=float32).
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

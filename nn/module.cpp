@@ -2,8 +2,8 @@
 
 namespace minidl::nn {
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
-  std::vector<std::pair<std::string, Tensor>> out = parameters_;
+NamedTensors Module::named_parameters() const {
+  NamedTensors out = parameters_;
   for (const auto& [prefix, child] : children_)
     for (auto& [name, p] : child->named_parameters()) out.emplace_back(prefix + "." + name, p);
   return out;

@@ -29,7 +29,7 @@ class Module {
 
   /// Every parameter of this module and its descendants, in registration order.
   std::vector<Tensor> parameters() const;
-  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  NamedTensors named_parameters() const;
   /// Clears every parameter's gradient (sets it to undefined, as PyTorch's set_to_none).
   void zero_grad();
 
@@ -50,7 +50,7 @@ class Module {
   void register_module(std::string name, std::shared_ptr<Module> child);
 
  private:
-  std::vector<std::pair<std::string, Tensor>> parameters_;
+  NamedTensors parameters_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -22,9 +22,6 @@ struct ParamGroup {
   float weight_decay = 0.f;
 };
 
-/// Named tensors, as an optimizer's state is saved in and restored from a checkpoint.
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
 class Optimizer {
  public:
   virtual ~Optimizer() = default;

@@ -1,5 +1,5 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim).
+// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data).
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -37,3 +37,11 @@
 #include "optim/optimizer.h"     // Optimizer: step(), zero_grad(), lr(), state()
 #include "optim/registry.h"      // make_optimizer("nesterov", …), register_optimizer
 #include "optim/sgd.h"           // SGD
+
+// ---- data: datasets, loading, files
+#include "data/data_loader.h"  // DataLoader: batches, per-epoch shuffle
+#include "data/dataset.h"      // Dataset, TensorDataset, Batch
+#include "data/idx_reader.h"   // read_idx: MNIST's IDX files, raw or .gz
+#include "data/image.h"        // load_image, save_png
+#include "data/mnist.h"        // MNIST, FashionMNIST
+#include "data/safetensors.h"  // save_safetensors, load_safetensors
