@@ -1,0 +1,76 @@
+#include "cli/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/grad_mode.h"
+#include "data/safetensors.h"
+
+namespace minidl::cli {
+
+namespace {
+constexpr const char* kFormat = "minidl-checkpoint";
+constexpr const char* kOptimizerPrefix = "optimizer.";
+}  // namespace
+
+void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
+                     const optim::Optimizer& optimizer, const TrainingState& state) {
+  NamedTensors tensors = model.named_parameters();
+  for (auto& [name, t] : optimizer.state()) tensors.emplace_back(kOptimizerPrefix + name, t);
+  nlohmann::json rng = nlohmann::json::array();
+  for (uint64_t word : state.loader_rng) rng.push_back(std::to_string(word));  // exact, whatever reads the JSON
+  data::save_safetensors(path, tensors,
+                         {{"format", kFormat},
+                          {"config", to_json(config)},
+                          {"epoch", std::to_string(state.epoch)},
+                          {"optimizer", optimizer.name()},
+                          {"optimizer_steps", std::to_string(state.optimizer_steps)},
+                          {"loader_rng", rng.dump()}});
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  data::SafetensorsFile file = data::load_safetensors(path);
+  const auto meta = [&](const char* key) -> const std::string& {
+    auto it = file.metadata.find(key);
+    check(it != file.metadata.end(), "checkpoint: ", path, ": not a minidl checkpoint (no '", key, "' in its metadata)");
+    return it->second;
+  };
+  check(meta("format") == kFormat, "checkpoint: ", path, ": not a minidl checkpoint (format '", meta("format"), "')");
+  Checkpoint ck;
+  ck.config = train_config_from_json(meta("config"), "checkpoint: " + path);
+  try {
+    ck.state.epoch = std::stoll(meta("epoch"));
+    ck.state.optimizer_steps = std::stoll(meta("optimizer_steps"));
+    const auto rng = nlohmann::json::parse(meta("loader_rng"));
+    check(rng.is_array() && rng.size() == 4, "loader_rng must list 4 words");
+    for (size_t i = 0; i < 4; ++i) ck.state.loader_rng[i] = std::stoull(rng[i].get<std::string>());
+  } catch (const std::exception& e) {
+    fail("checkpoint: ", path, ": corrupt training state in the metadata (", e.what(), ")");
+  }
+  check(meta("optimizer") == ck.config.optimizer, "checkpoint: ", path, ": optimizer '", meta("optimizer"),
+        "' does not match the run's settings ('", ck.config.optimizer, "')");
+  for (auto& [name, t] : file.tensors) {
+    if (name.starts_with(kOptimizerPrefix))
+      ck.optimizer_state.emplace_back(name.substr(std::string(kOptimizerPrefix).size()), std::move(t));
+    else
+      ck.parameters.emplace_back(name, std::move(t));
+  }
+  return ck;
+}
+
+void load_parameters(const nn::Module& model, const NamedTensors& parameters, const std::string& path) {
+  const NamedTensors own = model.named_parameters();
+  check(own.size() == parameters.size(), "checkpoint: ", path, ": has ", parameters.size(),
+        " parameter tensors, the model has ", own.size());
+  NoGradGuard no_grad;
+  for (const auto& [name, p] : own) {
+    const Tensor* saved = nullptr;
+    for (const auto& [n, t] : parameters)
+      if (n == name) saved = &t;
+    check(saved != nullptr, "checkpoint: ", path, ": no tensor for parameter '", name, "'");
+    check(saved->shape() == p.shape() && saved->dtype() == p.dtype(), "checkpoint: ", path, ": '", name, "' is ",
+          saved->dtype(), " ", saved->shape(), ", the model expects ", p.dtype(), " ", p.shape());
+    p.copy_(*saved);
+  }
+}
+
+}  // namespace minidl::cli

@@ -1,0 +1,37 @@
+// Checkpoints of `minidl train`: one safetensors file holding the model's parameters under their
+// PyTorch names ("0.weight" …, so torch.nn.Sequential.load_state_dict takes them), the optimizer's
+// state under "optimizer.…", and in the metadata the run's settings, the completed epochs, the
+// optimizer's step count and the data loader's generator state: everything --resume needs to
+// continue bitwise as if never stopped.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "cli/config.h"
+#include "nn/module.h"
+#include "optim/optimizer.h"
+
+namespace minidl::cli {
+
+struct TrainingState {
+  int64_t epoch = 0;  // completed epochs
+  int64_t optimizer_steps = 0;
+  std::array<uint64_t, 4> loader_rng{};
+};
+
+struct Checkpoint {
+  TrainConfig config;
+  TrainingState state;
+  NamedTensors parameters;       // by the model's parameter names
+  NamedTensors optimizer_state;  // by the optimizer's state names
+};
+
+void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
+                     const optim::Optimizer& optimizer, const TrainingState& state);
+/// Reads and checks a checkpoint; errors name the file.
+Checkpoint load_checkpoint(const std::string& path);
+/// Copies `parameters` into the model's, checking that names and shapes match one to one.
+void load_parameters(const nn::Module& model, const NamedTensors& parameters, const std::string& path);
+
+}  // namespace minidl::cli

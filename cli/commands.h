@@ -1,0 +1,52 @@
+// The subcommands of `minidl`. Each returns the process exit code; a UsageError (a bad flag value,
+// caught before any work starts) exits 2, any other minidl::Error exits 1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/config.h"
+#include "core/error.h"
+
+namespace minidl::cli {
+
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct TrainArgs {
+  TrainConfig config;
+  std::string data_dir;  // empty: default_data_dir(config.dataset)
+  int threads = 0;       // 0: all cores
+  std::string metrics;   // CSV path, empty: none
+  int64_t log_every = 100;
+  std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
+  std::string resume;    // checkpoint to continue from
+  std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
+  bool epochs_given = false;
+};
+int run_train(const TrainArgs& args);
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::string dataset;  // empty: the checkpoint's
+  std::string data_dir;
+  int threads = 0;
+};
+int run_eval(const EvalArgs& args);
+
+struct PredictArgs {
+  std::string checkpoint;
+  std::vector<std::string> images;
+  bool invert = false;  // for dark digits on a light background
+};
+int run_predict(const PredictArgs& args);
+
+/// Throws, with the exact command that fetches it, when `dir` holds no copy of the dataset.
+void check_data_present(const std::string& dir, const std::string& dataset);
+
+/// Class names for a dataset's labels 0–9.
+std::vector<std::string> class_names(const std::string& dataset);
+
+}  // namespace minidl::cli

@@ -1,0 +1,67 @@
+#include "cli/config.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace minidl::cli {
+
+using nlohmann::json;
+
+std::string to_json(const TrainConfig& c) {
+  json j = {{"dataset", c.dataset},     {"hidden", c.hidden},         {"optimizer", c.optimizer},
+            {"lr", c.lr},               {"weight_decay", c.weight_decay}, {"schedule", c.schedule},
+            {"step_size", c.step_size}, {"gamma", c.gamma},           {"warmup_epochs", c.warmup_epochs},
+            {"batch_size", c.batch_size}, {"epochs", c.epochs},       {"seed", c.seed}};
+  if (c.momentum) j["momentum"] = *c.momentum;
+  if (c.dampening) j["dampening"] = *c.dampening;
+  return j.dump();
+}
+
+TrainConfig train_config_from_json(const std::string& text, const std::string& source) {
+  try {
+    const json j = json::parse(text);
+    TrainConfig c;
+    c.dataset = j.at("dataset").get<std::string>();
+    c.hidden = j.at("hidden").get<std::vector<int64_t>>();
+    c.optimizer = j.at("optimizer").get<std::string>();
+    c.lr = j.at("lr").get<float>();
+    if (j.contains("momentum")) c.momentum = j.at("momentum").get<float>();
+    if (j.contains("dampening")) c.dampening = j.at("dampening").get<float>();
+    c.weight_decay = j.at("weight_decay").get<float>();
+    c.schedule = j.at("schedule").get<std::string>();
+    c.step_size = j.at("step_size").get<int64_t>();
+    c.gamma = j.at("gamma").get<float>();
+    c.warmup_epochs = j.at("warmup_epochs").get<double>();
+    c.batch_size = j.at("batch_size").get<int64_t>();
+    c.epochs = j.at("epochs").get<int64_t>();
+    c.seed = j.at("seed").get<uint64_t>();
+    for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
+    dataset_info(c.dataset);
+    return c;
+  } catch (const json::exception& e) {
+    fail(source, ": the run's settings in the checkpoint are unreadable: ", e.what());
+  } catch (const Error& e) {
+    fail(source, ": the run's settings in the checkpoint are invalid: ", e.what());
+  }
+}
+
+const data::ImageDatasetInfo& dataset_info(const std::string& name) {
+  if (name == data::MNIST::info.name) return data::MNIST::info;
+  if (name == data::FashionMNIST::info.name) return data::FashionMNIST::info;
+  fail("unknown dataset '", name, "' (known: mnist, fashion-mnist)");
+}
+
+std::string default_data_dir(const std::string& dataset) {
+  if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
+  // Run from the repository root, data/mnist is right there; from anywhere else, use the
+  // repository this binary was built from.
+  if (std::filesystem::exists("data/mnist")) return "data/mnist";
+  return std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
+}
+
+std::string fetch_command(const std::string& dataset) {
+  if (dataset == "fashion-mnist") return data::FashionMNIST::info.how_to_fetch;
+  return std::string(MINIDL_SOURCE_DIR) + "/scripts/fetch-mnist";
+}
+
+}  // namespace minidl::cli

@@ -1,0 +1,44 @@
+// The settings of a training run: what `minidl train` parses, and what a checkpoint records so that
+// --resume, eval and predict rebuild the same model and continue the same run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/mnist.h"
+
+namespace minidl::cli {
+
+struct TrainConfig {
+  std::string dataset = "mnist";  // mnist | fashion-mnist
+  std::vector<int64_t> hidden = {256};
+  std::string optimizer = "nesterov";
+  float lr = 0.01f;
+  std::optional<float> momentum;   // unset: the optimizer's default (0.9) where it has one
+  std::optional<float> dampening;  // unset: 0 where it applies
+  float weight_decay = 0.f;
+  std::string schedule = "none";   // none | step | cosine
+  int64_t step_size = 0;           // step schedule: epochs per decay (0: a third of the run)
+  float gamma = 0.1f;              // step schedule: decay factor
+  double warmup_epochs = 0;        // linear warm-up in front of the schedule
+  int64_t batch_size = 64;
+  int64_t epochs = 5;
+  uint64_t seed = 0;  // model init uses Generator(seed), the data order Generator(seed + 1)
+};
+
+std::string to_json(const TrainConfig& config);
+/// Parses what to_json wrote; `source` names the file in errors.
+TrainConfig train_config_from_json(const std::string& text, const std::string& source);
+
+/// "mnist" or "fashion-mnist"; anything else throws naming the known ones.
+const data::ImageDatasetInfo& dataset_info(const std::string& name);
+/// The directory a dataset is read from when --data is not given.
+std::string default_data_dir(const std::string& dataset);
+/// The command that gets a dataset, with a path that works from any directory.
+std::string fetch_command(const std::string& dataset);
+
+constexpr int64_t kInputs = 784, kClasses = 10;
+
+}  // namespace minidl::cli

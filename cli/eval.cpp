@@ -1,0 +1,51 @@
+// minidl eval: a checkpoint's test loss, accuracy and confusion matrix; and what eval, train and
+// predict share: finding the data, rebuilding the model of a checkpoint, naming the classes.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/checkpoint.h"
+#include "cli/commands.h"
+#include "cli/evaluate.h"
+#include "core/backend.h"
+#include "nn/sequential.h"
+
+namespace minidl::cli {
+
+void check_data_present(const std::string& dir, const std::string& dataset) {
+  const std::string file = dir + "/train-images-idx3-ubyte";
+  check(std::filesystem::exists(file) || std::filesystem::exists(file + ".gz"), "no ", dataset, " data in ", dir,
+        "; get it with: ", fetch_command(dataset));
+}
+
+std::vector<std::string> class_names(const std::string& dataset) {
+  if (dataset == "fashion-mnist")
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+}
+
+int run_eval(const EvalArgs& args) {
+  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
+  if (args.threads > 0) set_num_threads(args.threads);
+  const Checkpoint ck = load_checkpoint(args.checkpoint);
+  const std::string dataset = args.dataset.empty() ? ck.config.dataset : args.dataset;
+  try {
+    dataset_info(dataset);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  Generator unused(0);  // the weights come from the checkpoint
+  const auto model = nn::mlp(kInputs, ck.config.hidden, kClasses, unused);
+  load_parameters(*model, ck.parameters, args.checkpoint);
+
+  const std::string dir = args.data_dir.empty() ? default_data_dir(dataset) : args.data_dir;
+  check_data_present(dir, dataset);
+  const data::TensorDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
+  const Evaluation e = evaluate(*model, test);
+  std::printf("%s test set, %lld images: loss %.4f, accuracy %.2f%% (%lld correct)\n", dataset.c_str(),
+              static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));
+  print_confusion(std::cout, e, class_names(dataset));
+  return 0;
+}
+
+}  // namespace minidl::cli

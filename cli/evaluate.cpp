@@ -1,0 +1,58 @@
+#include "cli/evaluate.h"
+
+#include <cstdio>
+#include <string>
+
+#include "autograd/reduce.h"
+#include "core/grad_mode.h"
+#include "data/data_loader.h"
+#include "nn/functional.h"
+
+namespace minidl::cli {
+
+Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t batch_size) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  Evaluation e;
+  data::DataLoader loader(dataset, {.batch_size = batch_size});
+  double loss_sum = 0;
+  for (const data::Batch& batch : loader) {
+    const Tensor logits = model(batch.inputs);
+    const int64_t n = batch.targets.numel();
+    loss_sum += static_cast<double>(nn::functional::cross_entropy(logits, batch.targets).item()) * n;
+    const std::vector<int32_t> predicted = argmax(logits, 1).to_int_vector(), truth = batch.targets.to_int_vector();
+    for (int64_t i = 0; i < n; ++i) {
+      e.correct += predicted[i] == truth[i];
+      if (truth[i] < 10 && predicted[i] < 10) ++e.confusion[truth[i]][predicted[i]];
+    }
+    e.total += n;
+  }
+  model.train(was_training);
+  e.loss = e.total ? loss_sum / e.total : 0;
+  e.accuracy = e.total ? static_cast<double>(e.correct) / e.total : 0;
+  return e;
+}
+
+void print_confusion(std::ostream& os, const Evaluation& e, const std::vector<std::string>& names) {
+  size_t width = 5;
+  for (const auto& n : names) width = std::max(width, n.size() + 1);
+  char buf[64];
+  os << "confusion matrix (rows: true class, columns: predicted)\n" << std::string(width, ' ');
+  for (int c = 0; c < 10; ++c) {
+    std::snprintf(buf, sizeof buf, "%6d", c);
+    os << buf;
+  }
+  os << '\n';
+  for (int r = 0; r < 10; ++r) {
+    const std::string label = std::to_string(r) + (names[r] == std::to_string(r) ? "" : " " + names[r]);
+    os << label << std::string(width > label.size() ? width - label.size() : 1, ' ');
+    for (int c = 0; c < 10; ++c) {
+      std::snprintf(buf, sizeof buf, "%6lld", static_cast<long long>(e.confusion[r][c]));
+      os << buf;
+    }
+    os << '\n';
+  }
+}
+
+}  // namespace minidl::cli

@@ -1,0 +1,26 @@
+// Evaluating a classifier on a dataset: mean cross-entropy, accuracy and the confusion matrix.
+#pragma once
+
+#include <array>
+#include <ostream>
+#include <vector>
+
+#include "data/dataset.h"
+#include "nn/module.h"
+
+namespace minidl::cli {
+
+struct Evaluation {
+  double loss = 0;      // mean cross-entropy per example
+  double accuracy = 0;  // correct / total
+  int64_t correct = 0, total = 0;
+  std::vector<std::array<int64_t, 10>> confusion = std::vector<std::array<int64_t, 10>>(10);  // [true][predicted]
+};
+
+/// One pass over `dataset` in order, without gradients, in eval mode (restored afterwards).
+Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t batch_size = 1000);
+
+/// The confusion matrix as a table, rows = true class, columns = predicted class.
+void print_confusion(std::ostream& os, const Evaluation& e, const std::vector<std::string>& class_names);
+
+}  // namespace minidl::cli

@@ -1,0 +1,122 @@
+// The `minidl` program: train, eval and predict. Flags are parsed here (CLI11); each subcommand
+// lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
+// checkpoint), 2 a bad command line or flag value (reported before any work starts).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "optim/registry.h"
+
+using namespace minidl;
+using namespace minidl::cli;
+
+namespace {
+
+// "256,128" → {256, 128}
+std::vector<int64_t> parse_sizes(const std::string& text) {
+  std::vector<int64_t> sizes;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size()) throw UsageError("--hidden: '" + text + "' is not a comma-separated list of sizes");
+    sizes.push_back(v);
+  }
+  return sizes;
+}
+
+std::string joined_names() {
+  std::string s;
+  for (const auto& n : optim::optimizer_names()) s += (s.empty() ? "" : "|") + n;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"minidl: train MNIST classifiers from scratch, evaluate them, and classify images"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  // ---- train
+  TrainArgs t;
+  std::string hidden = "256";
+  float momentum = 0.9f, dampening = 0.f;
+  CLI::App* train = app.add_subcommand("train", "train an MLP, evaluating on the test set after every epoch");
+  std::vector<std::pair<std::string, CLI::Option*>> run_flags = {
+      {"dataset", train->add_option("--dataset", t.config.dataset, "mnist | fashion-mnist")->capture_default_str()},
+      {"hidden", train->add_option("--hidden", hidden, "hidden layer sizes, comma-separated")->capture_default_str()},
+      {"optimizer", train->add_option("--optimizer", t.config.optimizer, joined_names())->capture_default_str()},
+      {"lr", train->add_option("--lr", t.config.lr, "learning rate")->capture_default_str()},
+      {"momentum", train->add_option("--momentum", momentum, "momentum (momentum, nesterov)")->capture_default_str()},
+      {"dampening", train->add_option("--dampening", dampening, "dampening (momentum)")->capture_default_str()},
+      {"weight-decay", train->add_option("--weight-decay", t.config.weight_decay, "L2 weight decay")->capture_default_str()},
+      {"schedule", train->add_option("--schedule", t.config.schedule, "lr schedule: none | step | cosine")->capture_default_str()},
+      {"step-size", train->add_option("--step-size", t.config.step_size, "step schedule: epochs per decay (0: a third of the run)")},
+      {"gamma", train->add_option("--gamma", t.config.gamma, "step schedule: decay factor")->capture_default_str()},
+      {"warmup-epochs", train->add_option("--warmup-epochs", t.config.warmup_epochs, "linear lr warm-up (epochs)")},
+      {"batch-size", train->add_option("--batch-size", t.config.batch_size, "examples per step")->capture_default_str()},
+      {"seed", train->add_option("--seed", t.config.seed, "seed of the initialization and the data order")->capture_default_str()},
+  };
+  CLI::Option* epochs = train->add_option("--epochs", t.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
+  train->add_option("--data", t.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
+  train->add_option("--threads", t.threads, "CPU threads (default: all cores)");
+  train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
+  train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
+  train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
+  train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
+
+  // ---- eval
+  EvalArgs e;
+  CLI::App* eval = app.add_subcommand("eval", "test loss, accuracy and confusion matrix of a checkpoint");
+  eval->add_option("--checkpoint", e.checkpoint, "checkpoint written by minidl train")->required();
+  eval->add_option("--dataset", e.dataset, "mnist | fashion-mnist (default: the checkpoint's)");
+  eval->add_option("--data", e.data_dir, "dataset directory");
+  eval->add_option("--threads", e.threads, "CPU threads (default: all cores)");
+
+  // ---- predict
+  PredictArgs p;
+  CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, JPEG, BMP…) with a checkpoint");
+  predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
+  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
+  predict->add_option("images", p.images, "image files")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& err) {
+    return app.exit(err);
+  } catch (const CLI::CallForAllHelp& err) {
+    return app.exit(err);
+  } catch (const CLI::ParseError& err) {
+    std::fprintf(stderr, "minidl: error: %s (see minidl --help)\n", err.what());
+    return 2;
+  }
+
+  const char* name = *train ? "train" : *eval ? "eval" : "predict";
+  try {
+    if (*train) {
+      t.config.hidden = parse_sizes(hidden);
+      if (run_flags[4].second->count()) t.config.momentum = momentum;
+      if (run_flags[5].second->count()) t.config.dampening = dampening;
+      for (const auto& [flag, option] : run_flags)
+        if (option->count()) t.run_flags_given.push_back(flag);
+      t.epochs_given = epochs->count() > 0;
+      return run_train(t);
+    }
+    if (*eval) return run_eval(e);
+    return run_predict(p);
+  } catch (const UsageError& err) {
+    std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
+    return 2;
+  } catch (const std::exception& err) {
+    std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
+    return 1;
+  }
+}

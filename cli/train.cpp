@@ -1,0 +1,216 @@
+// minidl train: the training loop, written out. Per epoch: shuffle, then for each batch forward,
+// cross-entropy, zero_grad, backward, step; then evaluate on the test set, report, checkpoint.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "autograd/reduce.h"
+#include "cli/checkpoint.h"
+#include "cli/commands.h"
+#include "cli/evaluate.h"
+#include "cli/progress.h"
+#include "core/backend.h"
+#include "data/data_loader.h"
+#include "nn/functional.h"
+#include "nn/sequential.h"
+#include "optim/lr_scheduler.h"
+#include "optim/registry.h"
+
+namespace minidl::cli {
+
+namespace {
+
+void validate(const TrainConfig& c) {
+  const auto require = [](bool ok, auto&&... parts) {
+    if (!ok) throw UsageError(detail::concat(parts...));
+  };
+  require(c.dataset == "mnist" || c.dataset == "fashion-mnist", "unknown dataset '", c.dataset,
+          "' (known: mnist, fashion-mnist)");
+  require(c.epochs >= 1, "--epochs must be >= 1, got ", c.epochs);
+  require(c.batch_size >= 1, "--batch-size must be >= 1, got ", c.batch_size);
+  require(std::isfinite(c.lr) && c.lr > 0, "--lr must be > 0, got ", c.lr);
+  require(!c.momentum || (*c.momentum >= 0 && *c.momentum < 1), "--momentum must be in [0, 1), got ",
+          c.momentum.value_or(0));
+  require(!c.dampening || (*c.dampening >= 0 && *c.dampening <= 1), "--dampening must be in [0, 1], got ",
+          c.dampening.value_or(0));
+  require(std::isfinite(c.weight_decay) && c.weight_decay >= 0, "--weight-decay must be >= 0, got ", c.weight_decay);
+  require(c.schedule == "none" || c.schedule == "step" || c.schedule == "cosine",
+          "--schedule must be none, step or cosine, got '", c.schedule, "'");
+  require(c.step_size >= 0, "--step-size must be >= 0, got ", c.step_size);
+  require(std::isfinite(c.gamma) && c.gamma > 0 && c.gamma <= 1, "--gamma must be in (0, 1], got ", c.gamma);
+  require(std::isfinite(c.warmup_epochs) && c.warmup_epochs >= 0, "--warmup-epochs must be >= 0, got ",
+          c.warmup_epochs);
+  require(!c.hidden.empty(), "--hidden needs at least one layer size");
+  for (int64_t h : c.hidden) require(h >= 1, "--hidden sizes must be >= 1, got ", h);
+}
+
+std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c) {
+  std::unique_ptr<optim::LRSchedule> s;
+  if (c.schedule == "step")
+    s = std::make_unique<optim::StepLR>(c.lr, c.step_size > 0 ? c.step_size : (c.epochs + 2) / 3, c.gamma);
+  else if (c.schedule == "cosine")
+    s = std::make_unique<optim::CosineAnnealingLR>(c.lr, static_cast<double>(c.epochs));
+  else
+    s = std::make_unique<optim::ConstantLR>(c.lr);
+  if (c.warmup_epochs > 0) s = std::make_unique<optim::LinearWarmup>(std::move(s), c.warmup_epochs);
+  return s;
+}
+
+std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
+  std::string path = pattern;
+  if (const size_t at = path.find("{epoch}"); at != std::string::npos) path.replace(at, 7, std::to_string(epoch));
+  return path;
+}
+
+// Refuses a --save path whose directory cannot be written, before any training time is spent.
+void check_writable(const std::string& path, const char* flag) {
+  const std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw UsageError(detail::concat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
+  if (std::filesystem::is_directory(p)) throw UsageError(detail::concat(flag, ": '", path, "' is a directory"));
+}
+
+std::string describe(const TrainConfig& c, int64_t params) {
+  std::ostringstream os;
+  os << c.dataset << ", model " << kInputs;
+  for (int64_t h : c.hidden) os << '-' << h;
+  os << '-' << kClasses << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
+  if (c.optimizer != "sgd") os << " momentum " << c.momentum.value_or(0.9f);
+  if (c.dampening.value_or(0) != 0) os << " dampening " << *c.dampening;
+  if (c.weight_decay != 0) os << " weight decay " << c.weight_decay;
+  if (c.schedule != "none") os << ", " << c.schedule << " schedule";
+  if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
+  os << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads()
+     << " threads";
+  return os.str();
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  // ---- settings: from the flags, or from the checkpoint when resuming
+  TrainConfig config = args.config;
+  Checkpoint resumed;
+  if (!args.resume.empty()) {
+    if (!args.run_flags_given.empty())
+      throw UsageError("--" + args.run_flags_given.front() +
+                       " cannot be combined with --resume: a resumed run keeps its checkpoint's settings");
+    resumed = load_checkpoint(args.resume);
+    config = resumed.config;
+    if (args.epochs_given) config.epochs = args.config.epochs;
+    if (resumed.state.epoch >= config.epochs)
+      throw UsageError(detail::concat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
+                                      " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
+  }
+  validate(config);
+  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
+  if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
+  if (args.threads > 0) set_num_threads(args.threads);
+  if (!args.save.empty()) check_writable(checkpoint_path(args.save, 1), "--save");
+
+  // ---- model and optimizer (an option the optimizer rejects is a usage error too)
+  Generator init(config.seed);
+  const auto model = nn::mlp(kInputs, config.hidden, kClasses, init);
+  std::unique_ptr<optim::Optimizer> optimizer;
+  try {
+    optimizer = optim::make_optimizer(config.optimizer, model->parameters(),
+                                      {config.lr, config.momentum, config.dampening, config.weight_decay});
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  const auto schedule = make_schedule(config);
+
+  std::ofstream metrics;
+  if (!args.metrics.empty()) {
+    const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
+    metrics.open(args.metrics, append ? std::ios::app : std::ios::trunc);
+    if (!metrics) throw UsageError("--metrics: cannot write '" + args.metrics + "' (" + std::strerror(errno) + ")");
+    if (!append) metrics << "kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n";
+  }
+
+  // ---- data
+  const data::ImageDatasetInfo& info = dataset_info(config.dataset);
+  const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
+  check_data_present(dir, config.dataset);
+  const data::TensorDataset train = data::load_mnist_format(dir, data::Split::train, info);
+  const data::TensorDataset test = data::load_mnist_format(dir, data::Split::test, info);
+  data::DataLoader loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1});
+
+  int64_t start_epoch = 0;
+  if (!args.resume.empty()) {
+    load_parameters(*model, resumed.parameters, args.resume);
+    optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
+    loader.generator().set_state(resumed.state.loader_rng);
+    start_epoch = resumed.state.epoch;
+  }
+
+  int64_t params = 0;
+  for (const Tensor& p : model->parameters()) params += p.numel();
+  std::printf("minidl train: %s\n", describe(config, params).c_str());
+  if (start_epoch > 0) std::printf("resuming from %s after epoch %lld\n", args.resume.c_str(), static_cast<long long>(start_epoch));
+  std::fflush(stdout);
+
+  // ---- the loop
+  const bool live = stdout_is_terminal();
+  const int64_t batches = loader.num_batches();
+  double total_seconds = 0;
+  Evaluation result;
+  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+    model->train();
+    Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live);
+    double loss_sum = 0, window_loss = 0;
+    int64_t seen = 0, window = 0, i = 0;
+    for (const data::Batch& batch : loader) {
+      schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
+      const Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+      optimizer->zero_grad();
+      loss.backward();
+      optimizer->step();
+
+      const int64_t n = batch.targets.numel();
+      const double l = loss.item();
+      loss_sum += l * n;
+      seen += n;
+      window_loss += l;
+      ++i;
+      ++window;
+      progress.update(i, seen, loss_sum / seen);
+      if (metrics.is_open() && args.log_every > 0 && optimizer->steps() % args.log_every == 0) {
+        metrics << "step," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ','
+                << window_loss / window << ",,," << progress.seconds() << '\n';
+        window_loss = 0, window = 0;
+      }
+    }
+    progress.finish();
+    const double seconds = progress.seconds();
+    total_seconds += seconds;
+    result = evaluate(*model, test);
+    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)\n",
+                static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), loss_sum / seen, result.loss,
+                100 * result.accuracy, seconds, optimizer->lr());
+    std::fflush(stdout);
+    if (metrics.is_open()) {
+      metrics << "epoch," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ',' << loss_sum / seen
+              << ',' << result.loss << ',' << result.accuracy << ',' << seconds << '\n';
+      metrics.flush();
+    }
+    if (!args.save.empty()) {
+      const std::string path = checkpoint_path(args.save, epoch + 1);
+      save_checkpoint(path, config, *model, *optimizer,
+                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state()});
+    }
+  }
+  std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
+              static_cast<long long>(config.epochs), total_seconds);
+  if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());
+  return 0;
+}
+
+}  // namespace minidl::cli

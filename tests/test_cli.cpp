@@ -1,0 +1,228 @@
+// cli: the `minidl` program as a user runs it. On a tiny dataset this test writes (so it runs
+// anywhere): train → checkpoint → eval → predict, --resume continuing bitwise, metrics CSV; every bad
+// flag exits 2 with one line; missing data and unreadable checkpoints exit 1 naming the problem.
+// On the real MNIST, when present: one epoch and a prediction from a PNG of a test image.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "minidl/minidl.h"
+#include "testing.h"
+
+using namespace minidl;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Run run_minidl(const std::string& args) {
+  // OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning against OpenBLAS's.
+  const std::string cmd = "OMP_WAIT_POLICY=passive " + std::string(MINIDL_BIN) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(d >> s));
+  out.insert(out.end(), data.begin(), data.end());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
+}
+
+// An easy 10-class dataset in MNIST's layout: class k lights rows 2k+3 and 2k+4, plus noise.
+std::vector<uint8_t> image_of(int label, uint32_t seed) {
+  std::vector<uint8_t> px(784);
+  for (int p = 0; p < 784; ++p) {
+    const int row = p / 28;
+    seed = seed * 1664525u + 1013904223u;
+    px[p] = static_cast<uint8_t>((row == 2 * label + 3 || row == 2 * label + 4 ? 200 : 0) + (seed >> 27));
+  }
+  return px;
+}
+
+struct TinyMnist {
+  fs::path dir;
+  TinyMnist() : dir(fs::temp_directory_path() / ("minidl-cli-" + std::to_string(::getpid()))) {
+    fs::create_directories(dir);
+    for (const auto& [split, n] : {std::pair{std::string("train"), 300u}, std::pair{std::string("t10k"), 100u}}) {
+      std::vector<uint8_t> images, labels;
+      for (uint32_t i = 0; i < n; ++i) {
+        const auto px = image_of(static_cast<int>(i % 10), i + (split == "t10k" ? 7777 : 0));
+        images.insert(images.end(), px.begin(), px.end());
+        labels.push_back(static_cast<uint8_t>(i % 10));
+      }
+      write_idx((dir / (split + "-images-idx3-ubyte")).string(), {n, 28, 28}, images);
+      write_idx((dir / (split + "-labels-idx1-ubyte")).string(), {n}, labels);
+    }
+  }
+  ~TinyMnist() { fs::remove_all(dir); }
+  std::string operator/(const std::string& name) const { return (dir / name).string(); }
+  std::string data() const { return "--data " + dir.string(); }
+};
+
+}  // namespace
+
+TEST_SUITE("cli") {
+  TEST_CASE("train, eval and predict on a tiny dataset, with plain per-epoch lines off a terminal") {
+    TinyMnist tiny;
+    const Run train = run_minidl("train " + tiny.data() + " --hidden 32 --epochs 3 --batch-size 16 --lr 0.05 --save " +
+                             (tiny / "ck.safetensors") + " --metrics " + (tiny / "m.csv") + " --log-every 5");
+    INFO(train.output);
+    REQUIRE(train.code == 0);
+    CHECK(train.output.find("model 784-32-10 (25450 parameters), nesterov lr 0.05 momentum 0.9, batch 16, 3 epochs") !=
+          std::string::npos);
+    CHECK(train.output.find("epoch 3/3  train loss") != std::string::npos);
+    CHECK(train.output.find("\r") == std::string::npos);  // no progress bar when not on a terminal
+    CHECK(lines(train.output) == 6);  // header, a line per epoch, the final accuracy, the checkpoint
+    CHECK(train.output.find("final test accuracy 100.00%") != std::string::npos);
+
+    const std::string csv = slurp(tiny / "m.csv");
+    CHECK(csv.starts_with("kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n"));
+    CHECK(lines(csv) == 1 + 3 + 57 / 5);  // header, 3 epoch rows, a row every 5 of the 57 steps
+
+    const Run eval = run_minidl("eval --checkpoint " + (tiny / "ck.safetensors") + " " + tiny.data());
+    INFO(eval.output);
+    CHECK(eval.code == 0);
+    CHECK(eval.output.find("mnist test set, 100 images: loss ") != std::string::npos);
+    CHECK(eval.output.find("accuracy 100.00% (100 correct)") != std::string::npos);
+    CHECK(eval.output.find("confusion matrix (rows: true class, columns: predicted)") != std::string::npos);
+
+    std::vector<float> px;
+    for (uint8_t v : image_of(3, 12345)) px.push_back(v / 255.f);
+    data::save_png(tiny / "three.png", Tensor::from_vector(px, {28, 28}));
+    const Run predict = run_minidl("predict --checkpoint " + (tiny / "ck.safetensors") + " " + (tiny / "three.png"));
+    INFO(predict.output);
+    CHECK(predict.code == 0);
+    CHECK(predict.output.starts_with(tiny / "three.png" + ": 3  (probability "));
+  }
+
+  TEST_CASE("--resume from epoch 2 of a 4-epoch run ends bitwise where the uninterrupted run ends") {
+    TinyMnist tiny;
+    const std::string common = "train " + tiny.data() + " --hidden 16 --batch-size 32 --lr 0.05 --threads 2";
+    REQUIRE(run_minidl(common + " --epochs 4 --schedule cosine --save " + (tiny / "a-{epoch}.safetensors")).code == 0);
+    const Run resumed = run_minidl("train " + tiny.data() + " --threads 2 --resume " + (tiny / "a-2.safetensors") +
+                               " --save " + (tiny / "b.safetensors"));
+    INFO(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(resumed.output.find("resuming from " + (tiny / "a-2.safetensors") + " after epoch 2") != std::string::npos);
+    CHECK(resumed.output.find("epoch 1/4") == std::string::npos);
+    // Weights, momentum buffers, step count, data order and settings: the whole file is identical.
+    CHECK(slurp(tiny / "a-4.safetensors") == slurp(tiny / "b.safetensors"));
+    const Run done = run_minidl("train " + tiny.data() + " --resume " + (tiny / "a-4.safetensors"));
+    CHECK(done.code == 2);
+    CHECK(done.output.find("has completed 4 of 4 epochs; pass --epochs N with N > 4") != std::string::npos);
+  }
+
+  TEST_CASE("bad flags exit 2 with one line naming the flag, before any training") {
+    TinyMnist tiny;
+    const std::string t = "train " + tiny.data() + " ";
+    const std::pair<std::string, std::string> cases[] = {
+        {t + "--optimizer adam", "minidl train: error: unknown optimizer 'adam' (known: sgd, momentum, nesterov)"},
+        {t + "--lr 0", "minidl train: error: --lr must be > 0, got 0"},
+        {t + "--lr -0.1", "minidl train: error: --lr must be > 0, got -0.1"},
+        {t + "--epochs 0", "minidl train: error: --epochs must be >= 1, got 0"},
+        {t + "--epochs -3", "minidl train: error: --epochs must be >= 1, got -3"},
+        {t + "--batch-size 0", "minidl train: error: --batch-size must be >= 1, got 0"},
+        {t + "--momentum 1", "minidl train: error: --momentum must be in [0, 1), got 1"},
+        {t + "--momentum -0.5", "minidl train: error: --momentum must be in [0, 1), got -0.5"},
+        {t + "--optimizer nesterov --dampening 0.1",
+         "minidl train: error: nesterov: does not use dampening (Nesterov momentum needs dampening = 0), got 0.1"},
+        {t + "--optimizer sgd --momentum 0.9",
+         "minidl train: error: sgd: does not use momentum (use --optimizer momentum or nesterov), got 0.9"},
+        {t + "--dataset cifar", "minidl train: error: unknown dataset 'cifar' (known: mnist, fashion-mnist)"},
+        {t + "--hidden 256,x", "minidl train: error: --hidden: '256,x' is not a comma-separated list of sizes"},
+        {t + "--hidden 0", "minidl train: error: --hidden sizes must be >= 1, got 0"},
+        {t + "--schedule linear", "minidl train: error: --schedule must be none, step or cosine, got 'linear'"},
+        {t + "--save /nonexistent/dir/ck.safetensors",
+         "minidl train: error: --save: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
+        {t + "--resume x.safetensors --lr 0.1",
+         "minidl train: error: --lr cannot be combined with --resume: a resumed run keeps its checkpoint's settings"},
+        {t + "--epochs five", "minidl: error: Could not convert: --epochs = five (see minidl --help)"},
+        {"train --no-such-flag", "minidl: error: The following argument was not expected: --no-such-flag (see minidl --help)"},
+        {"", "minidl: error: A subcommand is required (see minidl --help)"},
+        {"eval", "minidl: error: --checkpoint is required (see minidl --help)"},
+    };
+    for (const auto& [args, message] : cases) {
+      CAPTURE(args);
+      const Run r = run_minidl(args);
+      CHECK(r.code == 2);
+      CHECK(r.output == message + "\n");
+    }
+  }
+
+  TEST_CASE("missing data and unreadable checkpoints exit 1 with one line that says what to do") {
+    TinyMnist tiny;
+    const Run missing = run_minidl("train --data " + (tiny / "nothing-here"));
+    CHECK(missing.code == 1);
+    CHECK(missing.output == "minidl train: error: no mnist data in " + (tiny / "nothing-here") +
+                                "; get it with: " + MINIDL_SOURCE_DIR + "/scripts/fetch-mnist\n");
+    const Run no_file = run_minidl("eval --checkpoint " + (tiny / "none.safetensors"));
+    CHECK(no_file.code == 1);
+    CHECK(no_file.output == "minidl eval: error: load_safetensors: " + (tiny / "none.safetensors") +
+                                ": cannot open: No such file or directory\n");
+    const std::string junk_bytes("\x10\0\0\0\0\0\0\0{not json}      ", 24);  // length 16, then bad JSON
+    std::ofstream(tiny / "junk.safetensors", std::ios::binary) << junk_bytes;
+    const Run junk = run_minidl("eval --checkpoint " + (tiny / "junk.safetensors"));
+    CHECK(junk.code == 1);
+    CHECK(junk.output.starts_with("minidl eval: error: load_safetensors: " + (tiny / "junk.safetensors") +
+                                  ": corrupt header: "));
+    CHECK(lines(junk.output) == 1);
+    data::save_safetensors(tiny / "foreign.safetensors", {{"w", Tensor::ones({2})}});
+    const Run foreign = run_minidl("predict --checkpoint " + (tiny / "foreign.safetensors") + " x.png");
+    CHECK(foreign.code == 1);
+    CHECK(foreign.output == "minidl predict: error: checkpoint: " + (tiny / "foreign.safetensors") +
+                                ": not a minidl checkpoint (no 'format' in its metadata)\n");
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + (tiny / "ck.safetensors")).code == 0);
+    std::ofstream(tiny / "not-an-image.png") << "hello";
+    const Run image = run_minidl("predict --checkpoint " + (tiny / "ck.safetensors") + " " + (tiny / "not-an-image.png"));
+    CHECK(image.code == 1);
+    CHECK(image.output.starts_with("minidl predict: error: load_image: " + (tiny / "not-an-image.png") +
+                                   ": not a readable image ("));
+  }
+
+  TEST_CASE("real MNIST, when data/mnist is present: one epoch, then predict a PNG of a test image") {
+    const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
+    if (!fs::exists(dir + "/t10k-images-idx3-ubyte") && !fs::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
+      MESSAGE("skipped: no MNIST in " << dir << " (scripts/fetch-mnist puts it there)");
+      return;
+    }
+    TinyMnist scratch;  // only for its temporary directory
+    const Run train = run_minidl("train --data " + dir + " --epochs 1 --save " + (scratch / "ck.safetensors"));
+    INFO(train.output);
+    REQUIRE(train.code == 0);
+    const size_t at = train.output.find("final test accuracy ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(train.output.substr(at + 20)) > 95.0);
+
+    const data::IdxArray images = data::read_idx(dir + "/t10k-images-idx3-ubyte");
+    const data::IdxArray labels = data::read_idx(dir + "/t10k-labels-idx1-ubyte");
+    std::vector<float> px;
+    for (int p = 0; p < 784; ++p) px.push_back(images.data[p] / 255.f);
+    data::save_png(scratch / "test0.png", Tensor::from_vector(px, {28, 28}));
+    const Run predict = run_minidl("predict --checkpoint " + (scratch / "ck.safetensors") + " " + (scratch / "test0.png"));
+    INFO(predict.output);
+    CHECK(predict.code == 0);
+    CHECK(predict.output.starts_with(scratch / "test0.png" + ": " + std::to_string(labels.data[0]) + "  "));
+  }
+}
