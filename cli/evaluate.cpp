@@ -35,9 +35,15 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t bat
 }
 
 void print_confusion(std::ostream& os, const Evaluation& e, const std::vector<std::string>& names) {
-  size_t width = 5;
-  for (const auto& n : names) width = std::max(width, n.size() + 1);
-  char buf[64];
+  std::vector<std::string> labels;  // "3", or "3 Dress" when classes have names
+  size_t width = 0;
+  for (int r = 0; r < 10; ++r) {
+    std::string label = std::to_string(r);
+    if (names[r] != label) label.append(" ").append(names[r]);
+    labels.push_back(label);
+    width = std::max(width, labels.back().size());
+  }
+  char buf[32];
   os << "confusion matrix (rows: true class, columns: predicted)\n" << std::string(width, ' ');
   for (int c = 0; c < 10; ++c) {
     std::snprintf(buf, sizeof buf, "%6d", c);
@@ -45,8 +51,7 @@ void print_confusion(std::ostream& os, const Evaluation& e, const std::vector<st
   }
   os << '\n';
   for (int r = 0; r < 10; ++r) {
-    const std::string label = std::to_string(r) + (names[r] == std::to_string(r) ? "" : " " + names[r]);
-    os << label << std::string(width > label.size() ? width - label.size() : 1, ' ');
+    os << labels[r] << std::string(width - labels[r].size(), ' ');
     for (int c = 0; c < 10; ++c) {
       std::snprintf(buf, sizeof buf, "%6lld", static_cast<long long>(e.confusion[r][c]));
       os << buf;

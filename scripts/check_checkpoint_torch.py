@@ -2,7 +2,7 @@
 """Loads a checkpoint written by `minidl train` into the equivalent torch.nn model and checks that
 PyTorch gets the same test accuracy as `minidl eval` on the same checkpoint.
 
-    /usr/bin/python3 scripts/check_checkpoint_torch.py CHECKPOINT [--data DIR] [--minidl build/cli/minidl]
+    /usr/bin/python3 scripts/check_checkpoint_torch.py CHECKPOINT [--data DIR] [--minidl build/minidl]
 
 The safetensors file is read with a dozen lines of standard Python (no `safetensors` package):
 an 8-byte little-endian header length, a JSON header, raw little-endian tensors. Parameters are
@@ -55,7 +55,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
     ap.add_argument("--data", help="dataset directory (default: the checkpoint dataset's)")
-    ap.add_argument("--minidl", default=os.path.join(ROOT, "build/cli/minidl"), help="the minidl program")
+    ap.add_argument("--minidl", default=os.path.join(ROOT, "build/minidl"), help="the minidl program")
     args = ap.parse_args()
 
     tensors, meta = read_safetensors(args.checkpoint)

@@ -210,7 +210,7 @@ TEST_SUITE("core") {
 
   TEST_CASE("reductions give bitwise the same results on 1 and 2 threads") {
     Generator gen(3);
-    const Tensor x = Tensor::randn({300, 700}, gen);
+    const Tensor x = Tensor::randn({1000, 2000}, gen);  // enough work for two threads
     const int before = num_threads();
     set_num_threads(1);
     const auto a = sum(x).to_vector(), b = sum(x, 0).to_vector(), c = sum(x, 1).to_vector();

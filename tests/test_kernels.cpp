@@ -101,7 +101,7 @@ TEST_SUITE("kernels") {
   }
 
   TEST_CASE("sum kernel gives bitwise the same result on 1 and 2 threads") {
-    std::vector<float> in(300000);
+    std::vector<float> in(3000000);  // enough work for two threads
     for (size_t i = 0; i < in.size(); ++i) in[i] = std::sin(static_cast<float>(i));
     float one = 0, two = 0;
     const int before = omp_get_max_threads();
