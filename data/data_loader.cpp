@@ -1,0 +1,39 @@
+#include "data/data_loader.h"
+
+#include <climits>
+#include <numeric>
+
+namespace minidl::data {
+
+DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
+    : dataset_(dataset), options_(options), gen_(options.seed) {
+  check(options.batch_size >= 1, "DataLoader: batch_size must be >= 1, got ", options.batch_size);
+  check(dataset.size() <= INT32_MAX, "DataLoader: ", dataset.size(), " examples exceed the int32 index range");
+}
+
+int64_t DataLoader::num_batches() const {
+  const int64_t n = dataset_.size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (options_.shuffle) {
+    // Fisher–Yates from the loader's own generator: the order depends only on the seed and epoch.
+    order_.resize(static_cast<size_t>(dataset_.size()));
+    std::iota(order_.begin(), order_.end(), 0);
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen_.below(i)]);
+  }
+  return Iterator(this, 0);
+}
+
+Batch DataLoader::batch(int64_t i) const {
+  check(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " out of range [0, ", num_batches(), ")");
+  const int64_t begin = i * options_.batch_size;
+  const int64_t end = std::min(begin + options_.batch_size, dataset_.size());
+  if (!options_.shuffle) return dataset_.range(begin, end);
+  check(!order_.empty() || dataset_.size() == 0, "DataLoader: begin() must start an epoch before batches are read");
+  std::vector<int32_t> idx(order_.begin() + begin, order_.begin() + end);
+  return dataset_.gather(Tensor::from_vector(std::move(idx), {end - begin}));
+}
+
+}  // namespace minidl::data

@@ -1,0 +1,25 @@
+// The IDX format of MNIST and Fashion-MNIST: a 4-byte magic (0, 0, element type, dimension
+// count), the sizes as big-endian uint32, then the elements row-major. Files may be raw or gzip.
+// reference: http://yann.lecun.com/exdb/mnist/ ("the IDX file format")
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace minidl::data {
+
+struct IdxArray {
+  std::vector<int64_t> dims;  // e.g. {60000, 28, 28}
+  std::vector<uint8_t> data;  // row-major, dims' product bytes
+};
+
+/// Reads an IDX file of unsigned bytes (type 0x08), raw or gzip-compressed. Every inconsistency is a
+/// minidl::Error naming the path and what is wrong: wrong magic, unsupported element type, a file
+/// shorter or longer than its header says, or gzip trouble.
+IdxArray read_idx(const std::string& path);
+
+/// Parses IDX bytes already in memory (`path` only names them in errors).
+IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& path);
+
+}  // namespace minidl::data

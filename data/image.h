@@ -1,0 +1,18 @@
+// Images in and out (PNG, JPEG, BMP, … through stb_image), as grayscale tensors of pixels in [0, 1].
+#pragma once
+
+#include <string>
+
+#include "core/tensor.h"
+
+namespace minidl::data {
+
+/// Loads `path` as grayscale [height, width] pixels in [0, 1], resized to size×size when it has
+/// another size (size = 28 for MNIST; 0 keeps the original size). Not an image: minidl::Error.
+Tensor load_image(const std::string& path, int64_t size = 28);
+
+/// Writes [height, width] (or [height·width] with height = width) pixels in [0, 1] as an 8-bit
+/// grayscale PNG; values outside [0, 1] are clamped.
+void save_png(const std::string& path, const Tensor& pixels);
+
+}  // namespace minidl::data
