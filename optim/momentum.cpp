@@ -4,15 +4,13 @@
 
 #include "autograd/elementwise.h"
 #include "core/grad_mode.h"
-#include "optim/momentum_state.h"
 
 namespace minidl::optim {
 
 Momentum::Momentum(std::vector<Tensor> params, Options options)
-    : Optimizer(std::move(params), options.lr, options.weight_decay, "momentum"),
+    : MomentumBufferOptimizer(std::move(params), options.lr, options.weight_decay, "momentum"),
       momentum_(options.momentum),
-      dampening_(options.dampening),
-      momentum_buffer_(static_cast<size_t>(num_params())) {
+      dampening_(options.dampening) {
   check_non_negative("momentum", "momentum", momentum_);
   check(std::isfinite(dampening_) && dampening_ >= 0.f && dampening_ <= 1.f,
         "momentum: dampening must be in [0, 1], got ", dampening_);
@@ -31,13 +29,6 @@ void Momentum::step() {
     p.add_(b, -group.lr);                             // p = p − lr·b
   });
   ++steps_;
-}
-
-NamedTensors Momentum::state() const { return momentum_state(momentum_buffer_); }
-
-void Momentum::load_state(const NamedTensors& state, int64_t steps) {
-  load_momentum_state(name(), groups_, state, momentum_buffer_);
-  Optimizer::load_state({}, steps);
 }
 
 }  // namespace minidl::optim

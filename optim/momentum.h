@@ -1,7 +1,7 @@
 // optim::Momentum: SGD with heavy-ball momentum.
 #pragma once
 
-#include "optim/optimizer.h"
+#include "optim/momentum_buffer.h"
 
 namespace minidl::optim {
 
@@ -15,7 +15,7 @@ namespace minidl::optim {
 /// agree on and cancel in directions where they oscillate. NOTE: the first step copies g instead
 /// of damping it, exactly as PyTorch does.
 /// reference: https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
-class Momentum : public Optimizer {
+class Momentum : public MomentumBufferOptimizer {
  public:
   struct Options {
     float lr = 0.01f;
@@ -27,12 +27,9 @@ class Momentum : public Optimizer {
 
   void step() override;
   const char* name() const override { return "momentum"; }
-  NamedTensors state() const override;
-  void load_state(const NamedTensors& state, int64_t steps) override;
 
  private:
   float momentum_, dampening_;
-  std::vector<Tensor> momentum_buffer_;  // per parameter; undefined before its first step
 };
 
 }  // namespace minidl::optim

@@ -4,14 +4,12 @@
 
 #include "autograd/elementwise.h"
 #include "core/grad_mode.h"
-#include "optim/momentum_state.h"
 
 namespace minidl::optim {
 
 Nesterov::Nesterov(std::vector<Tensor> params, Options options)
-    : Optimizer(std::move(params), options.lr, options.weight_decay, "nesterov"),
-      momentum_(options.momentum),
-      momentum_buffer_(static_cast<size_t>(num_params())) {
+    : MomentumBufferOptimizer(std::move(params), options.lr, options.weight_decay, "nesterov"),
+      momentum_(options.momentum) {
   check(std::isfinite(momentum_) && momentum_ > 0.f, "nesterov: momentum must be > 0, got ", momentum_);
 }
 
@@ -28,13 +26,6 @@ void Nesterov::step() {
     p.add_(g + momentum_ * b, -group.lr);  // p = p − lr·(g + μ·b)
   });
   ++steps_;
-}
-
-NamedTensors Nesterov::state() const { return momentum_state(momentum_buffer_); }
-
-void Nesterov::load_state(const NamedTensors& state, int64_t steps) {
-  load_momentum_state(name(), groups_, state, momentum_buffer_);
-  Optimizer::load_state({}, steps);
 }
 
 }  // namespace minidl::optim

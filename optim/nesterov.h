@@ -1,7 +1,7 @@
 // optim::Nesterov: SGD with Nesterov momentum.
 #pragma once
 
-#include "optim/optimizer.h"
+#include "optim/momentum_buffer.h"
 
 namespace minidl::optim {
 
@@ -24,7 +24,7 @@ namespace minidl::optim {
 /// produce the same iterates under φ = θ + μv only while lr is constant.
 /// reference: Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum
 /// in deep learning", ICML 2013; https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
-class Nesterov : public Optimizer {
+class Nesterov : public MomentumBufferOptimizer {
  public:
   struct Options {
     float lr = 0.01f;
@@ -35,12 +35,9 @@ class Nesterov : public Optimizer {
 
   void step() override;
   const char* name() const override { return "nesterov"; }
-  NamedTensors state() const override;
-  void load_state(const NamedTensors& state, int64_t steps) override;
 
  private:
   float momentum_;
-  std::vector<Tensor> momentum_buffer_;  // per parameter; undefined before its first step
 };
 
 }  // namespace minidl::optim
