@@ -1,4 +1,5 @@
-// Uses the installed minidl through its umbrella header: a forward and backward pass.
+// Uses the installed minidl through its umbrella header: tensors and autograd, then a layer and
+// an optimizer step, as an outside program would.
 #include <minidl/minidl.h>
 
 #include <cmath>
@@ -11,7 +12,22 @@ int main() {
   Tensor loss = sum(relu(matmul(x, w.transpose(0, 1))));  // relu([1·1 − 2·2, 1·3 + 2·0.5]) = [0, 4]
   loss.backward();
   const auto g = w.grad().to_vector();  // only the second output row is active: d/dw[1] = x
-  const bool ok = std::fabs(loss.item() - 4.f) < 1e-6f && g[0] == 0.f && g[1] == 0.f && g[2] == 1.f && g[3] == 2.f;
-  std::cout << "consumer: loss " << loss.item() << ", grad " << w.grad() << (ok ? " ok" : " WRONG") << "\n";
+  bool ok = std::fabs(loss.item() - 4.f) < 1e-6f && g[0] == 0.f && g[1] == 0.f && g[2] == 1.f && g[3] == 2.f;
+
+  Generator gen(0);
+  nn::Linear layer(2, 1, true, gen);
+  optim::Nesterov opt(layer.parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  const Tensor target = Tensor::from_vector({3.f}, {1, 1});
+  float first = 0, last = 0;
+  for (int step = 0; step < 20; ++step) {
+    const Tensor l = nn::functional::mse_loss(layer(x), target);
+    (step == 0 ? first : last) = l.item();
+    opt.zero_grad();
+    l.backward();
+    opt.step();
+  }
+  ok = ok && last < 0.01f * first;
+  std::cout << "consumer: loss " << loss.item() << ", grad " << w.grad() << "; linear fit " << first << " -> " << last
+            << (ok ? " ok" : " WRONG") << "\n";
   return ok ? 0 : 1;
 }
