@@ -1,7 +1,8 @@
 // Benchmark: minidl::matmul against a direct cblas_sgemm call on the same memory, in the same run.
 // Shapes: an MLP layer's forward [64×784]·[784×256], the two products its backward needs — with
 // transposed operands, which minidl must hand to BLAS as transpose flags, not copies — and 1024³.
-// Rounds alternate raw, minidl, raw, minidl …; each figure is the median over rounds.
+// Rounds of ~10 ms alternate raw, minidl, raw, minidl …; each figure is the median over rounds, and
+// the ratio the median of the per-round ratios (the machine's noise hits both sides of a pair).
 //
 //   build/examples/bench_matmul [--threads N] [--rounds R] [--quick]
 #include <cblas.h>
@@ -50,7 +51,7 @@ void raw_sgemm(const Tensor& a, const Tensor& b, float* c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = num_threads(), rounds = 9;
+  int threads = num_threads(), rounds = 41;
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -81,7 +82,8 @@ int main(int argc, char** argv) {
     const double m = static_cast<double>(c.a.shape()[0]), k = static_cast<double>(c.a.shape()[1]),
                  n = static_cast<double>(c.b.shape()[1]);
     const double flop = 2 * m * k * n;
-    const int reps = quick ? 1 : std::max(1, static_cast<int>(0.05 / (flop / 100e9)));  // ~50 ms per timing
+    // ~10 ms per timing: short rounds, finely interleaved, so both sides see the same machine noise.
+    const int reps = quick ? 1 : std::max(1, static_cast<int>(0.01 / (flop / 100e9)));
     std::vector<float> c_raw(static_cast<size_t>(m * n));
     Tensor out;
     auto run_raw = [&] { raw_sgemm(c.a, c.b, c_raw.data()); };
