@@ -40,7 +40,7 @@ int run_eval(const EvalArgs& args) {
 
   const std::string dir = args.data_dir.empty() ? default_data_dir(dataset) : args.data_dir;
   check_data_present(dir, dataset);
-  const data::TensorDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
+  const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
   const Evaluation e = evaluate(*model, test);
   std::printf("%s test set, %lld images: loss %.4f, accuracy %.2f%% (%lld correct)\n", dataset.c_str(),
               static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));

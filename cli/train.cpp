@@ -139,8 +139,8 @@ int run_train(const TrainArgs& args) {
   const data::ImageDatasetInfo& info = dataset_info(config.dataset);
   const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
   check_data_present(dir, config.dataset);
-  const data::TensorDataset train = data::load_mnist_format(dir, data::Split::train, info);
-  const data::TensorDataset test = data::load_mnist_format(dir, data::Split::test, info);
+  const data::ImageDataset train = data::load_mnist_format(dir, data::Split::train, info);
+  const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, info);
   data::DataLoader loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1});
 
   int64_t start_epoch = 0;

@@ -32,8 +32,7 @@ Batch DataLoader::batch(int64_t i) const {
   const int64_t end = std::min(begin + options_.batch_size, dataset_.size());
   if (!options_.shuffle) return dataset_.range(begin, end);
   check(!order_.empty() || dataset_.size() == 0, "DataLoader: begin() must start an epoch before batches are read");
-  std::vector<int32_t> idx(order_.begin() + begin, order_.begin() + end);
-  return dataset_.gather(Tensor::from_vector(std::move(idx), {end - begin}));
+  return dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)));
 }
 
 }  // namespace minidl::data

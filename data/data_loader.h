@@ -1,5 +1,6 @@
 // DataLoader: a dataset in batches, in order or reshuffled every epoch from a seeded generator.
-// In order, batches are views of the dataset; shuffled, each batch is gathered with one copy.
+// In order, batches are the dataset's ranges; shuffled, each batch is gathered with one copy
+// straight from the dataset's storage (no per-batch index tensor).
 //
 //   data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 0});
 //   for (const data::Batch& batch : loader) { … }   // one epoch; the next loop reshuffles

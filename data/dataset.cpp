@@ -15,7 +15,9 @@ Batch TensorDataset::range(int64_t begin, int64_t end) const {
   return {inputs_.slice(0, begin, end), targets_.slice(0, begin, end)};
 }
 
-Batch TensorDataset::gather(const Tensor& indices) const {
+Batch TensorDataset::gather(std::span<const int32_t> index_list) const {
+  const Tensor indices = Tensor::from_vector(std::vector<int32_t>(index_list.begin(), index_list.end()),
+                                             {static_cast<int64_t>(index_list.size())});
   return {dispatch::index_select_rows(inputs_, indices, "TensorDataset"),
           dispatch::index_select_rows(targets_, indices, "TensorDataset")};
 }

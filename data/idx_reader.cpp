@@ -33,7 +33,7 @@ uint32_t big_endian_u32(const uint8_t* p) {
 
 }  // namespace
 
-IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& path) {
+IdxArray parse_idx(Bytes bytes, const std::string& path) {
   check(bytes.size() >= 4, "read_idx: ", path, ": file is ", bytes.size(), " bytes, too short for an IDX header");
   const uint32_t magic = big_endian_u32(bytes.data());
   const uint8_t type = bytes[2], ndim = bytes[3];
@@ -60,7 +60,8 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& path) {
         " bytes of data, the file has ", available);
   check(count == available, "read_idx: ", path, ": ", available - count, " bytes after the ", dims_text,
         " data the header describes");
-  out.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
+  out.data = bytes.span().subspan(header);
+  out.file = std::move(bytes);
   return out;
 }
 

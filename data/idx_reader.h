@@ -4,14 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "data/file_bytes.h"
 
 namespace minidl::data {
 
 struct IdxArray {
-  std::vector<int64_t> dims;  // e.g. {60000, 28, 28}
-  std::vector<uint8_t> data;  // row-major, dims' product bytes
+  std::vector<int64_t> dims;      // e.g. {60000, 28, 28}
+  Bytes file;                     // the whole (decompressed) file, kept mapped
+  std::span<const uint8_t> data;  // the elements inside `file`: row-major, dims' product bytes
 };
 
 /// Reads an IDX file of unsigned bytes (type 0x08), raw or gzip-compressed. Every inconsistency is a
@@ -20,6 +24,6 @@ struct IdxArray {
 IdxArray read_idx(const std::string& path);
 
 /// Parses IDX bytes already in memory (`path` only names them in errors).
-IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& path);
+IdxArray parse_idx(Bytes bytes, const std::string& path);
 
 }  // namespace minidl::data

@@ -19,30 +19,64 @@ std::string find_file(const std::string& dir, const std::string& name, const Ima
 
 }  // namespace
 
-TensorDataset load_mnist_format(const std::string& dir, Split split, const ImageDatasetInfo& info) {
+ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageDatasetInfo& info) {
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte", info);
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte", info);
-  const IdxArray images = read_idx(images_path), labels = read_idx(labels_path);
+  IdxArray images = read_idx(images_path);
+  const IdxArray labels = read_idx(labels_path);
   check(images.dims.size() == 3 && images.dims[1] == 28 && images.dims[2] == 28, info.name, ": ", images_path,
         ": expected images of shape [N, 28, 28], got ", Shape(images.dims));
   check(labels.dims.size() == 1, info.name, ": ", labels_path, ": expected labels of shape [N], got ",
         Shape(labels.dims));
   check(images.dims[0] == labels.dims[0], info.name, ": ", images.dims[0], " images in ", images_path, " but ",
         labels.dims[0], " labels in ", labels_path);
-
-  const int64_t n = images.dims[0];
-  Tensor pixels = Tensor::empty({n, 784});
-  float* px = pixels.data<float>();
-  for (size_t i = 0; i < images.data.size(); ++i) px[i] = static_cast<float>(images.data[i]) / 255.f;
-  Tensor targets = Tensor::empty({n}, {.dtype = DType::int32});
-  int32_t* t = targets.data<int32_t>();
-  for (int64_t i = 0; i < n; ++i) {
+  std::vector<int32_t> classes(labels.data.size());
+  for (size_t i = 0; i < classes.size(); ++i) {
     check(labels.data[i] < 10, info.name, ": ", labels_path, ": label ", int(labels.data[i]), " at position ", i,
           " is not a class 0–9");
-    t[i] = labels.data[i];
+    classes[i] = labels.data[i];
   }
-  return TensorDataset(normalize_pixels(pixels, info), targets);
+  return ImageDataset(std::move(images), std::move(classes), info);
+}
+
+ImageDataset::ImageDataset(IdxArray images, std::vector<int32_t> labels, const ImageDatasetInfo& info)
+    : images_(std::move(images)), labels_(std::move(labels)), info_(info) {
+  check(images_.dims.size() >= 2 && images_.dims[0] == static_cast<int64_t>(labels_.size()), info.name,
+        ": ImageDataset needs images [N, …] and N labels, got images ", Shape(images_.dims), " and ", labels_.size(),
+        " labels");
+  image_size_ = static_cast<int64_t>(images_.data.size()) / std::max<int64_t>(1, images_.dims[0]);
+  // The same float operations, in the same order, as normalize_pixels on pixels scaled to [0, 1].
+  for (int v = 0; v < 256; ++v) normalized_[v] = (static_cast<float>(v) / 255.f - info.mean) / info.std;
+}
+
+Batch ImageDataset::range(int64_t begin, int64_t end) const {
+  check(0 <= begin && begin <= end && end <= size(), info_.name, ": range [", begin, ", ", end,
+        ") is out of bounds for ", size(), " examples");
+  return rows({}, begin, end - begin);
+}
+
+Batch ImageDataset::gather(std::span<const int32_t> indices) const {
+  for (size_t i = 0; i < indices.size(); ++i)
+    check(indices[i] >= 0 && indices[i] < size(), info_.name, ": example index ", indices[i], " at position ", i,
+          " is out of range [0, ", size(), ")");
+  return rows(indices, 0, static_cast<int64_t>(indices.size()));
+}
+
+// Rows `indices` (or begin … begin + count − 1 when indices is empty), bytes turned into floats.
+Batch ImageDataset::rows(std::span<const int32_t> indices, int64_t begin, int64_t count) const {
+  Batch batch{Tensor::empty({count, image_size_}), Tensor::empty({count}, {.dtype = DType::int32})};
+  float* out = batch.inputs.data<float>();
+  int32_t* targets = batch.targets.data<int32_t>();
+  const uint8_t* pixels = images_.data.data();
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t example = indices.empty() ? begin + r : indices[static_cast<size_t>(r)];
+    const uint8_t* src = pixels + example * image_size_;
+    float* dst = out + r * image_size_;
+    for (int64_t j = 0; j < image_size_; ++j) dst[j] = normalized_[src[j]];
+    targets[r] = labels_[static_cast<size_t>(example)];
+  }
+  return batch;
 }
 
 Tensor normalize_pixels(const Tensor& pixels, const ImageDatasetInfo& info) {
@@ -52,7 +86,7 @@ Tensor normalize_pixels(const Tensor& pixels, const ImageDatasetInfo& info) {
   return dispatch::binary(BinaryOp::div, centered, Tensor::full({}, info.std, on), info.name);
 }
 
-MNIST::MNIST(const std::string& dir, Split split) : TensorDataset(load_mnist_format(dir, split, info)) {}
-FashionMNIST::FashionMNIST(const std::string& dir, Split split) : TensorDataset(load_mnist_format(dir, split, info)) {}
+MNIST::MNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
+FashionMNIST::FashionMNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
 
 }  // namespace minidl::data

@@ -1,12 +1,17 @@
 // MNIST and Fashion-MNIST from their four standard IDX files (raw or .gz):
 //   train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte
-// Images become float32 rows of 784 pixels, scaled to [0, 1] and then normalized with the
-// training set's mean and standard deviation; labels are int32 classes 0–9.
+// The images stay what the file holds, one byte per pixel (47 MB for MNIST's training set, mapped
+// from the file rather than copied); a batch becomes float32 rows of 784 pixels only when it is
+// gathered, each byte v turned into (v/255 − mean)/std by a 256-entry table. Holding the set as
+// normalized floats would take 188 MB and gain nothing: the gather reads each image once per epoch
+// either way. Labels are int32 classes 0–9.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include "data/dataset.h"
+#include "data/idx_reader.h"
 
 namespace minidl::data {
 
@@ -19,13 +24,35 @@ struct ImageDatasetInfo {
   const char* how_to_fetch;   // shown when the files are missing
 };
 
-class MNIST : public TensorDataset {
+/// Byte images and int32 labels; batches are float32 [B, pixels] normalized as `info` says and
+/// int32 [B] targets.
+class ImageDataset : public Dataset {
+ public:
+  /// `images`: IDX array [N, rows, cols] of bytes; `labels`: one class per image.
+  ImageDataset(IdxArray images, std::vector<int32_t> labels, const ImageDatasetInfo& info);
+
+  int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
+  int64_t image_size() const { return image_size_; }  // pixels per image (784)
+  Batch range(int64_t begin, int64_t end) const override;
+  Batch gather(std::span<const int32_t> indices) const override;
+  const ImageDatasetInfo& info() const { return info_; }
+
+ private:
+  Batch rows(std::span<const int32_t> indices, int64_t begin, int64_t count) const;
+  IdxArray images_;
+  std::vector<int32_t> labels_;
+  ImageDatasetInfo info_;
+  int64_t image_size_;
+  std::array<float, 256> normalized_;  // byte value → normalized float
+};
+
+class MNIST : public ImageDataset {
  public:
   static constexpr ImageDatasetInfo info{"mnist", 0.1307f, 0.3081f, "scripts/fetch-mnist"};
   MNIST(const std::string& dir, Split split);
 };
 
-class FashionMNIST : public TensorDataset {
+class FashionMNIST : public ImageDataset {
  public:
   static constexpr ImageDatasetInfo info{"fashion-mnist", 0.2860f, 0.3530f,
                                          "sudo apt-get install dataset-fashion-mnist"};
@@ -34,7 +61,7 @@ class FashionMNIST : public TensorDataset {
 
 /// Loads a dataset in the MNIST layout from `dir`, checking the files against each other
 /// (28×28 images, one label per image, labels 0–9). Missing files name the command that gets them.
-TensorDataset load_mnist_format(const std::string& dir, Split split, const ImageDatasetInfo& info);
+ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageDatasetInfo& info);
 
 /// Pixels in [0, 1] normalized as the dataset's training images: (x − mean) / std.
 Tensor normalize_pixels(const Tensor& pixels, const ImageDatasetInfo& info);

@@ -81,13 +81,37 @@ TEST_SUITE("data") {
     for (const char* name : {"a.idx", "a.idx.gz"}) {
       const data::IdxArray a = data::read_idx(dir / name);
       CHECK(a.dims == std::vector<int64_t>{2, 3});
-      CHECK(a.data == std::vector<uint8_t>{1, 2, 3, 4, 5, 6});
+      CHECK(std::vector<uint8_t>(a.data.begin(), a.data.end()) == std::vector<uint8_t>{1, 2, 3, 4, 5, 6});
     }
     auto twice = gzip(idx({1}, {9}));  // two concatenated gzip members are one stream
     const auto half = gzip({});
     twice.insert(twice.end(), half.begin(), half.end());
     write_bytes(dir / "b.gz", twice);
-    CHECK(data::read_idx(dir / "b.gz").data == std::vector<uint8_t>{9});
+    const data::IdxArray b = data::read_idx(dir / "b.gz");
+    CHECK(std::vector<uint8_t>(b.data.begin(), b.data.end()) == std::vector<uint8_t>{9});
+  }
+
+  TEST_CASE("a .gz file is decompressed once and then read from the cache") {
+    TempDir dir, cache;
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    write_bytes(dir / "c.idx.gz", gzip(idx({3}, {7, 8, 9})));
+    const std::string cached = data::cached_decompression_path(dir / "c.idx.gz");
+    CHECK(cached.starts_with(cache.path.string() + "/c.idx."));
+    CHECK(!fs::exists(cached));
+    CHECK(data::read_idx(dir / "c.idx.gz").data[2] == 9);
+    REQUIRE(fs::exists(cached));  // written by the first read
+    CHECK(fs::file_size(cached) == idx({3}, {7, 8, 9}).size());
+    // The second read maps the cache: make the cache differ to see that it is the one read.
+    write_bytes(cached, idx({3}, {1, 2, 3}));
+    CHECK(data::read_idx(dir / "c.idx.gz").data[2] == 3);
+    // A changed file (other size, so another key) is decompressed again.
+    write_bytes(dir / "c.idx.gz", gzip(idx({4}, {7, 8, 9, 10})));
+    CHECK(data::cached_decompression_path(dir / "c.idx.gz") != cached);
+    CHECK(data::read_idx(dir / "c.idx.gz").data[3] == 10);
+    setenv("MINIDL_CACHE_DIR", "off", 1);
+    CHECK(data::cached_decompression_path(dir / "c.idx.gz").empty());
+    CHECK(data::read_idx(dir / "c.idx.gz").data[3] == 10);
+    unsetenv("MINIDL_CACHE_DIR");
   }
 
   TEST_CASE("read_idx names the file and what is wrong with it") {
@@ -139,12 +163,28 @@ TEST_SUITE("data") {
     const data::MNIST train(dir.path.string(), data::Split::train), test(dir.path.string(), data::Split::test);
     CHECK(train.size() == 12);
     CHECK(test.size() == 5);
-    CHECK(train.inputs().shape() == Shape{12, 784});
-    CHECK(train.targets().dtype() == DType::int32);
-    CHECK(train.targets().to_int_vector()[11] == 1);
-    const auto x = train.inputs().to_vector();
+    const data::Batch all = train.range(0, 12);
+    CHECK(all.inputs.shape() == Shape{12, 784});
+    CHECK(all.targets.dtype() == DType::int32);
+    CHECK(all.targets.to_int_vector()[11] == 1);
+    const auto x = all.inputs.to_vector();
     CHECK(x[0] == doctest::Approx((0 / 255.0 - 0.1307) / 0.3081));
     CHECK(x[784 + 5] == doctest::Approx((6 / 255.0 - 0.1307) / 0.3081));  // image 1, pixel 5: value 6
+    // Each byte becomes exactly what normalize_pixels makes of it.
+    const auto scaled = Tensor::from_vector({0.f, 6 / 255.f, 255 / 255.f}, {3});
+    const auto expected = data::normalize_pixels(scaled, data::MNIST::info).to_vector();
+    CHECK(x[0] == expected[0]);
+    CHECK(x[784 + 5] == expected[1]);
+    // A gather is the same rows in the order asked for.
+    const std::vector<int32_t> pick = {11, 1, 1};
+    const data::Batch some = train.gather(pick);
+    CHECK(some.targets.to_int_vector() == std::vector<int32_t>{1, 1, 1});
+    const auto y = some.inputs.to_vector();
+    CHECK(std::vector<float>(y.begin(), y.begin() + 784) == std::vector<float>(x.begin() + 11 * 784, x.begin() + 12 * 784));
+    CHECK(std::vector<float>(y.begin() + 784, y.begin() + 1568) == std::vector<float>(x.begin() + 784, x.begin() + 1568));
+    const std::vector<int32_t> bad = {3, 12};
+    CHECK(error_of([&] { train.gather(bad); }) == "mnist: example index 12 at position 1 is out of range [0, 12)");
+    CHECK(error_of([&] { train.range(5, 13); }) == "mnist: range [5, 13) is out of bounds for 12 examples");
 
     write_mnist(dir, "train", 12, 11);
     CHECK(error_of([&] { data::MNIST(dir.path.string(), data::Split::train); }) ==
@@ -306,10 +346,11 @@ TEST_SUITE("data") {
     const data::MNIST train(dir, data::Split::train), test(dir, data::Split::test);
     CHECK(train.size() == 60000);
     CHECK(test.size() == 10000);
-    CHECK(train.targets().to_int_vector()[0] == 5);  // the well-known first digits
-    CHECK(test.targets().to_int_vector()[0] == 7);
-    const float m = mean(train.inputs()).item();
+    const data::Batch all = train.range(0, train.size());
+    CHECK(all.targets.to_int_vector()[0] == 5);  // the well-known first digits
+    CHECK(test.range(0, 1).targets.to_int_vector()[0] == 7);
+    const float m = mean(all.inputs).item();
     CHECK(std::fabs(m) < 0.01f);  // normalized with the training set's own statistics
-    CHECK(std::sqrt(mean(square(train.inputs())).item() - m * m) == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(std::sqrt(mean(square(all.inputs)).item() - m * m) == doctest::Approx(1.0).epsilon(0.01));
   }
 }
