@@ -6,7 +6,6 @@
 // it throws.
 #include <algorithm>
 #include <atomic>
-#include <unordered_set>
 #include <vector>
 
 #include "autograd/node.h"
@@ -17,6 +16,7 @@ namespace minidl {
 namespace autograd {
 
 static std::atomic<uint64_t> next_sequence_nr{0};
+static std::atomic<uint64_t> next_pass{1};
 
 Node::Node(const char* name, std::initializer_list<Tensor> inputs)
     : name_(name), sequence_nr_(next_sequence_nr++), num_inputs_(static_cast<int>(inputs.size())) {
@@ -37,6 +37,11 @@ void attach(Tensor& out, std::shared_ptr<Node> node) {
 }
 
 namespace {
+
+struct Scratch {
+  std::vector<std::shared_ptr<Node>> tape;
+  std::vector<Node*> stack;
+};
 
 // A leaf's grad() must own its storage: a closure may hand back the very tensor it received
 // (add passes dy through) or one tensor for two inputs, and two parameters must never share a
@@ -61,12 +66,25 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   }
 
   // The reachable part of the tape, newest first. shared_ptrs keep each node alive until all are
-  // released, whatever order release() drops their inputs in.
-  std::vector<std::shared_ptr<Node>> tape;
-  std::unordered_set<const Node*> seen;
-  std::vector<Node*> stack{root.grad_fn().get()};
+  // released, whatever order release() drops their inputs in. The vectors are kept between calls
+  // (per thread), so a training step's backward allocates nothing once they have grown; a backward
+  // started from inside a closure gets fresh ones. A node is marked seen with this pass's number.
+  static thread_local Scratch reused;
+  static thread_local int depth = 0;
+  Scratch fresh;
+  Scratch& scratch = depth == 0 ? reused : fresh;
+  struct Depth {
+    Depth() { ++depth; }
+    ~Depth() { --depth; }
+  } nesting;
+  const uint64_t pass = next_pass++;
+  auto& tape = scratch.tape;
+  auto& stack = scratch.stack;
+  tape.clear();
+  stack.clear();
+  stack.push_back(root.grad_fn().get());
   tape.push_back(root.grad_fn());
-  seen.insert(root.grad_fn().get());
+  root.grad_fn()->seen_in_pass_ = pass;
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
@@ -75,7 +93,8 @@ void run_backward(const Tensor& root, const Tensor& seed) {
           "pass supports one backward)");
     for (const Tensor& input : node->inputs()) {
       const auto& fn = input.impl()->grad_fn;
-      if (fn && seen.insert(fn.get()).second) {
+      if (fn && fn->seen_in_pass_ != pass) {
+        fn->seen_in_pass_ = pass;
         tape.push_back(fn);
         stack.push_back(fn.get());
       }
@@ -87,6 +106,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     std::vector<std::shared_ptr<Node>>& tape;
     ~ReleaseAll() {
       for (auto& node : tape) node->release();
+      tape.clear();
     }
   } release_all{tape};
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "core/grad_mode.h"
+#include "core/object_pool.h"
 #include "core/tensor.h"
 
 namespace minidl::autograd {
@@ -54,7 +55,8 @@ class Node {
   std::array<Tensor, kMaxInputs> inputs_;
   int num_inputs_;
   bool released_ = false;
-  Tensor pending_grad_;  // gradient of this node's output, summed during backward
+  Tensor pending_grad_;        // gradient of this node's output, summed during backward
+  uint64_t seen_in_pass_ = 0;  // the last backward pass that collected this node
 };
 
 template <class Fn>
@@ -81,7 +83,8 @@ void record(const char* name, Tensor& out, std::initializer_list<Tensor> inputs,
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return;
-  attach(out, std::make_shared<FunctionNode<std::decay_t<Fn>>>(name, inputs, std::forward<Fn>(backward)));
+  using NodeType = FunctionNode<std::decay_t<Fn>>;
+  attach(out, std::allocate_shared<NodeType>(PoolAllocator<NodeType>{}, name, inputs, std::forward<Fn>(backward)));
 }
 
 /// Runs reverse mode from `root` seeded with `seed` (Tensor::backward's implementation).

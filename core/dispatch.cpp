@@ -76,10 +76,14 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 }
 
 void check_indices(const Tensor& indices, int64_t limit, const char* op, const char* what) {
-  const std::vector<int32_t> v = indices.to_int_vector();
-  for (size_t i = 0; i < v.size(); ++i)
-    check(v[i] >= 0 && v[i] < limit, op, ": ", what, " ", v[i], " at position ", i, " is out of range [0, ", limit,
-          ")");
+  const auto check_all = [&](const int32_t* v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      check(v[i] >= 0 && v[i] < limit, op, ": ", what, " ", v[i], " at position ", i, " is out of range [0, ",
+            limit, ")");
+  };
+  if (indices.device().is_cpu() && indices.is_contiguous()) return check_all(indices.data<int32_t>(), indices.numel());
+  const std::vector<int32_t> v = indices.to_int_vector();  // a copy to host memory first
+  check_all(v.data(), static_cast<int64_t>(v.size()));
 }
 
 // ---- layout

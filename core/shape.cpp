@@ -60,8 +60,9 @@ Shape contiguous_strides(const Shape& shape) {
 
 int normalize_dim(int64_t dim, const Shape& shape, const char* op) {
   const int64_t n = shape.size();
-  check(dim >= -n && dim < n, op, ": dim ", dim, " is out of range for shape ", shape,
-        n ? detail::concat(" (expected ", -n, "..", n - 1, ")") : std::string(" (a 0-d tensor has no dims)"));
+  if (dim < -n || dim >= n)  // the message is built only on failure: this runs in every op
+    fail(op, ": dim ", dim, " is out of range for shape ", shape,
+         n ? detail::concat(" (expected ", -n, "..", n - 1, ")") : std::string(" (a 0-d tensor has no dims)"));
   return static_cast<int>(dim < 0 ? dim + n : dim);
 }
 

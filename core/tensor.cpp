@@ -8,6 +8,7 @@
 #include "core/backend.h"
 #include "core/dispatch.h"
 #include "core/grad_mode.h"
+#include "core/object_pool.h"
 
 namespace minidl {
 
@@ -38,8 +39,9 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
   const int64_t numel = shape.numel();
   check(numel <= INT64_MAX / static_cast<int64_t>(element_size(dtype)), "Tensor: shape ", shape,
         " needs more than 2^63 bytes");
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype), device);
+  auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>{});
+  impl->storage =
+      std::allocate_shared<Storage>(PoolAllocator<Storage>{}, static_cast<size_t>(numel) * element_size(dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -47,7 +49,7 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>{});
   impl->storage = base.impl()->storage;
   impl->shape = shape;
   impl->strides = strides;
@@ -195,7 +197,11 @@ std::vector<int32_t> Tensor::to_int_vector() const {
 
 float Tensor::item() const {
   check(numel() == 1, "item: expected a tensor with one element, got shape ", shape());
-  return to_vector()[0];
+  if (dtype() == DType::int32) return static_cast<float>(to_int_vector()[0]);
+  // One element copied straight out: no vector, so reading the loss every step allocates nothing.
+  float value;
+  backend_for(device()).copy_to_host(&value, data_ptr(), sizeof value);
+  return value;
 }
 
 Tensor Tensor::to(DType dtype) const { return dispatch::cast(*this, dtype); }
