@@ -319,6 +319,76 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log
   return dx;
 }
 
+// ---- Linear epilogue
+
+void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op) {
+  check_float(y, op);
+  check(y.dim() == 2 && y.is_contiguous(), op, ": expected a contiguous [rows, cols] output, got ", y.shape());
+  if (bias.defined()) {
+    check_float(bias, op);
+    check_same_device(y, bias, op);
+    check(bias.dim() == 1 && bias.shape()[0] == y.shape()[1], op, ": bias of shape ", bias.shape(),
+          " does not match ", y.shape()[1], " output features");
+  }
+  if (y.numel() == 0) return;
+  const Tensor b = bias.defined() ? contiguous(bias) : Tensor{};
+  backend(y).bias_activation(ptr<float>(y), b.defined() ? ptr<float>(b) : nullptr, y.shape()[0], y.shape()[1], act);
+}
+
+Tensor bias_activation_backward(const Tensor& y, const Tensor& dy, kernels::Activation act, Tensor* dbias,
+                                const char* op) {
+  check(y.dim() == 2 && dy.shape() == y.shape(), op, ": gradient of shape ", dy.shape(), " for an output of shape ",
+        y.shape());
+  const Tensor yc = contiguous(y), g = contiguous(dy);
+  const int64_t rows = y.shape()[0], cols = y.shape()[1];
+  Tensor dz = act == kernels::Activation::none ? g : new_like(y.shape(), y);
+  if (dbias) *dbias = new_like(Shape{cols}, y);
+  if (act == kernels::Activation::none && !dbias) return dz;
+  if (rows * cols > 0 || dbias)
+    backend(y).bias_activation_backward(ptr<float>(dz), dbias ? ptr<float>(*dbias) : nullptr, ptr<float>(yc),
+                                        ptr<float>(g), rows, cols, act);
+  return dz;
+}
+
+// ---- optimizer step
+
+void sgd_step(std::span<const SgdSlot> slots, const kernels::SgdHyper& hyper, const char* op) {
+  // Kept between calls (per thread): a step allocates nothing once this has grown.
+  static thread_local std::vector<kernels::SgdTensor> tensors;
+  tensors.clear();
+  std::vector<std::pair<Tensor, Tensor>> write_back;  // non-contiguous parameters: (parameter, copy)
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const SgdSlot& s = slots[i];
+    check_float(s.param, op);
+    check_float(s.grad, op);
+    check(s.grad.shape() == s.param.shape(), op, ": gradient of shape ", s.grad.shape(), " for parameter ", i,
+          " of shape ", s.param.shape());
+    check_same_device(s.param, s.grad, op);
+    if (s.buffer.defined()) {
+      check(s.buffer.shape() == s.param.shape() && s.buffer.is_contiguous() && s.buffer.dtype() == DType::float32,
+            op, ": momentum buffer of shape ", s.buffer.shape(), " for parameter ", i, " of shape ", s.param.shape());
+      check_same_device(s.param, s.buffer, op);
+    }
+    if (slots.front().param.device() != s.param.device())
+      fail(op, ": parameters on ", slots.front().param.device(), " and ", s.param.device(), " in one step");
+  }
+  for (const SgdSlot& s : slots) {
+    Tensor p = s.param;
+    if (!p.is_contiguous()) {
+      write_back.emplace_back(s.param, copy(s.param));
+      p = write_back.back().second;
+    }
+    const Tensor g = contiguous(s.grad);
+    tensors.push_back({ptr<float>(p), ptr<float>(g), s.buffer.defined() ? ptr<float>(s.buffer) : nullptr, p.numel(),
+                       s.first});
+    if (!g.shares_storage(s.grad)) write_back.emplace_back(Tensor{}, g);  // keeps the copy alive
+  }
+  if (!slots.empty())
+    backend(slots.front().param).sgd_step(tensors.data(), static_cast<int64_t>(tensors.size()), hyper);
+  for (const auto& [param, updated] : write_back)
+    if (param.defined()) copy_into(param, updated, op);
+}
+
 // ---- losses
 
 CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, const char* op) {

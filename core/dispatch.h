@@ -4,6 +4,8 @@
 // above core calls a kernel directly. `op` is the public op's name, used in error messages.
 #pragma once
 
+#include <span>
+
 #include "core/tensor.h"
 #include "kernels/backend.h"
 
@@ -64,6 +66,26 @@ Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const 
 /// a·b for 2-D operands, or batched over a leading dim (3-D; a 2-D side is shared by every batch).
 /// Transposed views go to the GEMM as transpose flags, not copies.
 Tensor matmul(const Tensor& a, const Tensor& b, const char* op = "matmul");
+
+// ---- a Linear layer's fused epilogue (nn::functional::linear)
+/// y = act(y + bias) in place; y is a contiguous [rows, cols] tensor this op just made, bias [cols]
+/// or undefined.
+void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op);
+/// dz = dy ⊙ act'(y) (a new tensor, or dy itself when there is no activation); *dbias, when
+/// dbias is not null, receives Σ_rows dz.
+Tensor bias_activation_backward(const Tensor& y, const Tensor& dy, kernels::Activation act, Tensor* dbias,
+                                const char* op);
+
+// ---- the fused optimizer step
+/// One parameter of an SGD-family step: its gradient, and its momentum buffer (undefined for plain
+/// SGD; `first` when the buffer holds nothing yet and is to be set to the gradient).
+struct SgdSlot {
+  Tensor param, grad, buffer;
+  bool first = false;
+};
+/// Updates every slot in one kernel call (kernels/optimizer_math.h); shapes, dtypes and devices
+/// are checked first, so a bad slot changes nothing.
+void sgd_step(std::span<const SgdSlot> slots, const kernels::SgdHyper& hyper, const char* op);
 
 // ---- checks shared with the ops layer
 void check_defined(const Tensor& x, const char* op);

@@ -2,12 +2,11 @@
 //   train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte
 // The images stay what the file holds, one byte per pixel (47 MB for MNIST's training set, mapped
 // from the file rather than copied); a batch becomes float32 rows of 784 pixels only when it is
-// gathered, each byte v turned into (v/255 − mean)/std by a 256-entry table. Holding the set as
+// gathered, each byte v turned into (v/255 − mean)/std on the way. Holding the set as
 // normalized floats would take 188 MB and gain nothing: the gather reads each image once per epoch
 // either way. Labels are int32 classes 0–9.
 #pragma once
 
-#include <array>
 #include <string>
 
 #include "data/dataset.h"
@@ -43,7 +42,6 @@ class ImageDataset : public Dataset {
   std::vector<int32_t> labels_;
   ImageDatasetInfo info_;
   int64_t image_size_;
-  std::array<float, 256> normalized_;  // byte value → normalized float
 };
 
 class MNIST : public ImageDataset {

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/layout.h"
+#include "kernels/optimizer_math.h"
 
 namespace minidl::kernels {
 
@@ -16,6 +17,9 @@ enum class UnaryOp { neg, exp, log, relu, sigmoid, tanh, sqrt, square };
 
 /// Binary float ops, out = f(a, b). The *_backward ops take a = the forward output y, b = dy.
 enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_backward };
+
+/// An activation fused into a Linear layer's epilogue (nn::functional::linear).
+enum class Activation { none, relu };
 
 /// One backend: a device's memory functions and kernels. Reductions and softmax see their input as a
 /// contiguous [outer, reduce, inner] array and work along the middle dimension; their outputs are
@@ -64,6 +68,17 @@ struct Backend {
                                 int64_t c);
   void (*cross_entropy_backward)(float* dlogits, const float* probs, const int32_t* targets, const float* dloss,
                                  int64_t n, int64_t c);
+
+  // ---- a Linear layer's epilogue over y [rows, cols], row-major and contiguous, in one pass each way:
+  /// y = act(y + bias) in place (bias of cols elements, or null for none).
+  void (*bias_activation)(float* y, const float* bias, int64_t rows, int64_t cols, Activation act);
+  /// dz = dy ⊙ act'(y) from the forward output y (dz may be dy), and dbias[c] = Σ_r dz[r, c] summed
+  /// over rows in order (dbias null: not needed).
+  void (*bias_activation_backward)(float* dz, float* dbias, const float* y, const float* dy, int64_t rows,
+                                   int64_t cols, Activation act);
+
+  // ---- one optimizer step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
+  void (*sgd_step)(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
 
   // ---- C[b] = A[b] · B[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with ldc.
   void (*gemm)(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c,

@@ -6,12 +6,7 @@
 #include <math.h>
 
 #include "kernels/backend.h"
-
-#if defined(__CUDACC__)
-#define MINIDL_HD __host__ __device__
-#else
-#define MINIDL_HD
-#endif
+#include "kernels/host_device.h"
 
 namespace minidl::kernels::math {
 

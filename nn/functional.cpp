@@ -16,6 +16,32 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
   return mean(square(pred - target));
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+  dispatch::check_float(x, "linear");
+  dispatch::check_float(weight, "linear");
+  check(weight.dim() == 2, "linear: weight must be [out_features, in_features], got ", weight.shape());
+  check(x.dim() >= 1 && x.size(-1) == weight.shape()[1], "linear: input of shape ", x.shape(),
+        " does not match weight of shape ", weight.shape(), " (", x.size(-1), " != ", weight.shape()[1], ")");
+  if (x.dim() != 2) {  // fold the leading dims into rows, and unfold the result
+    Shape out_shape = x.shape();
+    out_shape[out_shape.size() - 1] = weight.shape()[0];
+    return linear(x.reshape({-1, weight.shape()[1]}), weight, bias, act).reshape(out_shape);
+  }
+  Tensor y = dispatch::matmul(x, weight.transpose(0, 1), "linear");
+  dispatch::bias_activation_(y, bias, act, "linear");
+  autograd::record("linear", y, {x, weight, bias}, [x, weight, has_bias = bias.defined(), y = y.detach(), act](
+                                                        const Tensor& dy) {
+    autograd::Grads g;
+    Tensor dbias;
+    const Tensor dz = dispatch::bias_activation_backward(y, dy, act, has_bias ? &dbias : nullptr, "linear");
+    if (x.requires_grad()) g[0] = dispatch::matmul(dz, weight, "linear");
+    if (weight.requires_grad()) g[1] = dispatch::matmul(dz.transpose(0, 1), x, "linear");
+    g[2] = dbias;
+    return g;
+  });
+  return y;
+}
+
 // loss = mean_n (log Σ_j e^(x_nj) − x_n,t_n);   dx = (softmax(x) − onehot(t)) · dloss / N
 // Fused rather than log_softmax + gather: one pass, no overflow, and the backward reuses the
 // softmax computed in the forward (kernels/cpu/cross_entropy.cpp).

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "autograd/elementwise.h"
-#include "autograd/matmul.h"
 
 namespace minidl::nn {
 
@@ -24,12 +22,13 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& 
 }
 
 // The transpose is a view: the GEMM reads W with a transpose flag, no copy.
-Tensor Linear::forward(const Tensor& x) {
+Tensor Linear::forward(const Tensor& x) { return forward(x, functional::Activation::none); }
+
+Tensor Linear::forward(const Tensor& x, functional::Activation act) {
   if (!x.defined() || (x.dim() != 2 && x.dim() != 3) || x.size(-1) != in_features_)
     fail("Linear: input of shape ", x.defined() ? x.shape().str() : "undefined", " does not match in_features=",
          in_features_, " (expected [batch, ", in_features_, "])");
-  Tensor y = matmul(x, weight.transpose(0, 1));
-  return bias.defined() ? y + bias : y;
+  return functional::linear(x, weight, bias, act);
 }
 
 std::string Linear::extra_repr() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/generator.h"
+#include "nn/functional.h"
 #include "nn/module.h"
 
 namespace minidl::nn {
@@ -17,6 +18,8 @@ class Linear : public Module {
 
   /// x: (B, I) or (N, B, I) → (B, O) or (N, B, O).
   Tensor forward(const Tensor& x) override;
+  /// act(forward(x)) as one fused op (nn::functional::linear); Sequential uses it for Linear + ReLU.
+  Tensor forward(const Tensor& x, functional::Activation act);
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
 

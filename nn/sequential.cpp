@@ -1,6 +1,7 @@
 #include "nn/sequential.h"
 
 #include <string>
+#include <typeinfo>
 
 #include "nn/activation.h"
 #include "nn/linear.h"
@@ -15,7 +16,19 @@ void Sequential::push_back(std::shared_ptr<Module> module) { register_module(std
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (const auto& [name, child] : children()) h = child->forward(h);
+  const auto& modules = children();
+  for (size_t i = 0; i < modules.size(); ++i) {
+    Module& m = *modules[i].second;
+    // A Linear followed by a ReLU runs as one fused op, bias and activation in one pass each way:
+    // the same values as the two modules one after the other. Exact types only, so a subclass that
+    // overrides forward() is always called.
+    if (typeid(m) == typeid(Linear) && i + 1 < modules.size() && typeid(*modules[i + 1].second) == typeid(ReLU)) {
+      h = static_cast<Linear&>(m).forward(h, functional::Activation::relu);
+      ++i;
+      continue;
+    }
+    h = m.forward(h);
+  }
   return h;
 }
 

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "autograd/elementwise.h"
-#include "core/grad_mode.h"
 
 namespace minidl::optim {
 
@@ -16,18 +14,10 @@ Momentum::Momentum(std::vector<Tensor> params, Options options)
         "momentum: dampening must be in [0, 1], got ", dampening_);
 }
 
+// g = grad + wd·p;  b = g on the first step, else b = μ·b + (1 − dampening)·g;  p = p − lr·b
+// (one fused pass over every parameter)
 void Momentum::step() {
-  NoGradGuard no_grad;
-  for_each_param_with_grad([&](const ParamGroup& group, Tensor& p, int64_t i) {
-    Tensor g = p.grad();
-    if (group.weight_decay != 0.f) g = g + group.weight_decay * p;  // g = grad + wd·p
-    Tensor& b = momentum_buffer_[static_cast<size_t>(i)];
-    if (!b.defined())
-      b = g.clone();                                  // b = g on the first step
-    else
-      b.mul_(momentum_).add_(g, 1.f - dampening_);    // b = μ·b + (1 − dampening)·g
-    p.add_(b, -group.lr);                             // p = p − lr·b
-  });
+  sgd_family_step(momentum_, dampening_, /*nesterov=*/false, &momentum_buffer_);
   ++steps_;
 }
 

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "autograd/elementwise.h"
-#include "core/grad_mode.h"
 
 namespace minidl::optim {
 
@@ -13,18 +11,10 @@ Nesterov::Nesterov(std::vector<Tensor> params, Options options)
   check(std::isfinite(momentum_) && momentum_ > 0.f, "nesterov: momentum must be > 0, got ", momentum_);
 }
 
+// g = grad + wd·p;  b = g on the first step, else b = μ·b + g;  p = p − lr·(g + μ·b)
+// (one fused pass over every parameter)
 void Nesterov::step() {
-  NoGradGuard no_grad;
-  for_each_param_with_grad([&](const ParamGroup& group, Tensor& p, int64_t i) {
-    Tensor g = p.grad();
-    if (group.weight_decay != 0.f) g = g + group.weight_decay * p;  // g = grad + wd·p
-    Tensor& b = momentum_buffer_[static_cast<size_t>(i)];
-    if (!b.defined())
-      b = g.clone();                    // b = g on the first step
-    else
-      b.mul_(momentum_).add_(g);        // b = μ·b + g
-    p.add_(g + momentum_ * b, -group.lr);  // p = p − lr·(g + μ·b)
-  });
+  sgd_family_step(momentum_, /*dampening=*/0.f, /*nesterov=*/true, &momentum_buffer_);
   ++steps_;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/dispatch.h"
+
 namespace minidl::optim {
 
 void check_non_negative(const char* optimizer, const char* option, float value) {
@@ -21,6 +23,30 @@ Optimizer::Optimizer(std::vector<Tensor> params, float lr, float weight_decay, c
 void Optimizer::zero_grad() {
   for (ParamGroup& group : groups_)
     for (Tensor& p : group.params) p.set_grad(Tensor{});
+}
+
+void Optimizer::sgd_family_step(float momentum, float dampening, bool nesterov, std::vector<Tensor>* buffers) {
+  static thread_local std::vector<dispatch::SgdSlot> slots;  // reused: a step allocates nothing
+  int64_t index = 0;
+  for (const ParamGroup& group : groups_) {
+    slots.clear();
+    for (const Tensor& p : group.params) {
+      const int64_t i = index++;
+      if (!p.grad().defined()) continue;
+      dispatch::SgdSlot slot{p, p.grad(), {}, false};
+      if (buffers) {
+        Tensor& b = (*buffers)[static_cast<size_t>(i)];
+        slot.first = !b.defined();
+        if (slot.first) b = Tensor::empty(p.shape(), {.device = p.device()});  // set to g by the kernel
+        slot.buffer = b;
+      }
+      slots.push_back(std::move(slot));
+    }
+    dispatch::sgd_step(slots, {.lr = group.lr, .weight_decay = group.weight_decay, .momentum = momentum,
+                               .dampening = dampening, .nesterov = nesterov},
+                       name());
+  }
+  slots.clear();
 }
 
 void Optimizer::set_lr(float lr) {

@@ -3,7 +3,9 @@
 // set_lr(), and its state as named tensors for checkpoints.
 //
 // Writing an optimizer: derive, give it an Options aggregate, and write step() to follow the math
-// in its doc comment; register it by name in optim/registry.cpp. Parameters are updated in place,
+// in its doc comment (with tensor ops, as examples/custom_optimizer does); register it by name in
+// optim/registry.cpp. The built-in SGD family runs its per-element math (kernels/optimizer_math.h)
+// as one fused pass over all parameters instead, through sgd_family_step(). Parameters are updated in place,
 // inside a NoGradGuard, so the model's tensors (and anything viewing them) see the new values.
 #pragma once
 
@@ -60,6 +62,10 @@ class Optimizer {
       }
   }
   int64_t num_params() const;
+  /// torch.optim.SGD's update (kernels/optimizer_math.h) of every parameter with a gradient, in one
+  /// kernel call per group. `buffers`, indexed like the parameters, holds the momentum buffers
+  /// (null: plain SGD); a parameter's buffer is created on its first step.
+  void sgd_family_step(float momentum, float dampening, bool nesterov, std::vector<Tensor>* buffers);
 
   std::vector<ParamGroup> groups_;
   int64_t steps_ = 0;

@@ -27,6 +27,9 @@ const Backend& backend() {
       .softmax_backward = softmax_backward,
       .cross_entropy_forward = cross_entropy_forward,
       .cross_entropy_backward = cross_entropy_backward,
+      .bias_activation = bias_activation,
+      .bias_activation_backward = bias_activation_backward,
+      .sgd_step = sgd_step,
       .gemm = gemm,
   };
   return table;

@@ -41,6 +41,11 @@ void cross_entropy_forward(float* loss, float* probs, const float* logits, const
 void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* targets, const float* dloss, int64_t n,
                             int64_t c);
 
+void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols, Activation act);
+void bias_activation_backward(float* dz, float* dbias, const float* y, const float* dy, int64_t rows, int64_t cols,
+                              Activation act);
+void sgd_step(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
+
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
           int64_t c_batch_stride);
 
