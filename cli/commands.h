@@ -21,6 +21,7 @@ struct TrainArgs {
   int threads = 0;       // 0: all cores
   std::string metrics;   // CSV path, empty: none
   int64_t log_every = 100;
+  std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
   std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;    // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)

@@ -1,13 +1,17 @@
 // minidl train: the training loop, written out. Per epoch: shuffle, then for each batch forward,
 // cross-entropy, zero_grad, backward, step; then evaluate on the test set, report, checkpoint.
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "autograd/reduce.h"
@@ -92,6 +96,31 @@ std::string describe(const TrainConfig& c, int64_t params) {
   return os.str();
 }
 
+// Seconds since this process was started (exec), so start-up includes loading the shared libraries:
+// the kernel's start time is in clock ticks since boot (10 ms resolution).
+double seconds_since_process_start() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces; fields follow it
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) {
+      timespec now{};
+      clock_gettime(CLOCK_BOOTTIME, &now);
+      return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9 - std::stod(field) / sysconf(_SC_CLK_TCK);
+    }
+  }
+  return -1;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
 }  // namespace
 
 int run_train(const TrainArgs& args) {
@@ -114,6 +143,7 @@ int run_train(const TrainArgs& args) {
   if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
   if (args.threads > 0) set_num_threads(args.threads);
   if (!args.save.empty()) check_writable(checkpoint_path(args.save, 1), "--save");
+  if (!args.summary.empty()) check_writable(args.summary, "--summary");
 
   // ---- model and optimizer (an option the optimizer rejects is a usage error too)
   Generator init(config.seed);
@@ -160,14 +190,16 @@ int run_train(const TrainArgs& args) {
   // ---- the loop
   const bool live = stdout_is_terminal();
   const int64_t batches = loader.num_batches();
-  double total_seconds = 0;
+  double total_seconds = 0, startup_seconds = -1;
   Evaluation result;
+  nlohmann::json epochs_json = nlohmann::json::array();
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     model->train();
     Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live);
     double loss_sum = 0, window_loss = 0;
     int64_t seen = 0, window = 0, i = 0;
     for (const data::Batch& batch : loader) {
+      if (startup_seconds < 0) startup_seconds = seconds_since_process_start();
       schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
       const Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
       optimizer->zero_grad();
@@ -191,7 +223,12 @@ int run_train(const TrainArgs& args) {
     progress.finish();
     const double seconds = progress.seconds();
     total_seconds += seconds;
+    const auto eval_start = std::chrono::steady_clock::now();
     result = evaluate(*model, test);
+    const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", loss_sum / seen}, {"test_loss", result.loss},
+                           {"test_accuracy", result.accuracy}, {"train_seconds", seconds},
+                           {"eval_seconds", eval_seconds}});
     std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)\n",
                 static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), loss_sum / seen, result.loss,
                 100 * result.accuracy, seconds, optimizer->lr());
@@ -206,6 +243,17 @@ int run_train(const TrainArgs& args) {
       save_checkpoint(path, config, *model, *optimizer,
                       {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state()});
     }
+  }
+  if (!args.summary.empty()) {
+    const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config))},
+                                    {"threads", num_threads()},
+                                    {"startup_seconds", startup_seconds},
+                                    {"epochs", epochs_json},
+                                    {"final_test_accuracy", result.accuracy},
+                                    {"peak_rss_mib", peak_rss_mib()}};
+    std::ofstream out(args.summary);
+    out << summary.dump(1) << '\n';
+    if (!out) throw Error("--summary: cannot write '" + args.summary + "'");
   }
   std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
               static_cast<long long>(config.epochs), total_seconds);
