@@ -28,7 +28,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, const n
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  data::SafetensorsFile file = data::load_safetensors(path);
+  data::SafetensorsFile file = data::load_safetensors(path, /*require_checksum=*/true);
   const auto meta = [&](const char* key) -> const std::string& {
     auto it = file.metadata.find(key);
     check(it != file.metadata.end(), "checkpoint: ", path, ": not a minidl checkpoint (no '", key, "' in its metadata)");

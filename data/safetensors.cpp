@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "core/dispatch.h"
 #include "data/file_bytes.h"
@@ -37,6 +38,31 @@ void write_all(int fd, const void* bytes, size_t n, const std::string& path) {
   }
 }
 
+uint32_t crc32_of(std::span<const uint8_t> a, std::span<const uint8_t> b, std::span<const uint8_t> c) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const auto part : {a, b, c}) {
+    const uint8_t* p = part.data();
+    for (size_t left = part.size(); left > 0;) {  // zlib takes 32-bit lengths
+      const auto n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+      crc = crc32(crc, p, n);
+      p += n;
+      left -= n;
+    }
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Where the checksum's 8 hex digits sit in the header text, or npos.
+size_t checksum_position(const std::string& text) {
+  const std::string key = std::string("\"") + kChecksumKey + "\":\"";
+  const size_t at = text.find(key);
+  return at == std::string::npos || text.find(key, at + 1) != std::string::npos ? std::string::npos : at + key.size();
+}
+
 }  // namespace
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
@@ -54,32 +80,38 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     offset += bytes;
     contiguous.push_back(dispatch::contiguous(t));
   }
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  check(!metadata.contains(kChecksumKey), "save_safetensors: metadata key '", kChecksumKey, "' is reserved");
+  Metadata meta = metadata;
+  meta[kChecksumKey] = "00000000";  // filled in once the rest of the file is known
+  header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t length = text.size();
+
+  std::vector<uint8_t> payload(offset);
+  uint64_t at = 0;
+  for (const Tensor& t : contiguous) {
+    const size_t n = static_cast<size_t>(t.numel()) * 4;
+    // to_vector() would convert int32 to float: copy the raw 4-byte elements instead.
+    if (n && t.dtype() == DType::float32) std::memcpy(payload.data() + at, t.to_vector().data(), n);
+    if (n && t.dtype() == DType::int32) std::memcpy(payload.data() + at, t.to_int_vector().data(), n);
+    at += n;
+  }
+  const size_t digits = checksum_position(text);
+  uint8_t length_bytes[8];
+  std::memcpy(length_bytes, &length, 8);
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", crc32_of(length_bytes, bytes_of(text), payload));
+  text.replace(digits, 8, hex);
 
   const std::filesystem::path target(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   check(fd >= 0, "save_safetensors: ", path, ": cannot create ", tmp, ": ", std::strerror(errno));
   try {
-    write_all(fd, &length, 8, path);
+    write_all(fd, length_bytes, 8, path);
     write_all(fd, text.data(), text.size(), path);
-    for (const Tensor& t : contiguous) {
-      std::vector<unsigned char> host(static_cast<size_t>(t.numel()) * 4);
-      if (!host.empty()) {
-        // to_vector() would convert int32 to float: copy the raw 4-byte elements instead.
-        if (t.dtype() == DType::float32) {
-          const std::vector<float> v = t.to_vector();
-          std::memcpy(host.data(), v.data(), host.size());
-        } else {
-          const std::vector<int32_t> v = t.to_int_vector();
-          std::memcpy(host.data(), v.data(), host.size());
-        }
-      }
-      write_all(fd, host.data(), host.size(), path);
-    }
+    write_all(fd, payload.data(), payload.size(), path);
     check(::fsync(fd) == 0, "save_safetensors: ", path, ": fsync failed: ", std::strerror(errno));
     check(::close(fd) == 0, "save_safetensors: ", path, ": close failed: ", std::strerror(errno));
   } catch (...) {
@@ -100,8 +132,12 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   }
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_file(path, "load_safetensors");
+SafetensorsFile load_safetensors(const std::string& path, bool require_checksum) {
+  const Bytes file = map_file(path, "load_safetensors");
+  return parse_safetensors(file.span(), path, require_checksum);
+}
+
+SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& path, bool require_checksum) {
   check(bytes.size() >= 8, "load_safetensors: ", path, ": file is ", bytes.size(),
         " bytes, too short for the 8-byte header length");
   uint64_t length = 0;
@@ -162,6 +198,21 @@ SafetensorsFile load_safetensors(const std::string& path) {
     Tensor t = Tensor::empty(shape, {.dtype = dtype == "F32" ? DType::float32 : DType::int32});
     if (numel) std::memcpy(t.data_ptr(), bytes.data() + data_start + begin, end - begin);
     placed.push_back({begin, name, std::move(t)});
+  }
+  const auto it = out.metadata.find(kChecksumKey);
+  check(it != out.metadata.end() || !require_checksum, "load_safetensors: ", path,
+        ": no checksum in the metadata (damaged, or not written by minidl)");
+  if (it != out.metadata.end()) {
+    std::string text(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(length));
+    const size_t digits = checksum_position(text);
+    check(digits != std::string::npos && it->second.size() == 8, "load_safetensors: ", path,
+          ": corrupt header: malformed checksum entry");
+    text.replace(digits, 8, "00000000");
+    char computed[9];
+    std::snprintf(computed, sizeof computed, "%08x",
+                  crc32_of(bytes.first(8), bytes_of(text), bytes.subspan(static_cast<size_t>(data_start))));
+    check(it->second == computed, "load_safetensors: ", path, ": checksum mismatch (stored ", it->second,
+          ", computed ", computed, "): the file is corrupt");
   }
   // The JSON object iterates by name; hand the tensors back in the order of their data.
   std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });

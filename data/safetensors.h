@@ -4,11 +4,16 @@
 //                    "__metadata__": {"key": "value", …}}   (padded with spaces to 8-byte alignment)
 //   the rest  the tensors' bytes, little-endian, at their data_offsets
 // Writes go to a temporary file in the same directory, are flushed to disk, then renamed over the
-// target: an interrupted save leaves the previous file intact.
+// target: an interrupted save leaves the previous file intact. minidl also stores a CRC-32 of the
+// whole file in the metadata ("crc32", computed with those 8 hex digits as zeros) and checks it on
+// load, so a truncated or bit-flipped file is refused rather than half-read. Files from other
+// tools have no "crc32" and load unchecked.
 // reference: https://github.com/huggingface/safetensors#format
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -27,6 +32,15 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 
 /// Reads a safetensors file of F32 and I32 tensors. A bad length, corrupt JSON, unknown dtype,
 /// offsets outside the file or not matching the shape: minidl::Error naming the file.
-SafetensorsFile load_safetensors(const std::string& path);
+/// With `require_checksum`, a file without one is refused too (minidl's own checkpoints: a bit flip
+/// in the key's name must not pass as a file from another tool).
+SafetensorsFile load_safetensors(const std::string& path, bool require_checksum = false);
+
+/// The same from bytes in memory; `path` only names them in errors.
+SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& path,
+                                  bool require_checksum = false);
+
+/// The metadata key that holds the file's CRC-32 (8 lowercase hex digits).
+constexpr const char* kChecksumKey = "crc32";
 
 }  // namespace minidl::data

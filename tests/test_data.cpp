@@ -337,6 +337,41 @@ TEST_SUITE("data") {
               .starts_with("save_safetensors: " + (dir / "no/such/dir/x") + ": cannot create "));
   }
 
+  TEST_CASE("safetensors: every single-bit flip and every truncation is refused, naming the file") {
+    TempDir dir;
+    const std::string p = dir / "ck.safetensors";
+    data::save_safetensors(p, {{"w", Tensor::arange(6).reshape({2, 3})}, {"i", Tensor::arange(2, {.dtype = DType::int32})}},
+                           {{"epoch", "3"}});
+    const data::SafetensorsFile whole = data::load_safetensors(p);
+    REQUIRE(whole.metadata.count(data::kChecksumKey) == 1);
+    CHECK(whole.metadata.at("epoch") == "3");
+    const std::vector<uint8_t> good = data::read_file(p, "test");
+    const std::string bad = dir / "bad.safetensors";
+    int refused = 0, cases = 0;
+    for (size_t byte = 0; byte < good.size(); ++byte)
+      for (int bit = 0; bit < 8; ++bit) {
+        auto flipped = good;
+        flipped[byte] ^= static_cast<uint8_t>(1 << bit);
+        write_bytes(bad, flipped);
+        ++cases;
+        const std::string e = error_of([&] { data::load_safetensors(bad, /*require_checksum=*/true); });
+        refused += e.starts_with("load_safetensors: " + bad + ": ");
+      }
+    CHECK(refused == cases);
+    refused = cases = 0;
+    for (size_t n = 0; n < good.size(); ++n) {
+      write_bytes(bad, std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
+      ++cases;
+      refused += error_of([&] { data::load_safetensors(bad, true); }).starts_with("load_safetensors: " + bad + ": ");
+    }
+    CHECK(refused == cases);
+    CHECK(cases > 100);
+    auto payload_flip = good;
+    payload_flip.back() ^= 1;  // data bytes only: caught by the checksum alone
+    write_bytes(bad, payload_flip);
+    CHECK(error_of([&] { data::load_safetensors(bad); }).find(": checksum mismatch (stored ") != std::string::npos);
+  }
+
   TEST_CASE("real MNIST, when data/mnist is present") {
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
     if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz")) {
