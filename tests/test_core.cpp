@@ -121,7 +121,7 @@ TEST_SUITE("core") {
     CHECK(t.next_u64() == next);
   }
 
-  TEST_CASE("views share storage; contiguous copies only when needed") {
+  TEST_CASE("views share storage, and contiguous copies only when needed") {
     const Tensor x = Tensor::from_vector(iota(12), {3, 4});
     const Tensor t = x.transpose(0, 1);
     CHECK(t.shares_storage(x));
@@ -276,7 +276,7 @@ TEST_SUITE("core") {
     }
   }
 
-  TEST_CASE("to(DType) converts; to_int_vector needs int32") {
+  TEST_CASE("to(DType) converts, and to_int_vector needs int32") {
     const Tensor f = Tensor::from_vector({1.9f, -1.9f}, {2});
     CHECK(f.to(DType::int32).to_int_vector() == std::vector<int32_t>{1, -1});
     CHECK(f.to(DType::int32).to(DType::float32).to_vector() == std::vector<float>{1.f, -1.f});
@@ -363,7 +363,7 @@ TEST_SUITE("core") {
     CHECK(after.bytes_in_use == before.bytes_in_use);
   }
 
-  TEST_CASE("devices parse and print; a CUDA tensor is refused in this build") {
+  TEST_CASE("devices parse and print, and a CUDA tensor is refused in this build") {
     CHECK(Device::parse("cpu") == Device::cpu());
     CHECK(Device::parse("cuda:1") == Device::cuda(1));
     CHECK(Device::cuda(1).str() == "cuda:1");

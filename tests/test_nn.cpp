@@ -93,7 +93,7 @@ TEST_SUITE("nn") {
     CHECK(layer.weight.to_vector() == std::vector<float>(4, 5.f));
   }
 
-  TEST_CASE("zero_grad clears gradients; train and eval reach every submodule") {
+  TEST_CASE("zero_grad clears gradients, and train and eval reach every submodule") {
     Generator gen(4);
     const auto model = nn::mlp(3, {4}, 2, gen);
     sum((*model)(Tensor::ones({2, 3}))).backward();
