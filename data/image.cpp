@@ -5,18 +5,34 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <vector>
 
 #include "core/dispatch.h"
+#include "data/file_bytes.h"
 
 namespace minidl::data {
 
 Tensor load_image(const std::string& path, int64_t size) {
   check(size >= 0, "load_image: size must be >= 0, got ", size);
+  const Bytes file = map_file(path, "load_image");
+  return decode_image(file.span(), path, size);
+}
+
+Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size) {
+  check(size >= 0 && size <= 8192, "load_image: size must be in [0, 8192], got ", size);
+  check(bytes.size() <= INT32_MAX, "load_image: ", path, ": ", bytes.size(), " bytes is too large for an image");
   int w = 0, h = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &w, &h, &channels, 1), stbi_image_free);
+  const auto n = static_cast<int>(bytes.size());
+  // Sizes from the header first: a crafted file must not make the decoder allocate gigabytes.
+  check(stbi_info_from_memory(bytes.data(), n, &w, &h, &channels) == 1, "load_image: ", path,
+        ": not a readable image (", stbi_failure_reason(), ")");
+  check(w > 0 && h > 0 && int64_t{w} * h <= kMaxImagePixels, "load_image: ", path, ": ", w, "x", h,
+        " pixels is more than minidl reads (", kMaxImagePixels, ")");
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(bytes.data(), n, &w, &h, &channels, 1),
+                                                   stbi_image_free);
   check(pixels != nullptr, "load_image: ", path, ": not a readable image (", stbi_failure_reason(), ")");
   std::vector<stbi_uc> gray(pixels.get(), pixels.get() + static_cast<size_t>(w) * h);
   if (size > 0 && (w != size || h != size)) {

@@ -1,6 +1,8 @@
 // Images in and out (PNG, JPEG, BMP, … through stb_image), as grayscale tensors of pixels in [0, 1].
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -10,6 +12,11 @@ namespace minidl::data {
 /// Loads `path` as grayscale [height, width] pixels in [0, 1], resized to size×size when it has
 /// another size (size = 28 for MNIST; 0 keeps the original size). Not an image: minidl::Error.
 Tensor load_image(const std::string& path, int64_t size = 28);
+
+/// The same from an image file's bytes in memory; `name` names them in errors. Images over
+/// kMaxImagePixels pixels are refused before they are decoded.
+Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t size = 28);
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 8192 × 8192
 
 /// Writes [height, width] (or [height·width] with height = width) pixels in [0, 1] as an 8-bit
 /// grayscale PNG; values outside [0, 1] are clamped.
