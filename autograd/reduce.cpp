@@ -64,7 +64,7 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
 // y = max x;  dx = dy at the (first) argmax, 0 elsewhere
 Tensor max(const Tensor& x) {
   auto [y, indices] = dispatch::max_all(x, "max");
-  record("max", y, {x}, [indices, shape = x.shape()](const Tensor& dy) {
+  record("max", y, {x}, [indices = indices, shape = x.shape()](const Tensor& dy) {
     return Grads{dispatch::max_all_backward(dy, indices, shape)};
   });
   return y;
@@ -72,7 +72,7 @@ Tensor max(const Tensor& x) {
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   auto [y, indices] = dispatch::max(x, dim, keepdim, "max");
-  record("max", y, {x}, [indices, shape = x.shape(), dim, keepdim](const Tensor& dy) {
+  record("max", y, {x}, [indices = indices, shape = x.shape(), dim, keepdim](const Tensor& dy) {
     return Grads{dispatch::max_backward(dy, indices, shape, dim, keepdim)};
   });
   return y;

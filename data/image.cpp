@@ -5,6 +5,7 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <climits>
 #include <cmath>
 #include <memory>
@@ -21,7 +22,71 @@ Tensor load_image(const std::string& path, int64_t size) {
   return decode_image(file.span(), path, size);
 }
 
+namespace {
+
+enum class Format { png, jpeg, bmp, pnm, other };
+
+Format sniff(std::span<const uint8_t> b) {
+  const auto starts = [&](std::initializer_list<uint8_t> magic) {
+    return b.size() >= magic.size() && std::equal(magic.begin(), magic.end(), b.begin());
+  };
+  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return Format::png;
+  if (starts({0xff, 0xd8})) return Format::jpeg;
+  if (starts({'B', 'M'})) return Format::bmp;
+  if (starts({'P', '5'}) || starts({'P', '6'})) return Format::pnm;
+  return Format::other;
+}
+
+// Debian's stb_image (2022-09) writes past its Huffman size table when a JPEG's DHT segment lists
+// more than 256 codes (found by tests/fuzz/fuzz_image; later stb versions check this). Such a
+// table is invalid JPEG anyway, so every DHT segment is checked before stb sees the file. DHT may
+// come between scans too; inside entropy-coded data 0xFF is always followed by 0x00 or a restart
+// marker, so every FF C4 in the file starts a DHT segment.
+bool jpeg_huffman_tables_valid(std::span<const uint8_t> b) {
+  // Walks each segment the way stb reads it: tables while the declared length is not used up,
+  // even when a table runs past that length (bytes past the end of the file read as 0).
+  const auto byte = [&](size_t i) -> size_t { return i < b.size() ? b[i] : 0; };
+  for (size_t at = 0; at + 4 <= b.size(); ++at) {
+    if (b[at] != 0xff || b[at + 1] != 0xc4) continue;
+    int64_t left = static_cast<int64_t>(byte(at + 2) << 8 | byte(at + 3)) - 2;
+    for (size_t t = at + 4; left > 0 && t < b.size();) {  // class/id byte, 16 counts, the symbols
+      size_t codes = 0;
+      for (size_t i = 1; i <= 16; ++i) codes += byte(t + i);
+      if (codes > 256) return false;
+      left -= static_cast<int64_t>(17 + codes);
+      t += 17 + codes;
+    }
+  }
+  return true;
+}
+
+// stb_image allocates a PNG chunk's declared length before reading it: an 80-byte file declaring a
+// 1.9 GB IDAT made it ask for 1.9 GB (found by fuzzing). A whole file holds every chunk it declares,
+// so chunk lengths are checked against the bytes that are really there.
+bool png_chunks_fit(std::span<const uint8_t> b) {
+  for (size_t at = 8; at + 8 <= b.size();) {
+    const size_t length = size_t{b[at]} << 24 | size_t{b[at + 1]} << 16 | size_t{b[at + 2]} << 8 | b[at + 3];
+    if (length > b.size() - at - 8) return false;
+    if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8),
+                   "IEND"))
+      return true;
+    at += 12 + length;  // length, type, data, CRC
+  }
+  return true;  // no IEND: stb reports the truncation
+}
+
+}  // namespace
+
 Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size) {
+  // Only the formats a digit picture comes in reach stb: each decoder is attack surface, and
+  // Debian's stb has known faults in the rarer ones (GIF, PSD, HDR, PIC, TGA).
+  const Format format = sniff(bytes);
+  check(format != Format::other, "load_image: ", path,
+        ": not a readable image (minidl reads PNG, JPEG, BMP and binary PGM/PPM)");
+  check(format != Format::jpeg || jpeg_huffman_tables_valid(bytes), "load_image: ", path,
+        ": not a readable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
+  check(format != Format::png || png_chunks_fit(bytes), "load_image: ", path,
+        ": not a readable image (corrupt PNG: a chunk is longer than the file)");
   check(size >= 0 && size <= 8192, "load_image: size must be in [0, 8192], got ", size);
   check(bytes.size() <= INT32_MAX, "load_image: ", path, ": ", bytes.size(), " bytes is too large for an image");
   int w = 0, h = 0, channels = 0;

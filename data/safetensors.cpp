@@ -169,7 +169,9 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
       }
       continue;
     }
-    const auto bad = [&](const std::string& why) { fail("load_safetensors: ", path, ": tensor '", name, "': ", why); };
+    const auto bad = [&, &name = name](const std::string& why) {
+      fail("load_safetensors: ", path, ": tensor '", name, "': ", why);
+    };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       bad("needs dtype, shape and data_offsets");
     const json& dtype = entry["dtype"];

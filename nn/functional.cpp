@@ -47,7 +47,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
 // softmax computed in the forward (kernels/cpu/cross_entropy.cpp).
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   auto [loss, probs] = dispatch::cross_entropy(logits, targets, "cross_entropy");
-  autograd::record("cross_entropy", loss, {logits}, [probs, targets](const Tensor& dloss) {
+  autograd::record("cross_entropy", loss, {logits}, [probs = probs, targets](const Tensor& dloss) {
     return autograd::Grads{dispatch::cross_entropy_backward(probs, targets, dloss)};
   });
   return loss;

@@ -19,10 +19,11 @@ Tensor Sequential::forward(const Tensor& x) {
   const auto& modules = children();
   for (size_t i = 0; i < modules.size(); ++i) {
     Module& m = *modules[i].second;
+    const Module* next = i + 1 < modules.size() ? modules[i + 1].second.get() : nullptr;
     // A Linear followed by a ReLU runs as one fused op, bias and activation in one pass each way:
     // the same values as the two modules one after the other. Exact types only, so a subclass that
     // overrides forward() is always called.
-    if (typeid(m) == typeid(Linear) && i + 1 < modules.size() && typeid(*modules[i + 1].second) == typeid(ReLU)) {
+    if (next && typeid(m) == typeid(Linear) && typeid(*next) == typeid(ReLU)) {
       h = static_cast<Linear&>(m).forward(h, functional::Activation::relu);
       ++i;
       continue;

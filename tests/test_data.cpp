@@ -262,8 +262,23 @@ TEST_SUITE("data") {
     CHECK(error_of([&] { data::load_image(dir / "fake.png"); }).starts_with("load_image: " + (dir / "fake.png") +
                                                                            ": not a readable image ("));
     CHECK(error_of([&] { data::load_image(dir / "missing.png"); }).starts_with("load_image: " + (dir / "missing.png")));
+    std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a'};
+    CHECK(error_of([&] { data::decode_image(gif, "x.gif"); }) ==
+          "load_image: x.gif: not a readable image (minidl reads PNG, JPEG, BMP and binary PGM/PPM)");
     CHECK(error_of([&] { data::save_png(dir / "x.png", Tensor::zeros({3})); }) ==
           "save_png: expected [height, width] pixels, got [3]");
+  }
+
+  TEST_CASE("inputs the fuzzers once crashed on are refused with an Error") {
+    // tests/fuzz/regressions/<target>/: each file a crash (or sanitizer report) that scripts/fuzz found.
+    int files = 0;
+    for (const auto& entry : fs::directory_iterator(std::string(MINIDL_SOURCE_DIR) + "/tests/fuzz/regressions/image")) {
+      CAPTURE(entry.path().string());
+      const std::vector<uint8_t> bytes = data::read_file(entry.path().string(), "test");
+      CHECK(error_of([&] { data::decode_image(bytes, entry.path().string()); }).starts_with("load_image: "));
+      ++files;
+    }
+    CHECK(files >= 1);
   }
 
   TEST_CASE("safetensors round trip: float32 and int32, any layout, metadata") {
