@@ -1,5 +1,7 @@
 #include "cli/checkpoint.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "core/grad_mode.h"
@@ -18,13 +20,19 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, const n
   for (auto& [name, t] : optimizer.state()) tensors.emplace_back(kOptimizerPrefix + name, t);
   nlohmann::json rng = nlohmann::json::array();
   for (uint64_t word : state.loader_rng) rng.push_back(std::to_string(word));  // exact, whatever reads the JSON
-  data::save_safetensors(path, tensors,
-                         {{"format", kFormat},
-                          {"config", to_json(config)},
-                          {"epoch", std::to_string(state.epoch)},
-                          {"optimizer", optimizer.name()},
-                          {"optimizer_steps", std::to_string(state.optimizer_steps)},
-                          {"loader_rng", rng.dump()}});
+  data::Metadata metadata = {{"format", kFormat},
+                             {"config", to_json(config)},
+                             {"epoch", std::to_string(state.epoch)},
+                             {"optimizer", optimizer.name()},
+                             {"optimizer_steps", std::to_string(state.optimizer_steps)},
+                             {"loader_rng", rng.dump()}};
+  if (state.batch > 0) {
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%a", state.epoch_loss_sum);  // hexadecimal: the exact double
+    metadata["batch"] = std::to_string(state.batch);
+    metadata["epoch_loss"] = nlohmann::json::array({sum, std::to_string(state.epoch_seen)}).dump();
+  }
+  data::save_safetensors(path, tensors, metadata);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -43,6 +51,14 @@ Checkpoint load_checkpoint(const std::string& path) {
     const auto rng = nlohmann::json::parse(meta("loader_rng"));
     check(rng.is_array() && rng.size() == 4, "loader_rng must list 4 words");
     for (size_t i = 0; i < 4; ++i) ck.state.loader_rng[i] = std::stoull(rng[i].get<std::string>());
+    if (file.metadata.contains("batch")) {
+      ck.state.batch = std::stoll(meta("batch"));
+      const auto loss = nlohmann::json::parse(meta("epoch_loss"));
+      check(loss.is_array() && loss.size() == 2, "epoch_loss must list the sum and the count");
+      ck.state.epoch_loss_sum = std::strtod(loss[0].get<std::string>().c_str(), nullptr);
+      ck.state.epoch_seen = std::stoll(loss[1].get<std::string>());
+      check(ck.state.batch > 0 && ck.state.epoch_seen > 0, "batch and epoch_loss must be positive");
+    }
   } catch (const std::exception& e) {
     fail("checkpoint: ", path, ": corrupt training state in the metadata (", e.what(), ")");
   }

@@ -17,7 +17,13 @@ namespace minidl::cli {
 struct TrainingState {
   int64_t epoch = 0;  // completed epochs
   int64_t optimizer_steps = 0;
-  std::array<uint64_t, 4> loader_rng{};
+  std::array<uint64_t, 4> loader_rng{};  // before the shuffle of the epoch in progress
+  // A run stopped mid-epoch (SIGINT/SIGTERM): batches of epoch `epoch` already done, and the sums
+  // behind that epoch's running train loss. 0 at an epoch boundary, and then not written at all,
+  // so that epoch-end checkpoints stay byte-identical however the run got there.
+  int64_t batch = 0;
+  double epoch_loss_sum = 0;
+  int64_t epoch_seen = 0;
 };
 
 struct Checkpoint {

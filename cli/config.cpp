@@ -14,6 +14,9 @@ std::string to_json(const TrainConfig& c) {
             {"batch_size", c.batch_size}, {"epochs", c.epochs},       {"seed", c.seed}};
   if (c.momentum) j["momentum"] = *c.momentum;
   if (c.dampening) j["dampening"] = *c.dampening;
+  // Written only when set, so a run without them records the same settings as before they existed.
+  if (c.clip_grad_norm > 0) j["clip_grad_norm"] = c.clip_grad_norm;
+  if (c.skip_nonfinite) j["skip_nonfinite"] = true;
   return j.dump();
 }
 
@@ -35,6 +38,8 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& s
     c.batch_size = j.at("batch_size").get<int64_t>();
     c.epochs = j.at("epochs").get<int64_t>();
     c.seed = j.at("seed").get<uint64_t>();
+    c.clip_grad_norm = j.value("clip_grad_norm", 0.0);
+    c.skip_nonfinite = j.value("skip_nonfinite", false);
     for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
     dataset_info(c.dataset);
     return c;

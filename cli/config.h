@@ -26,6 +26,8 @@ struct TrainConfig {
   int64_t batch_size = 64;
   int64_t epochs = 5;
   uint64_t seed = 0;  // model init uses Generator(seed), the data order Generator(seed + 1)
+  double clip_grad_norm = 0;    // > 0: clip the gradients' global norm to this
+  bool skip_nonfinite = false;  // skip (and count) steps whose loss or gradient is not finite
 };
 
 std::string to_json(const TrainConfig& config);

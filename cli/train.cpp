@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "cli/progress.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
+#include "nn/clip_grad.h"
 #include "nn/functional.h"
 #include "nn/sequential.h"
 #include "optim/lr_scheduler.h"
@@ -52,6 +54,48 @@ void validate(const TrainConfig& c) {
           c.warmup_epochs);
   require(!c.hidden.empty(), "--hidden needs at least one layer size");
   for (int64_t h : c.hidden) require(h >= 1, "--hidden sizes must be >= 1, got ", h);
+  require(std::isfinite(c.clip_grad_norm) && c.clip_grad_norm >= 0, "--clip-grad-norm must be > 0 (or 0: off), got ",
+          c.clip_grad_norm);
+}
+
+// SIGINT and SIGTERM ask the loop to stop after the current step; a second one ends the process
+// at once (the default action), for a run that does not respond.
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void request_stop(int sig) {
+  if (stop_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  stop_signal = sig;
+}
+
+struct StopOnSignals {
+  StopOnSignals() {
+    stop_signal = 0;
+    previous_int = std::signal(SIGINT, request_stop);
+    previous_term = std::signal(SIGTERM, request_stop);
+  }
+  ~StopOnSignals() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
+  void (*previous_int)(int);
+  void (*previous_term)(int);
+};
+
+// What a step found wrong, for the message that stops a diverging run.
+std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& what, double last_finite_loss,
+                              const TrainConfig& c) {
+  std::ostringstream os;
+  os << "training diverged at epoch " << epoch + 1 << ", step " << step << ": " << what << " (last finite loss ";
+  if (std::isfinite(last_finite_loss))
+    os << last_finite_loss;
+  else
+    os << "none yet";
+  os << "); try a smaller --lr (now " << c.lr << ")"
+     << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm") << " or --skip-nonfinite";
+  return os.str();
 }
 
 std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c) {
@@ -184,36 +228,72 @@ int run_train(const TrainArgs& args) {
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
   std::printf("minidl train: %s\n", describe(config, params).c_str());
-  if (start_epoch > 0) std::printf("resuming from %s after epoch %lld\n", args.resume.c_str(), static_cast<long long>(start_epoch));
+  if (!args.resume.empty())
+    std::printf("resuming from %s after epoch %lld%s\n", args.resume.c_str(), static_cast<long long>(start_epoch),
+                resumed.state.batch ? detail::concat(", batch ", resumed.state.batch).c_str() : "");
   std::fflush(stdout);
 
   // ---- the loop
   const bool live = stdout_is_terminal();
   const int64_t batches = loader.num_batches();
-  double total_seconds = 0, startup_seconds = -1;
+  double total_seconds = 0, startup_seconds = -1, last_finite_loss = NAN;
+  int64_t skipped_total = 0;
   Evaluation result;
   nlohmann::json epochs_json = nlohmann::json::array();
+  const std::vector<Tensor> parameters = model->parameters();
+  const NamedTensors named = model->named_parameters();
+  std::vector<double> squares;  // per-parameter ‖grad‖², reused every step
+  const StopOnSignals signals;
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     model->train();
+    const auto rng_before_shuffle = loader.generator().state();
+    loader.begin();  // draws this epoch's order
+    const bool resuming_mid_epoch = epoch == start_epoch && resumed.state.batch > 0;
+    const int64_t first = resuming_mid_epoch ? resumed.state.batch : 0;
     Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live);
-    double loss_sum = 0, window_loss = 0;
-    int64_t seen = 0, window = 0, i = 0;
-    for (const data::Batch& batch : loader) {
+    double loss_sum = resuming_mid_epoch ? resumed.state.epoch_loss_sum : 0, window_loss = 0;
+    int64_t seen = resuming_mid_epoch ? resumed.state.epoch_seen : 0, window = 0, skipped = 0, i = first;
+    while (i < batches && !stop_signal) {
+      const data::Batch batch = loader.batch(i);
       if (startup_seconds < 0) startup_seconds = seconds_since_process_start();
       schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
       const Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+      const double l = loss.item();
+      const int64_t step = optimizer->steps() + skipped_total + 1;
+      ++i;
+      // Numerical guards: a non-finite loss or gradient stops the run (or, asked, skips the step).
+      std::string problem;
+      if (!std::isfinite(l)) problem = std::isnan(l) ? "the loss is nan" : detail::concat("the loss is ", l);
       optimizer->zero_grad();
-      loss.backward();
+      if (problem.empty()) {
+        loss.backward();
+        nn::grad_squared_norms(parameters, squares);
+        double total = 0;
+        for (double sq : squares) total += sq;
+        if (!std::isfinite(total)) {
+          size_t bad = 0;
+          while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
+          problem = detail::concat("the gradient of '", named[bad].first, "' is not finite (the loss, ", l,
+                                   ", was)");
+        } else if (config.clip_grad_norm > 0) {
+          nn::clip_grad_norm(parameters, config.clip_grad_norm, std::sqrt(total));
+        }
+      }
+      if (!problem.empty()) {
+        if (!config.skip_nonfinite) throw Error(nonfinite_message(epoch, step, problem, last_finite_loss, config));
+        optimizer->zero_grad();
+        ++skipped, ++skipped_total;
+        continue;
+      }
       optimizer->step();
+      last_finite_loss = l;
 
       const int64_t n = batch.targets.numel();
-      const double l = loss.item();
       loss_sum += l * n;
       seen += n;
       window_loss += l;
-      ++i;
       ++window;
-      progress.update(i, seen, loss_sum / seen);
+      progress.update(i, seen, seen ? loss_sum / seen : 0);
       if (metrics.is_open() && args.log_every > 0 && optimizer->steps() % args.log_every == 0) {
         metrics << "step," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ','
                 << window_loss / window << ",,," << progress.seconds() << '\n';
@@ -221,20 +301,42 @@ int run_train(const TrainArgs& args) {
       }
     }
     progress.finish();
+    if (stop_signal) {
+      // Stopped mid-epoch: save where the epoch stands, so that --resume continues it exactly.
+      const char* name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+      std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; ", name,
+                  static_cast<long long>(epoch + 1), static_cast<long long>(i), static_cast<long long>(batches));
+      if (args.save.empty()) {
+        std::printf("nothing saved (no --save)\n");
+      } else {
+        const std::string path = checkpoint_path(args.save, epoch + 1);
+        save_checkpoint(path, config, *model, *optimizer,
+                        {.epoch = epoch, .optimizer_steps = optimizer->steps(), .loader_rng = rng_before_shuffle,
+                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen});
+        std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(),
+                    path.c_str());
+      }
+      std::fflush(stdout);
+      return 128 + stop_signal;
+    }
     const double seconds = progress.seconds();
     total_seconds += seconds;
     const auto eval_start = std::chrono::steady_clock::now();
     result = evaluate(*model, test);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-    epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", loss_sum / seen}, {"test_loss", result.loss},
+    const double train_loss = seen ? loss_sum / seen : NAN;
+    epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", train_loss}, {"test_loss", result.loss},
                            {"test_accuracy", result.accuracy}, {"train_seconds", seconds},
-                           {"eval_seconds", eval_seconds}});
-    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)\n",
-                static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), loss_sum / seen, result.loss,
+                           {"eval_seconds", eval_seconds}, {"skipped_steps", skipped},
+                           {"peak_rss_mib", peak_rss_mib()}});
+    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
+                static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), train_loss, result.loss,
                 100 * result.accuracy, seconds, optimizer->lr());
+    if (skipped) std::printf("  %lld non-finite steps skipped", static_cast<long long>(skipped));
+    std::printf("\n");
     std::fflush(stdout);
     if (metrics.is_open()) {
-      metrics << "epoch," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ',' << loss_sum / seen
+      metrics << "epoch," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ',' << train_loss
               << ',' << result.loss << ',' << result.accuracy << ',' << seconds << '\n';
       metrics.flush();
     }
@@ -242,6 +344,14 @@ int run_train(const TrainArgs& args) {
       const std::string path = checkpoint_path(args.save, epoch + 1);
       save_checkpoint(path, config, *model, *optimizer,
                       {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state()});
+    }
+    if (stop_signal && epoch + 1 < config.epochs) {  // arrived during evaluation or the save
+      std::printf("interrupted (%s) after epoch %lld; %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                  static_cast<long long>(epoch + 1),
+                  args.save.empty() ? "nothing saved (no --save)"
+                                    : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
+      std::fflush(stdout);
+      return 128 + stop_signal;
     }
   }
   if (!args.summary.empty()) {

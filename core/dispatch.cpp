@@ -319,6 +319,12 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, int64_t dim, bool log
   return dx;
 }
 
+double sum_squares(const Tensor& x, const char* op) {
+  check_float(x, op);
+  const Tensor c = contiguous(x);
+  return c.numel() ? backend(c).sum_squares(ptr<float>(c), c.numel()) : 0.0;
+}
+
 // ---- Linear epilogue
 
 void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op) {

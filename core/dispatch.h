@@ -38,6 +38,8 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op);
 Tensor sum_all(const Tensor& x, const char* op);  // 0-d
 /// Sums x over the dimensions that broadcasting added to `shape`: the backward of broadcasting.
 Tensor sum_to(const Tensor& x, const Shape& shape);
+/// Σ x² over every element, in double, on the host (NaN or inf when an element is).
+double sum_squares(const Tensor& x, const char* op);
 
 struct MaxResult {
   Tensor values;   // float32

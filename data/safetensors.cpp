@@ -1,6 +1,7 @@
 #include "data/safetensors.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +64,22 @@ size_t checksum_position(const std::string& text) {
   return at == std::string::npos || text.find(key, at + 1) != std::string::npos ? std::string::npos : at + key.size();
 }
 
+// A save killed before its rename (SIGKILL, power loss) leaves "<path>.tmp.<pid>" behind. The
+// next save of the same path removes those whose process is gone.
+void remove_stale_temporaries(const std::filesystem::path& target) {
+  std::error_code ec;
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string prefix = target.filename().string() + ".tmp.";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
@@ -105,6 +122,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   text.replace(digits, 8, hex);
 
   const std::filesystem::path target(path);
+  remove_stale_temporaries(target);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   check(fd >= 0, "save_safetensors: ", path, ": cannot create ", tmp, ": ", std::strerror(errno));

@@ -56,6 +56,10 @@ struct Backend {
   void (*max_backward)(float* dx, const float* dy, const int32_t* indices, int64_t outer, int64_t reduce,
                        int64_t inner);
 
+  /// Σ x[i]² over n contiguous elements, accumulated in double; read back to the host (a
+  /// synchronizing reduction: gradient norms and the non-finite check of a training step).
+  double (*sum_squares)(const float* x, int64_t n);
+
   // ---- softmax along the middle dimension; `log` selects log_softmax
   void (*softmax)(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
   void (*softmax_backward)(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce,

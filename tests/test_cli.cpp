@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <random>
+#include <thread>
 #include <fstream>
 
 #include "minidl/minidl.h"
@@ -33,6 +36,32 @@ Run run_minidl(const std::string& args) {
   while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Starts minidl in the background (output to `log`) and returns its pid.
+pid_t spawn_minidl(const std::string& args, const std::string& log) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for pid; the exit code, or 128 + the signal that ended it.
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Loads a checkpoint the way minidl does (through eval's checks): throws if it is damaged.
+void cli_load(const std::string& path) {
+  const Run r = run_minidl("eval --checkpoint " + path + " --data /nonexistent");
+  // eval reads the checkpoint before the data: "no mnist data" means the checkpoint was fine.
+  if (r.output.find("no mnist data") == std::string::npos) throw Error(r.output);
 }
 
 size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
@@ -162,6 +191,11 @@ TEST_SUITE("cli") {
         {"train --no-such-flag", "minidl: error: The following argument was not expected: --no-such-flag (see minidl --help)"},
         {"", "minidl: error: A subcommand is required (see minidl --help)"},
         {"eval", "minidl: error: --checkpoint is required (see minidl --help)"},
+        {t + "--threads -2", "minidl train: error: --threads must be >= 1, got -2"},
+        {t + "--log-every -1", "minidl train: error: --log-every must be >= 0, got -1"},
+        {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
+        {t + "--summary /nonexistent/dir/s.json",
+         "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
     };
     for (const auto& [args, message] : cases) {
       CAPTURE(args);
@@ -199,6 +233,122 @@ TEST_SUITE("cli") {
     CHECK(image.code == 1);
     CHECK(image.output.starts_with("minidl predict: error: load_image: " + (tiny / "not-an-image.png") +
                                    ": not a readable image ("));
+  }
+
+  TEST_CASE("SIGINT and SIGTERM mid-epoch: a checkpoint, exit 128+signal, and --resume ends bitwise where an uninterrupted run ends") {
+    TinyMnist tiny;
+    const std::string run = "train " + tiny.data() + " --hidden 32 --batch-size 1 --epochs 60 --threads 1 --save ";
+    REQUIRE(run_minidl(run + (tiny / "straight.safetensors")).code == 0);
+    for (const int sig : {SIGINT, SIGTERM}) {
+      CAPTURE(sig);
+      const std::string ck = tiny / ("stopped-" + std::to_string(sig) + ".safetensors");
+      const pid_t pid = spawn_minidl(run + ck, tiny / "log");
+      // Signal once training is under way (after the first epoch's line), a little into an epoch.
+      for (int wait = 0; wait < 500 && slurp(tiny / "log").find("epoch 1/") == std::string::npos; ++wait)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(53));
+      ::kill(pid, sig);
+      const int code = wait_for(pid);
+      const std::string log = slurp(tiny / "log");
+      CAPTURE(log);
+      if (code == 0) {  // finished before the signal came: nothing to check (a very fast machine)
+        MESSAGE("the run ended before the signal; interruption not exercised");
+        continue;
+      }
+      CHECK(code == 128 + sig);
+      CHECK(log.find(std::string("interrupted (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")") != std::string::npos);
+      CHECK(log.find("continue with: minidl train --resume " + ck) != std::string::npos);
+      const Run resumed = run_minidl("train --resume " + ck + " " + tiny.data() + " --threads 1 --save " + ck);
+      CHECK(resumed.code == 0);
+      CHECK(slurp(ck) == slurp(tiny / "straight.safetensors"));
+    }
+  }
+
+  TEST_CASE("SIGKILL at random moments, 60 times: the latest checkpoint always loads") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    // Tiny epochs, a checkpoint after each: most of the run's time is spent saving.
+    const std::string run = "train " + tiny.data() + " --hidden 64 --epochs 100000 --threads 1 --save " + ck;
+    std::mt19937 rng(7);
+    int kills = 0, loaded = 0;
+    for (int i = 0; i < 60; ++i) {
+      const pid_t pid = spawn_minidl(run, tiny / "log");
+      std::this_thread::sleep_for(std::chrono::microseconds(30000 + rng() % 150000));
+      ::kill(pid, SIGKILL);
+      kills += wait_for(pid) == 128 + SIGKILL;
+      if (!fs::exists(ck)) continue;  // killed before its first save
+      CHECK(error_of([&] { cli_load(ck); }).empty());
+      ++loaded;
+    }
+    CHECK(kills >= 50);
+    CHECK(loaded >= 40);
+    int temporaries = 0;  // saves cut short leave temp files; the next save clears those of dead runs
+    for (const auto& e : fs::directory_iterator(tiny.dir)) temporaries += e.path().filename().string().starts_with("ck.safetensors.tmp.");
+    CHECK(temporaries <= 1);
+  }
+
+  TEST_CASE("a full disk fails the save with a clear error and keeps the previous checkpoint") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 16 --epochs 1 --save " + ck).code == 0);
+    const std::string before = slurp(ck);
+    // ulimit -f: files may not grow past 20 KiB, and the write fails with EFBIG (the signal that
+    // would otherwise kill the process is ignored), as on a full disk.
+    const std::string cmd = "ulimit -f 20; trap '' XFSZ; OMP_WAIT_POLICY=passive " + std::string(MINIDL_BIN) +
+                            " train --resume " + ck + " --epochs 2 --save " + ck + " 2>&1";
+    FILE* pipe = ::popen(("bash -c \"" + cmd + "\"").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    CAPTURE(out);
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(out.find("minidl train: error: save_safetensors: " + ck + ": write failed: File too large") != std::string::npos);
+    CHECK(slurp(ck) == before);
+    CHECK(error_of([&] { cli_load(ck); }).empty());
+  }
+
+  TEST_CASE("a truncated or bit-flipped checkpoint is refused, naming the file") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck).code == 0);
+    std::string bytes = slurp(ck);
+    std::ofstream(tiny / "cut.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() - 100);
+    bytes[bytes.size() / 2] ^= 4;
+    std::ofstream(tiny / "flipped.safetensors", std::ios::binary) << bytes;
+    const Run cut = run_minidl("eval --checkpoint " + (tiny / "cut.safetensors"));
+    CHECK(cut.code == 1);
+    CHECK(cut.output.starts_with("minidl eval: error: load_safetensors: " + (tiny / "cut.safetensors") + ": "));
+    const Run flipped = run_minidl("eval --checkpoint " + (tiny / "flipped.safetensors"));
+    CHECK(flipped.code == 1);
+    CHECK(flipped.output.starts_with("minidl eval: error: load_safetensors: " + (tiny / "flipped.safetensors") +
+                                     ": checksum mismatch"));
+  }
+
+  TEST_CASE("a diverging run stops naming the step and the last finite loss, or skips with --skip-nonfinite") {
+    TinyMnist tiny;
+    const std::string run = "train " + tiny.data() + " --hidden 16 --epochs 1 --optimizer sgd --lr 1e20";
+    const Run stopped = run_minidl(run);
+    CHECK(stopped.code == 1);
+    CHECK(stopped.output.find("minidl train: error: training diverged at epoch 1, step ") != std::string::npos);
+    CHECK(stopped.output.find("(last finite loss ") != std::string::npos);
+    const Run skipped = run_minidl(run + " --skip-nonfinite");
+    CHECK(skipped.code == 0);
+    CHECK(skipped.output.find("non-finite steps skipped") != std::string::npos);
+    const Run clipped = run_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --clip-grad-norm 0.5");
+    CHECK(clipped.code == 0);
+  }
+
+  TEST_CASE("same seed and thread count: bitwise identical weights") {
+    TinyMnist tiny;
+    const std::string run = "train " + tiny.data() + " --hidden 32 --epochs 2 --threads 2 --save ";
+    REQUIRE(run_minidl(run + (tiny / "a.safetensors")).code == 0);
+    REQUIRE(run_minidl(run + (tiny / "b.safetensors")).code == 0);
+    CHECK(slurp(tiny / "a.safetensors") == slurp(tiny / "b.safetensors"));
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 2 --threads 2 --seed 1 --save " +
+                       (tiny / "c.safetensors")).code == 0);
+    CHECK(slurp(tiny / "a.safetensors") != slurp(tiny / "c.safetensors"));
   }
 
   TEST_CASE("real MNIST, when data/mnist is present: one epoch, then predict a PNG of a test image") {

@@ -24,7 +24,8 @@
 
 // ---- nn: layers and losses
 #include "nn/activation.h"  // ReLU, Sigmoid, Tanh, Flatten
-#include "nn/functional.h"  // nn::functional::mse_loss, cross_entropy
+#include "nn/clip_grad.h"   // clip_grad_norm, grad_squared_norms
+#include "nn/functional.h"  // nn::functional::linear, mse_loss, cross_entropy
 #include "nn/linear.h"      // Linear
 #include "nn/loss.h"        // MSELoss, CrossEntropyLoss
 #include "nn/module.h"      // Module: parameters(), train()/eval()

@@ -23,6 +23,7 @@ const Backend& backend() {
       .sum = sum,
       .max = max,
       .max_backward = max_backward,
+      .sum_squares = sum_squares,
       .softmax = softmax,
       .softmax_backward = softmax_backward,
       .cross_entropy_forward = cross_entropy_forward,

@@ -32,6 +32,8 @@ void max(float* out, int32_t* indices, const float* in, int64_t outer, int64_t r
 void max_backward(float* dx, const float* dy, const int32_t* indices, int64_t outer, int64_t reduce,
                   int64_t inner);
 
+double sum_squares(const float* x, int64_t n);
+
 void softmax(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
 void softmax_backward(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce, int64_t inner,
                       bool log);
