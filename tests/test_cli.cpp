@@ -351,6 +351,30 @@ TEST_SUITE("cli") {
     CHECK(slurp(tiny / "a.safetensors") != slurp(tiny / "c.safetensors"));
   }
 
+  TEST_CASE("real MNIST, when present: ten epochs, and peak memory grows less than 1 MiB after epoch 2") {
+    const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
+    if (!fs::exists(dir + "/train-images-idx3-ubyte")) {
+      MESSAGE("skipped: no MNIST in " << dir);
+      return;
+    }
+#if defined(MINIDL_SANITIZED)
+    MESSAGE("skipped: a sanitizer's own bookkeeping (ASan's quarantine) grows the resident set");
+    return;
+#endif
+    TinyMnist tiny;  // only for its temporary directory
+    const std::string summary = tiny / "summary.json";
+    const Run r = run_minidl("train --epochs 10 --summary " + summary);
+    REQUIRE(r.code == 0);
+    std::vector<double> rss;  // per epoch, then the run's
+    const std::string text = slurp(summary);
+    for (size_t at = text.find("\"peak_rss_mib\": "); at != std::string::npos;
+         at = text.find("\"peak_rss_mib\": ", at + 1))
+      rss.push_back(std::stod(text.substr(at + 16)));
+    REQUIRE(rss.size() == 11);
+    MESSAGE("peak RSS after epoch 2: " << rss[1] << " MiB, after epoch 10: " << rss[9] << " MiB");
+    CHECK(rss[9] - rss[1] < 1.0);
+  }
+
   TEST_CASE("real MNIST, when data/mnist is present: one epoch, then predict a PNG of a test image") {
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
     if (!fs::exists(dir + "/t10k-images-idx3-ubyte") && !fs::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
