@@ -18,6 +18,7 @@ struct TrainConfig {
   float lr = 0.01f;
   std::optional<float> momentum;   // unset: the optimizer's default (0.9) where it has one
   std::optional<float> dampening;  // unset: 0 where it applies
+  std::string nesterov_form;       // empty: pytorch (see optim/nesterov.h)
   float weight_decay = 0.f;
   std::string schedule = "none";   // none | step | cosine
   int64_t step_size = 0;           // step schedule: epochs per decay (0: a third of the run)

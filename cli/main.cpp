@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
       {"warmup-epochs", train->add_option("--warmup-epochs", t.config.warmup_epochs, "linear lr warm-up (epochs)")},
       {"batch-size", train->add_option("--batch-size", t.config.batch_size, "examples per step")->capture_default_str()},
       {"seed", train->add_option("--seed", t.config.seed, "seed of the initialization and the data order")->capture_default_str()},
+      {"nesterov-form", train->add_option("--nesterov-form", t.config.nesterov_form,
+                                          "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)")},
       {"clip-grad-norm", train->add_option("--clip-grad-norm", t.config.clip_grad_norm,
                                            "clip the gradients' global L2 norm to this (0: off)")},
       {"skip-nonfinite", train->add_flag("--skip-nonfinite", t.config.skip_nonfinite,

@@ -84,6 +84,11 @@ struct StopOnSignals {
   void (*previous_term)(int);
 };
 
+// Thrown by a step's closure when its loss or a gradient is not finite.
+struct NonFinite {
+  std::string what;
+};
+
 // What a step found wrong, for the message that stops a diverging run.
 std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& what, double last_finite_loss,
                               const TrainConfig& c) {
@@ -131,6 +136,7 @@ std::string describe(const TrainConfig& c, int64_t params) {
   for (int64_t h : c.hidden) os << '-' << h;
   os << '-' << kClasses << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
   if (c.optimizer != "sgd") os << " momentum " << c.momentum.value_or(0.9f);
+  if (!c.nesterov_form.empty()) os << " (" << c.nesterov_form << " form)";
   if (c.dampening.value_or(0) != 0) os << " dampening " << *c.dampening;
   if (c.weight_decay != 0) os << " weight decay " << c.weight_decay;
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
@@ -195,7 +201,8 @@ int run_train(const TrainArgs& args) {
   std::unique_ptr<optim::Optimizer> optimizer;
   try {
     optimizer = optim::make_optimizer(config.optimizer, model->parameters(),
-                                      {config.lr, config.momentum, config.dampening, config.weight_decay});
+                                      {config.lr, config.momentum, config.dampening, config.weight_decay,
+                                       config.nesterov_form});
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
@@ -243,6 +250,30 @@ int run_train(const TrainArgs& args) {
   const std::vector<Tensor> parameters = model->parameters();
   const NamedTensors named = model->named_parameters();
   std::vector<double> squares;  // per-parameter ‖grad‖², reused every step
+  // One step's loss and gradients, with the numerical guards: what step(closure) calls (once for
+  // every optimizer; Nesterov's look-ahead form calls it at θ + μv). Made once, outside the loop.
+  data::Batch batch;
+  double step_loss = 0;
+  int64_t step_number = 0;
+  const optim::Optimizer::Closure forward_backward = [&]() -> Tensor {
+    optimizer->zero_grad();
+    Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+    step_loss = loss.item();
+    if (!std::isfinite(step_loss))
+      throw NonFinite{std::isnan(step_loss) ? "the loss is nan" : detail::concat("the loss is ", step_loss)};
+    loss.backward();
+    nn::grad_squared_norms(parameters, squares);
+    double total = 0;
+    for (double sq : squares) total += sq;
+    if (!std::isfinite(total)) {
+      size_t bad = 0;
+      while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
+      throw NonFinite{detail::concat("the gradient of '", named[bad].first, "' is not finite (the loss, ", step_loss,
+                                     ", was)")};
+    }
+    if (config.clip_grad_norm > 0) nn::clip_grad_norm(parameters, config.clip_grad_norm, std::sqrt(total));
+    return loss;
+  };
   const StopOnSignals signals;
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     model->train();
@@ -254,38 +285,21 @@ int run_train(const TrainArgs& args) {
     double loss_sum = resuming_mid_epoch ? resumed.state.epoch_loss_sum : 0, window_loss = 0;
     int64_t seen = resuming_mid_epoch ? resumed.state.epoch_seen : 0, window = 0, skipped = 0, i = first;
     while (i < batches && !stop_signal) {
-      const data::Batch batch = loader.batch(i);
+      batch = loader.batch(i);
       if (startup_seconds < 0) startup_seconds = seconds_since_process_start();
       schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
-      const Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
-      const double l = loss.item();
-      const int64_t step = optimizer->steps() + skipped_total + 1;
+      step_number = optimizer->steps() + skipped_total + 1;
       ++i;
-      // Numerical guards: a non-finite loss or gradient stops the run (or, asked, skips the step).
-      std::string problem;
-      if (!std::isfinite(l)) problem = std::isnan(l) ? "the loss is nan" : detail::concat("the loss is ", l);
-      optimizer->zero_grad();
-      if (problem.empty()) {
-        loss.backward();
-        nn::grad_squared_norms(parameters, squares);
-        double total = 0;
-        for (double sq : squares) total += sq;
-        if (!std::isfinite(total)) {
-          size_t bad = 0;
-          while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
-          problem = detail::concat("the gradient of '", named[bad].first, "' is not finite (the loss, ", l,
-                                   ", was)");
-        } else if (config.clip_grad_norm > 0) {
-          nn::clip_grad_norm(parameters, config.clip_grad_norm, std::sqrt(total));
-        }
-      }
-      if (!problem.empty()) {
-        if (!config.skip_nonfinite) throw Error(nonfinite_message(epoch, step, problem, last_finite_loss, config));
+      try {
+        optimizer->step(forward_backward);
+      } catch (const NonFinite& problem) {
         optimizer->zero_grad();
+        if (!config.skip_nonfinite)
+          throw Error(nonfinite_message(epoch, step_number, problem.what, last_finite_loss, config));
         ++skipped, ++skipped_total;
         continue;
       }
-      optimizer->step();
+      const double l = step_loss;
       last_finite_loss = l;
 
       const int64_t n = batch.targets.numel();

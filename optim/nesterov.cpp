@@ -2,20 +2,93 @@
 
 #include <cmath>
 
+#include "autograd/elementwise.h"
+#include "core/grad_mode.h"
 
 namespace minidl::optim {
 
 Nesterov::Nesterov(std::vector<Tensor> params, Options options)
     : MomentumBufferOptimizer(std::move(params), options.lr, options.weight_decay, "nesterov"),
-      momentum_(options.momentum) {
+      momentum_(options.momentum),
+      form_(options.form) {
   check(std::isfinite(momentum_) && momentum_ > 0.f, "nesterov: momentum must be > 0, got ", momentum_);
 }
 
-// g = grad + wd·p;  b = g on the first step, else b = μ·b + g;  p = p − lr·(g + μ·b)
-// (one fused pass over every parameter)
 void Nesterov::step() {
-  sgd_family_step(momentum_, /*dampening=*/0.f, /*nesterov=*/true, &momentum_buffer_);
+  check(form_ != Form::lookahead, "nesterov: the lookahead form takes the gradient at θ + μv; call step(closure)");
+  if (form_ == Form::pytorch) {
+    // g = grad + wd·p;  b = g on the first step, else b = μ·b + g;  p = p − lr·(g + μ·b)
+    // (one fused pass over every parameter)
+    sgd_family_step(momentum_, /*dampening=*/0.f, /*nesterov=*/true, &momentum_buffer_);
+  } else {
+    NoGradGuard no_grad;
+    for_each_param_with_grad([&](const ParamGroup& group, Tensor& p, int64_t i) {
+      Tensor g = p.grad();
+      if (group.weight_decay != 0.f) g = g + group.weight_decay * p;  // g = grad + wd·p
+      Tensor& v = momentum_buffer_[static_cast<size_t>(i)];
+      if (!v.defined()) v = Tensor::zeros(p.shape(), {.device = p.device()});
+      v.mul_(momentum_).add_(g, -group.lr);  // v = μ·v − lr·g
+      p.add_(momentum_ * v - group.lr * g);  // p = p + μ·v − lr·g
+    });
+  }
   ++steps_;
+}
+
+Tensor Nesterov::step(const Closure& closure) {
+  if (form_ != Form::lookahead) return Optimizer::step(closure);
+  std::vector<Tensor*> params;
+  for (ParamGroup& group : groups_)
+    for (Tensor& p : group.params) params.push_back(&p);
+  {  // θ → θ + μv, the look-ahead point (v = 0 before the first step)
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor& v = momentum_buffer_[i];
+      if (!v.defined()) v = Tensor::zeros(params[i]->shape(), {.device = params[i]->device()});
+      params[i]->add_(v, momentum_);
+    }
+  }
+  struct MoveBack {  // if the closure throws: back to θ, nothing updated
+    std::vector<Tensor*>& params;
+    std::vector<Tensor>& velocity;
+    float momentum;
+    bool armed = true;
+    ~MoveBack() {
+      if (!armed) return;
+      NoGradGuard no_grad;
+      for (size_t i = 0; i < params.size(); ++i) params[i]->add_(velocity[i], -momentum);
+    }
+  } move_back{params, momentum_buffer_, momentum_};
+  Tensor loss = closure();  // gradients at θ + μv
+  move_back.armed = false;
+  NoGradGuard no_grad;
+  size_t i = 0;
+  for (ParamGroup& group : groups_)
+    for (Tensor& p : group.params) {
+      Tensor& v = momentum_buffer_[i++];
+      Tensor g = p.grad();
+      if (g.defined() && group.weight_decay != 0.f) g = g + group.weight_decay * p;  // p is θ + μv here
+      p.add_(v, -momentum_);                     // back to θ
+      if (!g.defined()) continue;                // no gradient: θ and v stay
+      v.mul_(momentum_).add_(g, -group.lr);      // v = μ·v − lr·g(θ + μv)
+      p.add_(v);                                 // θ = θ + v
+    }
+  ++steps_;
+  return loss;
+}
+
+const char* to_string(Nesterov::Form form) {
+  switch (form) {
+    case Nesterov::Form::pytorch: return "pytorch";
+    case Nesterov::Form::sutskever: return "sutskever";
+    case Nesterov::Form::lookahead: return "lookahead";
+  }
+  return "?";
+}
+
+Nesterov::Form parse_nesterov_form(const std::string& name) {
+  for (const auto form : {Nesterov::Form::pytorch, Nesterov::Form::sutskever, Nesterov::Form::lookahead})
+    if (name == to_string(form)) return form;
+  fail("nesterov: unknown form '", name, "' (known: pytorch, sutskever, lookahead)");
 }
 
 }  // namespace minidl::optim

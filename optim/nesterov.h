@@ -1,6 +1,8 @@
 // optim::Nesterov: SGD with Nesterov momentum.
 #pragma once
 
+#include <string>
+
 #include "optim/momentum_buffer.h"
 
 namespace minidl::optim {
@@ -22,22 +24,44 @@ namespace minidl::optim {
 ///   φ' = φ − lr·(g + μ·b')
 /// which is the update above; v = 0 at the start gives b = g on the first step. The two forms
 /// produce the same iterates under φ = θ + μv only while lr is constant.
+///
+/// The three forms, selectable with Options::form (docs/optimizers.md compares them):
+///   pytorch    the update above: parameters φ, buffer b (lr outside the buffer). The default.
+///   sutskever  the same parameters φ with the velocity v = −lr·b (lr inside the velocity):
+///                v = μ·v − lr·g,   p = p + μ·v − lr·g
+///              Identical iterates at constant lr; after an lr change the old lr stays inside v,
+///              while the pytorch form applies the new lr to the whole buffer at once.
+///   lookahead  the literal method: parameters θ, velocity v, the gradient taken at θ + μ·v:
+///                v = μ·v − lr·(∇f(θ + μv) + wd·(θ + μv)),   θ = θ + v
+///              step(closure) moves the parameters to θ + μv, calls the closure for the loss and
+///              gradients there, and moves them back before updating. Its θ + μv equals the other
+///              forms' parameters at constant lr (tests/test_optim.cpp checks 50 steps).
 /// reference: Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum
 /// in deep learning", ICML 2013; https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
 class Nesterov : public MomentumBufferOptimizer {
  public:
+  enum class Form { pytorch, sutskever, lookahead };
   struct Options {
     float lr = 0.01f;
     float momentum = 0.9f;
     float weight_decay = 0.f;
+    Form form = Form::pytorch;
   };
   Nesterov(std::vector<Tensor> params, Options options);
 
   void step() override;
+  Tensor step(const Closure& closure) override;
+  bool needs_closure() const override { return form_ == Form::lookahead; }
   const char* name() const override { return "nesterov"; }
+  Form form() const { return form_; }
 
  private:
   float momentum_;
+  Form form_;
 };
+
+/// "pytorch", "sutskever", "lookahead"; parse_nesterov_form throws Error naming the known ones.
+const char* to_string(Nesterov::Form form);
+Nesterov::Form parse_nesterov_form(const std::string& name);
 
 }  // namespace minidl::optim

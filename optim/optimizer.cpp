@@ -49,6 +49,12 @@ void Optimizer::sgd_family_step(float momentum, float dampening, bool nesterov, 
   slots.clear();
 }
 
+Tensor Optimizer::step(const Closure& closure) {
+  Tensor loss = closure();
+  step();
+  return loss;
+}
+
 void Optimizer::set_lr(float lr) {
   check_non_negative(name(), "lr", lr);
   for (ParamGroup& group : groups_) group.lr = lr;

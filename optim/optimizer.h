@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,15 @@ class Optimizer {
 
   /// One update of every parameter that has a gradient; parameters without one are skipped.
   virtual void step() = 0;
+  /// Computes the loss and the gradients where the optimizer wants them: zero_grad(), forward,
+  /// backward(), and returns the loss.
+  using Closure = std::function<Tensor()>;
+  /// One update that evaluates the gradient itself, through `closure`. Needed by optimizers that
+  /// take the gradient somewhere other than at the parameters (Nesterov's look-ahead form); for
+  /// the others it is closure() then step(). Returns the closure's loss.
+  virtual Tensor step(const Closure& closure);
+  /// True when step() alone cannot work and the loop must call step(closure).
+  virtual bool needs_closure() const { return false; }
   /// Clears every parameter's gradient (sets it to undefined, like PyTorch's set_to_none=True).
   void zero_grad();
 

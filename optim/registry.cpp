@@ -33,10 +33,12 @@ std::vector<Entry>& table() {
        [](Params p, const OptimizerConfig& c) {
          reject(c.momentum, "sgd", "momentum (use --optimizer momentum or nesterov)");
          reject(c.dampening, "sgd", "dampening");
+         check(c.form.empty(), "sgd: has no forms (--nesterov-form is for nesterov), got '", c.form, "'");
          return make<SGD>(std::move(p), {.lr = c.lr, .weight_decay = c.weight_decay});
        }},
       {"momentum",
        [](Params p, const OptimizerConfig& c) {
+         check(c.form.empty(), "momentum: has no forms (--nesterov-form is for nesterov), got '", c.form, "'");
          return make<Momentum>(std::move(p), {.lr = c.lr,
                                               .momentum = c.momentum.value_or(0.9f),
                                               .dampening = c.dampening.value_or(0.f),
@@ -45,8 +47,11 @@ std::vector<Entry>& table() {
       {"nesterov",
        [](Params p, const OptimizerConfig& c) {
          reject(c.dampening, "nesterov", "dampening (Nesterov momentum needs dampening = 0)");
-         return make<Nesterov>(std::move(p),
-                               {.lr = c.lr, .momentum = c.momentum.value_or(0.9f), .weight_decay = c.weight_decay});
+         return make<Nesterov>(std::move(p), {.lr = c.lr,
+                                              .momentum = c.momentum.value_or(0.9f),
+                                              .weight_decay = c.weight_decay,
+                                              .form = c.form.empty() ? Nesterov::Form::pytorch
+                                                                     : parse_nesterov_form(c.form)});
        }},
   };
   return entries;

@@ -21,6 +21,7 @@ struct OptimizerConfig {
   std::optional<float> momentum;
   std::optional<float> dampening;
   float weight_decay = 0.f;
+  std::string form;  // Nesterov's formulation: pytorch (empty: default), sutskever, lookahead
 };
 
 using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>, const OptimizerConfig&)>;

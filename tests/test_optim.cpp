@@ -257,4 +257,87 @@ TEST_SUITE("optim") {
     CHECK(error_of([&] { mom.load_state({{"velocity.0", Tensor::zeros({2})}}, 1); }) ==
           "momentum: unexpected state tensor 'velocity.0' (expected momentum_buffer.0..0)");
   }
+
+  TEST_CASE("Nesterov's three forms give the same iterates for 50 steps at constant lr (φ = θ + μv)") {
+    // f(θ) = ½ Σ a_i θ_i² − Σ b_i θ_i: an ill-conditioned quadratic (condition number 40).
+    const Tensor a = Tensor::from_vector({0.5f, 1.f, 2.f, 5.f, 10.f, 20.f}, {6});
+    const Tensor b = Tensor::from_vector({1.f, -2.f, 0.5f, 3.f, -1.f, 2.f}, {6});
+    const std::vector<float> start = {2.f, -1.f, 0.5f, 1.f, -0.3f, 0.7f};
+    for (const float wd : {0.f, 0.01f}) {
+      CAPTURE(wd);
+      std::vector<Tensor> theta;
+      std::vector<std::unique_ptr<optim::Nesterov>> opts;
+      for (const auto form : {optim::Nesterov::Form::pytorch, optim::Nesterov::Form::sutskever,
+                              optim::Nesterov::Form::lookahead}) {
+        theta.push_back(Tensor::from_vector(start, {6}, true));
+        opts.push_back(std::make_unique<optim::Nesterov>(
+            std::vector<Tensor>{theta.back()}, optim::Nesterov::Options{.lr = 0.02f, .momentum = 0.9f, .weight_decay = wd, .form = form}));
+      }
+      double worst = 0;
+      for (int step = 0; step < 50; ++step) {
+        for (size_t k = 0; k < 3; ++k) {
+          const Tensor& t = theta[k];
+          opts[k]->step([&] {
+            opts[k]->zero_grad();
+            Tensor loss = 0.5f * sum(a * t * t) - sum(b * t);
+            loss.backward();
+            return loss;
+          });
+        }
+        // The look-ahead form's parameters are θ; the others' are φ = θ + μv.
+        const std::vector<float> p0 = theta[0].to_vector(), p1 = theta[1].to_vector(), th = theta[2].to_vector();
+        const std::vector<float> v = opts[2]->state()[0].second.to_vector();
+        double diff1 = 0, diff2 = 0, norm = 0;
+        for (int i = 0; i < 6; ++i) {
+          const double phi = static_cast<double>(th[i]) + 0.9 * v[i];
+          diff1 += (p1[i] - p0[i]) * (p1[i] - p0[i]);
+          diff2 += (phi - p0[i]) * (phi - p0[i]);
+          norm += static_cast<double>(p0[i]) * p0[i];
+        }
+        worst = std::max({worst, std::sqrt(diff1 / norm), std::sqrt(diff2 / norm)});
+      }
+      MESSAGE("worst relative distance between the forms over 50 steps: " << worst);
+      CHECK(worst < 2e-6);
+    }
+  }
+
+  TEST_CASE("Nesterov's forms part ways once the lr changes mid-run: a closed-form example") {
+    // f(x) = x²/2 (gradient x), x0 = 1, μ = 0.5; step 1 at lr 0.1, step 2 at lr 0.2.
+    //   pytorch:   b1 = 1, x1 = 1 − 0.1·(1 + 0.5) = 0.85;  b2 = 0.5·1 + 0.85 = 1.35,
+    //              x2 = 0.85 − 0.2·(0.85 + 0.5·1.35) = 0.545
+    //   sutskever: v1 = −0.1, x1 = 1 + 0.5·(−0.1) − 0.1 = 0.85;  v2 = 0.5·(−0.1) − 0.2·0.85 = −0.22,
+    //              x2 = 0.85 + 0.5·(−0.22) − 0.2·0.85 = 0.57
+    //   lookahead: θ1 = 0.9, v1 = −0.1 (θ1 + μv1 = 0.85);  v2 = −0.22, θ2 = 0.68 (θ2 + μv2 = 0.57)
+    // The pytorch form's buffer holds gradients without lr, so the new lr rescales the whole
+    // history at once; the velocity forms keep the old lr inside v.
+    const std::pair<optim::Nesterov::Form, double> cases[] = {
+        {optim::Nesterov::Form::pytorch, 0.545}, {optim::Nesterov::Form::sutskever, 0.57}, {optim::Nesterov::Form::lookahead, 0.57}};
+    for (const auto& [form, expected] : cases) {
+      CAPTURE(optim::to_string(form));
+      const Tensor x = Tensor::from_vector({1.f}, {1}, true);
+      optim::Nesterov opt({x}, {.lr = 0.1f, .momentum = 0.5f, .form = form});
+      const auto closure = [&] {
+        opt.zero_grad();
+        Tensor loss = 0.5f * sum(x * x);
+        loss.backward();
+        return loss;
+      };
+      opt.step(closure);
+      double phi = x.item();
+      if (form == optim::Nesterov::Form::lookahead) phi += 0.5 * opt.state()[0].second.item();
+      CHECK(phi == doctest::Approx(0.85).epsilon(1e-6));
+      opt.set_lr(0.2f);
+      opt.step(closure);
+      phi = x.item();
+      if (form == optim::Nesterov::Form::lookahead) phi += 0.5 * opt.state()[0].second.item();
+      CHECK(phi == doctest::Approx(expected).epsilon(1e-6));
+    }
+    const Tensor x = Tensor::from_vector({1.f}, {1}, true);
+    optim::Nesterov lookahead({x}, {.form = optim::Nesterov::Form::lookahead});
+    CHECK(lookahead.needs_closure());
+    CHECK(error_of([&] { lookahead.step(); }) ==
+          "nesterov: the lookahead form takes the gradient at θ + μv; call step(closure)");
+    CHECK(error_of([] { optim::parse_nesterov_form("nag"); }) ==
+          "nesterov: unknown form 'nag' (known: pytorch, sutskever, lookahead)");
+  }
 }
