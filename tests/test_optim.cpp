@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "minidl/minidl.h"
+#include "optimizer_conformance.h"
 #include "reference/optim_trajectories.h"
 #include "testing.h"
 
@@ -339,5 +340,28 @@ TEST_SUITE("optim") {
           "nesterov: the lookahead form takes the gradient at θ + μv; call step(closure)");
     CHECK(error_of([] { optim::parse_nesterov_form("nag"); }) ==
           "nesterov: unknown form 'nag' (known: pytorch, sutskever, lookahead)");
+  }
+
+  TEST_CASE("every built-in optimizer passes the conformance kit") {
+    using optim::Nesterov;
+    const auto nesterov = [](Nesterov::Form form) {
+      return [form](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
+        return std::make_unique<Nesterov>(std::move(p), Nesterov::Options{.lr = lr, .form = form});
+      };
+    };
+    conformance::check_optimizer({.name = "sgd", .make = [](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
+                                    return std::make_unique<optim::SGD>(std::move(p), optim::SGD::Options{.lr = lr});
+                                  }});
+    conformance::check_optimizer({.name = "momentum",
+                                  .make = [](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
+                                    return std::make_unique<optim::Momentum>(std::move(p), optim::Momentum::Options{.lr = lr});
+                                  },
+                                  .quadratic_steps = 500,
+                                  .rosenbrock_steps = 5000});
+    for (const auto form : {Nesterov::Form::pytorch, Nesterov::Form::sutskever, Nesterov::Form::lookahead})
+      conformance::check_optimizer({.name = std::string("nesterov/") + optim::to_string(form),
+                                    .make = nesterov(form),
+                                    .quadratic_steps = 500,
+                                    .rosenbrock_steps = 5000});
   }
 }
