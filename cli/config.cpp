@@ -18,6 +18,7 @@ std::string to_json(const TrainConfig& c) {
   if (c.clip_grad_norm > 0) j["clip_grad_norm"] = c.clip_grad_norm;
   if (!c.nesterov_form.empty()) j["nesterov_form"] = c.nesterov_form;
   if (c.skip_nonfinite) j["skip_nonfinite"] = true;
+  if (c.no_decay_bias) j["no_decay_bias"] = true;
   return j.dump();
 }
 
@@ -41,6 +42,7 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& s
     c.seed = j.at("seed").get<uint64_t>();
     c.clip_grad_norm = j.value("clip_grad_norm", 0.0);
     c.skip_nonfinite = j.value("skip_nonfinite", false);
+    c.no_decay_bias = j.value("no_decay_bias", false);
     c.nesterov_form = j.value("nesterov_form", std::string());
     for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
     dataset_info(c.dataset);

@@ -29,6 +29,7 @@ struct TrainConfig {
   uint64_t seed = 0;  // model init uses Generator(seed), the data order Generator(seed + 1)
   double clip_grad_norm = 0;    // > 0: clip the gradients' global norm to this
   bool skip_nonfinite = false;  // skip (and count) steps whose loss or gradient is not finite
+  bool no_decay_bias = false;   // biases (1-D parameters) in a group without weight decay
 };
 
 std::string to_json(const TrainConfig& config);

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
       {"seed", train->add_option("--seed", t.config.seed, "seed of the initialization and the data order")->capture_default_str()},
       {"nesterov-form", train->add_option("--nesterov-form", t.config.nesterov_form,
                                           "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)")},
+      {"no-decay-bias", train->add_flag("--no-decay-bias", t.config.no_decay_bias,
+                                        "no weight decay on biases (a second parameter group)")},
       {"clip-grad-norm", train->add_option("--clip-grad-norm", t.config.clip_grad_norm,
                                            "clip the gradients' global L2 norm to this (0: off)")},
       {"skip-nonfinite", train->add_flag("--skip-nonfinite", t.config.skip_nonfinite,

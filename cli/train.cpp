@@ -138,7 +138,7 @@ std::string describe(const TrainConfig& c, int64_t params) {
   if (c.optimizer != "sgd") os << " momentum " << c.momentum.value_or(0.9f);
   if (!c.nesterov_form.empty()) os << " (" << c.nesterov_form << " form)";
   if (c.dampening.value_or(0) != 0) os << " dampening " << *c.dampening;
-  if (c.weight_decay != 0) os << " weight decay " << c.weight_decay;
+  if (c.weight_decay != 0) os << " weight decay " << c.weight_decay << (c.no_decay_bias ? " (not on biases)" : "");
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
   os << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads()
@@ -200,9 +200,13 @@ int run_train(const TrainArgs& args) {
   const auto model = nn::mlp(kInputs, config.hidden, kClasses, init);
   std::unique_ptr<optim::Optimizer> optimizer;
   try {
-    optimizer = optim::make_optimizer(config.optimizer, model->parameters(),
+    // With --no-decay-bias the biases (1-D parameters) form a second group without weight decay.
+    std::vector<Tensor> decayed, biases;
+    for (const Tensor& p : model->parameters()) (config.no_decay_bias && p.dim() == 1 ? biases : decayed).push_back(p);
+    optimizer = optim::make_optimizer(config.optimizer, decayed,
                                       {config.lr, config.momentum, config.dampening, config.weight_decay,
                                        config.nesterov_form});
+    if (!biases.empty()) optimizer->add_param_group({std::move(biases), config.lr, 0.f});
   } catch (const Error& e) {
     throw UsageError(e.what());
   }

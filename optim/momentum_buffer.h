@@ -18,6 +18,8 @@ class MomentumBufferOptimizer : public Optimizer {
   MomentumBufferOptimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name)
       : Optimizer(std::move(params), lr, weight_decay, name), momentum_buffer_(static_cast<size_t>(num_params())) {}
 
+  void on_param_group_added() override { momentum_buffer_.resize(static_cast<size_t>(num_params())); }
+
   std::vector<Tensor> momentum_buffer_;  // per parameter; undefined before its first step
 };
 

@@ -10,14 +10,33 @@ void check_non_negative(const char* optimizer, const char* option, float value) 
   check(std::isfinite(value) && value >= 0.f, optimizer, ": ", option, " must be >= 0, got ", value);
 }
 
-Optimizer::Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name) {
-  check_non_negative(name, "lr", lr);
-  check_non_negative(name, "weight_decay", weight_decay);
-  check(!params.empty(), name, ": got an empty parameter list");
-  for (const Tensor& p : params)
+namespace {
+
+void check_group(const ParamGroup& group, const std::vector<ParamGroup>& existing, const char* name) {
+  check_non_negative(name, "lr", group.lr);
+  check_non_negative(name, "weight_decay", group.weight_decay);
+  check(!group.params.empty(), name, ": got an empty parameter list");
+  for (const Tensor& p : group.params) {
     check(p.defined() && p.dtype() == DType::float32 && p.is_leaf() && p.requires_grad(), name,
           ": parameters must be float32 leaf tensors that require grad");
-  groups_.push_back({std::move(params), lr, weight_decay});
+    for (const ParamGroup& g : existing)
+      for (const Tensor& q : g.params)
+        check(p.impl() != q.impl(), name, ": a parameter of shape ", p.shape(), " is in two parameter groups");
+  }
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name) {
+  ParamGroup group{std::move(params), lr, weight_decay};
+  check_group(group, groups_, name);
+  groups_.push_back(std::move(group));
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  check_group(group, groups_, name());
+  groups_.push_back(std::move(group));
+  on_param_group_added();
 }
 
 void Optimizer::zero_grad() {

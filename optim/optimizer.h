@@ -48,6 +48,9 @@ class Optimizer {
   float lr() const { return groups_.front().lr; }
   void set_lr(float lr);  // every group; what LR schedules call
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  /// Adds parameters with their own lr and weight decay (e.g. biases without decay), as PyTorch's
+  /// add_param_group. A parameter may belong to one group only.
+  void add_param_group(ParamGroup group);
   /// Number of step() calls so far.
   int64_t steps() const { return steps_; }
   /// The registry name: "sgd", "momentum", "nesterov".
@@ -72,6 +75,8 @@ class Optimizer {
       }
   }
   int64_t num_params() const;
+  /// Called after add_param_group(), for optimizers whose per-parameter state must grow.
+  virtual void on_param_group_added() {}
   /// torch.optim.SGD's update (kernels/optimizer_math.h) of every parameter with a gradient, in one
   /// kernel call per group. `buffers`, indexed like the parameters, holds the momentum buffers
   /// (null: plain SGD); a parameter's buffer is created on its first step.

@@ -364,4 +364,21 @@ TEST_SUITE("optim") {
                                     .quadratic_steps = 500,
                                     .rosenbrock_steps = 5000});
   }
+
+  TEST_CASE("parameter groups: each with its own weight decay, a parameter in one group only") {
+    for (const char* name : {"sgd", "momentum", "nesterov"}) {
+      CAPTURE(name);
+      const Tensor w = Tensor::ones({3}, {.requires_grad = true}), b = Tensor::ones({2}, {.requires_grad = true});
+      const auto opt = optim::make_optimizer(name, {w}, {.lr = 0.1f, .weight_decay = 0.5f});
+      opt->add_param_group({{b}, 0.1f, 0.f});
+      CHECK(opt->param_groups().size() == 2);
+      opt->zero_grad();
+      (0.f * (sum(w) + sum(b))).backward();  // zero gradients: only weight decay moves anything
+      opt->step();
+      CHECK(w.to_vector()[0] < 1.f);                          // decayed
+      CHECK(b.to_vector() == std::vector<float>{1.f, 1.f});   // not
+      CHECK(error_of([&] { opt->add_param_group({{w}, 0.1f, 0.f}); }) ==
+            std::string(name) + ": a parameter of shape [3] is in two parameter groups");
+    }
+  }
 }
