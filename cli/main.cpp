@@ -2,6 +2,7 @@
 // lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
 // checkpoint), 2 a bad command line or flag value (reported before any work starts).
 #include <CLI/CLI.hpp>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
   CLI::App app{"minidl: train MNIST classifiers from scratch, evaluate them, and classify images"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "load a shared library that registers optimizers (e.g. examples/custom_optimizer); repeatable");
 
   // ---- train
   TrainArgs t;
@@ -124,6 +128,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "minidl: error: %s (see minidl --help)\n", err.what());
     return 2;
   }
+
+  // Plugins register what they define (optimizers by name) when loaded, before any command runs.
+  for (const std::string& plugin : plugins)
+    if (!dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+      std::fprintf(stderr, "minidl: error: --plugin: cannot load %s: %s\n", plugin.c_str(), dlerror());
+      return 2;
+    }
 
   const char* name = *train ? "train" : *eval ? "eval" : "predict";
   try {

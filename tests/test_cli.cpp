@@ -340,6 +340,25 @@ TEST_SUITE("cli") {
     CHECK(clipped.code == 0);
   }
 
+  TEST_CASE("an optimizer defined outside the library (examples/custom_optimizer) trains by name") {
+#if defined(MINIDL_ADAM_PLUGIN)
+    TinyMnist tiny;
+    const std::string plugin = std::string("--plugin ") + MINIDL_ADAM_PLUGIN;
+    const Run r = run_minidl(plugin + " train " + tiny.data() + " --optimizer adam --lr 0.001 --hidden 32 --epochs 2");
+    CHECK(r.code == 0);
+    CHECK(r.output.find("adam lr 0.001") != std::string::npos);
+    CHECK(r.output.find("final test accuracy 100.00%") != std::string::npos);
+    const Run without = run_minidl("train " + tiny.data() + " --optimizer adam");
+    CHECK(without.code == 2);
+    CHECK(without.output.starts_with("minidl train: error: unknown optimizer 'adam'"));
+    const Run missing = run_minidl("--plugin /nonexistent.so train");
+    CHECK(missing.code == 2);
+    CHECK(missing.output.starts_with("minidl: error: --plugin: cannot load /nonexistent.so: "));
+#else
+    MESSAGE("skipped: examples are not built (MINIDL_BUILD_EXAMPLES=OFF)");
+#endif
+  }
+
   TEST_CASE("same seed and thread count: bitwise identical weights") {
     TinyMnist tiny;
     const std::string run = "train " + tiny.data() + " --hidden 32 --epochs 2 --threads 2 --save ";
