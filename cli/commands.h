@@ -22,6 +22,8 @@ struct TrainArgs {
   std::string metrics;   // CSV path, empty: none
   int64_t log_every = 100;
   std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
+  std::string telemetry; // JSONL of per-step optimizer statistics, empty: none
+  bool quiet = false;    // no per-epoch lines (compare prints its own)
   std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;    // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
@@ -36,6 +38,20 @@ struct EvalArgs {
   int threads = 0;
 };
 int run_eval(const EvalArgs& args);
+
+struct CompareArgs {
+  std::vector<std::string> optimizers;  // e.g. sgd, momentum, nesterov
+  std::vector<float> lrs;               // one for all, or one per optimizer; empty: each one's usual lr
+  std::vector<uint64_t> seeds = {0};
+  TrainConfig base;                     // epochs, dataset, batch size, hidden, momentum, weight decay…
+  std::string data_dir;
+  std::string out = "compare";          // directory for the CSVs, summaries and plots
+  int threads = 0;
+  int64_t log_every = 20;
+  std::string telemetry;                // empty: none; else a JSONL file per run in `out`
+  bool telemetry_on = false;            // the --telemetry flag
+};
+int run_compare(const CompareArgs& args);
 
 struct PredictArgs {
   std::string checkpoint;

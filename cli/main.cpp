@@ -42,6 +42,23 @@ std::string joined_names() {
   return s;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+template <class T>
+T parse_number(const std::string& text, const char* flag) {
+  std::istringstream in(text);
+  T value{};
+  if (!(in >> value) || !in.eof()) throw UsageError(std::string(flag) + ": '" + text + "' is not a number");
+  return value;
+}
+
 }  // namespace
 
 // libgomp's idle threads spin for ~300,000 iterations after each parallel region before they sleep,
@@ -100,6 +117,8 @@ int main(int argc, char** argv) {
   train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
   train->add_option("--summary", t.summary,
                     "write a JSON summary: per-epoch loss, accuracy, train and eval seconds, start-up time, peak memory");
+  train->add_option("--telemetry", t.telemetry,
+                    "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, lr");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
 
@@ -110,6 +129,25 @@ int main(int argc, char** argv) {
   eval->add_option("--dataset", e.dataset, "mnist | fashion-mnist (default: the checkpoint's)");
   eval->add_option("--data", e.data_dir, "dataset directory");
   eval->add_option("--threads", e.threads, "CPU threads (default: all cores)");
+
+  // ---- compare
+  CompareArgs c;
+  std::string compare_hidden = "256", compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
+  CLI::App* compare = app.add_subcommand(
+      "compare", "train several optimizers from identical weights and batch order, over seeds; table and plots");
+  compare->add_option("--optimizers", compare_optimizers, "comma-separated optimizer names")->capture_default_str();
+  compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, others 0.01)");
+  compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
+  compare->add_option("--epochs", c.base.epochs, "epochs per run")->capture_default_str();
+  compare->add_option("--dataset", c.base.dataset, "mnist | fashion-mnist")->capture_default_str();
+  compare->add_option("--data", c.data_dir, "dataset directory");
+  compare->add_option("--hidden", compare_hidden, "hidden layer sizes, comma-separated")->capture_default_str();
+  compare->add_option("--batch-size", c.base.batch_size, "examples per step")->capture_default_str();
+  compare->add_option("--weight-decay", c.base.weight_decay, "L2 weight decay")->capture_default_str();
+  compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
+  compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+  compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
+  compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
 
   // ---- predict
   PredictArgs p;
@@ -136,7 +174,7 @@ int main(int argc, char** argv) {
       return 2;
     }
 
-  const char* name = *train ? "train" : *eval ? "eval" : "predict";
+  const char* name = *train ? "train" : *eval ? "eval" : *compare ? "compare" : "predict";
   try {
     if (*train) {
       t.config.hidden = parse_sizes(hidden);
@@ -148,6 +186,15 @@ int main(int argc, char** argv) {
       return run_train(t);
     }
     if (*eval) return run_eval(e);
+    if (*compare) {
+      c.base.hidden = parse_sizes(compare_hidden);
+      c.optimizers = split_list(compare_optimizers);
+      for (const std::string& lr : split_list(compare_lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
+      c.seeds.clear();
+      for (const std::string& seed : split_list(compare_seeds)) c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+      if (c.telemetry_on) c.telemetry = "on";
+      return run_compare(c);
+    }
     return run_predict(p);
   } catch (const UsageError& err) {
     std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());

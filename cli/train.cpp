@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/evaluate.h"
 #include "cli/progress.h"
+#include "cli/telemetry.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
 #include "nn/clip_grad.h"
@@ -194,6 +195,7 @@ int run_train(const TrainArgs& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   if (!args.save.empty()) check_writable(checkpoint_path(args.save, 1), "--save");
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
+  if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
 
   // ---- model and optimizer (an option the optimizer rejects is a usage error too)
   Generator init(config.seed);
@@ -238,8 +240,8 @@ int run_train(const TrainArgs& args) {
 
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
-  std::printf("minidl train: %s\n", describe(config, params).c_str());
-  if (!args.resume.empty())
+  if (!args.quiet) std::printf("minidl train: %s\n", describe(config, params).c_str());
+  if (!args.resume.empty() && !args.quiet)
     std::printf("resuming from %s after epoch %lld%s\n", args.resume.c_str(), static_cast<long long>(start_epoch),
                 resumed.state.batch ? detail::concat(", batch ", resumed.state.batch).c_str() : "");
   std::fflush(stdout);
@@ -254,6 +256,8 @@ int run_train(const TrainArgs& args) {
   const std::vector<Tensor> parameters = model->parameters();
   const NamedTensors named = model->named_parameters();
   std::vector<double> squares;  // per-parameter ‖grad‖², reused every step
+  const std::unique_ptr<Telemetry> telemetry =
+      args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer);
   // One step's loss and gradients, with the numerical guards: what step(closure) calls (once for
   // every optimizer; Nesterov's look-ahead form calls it at θ + μv). Made once, outside the loop.
   data::Batch batch;
@@ -276,6 +280,7 @@ int run_train(const TrainArgs& args) {
                                      ", was)")};
     }
     if (config.clip_grad_norm > 0) nn::clip_grad_norm(parameters, config.clip_grad_norm, std::sqrt(total));
+    if (telemetry) telemetry->gradients_ready();
     return loss;
   };
   const StopOnSignals signals;
@@ -285,7 +290,7 @@ int run_train(const TrainArgs& args) {
     loader.begin();  // draws this epoch's order
     const bool resuming_mid_epoch = epoch == start_epoch && resumed.state.batch > 0;
     const int64_t first = resuming_mid_epoch ? resumed.state.batch : 0;
-    Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live);
+    Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live && !args.quiet);
     double loss_sum = resuming_mid_epoch ? resumed.state.epoch_loss_sum : 0, window_loss = 0;
     int64_t seen = resuming_mid_epoch ? resumed.state.epoch_seen : 0, window = 0, skipped = 0, i = first;
     while (i < batches && !stop_signal) {
@@ -294,6 +299,7 @@ int run_train(const TrainArgs& args) {
       schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
       step_number = optimizer->steps() + skipped_total + 1;
       ++i;
+      if (telemetry) telemetry->before_step();
       try {
         optimizer->step(forward_backward);
       } catch (const NonFinite& problem) {
@@ -303,6 +309,7 @@ int run_train(const TrainArgs& args) {
         ++skipped, ++skipped_total;
         continue;
       }
+      if (telemetry) telemetry->after_step(optimizer->steps());
       const double l = step_loss;
       last_finite_loss = l;
 
@@ -346,12 +353,15 @@ int run_train(const TrainArgs& args) {
     epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", train_loss}, {"test_loss", result.loss},
                            {"test_accuracy", result.accuracy}, {"train_seconds", seconds},
                            {"eval_seconds", eval_seconds}, {"skipped_steps", skipped},
+                           {"steps", optimizer->steps()},
                            {"peak_rss_mib", peak_rss_mib()}});
-    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
-                static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), train_loss, result.loss,
-                100 * result.accuracy, seconds, optimizer->lr());
-    if (skipped) std::printf("  %lld non-finite steps skipped", static_cast<long long>(skipped));
-    std::printf("\n");
+    if (!args.quiet) {
+      std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
+                  static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), train_loss, result.loss,
+                  100 * result.accuracy, seconds, optimizer->lr());
+      if (skipped) std::printf("  %lld non-finite steps skipped", static_cast<long long>(skipped));
+      std::printf("\n");
+    }
     std::fflush(stdout);
     if (metrics.is_open()) {
       metrics << "epoch," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ',' << train_loss
@@ -383,6 +393,7 @@ int run_train(const TrainArgs& args) {
     out << summary.dump(1) << '\n';
     if (!out) throw Error("--summary: cannot write '" + args.summary + "'");
   }
+  if (args.quiet) return 0;
   std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
               static_cast<long long>(config.epochs), total_seconds);
   if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());

@@ -325,6 +325,15 @@ double sum_squares(const Tensor& x, const char* op) {
   return c.numel() ? backend(c).sum_squares(ptr<float>(c), c.numel()) : 0.0;
 }
 
+double dot(const Tensor& a, const Tensor& b, const char* op) {
+  check_float(a, op);
+  check_float(b, op);
+  check_same_device(a, b, op);
+  check(a.shape() == b.shape(), op, ": shapes ", a.shape(), " and ", b.shape(), " differ");
+  const Tensor x = contiguous(a), y = contiguous(b);
+  return x.numel() ? backend(x).dot(ptr<float>(x), ptr<float>(y), x.numel()) : 0.0;
+}
+
 // ---- Linear epilogue
 
 void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op) {

@@ -40,6 +40,8 @@ Tensor sum_all(const Tensor& x, const char* op);  // 0-d
 Tensor sum_to(const Tensor& x, const Shape& shape);
 /// Σ x² over every element, in double, on the host (NaN or inf when an element is).
 double sum_squares(const Tensor& x, const char* op);
+/// Σ a·b over every element of two same-shaped tensors, in double, on the host.
+double dot(const Tensor& a, const Tensor& b, const char* op);
 
 struct MaxResult {
   Tensor values;   // float32

@@ -59,6 +59,8 @@ struct Backend {
   /// Σ x[i]² over n contiguous elements, accumulated in double; read back to the host (a
   /// synchronizing reduction: gradient norms and the non-finite check of a training step).
   double (*sum_squares)(const float* x, int64_t n);
+  /// Σ a[i]·b[i], the same way (optimizer telemetry: how aligned a gradient is with its momentum).
+  double (*dot)(const float* a, const float* b, int64_t n);
 
   // ---- softmax along the middle dimension; `log` selects log_softmax
   void (*softmax)(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);

@@ -24,6 +24,7 @@ const Backend& backend() {
       .max = max,
       .max_backward = max_backward,
       .sum_squares = sum_squares,
+      .dot = dot,
       .softmax = softmax,
       .softmax_backward = softmax_backward,
       .cross_entropy_forward = cross_entropy_forward,

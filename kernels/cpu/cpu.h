@@ -33,6 +33,7 @@ void max_backward(float* dx, const float* dy, const int32_t* indices, int64_t ou
                   int64_t inner);
 
 double sum_squares(const float* x, int64_t n);
+double dot(const float* a, const float* b, int64_t n);
 
 void softmax(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner, bool log);
 void softmax_backward(float* dx, const float* y, const float* dy, int64_t outer, int64_t reduce, int64_t inner,

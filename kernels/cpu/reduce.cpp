@@ -102,13 +102,15 @@ void max_backward(float* dx, const float* dy, const int32_t* indices, int64_t ou
 
 // Eight double lanes, combined in a fixed order: vectorizes, and the result does not depend on the
 // thread count (this runs on the calling thread; a step's gradients are 0.8 MB).
-double sum_squares(const float* x, int64_t n) {
+double dot(const float* a, const float* b, int64_t n) {
   double lanes[8] = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) lanes[k] += static_cast<double>(x[i + k]) * x[i + k];
-  for (; i < n; ++i) lanes[0] += static_cast<double>(x[i]) * x[i];
+    for (int k = 0; k < 8; ++k) lanes[k] += static_cast<double>(a[i + k]) * b[i + k];
+  for (; i < n; ++i) lanes[0] += static_cast<double>(a[i]) * b[i];
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
+
+double sum_squares(const float* x, int64_t n) { return dot(x, x, n); }
 
 }  // namespace minidl::kernels::cpu

@@ -1,0 +1,175 @@
+// minidl compare: the same run with several optimizers, from identical initial weights and batch
+// order (one seed gives both), over several seeds; then a table and, through
+// scripts/plot_metrics.py, plots. Each run is an ordinary `train` whose metrics CSV and summary
+// JSON land in --out, so every number in the table can be traced to a file.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+
+namespace minidl::cli {
+
+namespace {
+
+struct RunResult {
+  std::vector<double> test_accuracy, train_loss;  // per epoch
+  std::vector<int64_t> steps;                     // optimizer steps at each epoch's end
+  double seconds = 0;                             // training time, all epochs
+};
+
+RunResult read_summary(const std::string& path) {
+  std::ifstream in(path);
+  const auto j = nlohmann::json::parse(in);
+  RunResult r;
+  for (const auto& e : j.at("epochs")) {
+    r.test_accuracy.push_back(e.at("test_accuracy").get<double>());
+    r.train_loss.push_back(e.at("train_loss").get<double>());
+    r.steps.push_back(e.at("steps").get<int64_t>());
+    r.seconds += e.at("train_seconds").get<double>();
+  }
+  return r;
+}
+
+struct Stats {
+  double mean = 0, std = 0;
+};
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(s.std / static_cast<double>(v.size() - 1)) : 0;  // sample std
+  return s;
+}
+
+// ▁▂▃▄▅▆▇█ for values scaled between lo and hi.
+std::string sparkline(const std::vector<double>& v, double lo, double hi) {
+  static const char* bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::string out;
+  for (double x : v) {
+    const double t = hi > lo ? (x - lo) / (hi - lo) : 1.0;
+    out += bars[std::clamp(static_cast<int>(std::lround(t * 7)), 0, 7)];
+  }
+  return out;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+int run_compare(const CompareArgs& args) {
+  if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,momentum,nesterov");
+  if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
+  if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
+    throw UsageError(detail::concat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
+                                    args.lrs.size()));
+  std::error_code ec;
+  std::filesystem::create_directories(args.out, ec);
+  if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
+
+  struct Row {
+    std::string optimizer;
+    float lr;
+    std::vector<RunResult> runs;
+  };
+  std::vector<Row> rows;
+  for (size_t k = 0; k < args.optimizers.size(); ++k) {
+    const std::string& name = args.optimizers[k];
+    // Without --lr: plain SGD needs a larger step than the momentum methods (their steps are
+    // about 1/(1 − μ) = 10 times longer), so each gets its usual default.
+    const float lr = args.lrs.empty() ? (name == "sgd" ? 0.1f : 0.01f) : args.lrs[args.lrs.size() == 1 ? 0 : k];
+    Row row{name, lr, {}};
+    for (const uint64_t seed : args.seeds) {
+      TrainArgs t;
+      t.config = args.base;
+      t.config.optimizer = name;
+      t.config.lr = lr;
+      t.config.seed = seed;
+      t.data_dir = args.data_dir;
+      t.threads = args.threads;
+      t.log_every = args.log_every;
+      const std::string stem = args.out + "/" + name + "-seed" + std::to_string(seed);
+      t.metrics = stem + ".csv";
+      t.summary = stem + ".json";
+      if (!args.telemetry.empty()) t.telemetry = stem + ".telemetry.jsonl";
+      t.quiet = true;
+      std::printf("compare: %s lr %g, seed %llu …\n", name.c_str(), lr, static_cast<unsigned long long>(seed));
+      std::fflush(stdout);
+      if (const int code = run_train(t); code != 0) return code;
+      row.runs.push_back(read_summary(t.summary));
+    }
+    rows.push_back(std::move(row));
+  }
+
+  // ---- the table: markdown, so that it pastes into docs as it is
+  std::ostringstream table;
+  table << "| optimizer | lr | final test accuracy (mean ± std, " << args.seeds.size()
+        << " seeds) | train loss after epoch 1 | steps to 97% test accuracy | training time |\n"
+        << "|---|---|---|---|---|---|\n";
+  double lo = 1, hi = 0;
+  for (const Row& r : rows)
+    for (const RunResult& run : r.runs)
+      for (double a : run.test_accuracy) lo = std::min(lo, a), hi = std::max(hi, a);
+  std::ostringstream sparks;
+  for (const Row& r : rows) {
+    std::vector<double> final_acc, first_loss, seconds, steps_to_97;
+    int reached = 0;
+    std::vector<double> mean_curve(r.runs.front().test_accuracy.size(), 0.0);
+    for (const RunResult& run : r.runs) {
+      final_acc.push_back(100 * run.test_accuracy.back());
+      first_loss.push_back(run.train_loss.front());
+      seconds.push_back(run.seconds);
+      for (size_t e = 0; e < run.test_accuracy.size(); ++e)
+        mean_curve[e] += run.test_accuracy[e] / static_cast<double>(r.runs.size());
+      for (size_t e = 0; e < run.test_accuracy.size(); ++e) {
+        if (run.test_accuracy[e] >= 0.97) {
+          steps_to_97.push_back(static_cast<double>(run.steps[e]));
+          ++reached;
+          break;
+        }
+      }
+    }
+    const Stats acc = stats(final_acc), loss = stats(first_loss), time = stats(seconds), steps = stats(steps_to_97);
+    table << "| " << r.optimizer << " | " << r.lr << " | " << fixed(acc.mean, 2) << " ± " << fixed(acc.std, 2)
+          << "% | " << fixed(loss.mean, 4) << " | "
+          << (reached ? fixed(steps.mean, 0) + (reached < static_cast<int>(r.runs.size())
+                                                     ? detail::concat(" (", reached, " of ", r.runs.size(), " runs)")
+                                                     : std::string())
+                      : std::string("not reached"))
+          << " | " << fixed(time.mean, 1) << " s |\n";
+    char label[32];
+    std::snprintf(label, sizeof label, "%-10s", r.optimizer.c_str());
+    sparks << "  " << label << " " << sparkline(mean_curve, lo, hi) << "  " << fixed(100 * mean_curve.front(), 2)
+           << "% → " << fixed(100 * mean_curve.back(), 2) << "%\n";
+  }
+  std::printf("\n%s\ntest accuracy per epoch (mean over seeds; one scale for all, %.2f%%–%.2f%%):\n%s",
+              table.str().c_str(), 100 * lo, 100 * hi, sparks.str().c_str());
+  std::ofstream(args.out + "/summary.md") << table.str();
+
+  // ---- plots: Python draws them from the CSVs, when it is there; the comparison never needs it
+  const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_metrics.py";
+  const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string command = python + " " + script + " " + args.out;
+  if (std::filesystem::exists(script) && std::system((command + " > /dev/null 2>&1").c_str()) == 0)
+    std::printf("\nwrote %s/*.csv, summary.md, loss.png, accuracy.png%s\n", args.out.c_str(),
+                args.telemetry.empty() ? "" : ", telemetry.png");
+  else
+    std::printf("\nwrote %s/*.csv and summary.md; for plots (python3-matplotlib): %s\n", args.out.c_str(),
+                command.c_str());
+  return 0;
+}
+
+}  // namespace minidl::cli

@@ -1,0 +1,40 @@
+// Optimizer telemetry (`minidl train --telemetry FILE.jsonl`): one JSON line per step and parameter
+// group, with what shapes an update:
+//   grad_norm      ‖g‖ of the group's gradients
+//   buffer_norm    ‖b‖ of its momentum buffers after the step (null without one)
+//   cos_grad_buffer  cos(g, b) with the buffer from before the step: +1 when the gradient keeps the
+//                  direction momentum has built up, negative when it turns against it (oscillation)
+//   update_ratio   ‖Δθ‖ / ‖θ‖: how far the step moved the weights, relative to their size
+//   lr
+// Each figure is one fused reduction per tensor (dispatch::sum_squares, dispatch::dot), plus a
+// snapshot of θ for Δθ; nothing runs when telemetry is off. scripts/plot_metrics.py draws them.
+#pragma once
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "optim/optimizer.h"
+
+namespace minidl::cli {
+
+class Telemetry {
+ public:
+  Telemetry(const std::string& path, const optim::Optimizer& optimizer);
+  /// Before step(): keeps θ to measure Δθ.
+  void before_step();
+  /// Inside the step's closure, after backward(): the gradients and the buffers from before.
+  void gradients_ready();
+  /// After step(): writes the step's lines.
+  void after_step(int64_t step);
+
+ private:
+  std::vector<Tensor> buffers() const;  // per parameter, undefined where none
+  std::ofstream out_;
+  std::string path_;
+  const optim::Optimizer& optimizer_;
+  std::vector<Tensor> before_;
+  std::vector<double> grad_sq_, dot_, buffer_before_sq_;  // per group
+};
+
+}  // namespace minidl::cli
