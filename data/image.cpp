@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <memory>
@@ -75,6 +76,25 @@ bool png_chunks_fit(std::span<const uint8_t> b) {
   return true;  // no IEND: stb reports the truncation
 }
 
+// stb_image reads a PGM/PPM header's numbers into an int with no overflow check: a width of 40
+// digits is undefined behaviour (found by fuzzing). The header's three numbers — width, height,
+// maximum value — are read the way stb reads them and may have at most 7 digits each.
+bool pnm_header_numbers_fit(std::span<const uint8_t> b) {
+  size_t at = 2;
+  for (int number = 0; number < 3; ++number) {
+    while (at < b.size() && (std::isspace(b[at]) || b[at] == '#')) {  // whitespace and comment lines
+      if (b[at] == '#')
+        while (at < b.size() && b[at] != '\n' && b[at] != '\r') ++at;
+      else
+        ++at;
+    }
+    size_t digits = 0;
+    while (at < b.size() && std::isdigit(b[at])) ++at, ++digits;
+    if (digits > 7) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size) {
@@ -87,6 +107,8 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
         ": not a readable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
   check(format != Format::png || png_chunks_fit(bytes), "load_image: ", path,
         ": not a readable image (corrupt PNG: a chunk is longer than the file)");
+  check(format != Format::pnm || pnm_header_numbers_fit(bytes), "load_image: ", path,
+        ": not a readable image (corrupt PGM/PPM header: a number with more than 7 digits)");
   check(size >= 0 && size <= 4096, "load_image: size must be in [0, 4096], got ", size);
   check(bytes.size() <= INT32_MAX, "load_image: ", path, ": ", bytes.size(), " bytes is too large for an image");
   int w = 0, h = 0, channels = 0;
