@@ -5,8 +5,13 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "cli/config.h"
 #include "core/error.h"
+#include "nn/module.h"
+#include "optim/lr_scheduler.h"
+#include "optim/optimizer.h"
 
 namespace minidl::cli {
 
@@ -59,6 +64,19 @@ struct PredictArgs {
   bool invert = false;  // for dark digits on a light background
 };
 int run_predict(const PredictArgs& args);
+
+struct ExplainArgs {
+  std::string checkpoint;
+  std::string param = "0.weight";
+  std::string index = "0,0";  // comma-separated, one per dimension of the parameter
+  std::string data_dir;
+  int threads = 0;
+};
+int run_explain_step(const ExplainArgs& args);
+
+/// The lr schedule and the optimizer (with --no-decay-bias's second group) a run's settings ask for.
+std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& config);
+std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model);
 
 /// Throws, with the exact command that fetches it, when `dir` holds no copy of the dataset.
 void check_data_present(const std::string& dir, const std::string& dataset);

@@ -149,6 +149,15 @@ int main(int argc, char** argv) {
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
 
+  // ---- explain-step
+  ExplainArgs x;
+  CLI::App* explain = app.add_subcommand("explain-step", "one update of one weight, term by term, with its formulas");
+  explain->add_option("--checkpoint", x.checkpoint, "checkpoint written by minidl train")->required();
+  explain->add_option("--param", x.param, "parameter name, e.g. 0.weight")->capture_default_str();
+  explain->add_option("--index", x.index, "element index, comma-separated (e.g. 3,17)")->capture_default_str();
+  explain->add_option("--data", x.data_dir, "dataset directory");
+  explain->add_option("--threads", x.threads, "CPU threads (default: all cores)");
+
   // ---- predict
   PredictArgs p;
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, JPEG, BMP…) with a checkpoint");
@@ -174,7 +183,7 @@ int main(int argc, char** argv) {
       return 2;
     }
 
-  const char* name = *train ? "train" : *eval ? "eval" : *compare ? "compare" : "predict";
+  const char* name = *train ? "train" : *eval ? "eval" : *compare ? "compare" : *explain ? "explain-step" : "predict";
   try {
     if (*train) {
       t.config.hidden = parse_sizes(hidden);
@@ -186,6 +195,7 @@ int main(int argc, char** argv) {
       return run_train(t);
     }
     if (*eval) return run_eval(e);
+    if (*explain) return run_explain_step(x);
     if (*compare) {
       c.base.hidden = parse_sizes(compare_hidden);
       c.optimizers = split_list(compare_optimizers);

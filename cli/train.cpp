@@ -104,17 +104,6 @@ std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& wh
   return os.str();
 }
 
-std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c) {
-  std::unique_ptr<optim::LRSchedule> s;
-  if (c.schedule == "step")
-    s = std::make_unique<optim::StepLR>(c.lr, c.step_size > 0 ? c.step_size : (c.epochs + 2) / 3, c.gamma);
-  else if (c.schedule == "cosine")
-    s = std::make_unique<optim::CosineAnnealingLR>(c.lr, static_cast<double>(c.epochs));
-  else
-    s = std::make_unique<optim::ConstantLR>(c.lr);
-  if (c.warmup_epochs > 0) s = std::make_unique<optim::LinearWarmup>(std::move(s), c.warmup_epochs);
-  return s;
-}
 
 std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
   std::string path = pattern;
@@ -174,6 +163,34 @@ double peak_rss_mib() {
 
 }  // namespace
 
+std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c) {
+  std::unique_ptr<optim::LRSchedule> s;
+  if (c.schedule == "step")
+    s = std::make_unique<optim::StepLR>(c.lr, c.step_size > 0 ? c.step_size : (c.epochs + 2) / 3, c.gamma);
+  else if (c.schedule == "cosine")
+    s = std::make_unique<optim::CosineAnnealingLR>(c.lr, static_cast<double>(c.epochs));
+  else
+    s = std::make_unique<optim::ConstantLR>(c.lr);
+  if (c.warmup_epochs > 0) s = std::make_unique<optim::LinearWarmup>(std::move(s), c.warmup_epochs);
+  return s;
+}
+
+std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model) {
+  // With --no-decay-bias the biases (1-D parameters) form a second group without weight decay.
+  std::vector<Tensor> decayed, biases;
+  for (const Tensor& p : model.parameters()) (config.no_decay_bias && p.dim() == 1 ? biases : decayed).push_back(p);
+  std::unique_ptr<optim::Optimizer> optimizer;
+  try {
+    optimizer = optim::make_optimizer(config.optimizer, decayed,
+                                      {config.lr, config.momentum, config.dampening, config.weight_decay,
+                                       config.nesterov_form});
+  } catch (const Error& e) {
+    throw UsageError(e.what());  // an option the optimizer rejects is a usage error too
+  }
+  if (!biases.empty()) optimizer->add_param_group({std::move(biases), config.lr, 0.f});
+  return optimizer;
+}
+
 int run_train(const TrainArgs& args) {
   // ---- settings: from the flags, or from the checkpoint when resuming
   TrainConfig config = args.config;
@@ -200,18 +217,7 @@ int run_train(const TrainArgs& args) {
   // ---- model and optimizer (an option the optimizer rejects is a usage error too)
   Generator init(config.seed);
   const auto model = nn::mlp(kInputs, config.hidden, kClasses, init);
-  std::unique_ptr<optim::Optimizer> optimizer;
-  try {
-    // With --no-decay-bias the biases (1-D parameters) form a second group without weight decay.
-    std::vector<Tensor> decayed, biases;
-    for (const Tensor& p : model->parameters()) (config.no_decay_bias && p.dim() == 1 ? biases : decayed).push_back(p);
-    optimizer = optim::make_optimizer(config.optimizer, decayed,
-                                      {config.lr, config.momentum, config.dampening, config.weight_decay,
-                                       config.nesterov_form});
-    if (!biases.empty()) optimizer->add_param_group({std::move(biases), config.lr, 0.f});
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
+  const std::unique_ptr<optim::Optimizer> optimizer = make_trainer_optimizer(config, *model);
   const auto schedule = make_schedule(config);
 
   std::ofstream metrics;

@@ -359,6 +359,58 @@ TEST_SUITE("cli") {
 #endif
   }
 
+  TEST_CASE("explain-step: each term of one update, and the optimizer's own step agrees") {
+    TinyMnist tiny;
+    const std::pair<std::string, std::string> runs[] = {
+        {"--optimizer sgd --lr 0.1 --weight-decay 0.01", "Δθ = −lr·g"},
+        {"--optimizer momentum --dampening 0.2 --weight-decay 0.01", "b = μ·b + (1 − dampening)·g"},
+        {"--optimizer nesterov", "Nesterov's correction"},
+        {"--optimizer nesterov --nesterov-form sutskever", "v = μ·v − lr·g"},
+    };
+    for (const auto& [flags, formula] : runs) {
+      CAPTURE(flags);
+      const std::string ck = tiny / "ck.safetensors";
+      REQUIRE(run_minidl("train " + tiny.data() + " --hidden 16 --epochs 1 " + flags + " --save " + ck).code == 0);
+      const Run r = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,300");
+      CAPTURE(r.output);
+      CHECK(r.code == 0);
+      CHECK(r.output.find(formula) != std::string::npos);
+      CHECK(r.output.find("check: the optimizer's step() gives θ = ") != std::string::npos);
+      CHECK(r.output.find(": matches") != std::string::npos);
+    }
+    const std::string ck = tiny / "ck.safetensors";
+    const Run bad = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,900");
+    CHECK(bad.code == 2);
+    CHECK(bad.output == "minidl explain-step: error: --index: 5,900 is outside 0.weight's shape [16, 784]\n");
+    const Run unknown = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 9.weight");
+    CHECK(unknown.code == 2);
+    CHECK(unknown.output == "minidl explain-step: error: --param: no parameter '9.weight' (the model has 0.weight, "
+                            "0.bias, 2.weight, 2.bias)\n");
+  }
+
+  TEST_CASE("compare: every optimizer from the same start over seeds, CSVs, summaries and a table") {
+    TinyMnist tiny;
+    const std::string out = tiny / "cmp";
+    const Run r = run_minidl("compare " + tiny.data() + " --optimizers sgd,nesterov --seeds 0,1 --epochs 2 --hidden 16 "
+                             "--batch-size 32 --telemetry --out " + out);
+    CAPTURE(r.output);
+    CHECK(r.code == 0);
+    for (const char* opt : {"sgd", "nesterov"})
+      for (const char* seed : {"0", "1"})
+        for (const char* ext : {".csv", ".json", ".telemetry.jsonl"})
+          CHECK(fs::exists(out + "/" + opt + "-seed" + seed + ext));
+    CHECK(r.output.find("| sgd | 0.1 | ") != std::string::npos);
+    CHECK(r.output.find("| nesterov | 0.01 | ") != std::string::npos);
+    CHECK(r.output.find("test accuracy per epoch") != std::string::npos);
+    CHECK(slurp(out + "/summary.md").starts_with("| optimizer | lr | final test accuracy"));
+    const std::string telemetry = slurp(out + "/nesterov-seed0.telemetry.jsonl");
+    CHECK(telemetry.starts_with("{\"step\":1,\"group\":0,\"lr\":0.01,\"grad_norm\":"));
+    CHECK(telemetry.find("\"cos_grad_buffer\":null") != std::string::npos);  // no buffer before step 1
+    const Run bad = run_minidl("compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,0.2,0.3");
+    CHECK(bad.code == 2);
+    CHECK(bad.output == "minidl compare: error: --lr takes one value or one per optimizer (2), got 3\n");
+  }
+
   TEST_CASE("same seed and thread count: bitwise identical weights") {
     TinyMnist tiny;
     const std::string run = "train " + tiny.data() + " --hidden 32 --epochs 2 --threads 2 --save ";
