@@ -77,10 +77,12 @@ bool png_chunks_fit(std::span<const uint8_t> b) {
 }
 
 // stb_image reads a PGM/PPM header's numbers into an int with no overflow check: a width of 40
-// digits is undefined behaviour (found by fuzzing). The header's three numbers — width, height,
-// maximum value — are read the way stb reads them and may have at most 7 digits each.
-bool pnm_header_numbers_fit(std::span<const uint8_t> b) {
+// digits is undefined behaviour (found by fuzzing). And its 16-bit path (maximum value over 255)
+// reads past its buffer on a short file (found next). So the header is read the way stb reads it:
+// width, height and maximum value, at most 7 digits each, the maximum at most 255.
+bool pnm_header_acceptable(std::span<const uint8_t> b) {
   size_t at = 2;
+  long value = 0;
   for (int number = 0; number < 3; ++number) {
     while (at < b.size() && (std::isspace(b[at]) || b[at] == '#')) {  // whitespace and comment lines
       if (b[at] == '#')
@@ -89,10 +91,13 @@ bool pnm_header_numbers_fit(std::span<const uint8_t> b) {
         ++at;
     }
     size_t digits = 0;
-    while (at < b.size() && std::isdigit(b[at])) ++at, ++digits;
-    if (digits > 7) return false;
+    value = 0;
+    while (at < b.size() && std::isdigit(b[at])) {
+      if (++digits > 7) return false;
+      value = value * 10 + (b[at++] - '0');
+    }
   }
-  return true;
+  return value <= 255;
 }
 
 }  // namespace
@@ -107,8 +112,8 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
         ": not a readable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
   check(format != Format::png || png_chunks_fit(bytes), "load_image: ", path,
         ": not a readable image (corrupt PNG: a chunk is longer than the file)");
-  check(format != Format::pnm || pnm_header_numbers_fit(bytes), "load_image: ", path,
-        ": not a readable image (corrupt PGM/PPM header: a number with more than 7 digits)");
+  check(format != Format::pnm || pnm_header_acceptable(bytes), "load_image: ", path,
+        ": not a readable image (PGM/PPM: only 8-bit images with a well-formed header)");
   check(size >= 0 && size <= 4096, "load_image: size must be in [0, 4096], got ", size);
   check(bytes.size() <= INT32_MAX, "load_image: ", path, ": ", bytes.size(), " bytes is too large for an image");
   int w = 0, h = 0, channels = 0;

@@ -26,6 +26,7 @@ class Momentum : public MomentumBufferOptimizer {
   Momentum(std::vector<Tensor> params, Options options);
 
   void step() override;
+  using Optimizer::step;  // step(closure) too
   const char* name() const override { return "momentum"; }
 
  private:

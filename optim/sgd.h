@@ -19,6 +19,7 @@ class SGD : public Optimizer {
   SGD(std::vector<Tensor> params, Options options);
 
   void step() override;
+  using Optimizer::step;  // step(closure) too
   const char* name() const override { return "sgd"; }
 };
 
