@@ -55,6 +55,7 @@ struct CompareArgs {
   int64_t log_every = 20;
   std::string telemetry;                // empty: none; else a JSONL file per run in `out`
   bool telemetry_on = false;            // the --telemetry flag
+  double target = 0.97;                 // the test accuracy "steps to reach" counts to
 };
 int run_compare(const CompareArgs& args);
 

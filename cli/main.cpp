@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
   compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
+  compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
 
   // ---- explain-step
