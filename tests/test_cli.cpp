@@ -40,10 +40,12 @@ Run run_minidl(const std::string& args) {
 
 // Starts minidl in the background (output to `log`) and returns its pid.
 pid_t spawn_minidl(const std::string& args, const std::string& log) {
+  // Everything is prepared before fork(): between fork and exec the child may not allocate (another
+  // thread could hold the allocator's lock — it did under ASan, and the child hung).
+  const std::string cmd = "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    const std::string cmd = "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1";
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
