@@ -75,6 +75,10 @@ struct ExplainArgs {
 };
 int run_explain_step(const ExplainArgs& args);
 
+/// "256,128" → {256, 128}; anything else is a UsageError: "<flag>: '<text>' is not a comma-separated
+/// list of <what>".
+std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what);
+
 /// The lr schedule and the optimizer (with --no-decay-bias's second group) a run's settings ask for.
 std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& config);
 std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model);

@@ -2,10 +2,32 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
 
 namespace minidl::cli {
 
 using nlohmann::json;
+
+std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what) {
+  std::vector<int64_t> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size())
+      throw UsageError(detail::concat(flag, ": '", text, "' is not a comma-separated list of ", what));
+    values.push_back(v);
+  }
+  return values;
+}
 
 std::string to_json(const TrainConfig& c) {
   json j = {{"dataset", c.dataset},     {"hidden", c.hidden},         {"optimizer", c.optimizer},

@@ -20,20 +20,7 @@ namespace {
 
 // "3,17" → the flat offset of [3, 17] in `shape`.
 int64_t flat_index(const std::string& text, const Shape& shape, const std::string& param) {
-  std::vector<int64_t> index;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size()) throw UsageError("--index: '" + text + "' is not a comma-separated list");
-    index.push_back(v);
-  }
+  const std::vector<int64_t> index = parse_int_list(text, "--index", "integers");
   if (static_cast<int>(index.size()) != shape.size())
     throw UsageError(detail::concat("--index: ", param, " has shape ", shape, ", so --index needs ", shape.size(),
                                     " numbers, got '", text, "'"));

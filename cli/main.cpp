@@ -17,25 +17,6 @@ using namespace minidl::cli;
 
 namespace {
 
-// "256,128" → {256, 128}
-std::vector<int64_t> parse_sizes(const std::string& text) {
-  std::vector<int64_t> sizes;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size()) throw UsageError("--hidden: '" + text + "' is not a comma-separated list of sizes");
-    sizes.push_back(v);
-  }
-  return sizes;
-}
-
 std::string joined_names() {
   std::string s;
   for (const auto& n : optim::optimizer_names()) s += (s.empty() ? "" : "|") + n;
@@ -187,7 +168,7 @@ int main(int argc, char** argv) {
   const char* name = *train ? "train" : *eval ? "eval" : *compare ? "compare" : *explain ? "explain-step" : "predict";
   try {
     if (*train) {
-      t.config.hidden = parse_sizes(hidden);
+      t.config.hidden = parse_int_list(hidden, "--hidden", "sizes");
       if (run_flags[4].second->count()) t.config.momentum = momentum;
       if (run_flags[5].second->count()) t.config.dampening = dampening;
       for (const auto& [flag, option] : run_flags)
@@ -198,7 +179,7 @@ int main(int argc, char** argv) {
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
     if (*compare) {
-      c.base.hidden = parse_sizes(compare_hidden);
+      c.base.hidden = parse_int_list(compare_hidden, "--hidden", "sizes");
       c.optimizers = split_list(compare_optimizers);
       for (const std::string& lr : split_list(compare_lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
       c.seeds.clear();

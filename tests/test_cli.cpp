@@ -73,6 +73,13 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Returns once a run logging to `log` has finished its first epoch (up to a minute: a loaded machine
+// or the sanitizers make start-up slow).
+void wait_for_training(const std::string& log) {
+  for (int wait = 0; wait < 6000 && slurp(log).find("epoch 1/") == std::string::npos; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
 void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
   std::vector<uint8_t> out = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims)
@@ -245,10 +252,7 @@ TEST_SUITE("cli") {
       CAPTURE(sig);
       const std::string ck = tiny / ("stopped-" + std::to_string(sig) + ".safetensors");
       const pid_t pid = spawn_minidl(run + ck, tiny / "log");
-      // Signal once training is under way (after the first epoch's line; up to a minute on a loaded
-      // machine or under sanitizers), a little into an epoch.
-      for (int wait = 0; wait < 6000 && slurp(tiny / "log").find("epoch 1/") == std::string::npos; ++wait)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      wait_for_training(tiny / "log");  // then signal a little into an epoch
       std::this_thread::sleep_for(std::chrono::milliseconds(53));
       ::kill(pid, sig);
       const int code = wait_for(pid);
@@ -276,10 +280,9 @@ TEST_SUITE("cli") {
     int kills = 0, loaded = 0, mid_save = 0;
     for (int i = 0; i < 60; ++i) {
       const pid_t pid = spawn_minidl(run, tiny / "log");
-      // Once training is under way (the first epoch's line; up to a minute on a loaded machine),
-      // kill within the next 100 ms: on these tiny epochs that lands in a save most of the time.
-      for (int wait = 0; wait < 6000 && slurp(tiny / "log").find("epoch 1/") == std::string::npos; ++wait)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      // Kill within 100 ms of the first epoch's end: on these tiny epochs that lands in a save most
+      // of the time.
+      wait_for_training(tiny / "log");
       std::this_thread::sleep_for(std::chrono::microseconds(rng() % 100000));
       ::kill(pid, SIGKILL);
       kills += wait_for(pid) == 128 + SIGKILL;
