@@ -251,12 +251,15 @@ TEST_SUITE("cli") {
     for (const int sig : {SIGINT, SIGTERM}) {
       CAPTURE(sig);
       const std::string ck = tiny / ("stopped-" + std::to_string(sig) + ".safetensors");
-      const pid_t pid = spawn_minidl(run + ck, tiny / "log");
-      wait_for_training(tiny / "log");  // then signal a little into an epoch
+      // A log of its own: polling a reused one could see the last run's lines before the shell
+      // truncates it, and signal a process that has not installed its handlers yet.
+      const std::string log_path = tiny / ("log-" + std::to_string(sig));
+      const pid_t pid = spawn_minidl(run + ck, log_path);
+      wait_for_training(log_path);  // then signal a little into an epoch
       std::this_thread::sleep_for(std::chrono::milliseconds(53));
       ::kill(pid, sig);
       const int code = wait_for(pid);
-      const std::string log = slurp(tiny / "log");
+      const std::string log = slurp(log_path);
       CAPTURE(log);
       if (code == 0) {  // finished before the signal came: nothing to check (a very fast machine)
         MESSAGE("the run ended before the signal; interruption not exercised");
@@ -279,6 +282,7 @@ TEST_SUITE("cli") {
     std::mt19937 rng(7);
     int kills = 0, loaded = 0, mid_save = 0;
     for (int i = 0; i < 60; ++i) {
+      fs::remove(tiny / "log");  // so that waiting below sees this run's lines, not the last one's
       const pid_t pid = spawn_minidl(run, tiny / "log");
       // Kill within 100 ms of the first epoch's end: on these tiny epochs that lands in a save most
       // of the time.
