@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
 
   // ---- predict
   PredictArgs p;
-  CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, JPEG, BMP…) with a checkpoint");
+  CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
   predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
   predict->add_option("images", p.images, "image files")->required();

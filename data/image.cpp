@@ -38,29 +38,6 @@ Format sniff(std::span<const uint8_t> b) {
   return Format::other;
 }
 
-// Debian's stb_image (2022-09) writes past its Huffman size table when a JPEG's DHT segment lists
-// more than 256 codes (found by tests/fuzz/fuzz_image; later stb versions check this). Such a
-// table is invalid JPEG anyway, so every DHT segment is checked before stb sees the file. DHT may
-// come between scans too; inside entropy-coded data 0xFF is always followed by 0x00 or a restart
-// marker, so every FF C4 in the file starts a DHT segment.
-bool jpeg_huffman_tables_valid(std::span<const uint8_t> b) {
-  // Walks each segment the way stb reads it: tables while the declared length is not used up,
-  // even when a table runs past that length (bytes past the end of the file read as 0).
-  const auto byte = [&](size_t i) -> size_t { return i < b.size() ? b[i] : 0; };
-  for (size_t at = 0; at + 4 <= b.size(); ++at) {
-    if (b[at] != 0xff || b[at + 1] != 0xc4) continue;
-    int64_t left = static_cast<int64_t>(byte(at + 2) << 8 | byte(at + 3)) - 2;
-    for (size_t t = at + 4; left > 0 && t < b.size();) {  // class/id byte, 16 counts, the symbols
-      size_t codes = 0;
-      for (size_t i = 1; i <= 16; ++i) codes += byte(t + i);
-      if (codes > 256) return false;
-      left -= static_cast<int64_t>(17 + codes);
-      t += 17 + codes;
-    }
-  }
-  return true;
-}
-
 // stb_image allocates a PNG chunk's declared length before reading it: an 80-byte file declaring a
 // 1.9 GB IDAT made it ask for 1.9 GB (found by fuzzing). A whole file holds every chunk it declares,
 // so chunk lengths are checked against the bytes that are really there.
@@ -103,13 +80,15 @@ bool pnm_header_acceptable(std::span<const uint8_t> b) {
 }  // namespace
 
 Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size) {
-  // Only the formats a digit picture comes in reach stb: each decoder is attack surface, and
-  // Debian's stb has known faults in the rarer ones (GIF, PSD, HDR, PIC, TGA).
+  // Only PNG, BMP and 8-bit binary PGM/PPM reach stb: each decoder is attack surface. JPEG is
+  // refused: fuzzing found two memory-safety faults in the Huffman decoding of Debian's stb_image
+  // (2022-09) — a write past the size table for tables of over 256 codes, and a read at a negative
+  // index for another malformed table — and a check per fault is a race with the next one.
   const Format format = sniff(bytes);
+  check(format != Format::jpeg, "load_image: ", path,
+        ": JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to PNG");
   check(format != Format::other, "load_image: ", path,
-        ": not a readable image (minidl reads PNG, JPEG, BMP and binary PGM/PPM)");
-  check(format != Format::jpeg || jpeg_huffman_tables_valid(bytes), "load_image: ", path,
-        ": not a readable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
+        ": not a readable image (minidl reads PNG, BMP and binary PGM/PPM)");
   check(format != Format::png || png_chunks_fit(bytes), "load_image: ", path,
         ": not a readable image (corrupt PNG: a chunk is longer than the file)");
   check(format != Format::pnm || pnm_header_acceptable(bytes), "load_image: ", path,

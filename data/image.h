@@ -1,4 +1,5 @@
-// Images in and out (PNG, JPEG, BMP, … through stb_image), as grayscale tensors of pixels in [0, 1].
+// Images in and out (PNG, BMP and 8-bit PGM/PPM through stb_image; JPEG is refused, see docs/reliability.md),
+// as grayscale tensors of pixels in [0, 1].
 #pragma once
 
 #include <cstdint>

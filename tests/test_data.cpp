@@ -264,7 +264,10 @@ TEST_SUITE("data") {
     CHECK(error_of([&] { data::load_image(dir / "missing.png"); }).starts_with("load_image: " + (dir / "missing.png")));
     std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a'};
     CHECK(error_of([&] { data::decode_image(gif, "x.gif"); }) ==
-          "load_image: x.gif: not a readable image (minidl reads PNG, JPEG, BMP and binary PGM/PPM)");
+          "load_image: x.gif: not a readable image (minidl reads PNG, BMP and binary PGM/PPM)");
+    std::vector<uint8_t> jpeg = {0xff, 0xd8, 0xff, 0xe0};
+    CHECK(error_of([&] { data::decode_image(jpeg, "x.jpg"); }) ==
+          "load_image: x.jpg: JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to PNG");
     CHECK(error_of([&] { data::save_png(dir / "x.png", Tensor::zeros({3})); }) ==
           "save_png: expected [height, width] pixels, got [3]");
   }
