@@ -42,12 +42,16 @@ Format sniff(std::span<const uint8_t> b) {
 // 1.9 GB IDAT made it ask for 1.9 GB (found by fuzzing). A whole file holds every chunk it declares,
 // so chunk lengths are checked against the bytes that are really there.
 bool png_chunks_fit(std::span<const uint8_t> b) {
+  const auto type_is = [&](size_t at, const char* type) {
+    return std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8),
+                      type);
+  };
   for (size_t at = 8; at + 8 <= b.size();) {
     const size_t length = size_t{b[at]} << 24 | size_t{b[at + 1]} << 16 | size_t{b[at + 2]} << 8 | b[at + 3];
     if (length > b.size() - at - 8) return false;
-    if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8),
-                   "IEND"))
-      return true;
+    // An empty IDAT makes stb memcpy to a null buffer (UBSan, found by fuzzing); it holds no data.
+    if (length == 0 && type_is(at, "IDAT")) return false;
+    if (type_is(at, "IEND")) return true;
     at += 12 + length;  // length, type, data, CRC
   }
   return true;  // no IEND: stb reports the truncation
@@ -90,7 +94,7 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
   check(format != Format::other, "load_image: ", path,
         ": not a readable image (minidl reads PNG, BMP and binary PGM/PPM)");
   check(format != Format::png || png_chunks_fit(bytes), "load_image: ", path,
-        ": not a readable image (corrupt PNG: a chunk is longer than the file)");
+        ": not a readable image (corrupt PNG: a chunk longer than the file, or an empty IDAT)");
   check(format != Format::pnm || pnm_header_acceptable(bytes), "load_image: ", path,
         ": not a readable image (PGM/PPM: only 8-bit images with a well-formed header)");
   check(size >= 0 && size <= 4096, "load_image: size must be in [0, 4096], got ", size);
