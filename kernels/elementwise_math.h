@@ -4,6 +4,7 @@
 #pragma once
 
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels/backend.h"
 #include "kernels/host_device.h"
@@ -31,6 +32,12 @@ struct Div { MINIDL_HD float operator()(float a, float b) const { return a / b; 
 struct ReluBackward { MINIDL_HD float operator()(float y, float dy) const { return y > 0.f ? dy : 0.f; } };
 struct SigmoidBackward { MINIDL_HD float operator()(float y, float dy) const { return dy * y * (1.f - y); } };
 struct TanhBackward { MINIDL_HD float operator()(float y, float dy) const { return dy * (1.f - y * y); } };
+
+/// float → int32 truncating toward zero; NaN becomes 0 and out-of-range values the nearest int32
+/// (a plain cast would be undefined behaviour there).
+MINIDL_HD inline int32_t float_to_int32(float v) {
+  return v != v ? 0 : v >= 2147483648.f ? INT32_MAX : v <= -2147483648.f ? INT32_MIN : static_cast<int32_t>(v);
+}
 
 /// Calls f(Functor{}) for the functor of `op`; backends write their loops once as templates.
 template <class F>

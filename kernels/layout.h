@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/host_device.h"
+
 namespace minidl::kernels {
 
 /// The most dimensions a tensor may have. Shapes and strides are fixed-size arrays of this length,
@@ -42,6 +44,26 @@ constexpr void coalesce(StridedLayout<N>& l) {
     }
   }
   l = out;
+}
+
+/// Elements visited by a layout: the product of its sizes (1 for a 0-d layout).
+template <int N>
+MINIDL_HD constexpr int64_t numel(const StridedLayout<N>& l) {
+  int64_t n = 1;
+  for (int d = 0; d < l.ndim; ++d) n *= l.shape[d];
+  return n;
+}
+
+/// The element offset of each operand at row-major position `linear` of the layout's shape: how a
+/// GPU thread, which gets a flat index, finds its elements (the CPU loops walk rows instead).
+template <int N>
+MINIDL_HD constexpr void offsets_at(const StridedLayout<N>& l, int64_t linear, int64_t (&offset)[N]) {
+  for (int k = 0; k < N; ++k) offset[k] = 0;
+  for (int d = l.ndim - 1; d >= 0; --d) {
+    const int64_t i = linear % l.shape[d];
+    linear /= l.shape[d];
+    for (int k = 0; k < N; ++k) offset[k] += i * l.strides[k][d];
+  }
 }
 
 /// One operand of a row-major GEMM: a matrix (or matrices `batch_stride` apart) with leading

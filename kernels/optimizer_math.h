@@ -48,5 +48,35 @@ MINIDL_HD inline void sgd_update(float& p, float grad, float* buffer, bool first
   p = p + -h.lr * g;
 }
 
+/// Up to kPerLaunch tensors of one step seen as one flat array, for a GPU launch whose threads each
+/// take elements of the concatenation: start[k] is the flat index of tensor k's first element and
+/// start[count] the total. Small enough to pass by value as a kernel argument.
+struct SgdChunk {
+  static constexpr int kPerLaunch = 16;
+  SgdTensor tensors[kPerLaunch];
+  int64_t start[kPerLaunch + 1];
+  int count;
+};
+
+inline SgdChunk make_sgd_chunk(const SgdTensor* tensors, int64_t count) {
+  SgdChunk c{};
+  c.count = static_cast<int>(count < SgdChunk::kPerLaunch ? count : SgdChunk::kPerLaunch);
+  c.start[0] = 0;
+  for (int k = 0; k < c.count; ++k) {
+    c.tensors[k] = tensors[k];
+    c.start[k + 1] = c.start[k] + tensors[k].n;
+  }
+  return c;
+}
+
+/// The tensor holding flat element i (< start[count]), searching forward from tensor `hint`: a
+/// thread's elements only increase, so it passes its previous answer and never scans from 0 again.
+/// Empty tensors are skipped.
+MINIDL_HD inline int sgd_chunk_tensor(const SgdChunk& c, int64_t i, int hint) {
+  int k = hint;
+  while (i >= c.start[k + 1]) ++k;
+  return k;
+}
+
 }  // namespace math
 }  // namespace minidl::kernels

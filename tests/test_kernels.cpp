@@ -1,5 +1,8 @@
 // Kernel-level tests: the shared per-element math (which the CUDA kernels also run), layout
-// coalescing, and the CPU kernels on raw arrays against naive loops.
+// coalescing, and the CPU kernels on raw arrays against naive loops. The last cases test on the CPU
+// what the CUDA backend computes independently of the device: how a flat thread index finds its
+// elements, the reduction rule of max in a tree, the optimizer's tensor chunks, and the GEMM
+// transpose trick against a column-major reference (tests/test_cuda.cpp runs the kernels themselves).
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -7,8 +10,13 @@
 #include <limits>
 #include <vector>
 
+#include <random>
+
 #include "kernels/cpu/cpu.h"
+#include "kernels/cuda/gemm_args.h"
 #include "kernels/elementwise_math.h"
+#include "kernels/optimizer_math.h"
+#include "kernels/reduce_math.h"
 
 using namespace minidl::kernels;
 
@@ -173,5 +181,179 @@ TEST_SUITE("kernels") {
     std::vector<int32_t> out(5);
     cpu::cast_float32_to_int32(out.data(), in.data(), 5);
     CHECK(out == std::vector<int32_t>{2, -2, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(), 0});
+  }
+
+  TEST_CASE("offsets_at finds each operand's element of a flat index, as nested loops do") {
+    // A [2, 3, 4] destination written through a permuted source: src strides of a [4, 2, 3] array
+    // seen as [2, 3, 4] (permute(1, 2, 0)), plus a broadcast operand (stride 0 along dim 1).
+    StridedLayout<3> l;
+    l.ndim = 3;
+    const int64_t shape[] = {2, 3, 4}, dst[] = {12, 4, 1}, src[] = {3, 1, 6}, bc[] = {4, 0, 1};
+    for (int d = 0; d < 3; ++d) {
+      l.shape[d] = shape[d];
+      l.strides[0][d] = dst[d];
+      l.strides[1][d] = src[d];
+      l.strides[2][d] = bc[d];
+    }
+    CHECK(numel(l) == 24);
+    int64_t linear = 0;
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        for (int64_t k = 0; k < 4; ++k, ++linear) {
+          int64_t off[3];
+          offsets_at(l, linear, off);
+          CHECK(off[0] == i * 12 + j * 4 + k);
+          CHECK(off[1] == i * 3 + j * 1 + k * 6);
+          CHECK(off[2] == i * 4 + k);
+        }
+    StridedLayout<2> scalar;  // 0-d: one element at offset 0
+    int64_t off[2] = {-1, -1};
+    offsets_at(scalar, 0, off);
+    CHECK(numel(scalar) == 1);
+    CHECK((off[0] == 0 && off[1] == 0));
+  }
+
+  TEST_CASE("max_combine is PyTorch's max rule, and any reduction tree gives the scan's answer") {
+    using math::MaxArg;
+    using math::max_combine;
+    CHECK(max_combine({1.f, 0}, {2.f, 1}).index == 1);
+    CHECK(max_combine({2.f, 3}, {2.f, 1}).index == 1);  // ties: the first index
+    CHECK(max_combine({NAN, 5}, {9.f, 1}).index == 5);  // NaN beats numbers
+    CHECK(max_combine({NAN, 5}, {NAN, 2}).index == 2);  // the first NaN
+    CHECK(max_combine({-INFINITY, 2147483647}, {-INFINITY, 4}).index == 4);  // the CUDA identity loses
+    std::mt19937 rng(1);
+    for (int trial = 0; trial < 200; ++trial) {
+      const int n = 1 + static_cast<int>(rng() % 300);
+      std::vector<float> v(static_cast<size_t>(n));
+      for (float& x : v) {
+        const unsigned r = rng() % 20;
+        x = r == 0 ? NAN : r < 5 ? 3.f : static_cast<float>(rng() % 7);  // many ties, some NaN
+      }
+      float cpu_value;
+      int32_t cpu_index;
+      cpu::max(&cpu_value, &cpu_index, v.data(), 1, n, 1);
+      // A block_reduce-like tree: strided per-"thread" partials, then pairwise halving.
+      const int threads = 1 + static_cast<int>(rng() % 64);
+      std::vector<MaxArg> partial(static_cast<size_t>(threads), MaxArg{-INFINITY, 2147483647});
+      for (int i = 0; i < n; ++i) partial[i % threads] = max_combine(partial[i % threads], {v[i], i});
+      while (partial.size() > 1) {
+        std::vector<MaxArg> next((partial.size() + 1) / 2);
+        for (size_t i = 0; i < next.size(); ++i)
+          next[i] = 2 * i + 1 < partial.size() ? max_combine(partial[2 * i], partial[2 * i + 1]) : partial[2 * i];
+        partial.swap(next);
+      }
+      CAPTURE(trial);
+      CHECK(partial[0].index == cpu_index);
+      CHECK((partial[0].value == cpu_value || (std::isnan(partial[0].value) && std::isnan(cpu_value))));
+    }
+  }
+
+  TEST_CASE("cross_entropy_grad and float_to_int32, the per-element rules both backends run") {
+    CHECK(math::cross_entropy_grad(0.25f, false, 0.5f) == 0.125f);
+    CHECK(math::cross_entropy_grad(0.25f, true, 0.5f) == 0.125f - 0.5f);
+    CHECK(math::float_to_int32(-2.7f) == -2);
+    CHECK(math::float_to_int32(2.7f) == 2);
+    CHECK(math::float_to_int32(NAN) == 0);
+    CHECK(math::float_to_int32(3e9f) == 2147483647);
+    CHECK(math::float_to_int32(-3e9f) == -2147483647 - 1);
+    CHECK(math::float_to_int32(-2147483648.f) == -2147483647 - 1);
+  }
+
+  TEST_CASE("the fused SGD step's chunks map every flat element to its tensor, as the CUDA kernel walks them") {
+    // 20 tensors (two launches of 16 and 4), sizes 0 to 300, the CUDA kernel's walk simulated for a
+    // few grid sizes: it must update every element once, exactly as the CPU step does.
+    std::mt19937 rng(2);
+    std::vector<std::vector<float>> p(20), g(20), b(20);
+    for (size_t t = 0; t < p.size(); ++t) {
+      const size_t n = t == 3 || t == 16 ? 0 : 1 + rng() % 300;
+      for (auto* v : {&p[t], &g[t], &b[t]}) {
+        v->resize(n);
+        for (float& x : *v) x = static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 500.f;
+      }
+    }
+    const SgdHyper h{.lr = 0.1f, .weight_decay = 0.01f, .momentum = 0.9f, .dampening = 0.1f, .nesterov = true};
+    const auto tensors_of = [&](std::vector<std::vector<float>>& params, std::vector<std::vector<float>>& buffers) {
+      std::vector<SgdTensor> ts;
+      for (size_t t = 0; t < params.size(); ++t)
+        ts.push_back({params[t].data(), g[t].data(), t % 2 ? nullptr : buffers[t].data(),
+                      static_cast<int64_t>(params[t].size()), t % 4 == 0});
+      return ts;
+    };
+    auto cpu_p = p, cpu_b = b;
+    const std::vector<SgdTensor> cpu_t = tensors_of(cpu_p, cpu_b);
+    cpu::sgd_step(cpu_t.data(), static_cast<int64_t>(cpu_t.size()), h);
+    for (const int64_t grid_threads : {1, 7, 256, 100000}) {
+      CAPTURE(grid_threads);
+      auto sim_p = p, sim_b = b;
+      const std::vector<SgdTensor> ts = tensors_of(sim_p, sim_b);
+      std::vector<int> visits;
+      for (size_t first = 0; first < ts.size(); first += math::SgdChunk::kPerLaunch) {
+        const math::SgdChunk chunk = math::make_sgd_chunk(ts.data() + first, static_cast<int64_t>(ts.size() - first));
+        CHECK(chunk.count == std::min<int>(16, static_cast<int>(ts.size() - first)));
+        for (int64_t thread = 0; thread < grid_threads; ++thread) {
+          int k = 0;
+          for (int64_t i = thread; i < chunk.start[chunk.count]; i += grid_threads) {
+            k = math::sgd_chunk_tensor(chunk, i, k);
+            const SgdTensor& t = chunk.tensors[k];
+            const int64_t e = i - chunk.start[k];
+            REQUIRE((e >= 0 && e < t.n));
+            math::sgd_update(t.param[e], t.grad[e], t.buffer ? t.buffer + e : nullptr, t.first, h);
+          }
+        }
+      }
+      CHECK(sim_p == cpu_p);
+      CHECK(sim_b == cpu_b);
+    }
+  }
+
+  TEST_CASE("row-major GEMM as cuBLAS's column-major call: the transpose trick, checked on the CPU") {
+    // What cublasSgemmStridedBatched computes, written out: C'[i + j·ldc] = Σ_l op(A')[i, l] op(B')[l, j],
+    // every matrix column-major.
+    const auto column_major_gemm = [](const cuda::ColumnMajorGemm& g, float* c, int64_t batch) {
+      for (int64_t bi = 0; bi < batch; ++bi)
+        for (int64_t j = 0; j < g.n; ++j)
+          for (int64_t i = 0; i < g.m; ++i) {
+            double acc = 0;
+            for (int64_t l = 0; l < g.k; ++l) {
+              const float* a = g.a + bi * g.stride_a;
+              const float* b = g.b + bi * g.stride_b;
+              const float av = g.transpose_a ? a[l + i * g.lda] : a[i + l * g.lda];
+              const float bv = g.transpose_b ? b[j + l * g.ldb] : b[l + j * g.ldb];
+              acc += static_cast<double>(av) * bv;
+            }
+            c[bi * g.stride_c + i + j * g.ldc] = static_cast<float>(acc);
+          }
+    };
+    std::mt19937 rng(3);
+    const auto random_vector = [&](size_t n) {
+      std::vector<float> v(n);
+      for (float& x : v) x = static_cast<float>(static_cast<int>(rng() % 17) - 8);  // small integers: exact sums
+      return v;
+    };
+    const int64_t batch = 2, m = 3, k = 4, n = 5;
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        // Row-major A (m×k, or stored as its k×m transpose) and B (k×n, or n×k), with padded leading dims.
+        const int64_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1;
+        const int64_t a_rows = ta ? k : m, b_rows = tb ? n : k;
+        const std::vector<float> a = random_vector(static_cast<size_t>(batch * a_rows * lda));
+        const std::vector<float> b = random_vector(static_cast<size_t>(b_rows * ldb));  // shared: batch stride 0
+        const auto A = [&](int64_t bi, int64_t i, int64_t l) {
+          return a[bi * a_rows * lda + (ta ? l * lda + i : i * lda + l)];
+        };
+        const auto B = [&](int64_t l, int64_t j) { return b[tb ? j * ldb + l : l * ldb + j]; };
+        const GemmOperand ga{a.data(), ta, lda, a_rows * lda}, gb{b.data(), tb, ldb, 0};
+        std::vector<float> c(static_cast<size_t>(batch * m * n), NAN);
+        column_major_gemm(cuda::to_column_major(m, n, k, ga, gb, n, m * n), c.data(), batch);
+        for (int64_t bi = 0; bi < batch; ++bi)
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              float want = 0;
+              for (int64_t l = 0; l < k; ++l) want += A(bi, i, l) * B(l, j);
+              CHECK(c[static_cast<size_t>(bi * m * n + i * n + j)] == want);
+            }
+      }
   }
 }

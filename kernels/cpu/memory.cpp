@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/elementwise_math.h"
 #include "kernels/cpu/parallel.h"
 
 namespace minidl::kernels::cpu {
@@ -69,13 +70,7 @@ void cast_int32_to_float32(float* out, const int32_t* in, int64_t n) {
 // C++ leaves undefined, become 0 and the nearest bound.
 void cast_float32_to_int32(int32_t* out, const float* in, int64_t n) {
   parallel_for(n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float v = in[i];
-      out[i] = std::isnan(v) ? 0
-               : v >= 2147483648.f ? INT32_MAX
-               : v <= -2147483648.f ? INT32_MIN
-                                    : static_cast<int32_t>(v);
-    }
+    for (int64_t i = begin; i < end; ++i) out[i] = math::float_to_int32(in[i]);
   });
 }
 
