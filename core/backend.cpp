@@ -2,13 +2,20 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu.h"
+#if MINIDL_WITH_CUDA
+#include "kernels/cuda/cuda.h"
+#endif
 
 namespace minidl {
 
 const kernels::Backend& backend_for(Device device) {
   if (device.is_cpu()) return kernels::cpu::backend();
-  fail("minidl was built without a CUDA backend: cannot use ", device,
-       " (the CUDA kernels are not part of this version; use Device::cpu())");
+#if MINIDL_WITH_CUDA
+  return kernels::cuda::backend(device.index);
+#else
+  fail("cannot use ", device, ": this build of minidl has no CUDA backend (it was configured without nvcc, or with "
+       "-DMINIDL_CUDA=OFF); use Device::cpu()");
+#endif
 }
 
 void set_num_threads(int n) {
@@ -17,5 +24,36 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return kernels::cpu::num_threads(); }
+
+void synchronize(Device device) {
+#if MINIDL_WITH_CUDA
+  if (device.is_cuda()) kernels::cuda::synchronize(device.index);
+#else
+  backend_for(device);  // throws for a CUDA device
+#endif
+}
+
+namespace cuda {
+
+#if MINIDL_WITH_CUDA
+bool is_built() { return true; }
+int device_count() { return kernels::cuda::device_count(); }
+std::string unavailable_reason() { return kernels::cuda::unavailable_reason(); }
+std::string device_name(int index) { return kernels::cuda::device_name(index); }
+int64_t malloc_calls() { return kernels::cuda::malloc_calls(); }
+#else
+bool is_built() { return false; }
+int device_count() { return 0; }
+std::string unavailable_reason() { return "this build of minidl has no CUDA backend (configured without nvcc)"; }
+std::string device_name(int index) {
+  backend_for(Device::cuda(index));  // throws
+  return "";
+}
+int64_t malloc_calls() { return 0; }
+#endif
+
+bool is_available() { return device_count() > 0; }
+
+}  // namespace cuda
 
 }  // namespace minidl

@@ -1,16 +1,42 @@
-// The one place that maps a Device to the kernels::Backend that runs its ops and owns its memory.
+// The one place that maps a Device to the kernels::Backend that runs its ops and owns its memory,
+// and what a program asks about devices (is there a GPU, how many, wait for it).
 #pragma once
+
+#include <cstdint>
+#include <string>
 
 #include "core/device.h"
 #include "kernels/backend.h"
 
 namespace minidl {
 
-/// The backend for `device`; throws Error when this build has no backend for it.
+/// The backend for `device`; throws Error when this build has no backend for it, or when the device
+/// does not exist on this machine (the message says how many there are, or why there are none).
 const kernels::Backend& backend_for(Device device);
 
 /// Threads used by CPU kernels and OpenBLAS together (default: the number of cores).
 void set_num_threads(int n);
 int num_threads();
+
+/// Waits until every op queued on `device` has run (ops on a GPU return before they finish; a
+/// value read back, such as item(), waits by itself). Nothing to wait for on the CPU. For timing.
+void synchronize(Device device);
+
+namespace cuda {
+/// Whether this build contains the CUDA backend (CMake found nvcc; MINIDL_CUDA).
+bool is_built();
+/// Whether a CUDA device can be used now: a CUDA build, a GPU and a driver.
+bool is_available();
+/// CUDA devices usable now (0 when !is_available()).
+int device_count();
+/// Why is_available() is false, in words (no CUDA in this build; the CUDA runtime's answer); empty
+/// when it is true.
+std::string unavailable_reason();
+/// "NVIDIA H100 80GB HBM3 (79.1 GiB)".
+std::string device_name(int index = 0);
+/// Every cudaMalloc this process made: the caching allocator's misses plus the backend's own
+/// buffers. A training loop in steady state adds none (tests/test_cuda.cpp asserts it).
+int64_t malloc_calls();
+}  // namespace cuda
 
 }  // namespace minidl
