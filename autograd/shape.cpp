@@ -192,4 +192,13 @@ Tensor Tensor::clone() const {
   return y;
 }
 
+// A move between devices: the gradient moves back.
+Tensor Tensor::to(Device device) const {
+  dispatch::check_defined(*this, "to");
+  if (this->device() == device) return *this;
+  Tensor y = dispatch::to_device(*this, device);
+  record("to", y, {*this}, [from = this->device()](const Tensor& dy) { return Grads{dispatch::to_device(dy, from)}; });
+  return y;
+}
+
 }  // namespace minidl

@@ -148,6 +148,24 @@ Tensor cast(const Tensor& x, DType dtype) {
   return out;
 }
 
+Tensor to_device(const Tensor& x, Device device) {
+  check_defined(x, "to");
+  if (x.device() == device) return x;
+  const Tensor src = contiguous(x);
+  Tensor out = detail::make_tensor(x.shape(), x.dtype(), device);
+  const size_t bytes = static_cast<size_t>(x.numel()) * element_size(x.dtype());
+  if (bytes == 0) return out;
+  if (src.device().is_cpu()) {
+    backend_for(device).copy_from_host(out.data_ptr(), src.data_ptr(), bytes);
+  } else if (device.is_cpu()) {
+    backend(src).copy_to_host(out.data_ptr(), src.data_ptr(), bytes);
+  } else {
+    const Tensor host = to_device(src, Device::cpu());
+    backend_for(device).copy_from_host(out.data_ptr(), host.data_ptr(), bytes);
+  }
+  return out;
+}
+
 Tensor index_select_rows(const Tensor& x, const Tensor& indices, const char* op) {
   check_defined(x, op);
   check(x.dim() >= 1, op, ": cannot select rows of a 0-d tensor");

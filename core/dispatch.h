@@ -22,6 +22,9 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 /// x repeated along its broadcast dimensions, materialized: the backward of a reduction.
 Tensor broadcast_to(const Tensor& x, const Shape& shape, const char* op);
 Tensor cast(const Tensor& x, DType dtype);
+/// A contiguous copy of x on `device` (x itself when it is already there). Crosses between host and
+/// GPU with one copy each way; between two GPUs through the host.
+Tensor to_device(const Tensor& x, Device device);
 /// Rows indices[i] of x along dim 0, gathered into one new tensor [len(indices), …] (int32 indices).
 Tensor index_select_rows(const Tensor& x, const Tensor& indices, const char* op);
 /// Every element of contiguous `dst` set to value (converted to dst's dtype).

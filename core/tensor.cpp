@@ -232,7 +232,9 @@ Tensor broadcast_view(const Tensor& src, const Tensor& like, const char* op) {
 const Tensor& Tensor::copy_(const Tensor& src) const {
   check_in_place(*this, "copy_");
   dispatch::check_defined(src, "copy_");
-  Tensor from = src.shares_storage(*this) ? dispatch::copy(src) : src;
+  Tensor from = src.device() != device()    ? dispatch::to_device(src, device())
+                : src.shares_storage(*this) ? dispatch::copy(src)
+                                            : src;
   dispatch::copy_into(*this, broadcast_view(from, *this, "copy_"), "copy_");
   return *this;
 }
@@ -262,6 +264,20 @@ const Tensor& Tensor::mul_(float factor) const {
   check_in_place(*this, "mul_");
   dispatch::binary_into(dispatch::BinaryOp::mul, *this, *this, full({}, factor, {.device = device()}), "mul_");
   return *this;
+}
+
+void Tensor::set_data(const Tensor& src) const {
+  dispatch::check_defined(*this, "set_data");
+  dispatch::check_defined(src, "set_data");
+  TensorImpl& t = *impl_;
+  check(t.grad_fn == nullptr, "set_data: only a leaf tensor's data can be replaced; this ", t.shape,
+        " tensor was produced by an op");
+  check(src.shape() == t.shape && src.dtype() == t.dtype, "set_data: new data ", src.dtype(), " ", src.shape(),
+        " does not match tensor ", t.dtype, " ", t.shape);
+  t.storage = src.impl()->storage;
+  t.strides = src.strides();
+  t.offset = src.offset();
+  t.grad = Tensor{};
 }
 
 // ---- autograd state

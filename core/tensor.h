@@ -91,6 +91,12 @@ class Tensor {
   float item() const;                          // the value of a one-element tensor
   Tensor to(DType dtype) const;                // a converted copy (float → int32 truncates toward 0)
 
+  /// Replaces this tensor's data by src's (same shape and dtype, any device), keeping this handle's
+  /// identity: every copy of the handle sees the new data, and requires_grad stays; the gradient is
+  /// cleared. How Module::to moves parameters that layers and optimizers hold handles to. Leaf
+  /// tensors only.
+  void set_data(const Tensor& src) const;
+
   // ---- in-place updates (core/tensor.cpp)
   // Refused on a tensor that requires grad while grad mode is on: a recorded graph may depend on
   // its old values. Optimizers update parameters inside a NoGradGuard. They are const, as the
@@ -133,6 +139,9 @@ class Tensor {
   /// This tensor if already contiguous, else a contiguous copy.
   Tensor contiguous() const;
   Tensor clone() const;  // always a contiguous copy
+  /// This tensor on `device`: itself when already there, else a contiguous copy there. Gradients
+  /// flow back to the source device.
+  Tensor to(Device device) const;
 
   TensorImpl* impl() const { return impl_.get(); }
   long use_count() const { return impl_.use_count(); }  // handles sharing this TensorImpl

@@ -3,6 +3,8 @@
 #include <climits>
 #include <numeric>
 
+#include "core/dispatch.h"
+
 namespace minidl::data {
 
 DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
@@ -30,9 +32,15 @@ Batch DataLoader::batch(int64_t i) const {
   check(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " out of range [0, ", num_batches(), ")");
   const int64_t begin = i * options_.batch_size;
   const int64_t end = std::min(begin + options_.batch_size, dataset_.size());
-  if (!options_.shuffle) return dataset_.range(begin, end);
-  check(!order_.empty() || dataset_.size() == 0, "DataLoader: begin() must start an epoch before batches are read");
-  return dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)));
+  check(!options_.shuffle || !order_.empty() || dataset_.size() == 0,
+        "DataLoader: begin() must start an epoch before batches are read");
+  Batch b = options_.shuffle ? dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin),
+                                                                          static_cast<size_t>(end - begin)))
+                             : dataset_.range(begin, end);
+  if (options_.device.is_cpu()) return b;
+  // Gathered on the host, uploaded through the backend's pinned staging buffers: the copy is queued
+  // behind the steps still running on the device, and the host goes on to the next batch.
+  return {dispatch::to_device(b.inputs, options_.device), dispatch::to_device(b.targets, options_.device)};
 }
 
 }  // namespace minidl::data

@@ -19,6 +19,7 @@ struct DataLoaderOptions {
   bool shuffle = false;
   bool drop_last = false;  // drop a final batch smaller than batch_size
   uint64_t seed = 0;       // of the shuffling generator
+  Device device = Device::cpu();  // where batches are handed out (gathered on the host, then copied)
 };
 
 class DataLoader {

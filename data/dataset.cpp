@@ -16,10 +16,11 @@ Batch TensorDataset::range(int64_t begin, int64_t end) const {
 }
 
 Batch TensorDataset::gather(std::span<const int32_t> index_list) const {
-  const Tensor indices = Tensor::from_vector(std::vector<int32_t>(index_list.begin(), index_list.end()),
-                                             {static_cast<int64_t>(index_list.size())});
-  return {dispatch::index_select_rows(inputs_, indices, "TensorDataset"),
-          dispatch::index_select_rows(targets_, indices, "TensorDataset")};
+  const Tensor host = Tensor::from_vector(std::vector<int32_t>(index_list.begin(), index_list.end()),
+                                          {static_cast<int64_t>(index_list.size())});
+  // The index tensor goes where each tensor lives (inputs and targets may be on different devices).
+  return {dispatch::index_select_rows(inputs_, dispatch::to_device(host, inputs_.device()), "TensorDataset"),
+          dispatch::index_select_rows(targets_, dispatch::to_device(host, targets_.device()), "TensorDataset")};
 }
 
 }  // namespace minidl::data

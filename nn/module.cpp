@@ -1,5 +1,7 @@
 #include "nn/module.h"
 
+#include "core/grad_mode.h"
+
 namespace minidl::nn {
 
 NamedTensors Module::named_parameters() const {
@@ -13,6 +15,11 @@ std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [name, p] : named_parameters()) out.push_back(p);
   return out;
+}
+
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  for (const Tensor& p : parameters()) p.set_data(p.detach().to(device));
 }
 
 void Module::zero_grad() {

@@ -30,6 +30,12 @@ class Module {
   /// Every parameter of this module and its descendants, in registration order.
   std::vector<Tensor> parameters() const;
   NamedTensors named_parameters() const;
+  /// Moves every parameter to `device` in place (Tensor::set_data): handles held elsewhere (the
+  /// layers' members, an optimizer's parameter list) see the moved data. Gradients are cleared.
+  /// Move a model before making its optimizer: state the optimizer already holds (momentum
+  /// buffers) stays where it was.
+  void to(Device device);
+
   /// Clears every parameter's gradient (sets it to undefined, as PyTorch's set_to_none).
   void zero_grad();
 

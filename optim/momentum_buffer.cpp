@@ -28,7 +28,9 @@ void MomentumBufferOptimizer::load_state(const NamedTensors& state, int64_t step
           "' (expected momentum_buffer.0..", params.size() - 1, ")");
     check(t.shape() == params[i]->shape() && t.dtype() == DType::float32, this->name(), ": ", name, " has shape ",
           t.shape(), ", parameter ", i, " has shape ", params[i]->shape());
-    loaded[i] = dispatch::copy(t);  // own the buffer: step() updates it in place
+    // Own the buffer (step() updates it in place), on the parameter's device: a checkpoint is host data.
+    const Tensor moved = dispatch::to_device(t, params[i]->device());
+    loaded[i] = moved.shares_storage(t) ? dispatch::copy(t) : moved;
   }
   momentum_buffer_ = std::move(loaded);
   Optimizer::load_state({}, steps);
