@@ -24,6 +24,7 @@ struct TrainArgs {
   TrainConfig config;
   std::string data_dir;  // empty: default_data_dir(config.dataset)
   int threads = 0;       // 0: all cores
+  std::string device = "cpu";  // cpu, cuda, cuda:N (a run flag: a resumed run may change it)
   std::string metrics;   // CSV path, empty: none
   int64_t log_every = 100;
   std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
@@ -41,6 +42,7 @@ struct EvalArgs {
   std::string dataset;  // empty: the checkpoint's
   std::string data_dir;
   int threads = 0;
+  std::string device = "cpu";
 };
 int run_eval(const EvalArgs& args);
 
@@ -52,6 +54,7 @@ struct CompareArgs {
   std::string data_dir;
   std::string out = "compare";          // directory for the CSVs, summaries and plots
   int threads = 0;
+  std::string device = "cpu";
   int64_t log_every = 20;
   std::string telemetry;                // empty: none; else a JSONL file per run in `out`
   bool telemetry_on = false;            // the --telemetry flag
@@ -63,6 +66,7 @@ struct PredictArgs {
   std::string checkpoint;
   std::vector<std::string> images;
   bool invert = false;  // for dark digits on a light background
+  std::string device = "cpu";
 };
 int run_predict(const PredictArgs& args);
 
@@ -74,6 +78,10 @@ struct ExplainArgs {
   int threads = 0;
 };
 int run_explain_step(const ExplainArgs& args);
+
+/// The --device flag: "cpu", "cuda" or "cuda:N". A bad name, or a CUDA device this machine does
+/// not have (with the reason: no GPU, no driver, a CPU-only build), is a UsageError.
+Device parse_device(const std::string& text);
 
 /// "256,128" → {256, 128}; anything else is a UsageError: "<flag>: '<text>' is not a comma-separated
 /// list of <what>".

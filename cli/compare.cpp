@@ -101,6 +101,7 @@ int run_compare(const CompareArgs& args) {
       t.config.seed = seed;
       t.data_dir = args.data_dir;
       t.threads = args.threads;
+      t.device = args.device;
       t.log_every = args.log_every;
       const std::string stem = args.out + "/" + name + "-seed" + std::to_string(seed);
       t.metrics = stem + ".csv";

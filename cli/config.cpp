@@ -5,10 +5,27 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "core/backend.h"
 
 namespace minidl::cli {
 
 using nlohmann::json;
+
+Device parse_device(const std::string& text) {
+  Device device;
+  try {
+    device = Device::parse(text);
+  } catch (const Error& e) {
+    throw UsageError(detail::concat("--device: ", e.what()));
+  }
+  if (device.is_cuda() && device.index >= cuda::device_count())
+    throw UsageError(cuda::is_available()
+                         ? detail::concat("--device ", text, ": this machine has ", cuda::device_count(),
+                                          " CUDA device(s), cuda:0 to cuda:", cuda::device_count() - 1)
+                         : detail::concat("--device ", text, ": no CUDA device is available (",
+                                          cuda::unavailable_reason(), "); use --device cpu"));
+  return device;
+}
 
 std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what) {
   std::vector<int64_t> values;

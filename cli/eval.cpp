@@ -27,6 +27,7 @@ std::vector<std::string> class_names(const std::string& dataset) {
 int run_eval(const EvalArgs& args) {
   if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
   if (args.threads > 0) set_num_threads(args.threads);
+  const Device device = parse_device(args.device);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   const std::string dataset = args.dataset.empty() ? ck.config.dataset : args.dataset;
   try {
@@ -36,6 +37,7 @@ int run_eval(const EvalArgs& args) {
   }
   Generator unused(0);  // the weights come from the checkpoint
   const auto model = nn::mlp(kInputs, ck.config.hidden, kClasses, unused);
+  model->to(device);
   load_parameters(*model, ck.parameters, args.checkpoint);
 
   const std::string dir = args.data_dir.empty() ? default_data_dir(dataset) : args.data_dir;

@@ -15,7 +15,9 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t bat
   const bool was_training = model.is_training();
   model.eval();
   Evaluation e;
-  data::DataLoader loader(dataset, {.batch_size = batch_size});
+  const std::vector<Tensor> params = model.parameters();
+  const Device device = params.empty() ? Device::cpu() : params.front().device();
+  data::DataLoader loader(dataset, {.batch_size = batch_size, .device = device});
   double loss_sum = 0;
   for (const data::Batch& batch : loader) {
     const Tensor logits = model(batch.inputs);

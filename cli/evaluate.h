@@ -18,6 +18,7 @@ struct Evaluation {
 };
 
 /// One pass over `dataset` in order, without gradients, in eval mode (restored afterwards).
+/// Batches go to the device of the model's parameters.
 Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t batch_size = 1000);
 
 /// The confusion matrix as a table, rows = true class, columns = predicted class.

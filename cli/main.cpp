@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   CLI::Option* epochs = train->add_option("--epochs", t.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
   train->add_option("--data", t.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
   train->add_option("--threads", t.threads, "CPU threads (default: all cores)");
+  train->add_option("--device", t.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
   train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
   train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
   train->add_option("--summary", t.summary,
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   eval->add_option("--dataset", e.dataset, "mnist | fashion-mnist (default: the checkpoint's)");
   eval->add_option("--data", e.data_dir, "dataset directory");
   eval->add_option("--threads", e.threads, "CPU threads (default: all cores)");
+  eval->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
 
   // ---- compare
   CompareArgs c;
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
   compare->add_option("--weight-decay", c.base.weight_decay, "L2 weight decay")->capture_default_str();
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
   compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+  compare->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
@@ -145,6 +148,7 @@ int main(int argc, char** argv) {
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
   predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
+  predict->add_option("--device", p.device, "cpu, cuda or cuda:N")->capture_default_str();
   predict->add_option("images", p.images, "image files")->required();
 
   try {

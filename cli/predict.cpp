@@ -15,9 +15,11 @@ namespace minidl::cli {
 
 int run_predict(const PredictArgs& args) {
   if (args.images.empty()) throw UsageError("give at least one image file");
+  const Device device = parse_device(args.device);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   Generator unused(0);
   const auto model = nn::mlp(kInputs, ck.config.hidden, kClasses, unused);
+  model->to(device);
   load_parameters(*model, ck.parameters, args.checkpoint);
   model->eval();
   const data::ImageDatasetInfo& info = dataset_info(ck.config.dataset);
@@ -25,7 +27,7 @@ int run_predict(const PredictArgs& args) {
 
   NoGradGuard no_grad;
   for (const std::string& path : args.images) {
-    Tensor pixels = data::load_image(path).reshape({1, kInputs});
+    Tensor pixels = data::load_image(path).reshape({1, kInputs}).to(device);
     if (args.invert) pixels = 1.f - pixels;  // MNIST digits are light on dark
     const std::vector<float> p = softmax((*model)(data::normalize_pixels(pixels, info)), 1).to_vector();
     const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());

@@ -21,6 +21,7 @@
 #include "cli/evaluate.h"
 #include "cli/progress.h"
 #include "cli/telemetry.h"
+#include "core/allocator.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
 #include "nn/clip_grad.h"
@@ -210,6 +211,7 @@ int run_train(const TrainArgs& args) {
   if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
   if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
   if (args.threads > 0) set_num_threads(args.threads);
+  const Device device = parse_device(args.device);
   if (!args.save.empty()) check_writable(checkpoint_path(args.save, 1), "--save");
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
@@ -217,6 +219,7 @@ int run_train(const TrainArgs& args) {
   // ---- model and optimizer (an option the optimizer rejects is a usage error too)
   Generator init(config.seed);
   const auto model = nn::mlp(kInputs, config.hidden, kClasses, init);
+  model->to(device);  // initialized on the host from the seed: the same weights on every device
   const std::unique_ptr<optim::Optimizer> optimizer = make_trainer_optimizer(config, *model);
   const auto schedule = make_schedule(config);
 
@@ -234,7 +237,8 @@ int run_train(const TrainArgs& args) {
   check_data_present(dir, config.dataset);
   const data::ImageDataset train = data::load_mnist_format(dir, data::Split::train, info);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, info);
-  data::DataLoader loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1});
+  data::DataLoader loader(train,
+                          {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device});
 
   int64_t start_epoch = 0;
   if (!args.resume.empty()) {
@@ -246,7 +250,9 @@ int run_train(const TrainArgs& args) {
 
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
-  if (!args.quiet) std::printf("minidl train: %s\n", describe(config, params).c_str());
+  if (!args.quiet)
+    std::printf("minidl train: %s%s\n", describe(config, params).c_str(),
+                device.is_cpu() ? "" : detail::concat(", on ", device, " (", cuda::device_name(device.index), ")").c_str());
   if (!args.resume.empty() && !args.quiet)
     std::printf("resuming from %s after epoch %lld%s\n", args.resume.c_str(), static_cast<long long>(start_epoch),
                 resumed.state.batch ? detail::concat(", batch ", resumed.state.batch).c_str() : "");
@@ -361,6 +367,10 @@ int run_train(const TrainArgs& args) {
                            {"eval_seconds", eval_seconds}, {"skipped_steps", skipped},
                            {"steps", optimizer->steps()},
                            {"peak_rss_mib", peak_rss_mib()}});
+    if (device.is_cuda()) {  // a loop in steady state allocates no device memory after its first epoch
+      epochs_json.back()["cuda_malloc_calls"] = cuda::malloc_calls();
+      epochs_json.back()["cuda_peak_mib"] = static_cast<double>(memory_stats(device).peak_bytes_in_use) / (1 << 20);
+    }
     if (!args.quiet) {
       std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
                   static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), train_loss, result.loss,
@@ -391,6 +401,7 @@ int run_train(const TrainArgs& args) {
   if (!args.summary.empty()) {
     const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config))},
                                     {"threads", num_threads()},
+                                    {"device", device.str()},
                                     {"startup_seconds", startup_seconds},
                                     {"epochs", epochs_json},
                                     {"final_test_accuracy", result.accuracy},

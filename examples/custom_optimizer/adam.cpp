@@ -45,7 +45,12 @@ class Adam : public optim::Optimizer {
       if (group.weight_decay != 0.f) g = g + group.weight_decay * p;  // g = grad + wd·p
       Tensor& m = m_[static_cast<size_t>(i)];
       Tensor& v = v_[static_cast<size_t>(i)];
-      if (!m.defined()) m = Tensor::zeros(p.shape()), v = Tensor::zeros(p.shape());
+      // State lives beside its parameter; state loaded from a checkpoint is host data, so it follows.
+      if (!m.defined()) {
+        m = Tensor::zeros(p.shape(), {.device = p.device()});
+        v = Tensor::zeros(p.shape(), {.device = p.device()});
+      }
+      if (m.device() != p.device()) m = m.to(p.device()), v = v.to(p.device());
       m.mul_(o_.beta1).add_(g, 1.f - o_.beta1);                       // m = β1·m + (1 − β1)·g
       v.mul_(o_.beta2).add_(g * g, 1.f - o_.beta2);                   // v = β2·v + (1 − β2)·g²
       const Tensor m_hat = m / correction1, v_hat = v / correction2;  // bias correction
