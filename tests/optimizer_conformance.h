@@ -16,7 +16,8 @@
 //   5. it converges: on an ill-conditioned quadratic (curvatures 1…100) the loss falls below
 //      1e-4 of its start, and on Rosenbrock's valley it gets within 0.1 of the minimum (1, 1),
 //      each within the options' step budget and at the options' lr;
-//   6. (CUDA ≡ CPU: once the CUDA backend exists; it is not built yet.)
+//   6. on a GPU, it follows the CPU's trajectory within float rounding (skipped, with a message,
+//      where there is no CUDA device).
 // Every check runs the optimizer through step(closure), so closure-based optimizers pass too.
 #pragma once
 
@@ -47,7 +48,7 @@ inline Tensor leaf(const std::vector<float>& v) { return Tensor::from_vector(v, 
 
 // ½ Σ a_i x_i² with curvatures 1, 2, 5, 10, 20, 50, 100.
 inline Tensor quadratic(const Tensor& x) {
-  const Tensor a = Tensor::from_vector({1.f, 2.f, 5.f, 10.f, 20.f, 50.f, 100.f}, {7});
+  const Tensor a = Tensor::from_vector({1.f, 2.f, 5.f, 10.f, 20.f, 50.f, 100.f}, {7}).to(x.device());
   return 0.5f * sum(a * x * x);
 }
 
@@ -121,7 +122,20 @@ inline void check_optimizer(const Options& o) {
     CHECK_MESSAGE(distance < 0.1, "Rosenbrock: ended at (" << end[0] << ", " << end[1] << "), " << distance
                                                               << " from (1, 1), after " << o.rosenbrock_steps << " steps");
   }
-  MESSAGE("CUDA ≡ CPU: not checked, minidl has no CUDA backend yet");
+  if (!cuda::is_available()) {  // 6. CUDA ≡ CPU
+    MESSAGE("CUDA ≡ CPU: skipped, no CUDA device (" << cuda::unavailable_reason() << ")");
+    return;
+  }
+  const auto trajectory = [&](Device device) {
+    const Tensor p = Tensor::from_vector(start, {7}).to(device).detach().set_requires_grad(true);
+    const auto opt = o.make({p}, 0.005f);
+    detail::run(*opt, p, detail::quadratic, 50);
+    return p.to_vector();
+  };
+  const std::vector<float> on_gpu = trajectory(Device::cuda()), on_cpu = trajectory(Device::cpu());
+  for (size_t i = 0; i < on_cpu.size(); ++i)
+    CHECK_MESSAGE(std::fabs(on_gpu[i] - on_cpu[i]) <= 1e-6 + 1e-5 * std::fabs(on_cpu[i]),
+                  "CUDA and CPU trajectories differ at element " << i << ": " << on_gpu[i] << " vs " << on_cpu[i]);
 }
 
 }  // namespace minidl::conformance

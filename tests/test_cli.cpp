@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -155,6 +156,48 @@ TEST_SUITE("cli") {
     CHECK(predict.output.starts_with(tiny / "three.png" + ": 3  (probability "));
   }
 
+  TEST_CASE("a run on the GPU matches the CPU's, and its checkpoints evaluate, predict and resume on either device") {
+    if (!cuda::is_available()) SKIP_TEST("no CUDA device: " + cuda::unavailable_reason());
+    TinyMnist tiny;
+    const std::string common = "train " + tiny.data() + " --hidden 32 --epochs 3 --batch-size 16 --lr 0.05 ";
+    const Run gpu = run_minidl(common + "--device cuda --save " + (tiny / "gpu-{epoch}.safetensors") + " --summary " +
+                               (tiny / "gpu.json"));
+    const Run cpu = run_minidl(common + "--save " + (tiny / "cpu-{epoch}.safetensors"));
+    INFO(gpu.output);
+    INFO(cpu.output);
+    REQUIRE(gpu.code == 0);
+    REQUIRE(cpu.code == 0);
+    CHECK(gpu.output.find(", on cuda:0 (") != std::string::npos);
+    CHECK(slurp(tiny / "gpu.json").find("\"device\": \"cuda:0\"") != std::string::npos);
+    // The same final accuracy within one of the 100 test images (a near-tie may fall either way).
+    const auto accuracy = [](const std::string& out, const std::string& before) {
+      const size_t at = out.find(before);
+      return at == std::string::npos ? -100.0 : std::stod(out.substr(at + before.size()));
+    };
+    const double gpu_accuracy = accuracy(gpu.output, "final test accuracy ");
+    CHECK(std::fabs(gpu_accuracy - accuracy(cpu.output, "final test accuracy ")) <= 1.0);
+    // The GPU's checkpoint on the CPU, the CPU's on the GPU: the same accuracy as the run printed.
+    const Run eval_gpu_ck = run_minidl("eval --checkpoint " + (tiny / "gpu-3.safetensors") + " " + tiny.data());
+    const Run eval_cpu_ck =
+        run_minidl("eval --device cuda --checkpoint " + (tiny / "cpu-3.safetensors") + " " + tiny.data());
+    REQUIRE(eval_gpu_ck.code == 0);
+    REQUIRE(eval_cpu_ck.code == 0);
+    CHECK(std::fabs(accuracy(eval_gpu_ck.output, "accuracy ") - gpu_accuracy) <= 1.0);
+    CHECK(std::fabs(accuracy(eval_cpu_ck.output, "accuracy ") - accuracy(cpu.output, "final test accuracy ")) <= 1.0);
+    std::vector<float> px(784, 0.f);
+    data::save_png(tiny / "digit.png", Tensor::from_vector(px, {28, 28}));
+    const Run on_gpu = run_minidl("predict --device cuda --checkpoint " + (tiny / "cpu-3.safetensors") + " " + (tiny / "digit.png"));
+    const Run on_cpu = run_minidl("predict --checkpoint " + (tiny / "cpu-3.safetensors") + " " + (tiny / "digit.png"));
+    REQUIRE(on_gpu.code == 0);
+    CHECK(on_gpu.output.substr(0, on_gpu.output.find("(")) == on_cpu.output.substr(0, on_cpu.output.find("(")));
+    // A CPU run resumed on the GPU.
+    const Run resumed = run_minidl("train " + tiny.data() + " --device cuda --epochs 4 --resume " +
+                                   (tiny / "cpu-3.safetensors"));
+    INFO(resumed.output);
+    CHECK(resumed.code == 0);
+    CHECK(resumed.output.find("epoch 4/4") != std::string::npos);
+  }
+
   TEST_CASE("--resume from epoch 2 of a 4-epoch run ends bitwise where the uninterrupted run ends") {
     TinyMnist tiny;
     const std::string common = "train " + tiny.data() + " --hidden 16 --batch-size 32 --lr 0.05 --threads 2";
@@ -205,6 +248,13 @@ TEST_SUITE("cli") {
         {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
         {t + "--summary /nonexistent/dir/s.json",
          "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
+        {t + "--device gpu", "minidl train: error: --device: Device: cannot parse 'gpu' (expected cpu, cuda or cuda:N)"},
+        {t + "--device cuda:99",
+         cuda::is_available()
+             ? "minidl train: error: --device cuda:99: this machine has " + std::to_string(cuda::device_count()) +
+                   " CUDA device(s), cuda:0 to cuda:" + std::to_string(cuda::device_count() - 1)
+             : "minidl train: error: --device cuda:99: no CUDA device is available (" + cuda::unavailable_reason() +
+                   "); use --device cpu"},
     };
     for (const auto& [args, message] : cases) {
       CAPTURE(args);

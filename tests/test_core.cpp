@@ -363,12 +363,22 @@ TEST_SUITE("core") {
     CHECK(after.bytes_in_use == before.bytes_in_use);
   }
 
-  TEST_CASE("devices parse and print, and a CUDA tensor is refused in this build") {
+  TEST_CASE("devices parse and print, and a CUDA device that is not there is refused with the reason") {
     CHECK(Device::parse("cpu") == Device::cpu());
     CHECK(Device::parse("cuda:1") == Device::cuda(1));
     CHECK(Device::cuda(1).str() == "cuda:1");
     CHECK(error_of([] { Device::parse("tpu"); }) == "Device: cannot parse 'tpu' (expected cpu, cuda or cuda:N)");
-    CHECK(error_of([] { Tensor::zeros({2}, {.device = Device::cuda()}); }).find("cuda:0") != std::string::npos);
+    CHECK(error_of([] { Device::parse("cuda:-1"); }) != "");
+    CHECK(cuda::is_available() == (cuda::device_count() > 0));
+    CHECK(cuda::is_available() == cuda::unavailable_reason().empty());
+    if (!cuda::is_built()) CHECK(!cuda::is_available());
+    // One past the last device (cuda:0 on a machine without a GPU) is refused, naming it and why.
+    const Device missing = Device::cuda(cuda::device_count());
+    const std::string e = error_of([&] { Tensor::zeros({2}, {.device = missing}); });
+    CHECK(e.find(missing.str()) != std::string::npos);
+    if (!cuda::is_available()) CHECK(e.find(cuda::unavailable_reason()) != std::string::npos);
+    MESSAGE("CUDA: built " << cuda::is_built() << ", devices " << cuda::device_count() << " "
+                           << cuda::unavailable_reason());
   }
 
   TEST_CASE("misuse raises minidl::Error naming the op and the shapes") {
