@@ -7,33 +7,7 @@
 namespace minidl::kernels::cpu {
 
 const Backend& backend() {
-  static const Backend table{
-      .name = "cpu",
-      .allocate = allocate,
-      .deallocate = deallocate,
-      .copy_from_host = copy_from_host,
-      .copy_to_host = copy_to_host,
-      .fill = fill,
-      .copy = copy,
-      .gather_rows = gather_rows,
-      .cast_int32_to_float32 = cast_int32_to_float32,
-      .cast_float32_to_int32 = cast_float32_to_int32,
-      .unary = unary,
-      .binary = binary,
-      .sum = sum,
-      .max = max,
-      .max_backward = max_backward,
-      .sum_squares = sum_squares,
-      .dot = dot,
-      .softmax = softmax,
-      .softmax_backward = softmax_backward,
-      .cross_entropy_forward = cross_entropy_forward,
-      .cross_entropy_backward = cross_entropy_backward,
-      .bias_activation = bias_activation,
-      .bias_activation_backward = bias_activation_backward,
-      .sgd_step = sgd_step,
-      .gemm = gemm,
-  };
+  static const Backend table = entry_table("cpu");
   return table;
 }
 
