@@ -4,7 +4,7 @@
 
 // ---- core: tensors, their memory and their devices
 #include "core/allocator.h"  // caching allocator, memory_stats()
-#include "core/backend.h"    // set_num_threads()
+#include "core/backend.h"    // set_num_threads(), cuda::is_available(), synchronize()
 #include "core/device.h"     // Device::cpu(), Device::cuda(i)
 #include "core/dispatch.h"   // tensor-level kernels without autograd, for writing new ops
 #include "core/dtype.h"      // DType::float32, DType::int32
