@@ -13,8 +13,7 @@ const kernels::Backend& backend_for(Device device) {
 #if MINIDL_WITH_CUDA
   return kernels::cuda::backend(device.index);
 #else
-  fail("cannot use ", device, ": this build of minidl has no CUDA backend (it was configured without nvcc, or with "
-       "-DMINIDL_CUDA=OFF); use Device::cpu()");
+  fail("cannot use ", device, ": ", cuda::unavailable_reason(), "; use Device::cpu()");
 #endif
 }
 
@@ -44,7 +43,9 @@ int64_t malloc_calls() { return kernels::cuda::malloc_calls(); }
 #else
 bool is_built() { return false; }
 int device_count() { return 0; }
-std::string unavailable_reason() { return "this build of minidl has no CUDA backend (configured without nvcc)"; }
+std::string unavailable_reason() {
+  return "this build of minidl has no CUDA backend (configured without nvcc, or with -DMINIDL_CUDA=OFF)";
+}
 std::string device_name(int index) {
   backend_for(Device::cuda(index));  // throws
   return "";
