@@ -381,6 +381,21 @@ TEST_SUITE("core") {
                            << cuda::unavailable_reason());
   }
 
+  TEST_CASE("set_data gives every handle of a tensor new data; to(the same device) is the tensor itself") {
+    Tensor p = Tensor::zeros({2, 3});
+    p.set_requires_grad(true);
+    const Tensor held = p;  // as a layer and an optimizer hold the same parameter
+    p.set_grad(Tensor::ones({2, 3}));
+    p.set_data(Tensor::arange(6).reshape({2, 3}).to(DType::float32));
+    CHECK(held.to_vector() == std::vector<float>{0, 1, 2, 3, 4, 5});
+    CHECK(held.requires_grad());
+    CHECK(!held.grad().defined());
+    CHECK(p.to(Device::cpu()).shares_storage(p));
+    CHECK(error_of([&] { p.set_data(Tensor::zeros({3, 2})); }) ==
+          "set_data: new data float32 [3, 2] does not match tensor float32 [2, 3]");
+    CHECK(error_of([&] { (p * 2.f).set_data(Tensor::zeros({2, 3})); }).starts_with("set_data: only a leaf tensor"));
+  }
+
   TEST_CASE("misuse raises minidl::Error naming the op and the shapes") {
     const Tensor a = Tensor::zeros({64, 784}), w = Tensor::zeros({256, 784});
     CHECK(error_of([&] { matmul(a, w); }) == "matmul: shapes [64, 784] and [256, 784] are not aligned (784 != 256)");
