@@ -381,7 +381,7 @@ TEST_SUITE("core") {
                            << cuda::unavailable_reason());
   }
 
-  TEST_CASE("set_data gives every handle of a tensor new data; to(the same device) is the tensor itself") {
+  TEST_CASE("set_data gives every handle of a tensor new data, and to(the same device) is the tensor itself") {
     Tensor p = Tensor::zeros({2, 3});
     p.set_requires_grad(true);
     const Tensor held = p;  // as a layer and an optimizer hold the same parameter
