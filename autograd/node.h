@@ -26,7 +26,9 @@
 
 namespace minidl::autograd {
 
-constexpr int kMaxInputs = 3;
+/// Inputs a node can take: enough for batch_norm's five (x, weight, bias, running_mean, running_var)
+/// and a few more. Fixed-size, so recording a node allocates nothing beyond the pooled node itself.
+constexpr int kMaxInputs = 8;
 
 /// Gradients with respect to a node's inputs, in input order; an undefined Tensor means none.
 using Grads = std::array<Tensor, kMaxInputs>;

@@ -169,6 +169,27 @@ TEST_SUITE("autograd") {
     CHECK(r.report.find("input 0 [4]") != std::string::npos);
   }
 
+  TEST_CASE("a node takes up to kMaxInputs inputs, and more are refused naming the op") {
+    // y = Σ_i (i + 1) · x_i over five inputs: each gets dy scaled by its weight.
+    std::vector<Tensor> xs;
+    for (int i = 0; i < 5; ++i) xs.push_back(Tensor::from_vector({1.f, 2.f}, {2}, true));
+    Tensor y = Tensor::zeros({2});
+    for (int i = 0; i < 5; ++i) y = dispatch::binary(kernels::BinaryOp::add, y, xs[i] * static_cast<float>(i + 1), "five");
+    y = y.detach();
+    autograd::record("five", y, {xs[0], xs[1], xs[2], xs[3], xs[4]}, [](const Tensor& dy) {
+      autograd::Grads g;
+      for (int i = 0; i < 5; ++i) g[i] = dispatch::binary(kernels::BinaryOp::mul, dy, Tensor::full({2}, i + 1.f), "five");
+      return g;
+    });
+    sum(y).backward();
+    for (int i = 0; i < 5; ++i) CHECK(xs[i].grad().to_vector() == std::vector<float>(2, i + 1.f));
+    const Tensor a = Tensor::ones({1}, {.requires_grad = true});
+    Tensor z = Tensor::ones({1});
+    CHECK(error_of([&] {
+            autograd::record("nine", z, {a, a, a, a, a, a, a, a, a}, [](const Tensor&) { return autograd::Grads{}; });
+          }) == "nine: a node takes at most 8 inputs");
+  }
+
   TEST_CASE("W.transpose(0, 1) routes its gradient back to W") {
     // L = Σ_i (x·Wᵀ)_i = Σ_i Σ_k x_k W[i, k], so dL/dW[i, k] = x_k for every row i.
     const Tensor w = Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3}, true);
