@@ -92,6 +92,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
           "' was already released by an earlier backward(); run the forward pass again (each forward "
           "pass supports one backward)");
     for (const Tensor& input : node->inputs()) {
+      if (!input.defined()) continue;  // an optional input left out (a layer without bias)
       const auto& fn = input.impl()->grad_fn;
       if (fn && fn->seen_in_pass_ != pass) {
         fn->seen_in_pass_ = pass;
@@ -119,7 +120,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     for (size_t i = 0; i < node->inputs().size(); ++i) {
       const Tensor& input = node->inputs()[i];
       Tensor& g = grads[i];
-      if (!g.defined() || !input.requires_grad()) continue;
+      if (!g.defined() || !input.defined() || !input.requires_grad()) continue;
       check(g.shape() == input.shape(), "backward: '", node->name(), "' returned a gradient of shape ", g.shape(),
             " for input ", i, " of shape ", input.shape(), " (a bug in that op's backward)");
       if (const auto& fn = input.impl()->grad_fn) {

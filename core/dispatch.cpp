@@ -510,7 +510,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, const char* op) {
   Tensor a_copy, b_copy;
   const GemmOperand ga = gemm_operand(a, a_copy), gb = gemm_operand(b, b_copy);
   check_int32_range(n, op, "leading dimension");
-  backend(out).gemm(batch, m, n, k, ga, gb, ptr<float>(out), n, m * n);
+  backend(out).gemm(batch, m, n, k, ga, gb, ptr<float>(out), n, m * n, 0.f);
   return out;
 }
 

@@ -94,6 +94,55 @@ struct SgdSlot {
 /// are checked first, so a bad slot changes nothing.
 void sgd_step(std::span<const SgdSlot> slots, const kernels::SgdHyper& hyper, const char* op);
 
+// ---- convolutional networks (core/dispatch_conv.cpp). Images are NCHW, float32.
+struct Conv2dParams {
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+/// y = act(conv2d(x, weight) + bias) for x [N, C, H, W], weight [O, C/groups, kH, kW] and bias [O]
+/// (or undefined): [N, O, out_h, out_w]. Lowered to im2col + one GEMM per group, over the batch in
+/// chunks whose column matrix fits in cache. Bad shapes and options throw naming `op`.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+              kernels::Activation act, const char* op);
+struct Conv2dGrads {
+  Tensor dx, dweight, dbias;  // undefined where not asked for
+};
+/// conv2d's gradients from dy and the forward's output y (read only when act is relu): dweight is
+/// dz·colᵀ, dx is col2im(weightᵀ·dz), dbias is Σ dz over the batch and positions.
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                            const Conv2dParams& params, kernels::Activation act, bool need_dx, bool need_dweight,
+                            bool need_dbias);
+
+struct Pool2dParams {
+  int64_t kernel = 1, stride = 1, padding = 0;  // stride resolved (> 0)
+};
+/// Max over each window of x [N, C, H, W] (or [C, H, W]), and each winner's flat index in its plane.
+MaxResult max_pool2d(const Tensor& x, const Pool2dParams& params, const char* op);
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, const Pool2dParams& params);
+/// Mean over each window, padding counted as zeros (PyTorch's count_include_pad = true).
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params, const char* op);
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dParams& params);
+
+struct BatchNormResult {
+  Tensor y;
+  Tensor save_mean, save_invstd;  // [C], the statistics y was normalized with (for the backward)
+};
+/// Normalizes x [N, C, …] per channel C. Training: the batch's statistics, and running_mean and
+/// running_var (when defined) updated in place; evaluation: the running statistics. weight and
+/// bias ([C]) may be undefined.
+BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                           const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps,
+                           const char* op);
+struct BatchNormGrads {
+  Tensor dx, dweight, dbias;  // undefined where not asked for
+};
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                                   const Tensor& save_mean, const Tensor& save_invstd, bool training, bool need_dx,
+                                   bool need_dweight, bool need_dbias);
+
+/// A dropout mask of `shape` on `device`: each element 1/(1 − p) with probability 1 − p, else 0,
+/// drawn from `seed` by position (the same mask on every backend). 0 ≤ p < 1.
+Tensor dropout_mask(const Shape& shape, Device device, float p, uint64_t seed);
+
 // ---- checks shared with the ops layer
 void check_defined(const Tensor& x, const char* op);
 void check_float(const Tensor& x, const char* op);

@@ -1,4 +1,4 @@
-// The kernel interface: the table of functions every backend implements (CPU now, CUDA later).
+// The kernel interface: the table of functions every backend implements (kernels/cpu, kernels/cuda).
 // Kernels know nothing about Tensor. They take raw pointers, element counts and strides (in
 // elements, never bytes); validation, output allocation and shape logic live in core/dispatch.cpp,
 // the one place that calls through this table (core/backend.cpp picks the table for a device).
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/conv_math.h"
 #include "kernels/layout.h"
 #include "kernels/optimizer_math.h"
 
@@ -86,9 +87,51 @@ struct Backend {
   // ---- one optimizer step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
   void (*sgd_step)(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
 
-  // ---- C[b] = A[b] · B[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with ldc.
+  // ---- C[b] = A[b] · B[b] + beta · C[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with
+  // ldc. beta is 0 (C is overwritten, whatever it held) or 1 (accumulate).
   void (*gemm)(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c,
-               int64_t ldc, int64_t c_batch_stride);
+               int64_t ldc, int64_t c_batch_stride, float beta);
+
+  // ---- convolution as im2col + GEMM (core/dispatch_conv.cpp composes these with gemm). x is
+  // [batch, channels, H, W] contiguous, col is [channels·kh·kw, batch·L] with L = out_h·out_w
+  // (kernels/conv_math.h defines both layouts).
+  void (*im2col)(float* col, const float* x, int64_t batch, int64_t channels, const Window2d& w);
+  /// dx = col2im(col), the adjoint of im2col (dx is overwritten).
+  void (*col2im)(float* dx, const float* col, int64_t batch, int64_t channels, const Window2d& w);
+  /// The GEMM's [channels, batch·L] result yt into the output's [batch, channels, L] layout, with
+  /// the bias (null: none) and the activation: y[b, o, l] = act(yt[o, b·L + l] + bias[o]).
+  void (*conv_output)(float* y, const float* yt, const float* bias, int64_t batch, int64_t channels, int64_t l,
+                      Activation act);
+  /// Its backward: dzt[o, b·L + l] = dy[b, o, l] ⊙ act'(y[b, o, l]) from the forward output y, and
+  /// dbias[o] += Σ_{b, l} dzt[o, b·L + l] (accumulated, so batches can come in chunks; null: skip).
+  void (*conv_output_backward)(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch,
+                               int64_t channels, int64_t l, Activation act);
+
+  // ---- 2-D pooling over `planes` (N·C) contiguous planes of w.height × w.width; outputs are
+  // [planes, out_h, out_w]. Max pooling keeps each winner's flat index in its input plane.
+  void (*max_pool2d)(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w);
+  void (*max_pool2d_backward)(float* dx, const float* dy, const int32_t* indices, int64_t planes, const Window2d& w);
+  void (*avg_pool2d)(float* out, const float* x, int64_t planes, const Window2d& w);
+  void (*avg_pool2d_backward)(float* dx, const float* dy, int64_t planes, const Window2d& w);
+
+  // ---- batch normalization of x [n, c, inner] per channel c (docs/convolution.md derives it).
+  /// Training: mean and biased variance of each channel over n·inner values (which must be > 1)
+  /// into save_mean and save_invstd = 1/√(var + eps), and, when running_mean is not null,
+  /// running = (1 − momentum)·running + momentum·batch statistic with the unbiased variance.
+  /// Evaluation: save_mean and save_invstd from the running statistics. Then
+  /// y = (x − mean)·invstd·weight + bias (weight/bias null: 1 and 0).
+  void (*batch_norm_forward)(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                             const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
+                             int64_t inner, bool training, float momentum, float eps);
+  /// Gradients from the saved statistics: dweight = Σ dy·x̂, dbias = Σ dy per channel, and
+  /// dx = weight·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M) in training (the batch statistics depend on x),
+  /// dx = weight·invstd·dy in evaluation. Null outputs are skipped.
+  void (*batch_norm_backward)(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                              const float* weight, const float* save_mean, const float* save_invstd, int64_t n,
+                              int64_t c, int64_t inner, bool training);
+
+  // ---- dropout: mask[i] = 1/(1 − p) or 0 (kernels/conv_math.h, dropout_factor: seeded, counter-based)
+  void (*dropout_mask)(float* mask, int64_t n, uint64_t seed, float p);
 };
 
 }  // namespace minidl::kernels

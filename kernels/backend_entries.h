@@ -39,7 +39,25 @@ void bias_activation_backward(float* dz, float* dbias, const float* y, const flo
 void sgd_step(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
 
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
-          int64_t c_batch_stride);
+          int64_t c_batch_stride, float beta);
+
+void im2col(float* col, const float* x, int64_t batch, int64_t channels, const Window2d& w);
+void col2im(float* dx, const float* col, int64_t batch, int64_t channels, const Window2d& w);
+void conv_output(float* y, const float* yt, const float* bias, int64_t batch, int64_t channels, int64_t l,
+                 Activation act);
+void conv_output_backward(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch, int64_t channels,
+                          int64_t l, Activation act);
+void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w);
+void max_pool2d_backward(float* dx, const float* dy, const int32_t* indices, int64_t planes, const Window2d& w);
+void avg_pool2d(float* out, const float* x, int64_t planes, const Window2d& w);
+void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, const Window2d& w);
+void batch_norm_forward(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                        const float* x, const float* weight, const float* bias, int64_t n, int64_t c, int64_t inner,
+                        bool training, float momentum, float eps);
+void batch_norm_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,
+                         const float* save_mean, const float* save_invstd, int64_t n, int64_t c, int64_t inner,
+                         bool training);
+void dropout_mask(float* mask, int64_t n, uint64_t seed, float p);
 
 /// This backend's table: every entry above under its name.
 inline Backend entry_table(const char* name) {
@@ -69,5 +87,16 @@ inline Backend entry_table(const char* name) {
       .bias_activation_backward = bias_activation_backward,
       .sgd_step = sgd_step,
       .gemm = gemm,
+      .im2col = im2col,
+      .col2im = col2im,
+      .conv_output = conv_output,
+      .conv_output_backward = conv_output_backward,
+      .max_pool2d = max_pool2d,
+      .max_pool2d_backward = max_pool2d_backward,
+      .avg_pool2d = avg_pool2d,
+      .avg_pool2d_backward = avg_pool2d_backward,
+      .batch_norm_forward = batch_norm_forward,
+      .batch_norm_backward = batch_norm_backward,
+      .dropout_mask = dropout_mask,
   };
 }

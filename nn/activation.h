@@ -35,4 +35,18 @@ class Flatten : public Module {
   int64_t start_dim_, end_dim_;
 };
 
+/// Unflattens dim `dim` into `sizes`: Unflatten(1, {1, 28, 28}) turns MNIST's [B, 784] batches
+/// into the [B, 1, 28, 28] images a convolution takes. A view, no copy.
+class Unflatten : public Module {
+ public:
+  Unflatten(int64_t dim, Shape sizes);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Unflatten"; }
+  std::string extra_repr() const override;
+
+ private:
+  int64_t dim_;
+  Shape sizes_;
+};
+
 }  // namespace minidl::nn

@@ -1,13 +1,65 @@
-// Layers and losses as plain functions: nn::functional::linear, mse_loss and cross_entropy.
-// The losses average over the batch (PyTorch's reduction='mean').
+// Layers and losses as plain functions: linear, conv2d, pooling, dropout, batch_norm, and the
+// losses mse_loss and cross_entropy (which average over the batch, PyTorch's reduction='mean').
+// Each is one differentiable op; the layers in nn/ hold their parameters and call these.
+// Images are NCHW: N = batch, C = channels, H × W = height × width.
 #pragma once
 
+#include "core/generator.h"
 #include "core/tensor.h"
 #include "kernels/backend.h"
 
 namespace minidl::nn::functional {
 
 using kernels::Activation;
+
+// ---- convolution (nn/conv2d.cpp; docs/convolution.md derives it)
+
+/// PyTorch's Conv2d arguments (square: the same value for height and width).
+struct Conv2dOptions {
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+
+/// y = conv2d(x, weight) + bias for x [N, C, H, W], weight [O, C/groups, kH, kW] and bias [O] (or
+/// Tensor()): y [N, O, H', W'] with H' = (H + 2·padding − dilation·(kH − 1) − 1)/stride + 1, W' alike:
+///   y[n, o, h, w] = bias[o] + Σ_{c in o's group, i, j} weight[o, c, i, j] · x[n, c, h·s − p + i·d, w·s − p + j·d]
+/// computed as im2col + GEMM; the backward's weight gradient is a GEMM with the same columns and its
+/// input gradient is col2im of weightᵀ·dy. With `act` = relu, the ReLU is fused into the output pass.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options, Activation act);
+
+// ---- pooling (nn/pooling.cpp)
+
+/// A square window: kernel_size, stride (0 means kernel_size, PyTorch's default) and zero padding of
+/// at most kernel_size / 2.
+struct Pool2dOptions {
+  int64_t kernel_size;
+  int64_t stride = 0;
+  int64_t padding = 0;
+};
+
+/// Max over each window of x [N, C, H, W] or [C, H, W]. The backward routes each gradient to the
+/// window's maximum (the first one on ties, as PyTorch).
+Tensor max_pool2d(const Tensor& x, Pool2dOptions options);
+/// Mean over each window, padding counted as zeros (PyTorch's count_include_pad = true).
+Tensor avg_pool2d(const Tensor& x, Pool2dOptions options);
+
+// ---- regularization and normalization (nn/dropout.cpp, nn/batch_norm.cpp)
+
+/// Inverted dropout: in training, each element is zeroed with probability p and the rest scaled by
+/// 1/(1 − p), so the expected value is unchanged and evaluation needs no rescaling; the mask is drawn
+/// from `gen` (one draw per call), so a seeded run repeats. Not training, or p = 0: x itself.
+/// p must be in [0, 1).
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
+
+/// Batch normalization of x [N, C] or [N, C, …] per channel C:
+///   y = (x − mean) / √(var + eps) · weight + bias
+/// Training: mean and var are the batch's (biased variance), and running_mean/running_var, when
+/// defined, are updated in place as PyTorch does: running = (1 − momentum)·running + momentum·stat,
+/// with the unbiased variance. Evaluation: the running statistics. weight and bias may be Tensor().
+Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, float momentum = 0.1f, float eps = 1e-5f);
+
+// ---- linear layers and losses (nn/functional.cpp)
 
 /// y = act(x·weightᵀ + bias) for x [B, in] (or [N, B, in]), weight [out, in], bias [out] or
 /// undefined: a Linear layer, optionally with its ReLU, as one op. Same values as

@@ -30,17 +30,33 @@ class Module {
   /// Every parameter of this module and its descendants, in registration order.
   std::vector<Tensor> parameters() const;
   NamedTensors named_parameters() const;
-  /// Moves every parameter to `device` in place (Tensor::set_data): handles held elsewhere (the
-  /// layers' members, an optimizer's parameter list) see the moved data. Gradients are cleared.
-  /// Move a model before making its optimizer: state the optimizer already holds (momentum
-  /// buffers) stays where it was.
+  /// Buffers: state that is not trained by an optimizer but belongs to the model, such as batch
+  /// norm's running statistics. Saved and loaded with the parameters, moved by to().
+  std::vector<Tensor> buffers() const;
+  NamedTensors named_buffers() const;
+
+  /// Every parameter and buffer under PyTorch's names and in PyTorch's order (a module's
+  /// parameters, then its buffers, then its children's, e.g. "1.weight", "1.bias",
+  /// "1.running_mean", "1.running_var", "1.num_batches_tracked"), so it maps one to one onto the
+  /// equivalent torch.nn model's state_dict(). The tensors are the module's own (handles, not copies).
+  NamedTensors state_dict() const;
+  /// Copies `state` into this module's parameters and buffers. Every name must be present exactly
+  /// once with the same shape and dtype (on any device); otherwise Error lists what is missing,
+  /// unexpected or mismatched, and nothing is changed.
+  void load_state_dict(const NamedTensors& state);
+
+  /// Moves every parameter and buffer to `device` in place (Tensor::set_data): handles held
+  /// elsewhere (the layers' members, an optimizer's parameter list) see the moved data. Gradients
+  /// are cleared. Move a model before making its optimizer: state the optimizer already holds
+  /// (momentum buffers) stays where it was.
   void to(Device device);
 
   /// Clears every parameter's gradient (sets it to undefined, as PyTorch's set_to_none).
   void zero_grad();
 
-  /// Training or evaluation mode, for this module and its descendants (layers such as dropout
-  /// read it; the layers so far behave the same in both).
+  /// Training or evaluation mode, for this module and its descendants: Dropout drops only in
+  /// training, and BatchNorm normalizes with the batch's statistics in training and with its
+  /// running statistics in evaluation. Modules start in training mode.
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
@@ -54,9 +70,12 @@ class Module {
   /// Registers `value` (a float32 leaf) as a parameter named `name`; it will require grad.
   void register_parameter(std::string name, Tensor value);
   void register_module(std::string name, std::shared_ptr<Module> child);
+  /// Registers `value` (a leaf that does not require grad) as a buffer named `name`.
+  void register_buffer(std::string name, Tensor value);
 
  private:
   NamedTensors parameters_;
+  NamedTensors buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -4,6 +4,7 @@
 #include <typeinfo>
 
 #include "nn/activation.h"
+#include "nn/conv2d.h"
 #include "nn/linear.h"
 
 namespace minidl::nn {
@@ -25,6 +26,11 @@ Tensor Sequential::forward(const Tensor& x) {
     // overrides forward() is always called.
     if (next && typeid(m) == typeid(Linear) && typeid(*next) == typeid(ReLU)) {
       h = static_cast<Linear&>(m).forward(h, functional::Activation::relu);
+      ++i;
+      continue;
+    }
+    if (next && typeid(m) == typeid(Conv2d) && typeid(*next) == typeid(ReLU)) {  // likewise Conv2d + ReLU
+      h = static_cast<Conv2d&>(m).forward(h, functional::Activation::relu);
       ++i;
       continue;
     }

@@ -148,7 +148,7 @@ TEST_SUITE("kernels") {
     // A = [[1, 2, 3], [4, 5, 6]] (2×3); B = Aᵀ (3×2) stored as A itself, transposed.
     const std::vector<float> a = {1, 2, 3, 4, 5, 6};
     std::vector<float> c(4);
-    cpu::gemm(1, 2, 2, 3, {a.data(), false, 3, 0}, {a.data(), true, 3, 0}, c.data(), 2, 0);
+    cpu::gemm(1, 2, 2, 3, {a.data(), false, 3, 0}, {a.data(), true, 3, 0}, c.data(), 2, 0, 0.f);
     CHECK(c == std::vector<float>{14, 32, 32, 77});
   }
 

@@ -23,12 +23,16 @@
 #include "autograd/softmax.h"      // softmax, log_softmax
 
 // ---- nn: layers and losses
-#include "nn/activation.h"  // ReLU, Sigmoid, Tanh, Flatten
+#include "nn/activation.h"  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
+#include "nn/batch_norm.h"  // BatchNorm1d, BatchNorm2d
 #include "nn/clip_grad.h"   // clip_grad_norm, grad_squared_norms
-#include "nn/functional.h"  // nn::functional::linear, mse_loss, cross_entropy
+#include "nn/conv2d.h"      // Conv2d
+#include "nn/dropout.h"     // Dropout
+#include "nn/functional.h"  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
 #include "nn/linear.h"      // Linear
 #include "nn/loss.h"        // MSELoss, CrossEntropyLoss
-#include "nn/module.h"      // Module: parameters(), train()/eval()
+#include "nn/module.h"      // Module: parameters(), buffers(), state_dict(), train()/eval()
+#include "nn/pooling.h"     // MaxPool2d, AvgPool2d
 #include "nn/sequential.h"  // Sequential, mlp()
 
 // ---- optim: optimizers and learning-rate schedules

@@ -7,9 +7,9 @@
 namespace minidl::kernels::cuda {
 
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
-          int64_t c_batch_stride) {
+          int64_t c_batch_stride, float beta) {
   const ColumnMajorGemm g = to_column_major(m, n, k, a, b, ldc, c_batch_stride);
-  const float alpha = 1.f, beta = 0.f;
+  const float alpha = 1.f;
   const cublasOperation_t op_a = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = g.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const auto i = [](int64_t v) { return static_cast<int>(v); };  // core checked every size against INT_MAX

@@ -1,0 +1,312 @@
+// Lowering of the convolutional-network ops to kernels: conv2d as im2col + GEMM (docs/convolution.md
+// draws the shapes), pooling, batch norm and dropout's mask. Validation lives here, so every error
+// names the op and the shapes whichever layer or function called it.
+//
+// conv2d walks the batch in chunks of `nb` images. For each chunk, im2col writes the column matrix
+// col [K, nb·L] (K = C·kh·kw, L = out_h·out_w), one GEMM per group gives yt [O, nb·L] = W·col, and
+// conv_output moves yt into y's [nb, O, L] layout with the bias and activation. The chunk is sized
+// so that col stays in the CPU's cache (≈ 1 MiB) between im2col writing it and the GEMM reading it;
+// on a GPU chunks are large, so the GEMMs are. The backward recomputes col per chunk rather than
+// keeping it: im2col from cache costs less than holding the whole batch's columns.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "core/backend.h"
+#include "core/dispatch.h"
+
+namespace minidl::dispatch {
+
+using kernels::GemmOperand;
+using kernels::Window2d;
+
+namespace {
+
+template <class T>
+T* ptr(const Tensor& t) {
+  return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr;
+}
+
+const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
+
+Tensor new_tensor(const Shape& shape, Device device, DType dtype = DType::float32) {
+  return detail::make_tensor(shape, dtype, device);
+}
+
+// Column-matrix elements per chunk: ~1 MiB of floats on the CPU (L2-sized), 64 Mi on a GPU.
+int64_t chunk_images(Device device, int64_t per_image, int64_t batch) {
+  const int64_t budget = device.is_cpu() ? int64_t{1} << 18 : int64_t{1} << 24;
+  return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
+}
+
+void check_fits_int32(int64_t v, const char* op, const char* what, const Shape& shape) {
+  check(v <= INT_MAX, op, ": ", what, " ", v, " exceeds the 32-bit limit of the kernels (input ", shape, ")");
+}
+
+Window2d conv_window(const Tensor& x, const Tensor& w, const Conv2dParams& p, const char* op) {
+  check_float(x, op);
+  check_float(w, op);
+  check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", x.shape());
+  check(w.dim() == 4, op, ": weight must be 4-D [out_channels, in_channels/groups, kH, kW], got ", w.shape());
+  check_same_device(x, w, op);
+  check(p.stride >= 1 && p.padding >= 0 && p.dilation >= 1 && p.groups >= 1, op,
+        ": stride and dilation must be >= 1, padding >= 0 and groups >= 1, got stride ", p.stride, ", padding ",
+        p.padding, ", dilation ", p.dilation, ", groups ", p.groups);
+  const int64_t c = x.shape()[1], o = w.shape()[0];
+  check(c % p.groups == 0, op, ": ", c, " input channels are not divisible by groups=", p.groups, " (input ",
+        x.shape(), ")");
+  check(o % p.groups == 0, op, ": ", o, " output channels are not divisible by groups=", p.groups, " (weight ",
+        w.shape(), ")");
+  check(w.shape()[1] * p.groups == c, op, ": weight ", w.shape(), " expects ", w.shape()[1] * p.groups,
+        " input channels (", w.shape()[1], " per group × groups=", p.groups, "), input ", x.shape(), " has ", c);
+  Window2d win{.height = x.shape()[2], .width = x.shape()[3], .kernel_h = w.shape()[2], .kernel_w = w.shape()[3],
+               .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding,
+               .dilation_h = p.dilation, .dilation_w = p.dilation};
+  check(win.kernel_h >= 1 && win.kernel_w >= 1, op, ": empty kernel in weight ", w.shape());
+  const int64_t reach_h = p.dilation * (win.kernel_h - 1) + 1, reach_w = p.dilation * (win.kernel_w - 1) + 1;
+  check(reach_h <= win.height + 2 * p.padding && reach_w <= win.width + 2 * p.padding, op, ": kernel ",
+        win.kernel_h, "x", win.kernel_w, " (dilation ", p.dilation, ", reach ", reach_h, "x", reach_w,
+        ") is larger than the padded input ", win.height + 2 * p.padding, "x", win.width + 2 * p.padding,
+        " (input ", x.shape(), ", padding ", p.padding, ")");
+  win.out_h = kernels::window_out_size(win.height, win.kernel_h, p.stride, p.padding, p.dilation);
+  win.out_w = kernels::window_out_size(win.width, win.kernel_w, p.stride, p.padding, p.dilation);
+  check_fits_int32(c * win.taps(), op, "column rows", x.shape());
+  check_fits_int32(win.out_size(), op, "output positions", x.shape());
+  return win;
+}
+
+// One group's operand of a GEMM over a matrix of `rows` × `cols` per group, groups `rows·cols` apart.
+GemmOperand operand(const float* data, int64_t rows, int64_t cols, bool transposed) {
+  return {.data = data, .transposed = transposed, .ld = cols, .batch_stride = rows * cols};
+}
+
+}  // namespace
+
+// ---- convolution
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+              kernels::Activation act, const char* op) {
+  const Window2d win = conv_window(x, weight, p, op);
+  const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
+  if (bias.defined()) {
+    check_float(bias, op);
+    check_same_device(x, bias, op);
+    check(bias.dim() == 1 && bias.shape()[0] == o, op, ": bias of shape ", bias.shape(), " does not match ", o,
+          " output channels");
+  }
+  Tensor y = new_tensor({n, o, win.out_h, win.out_w}, x.device());
+  if (y.numel() == 0) return y;
+  const Tensor xc = contiguous(x), wc = contiguous(weight), bc = bias.defined() ? contiguous(bias) : Tensor{};
+  const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
+  const int64_t nb = chunk_images(x.device(), k * L, n);
+  check_fits_int32(nb * L, op, "column matrix width", x.shape());
+  const Tensor col = new_tensor({k, nb * L}, x.device()), yt = new_tensor({o, nb * L}, x.device());
+  const kernels::Backend& be = backend(x);
+  for (int64_t b0 = 0; b0 < n; b0 += nb) {
+    const int64_t cb = std::min(nb, n - b0), cols = cb * L;
+    be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
+    be.gemm(g, og, cols, kg, operand(ptr<float>(wc), og, kg, false), operand(ptr<float>(col), kg, cols, false),
+            ptr<float>(yt), cols, og * cols, 0.f);
+    be.conv_output(ptr<float>(y) + b0 * o * L, ptr<float>(yt), ptr<float>(bc), cb, o, L, act);
+  }
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                            const Conv2dParams& p, kernels::Activation act, bool need_dx, bool need_dweight,
+                            bool need_dbias) {
+  const char* op = "conv2d";
+  const Window2d win = conv_window(x, weight, p, op);
+  const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
+  check(dy.shape() == Shape({n, o, win.out_h, win.out_w}), op, ": gradient of shape ", dy.shape(),
+        " for an output of shape ", Shape({n, o, win.out_h, win.out_w}));
+  Conv2dGrads r;
+  if (need_dx) r.dx = new_tensor(x.shape(), x.device());
+  if (need_dweight) r.dweight = new_tensor(weight.shape(), x.device());
+  if (need_dbias) {
+    r.dbias = new_tensor({o}, x.device());
+    fill(r.dbias, 0.f);
+  }
+  if (need_dweight && dy.numel() == 0) fill(r.dweight, 0.f);
+  if (need_dx && dy.numel() == 0) fill(r.dx, 0.f);
+  if (dy.numel() == 0 || (!need_dx && !need_dweight && !need_dbias)) return r;
+  const Tensor xc = contiguous(x), wc = contiguous(weight), g_out = contiguous(dy);
+  const Tensor yc = act == kernels::Activation::none ? Tensor{} : contiguous(y);
+  const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
+  const int64_t nb = chunk_images(x.device(), k * L, n);
+  const Tensor dzt = new_tensor({o, nb * L}, x.device());
+  const Tensor col = need_dweight ? new_tensor({k, nb * L}, x.device()) : Tensor{};
+  const Tensor dcol = need_dx ? new_tensor({k, nb * L}, x.device()) : Tensor{};
+  const kernels::Backend& be = backend(x);
+  for (int64_t b0 = 0; b0 < n; b0 += nb) {
+    const int64_t cb = std::min(nb, n - b0), cols = cb * L;
+    be.conv_output_backward(ptr<float>(dzt), ptr<float>(r.dbias), yc.defined() ? ptr<float>(yc) + b0 * o * L : nullptr,
+                            ptr<float>(g_out) + b0 * o * L, cb, o, L, act);
+    if (need_dweight) {  // dW[g] (+)= dz[g] · col[g]ᵀ: [og, cols] · [cols, kg]
+      be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
+      be.gemm(g, og, kg, cols, operand(ptr<float>(dzt), og, cols, false), operand(ptr<float>(col), kg, cols, true),
+              ptr<float>(r.dweight), kg, og * kg, b0 == 0 ? 0.f : 1.f);
+    }
+    if (need_dx) {  // dcol[g] = W[g]ᵀ · dz[g]: [kg, og] · [og, cols]; then dx = col2im(dcol)
+      be.gemm(g, kg, cols, og, operand(ptr<float>(wc), og, kg, true), operand(ptr<float>(dzt), og, cols, false),
+              ptr<float>(dcol), cols, kg * cols, 0.f);
+      be.col2im(ptr<float>(r.dx) + b0 * c * win.in_size(), ptr<float>(dcol), cb, c, win);
+    }
+  }
+  return r;
+}
+
+// ---- pooling
+
+namespace {
+
+Window2d pool_window(const Tensor& x, const Pool2dParams& p, const char* op) {
+  check_float(x, op);
+  check(x.dim() == 3 || x.dim() == 4, op, ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got ", x.shape());
+  check(p.kernel >= 1 && p.stride >= 1 && p.padding >= 0, op, ": kernel_size and stride must be >= 1 and padding >= 0, got kernel_size ",
+        p.kernel, ", stride ", p.stride, ", padding ", p.padding);
+  check(p.padding <= p.kernel / 2, op, ": padding ", p.padding, " must be at most half the kernel size ", p.kernel);
+  const int64_t h = x.shape()[x.dim() - 2], w = x.shape()[x.dim() - 1];
+  check(p.kernel <= h + 2 * p.padding && p.kernel <= w + 2 * p.padding, op, ": kernel ", p.kernel, "x", p.kernel,
+        " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x.shape(),
+        ", padding ", p.padding, ")");
+  check_fits_int32(h * w, op, "plane size", x.shape());
+  Window2d win{.height = h, .width = w, .kernel_h = p.kernel, .kernel_w = p.kernel, .stride_h = p.stride,
+               .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  win.out_h = kernels::window_out_size(h, p.kernel, p.stride, p.padding, 1);
+  win.out_w = kernels::window_out_size(w, p.kernel, p.stride, p.padding, 1);
+  return win;
+}
+
+Shape pooled_shape(const Shape& in, const Window2d& win) {
+  Shape s = in;
+  s[s.size() - 2] = win.out_h;
+  s[s.size() - 1] = win.out_w;
+  return s;
+}
+
+int64_t planes(const Shape& s) { return s.size() == 4 ? s[0] * s[1] : s[0]; }
+
+}  // namespace
+
+MaxResult max_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
+  const Window2d win = pool_window(x, p, op);
+  const Shape shape = pooled_shape(x.shape(), win);
+  MaxResult r{new_tensor(shape, x.device()), new_tensor(shape, x.device(), DType::int32)};
+  if (r.values.numel() == 0) return r;
+  const Tensor xc = contiguous(x);
+  backend(x).max_pool2d(ptr<float>(r.values), ptr<int32_t>(r.indices), ptr<float>(xc), planes(x.shape()), win);
+  return r;
+}
+
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, const Pool2dParams& p) {
+  Window2d w{.height = x_shape[x_shape.size() - 2], .width = x_shape[x_shape.size() - 1], .kernel_h = p.kernel,
+             .kernel_w = p.kernel, .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  w.out_h = dy.shape()[dy.dim() - 2];
+  w.out_w = dy.shape()[dy.dim() - 1];
+  Tensor dx = new_tensor(x_shape, dy.device());
+  if (dx.numel() == 0) return dx;
+  const Tensor g = contiguous(dy);
+  backend(dy).max_pool2d_backward(ptr<float>(dx), ptr<float>(g), ptr<int32_t>(indices), planes(x_shape), w);
+  return dx;
+}
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
+  const Window2d win = pool_window(x, p, op);
+  Tensor y = new_tensor(pooled_shape(x.shape(), win), x.device());
+  if (y.numel() == 0) return y;
+  const Tensor xc = contiguous(x);
+  backend(x).avg_pool2d(ptr<float>(y), ptr<float>(xc), planes(x.shape()), win);
+  return y;
+}
+
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dParams& p) {
+  Window2d w{.height = x_shape[x_shape.size() - 2], .width = x_shape[x_shape.size() - 1], .kernel_h = p.kernel,
+             .kernel_w = p.kernel, .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  w.out_h = dy.shape()[dy.dim() - 2];
+  w.out_w = dy.shape()[dy.dim() - 1];
+  Tensor dx = new_tensor(x_shape, dy.device());
+  if (dx.numel() == 0) return dx;
+  const Tensor g = contiguous(dy);
+  backend(dy).avg_pool2d_backward(ptr<float>(dx), ptr<float>(g), planes(x_shape), w);
+  return dx;
+}
+
+// ---- batch norm
+
+namespace {
+
+// Elements per channel per example: the product of the dims after [N, C].
+int64_t inner_size(const Shape& s) {
+  int64_t inner = 1;
+  for (int d = 2; d < s.size(); ++d) inner *= s[d];
+  return inner;
+}
+
+// A per-channel vector argument of batch_norm: undefined, or float32 [C] on x's device.
+void check_channel_vector(const Tensor& v, int64_t c, const Tensor& x, const char* name, const char* op) {
+  if (!v.defined()) return;
+  check_float(v, op);
+  check_same_device(x, v, op);
+  check(v.dim() == 1 && v.shape()[0] == c, op, ": ", name, " of shape ", v.shape(), " does not match ", c,
+        " channels of input ", x.shape());
+}
+
+}  // namespace
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                           const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps,
+                           const char* op) {
+  check_float(x, op);
+  check(x.dim() >= 2, op, ": expected an input [N, C] or [N, C, …], got ", x.shape());
+  const int64_t n = x.shape()[0], c = x.shape()[1], inner = inner_size(x.shape());
+  check_channel_vector(running_mean, c, x, "running_mean", op);
+  check_channel_vector(running_var, c, x, "running_var", op);
+  check_channel_vector(weight, c, x, "weight", op);
+  check_channel_vector(bias, c, x, "bias", op);
+  check(running_mean.defined() == running_var.defined(), op,
+        ": running_mean and running_var must both be given or both be undefined");
+  check(training || running_mean.defined(), op, ": evaluation mode needs running_mean and running_var");
+  check(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()), op,
+        ": running_mean and running_var must be contiguous");
+  check(std::isfinite(momentum) && momentum >= 0 && momentum <= 1 && std::isfinite(eps) && eps >= 0, op,
+        ": momentum must be in [0, 1] and eps >= 0, got momentum ", momentum, ", eps ", eps);
+  check(!training || n * inner > 1, op, ": expected more than 1 value per channel when training, got input ",
+        x.shape());
+  BatchNormResult r{new_tensor(x.shape(), x.device()), new_tensor({c}, x.device()), new_tensor({c}, x.device())};
+  if (c == 0 || n * inner == 0) return r;
+  const Tensor xc = contiguous(x), w = weight.defined() ? contiguous(weight) : Tensor{},
+               b = bias.defined() ? contiguous(bias) : Tensor{};
+  backend(x).batch_norm_forward(ptr<float>(r.y), ptr<float>(r.save_mean), ptr<float>(r.save_invstd),
+                                ptr<float>(running_mean), ptr<float>(running_var), ptr<float>(xc), ptr<float>(w),
+                                ptr<float>(b), n, c, inner, training, momentum, eps);
+  return r;
+}
+
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                                   const Tensor& save_mean, const Tensor& save_invstd, bool training, bool need_dx,
+                                   bool need_dweight, bool need_dbias) {
+  check(dy.shape() == x.shape(), "batch_norm: gradient of shape ", dy.shape(), " for an input of shape ", x.shape());
+  const int64_t n = x.shape()[0], c = x.shape()[1], inner = inner_size(x.shape());
+  BatchNormGrads r;
+  if (need_dx) r.dx = new_tensor(x.shape(), x.device());
+  if (need_dweight) r.dweight = new_tensor({c}, x.device());
+  if (need_dbias) r.dbias = new_tensor({c}, x.device());
+  if (c == 0 || (!need_dx && !need_dweight && !need_dbias)) return r;
+  const Tensor g = contiguous(dy), xc = contiguous(x), w = weight.defined() ? contiguous(weight) : Tensor{};
+  backend(x).batch_norm_backward(ptr<float>(r.dx), ptr<float>(r.dweight), ptr<float>(r.dbias), ptr<float>(g),
+                                 ptr<float>(xc), ptr<float>(w), ptr<float>(save_mean), ptr<float>(save_invstd), n, c,
+                                 inner, training);
+  return r;
+}
+
+// ---- dropout
+
+Tensor dropout_mask(const Shape& shape, Device device, float p, uint64_t seed) {
+  check(p >= 0.f && p < 1.f, "dropout: p must be in [0, 1), got ", p);
+  Tensor mask = new_tensor(shape, device);
+  if (mask.numel()) backend(mask).dropout_mask(ptr<float>(mask), mask.numel(), seed, p);
+  return mask;
+}
+
+}  // namespace minidl::dispatch
