@@ -489,4 +489,63 @@ TEST_SUITE("cnn") {
     CHECK(error_of([&] { unflatten(Tensor::ones({3, 100})); }) ==
           "Unflatten: cannot unflatten dim 1 of size 100 in shape [3, 100] into [1, 28, 28]");
   }
+
+  TEST_CASE("build_model makes the layers a description names, with PyTorch's names and shapes") {
+    const std::string cnn = "conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten "
+                            "linear(128) relu dropout(0.25) linear(10)";
+    const nn::ModelPlan plan = nn::plan_model(cnn, {1, 28, 28});
+    CHECK(plan.output == Shape{10});
+    CHECK(plan.parameters == 421642);  // PyTorch's count for the same model
+    CHECK(plan.has_dropout);
+    Generator init(0), noise(1);
+    const auto model = nn::build_model(cnn, {1, 28, 28}, init, &noise);
+    const NamedTensors state = model->state_dict();
+    REQUIRE(state.size() == plan.state.size());
+    for (size_t i = 0; i < state.size(); ++i) {
+      CHECK(state[i].first == plan.state[i].first);
+      CHECK(state[i].second.shape() == plan.state[i].second);
+    }
+    CHECK(state[4].first == "7.weight");
+    CHECK(state[4].second.shape() == Shape{128, 3136});
+    CHECK((*model)(Tensor::ones({2, 1, 28, 28})).shape() == Shape{2, 10});
+
+    // An MLP description over flat inputs is nn::mlp, weights and all.
+    Generator a(3), b(3);
+    const auto built = nn::build_model("linear(256) relu linear(10)", {784}, a);
+    const auto mlp = nn::mlp(784, {256}, 10, b);
+    const auto x = built->state_dict(), y = mlp->state_dict();
+    REQUIRE(x.size() == y.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      CHECK(x[i].first == y[i].first);
+      CHECK(x[i].second.to_vector() == y[i].second.to_vector());
+    }
+    const auto bn = nn::plan_model("conv(4,3,stride=2,bias=0), batchnorm, relu, avgpool(2,stride=1), flatten, "
+                                   "linear(10)", {1, 28, 28});
+    CHECK(bn.state[0].second == Shape{4, 1, 3, 3});
+    CHECK(bn.state[1].first == "1.weight");
+    CHECK(bn.state[5].first == "1.num_batches_tracked");
+    CHECK(bn.state[6].second == Shape{10, 4 * 12 * 12});
+  }
+
+  TEST_CASE("a bad model description is refused before anything is allocated, naming the layer") {
+    const Shape img{1, 28, 28};
+    CHECK(error_of([&] { nn::plan_model("conv(8,3) relu linear(10)", img); }) ==
+          "model: linear(10) (layer 2) needs flat [F] inputs, got [8, 26, 26]; put flatten before it");
+    CHECK(error_of([&] { nn::plan_model("flatten conv(8,3)", img); }) ==
+          "model: conv(8,3) (layer 1) needs [C, H, W] inputs, got [784]; it cannot come after flatten or linear");
+    CHECK(error_of([&] { nn::plan_model("conv(8,31)", img); }) ==
+          "model: conv(8,31): kernel 31x31 does not fit the input [1, 28, 28] with padding 0");
+    CHECK(error_of([&] { nn::plan_model("conv(8,3,paddin=1)", img); }) == "model: conv(8,3,paddin=1): unknown argument 'paddin'");
+    CHECK(error_of([&] { nn::plan_model("conv(8.5,3)", img); }) ==
+          "model: conv(8.5,3): 'out' must be a whole number >= 1, got 8.5");
+    CHECK(error_of([&] { nn::plan_model("conv(8)", img); }) == "model: conv(8): needs 'kernel'");
+    CHECK(error_of([&] { nn::plan_model("dense(10)", img); }) ==
+          "model: unknown layer 'dense' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, "
+          "sigmoid, tanh)");
+    CHECK(error_of([&] { nn::plan_model("flatten linear(1000000000) linear(1000000000)", img); }) ==
+          "model: linear(1000000000): weight of shape [1000000000, 784] is too large");
+    CHECK(error_of([&] { nn::plan_model("conv(8,3", img); }) == "model: 'conv(' is not closed in 'conv(8,3'");
+    CHECK(error_of([&] { nn::plan_model("dropout(1)", img); }) == "model: dropout(1): p must be in [0, 1), got 1");
+    CHECK(error_of([&] { nn::plan_model(" , ", img); }) == "model: the description names no layer");
+  }
 }

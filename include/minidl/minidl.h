@@ -31,6 +31,7 @@
 #include "nn/functional.h"  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
 #include "nn/linear.h"      // Linear
 #include "nn/loss.h"        // MSELoss, CrossEntropyLoss
+#include "nn/model_spec.h"  // build_model("conv(32,3,padding=1) relu …"), plan_model
 #include "nn/module.h"      // Module: parameters(), buffers(), state_dict(), train()/eval()
 #include "nn/pooling.h"     // MaxPool2d, AvgPool2d
 #include "nn/sequential.h"  // Sequential, mlp()
