@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "cli/model.h"
 #include "core/grad_mode.h"
 #include "data/safetensors.h"
 
@@ -16,7 +17,7 @@ constexpr const char* kOptimizerPrefix = "optimizer.";
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
                      const optim::Optimizer& optimizer, const TrainingState& state) {
-  NamedTensors tensors = model.named_parameters();
+  NamedTensors tensors = model.state_dict();
   for (auto& [name, t] : optimizer.state()) tensors.emplace_back(kOptimizerPrefix + name, t);
   nlohmann::json rng = nlohmann::json::array();
   for (uint64_t word : state.loader_rng) rng.push_back(std::to_string(word));  // exact, whatever reads the JSON
@@ -26,6 +27,13 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, const n
                              {"optimizer", optimizer.name()},
                              {"optimizer_steps", std::to_string(state.optimizer_steps)},
                              {"loader_rng", rng.dump()}};
+  const auto words = [](const std::array<uint64_t, 4>& s) {
+    nlohmann::json j = nlohmann::json::array();
+    for (uint64_t word : s) j.push_back(std::to_string(word));
+    return j.dump();
+  };
+  if (state.noise_rng) metadata["noise_rng"] = words(*state.noise_rng);
+  if (state.augment_rng) metadata["augment_rng"] = words(*state.augment_rng);
   if (state.batch > 0) {
     char sum[64];
     std::snprintf(sum, sizeof sum, "%a", state.epoch_loss_sum);  // hexadecimal: the exact double
@@ -48,9 +56,16 @@ Checkpoint load_checkpoint(const std::string& path) {
   try {
     ck.state.epoch = std::stoll(meta("epoch"));
     ck.state.optimizer_steps = std::stoll(meta("optimizer_steps"));
-    const auto rng = nlohmann::json::parse(meta("loader_rng"));
-    check(rng.is_array() && rng.size() == 4, "loader_rng must list 4 words");
-    for (size_t i = 0; i < 4; ++i) ck.state.loader_rng[i] = std::stoull(rng[i].get<std::string>());
+    const auto generator_state = [&](const char* key) {
+      const auto rng = nlohmann::json::parse(meta(key));
+      check(rng.is_array() && rng.size() == 4, key, " must list 4 words");
+      std::array<uint64_t, 4> words{};
+      for (size_t i = 0; i < 4; ++i) words[i] = std::stoull(rng[i].get<std::string>());
+      return words;
+    };
+    ck.state.loader_rng = generator_state("loader_rng");
+    if (file.metadata.contains("noise_rng")) ck.state.noise_rng = generator_state("noise_rng");
+    if (file.metadata.contains("augment_rng")) ck.state.augment_rng = generator_state("augment_rng");
     if (file.metadata.contains("batch")) {
       ck.state.batch = std::stoll(meta("batch"));
       const auto loss = nlohmann::json::parse(meta("epoch_loss"));
@@ -70,22 +85,32 @@ Checkpoint load_checkpoint(const std::string& path) {
     else
       ck.parameters.emplace_back(name, std::move(t));
   }
+  // The model the settings describe, planned without building it: a checkpoint whose settings ask
+  // for more (or other) tensors than it holds is refused here, before a byte of the model exists.
+  nn::ModelPlan plan;
+  try {
+    plan = plan_run_model(ck.config);
+  } catch (const Error& e) {
+    fail("checkpoint: ", path, ": the run's settings in the checkpoint are invalid: ", e.what());
+  }
+  check(plan.state.size() == ck.parameters.size(), "checkpoint: ", path, ": has ", ck.parameters.size(),
+        " model tensors, its model (", model_name(ck.config), ") has ", plan.state.size());
+  for (const auto& [name, shape] : plan.state) {
+    const Tensor* saved = nullptr;
+    for (const auto& [n, t] : ck.parameters)
+      if (n == name) saved = &t;
+    check(saved != nullptr, "checkpoint: ", path, ": no tensor for '", name, "'");
+    check(saved->shape() == shape, "checkpoint: ", path, ": '", name, "' is ", saved->dtype(), " ", saved->shape(),
+          ", the model expects ", shape);
+  }
   return ck;
 }
 
-void load_parameters(const nn::Module& model, const NamedTensors& parameters, const std::string& path) {
-  const NamedTensors own = model.named_parameters();
-  check(own.size() == parameters.size(), "checkpoint: ", path, ": has ", parameters.size(),
-        " parameter tensors, the model has ", own.size());
-  NoGradGuard no_grad;
-  for (const auto& [name, p] : own) {
-    const Tensor* saved = nullptr;
-    for (const auto& [n, t] : parameters)
-      if (n == name) saved = &t;
-    check(saved != nullptr, "checkpoint: ", path, ": no tensor for parameter '", name, "'");
-    check(saved->shape() == p.shape() && saved->dtype() == p.dtype(), "checkpoint: ", path, ": '", name, "' is ",
-          saved->dtype(), " ", saved->shape(), ", the model expects ", p.dtype(), " ", p.shape());
-    p.copy_(*saved);
+void load_parameters(nn::Module& model, const NamedTensors& parameters, const std::string& path) {
+  try {
+    model.load_state_dict(parameters);
+  } catch (const Error& e) {
+    fail("checkpoint: ", path, ": ", e.what());
   }
 }
 

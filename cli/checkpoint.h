@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "cli/config.h"
@@ -24,20 +25,24 @@ struct TrainingState {
   int64_t batch = 0;
   double epoch_loss_sum = 0;
   int64_t epoch_seen = 0;
+  // The generators of dropout's masks and of the augmentation's shifts, for runs that use them (not
+  // written otherwise, so MLP checkpoints stay as they were).
+  std::optional<std::array<uint64_t, 4>> noise_rng, augment_rng;
 };
 
 struct Checkpoint {
   TrainConfig config;
   TrainingState state;
-  NamedTensors parameters;       // by the model's parameter names
+  NamedTensors parameters;       // the model's state_dict: parameters and buffers, by their names
   NamedTensors optimizer_state;  // by the optimizer's state names
 };
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
                      const optim::Optimizer& optimizer, const TrainingState& state);
-/// Reads and checks a checkpoint; errors name the file.
+/// Reads and checks a checkpoint: its settings, and its tensors against the model they describe
+/// (names and shapes, before any model is built); errors name the file.
 Checkpoint load_checkpoint(const std::string& path);
-/// Copies `parameters` into the model's, checking that names and shapes match one to one.
-void load_parameters(const nn::Module& model, const NamedTensors& parameters, const std::string& path);
+/// Copies a checkpoint's tensors into the model's parameters and buffers (Module::load_state_dict).
+void load_parameters(nn::Module& model, const NamedTensors& parameters, const std::string& path);
 
 }  // namespace minidl::cli

@@ -58,6 +58,8 @@ std::string to_json(const TrainConfig& c) {
   if (!c.nesterov_form.empty()) j["nesterov_form"] = c.nesterov_form;
   if (c.skip_nonfinite) j["skip_nonfinite"] = true;
   if (c.no_decay_bias) j["no_decay_bias"] = true;
+  if (c.model != "mlp") j["model"] = c.model;
+  if (c.augment_shift != 0) j["augment_shift"] = c.augment_shift;
   return j.dump();
 }
 
@@ -83,6 +85,9 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& s
     c.skip_nonfinite = j.value("skip_nonfinite", false);
     c.no_decay_bias = j.value("no_decay_bias", false);
     c.nesterov_form = j.value("nesterov_form", std::string());
+    c.model = j.value("model", std::string("mlp"));
+    c.augment_shift = j.value("augment_shift", int64_t{0});
+    check(c.augment_shift >= 0 && c.augment_shift < 28, "augment_shift must be in [0, 28), got ", c.augment_shift);
     for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
     dataset_info(c.dataset);
     return c;

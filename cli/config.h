@@ -13,7 +13,9 @@ namespace minidl::cli {
 
 struct TrainConfig {
   std::string dataset = "mnist";  // mnist | fashion-mnist
+  std::string model = "mlp";       // mlp (784 → hidden → 10) | lenet | cnn | a layer description (cli/model.h)
   std::vector<int64_t> hidden = {256};
+  int64_t augment_shift = 0;       // shift training images by up to this many pixels (0: no augmentation)
   std::string optimizer = "nesterov";
   float lr = 0.01f;
   std::optional<float> momentum;   // unset: the optimizer's default (0.9) where it has one

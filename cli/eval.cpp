@@ -7,6 +7,7 @@
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
+#include "cli/model.h"
 #include "core/backend.h"
 #include "nn/sequential.h"
 
@@ -36,14 +37,15 @@ int run_eval(const EvalArgs& args) {
     throw UsageError(e.what());
   }
   Generator unused(0);  // the weights come from the checkpoint
-  const auto model = nn::mlp(kInputs, ck.config.hidden, kClasses, unused);
+  const auto model = make_model(ck.config, unused, &unused);
   model->to(device);
   load_parameters(*model, ck.parameters, args.checkpoint);
+  model->eval();
 
   const std::string dir = args.data_dir.empty() ? default_data_dir(dataset) : args.data_dir;
   check_data_present(dir, dataset);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
-  const Evaluation e = evaluate(*model, test);
+  const Evaluation e = evaluate(*model, test, model_input_shape(ck.config));
   std::printf("%s test set, %lld images: loss %.4f, accuracy %.2f%% (%lld correct)\n", dataset.c_str(),
               static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));
   print_confusion(std::cout, e, class_names(dataset));

@@ -4,13 +4,15 @@
 #include <string>
 
 #include "autograd/reduce.h"
+#include "cli/model.h"
 #include "core/grad_mode.h"
 #include "data/data_loader.h"
 #include "nn/functional.h"
 
 namespace minidl::cli {
 
-Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t batch_size) {
+Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, const Shape& example_shape, int64_t batch_size) {
+  if (batch_size == 0) batch_size = example_shape.size() > 1 ? 250 : 1000;
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -20,7 +22,7 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, int64_t bat
   data::DataLoader loader(dataset, {.batch_size = batch_size, .device = device});
   double loss_sum = 0;
   for (const data::Batch& batch : loader) {
-    const Tensor logits = model(batch.inputs);
+    const Tensor logits = model(model_input(batch.inputs, example_shape));
     const int64_t n = batch.targets.numel();
     loss_sum += static_cast<double>(nn::functional::cross_entropy(logits, batch.targets).item()) * n;
     const std::vector<int32_t> predicted = argmax(logits, 1).to_int_vector(), truth = batch.targets.to_int_vector();

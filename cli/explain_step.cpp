@@ -7,6 +7,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/model.h"
 #include "core/backend.h"
 #include "core/grad_mode.h"
 #include "data/data_loader.h"
@@ -69,7 +70,10 @@ int run_explain_step(const ExplainArgs& args) {
                      config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
 
   Generator unused(0);
-  const auto model = nn::mlp(kInputs, config.hidden, kClasses, unused);
+  // Dropout draws the masks the run would draw next, so the step explained is the step it takes.
+  Generator noise(config.seed + 2);
+  if (ck.state.noise_rng) noise.set_state(*ck.state.noise_rng);
+  const auto model = make_model(config, unused, &noise);
   load_parameters(*model, ck.parameters, args.checkpoint);
   const auto optimizer = make_trainer_optimizer(config, *model);
   optimizer->load_state(ck.optimizer_state, ck.state.optimizer_steps);
@@ -107,7 +111,8 @@ int run_explain_step(const ExplainArgs& args) {
                                                static_cast<double>(batch_index) / loader.num_batches());
   const data::Batch batch = loader.batch(batch_index);
   optimizer->zero_grad();
-  const Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+  const Tensor loss =
+      nn::functional::cross_entropy((*model)(model_input(batch.inputs, model_input_shape(config))), batch.targets);
   loss.backward();
 
   // The terms, computed in float exactly as the optimizer's kernel does (kernels/optimizer_math.h).

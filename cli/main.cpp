@@ -5,11 +5,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/model.h"
 #include "optim/registry.h"
 
 using namespace minidl;
@@ -67,10 +69,14 @@ int main(int argc, char** argv) {
   TrainArgs t;
   std::string hidden = "256";
   float momentum = 0.9f, dampening = 0.f;
-  CLI::App* train = app.add_subcommand("train", "train an MLP, evaluating on the test set after every epoch");
+  CLI::App* train = app.add_subcommand("train", "train a classifier (an MLP, LeNet-5, a CNN or layers you describe), "
+                                                "evaluating on the test set after every epoch");
   std::vector<std::pair<std::string, CLI::Option*>> run_flags = {
       {"dataset", train->add_option("--dataset", t.config.dataset, "mnist | fashion-mnist")->capture_default_str()},
-      {"hidden", train->add_option("--hidden", hidden, "hidden layer sizes, comma-separated")->capture_default_str()},
+      {"model", train->add_option("--model", t.config.model, kModelHelp)->capture_default_str()},
+      {"hidden", train->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str()},
+      {"augment-shift", train->add_option("--augment-shift", t.config.augment_shift,
+                                          "shift each training image by up to this many pixels (0: off)")->capture_default_str()},
       {"optimizer", train->add_option("--optimizer", t.config.optimizer, joined_names())->capture_default_str()},
       {"lr", train->add_option("--lr", t.config.lr, "learning rate")->capture_default_str()},
       {"momentum", train->add_option("--momentum", momentum, "momentum (momentum, nesterov)")->capture_default_str()},
@@ -121,10 +127,13 @@ int main(int argc, char** argv) {
   compare->add_option("--optimizers", compare_optimizers, "comma-separated optimizer names")->capture_default_str();
   compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, others 0.01)");
   compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
-  compare->add_option("--epochs", c.base.epochs, "epochs per run")->capture_default_str();
+  CLI::Option* compare_epochs_flag = compare->add_option("--epochs", c.base.epochs, "epochs per run")->capture_default_str();
   compare->add_option("--dataset", c.base.dataset, "mnist | fashion-mnist")->capture_default_str();
   compare->add_option("--data", c.data_dir, "dataset directory");
+  compare->add_option("--model", c.base.model, kModelHelp)->capture_default_str();
   compare->add_option("--hidden", compare_hidden, "hidden layer sizes, comma-separated")->capture_default_str();
+  CLI::Option* compare_shift = compare->add_option("--augment-shift", c.base.augment_shift,
+                                                   "shift each training image by up to this many pixels (0: off)");
   compare->add_option("--batch-size", c.base.batch_size, "examples per step")->capture_default_str();
   compare->add_option("--weight-decay", c.base.weight_decay, "L2 weight decay")->capture_default_str();
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
@@ -173,11 +182,17 @@ int main(int argc, char** argv) {
   try {
     if (*train) {
       t.config.hidden = parse_int_list(hidden, "--hidden", "sizes");
-      if (run_flags[4].second->count()) t.config.momentum = momentum;
-      if (run_flags[5].second->count()) t.config.dampening = dampening;
       for (const auto& [flag, option] : run_flags)
         if (option->count()) t.run_flags_given.push_back(flag);
+      const auto given = [&](const char* flag) {
+        return std::find(t.run_flags_given.begin(), t.run_flags_given.end(), flag) != t.run_flags_given.end();
+      };
+      if (given("momentum")) t.config.momentum = momentum;
+      if (given("dampening")) t.config.dampening = dampening;
       t.epochs_given = epochs->count() > 0;
+      std::vector<std::string> set = t.run_flags_given;
+      if (t.epochs_given) set.push_back("epochs");
+      apply_recipe(t.config, set);
       return run_train(t);
     }
     if (*eval) return run_eval(e);
@@ -189,6 +204,10 @@ int main(int argc, char** argv) {
       c.seeds.clear();
       for (const std::string& seed : split_list(compare_seeds)) c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
       if (c.telemetry_on) c.telemetry = "on";
+      std::vector<std::string> set = {"optimizer", "lr"};  // compare sets both per run
+      if (compare_epochs_flag->count()) set.push_back("epochs");
+      if (compare_shift->count()) set.push_back("augment-shift");
+      apply_recipe(c.base, set);
       return run_compare(c);
     }
     return run_predict(p);

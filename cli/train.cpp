@@ -19,10 +19,12 @@
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
+#include "cli/model.h"
 #include "cli/progress.h"
 #include "cli/telemetry.h"
 #include "core/allocator.h"
 #include "core/backend.h"
+#include "data/augment.h"
 #include "data/data_loader.h"
 #include "nn/clip_grad.h"
 #include "nn/functional.h"
@@ -56,6 +58,12 @@ void validate(const TrainConfig& c) {
           c.warmup_epochs);
   require(!c.hidden.empty(), "--hidden needs at least one layer size");
   for (int64_t h : c.hidden) require(h >= 1, "--hidden sizes must be >= 1, got ", h);
+  require(c.augment_shift >= 0 && c.augment_shift < 28, "--augment-shift must be in [0, 28), got ", c.augment_shift);
+  try {
+    plan_run_model(c);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--model: ") + e.what());
+  }
   require(std::isfinite(c.clip_grad_norm) && c.clip_grad_norm >= 0, "--clip-grad-norm must be > 0 (or 0: off), got ",
           c.clip_grad_norm);
 }
@@ -123,15 +131,15 @@ void check_writable(const std::string& path, const char* flag) {
 
 std::string describe(const TrainConfig& c, int64_t params) {
   std::ostringstream os;
-  os << c.dataset << ", model " << kInputs;
-  for (int64_t h : c.hidden) os << '-' << h;
-  os << '-' << kClasses << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
+  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr "
+     << c.lr;
   if (c.optimizer != "sgd") os << " momentum " << c.momentum.value_or(0.9f);
   if (!c.nesterov_form.empty()) os << " (" << c.nesterov_form << " form)";
   if (c.dampening.value_or(0) != 0) os << " dampening " << *c.dampening;
   if (c.weight_decay != 0) os << " weight decay " << c.weight_decay << (c.no_decay_bias ? " (not on biases)" : "");
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
+  if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << " pixels";
   os << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads()
      << " threads";
   return os.str();
@@ -216,9 +224,13 @@ int run_train(const TrainArgs& args) {
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
 
-  // ---- model and optimizer (an option the optimizer rejects is a usage error too)
-  Generator init(config.seed);
-  const auto model = nn::mlp(kInputs, config.hidden, kClasses, init);
+  // ---- model and optimizer (an option the optimizer rejects is a usage error too). Each source of
+  // randomness has its own generator, all saved in checkpoints: initialization (seed), data order
+  // (seed + 1), dropout's masks (seed + 2) and the augmentation's shifts (seed + 3).
+  Generator init(config.seed), noise(config.seed + 2), augment(config.seed + 3);
+  const auto model = make_model(config, init, &noise);
+  const Shape example_shape = model_input_shape(config);
+  const bool has_dropout = plan_run_model(config).has_dropout;
   model->to(device);  // initialized on the host from the seed: the same weights on every device
   const std::unique_ptr<optim::Optimizer> optimizer = make_trainer_optimizer(config, *model);
   const auto schedule = make_schedule(config);
@@ -245,6 +257,8 @@ int run_train(const TrainArgs& args) {
     load_parameters(*model, resumed.parameters, args.resume);
     optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
     loader.generator().set_state(resumed.state.loader_rng);
+    if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
+    if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
     start_epoch = resumed.state.epoch;
   }
 
@@ -273,11 +287,13 @@ int run_train(const TrainArgs& args) {
   // One step's loss and gradients, with the numerical guards: what step(closure) calls (once for
   // every optimizer; Nesterov's look-ahead form calls it at θ + μv). Made once, outside the loop.
   data::Batch batch;
+  Tensor inputs;  // the batch's images as the model takes them, shifted when augmenting
+  const float background = -info.mean / info.std;  // a 0 pixel, normalized
   double step_loss = 0;
   int64_t step_number = 0;
   const optim::Optimizer::Closure forward_backward = [&]() -> Tensor {
     optimizer->zero_grad();
-    Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+    Tensor loss = nn::functional::cross_entropy((*model)(inputs), batch.targets);
     step_loss = loss.item();
     if (!std::isfinite(step_loss))
       throw NonFinite{std::isnan(step_loss) ? "the loss is nan" : detail::concat("the loss is ", step_loss)};
@@ -295,6 +311,10 @@ int run_train(const TrainArgs& args) {
     if (telemetry) telemetry->gradients_ready();
     return loss;
   };
+  // The dropout and augmentation generators' states, for checkpoints of runs that draw from them.
+  using RngState = std::optional<std::array<uint64_t, 4>>;
+  const auto noise_state = [&] { return has_dropout ? RngState(noise.state()) : std::nullopt; };
+  const auto augment_state = [&] { return config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt; };
   const StopOnSignals signals;
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     model->train();
@@ -307,6 +327,10 @@ int run_train(const TrainArgs& args) {
     int64_t seen = resuming_mid_epoch ? resumed.state.epoch_seen : 0, window = 0, skipped = 0, i = first;
     while (i < batches && !stop_signal) {
       batch = loader.batch(i);
+      inputs = model_input(batch.inputs, example_shape);
+      if (config.augment_shift > 0)
+        inputs = data::random_shift(inputs.view({-1, 28, 28}), config.augment_shift, background, augment)
+                     .view(inputs.shape());
       if (startup_seconds < 0) startup_seconds = seconds_since_process_start();
       schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
       step_number = optimizer->steps() + skipped_total + 1;
@@ -349,7 +373,8 @@ int run_train(const TrainArgs& args) {
         const std::string path = checkpoint_path(args.save, epoch + 1);
         save_checkpoint(path, config, *model, *optimizer,
                         {.epoch = epoch, .optimizer_steps = optimizer->steps(), .loader_rng = rng_before_shuffle,
-                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen});
+                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen, .noise_rng = noise_state(),
+                         .augment_rng = augment_state()});
         std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(),
                     path.c_str());
       }
@@ -359,7 +384,7 @@ int run_train(const TrainArgs& args) {
     const double seconds = progress.seconds();
     total_seconds += seconds;
     const auto eval_start = std::chrono::steady_clock::now();
-    result = evaluate(*model, test);
+    result = evaluate(*model, test, example_shape);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const double train_loss = seen ? loss_sum / seen : NAN;
     epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", train_loss}, {"test_loss", result.loss},
@@ -387,7 +412,9 @@ int run_train(const TrainArgs& args) {
     if (!args.save.empty()) {
       const std::string path = checkpoint_path(args.save, epoch + 1);
       save_checkpoint(path, config, *model, *optimizer,
-                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state()});
+                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(),
+                       .loader_rng = loader.generator().state(), .noise_rng = noise_state(),
+                       .augment_rng = augment_state()});
     }
     if (stop_signal && epoch + 1 < config.epochs) {  // arrived during evaluation or the save
       std::printf("interrupted (%s) after epoch %lld; %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",

@@ -226,6 +226,16 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
 
 }  // namespace
 
+std::string named_model_spec(const std::string& name) {
+  if (name == "cnn")
+    return "conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten linear(128) relu "
+           "dropout(0.25) linear(10)";
+  if (name == "lenet")
+    return "conv(6,5,padding=2) relu maxpool(2) conv(16,5) relu maxpool(2) flatten linear(120) relu linear(84) relu "
+           "linear(10)";
+  return "";
+}
+
 ModelPlan plan_model(const std::string& spec, const Shape& input_shape) {
   return walk(spec, input_shape, nullptr, nullptr, nullptr);
 }

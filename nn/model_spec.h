@@ -27,6 +27,16 @@
 
 namespace minidl::nn {
 
+/// The description of a named MNIST model, or "" for an unknown name:
+///   "lenet": LeNet-5 with ReLU and max pooling:
+///            conv(6,5,padding=2) relu maxpool(2) conv(16,5) relu maxpool(2) flatten linear(120) relu
+///            linear(84) relu linear(10)
+///   "cnn":   conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten
+///            linear(128) relu dropout(0.25) linear(10)
+/// exactly the models of shared/bench/pytorch_mnist_cnn.py (so checkpoints load into its
+/// torch.nn.Sequential, and timings compare like with like).
+std::string named_model_spec(const std::string& name);
+
 /// What build_model would make, worked out without allocating anything: each state_dict entry's
 /// name and shape (so a checkpoint can be checked against it before a model is built), the shape of
 /// one example's output, and the number of trainable parameters.

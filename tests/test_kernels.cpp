@@ -12,6 +12,7 @@
 
 #include <random>
 
+#include "kernels/conv_math.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cuda/gemm_args.h"
 #include "kernels/elementwise_math.h"
@@ -365,5 +366,93 @@ TEST_SUITE("kernels") {
               CHECK(c[static_cast<size_t>(bi * m * n + i * n + j)] == want);
             }
       }
+  }
+
+  TEST_CASE("convolution and pooling kernels equal the per-element math the CUDA kernels run, bit for bit") {
+    // The CPU kernels walk rows and scatter; the CUDA kernels give each thread one element and run
+    // conv_math.h's functions. Equal bits here mean equal results there, whatever the layout.
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    struct Geometry {
+      int64_t h, w, kh, kw, stride, pad, dilation;
+    };
+    for (const Geometry g : {Geometry{7, 6, 3, 3, 1, 1, 1}, Geometry{9, 8, 3, 2, 2, 1, 2}, Geometry{5, 5, 2, 2, 2, 0, 1},
+                             Geometry{6, 7, 4, 3, 3, 2, 1}, Geometry{8, 8, 1, 1, 1, 0, 1}}) {
+      CAPTURE(g.h);
+      CAPTURE(g.kh);
+      CAPTURE(g.stride);
+      CAPTURE(g.pad);
+      CAPTURE(g.dilation);
+      Window2d win{.height = g.h, .width = g.w, .kernel_h = g.kh, .kernel_w = g.kw, .stride_h = g.stride,
+                   .stride_w = g.stride, .pad_h = g.pad, .pad_w = g.pad, .dilation_h = g.dilation,
+                   .dilation_w = g.dilation};
+      win.out_h = window_out_size(g.h, g.kh, g.stride, g.pad, g.dilation);
+      win.out_w = window_out_size(g.w, g.kw, g.stride, g.pad, g.dilation);
+      const int64_t batch = 2, channels = 3, rows = channels * win.taps(), columns = batch * win.out_size();
+      std::vector<float> x(static_cast<size_t>(batch * channels * win.in_size()));
+      for (float& v : x) v = dist(rng);
+      std::vector<float> col(static_cast<size_t>(rows * columns)), dx(x.size());
+      cpu::im2col(col.data(), x.data(), batch, channels, win);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t n = 0; n < columns; ++n)
+          REQUIRE(col[r * columns + n] == math::im2col_value(x.data(), win, channels, r, n));
+      for (float& v : col) v = dist(rng);
+      cpu::col2im(dx.data(), col.data(), batch, channels, win);
+      for (int64_t i = 0; i < static_cast<int64_t>(dx.size()); ++i)
+        REQUIRE(dx[i] == math::col2im_value(col.data(), win, channels, columns, i));
+
+      if (g.dilation != 1 || g.kh != g.kw || 2 * g.pad > g.kh) continue;  // pooling: square windows, no dilation
+      const int64_t planes = batch * channels;
+      for (size_t i = 0; i < x.size(); i += 7) x[i] = x[i / 2];  // ties
+      x[3] = NAN, x[4] = NAN;
+      std::vector<float> out(static_cast<size_t>(planes * win.out_size())), dy(out.size());
+      std::vector<int32_t> idx(out.size());
+      for (float& v : dy) v = dist(rng);
+      cpu::max_pool2d(out.data(), idx.data(), x.data(), planes, win);
+      for (int64_t p = 0; p < planes; ++p)
+        for (int64_t o = 0; o < win.out_size(); ++o) {
+          int32_t want_index = -1;
+          const float want = math::max_pool_value(x.data() + p * win.in_size(), win, o / win.out_w, o % win.out_w, &want_index);
+          const size_t at = static_cast<size_t>(p * win.out_size() + o);
+          REQUIRE(idx[at] == want_index);
+          const bool same = out[at] == want || (std::isnan(out[at]) && std::isnan(want));
+          REQUIRE(same);
+        }
+      cpu::max_pool2d_backward(dx.data(), dy.data(), idx.data(), planes, win);
+      for (int64_t i = 0; i < static_cast<int64_t>(dx.size()); ++i) {
+        const int64_t p = i / win.in_size(), h = (i % win.in_size()) / g.w, c = i % g.w;
+        REQUIRE(dx[i] == math::max_pool_backward_value(dy.data() + p * win.out_size(), idx.data() + p * win.out_size(),
+                                                       win, h, c));
+      }
+      cpu::avg_pool2d(out.data(), x.data(), planes, win);
+      cpu::avg_pool2d_backward(dx.data(), dy.data(), planes, win);
+      for (int64_t i = 0; i < static_cast<int64_t>(dx.size()); ++i) {
+        const int64_t p = i / win.in_size(), h = (i % win.in_size()) / g.w, c = i % g.w;
+        REQUIRE(dx[i] == math::avg_pool_backward_value(dy.data() + p * win.out_size(), win, h, c));
+      }
+    }
+  }
+
+  TEST_CASE("dropout masks depend only on seed and position, keep 1 - p of the elements and scale them") {
+    std::vector<float> mask(100000);
+    cpu::dropout_mask(mask.data(), static_cast<int64_t>(mask.size()), 42, 0.3f);
+    int64_t kept = 0;
+    for (size_t i = 0; i < mask.size(); ++i) {
+      REQUIRE(mask[i] == math::dropout_factor(42, static_cast<int64_t>(i), 0.3f, 1.f / 0.7f));
+      const bool kept_or_dropped = mask[i] == 0.f || mask[i] == 1.f / 0.7f;
+      REQUIRE(kept_or_dropped);
+      kept += mask[i] != 0.f;
+    }
+    CHECK(std::fabs(kept / 100000.0 - 0.7) < 0.006);  // sd ≈ 0.0014
+    int differ = 0;  // another seed, another mask
+    for (int64_t i = 0; i < 64; ++i) differ += math::dropout_factor(43, i, 0.3f, 1.f) != math::dropout_factor(42, i, 0.3f, 1.f);
+    CHECK(differ > 10);
+  }
+
+  TEST_CASE("gemm accumulates into C with beta = 1") {
+    const std::vector<float> a = {1, 2, 3, 4}, b = {1, 0, 0, 1};
+    std::vector<float> c = {10, 20, 30, 40};
+    cpu::gemm(1, 2, 2, 2, {a.data(), false, 2, 0}, {b.data(), false, 2, 0}, c.data(), 2, 0, 1.f);
+    CHECK(c == std::vector<float>{11, 22, 33, 44});
   }
 }

@@ -45,6 +45,7 @@
 #include "optim/sgd.h"           // SGD
 
 // ---- data: datasets, loading, files
+#include "data/augment.h"      // random_shift
 #include "data/data_loader.h"  // DataLoader: batches, per-epoch shuffle
 #include "data/dataset.h"      // Dataset, TensorDataset, Batch
 #include "data/idx_reader.h"   // read_idx: MNIST's IDX files, raw or .gz

@@ -9,15 +9,51 @@
 
 namespace minidl::kernels::cpu {
 
+namespace {
+
+// The outputs [*lo, *hi) of a dimension whose windows lie wholly inside the input (no padding).
+void interior(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad, int64_t* lo, int64_t* hi) {
+  *lo = std::min(out, (pad + stride - 1) / stride);                             // o·s − p ≥ 0
+  *hi = std::max(*lo, std::min(out, in + pad - kernel >= 0 ? (in + pad - kernel) / stride + 1 : 0));  // o·s − p + k ≤ in
+}
+
+}  // namespace
+
+// Interior outputs of a row take the taps in the outer loop and the outputs in the inner one, so the
+// compare-and-select vectorizes; the taps come in row-major order, as in max_pool_value, with the
+// same rule, so every output and index equals what max_pool_value gives (used at the borders).
 void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w) {
+  int64_t h_lo, h_hi, w_lo, w_hi;
+  interior(w.height, w.out_h, w.kernel_h, w.stride_h, w.pad_h, &h_lo, &h_hi);
+  interior(w.width, w.out_w, w.kernel_w, w.stride_w, w.pad_w, &w_lo, &w_hi);
   parallel_for(planes, w.out_size() * w.taps(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const float* plane = x + p * w.in_size();
-      float* o = out + p * w.out_size();
-      int32_t* idx = indices + p * w.out_size();
-      for (int64_t oh = 0; oh < w.out_h; ++oh)
-        for (int64_t ow = 0; ow < w.out_w; ++ow)
-          o[oh * w.out_w + ow] = math::max_pool_value(plane, w, oh, ow, &idx[oh * w.out_w + ow]);
+      for (int64_t oh = 0; oh < w.out_h; ++oh) {
+        float* o = out + p * w.out_size() + oh * w.out_w;
+        int32_t* idx = indices + p * w.out_size() + oh * w.out_w;
+        const bool inside_h = oh >= h_lo && oh < h_hi;
+        for (int64_t ow = 0; ow < w.out_w; ++ow) {
+          if (inside_h && ow == w_lo) ow = w_hi;  // the interior is done below
+          if (ow < w.out_w) o[ow] = math::max_pool_value(plane, w, oh, ow, &idx[ow]);
+        }
+        if (!inside_h || w_lo >= w_hi) continue;
+        const int64_t h0 = oh * w.stride_h - w.pad_h, s = w.stride_w, shift = -w.pad_w;
+        for (int64_t ow = w_lo; ow < w_hi; ++ow) {
+          o[ow] = plane[h0 * w.width + ow * s + shift];
+          idx[ow] = static_cast<int32_t>(h0 * w.width + ow * s + shift);
+        }
+        for (int64_t i = 0; i < w.kernel_h; ++i)
+          for (int64_t j = (i == 0 ? 1 : 0); j < w.kernel_w; ++j) {
+            const int64_t base = (h0 + i) * w.width + j + shift;  // + ow·s ≥ 0 for interior outputs
+            for (int64_t ow = w_lo; ow < w_hi; ++ow) {
+              const float v = plane[base + ow * s];
+              const bool take = v > o[ow] || v != v;
+              o[ow] = take ? v : o[ow];
+              idx[ow] = take ? static_cast<int32_t>(base + ow * s) : idx[ow];
+            }
+          }
+      }
     }
   });
 }

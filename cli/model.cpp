@@ -1,0 +1,64 @@
+#include "cli/model.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace minidl::cli {
+
+std::string model_spec(const TrainConfig& c) {
+  if (const std::string named = nn::named_model_spec(c.model); !named.empty()) return named;
+  if (c.model != "mlp") return c.model;
+  std::string spec;
+  for (int64_t h : c.hidden) spec += detail::concat("linear(", h, ") relu ");
+  return spec + detail::concat("linear(", kClasses, ")");
+}
+
+Shape model_input_shape(const TrainConfig& c) {
+  const std::string spec = model_spec(c);
+  const size_t first = spec.find_first_not_of(" ,");
+  return spec.compare(first == std::string::npos ? 0 : first, 6, "linear") == 0 ? Shape{kInputs} : Shape{1, 28, 28};
+}
+
+nn::ModelPlan plan_run_model(const TrainConfig& c) {
+  nn::ModelPlan plan = nn::plan_model(model_spec(c), model_input_shape(c));
+  check(plan.output == Shape{kClasses}, "model: its output per example is ", plan.output, "; a classifier of ",
+        kClasses, " classes must end in [", kClasses, "] (e.g. flatten linear(", kClasses, "))");
+  return plan;
+}
+
+std::shared_ptr<nn::Sequential> make_model(const TrainConfig& c, Generator& init, Generator* noise) {
+  plan_run_model(c);
+  return nn::build_model(model_spec(c), model_input_shape(c), init, noise);
+}
+
+Tensor model_input(const Tensor& rows, const Shape& example_shape) {
+  if (example_shape.size() == 1) return rows;
+  Shape shape = example_shape;
+  shape.insert(0, rows.shape()[0]);
+  return rows.view(shape);
+}
+
+std::string model_name(const TrainConfig& c) {
+  if (c.model != "mlp") return c.model;
+  std::ostringstream name;
+  name << kInputs;
+  for (int64_t h : c.hidden) name << '-' << h;
+  name << '-' << kClasses;
+  return name.str();
+}
+
+const char* const kModelHelp =
+    "mlp (784 → --hidden → 10), lenet (LeNet-5), cnn (conv32-pool-conv64-pool-fc128-dropout-fc10, "
+    "with its own recipe: see --help), or layers, e.g. 'conv(16,5) relu maxpool(2) flatten linear(10)' "
+    "(conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, sigmoid, tanh; docs/convolution.md)";
+
+void apply_recipe(TrainConfig& c, const std::vector<std::string>& given) {
+  if (c.model != "cnn") return;
+  const auto unset = [&](const char* flag) { return std::find(given.begin(), given.end(), flag) == given.end(); };
+  if (unset("lr")) c.lr = 0.05f;
+  if (unset("schedule")) c.schedule = "cosine";
+  if (unset("epochs")) c.epochs = 8;
+  if (unset("augment-shift")) c.augment_shift = 2;
+}
+
+}  // namespace minidl::cli

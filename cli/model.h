@@ -1,0 +1,39 @@
+// The model of a run: `--model mlp` (784 → --hidden → 10, the default), `lenet`, `cnn`, or a layer
+// description (nn/model_spec.h). Every one is built through nn::build_model, so train, eval,
+// predict, explain-step and compare rebuild a checkpoint's model from its settings alone.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/config.h"
+#include "core/generator.h"
+#include "nn/model_spec.h"
+#include "nn/sequential.h"
+
+namespace minidl::cli {
+
+/// The layer description of config.model: for mlp, "linear(256) relu linear(10)" from --hidden;
+/// lenet and cnn are the models of shared/bench/pytorch_mnist_cnn.py.
+std::string model_spec(const TrainConfig& config);
+/// One example's shape as the model takes it: [784] for a model that starts with linear (an MLP),
+/// else the image, [1, 28, 28].
+Shape model_input_shape(const TrainConfig& config);
+/// Plans the model (nn::plan_model) and checks that it ends in the 10 classes; Error otherwise.
+nn::ModelPlan plan_run_model(const TrainConfig& config);
+/// The model, weights from `init`, dropout masks from `noise` (which must outlive it).
+std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Generator& init, Generator* noise);
+/// A batch of [B, 784] rows viewed as the model's input shape (no copy).
+Tensor model_input(const Tensor& rows, const Shape& example_shape);
+/// "784-256-10" for an MLP, else the model's name or description, for the run's header line.
+std::string model_name(const TrainConfig& config);
+
+/// --model's help text: the named models and how to describe others.
+extern const char* const kModelHelp;
+
+/// A named model's training recipe, for every setting the command line did not give (`given`
+/// holds the flags that were, by name: "lr", "epochs", …). --model cnn: Nesterov with lr 0.05
+/// on a cosine schedule over 8 epochs, shifting the training images by up to 2 pixels.
+void apply_recipe(TrainConfig& config, const std::vector<std::string>& given);
+
+}  // namespace minidl::cli
