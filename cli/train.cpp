@@ -139,7 +139,7 @@ std::string describe(const TrainConfig& c, int64_t params) {
   if (c.weight_decay != 0) os << " weight decay " << c.weight_decay << (c.no_decay_bias ? " (not on biases)" : "");
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
-  if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << " pixels";
+  if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
   os << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads()
      << " threads";
   return os.str();
@@ -428,6 +428,7 @@ int run_train(const TrainArgs& args) {
   if (!args.summary.empty()) {
     const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config))},
                                     {"threads", num_threads()},
+                                    {"blas_core", blas_core()},
                                     {"device", device.str()},
                                     {"startup_seconds", startup_seconds},
                                     {"epochs", epochs_json},

@@ -24,6 +24,13 @@ void set_num_threads(int n) {
 
 int num_threads() { return kernels::cpu::num_threads(); }
 
+std::string blas_core() { return kernels::cpu::blas_core(); }
+
+std::string better_blas_core() {
+  const char* core = kernels::cpu::better_blas_core();
+  return core ? core : "";
+}
+
 void synchronize(Device device) {
 #if MINIDL_WITH_CUDA
   if (device.is_cuda()) kernels::cuda::synchronize(device.index);

@@ -18,6 +18,15 @@ const kernels::Backend& backend_for(Device device);
 void set_num_threads(int n);
 int num_threads();
 
+/// The CPU kernels OpenBLAS runs GEMMs with ("SkylakeX", "Haswell", …; "Prescott" is its generic
+/// SSE3 fallback for a CPU it does not recognize).
+std::string blas_core();
+/// The OPENBLAS_CORETYPE that would serve this CPU better when OpenBLAS fell back to Prescott for
+/// it (an AVX-512 or AVX2 CPU newer than the library): "SkylakeX" or "Haswell"; empty otherwise.
+/// OpenBLAS reads the variable when it is loaded, so only a new process can use it (the minidl
+/// program re-executes itself with it; docs/performance.md).
+std::string better_blas_core();
+
 /// Waits until every op queued on `device` has run (ops on a GPU return before they finish; a
 /// value read back, such as item(), waits by itself). Nothing to wait for on the CPU. For timing.
 void synchronize(Device device);

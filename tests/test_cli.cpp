@@ -215,6 +215,72 @@ TEST_SUITE("cli") {
     CHECK(done.output.find("has completed 4 of 4 epochs; pass --epochs N with N > 4") != std::string::npos);
   }
 
+  TEST_CASE("a CNN with batch norm, dropout and shifted images trains, evaluates, predicts, explains and resumes bitwise") {
+    TinyMnist tiny;
+    const std::string model = "--model 'conv(4,3,padding=1) batchnorm relu maxpool(2) flatten dropout(0.2) linear(10)'";
+    const std::string common = "train " + tiny.data() + " " + model + " --augment-shift 1 --batch-size 16 --lr 0.05 ";
+    const Run run = run_minidl(common + "--epochs 3 --save " + (tiny / "c-{epoch}.safetensors"));
+    INFO(run.output);
+    REQUIRE(run.code == 0);
+    CHECK(run.output.find("model conv(4,3,padding=1) batchnorm relu maxpool(2) flatten dropout(0.2) linear(10) (7898 "
+                          "parameters), nesterov lr 0.05 momentum 0.9, shifts of up to 1 pixel, batch 16, 3 epochs") !=
+          std::string::npos);
+    CHECK(run.output.find("final test accuracy 100.00%") != std::string::npos);
+    // The checkpoint holds batch norm's buffers under PyTorch's names.
+    const data::SafetensorsFile file = data::load_safetensors(tiny / "c-3.safetensors");
+    bool running_var = false;
+    for (const auto& [name, t] : file.tensors) running_var = running_var || name == "1.running_var";
+    CHECK(running_var);
+    // eval and predict rebuild the model from the checkpoint, in evaluation mode.
+    const Run eval = run_minidl("eval --checkpoint " + (tiny / "c-3.safetensors") + " " + tiny.data());
+    INFO(eval.output);
+    CHECK(eval.code == 0);
+    CHECK(eval.output.find("accuracy 100.00% (100 correct)") != std::string::npos);
+    std::vector<float> px;
+    for (uint8_t v : image_of(7, 4321)) px.push_back(v / 255.f);
+    data::save_png(tiny / "seven.png", Tensor::from_vector(px, {28, 28}));
+    const Run predict = run_minidl("predict --checkpoint " + (tiny / "c-3.safetensors") + " " + (tiny / "seven.png"));
+    CHECK(predict.output.starts_with(tiny / "seven.png" + ": 7  (probability "));
+    const Run explain = run_minidl("explain-step " + tiny.data() + " --checkpoint " + (tiny / "c-2.safetensors") +
+                                   " --param 0.weight --index 1,0,1,2");
+    INFO(explain.output);
+    CHECK(explain.code == 0);
+    CHECK(explain.output.find(": matches") != std::string::npos);
+    // Dropout's masks and the shifts continue from the checkpoint: the resumed run ends bitwise equal.
+    const Run resumed = run_minidl("train " + tiny.data() + " --resume " + (tiny / "c-2.safetensors") + " --save " +
+                                   (tiny / "r.safetensors"));
+    INFO(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(slurp(tiny / "c-3.safetensors") == slurp(tiny / "r.safetensors"));
+    // A bad description is a usage error before any work.
+    const std::string plain = "train " + tiny.data() + " ";
+    const Run bad = run_minidl(plain + "--model 'conv(4,3) relu linear(10)'");
+    CHECK(bad.code == 2);
+    CHECK(bad.output == "minidl train: error: --model: model: linear(10) (layer 2) needs flat [F] inputs, got [4, 26, "
+                        "26]; put flatten before it\n");
+    const Run wrong_classes = run_minidl(plain + "--model 'flatten linear(7)'");
+    CHECK(wrong_classes.code == 2);
+    CHECK(wrong_classes.output == "minidl train: error: --model: model: its output per example is [7]; a classifier of "
+                                  "10 classes must end in [10] (e.g. flatten linear(10))\n");
+  }
+
+  TEST_CASE("--model cnn and lenet are the models of the PyTorch reference script, and cnn brings its recipe") {
+    TinyMnist tiny;
+    const Run cnn = run_minidl("train " + tiny.data() + " --model cnn --epochs 1 --batch-size 50");
+    INFO(cnn.output);
+    REQUIRE(cnn.code == 0);
+    CHECK(cnn.output.find("model cnn (421642 parameters), nesterov lr 0.05 momentum 0.9, cosine schedule, shifts of "
+                          "up to 2 pixels, batch 50, 1 epochs") != std::string::npos);
+    const Run lenet = run_minidl("train " + tiny.data() + " --model lenet --epochs 1 --lr 0.02");
+    INFO(lenet.output);
+    REQUIRE(lenet.code == 0);
+    CHECK(lenet.output.find("model lenet (61706 parameters), nesterov lr 0.02 momentum 0.9, batch 64, 1 epochs") !=
+          std::string::npos);
+    const Run help = run_minidl("train --help");
+    CHECK(help.output.find("--model") != std::string::npos);
+    CHECK(help.output.find("cnn") != std::string::npos);
+  }
+
   TEST_CASE("bad flags exit 2 with one line naming the flag, before any training") {
     TinyMnist tiny;
     const std::string t = "train " + tiny.data() + " ";

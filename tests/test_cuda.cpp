@@ -519,4 +519,126 @@ TEST_SUITE("cuda") {
     CHECK(gpu.mallocs_after_epoch[2] == gpu.mallocs_after_epoch[0]);
     CHECK(gpu.allocator_misses_after_epoch[2] == gpu.allocator_misses_after_epoch[0]);
   }
+
+  TEST_CASE("conv2d forward and backward match the CPU over strides, paddings, dilations and groups") {
+    REQUIRE_GPU();
+    namespace F = nn::functional;
+    struct Case {
+      Shape x, w;
+      F::Conv2dOptions o;
+    };
+    const Case cases[] = {
+        {{4, 3, 13, 11}, {8, 3, 3, 3}, {.padding = 1}},
+        {{2, 4, 12, 9}, {6, 2, 3, 2}, {.stride = 2, .padding = 1, .groups = 2}},
+        {{3, 2, 15, 15}, {4, 2, 3, 3}, {.padding = 2, .dilation = 2}},
+        {{1, 6, 7, 8}, {6, 1, 3, 3}, {.stride = 2, .groups = 6}},
+        {{64, 32, 14, 14}, {64, 32, 3, 3}, {.padding = 1}},  // the default CNN's second convolution
+    };
+    uint64_t seed = 100;
+    for (const Case& c : cases) {
+      CAPTURE(c.x);
+      CAPTURE(c.w);
+      const Tensor x = random(c.x, seed++), w = random(c.w, seed++, -0.5f, 0.5f), b = random({c.w[0]}, seed++);
+      const Tensor dy = random(F::conv2d(x, w, b, c.o).shape(), seed++);
+      for (const F::Activation act : {F::Activation::none, F::Activation::relu}) {
+        const auto grads = [&](const std::vector<Tensor>& t) {
+          std::vector<Tensor> in = {t[0].detach().set_requires_grad(), t[1].detach().set_requires_grad(),
+                                    t[2].detach().set_requires_grad()};
+          const Tensor y = F::conv2d(in[0], in[1], in[2], c.o, act);
+          y.backward(t[3]);
+          return std::vector<Tensor>{y, in[0].grad(), in[1].grad(), in[2].grad()};
+        };
+        std::vector<Tensor> on_gpu;
+        for (const Tensor& t : {x, w, b, dy}) on_gpu.push_back(t.to(kGpu));
+        const auto g = grads(on_gpu), h = grads({x, w, b, dy});
+        for (size_t i = 0; i < g.size(); ++i) check_close(g[i], h[i], "gemm");
+      }
+    }
+  }
+
+  TEST_CASE("pooling, batch norm and dropout match the CPU") {
+    REQUIRE_GPU();
+    namespace F = nn::functional;
+    const Tensor x = random({4, 3, 11, 10}, 200);
+    for (const F::Pool2dOptions o : {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{2, 1, 1}}) {
+      CAPTURE(o.kernel_size);
+      check_op({x}, [o](const auto& t) { return F::max_pool2d(t[0], o); }, "exact");
+      check_op({x}, [o](const auto& t) { return F::avg_pool2d(t[0], o); }, "sum");
+      for (const bool max : {true, false}) {
+        const auto dx = [&](const std::vector<Tensor>& t) {
+          const Tensor in = t[0].detach().set_requires_grad();
+          const Tensor y = max ? F::max_pool2d(in, o) : F::avg_pool2d(in, o);
+          y.backward(random(y.shape(), 201).to(in.device()));
+          return in.grad();
+        };
+        check_op({x}, dx, max ? "exact" : "sum");
+      }
+    }
+    // Batch norm: three training steps, then evaluation, over [N, C] and [N, C, H, W].
+    for (const Shape& shape : {Shape{64, 16}, Shape{8, 4, 9, 7}}) {
+      const int64_t c = shape[1];
+      const Tensor input = random(shape, 202), w = random({c}, 203), b = random({c}, 204), dy = random(shape, 205);
+      const auto run = [&](Device d) {
+        Tensor mean = Tensor::zeros({c}, {.device = d}), var = Tensor::ones({c}, {.device = d});
+        std::vector<Tensor> out;
+        for (int step = 0; step < 3; ++step) {
+          const Tensor xs = (input * static_cast<float>(step + 1)).to(d).detach().set_requires_grad();
+          const Tensor ws = w.to(d).detach().set_requires_grad(), bs = b.to(d).detach().set_requires_grad();
+          const Tensor y = F::batch_norm(xs, mean, var, ws, bs, true);
+          y.backward(dy.to(d));
+          out.insert(out.end(), {y, xs.grad(), ws.grad(), bs.grad()});
+        }
+        const Tensor xe = input.to(d).detach().set_requires_grad();
+        const Tensor ye = F::batch_norm(xe, mean, var, w.to(d), b.to(d), false);
+        ye.backward(dy.to(d));
+        out.insert(out.end(), {mean, var, ye, xe.grad()});
+        return out;
+      };
+      const auto g = run(kGpu), h = run(kCpu);
+      for (size_t i = 0; i < g.size(); ++i) check_close(g[i], h[i], "chain");
+    }
+    // Dropout draws the same mask on both devices: its counter-based generator has no device state.
+    Generator on_gpu(9), on_cpu(9);
+    check_close(F::dropout(Tensor::ones({300, 70}, {.device = kGpu}), 0.3f, true, on_gpu),
+                F::dropout(Tensor::ones({300, 70}), 0.3f, true, on_cpu), "exact");
+  }
+
+  TEST_CASE("a CNN trains like the CPU's, and makes no cudaMalloc per step after epoch 1") {
+    REQUIRE_GPU();
+    const int64_t n = 512;
+    const Tensor inputs = random({n, 1, 28, 28}, 300, 0.f, 1.f);
+    const Tensor labels = argmax(matmul(inputs.reshape({n, 784}), random({784, 10}, 301)), 1);
+    const data::TensorDataset dataset(inputs, labels);
+    const std::string spec =
+        "conv(8,3,padding=1) batchnorm relu maxpool(2) conv(16,3,padding=1) relu avgpool(2) flatten dropout(0.25) "
+        "linear(10)";
+    struct Run {
+      std::vector<float> losses;
+      std::vector<int64_t> mallocs;
+    };
+    const auto train = [&](Device device) {
+      Generator init(302), noise(303);
+      const auto model = nn::build_model(spec, {1, 28, 28}, init, &noise);
+      model->to(device);
+      const auto opt = optim::make_optimizer("nesterov", model->parameters(), {.lr = 0.02f, .momentum = 0.9f});
+      data::DataLoader loader(dataset, {.batch_size = 64, .shuffle = true, .seed = 304, .device = device});
+      Run run;
+      for (int epoch = 0; epoch < 3; ++epoch) {
+        for (const data::Batch& batch : loader) {
+          opt->zero_grad();
+          Tensor loss = nn::functional::cross_entropy((*model)(batch.inputs), batch.targets);
+          run.losses.push_back(loss.item());
+          loss.backward();
+          opt->step();
+        }
+        run.mallocs.push_back(cuda::malloc_calls());
+      }
+      return run;
+    };
+    const Run gpu = train(kGpu), cpu = train(kCpu);
+    check_close(Tensor::from_vector(gpu.losses, {static_cast<int64_t>(gpu.losses.size())}).to(kGpu),
+                Tensor::from_vector(cpu.losses, {static_cast<int64_t>(cpu.losses.size())}), "training");
+    MESSAGE("cudaMalloc calls after epochs 1, 2, 3: " << gpu.mallocs[0] << ", " << gpu.mallocs[1] << ", " << gpu.mallocs[2]);
+    CHECK(gpu.mallocs[2] == gpu.mallocs[0]);
+  }
 }

@@ -1,4 +1,4 @@
-// steady state: after warm-up, a whole training step — batch gather, forward, cross-entropy,
+// steady state: after warm-up, a whole training step (of an MLP, and of CNNs) — batch gather, forward, cross-entropy,
 // zero_grad, backward, optimizer step, reading the loss — makes no heap allocation. Every
 // operator new in this program is counted (replaced below), and the caching allocator reports
 // whether any storage request reached malloc.
@@ -98,6 +98,32 @@ TEST_SUITE("steady state") {
       train_epoch(*model, *opt, loader, 12);  // warm-up: the pools fill, momentum buffers appear
       const Counts c = train_epoch(*model, *opt, loader, 1);
       CHECK(c.steps == 12);
+      CHECK(c.heap == 0);
+      CHECK(c.storage == 0);
+    }
+  }
+
+  TEST_CASE("a CNN training step (convolutions, pooling, batch norm, dropout) makes no heap allocation after warm-up") {
+    REQUIRE(caching_enabled());
+    const data::ImageDataset train = synthetic_mnist(64 * 6);
+    data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
+    // The default CNN, and one with every other new op and option on the step's path.
+    for (const std::string& model_spec : {nn::named_model_spec("cnn"), std::string(
+             "conv(8,5,padding=2) batchnorm relu avgpool(2) conv(16,3,stride=2,groups=2) relu maxpool(2,stride=1) "
+             "flatten linear(32) batchnorm relu dropout(0.3) linear(10)")}) {
+      CAPTURE(model_spec);
+      Generator init(0), noise(1);
+      const auto flat = nn::build_model(model_spec, {1, 28, 28}, init, &noise);
+      struct Images : nn::Module {  // [B, 784] rows as [B, 1, 28, 28] images, as minidl train feeds them
+        std::shared_ptr<nn::Module> inner;
+        Tensor forward(const Tensor& x) override { return (*inner)(x.view({x.size(0), 1, 28, 28})); }
+        std::string type_name() const override { return "Images"; }
+      } model;
+      model.inner = flat;
+      const auto opt = optim::make_optimizer("nesterov", flat->parameters(), {.lr = 0.01f});
+      train_epoch(model, *opt, loader, 6);  // warm-up
+      const Counts c = train_epoch(model, *opt, loader, 1);
+      CHECK(c.steps == 6);
       CHECK(c.heap == 0);
       CHECK(c.storage == 0);
     }

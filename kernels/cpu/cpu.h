@@ -13,6 +13,12 @@ const Backend& backend();
 void set_num_threads(int n);
 int num_threads();
 
+/// The name of the kernels OpenBLAS chose for this CPU ("SkylakeX", "Haswell", "Prescott", …).
+const char* blas_core();
+/// A better OPENBLAS_CORETYPE for this CPU when OpenBLAS did not recognize it and fell back to its
+/// generic SSE3 kernels (Prescott): "SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA; else null.
+const char* better_blas_core();
+
 // The table's entries (allocate, copy, unary, …, gemm), same names and meanings as kernels/cuda.
 #include "kernels/backend_entries.h"
 
