@@ -5,7 +5,7 @@
 // conv2d walks the batch in chunks of `nb` images. For each chunk, im2col writes the column matrix
 // col [K, nb·L] (K = C·kh·kw, L = out_h·out_w), one GEMM per group gives yt [O, nb·L] = W·col, and
 // conv_output moves yt into y's [nb, O, L] layout with the bias and activation. The chunk is sized
-// so that col stays in the CPU's cache (≈ 1 MiB) between im2col writing it and the GEMM reading it;
+// so that col and yt stay in the CPU's cache (≈ 1 MiB) between the passes that write and read them;
 // on a GPU chunks are large, so the GEMMs are. The backward recomputes col per chunk rather than
 // keeping it: im2col from cache costs less than holding the whole batch's columns.
 #include <algorithm>
@@ -33,7 +33,8 @@ Tensor new_tensor(const Shape& shape, Device device, DType dtype = DType::float3
   return detail::make_tensor(shape, dtype, device);
 }
 
-// Column-matrix elements per chunk: ~1 MiB of floats on the CPU (L2-sized), 64 Mi on a GPU.
+// Images per chunk, so that a chunk's column matrix and GEMM result (per_image floats per image)
+// take ~1 MiB on the CPU (L2-sized) and 64 Mi floats on a GPU.
 int64_t chunk_images(Device device, int64_t per_image, int64_t batch) {
   const int64_t budget = device.is_cpu() ? int64_t{1} << 18 : int64_t{1} << 24;
   return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
@@ -98,7 +99,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (y.numel() == 0) return y;
   const Tensor xc = contiguous(x), wc = contiguous(weight), bc = bias.defined() ? contiguous(bias) : Tensor{};
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), k * L, n);
+  const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
   check_fits_int32(nb * L, op, "column matrix width", x.shape());
   const Tensor col = new_tensor({k, nb * L}, x.device()), yt = new_tensor({o, nb * L}, x.device());
   const kernels::Backend& be = backend(x);
@@ -133,7 +134,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
   const Tensor xc = contiguous(x), wc = contiguous(weight), g_out = contiguous(dy);
   const Tensor yc = act == kernels::Activation::none ? Tensor{} : contiguous(y);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), k * L, n);
+  const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
   const Tensor dzt = new_tensor({o, nb * L}, x.device());
   const Tensor col = need_dweight ? new_tensor({k, nb * L}, x.device()) : Tensor{};
   const Tensor dcol = need_dx ? new_tensor({k, nb * L}, x.device()) : Tensor{};

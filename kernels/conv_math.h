@@ -151,6 +151,19 @@ MINIDL_HD inline float max_pool_backward_value(const float* dy_plane, const int3
   return sum;
 }
 
+/// Σ x[k] over n floats as the conv bias gradient sums a row: 8 float lanes (k mod 8), added in a
+/// tree at the end, so the CPU loop vectorizes and a GPU thread adds in the same order.
+MINIDL_HD inline float lane_sum(const float* x, int64_t n) {
+  float lanes[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int q = 0; q < 8; ++q) lanes[q] += x[k + q];
+  for (; k < n; ++k) lanes[0] += x[k];
+  for (int width = 4; width >= 1; width /= 2)
+    for (int q = 0; q < width; ++q) lanes[q] += lanes[q + width];
+  return lanes[0];
+}
+
 /// Dropout's keep-and-scale factor for element i: a counter-based random number (splitmix64 of
 /// seed and i, so any thread can draw any element, and CPU and GPU draw the same mask), uniform on
 /// [0, 1) from its top 24 bits; kept (factor 1/(1 − p)) when it is ≥ p, else dropped (0).

@@ -3,8 +3,10 @@
 // out_w consecutive outputs, so stride-1 rows are plain copies) that compute exactly what
 // kernels/conv_math.h defines per element; col2im adds taps in the same order as col2im_value.
 #include <algorithm>
-#include <cstring>
+#include <cstdint>
+#include <vector>
 
+#include "kernels/conv_math.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/elementwise_math.h"
@@ -23,30 +25,58 @@ void valid_outputs(int64_t tap, int64_t stride, int64_t width, int64_t out, int6
 
 }  // namespace
 
+// Whether a window slides like a "same" convolution along rows: stride 1 and as many outputs per row
+// as inputs. Then output n = oh·W + ow reads input n + shift for a tap, and a whole row of col is one
+// long contiguous run (plus a few fix-ups where the tap falls in the padding) instead of out_h short
+// segments, whose per-segment cost dominates on small images (14×14 in MNIST's second layer).
+bool shifts_rows(const Window2d& w) { return w.stride_h == 1 && w.stride_w == 1 && w.out_w == w.width; }
+
+// For a tap at (i, j): the flat shift from output to input, and the range of outputs [n0, n1) whose
+// input lies inside the plane (rows in range; columns may still wrap: fixed up by the caller).
+void tap_range(const Window2d& w, int64_t i, int64_t j, int64_t* shift, int64_t* n0, int64_t* n1) {
+  const int64_t tap_h = i * w.dilation_h - w.pad_h, tap_w = j * w.dilation_w - w.pad_w;
+  *shift = tap_h * w.width + tap_w;
+  const int64_t oh0 = std::clamp<int64_t>(-tap_h, 0, w.out_h), oh1 = std::clamp<int64_t>(w.height - tap_h, 0, w.out_h);
+  *n0 = std::max(oh0 * w.out_w, -*shift);
+  *n1 = std::max(*n0, std::min(oh1 * w.out_w, w.in_size() - *shift));
+}
+
 void im2col(float* col, const float* x, int64_t batch, int64_t channels, const Window2d& w) {
   const int64_t rows = channels * w.taps(), L = w.out_size(), columns = batch * L;
+  const int64_t ow_n = w.out_w, s = w.stride_w;
+  const bool shifted = shifts_rows(w);
   parallel_for(rows, columns, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t c = r / w.taps(), i = (r / w.kernel_w) % w.kernel_h, j = r % w.kernel_w;
       const int64_t tap_w = j * w.dilation_w - w.pad_w;
       int64_t lo, hi;
-      valid_outputs(tap_w, w.stride_w, w.width, w.out_w, &lo, &hi);
+      valid_outputs(tap_w, s, w.width, ow_n, &lo, &hi);
       for (int64_t b = 0; b < batch; ++b) {
-        const float* plane = x + (b * channels + c) * w.in_size();
-        for (int64_t oh = 0; oh < w.out_h; ++oh) {
-          float* dst = col + r * columns + b * L + oh * w.out_w;
+        const float* __restrict plane = x + (b * channels + c) * w.in_size();
+        float* __restrict dst = col + r * columns + b * L;
+        if (shifted) {
+          int64_t shift, n0, n1;
+          tap_range(w, i, j, &shift, &n0, &n1);
+          for (int64_t n = 0; n < n0; ++n) dst[n] = 0.f;
+          for (int64_t n = n0; n < n1; ++n) dst[n] = plane[n + shift];
+          for (int64_t n = n1; n < L; ++n) dst[n] = 0.f;
+          if (lo > 0 || hi < ow_n)  // the columns whose tap lies in the left or right padding
+            for (int64_t oh = 0; oh < w.out_h; ++oh) {
+              for (int64_t ow = 0; ow < lo; ++ow) dst[oh * ow_n + ow] = 0.f;
+              for (int64_t ow = hi; ow < ow_n; ++ow) dst[oh * ow_n + ow] = 0.f;
+            }
+          continue;
+        }
+        for (int64_t oh = 0; oh < w.out_h; ++oh, dst += ow_n) {
           const int64_t ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
           if (ih < 0 || ih >= w.height) {
-            std::fill(dst, dst + w.out_w, 0.f);
+            for (int64_t ow = 0; ow < ow_n; ++ow) dst[ow] = 0.f;
             continue;
           }
-          const float* src = plane + ih * w.width;  // src[ow · stride + tap_w] is the tap of output ow
-          std::fill(dst, dst + lo, 0.f);
-          if (w.stride_w == 1)
-            std::memcpy(dst + lo, src + lo + tap_w, static_cast<size_t>(hi - lo) * sizeof(float));
-          else
-            for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * w.stride_w + tap_w];
-          std::fill(dst + hi, dst + w.out_w, 0.f);
+          const float* __restrict src = plane + ih * w.width;  // src[ow · s + tap_w] is output ow's tap
+          for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0.f;
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s + tap_w];
+          for (int64_t ow = hi; ow < ow_n; ++ow) dst[ow] = 0.f;
         }
       }
     }
@@ -54,29 +84,44 @@ void im2col(float* col, const float* x, int64_t batch, int64_t channels, const W
 }
 
 // One (image, channel) plane at a time, so threads never write the same element; within a plane the
-// taps come in row-major order, and each tap adds to an element at most once.
+// taps come in row-major order, and each tap adds to an element at most once. In the "same" case a
+// tap is one long run over the plane; a column whose tap lies in the padding lands (wrapped) on a
+// neighbouring column and adds 0 there, which leaves every value as it was.
 void col2im(float* dx, const float* col, int64_t batch, int64_t channels, const Window2d& w) {
-  const int64_t L = w.out_size(), columns = batch * L;
+  const int64_t L = w.out_size(), columns = batch * L, s = w.stride_w;
+  const bool shifted = shifts_rows(w);
+  // Per tap column j, whether output column ow's tap lies inside the row (shifted case only). Kept
+  // between calls, so a training step allocates nothing once it has grown.
+  static thread_local std::vector<uint8_t> inside;
+  if (shifted && inside.size() < static_cast<size_t>(w.kernel_w * L)) inside.resize(static_cast<size_t>(w.kernel_w * L));
+  for (int64_t j = 0; shifted && j < w.kernel_w; ++j) {
+    int64_t lo, hi;
+    valid_outputs(j * w.dilation_w - w.pad_w, s, w.width, w.out_w, &lo, &hi);
+    for (int64_t n = 0; n < L; ++n) inside[j * L + n] = n % w.out_w >= lo && n % w.out_w < hi;
+  }
   parallel_for(batch * channels, w.taps() * L, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t b = p / channels, c = p % channels;
-      float* plane = dx + p * w.in_size();
-      std::fill(plane, plane + w.in_size(), 0.f);
+      float* __restrict plane = dx + p * w.in_size();
+      for (int64_t k = 0; k < w.in_size(); ++k) plane[k] = 0.f;
       for (int64_t i = 0; i < w.kernel_h; ++i)
         for (int64_t j = 0; j < w.kernel_w; ++j) {
+          const float* __restrict src = col + ((c * w.kernel_h + i) * w.kernel_w + j) * columns + b * L;
+          if (shifted) {
+            int64_t shift, n0, n1;
+            tap_range(w, i, j, &shift, &n0, &n1);
+            const uint8_t* __restrict in = inside.data() + j * L;
+            for (int64_t n = n0; n < n1; ++n) plane[n + shift] += in[n] ? src[n] : 0.f;
+            continue;
+          }
           const int64_t tap_w = j * w.dilation_w - w.pad_w;
           int64_t lo, hi;
-          valid_outputs(tap_w, w.stride_w, w.width, w.out_w, &lo, &hi);
-          const float* src = col + ((c * w.kernel_h + i) * w.kernel_w + j) * columns + b * L;
-          for (int64_t oh = 0; oh < w.out_h; ++oh) {
+          valid_outputs(tap_w, s, w.width, w.out_w, &lo, &hi);
+          for (int64_t oh = 0; oh < w.out_h; ++oh, src += w.out_w) {
             const int64_t ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
             if (ih < 0 || ih >= w.height) continue;
-            float* dst = plane + ih * w.width;
-            const float* s = src + oh * w.out_w;
-            if (w.stride_w == 1)
-              for (int64_t ow = lo; ow < hi; ++ow) dst[ow + tap_w] += s[ow];
-            else
-              for (int64_t ow = lo; ow < hi; ++ow) dst[ow * w.stride_w + tap_w] += s[ow];
+            float* __restrict dst = plane + ih * w.width;
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s + tap_w] += src[ow];
           }
         }
     }
@@ -99,25 +144,24 @@ void conv_output(float* y, const float* yt, const float* bias, int64_t batch, in
   });
 }
 
-// Threads split the channels; each channel's bias gradient is summed over its rows in order, so it
-// does not depend on the thread count.
+// Threads split the channels; each channel's bias gradient is summed over its rows in order (each row
+// in 8 float lanes, the lanes then added in a fixed tree), so it does not depend on the thread count.
 void conv_output_backward(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch, int64_t channels,
                           int64_t l, Activation act) {
   parallel_for(channels, batch * l, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       double total = 0.0;
       for (int64_t b = 0; b < batch; ++b) {
-        const float* g = dy + (b * channels + o) * l;
-        float* dst = dzt + o * batch * l + b * l;
-        if (act == Activation::relu)
-          for (int64_t k = 0, at = (b * channels + o) * l; k < l; ++k) dst[k] = math::ReluBackward{}(y[at + k], g[k]);
-        else
-          std::memcpy(dst, g, static_cast<size_t>(l) * sizeof(float));
-        if (dbias) {
-          float row = 0.f;
-          for (int64_t k = 0; k < l; ++k) row += dst[k];
-          total += row;
+        const int64_t at = (b * channels + o) * l;
+        const float* __restrict g = dy + at;
+        float* __restrict dst = dzt + o * batch * l + b * l;
+        if (act == Activation::relu) {
+          const float* __restrict out = y + at;
+          for (int64_t k = 0; k < l; ++k) dst[k] = math::ReluBackward{}(out[k], g[k]);
+        } else {
+          for (int64_t k = 0; k < l; ++k) dst[k] = g[k];
         }
+        if (dbias) total += math::lane_sum(dst, l);
       }
       if (dbias) dbias[o] += static_cast<float>(total);
     }

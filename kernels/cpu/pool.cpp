@@ -26,12 +26,30 @@ void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, co
   int64_t h_lo, h_hi, w_lo, w_hi;
   interior(w.height, w.out_h, w.kernel_h, w.stride_h, w.pad_h, &h_lo, &h_hi);
   interior(w.width, w.out_w, w.kernel_w, w.stride_w, w.pad_w, &w_lo, &w_hi);
+  const bool two_by_two = w.kernel_h == 2 && w.kernel_w == 2 && w.stride_h == 2 && w.stride_w == 2 && w.pad_h == 0 &&
+                          w.pad_w == 0;
   parallel_for(planes, w.out_size() * w.taps(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      const float* plane = x + p * w.in_size();
+      const float* __restrict plane = x + p * w.in_size();
       for (int64_t oh = 0; oh < w.out_h; ++oh) {
-        float* o = out + p * w.out_size() + oh * w.out_w;
-        int32_t* idx = indices + p * w.out_size() + oh * w.out_w;
+        float* __restrict o = out + p * w.out_size() + oh * w.out_w;
+        int32_t* __restrict idx = indices + p * w.out_size() + oh * w.out_w;
+        if (two_by_two) {  // the common case, written out: each window's four taps in row-major order
+          const int64_t top = 2 * oh * w.width;
+          const float* __restrict r0 = plane + top;
+          const float* __restrict r1 = r0 + w.width;
+          for (int64_t ow = 0; ow < w.out_w; ++ow) {
+            float best = r0[2 * ow];
+            int32_t at = static_cast<int32_t>(top + 2 * ow);
+            const float b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+            if (b > best || b != b) best = b, at = static_cast<int32_t>(top + 2 * ow + 1);
+            if (c > best || c != c) best = c, at = static_cast<int32_t>(top + w.width + 2 * ow);
+            if (d > best || d != d) best = d, at = static_cast<int32_t>(top + w.width + 2 * ow + 1);
+            o[ow] = best;
+            idx[ow] = at;
+          }
+          continue;
+        }
         const bool inside_h = oh >= h_lo && oh < h_hi;
         for (int64_t ow = 0; ow < w.out_w; ++ow) {
           if (inside_h && ow == w_lo) ow = w_hi;  // the interior is done below
@@ -58,14 +76,45 @@ void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, co
   });
 }
 
+// Windows that tile the plane without overlap or padding (stride = kernel, the usual pooling) give
+// each input at most one gradient: written densely, window by window, with no zeroing pass. Other
+// windows: zero the plane, then add each output's gradient at its winner in row-major output order.
 void max_pool2d_backward(float* dx, const float* dy, const int32_t* indices, int64_t planes, const Window2d& w) {
+  const bool tiles = w.stride_h == w.kernel_h && w.stride_w == w.kernel_w && w.pad_h == 0 && w.pad_w == 0;
   parallel_for(planes, w.in_size() + w.out_size(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      float* plane = dx + p * w.in_size();
-      const float* g = dy + p * w.out_size();
-      const int32_t* idx = indices + p * w.out_size();
-      std::fill(plane, plane + w.in_size(), 0.f);
-      for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] += g[k];
+      float* __restrict plane = dx + p * w.in_size();
+      const float* __restrict g = dy + p * w.out_size();
+      const int32_t* __restrict idx = indices + p * w.out_size();
+      if (!tiles) {
+        for (int64_t k = 0; k < w.in_size(); ++k) plane[k] = 0.f;
+        for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] += g[k];
+        continue;
+      }
+      const int64_t covered = w.out_w * w.kernel_w;
+      for (int64_t h = 0; h < w.height; ++h) {
+        float* __restrict row = plane + h * w.width;
+        const int64_t oh = h / w.kernel_h;
+        if (oh >= w.out_h) {  // rows below the last window: no gradient
+          for (int64_t x = 0; x < w.width; ++x) row[x] = 0.f;
+          continue;
+        }
+        const float* __restrict grow = g + oh * w.out_w;
+        const int32_t* __restrict irow = idx + oh * w.out_w;
+        const int32_t first = static_cast<int32_t>(h * w.width);  // flat index of the row's element 0
+        if (w.kernel_w == 2) {
+          for (int64_t ow = 0; ow < w.out_w; ++ow) {
+            const int32_t at = irow[ow] - first - static_cast<int32_t>(2 * ow);
+            row[2 * ow] = at == 0 ? grow[ow] : 0.f;
+            row[2 * ow + 1] = at == 1 ? grow[ow] : 0.f;
+          }
+        } else {
+          for (int64_t ow = 0; ow < w.out_w; ++ow)
+            for (int64_t j = 0; j < w.kernel_w; ++j)
+              row[ow * w.kernel_w + j] = irow[ow] == first + ow * w.kernel_w + j ? grow[ow] : 0.f;
+        }
+        for (int64_t x = covered; x < w.width; ++x) row[x] = 0.f;
+      }
     }
   });
 }

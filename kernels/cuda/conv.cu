@@ -40,17 +40,14 @@ __global__ void conv_output_backward_kernel(float* dzt, const float* y, const fl
   }
 }
 
-// dbias[o] += Σ_b (Σ_k dzt[o, b·l + k] in float) in double: a block per channel, the per-(b, o)
-// rows summed by one thread each in the CPU's order, then the rows' totals in a fixed tree.
+// dbias[o] += Σ_b (row sum of dzt[o, b·l : (b + 1)·l]) in double: a block per channel; each row is
+// summed by one thread in math::lane_sum's order (the CPU's), the rows' totals in a fixed tree.
 __global__ void conv_bias_backward_kernel(float* dbias, const float* dzt, int64_t batch, int64_t channels, int64_t l) {
   __shared__ double shared[32];
   for (int64_t o = blockIdx.x; o < channels; o += gridDim.x) {
     double v = 0.0;
     for (int64_t b = threadIdx.x; b < batch; b += blockDim.x) {
-      const float* row = dzt + o * batch * l + b * l;
-      float r = 0.f;
-      for (int64_t k = 0; k < l; ++k) r += row[k];
-      v += r;
+      v += math::lane_sum(dzt + o * batch * l + b * l, l);
     }
     v = block_reduce(v, AddOp{}, shared);
     if (threadIdx.x == 0) dbias[o] += static_cast<float>(v);
