@@ -115,6 +115,14 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
 struct Pool2dParams {
   int64_t kernel = 1, stride = 1, padding = 0;  // stride resolved (> 0)
 };
+/// conv2d, its activation and max_pool2d as one op (Sequential's Conv2d + ReLU + MaxPool2d): the
+/// pooled output and each winner's flat index in its [out_h, out_w] conv output plane. The full-size
+/// conv output is never stored; values and gradients equal the three ops' bit for bit.
+MaxResult conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& conv,
+                            kernels::Activation act, const Pool2dParams& pool, const char* op);
+Conv2dGrads conv2d_max_pool2d_backward(const Tensor& dy, const Tensor& pooled, const Tensor& indices, const Tensor& x,
+                                       const Tensor& weight, const Conv2dParams& conv, kernels::Activation act,
+                                       const Pool2dParams& pool, bool need_dx, bool need_dweight, bool need_dbias);
 /// Max over each window of x [N, C, H, W] (or [C, H, W]), and each winner's flat index in its plane.
 MaxResult max_pool2d(const Tensor& x, const Pool2dParams& params, const char* op);
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, const Pool2dParams& params);

@@ -85,19 +85,24 @@ GemmOperand operand(const float* data, int64_t rows, int64_t cols, bool transpos
 
 // ---- convolution
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
-              kernels::Activation act, const char* op) {
-  const Window2d win = conv_window(x, weight, p, op);
+namespace {
+
+void check_bias(const Tensor& x, const Tensor& bias, int64_t channels, const char* op) {
+  if (!bias.defined()) return;
+  check_float(bias, op);
+  check_same_device(x, bias, op);
+  check(bias.dim() == 1 && bias.shape()[0] == channels, op, ": bias of shape ", bias.shape(), " does not match ",
+        channels, " output channels");
+}
+
+// The forward's chunk loop: per chunk of cb images starting at b0, im2col and one GEMM per group into
+// yt [O, cb·L]; then epilogue(b0, cb, yt) takes the result to the output (conv_output, or the fused
+// pooling of conv_max_pool2d).
+template <class Epilogue>
+void conv_forward_chunks(const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Window2d& win,
+                         const char* op, Epilogue&& epilogue) {
   const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
-  if (bias.defined()) {
-    check_float(bias, op);
-    check_same_device(x, bias, op);
-    check(bias.dim() == 1 && bias.shape()[0] == o, op, ": bias of shape ", bias.shape(), " does not match ", o,
-          " output channels");
-  }
-  Tensor y = new_tensor({n, o, win.out_h, win.out_w}, x.device());
-  if (y.numel() == 0) return y;
-  const Tensor xc = contiguous(x), wc = contiguous(weight), bc = bias.defined() ? contiguous(bias) : Tensor{};
+  const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
   const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
   check_fits_int32(nb * L, op, "column matrix width", x.shape());
@@ -108,19 +113,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
     be.gemm(g, og, cols, kg, operand(ptr<float>(wc), og, kg, false), operand(ptr<float>(col), kg, cols, false),
             ptr<float>(yt), cols, og * cols, 0.f);
-    be.conv_output(ptr<float>(y) + b0 * o * L, ptr<float>(yt), ptr<float>(bc), cb, o, L, act);
+    epilogue(b0, cb, ptr<float>(yt));
   }
-  return y;
 }
 
-Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
-                            const Conv2dParams& p, kernels::Activation act, bool need_dx, bool need_dweight,
-                            bool need_dbias) {
-  const char* op = "conv2d";
-  const Window2d win = conv_window(x, weight, p, op);
+// The backward's chunk loop: prologue(b0, cb, dzt, dbias) writes the chunk's gradient at the GEMM's
+// output, dz [O, cb·L], and adds its bias gradient; then dW (+)= dz·colᵀ and dx = col2im(Wᵀ·dz).
+template <class Prologue>
+Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Window2d& win,
+                                 bool need_dx, bool need_dweight, bool need_dbias, Prologue&& prologue) {
   const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
-  check(dy.shape() == Shape({n, o, win.out_h, win.out_w}), op, ": gradient of shape ", dy.shape(),
-        " for an output of shape ", Shape({n, o, win.out_h, win.out_w}));
   Conv2dGrads r;
   if (need_dx) r.dx = new_tensor(x.shape(), x.device());
   if (need_dweight) r.dweight = new_tensor(weight.shape(), x.device());
@@ -128,11 +130,11 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
     r.dbias = new_tensor({o}, x.device());
     fill(r.dbias, 0.f);
   }
-  if (need_dweight && dy.numel() == 0) fill(r.dweight, 0.f);
-  if (need_dx && dy.numel() == 0) fill(r.dx, 0.f);
-  if (dy.numel() == 0 || (!need_dx && !need_dweight && !need_dbias)) return r;
-  const Tensor xc = contiguous(x), wc = contiguous(weight), g_out = contiguous(dy);
-  const Tensor yc = act == kernels::Activation::none ? Tensor{} : contiguous(y);
+  const bool empty = n == 0 || win.out_size() == 0 || o == 0;
+  if (need_dweight && empty) fill(r.dweight, 0.f);
+  if (need_dx && empty) fill(r.dx, 0.f);
+  if (empty || (!need_dx && !need_dweight && !need_dbias)) return r;
+  const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
   const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
   const Tensor dzt = new_tensor({o, nb * L}, x.device());
@@ -141,8 +143,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
   const kernels::Backend& be = backend(x);
   for (int64_t b0 = 0; b0 < n; b0 += nb) {
     const int64_t cb = std::min(nb, n - b0), cols = cb * L;
-    be.conv_output_backward(ptr<float>(dzt), ptr<float>(r.dbias), yc.defined() ? ptr<float>(yc) + b0 * o * L : nullptr,
-                            ptr<float>(g_out) + b0 * o * L, cb, o, L, act);
+    prologue(b0, cb, ptr<float>(dzt), ptr<float>(r.dbias));
     if (need_dweight) {  // dW[g] (+)= dz[g] · col[g]ᵀ: [og, cols] · [cols, kg]
       be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
       be.gemm(g, og, kg, cols, operand(ptr<float>(dzt), og, cols, false), operand(ptr<float>(col), kg, cols, true),
@@ -157,26 +158,102 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
   return r;
 }
 
+Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op);
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+              kernels::Activation act, const char* op) {
+  const Window2d win = conv_window(x, weight, p, op);
+  const int64_t n = x.shape()[0], o = weight.shape()[0];
+  check_bias(x, bias, o, op);
+  Tensor y = new_tensor({n, o, win.out_h, win.out_w}, x.device());
+  if (y.numel() == 0) return y;
+  const Tensor bc = bias.defined() ? contiguous(bias) : Tensor{};
+  const kernels::Backend& be = backend(x);
+  conv_forward_chunks(x, weight, p, win, op, [&](int64_t b0, int64_t cb, const float* yt) {
+    be.conv_output(ptr<float>(y) + b0 * o * win.out_size(), yt, ptr<float>(bc), cb, o, win.out_size(), act);
+  });
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                            const Conv2dParams& p, kernels::Activation act, bool need_dx, bool need_dweight,
+                            bool need_dbias) {
+  const Window2d win = conv_window(x, weight, p, "conv2d");
+  const int64_t n = x.shape()[0], o = weight.shape()[0], L = win.out_size();
+  check(dy.shape() == Shape({n, o, win.out_h, win.out_w}), "conv2d: gradient of shape ", dy.shape(),
+        " for an output of shape ", Shape({n, o, win.out_h, win.out_w}));
+  const Tensor g_out = contiguous(dy), yc = act == kernels::Activation::none ? Tensor{} : contiguous(y);
+  const kernels::Backend& be = backend(x);
+  return conv_backward_chunks(x, weight, p, win, need_dx, need_dweight, need_dbias,
+                              [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
+                                be.conv_output_backward(dzt, dbias, yc.defined() ? ptr<float>(yc) + b0 * o * L : nullptr,
+                                                        ptr<float>(g_out) + b0 * o * L, cb, o, L, act);
+                              });
+}
+
+MaxResult conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& conv,
+                            kernels::Activation act, const Pool2dParams& pool, const char* op) {
+  const Window2d win = conv_window(x, weight, conv, op);
+  const int64_t n = x.shape()[0], o = weight.shape()[0];
+  check_bias(x, bias, o, op);
+  const Window2d pw = pool_window({n, o, win.out_h, win.out_w}, pool, op);
+  const Shape shape{n, o, pw.out_h, pw.out_w};
+  MaxResult r{new_tensor(shape, x.device()), new_tensor(shape, x.device(), DType::int32)};
+  if (r.values.numel() == 0) return r;
+  const Tensor bc = bias.defined() ? contiguous(bias) : Tensor{};
+  const kernels::Backend& be = backend(x);
+  conv_forward_chunks(x, weight, conv, win, op, [&](int64_t b0, int64_t cb, const float* yt) {
+    be.conv_max_pool2d(ptr<float>(r.values) + b0 * o * pw.out_size(), ptr<int32_t>(r.indices) + b0 * o * pw.out_size(),
+                       yt, ptr<float>(bc), cb, o, pw, act);
+  });
+  return r;
+}
+
+Conv2dGrads conv2d_max_pool2d_backward(const Tensor& dy, const Tensor& pooled, const Tensor& indices, const Tensor& x,
+                                       const Tensor& weight, const Conv2dParams& conv, kernels::Activation act,
+                                       const Pool2dParams& pool, bool need_dx, bool need_dweight, bool need_dbias) {
+  const Window2d win = conv_window(x, weight, conv, "conv2d_max_pool2d");
+  const int64_t n = x.shape()[0], o = weight.shape()[0];
+  const Window2d pw = pool_window({n, o, win.out_h, win.out_w}, pool, "conv2d_max_pool2d");
+  check(dy.shape() == pooled.shape(), "conv2d_max_pool2d: gradient of shape ", dy.shape(), " for an output of shape ",
+        pooled.shape());
+  const Tensor g_out = contiguous(dy);
+  const kernels::Backend& be = backend(x);
+  return conv_backward_chunks(x, weight, conv, win, need_dx, need_dweight, need_dbias,
+                              [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
+                                const int64_t at = b0 * o * pw.out_size();
+                                be.conv_max_pool2d_backward(dzt, dbias, ptr<float>(pooled) + at,
+                                                            ptr<int32_t>(indices) + at, ptr<float>(g_out) + at, cb, o,
+                                                            pw, act);
+                              });
+}
+
 // ---- pooling
 
 namespace {
 
-Window2d pool_window(const Tensor& x, const Pool2dParams& p, const char* op) {
-  check_float(x, op);
-  check(x.dim() == 3 || x.dim() == 4, op, ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got ", x.shape());
+Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op) {
+  check(x.size() == 3 || x.size() == 4, op, ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got ", x);
   check(p.kernel >= 1 && p.stride >= 1 && p.padding >= 0, op, ": kernel_size and stride must be >= 1 and padding >= 0, got kernel_size ",
         p.kernel, ", stride ", p.stride, ", padding ", p.padding);
   check(p.padding <= p.kernel / 2, op, ": padding ", p.padding, " must be at most half the kernel size ", p.kernel);
-  const int64_t h = x.shape()[x.dim() - 2], w = x.shape()[x.dim() - 1];
+  const int64_t h = x[x.size() - 2], w = x[x.size() - 1];
   check(p.kernel <= h + 2 * p.padding && p.kernel <= w + 2 * p.padding, op, ": kernel ", p.kernel, "x", p.kernel,
-        " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x.shape(),
+        " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x,
         ", padding ", p.padding, ")");
-  check_fits_int32(h * w, op, "plane size", x.shape());
+  check_fits_int32(h * w, op, "plane size", x);
   Window2d win{.height = h, .width = w, .kernel_h = p.kernel, .kernel_w = p.kernel, .stride_h = p.stride,
                .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
   win.out_h = kernels::window_out_size(h, p.kernel, p.stride, p.padding, 1);
   win.out_w = kernels::window_out_size(w, p.kernel, p.stride, p.padding, 1);
   return win;
+}
+
+Window2d pool_window(const Tensor& x, const Pool2dParams& p, const char* op) {
+  check_float(x, op);
+  return pool_window(x.shape(), p, op);
 }
 
 Shape pooled_shape(const Shape& in, const Window2d& win) {

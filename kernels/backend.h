@@ -107,6 +107,18 @@ struct Backend {
   void (*conv_output_backward)(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch,
                                int64_t channels, int64_t l, Activation act);
 
+  /// conv_output and max pooling in one pass (a Conv2d, its activation and a MaxPool2d fused): for
+  /// image b and channel o, the conv output plane is yt[o, b·L : (b + 1)·L] (L = pool.in_size()), and
+  /// pooled[b, o, ph, pw] = act(max over the pool window of (yt + bias[o])), indices the winner's flat
+  /// position in the plane. The full-size conv output is never written.
+  void (*conv_max_pool2d)(float* pooled, int32_t* indices, const float* yt, const float* bias, int64_t batch,
+                          int64_t channels, const Window2d& pool, Activation act);
+  /// Its backward into the GEMM's layout: dzt[o, b·L + k] = the pooled gradient of the windows whose
+  /// winner is k (zero where act zeroed the pooled value), 0 elsewhere; dbias as conv_output_backward.
+  void (*conv_max_pool2d_backward)(float* dzt, float* dbias, const float* pooled, const int32_t* indices,
+                                   const float* dy, int64_t batch, int64_t channels, const Window2d& pool,
+                                   Activation act);
+
   // ---- 2-D pooling over `planes` (N·C) contiguous planes of w.height × w.width; outputs are
   // [planes, out_h, out_w]. Max pooling keeps each winner's flat index in its input plane.
   void (*max_pool2d)(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w);

@@ -47,6 +47,10 @@ void conv_output(float* y, const float* yt, const float* bias, int64_t batch, in
                  Activation act);
 void conv_output_backward(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch, int64_t channels,
                           int64_t l, Activation act);
+void conv_max_pool2d(float* pooled, int32_t* indices, const float* yt, const float* bias, int64_t batch,
+                     int64_t channels, const Window2d& pool, Activation act);
+void conv_max_pool2d_backward(float* dzt, float* dbias, const float* pooled, const int32_t* indices, const float* dy,
+                              int64_t batch, int64_t channels, const Window2d& pool, Activation act);
 void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w);
 void max_pool2d_backward(float* dx, const float* dy, const int32_t* indices, int64_t planes, const Window2d& w);
 void avg_pool2d(float* out, const float* x, int64_t planes, const Window2d& w);
@@ -91,6 +95,8 @@ inline Backend entry_table(const char* name) {
       .col2im = col2im,
       .conv_output = conv_output,
       .conv_output_backward = conv_output_backward,
+      .conv_max_pool2d = conv_max_pool2d,
+      .conv_max_pool2d_backward = conv_max_pool2d_backward,
       .max_pool2d = max_pool2d,
       .max_pool2d_backward = max_pool2d_backward,
       .avg_pool2d = avg_pool2d,

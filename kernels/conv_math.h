@@ -94,8 +94,11 @@ MINIDL_HD inline void covering_windows(const Window2d& w, int64_t h, int64_t x, 
 /// Max over the window of output (oh, ow) of one plane, and the flat index h·W + w of the winner in
 /// that plane (PyTorch's indices). As PyTorch's CPU kernel: a larger value or a NaN replaces the
 /// current maximum, so among equal values the first wins and among NaNs the last. Padding is
-/// never a candidate.
-MINIDL_HD inline float max_pool_value(const float* plane, const Window2d& w, int64_t oh, int64_t ow, int32_t* index) {
+/// never a candidate. With Biased, each tap is compared as v + bias: a convolution's output before
+/// its bias add, pooled in the same pass (conv_max_pool2d; the caller applies the activation).
+template <bool Biased = false>
+MINIDL_HD inline float max_pool_value(const float* plane, const Window2d& w, int64_t oh, int64_t ow, int32_t* index,
+                                      float bias = 0.f) {
   const int64_t h0 = oh * w.stride_h - w.pad_h, w0 = ow * w.stride_w - w.pad_w;
   const int64_t ha = h0 < 0 ? 0 : h0, hb = h0 + w.kernel_h < w.height ? h0 + w.kernel_h : w.height;
   const int64_t wa = w0 < 0 ? 0 : w0, wb = w0 + w.kernel_w < w.width ? w0 + w.kernel_w : w.width;
@@ -103,7 +106,7 @@ MINIDL_HD inline float max_pool_value(const float* plane, const Window2d& w, int
   int64_t best_index = ha * w.width + wa;
   for (int64_t h = ha; h < hb; ++h)
     for (int64_t x = wa; x < wb; ++x) {
-      const float v = plane[h * w.width + x];
+      const float v = Biased ? plane[h * w.width + x] + bias : plane[h * w.width + x];
       if (v > best || v != v) {
         best = v;
         best_index = h * w.width + x;
@@ -138,16 +141,18 @@ MINIDL_HD inline float avg_pool_backward_value(const float* dy_plane, const Wind
 }
 
 /// d max_pool / d x at (h, x) of one plane: Σ dy over the covering windows whose maximum sat at
-/// (h, x), in row-major order of the outputs.
+/// (h, x), in row-major order of the outputs. With `pooled_plane` (the pooled values after a ReLU),
+/// a window whose output the ReLU zeroed passes no gradient: ReLU's backward, fused.
 MINIDL_HD inline float max_pool_backward_value(const float* dy_plane, const int32_t* index_plane, const Window2d& w,
-                                               int64_t h, int64_t x) {
+                                               int64_t h, int64_t x, const float* pooled_plane = nullptr) {
   int64_t h0, h1, w0, w1;
   covering_windows(w, h, x, &h0, &h1, &w0, &w1);
   const int64_t self = h * w.width + x;
   float sum = 0.f;
   for (int64_t oh = h0; oh < h1; ++oh)
     for (int64_t ow = w0; ow < w1; ++ow)
-      if (index_plane[oh * w.out_w + ow] == self) sum += dy_plane[oh * w.out_w + ow];
+      if (index_plane[oh * w.out_w + ow] == self && (!pooled_plane || pooled_plane[oh * w.out_w + ow] > 0.f))
+        sum += dy_plane[oh * w.out_w + ow];
   return sum;
 }
 

@@ -30,6 +30,25 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   return y;
 }
 
+// y = maxpool(act(W ⋆ x + b)), one node: the pooled gradient goes to each window's winner (where
+// act let it through), and from there on as conv2d's backward.
+Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o, Activation act,
+                         Pool2dOptions pool) {
+  check(pool.stride >= 0, "max_pool2d: stride must be >= 0 (0: the kernel size), got ", pool.stride);
+  const dispatch::Conv2dParams p{o.stride, o.padding, o.dilation, o.groups};
+  const dispatch::Pool2dParams q{pool.kernel_size, pool.stride == 0 ? pool.kernel_size : pool.stride, pool.padding};
+  auto [y, indices] = dispatch::conv2d_max_pool2d(x, weight, bias, p, act, q, "conv2d_max_pool2d");
+  autograd::record("conv2d_max_pool2d", y, {x, weight, bias},
+                   [x, weight, has_bias = bias.defined(), y = y.detach(), indices = indices, p, q, act](
+                       const Tensor& dy) {
+                     const auto g = dispatch::conv2d_max_pool2d_backward(dy, y, indices, x, weight, p, act, q,
+                                                                         x.requires_grad(), weight.requires_grad(),
+                                                                         has_bias);
+                     return autograd::Grads{g.dx, g.dweight, g.dbias};
+                   });
+  return y;
+}
+
 }  // namespace functional
 
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, Conv2dOptions options, bool bias)
@@ -61,11 +80,20 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, C
 
 Tensor Conv2d::forward(const Tensor& x) { return forward(x, functional::Activation::none); }
 
-Tensor Conv2d::forward(const Tensor& x, functional::Activation act) {
+void Conv2d::forward_check(const Tensor& x) const {
   if (!x.defined() || x.dim() != 4 || x.size(1) != in_channels_)
     fail("Conv2d: input of shape ", x.defined() ? x.shape().str() : "undefined", " does not match in_channels=",
          in_channels_, " (expected [N, ", in_channels_, ", H, W])");
+}
+
+Tensor Conv2d::forward(const Tensor& x, functional::Activation act) {
+  forward_check(x);
   return functional::conv2d(x, weight, bias, options_, act);
+}
+
+Tensor Conv2d::forward(const Tensor& x, functional::Activation act, const functional::Pool2dOptions& pool) {
+  forward_check(x);
+  return functional::conv2d_max_pool2d(x, weight, bias, options_, act, pool);
 }
 
 // PyTorch's repr: Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))

@@ -26,6 +26,9 @@ class Conv2d : public Module {
   /// act(forward(x)) as one op (the activation fused into the output pass); Sequential uses it for
   /// Conv2d + ReLU.
   Tensor forward(const Tensor& x, functional::Activation act);
+  /// max_pool2d(act(forward(x)), pool) as one op (functional::conv2d_max_pool2d); Sequential uses it
+  /// for Conv2d + ReLU + MaxPool2d.
+  Tensor forward(const Tensor& x, functional::Activation act, const functional::Pool2dOptions& pool);
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
 
@@ -38,6 +41,7 @@ class Conv2d : public Module {
   Tensor bias;    // (O), undefined when built with bias = false
 
  private:
+  void forward_check(const Tensor& x) const;
   int64_t in_channels_, out_channels_, kernel_size_;
   Conv2dOptions options_;
 };

@@ -43,6 +43,13 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions options);
 /// Mean over each window, padding counted as zeros (PyTorch's count_include_pad = true).
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options);
 
+/// conv2d, the activation and max_pool2d as one op: the values and gradients of the three, bit for
+/// bit, without storing the convolution's full-size output (the pooling reads the GEMM's result
+/// while it is in cache, and the backward writes the GEMM-layout gradient directly). Sequential runs
+/// Conv2d + ReLU + MaxPool2d (and Conv2d + MaxPool2d) this way.
+Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv,
+                         Activation act, Pool2dOptions pool);
+
 // ---- regularization and normalization (nn/dropout.cpp, nn/batch_norm.cpp)
 
 /// Inverted dropout: in training, each element is zeroed with probability p and the rest scaled by

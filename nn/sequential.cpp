@@ -6,6 +6,7 @@
 #include "nn/activation.h"
 #include "nn/conv2d.h"
 #include "nn/linear.h"
+#include "nn/pooling.h"
 
 namespace minidl::nn {
 
@@ -29,10 +30,23 @@ Tensor Sequential::forward(const Tensor& x) {
       ++i;
       continue;
     }
-    if (next && typeid(m) == typeid(Conv2d) && typeid(*next) == typeid(ReLU)) {  // likewise Conv2d + ReLU
-      h = static_cast<Conv2d&>(m).forward(h, functional::Activation::relu);
-      ++i;
-      continue;
+    // Likewise Conv2d + ReLU; and with a MaxPool2d after them (or right after the Conv2d), the three
+    // run as one op that never stores the convolution's full-size output.
+    if (typeid(m) == typeid(Conv2d)) {
+      auto& conv = static_cast<Conv2d&>(m);
+      const bool relu = next && typeid(*next) == typeid(ReLU);
+      const size_t after = i + (relu ? 2 : 1);
+      if (after < modules.size() && typeid(*modules[after].second) == typeid(MaxPool2d)) {
+        const auto& pool = static_cast<const MaxPool2d&>(*modules[after].second);
+        h = conv.forward(h, relu ? functional::Activation::relu : functional::Activation::none, pool.options());
+        i = after;
+        continue;
+      }
+      if (relu) {
+        h = conv.forward(h, functional::Activation::relu);
+        ++i;
+        continue;
+      }
     }
     h = m.forward(h);
   }

@@ -480,6 +480,69 @@ TEST_SUITE("cnn") {
     check_close(gw.to_vector(), conv->weight.grad().to_vector(), 1e-6);
   }
 
+  TEST_CASE("conv2d_max_pool2d equals conv2d, ReLU and max_pool2d bit for bit, values and gradients") {
+    struct Case {
+      Shape x, w;
+      F::Conv2dOptions conv;
+      F::Pool2dOptions pool;
+    };
+    const Case cases[] = {
+        {{3, 2, 10, 9}, {4, 2, 3, 3}, {.padding = 1}, {2}},
+        {{2, 3, 11, 11}, {6, 1, 3, 3}, {.stride = 2, .padding = 1, .groups = 3}, {3, 2, 1}},
+        {{2, 2, 9, 8}, {3, 2, 2, 3}, {}, {2, 1, 1}},  // overlapping windows: a pixel can win twice
+        {{70, 1, 12, 12}, {8, 1, 5, 5}, {.padding = 2}, {2}},  // several chunks
+    };
+    uint64_t seed = 1000;
+    for (const Case& c : cases)
+      for (const F::Activation act : {F::Activation::relu, F::Activation::none}) {
+        CAPTURE(c.x);
+        CAPTURE(static_cast<int>(act));
+        Tensor x = random_tensor(c.x, seed++, true), w = random_tensor(c.w, seed++, true);
+        Tensor b = random_tensor({c.w[0]}, seed++, true);
+        const Tensor fused = F::conv2d_max_pool2d(x, w, b, c.conv, act, c.pool);
+        CHECK(std::string(fused.grad_fn()->name()) == "conv2d_max_pool2d");
+        const Tensor dy = random_tensor(fused.shape(), seed++);
+        fused.backward(dy);
+        const std::vector<float> gx = x.grad().to_vector(), gw = w.grad().to_vector(), gb = b.grad().to_vector();
+        x.set_grad(Tensor()), w.set_grad(Tensor()), b.set_grad(Tensor());
+        const Tensor separate = F::max_pool2d(F::conv2d(x, w, b, c.conv, act), c.pool);
+        CHECK(fused.to_vector() == separate.to_vector());
+        separate.backward(dy);
+        CHECK(gx == x.grad().to_vector());
+        CHECK(gw == w.grad().to_vector());
+        CHECK(gb == b.grad().to_vector());
+      }
+  }
+
+  TEST_CASE("gradcheck: conv2d_max_pool2d") {
+    // Inputs and weights that keep each window's winner clear of its runner-up and every pooled value
+    // clear of ReLU's kink, so finite differences stay on one side of both.
+    const Tensor x = distinct_tensor({2, 2, 6, 6}, 1100, true);
+    const Tensor w = Tensor::from_vector({0.9f, -0.2f, 0.1f, 0.3f, 0.5f, 0.05f, -0.4f, 0.2f, 0.7f, 0.1f, 0.2f, -0.6f,
+                                          0.3f, 0.8f, -0.1f, 0.4f},
+                                         {2, 2, 2, 2}, true);
+    const Tensor b = Tensor::from_vector({3.f, -0.5f}, {2}, true);
+    expect_gradcheck(
+        [](const auto& t) { return F::conv2d_max_pool2d(t[0], t[1], t[2], {}, F::Activation::none, {2}); }, {x, w, b});
+  }
+
+  TEST_CASE("Sequential runs Conv2d + ReLU + MaxPool2d as one op") {
+    Generator gen(11);
+    nn::Sequential model;
+    model.emplace<nn::Conv2d>(1, 4, 3, nn::Conv2dOptions{.padding = 1}, gen);
+    model.emplace<nn::ReLU>();
+    model.emplace<nn::MaxPool2d>(2);
+    model.emplace<nn::Conv2d>(4, 4, 3, nn::Conv2dOptions{.padding = 1}, gen);
+    model.emplace<nn::MaxPool2d>(2);
+    const Tensor x = random_tensor({2, 1, 8, 8}, 1200);
+    const Tensor y = model(x.detach().set_requires_grad());
+    CHECK(std::string(y.grad_fn()->name()) == "conv2d_max_pool2d");
+    CHECK(std::string(y.grad_fn()->inputs()[0].grad_fn()->name()) == "conv2d_max_pool2d");
+    NoGradGuard no_grad;
+    const Tensor by_hand = F::max_pool2d(model[3](F::max_pool2d(relu(model[0](x)), {2})), {2});
+    CHECK(y.to_vector() == by_hand.to_vector());
+  }
+
   TEST_CASE("Unflatten turns [B, 784] into [B, 1, 28, 28] as a view") {
     nn::Unflatten unflatten(1, {1, 28, 28});
     const Tensor x = Tensor::ones({3, 784});

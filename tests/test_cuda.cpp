@@ -597,6 +597,19 @@ TEST_SUITE("cuda") {
       const auto g = run(kGpu), h = run(kCpu);
       for (size_t i = 0; i < g.size(); ++i) check_close(g[i], h[i], "chain");
     }
+    // The fused convolution + ReLU + max pooling, and its backward.
+    {
+      const Tensor xi = random({5, 3, 12, 12}, 210), wi = random({8, 3, 3, 3}, 211, -0.5f, 0.5f), bi = random({8}, 212);
+      const auto fused = [](const std::vector<Tensor>& t) {
+        std::vector<Tensor> in = {t[0].detach().set_requires_grad(), t[1].detach().set_requires_grad(),
+                                  t[2].detach().set_requires_grad()};
+        const Tensor y = F::conv2d_max_pool2d(in[0], in[1], in[2], {.padding = 1}, F::Activation::relu, {2});
+        y.backward(random(y.shape(), 213).to(y.device()));
+        return std::vector<Tensor>{y, in[0].grad(), in[1].grad(), in[2].grad()};
+      };
+      const auto g = fused({xi.to(kGpu), wi.to(kGpu), bi.to(kGpu)}), h = fused({xi, wi, bi});
+      for (size_t i = 0; i < g.size(); ++i) check_close(g[i], h[i], "gemm");
+    }
     // Dropout draws the same mask on both devices: its counter-based generator has no device state.
     Generator on_gpu(9), on_cpu(9);
     check_close(F::dropout(Tensor::ones({300, 70}, {.device = kGpu}), 0.3f, true, on_gpu),

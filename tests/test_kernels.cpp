@@ -424,6 +424,32 @@ TEST_SUITE("kernels") {
         REQUIRE(dx[i] == math::max_pool_backward_value(dy.data() + p * win.out_size(), idx.data() + p * win.out_size(),
                                                        win, h, c));
       }
+      // The fused conv output + ReLU + max pooling, reading planes in the GEMM's [channels, batch·L] layout.
+      std::vector<float> yt(x.size()), bias = {0.3f, -0.2f, 0.f}, pooled(out.size()), dzt(x.size());
+      for (int64_t o = 0; o < channels; ++o)
+        for (int64_t b = 0; b < batch; ++b)
+          for (int64_t k = 0; k < win.in_size(); ++k)
+            yt[(o * batch + b) * win.in_size() + k] = x[(b * channels + o) * win.in_size() + k];
+      cpu::conv_max_pool2d(pooled.data(), idx.data(), yt.data(), bias.data(), batch, channels, win, Activation::relu);
+      std::vector<float> dbias(3, 0.f);
+      cpu::conv_max_pool2d_backward(dzt.data(), dbias.data(), pooled.data(), idx.data(), dy.data(), batch, channels, win,
+                                    Activation::relu);
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t o = 0; o < channels; ++o) {
+          const float* plane = yt.data() + (o * batch + b) * win.in_size();
+          const int64_t p = (b * channels + o) * win.out_size();
+          for (int64_t q = 0; q < win.out_size(); ++q) {
+            int32_t want_index = -1;
+            const float want = math::Relu{}(
+                math::max_pool_value<true>(plane, win, q / win.out_w, q % win.out_w, &want_index, bias[o]));
+            REQUIRE(idx[p + q] == want_index);
+            const bool same = pooled[p + q] == want || (std::isnan(pooled[p + q]) && std::isnan(want));
+            REQUIRE(same);
+          }
+          for (int64_t k = 0; k < win.in_size(); ++k)
+            REQUIRE(dzt[(o * batch + b) * win.in_size() + k] ==
+                    math::max_pool_backward_value(dy.data() + p, idx.data() + p, win, k / g.w, k % g.w, pooled.data() + p));
+        }
       cpu::avg_pool2d(out.data(), x.data(), planes, win);
       cpu::avg_pool2d_backward(dx.data(), dy.data(), planes, win);
       for (int64_t i = 0; i < static_cast<int64_t>(dx.size()); ++i) {

@@ -54,6 +54,29 @@ __global__ void conv_bias_backward_kernel(float* dbias, const float* dzt, int64_
   }
 }
 
+__global__ void conv_max_pool2d_kernel(float* pooled, int32_t* indices, const float* yt, const float* bias,
+                                       int64_t batch, int64_t channels, Window2d w, Activation act) {
+  const int64_t L = w.in_size();
+  MINIDL_GRID_LOOP(t, batch * channels * w.out_size()) {
+    const int64_t p = t / w.out_size(), oh = (t % w.out_size()) / w.out_w, ow = t % w.out_w;
+    const int64_t b = p / channels, o = p % channels;
+    const float v = math::max_pool_value<true>(yt + o * batch * L + b * L, w, oh, ow, &indices[t], bias ? bias[o] : 0.f);
+    pooled[t] = act == Activation::relu ? math::Relu{}(v) : v;
+  }
+}
+
+__global__ void conv_max_pool2d_backward_kernel(float* dzt, const float* pooled, const int32_t* indices,
+                                                const float* dy, int64_t batch, int64_t channels, Window2d w,
+                                                Activation act) {
+  const int64_t L = w.in_size();
+  MINIDL_GRID_LOOP(t, channels * batch * L) {  // t indexes dzt [channels, batch·L]
+    const int64_t o = t / (batch * L), b = (t / L) % batch, k = t % L;
+    const int64_t p = (b * channels + o) * w.out_size();
+    dzt[t] = math::max_pool_backward_value(dy + p, indices + p, w, k / w.width, k % w.width,
+                                           act == Activation::relu ? pooled + p : nullptr);
+  }
+}
+
 __global__ void max_pool2d_kernel(float* out, int32_t* indices, const float* x, int64_t planes, Window2d w) {
   MINIDL_GRID_LOOP(t, planes * w.out_size()) {
     const int64_t p = t / w.out_size(), oh = (t % w.out_size()) / w.out_w, ow = t % w.out_w;
@@ -115,6 +138,23 @@ void conv_output_backward(float* dzt, float* dbias, const float* y, const float*
   MINIDL_CUDA_CHECK_LAUNCH(conv_output_backward_kernel);
   if (!dbias) return;
   conv_bias_backward_kernel<<<grid_for(channels, 1), 128, 0, stream()>>>(dbias, dzt, batch, channels, l);
+  MINIDL_CUDA_CHECK_LAUNCH(conv_bias_backward_kernel);
+}
+
+void conv_max_pool2d(float* pooled, int32_t* indices, const float* yt, const float* bias, int64_t batch,
+                     int64_t channels, const Window2d& pool, Activation act) {
+  conv_max_pool2d_kernel<<<grid_for(batch * channels * pool.out_size()), kThreads, 0, stream()>>>(
+      pooled, indices, yt, bias, batch, channels, pool, act);
+  MINIDL_CUDA_CHECK_LAUNCH(conv_max_pool2d_kernel);
+}
+
+void conv_max_pool2d_backward(float* dzt, float* dbias, const float* pooled, const int32_t* indices, const float* dy,
+                              int64_t batch, int64_t channels, const Window2d& pool, Activation act) {
+  conv_max_pool2d_backward_kernel<<<grid_for(channels * batch * pool.in_size()), kThreads, 0, stream()>>>(
+      dzt, pooled, indices, dy, batch, channels, pool, act);
+  MINIDL_CUDA_CHECK_LAUNCH(conv_max_pool2d_backward_kernel);
+  if (!dbias) return;
+  conv_bias_backward_kernel<<<grid_for(channels, 1), 128, 0, stream()>>>(dbias, dzt, batch, channels, pool.in_size());
   MINIDL_CUDA_CHECK_LAUNCH(conv_bias_backward_kernel);
 }
 
