@@ -377,7 +377,8 @@ TEST_SUITE("kernels") {
       int64_t h, w, kh, kw, stride, pad, dilation;
     };
     for (const Geometry g : {Geometry{7, 6, 3, 3, 1, 1, 1}, Geometry{9, 8, 3, 2, 2, 1, 2}, Geometry{5, 5, 2, 2, 2, 0, 1},
-                             Geometry{6, 7, 4, 3, 3, 2, 1}, Geometry{8, 8, 1, 1, 1, 0, 1}}) {
+                             Geometry{6, 7, 4, 3, 3, 2, 1}, Geometry{8, 8, 1, 1, 1, 0, 1}, Geometry{6, 8, 2, 2, 2, 0, 1},
+                             Geometry{10, 4, 2, 2, 2, 0, 1}}) {
       CAPTURE(g.h);
       CAPTURE(g.kh);
       CAPTURE(g.stride);
@@ -403,8 +404,10 @@ TEST_SUITE("kernels") {
 
       if (g.dilation != 1 || g.kh != g.kw || 2 * g.pad > g.kh) continue;  // pooling: square windows, no dilation
       const int64_t planes = batch * channels;
-      for (size_t i = 0; i < x.size(); i += 7) x[i] = x[i / 2];  // ties
-      x[3] = NAN, x[4] = NAN;
+      // Few distinct values, NaN among them: ties and NaNs in every position of the windows.
+      const float values[] = {-1.f, 0.f, 0.5f, 0.5f, 1.f, NAN};
+      std::uniform_int_distribution<int> pick(0, 5);
+      for (float& v : x) v = values[pick(rng)];
       std::vector<float> out(static_cast<size_t>(planes * win.out_size())), dy(out.size());
       std::vector<int32_t> idx(out.size());
       for (float& v : dy) v = dist(rng);

@@ -2,6 +2,8 @@
 // of kernels/conv_math.h; backward scatters each output's gradient over its window in row-major
 // output order, which is the order the GPU's per-input gather adds them in.
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "kernels/conv_math.h"
 #include "kernels/cpu/cpu.h"
@@ -31,92 +33,115 @@ void max_pool_plane(float* __restrict o, int32_t* __restrict idx, const float* _
   interior(w.width, w.out_w, w.kernel_w, w.stride_w, w.pad_w, &w_lo, &w_hi);
   const auto tap = [&](int64_t k) { return Biased ? plane[k] + bias : plane[k]; };
   for (int64_t oh = 0; oh < w.out_h; ++oh, o += w.out_w, idx += w.out_w) {
-    if (w.kernel_h == 2 && w.kernel_w == 2 && w.stride_h == 2 && w.stride_w == 2 && w.pad_h == 0 && w.pad_w == 0) {
-      const int64_t top = 2 * oh * w.width;  // the common case, written out: four taps in row-major order
-      for (int64_t ow = 0; ow < w.out_w; ++ow) {
-        float best = tap(top + 2 * ow);
-        int32_t at = static_cast<int32_t>(top + 2 * ow);
-        const float b = tap(top + 2 * ow + 1), c = tap(top + w.width + 2 * ow), d = tap(top + w.width + 2 * ow + 1);
-        if (b > best || b != b) best = b, at = static_cast<int32_t>(top + 2 * ow + 1);
-        if (c > best || c != c) best = c, at = static_cast<int32_t>(top + w.width + 2 * ow);
-        if (d > best || d != d) best = d, at = static_cast<int32_t>(top + w.width + 2 * ow + 1);
-        o[ow] = best;
-        idx[ow] = at;
+    const bool inside_h = oh >= h_lo && oh < h_hi;
+    for (int64_t ow = 0; ow < w.out_w; ++ow) {
+      if (inside_h && ow == w_lo) ow = w_hi;  // the interior is done below
+      if (ow < w.out_w) o[ow] = math::max_pool_value<Biased>(plane, w, oh, ow, &idx[ow], bias);
+    }
+    if (inside_h && w_lo < w_hi) {
+      const int64_t h0 = oh * w.stride_h - w.pad_h, s = w.stride_w, shift = -w.pad_w;
+      for (int64_t ow = w_lo; ow < w_hi; ++ow) {
+        o[ow] = tap(h0 * w.width + ow * s + shift);
+        idx[ow] = static_cast<int32_t>(h0 * w.width + ow * s + shift);
       }
-    } else {
-      const bool inside_h = oh >= h_lo && oh < h_hi;
-      for (int64_t ow = 0; ow < w.out_w; ++ow) {
-        if (inside_h && ow == w_lo) ow = w_hi;  // the interior is done below
-        if (ow < w.out_w) o[ow] = math::max_pool_value<Biased>(plane, w, oh, ow, &idx[ow], bias);
-      }
-      if (inside_h && w_lo < w_hi) {
-        const int64_t h0 = oh * w.stride_h - w.pad_h, s = w.stride_w, shift = -w.pad_w;
-        for (int64_t ow = w_lo; ow < w_hi; ++ow) {
-          o[ow] = tap(h0 * w.width + ow * s + shift);
-          idx[ow] = static_cast<int32_t>(h0 * w.width + ow * s + shift);
-        }
-        for (int64_t i = 0; i < w.kernel_h; ++i)
-          for (int64_t j = (i == 0 ? 1 : 0); j < w.kernel_w; ++j) {
-            const int64_t base = (h0 + i) * w.width + j + shift;  // + ow·s ≥ 0 for interior outputs
-            for (int64_t ow = w_lo; ow < w_hi; ++ow) {
-              const float v = tap(base + ow * s);
-              const bool take = v > o[ow] || v != v;
-              o[ow] = take ? v : o[ow];
-              idx[ow] = take ? static_cast<int32_t>(base + ow * s) : idx[ow];
-            }
+      for (int64_t i = 0; i < w.kernel_h; ++i)
+        for (int64_t j = (i == 0 ? 1 : 0); j < w.kernel_w; ++j) {
+          const int64_t base = (h0 + i) * w.width + j + shift;  // + ow·s ≥ 0 for interior outputs
+          for (int64_t ow = w_lo; ow < w_hi; ++ow) {
+            const float v = tap(base + ow * s);
+            const bool take = (v > o[ow]) | (v != v);
+            o[ow] = take ? v : o[ow];
+            idx[ow] = take ? static_cast<int32_t>(base + ow * s) : idx[ow];
           }
-      }
+        }
     }
     if (Biased && act == Activation::relu)
       for (int64_t ow = 0; ow < w.out_w; ++ow) o[ow] = math::Relu{}(o[ow]);
   }
 }
 
-// One plane's max-pool gradient. Windows that tile the plane without overlap or padding (stride =
-// kernel, the usual pooling) give each input at most one gradient: written densely, window by
-// window, with no zeroing pass. Other windows: zero the plane, then add each output's gradient at
-// its winner in row-major output order (the order math::max_pool_backward_value adds them in).
-// With `pooled` (after a fused ReLU), a window whose output is not > 0 passes nothing.
+// 2×2 windows at stride 2 without padding (the usual pooling), over `planes` planes that follow each
+// other in memory (H and W even), each output written to `out(p) + k`. Branch-free and vectorized
+// across whole rows: a per-window loop would branch on every comparison, and random data makes
+// half of those branches mispredict. The taps are compared in two rounds, top against bottom of
+// each column and then left against right, with the combining rule written out in full (the last
+// NaN, else the larger value, else the smaller flat index): a rule that does not depend on the
+// order in which taps meet, so the result is max_pool_value's, which meets them in row-major order.
+template <bool Biased, class Out>
+void max_pool_2x2(const float* __restrict x, int64_t planes, const Window2d& w, float bias, Activation act, Out&& out) {
+  static thread_local std::vector<float> column_max;    // per row pair and column: the winner's value …
+  static thread_local std::vector<int32_t> column_at;   // … and its flat index in its plane
+  const int64_t H = w.height, W = w.width, pairs = planes * H / 2;
+  if (column_max.size() < static_cast<size_t>(pairs * W)) {
+    column_max.resize(static_cast<size_t>(pairs * W));
+    column_at.resize(static_cast<size_t>(pairs * W));
+  }
+  float* __restrict v = column_max.data();
+  int32_t* __restrict at = column_at.data();
+  for (int64_t rp = 0; rp < pairs; ++rp) {
+    const float* __restrict r0 = x + 2 * rp * W;
+    const float* __restrict r1 = r0 + W;
+    const int32_t top = static_cast<int32_t>((2 * rp % H) * W), width = static_cast<int32_t>(W);
+    for (int64_t c = 0; c < W; ++c) {
+      const float a = Biased ? r0[c] + bias : r0[c], b = Biased ? r1[c] + bias : r1[c];
+      const bool lower = (b > a) | (b != b);  // the bottom tap comes later: it wins a tie only as a NaN
+      v[rp * W + c] = lower ? b : a;
+      at[rp * W + c] = top + static_cast<int32_t>(c) + (lower ? width : 0);
+    }
+  }
+  const int64_t per_plane = w.out_size();
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* __restrict pv = v + p * per_plane * 2;
+    const int32_t* __restrict pa = at + p * per_plane * 2;
+    auto [o, idx] = out(p);
+    for (int64_t j = 0; j < per_plane; ++j) {
+      const float a = pv[2 * j], b = pv[2 * j + 1];
+      const int32_t ia = pa[2 * j], ib = pa[2 * j + 1];
+      const bool an = a != a, bn = b != b;
+      const bool right = (bn & !an) | (an & bn & (ib > ia)) | (!an & !bn & ((b > a) | ((b == a) & (ib < ia))));
+      const float best = right ? b : a;
+      o[j] = Biased && act == Activation::relu ? math::Relu{}(best) : best;
+      idx[j] = right ? ib : ia;
+    }
+  }
+}
+
+bool is_2x2(const Window2d& w) {
+  return w.kernel_h == 2 && w.kernel_w == 2 && w.stride_h == 2 && w.stride_w == 2 && w.pad_h == 0 && w.pad_w == 0 &&
+         w.height % 2 == 0 && w.width % 2 == 0;
+}
+
+// One plane's max-pool gradient: zero the plane, then add each output's gradient at its winner in
+// row-major output order (the order math::max_pool_backward_value adds them in; 0 + g is g, so a
+// store gives the same bits where windows do not overlap). With `pooled`
+// (after a fused ReLU), a window whose output is not > 0 passes nothing.
 void max_pool_backward_plane(float* __restrict plane, const float* __restrict g, const int32_t* __restrict idx,
                              const float* __restrict pooled, const Window2d& w) {
-  const auto grad = [&](int64_t k) { return !pooled || pooled[k] > 0.f ? g[k] : 0.f; };
-  if (!(w.stride_h == w.kernel_h && w.stride_w == w.kernel_w && w.pad_h == 0 && w.pad_w == 0)) {
-    for (int64_t k = 0; k < w.in_size(); ++k) plane[k] = 0.f;
-    for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] += grad(k);
-    return;
-  }
-  const int64_t covered = w.out_w * w.kernel_w;
-  for (int64_t h = 0; h < w.height; ++h) {
-    float* __restrict row = plane + h * w.width;
-    const int64_t oh = h / w.kernel_h;
-    if (oh >= w.out_h) {  // rows below the last window: no gradient
-      for (int64_t x = 0; x < w.width; ++x) row[x] = 0.f;
-      continue;
-    }
-    const int32_t first = static_cast<int32_t>(h * w.width);  // flat index of the row's element 0
-    if (w.kernel_w == 2) {
-      for (int64_t ow = 0; ow < w.out_w; ++ow) {
-        const int64_t k = oh * w.out_w + ow;
-        const int32_t at = idx[k] - first - static_cast<int32_t>(2 * ow);
-        const float v = grad(k);
-        row[2 * ow] = at == 0 ? v : 0.f;
-        row[2 * ow + 1] = at == 1 ? v : 0.f;
-      }
-    } else {
-      for (int64_t ow = 0; ow < w.out_w; ++ow)
-        for (int64_t j = 0; j < w.kernel_w; ++j) {
-          const int64_t k = oh * w.out_w + ow;
-          row[ow * w.kernel_w + j] = idx[k] == first + ow * w.kernel_w + j ? grad(k) : 0.f;
-        }
-    }
-    for (int64_t x = covered; x < w.width; ++x) row[x] = 0.f;
-  }
+  for (int64_t k = 0; k < w.in_size(); ++k) plane[k] = 0.f;
+  // Windows that tile the plane (stride = kernel, no padding) never share a winner: a store will do.
+  const bool tiles = w.stride_h == w.kernel_h && w.stride_w == w.kernel_w && w.pad_h == 0 && w.pad_w == 0;
+  if (tiles && pooled)
+    for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] = pooled[k] > 0.f ? g[k] : 0.f;
+  else if (tiles)
+    for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] = g[k];
+  else if (pooled)
+    for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] += pooled[k] > 0.f ? g[k] : 0.f;
+  else
+    for (int64_t k = 0; k < w.out_size(); ++k) plane[idx[k]] += g[k];
 }
 
 }  // namespace
 
 void max_pool2d(float* out, int32_t* indices, const float* x, int64_t planes, const Window2d& w) {
   parallel_for(planes, w.out_size() * w.taps(), [&](int64_t begin, int64_t end) {
+    if (is_2x2(w)) {
+      constexpr int64_t kBlock = 16;  // planes per call: the scratch stays small
+      for (int64_t p0 = begin; p0 < end; p0 += kBlock)
+        max_pool_2x2<false>(x + p0 * w.in_size(), std::min(kBlock, end - p0), w, 0.f, Activation::none, [&](int64_t p) {
+          return std::pair{out + (p0 + p) * w.out_size(), indices + (p0 + p) * w.out_size()};
+        });
+      return;
+    }
     for (int64_t p = begin; p < end; ++p)
       max_pool_plane<false>(out + p * w.out_size(), indices + p * w.out_size(), x + p * w.in_size(), w, 0.f,
                             Activation::none);
@@ -135,6 +160,16 @@ void max_pool2d_backward(float* dx, const float* dy, const int32_t* indices, int
 void conv_max_pool2d(float* pooled, int32_t* indices, const float* yt, const float* bias, int64_t batch,
                      int64_t channels, const Window2d& w, Activation act) {
   const int64_t L = w.in_size();
+  if (is_2x2(w)) {  // a channel's planes of the chunk follow each other in yt: one block per channel
+    parallel_for(channels, batch * L, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        max_pool_2x2<true>(yt + o * batch * L, batch, w, bias ? bias[o] : 0.f, act, [&](int64_t b) {
+          const int64_t p = (b * channels + o) * w.out_size();
+          return std::pair{pooled + p, indices + p};
+        });
+    });
+    return;
+  }
   parallel_for(batch * channels, w.out_size() * w.taps(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t b = p / channels, o = p % channels;
