@@ -112,8 +112,8 @@ bool is_2x2(const Window2d& w) {
 }
 
 // One plane's max-pool gradient: zero the plane, then add each output's gradient at its winner in
-// row-major output order (the order math::max_pool_backward_value adds them in; 0 + g is g, so a
-// store gives the same bits where windows do not overlap). With `pooled`
+// row-major output order (the order math::max_pool_backward_value adds them in; 0 + g equals g, so a
+// store gives the same value where windows do not overlap). With `pooled`
 // (after a fused ReLU), a window whose output is not > 0 passes nothing.
 void max_pool_backward_plane(float* __restrict plane, const float* __restrict g, const int32_t* __restrict idx,
                              const float* __restrict pooled, const Window2d& w) {
