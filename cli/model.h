@@ -32,8 +32,8 @@ std::string model_name(const TrainConfig& config);
 extern const char* const kModelHelp;
 
 /// A named model's training recipe, for every setting the command line did not give (`given`
-/// holds the flags that were, by name: "lr", "epochs", …). --model cnn: Nesterov with lr 0.05
-/// on a cosine schedule over 8 epochs, shifting the training images by up to 2 pixels.
+/// holds the flags that were, by name: "lr", "epochs", …). --model cnn and lenet: Nesterov with
+/// lr 0.05 on a cosine schedule over 8 epochs, shifting the training images by up to 2 pixels.
 void apply_recipe(TrainConfig& config, const std::vector<std::string>& given);
 
 }  // namespace minidl::cli

@@ -264,7 +264,7 @@ TEST_SUITE("cli") {
                                   "10 classes must end in [10] (e.g. flatten linear(10))\n");
   }
 
-  TEST_CASE("--model cnn and lenet are the models of the PyTorch reference script, and cnn brings its recipe") {
+  TEST_CASE("--model cnn and lenet are the models of the PyTorch reference script, and bring their recipe") {
     TinyMnist tiny;
     const Run cnn = run_minidl("train " + tiny.data() + " --model cnn --epochs 1 --batch-size 50");
     INFO(cnn.output);
@@ -274,8 +274,8 @@ TEST_SUITE("cli") {
     const Run lenet = run_minidl("train " + tiny.data() + " --model lenet --epochs 1 --lr 0.02");
     INFO(lenet.output);
     REQUIRE(lenet.code == 0);
-    CHECK(lenet.output.find("model lenet (61706 parameters), nesterov lr 0.02 momentum 0.9, batch 64, 1 epochs") !=
-          std::string::npos);
+    CHECK(lenet.output.find("model lenet (61706 parameters), nesterov lr 0.02 momentum 0.9, cosine schedule, shifts "
+                            "of up to 2 pixels, batch 64, 1 epochs") != std::string::npos);
     const Run help = run_minidl("train --help");
     CHECK(help.output.find("--model") != std::string::npos);
     CHECK(help.output.find("cnn") != std::string::npos);
