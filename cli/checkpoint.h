@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "cli/config.h"
 #include "nn/module.h"
@@ -24,6 +25,7 @@ struct TrainingState {
   int64_t batch = 0;
   double epoch_loss_sum = 0;
   int64_t epoch_seen = 0;
+  std::vector<double> schedule_state;  // a stateful lr schedule's (ReduceLROnPlateau); empty: none
 };
 
 struct Checkpoint {

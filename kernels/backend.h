@@ -83,8 +83,15 @@ struct Backend {
   void (*bias_activation_backward)(float* dz, float* dbias, const float* y, const float* dy, int64_t rows,
                                    int64_t cols, Activation act);
 
-  // ---- one optimizer step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
+  // ---- optimizer: one step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
   void (*sgd_step)(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
+  /// state: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad; else null)
+  void (*adam_step)(const OptimTensor* tensors, int64_t count, const AdamHyper& hyper);
+  /// state: square_avg, momentum_buffer (null: momentum 0), grad_avg (null: not centered); the same
+  /// slots for every tensor of a call
+  void (*rmsprop_step)(const OptimTensor* tensors, int64_t count, const RMSpropHyper& hyper);
+  /// state: sum
+  void (*adagrad_step)(const OptimTensor* tensors, int64_t count, const AdagradHyper& hyper);
 
   // ---- C[b] = A[b] · B[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with ldc.
   void (*gemm)(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c,
