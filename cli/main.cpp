@@ -203,8 +203,8 @@ int main(int argc, char** argv) {
 
   // ---- compare
   CompareArgs c;
-  std::string compare_hidden = "256", compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
-  std::vector<std::string> compare_opts;
+  RunFlags compare_flags;
+  std::string compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
   CLI::App* compare = app.add_subcommand(
       "compare", "train several optimizers from identical weights and batch order, over seeds; table and plots");
   compare->add_option("--optimizers", compare_optimizers,
@@ -212,12 +212,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, adaptive 0.001, others 0.01)");
   compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
-  compare->add_option("--epochs", c.base.epochs, "epochs per run")->capture_default_str();
-  compare->add_option("--dataset", c.base.dataset, "mnist | fashion-mnist")->capture_default_str();
+  compare->add_option("--epochs", compare_flags.config.epochs, "epochs per run")->capture_default_str();
+  compare_flags.add_to(compare, /*with_optimizer_and_lr=*/false);
   compare->add_option("--data", c.data_dir, "dataset directory");
-  compare->add_option("--hidden", compare_hidden, "hidden layer sizes, comma-separated")->capture_default_str();
-  compare->add_option("--batch-size", c.base.batch_size, "examples per step")->capture_default_str();
-  compare->add_option("--weight-decay", c.base.weight_decay, "L2 weight decay")->capture_default_str();
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
   compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
   compare->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
@@ -296,7 +293,7 @@ int main(int argc, char** argv) {
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
     if (*compare) {
-      c.base.hidden = parse_int_list(compare_hidden, "--hidden", "sizes");
+      c.base = compare_flags.finish();
       c.optimizers = split_list(compare_optimizers);
       for (const std::string& lr : split_list(compare_lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
       c.seeds.clear();
