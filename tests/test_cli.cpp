@@ -566,7 +566,7 @@ TEST_SUITE("cli") {
     CHECK(t.find("\"buffer_norm\":null") == std::string::npos);  // exp_avg exists from step 1
   }
 
-  TEST_CASE("sweep: 4 optimizers × 7 lrs × 3 seeds in 2 processes; SIGINT keeps the finished runs and a rerun does only the rest") {
+  TEST_CASE("sweep: 4 optimizers × 7 lrs × 3 seeds in 2 processes, SIGINT keeps the finished runs and a rerun does only the rest") {
     TinyMnist tiny;
     const std::string out = tiny / "sweep";
     const std::string cmd = "sweep " + tiny.data() + " --optimizers sgd,momentum,nesterov,adam --seeds 0,1,2 --lr 1e-3..1 "
