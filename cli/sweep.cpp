@@ -119,7 +119,7 @@ std::string fixed(double v, int digits) {
 }
 
 // The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
-std::string report(const std::vector<Run>& grid, const std::vector<OptimizerChoice>& optimizers,
+std::string report(const std::vector<OptimizerChoice>& optimizers,
                    const std::vector<std::string>& lrs, const std::vector<Result>& results, double basin,
                    double target) {
   struct Point {
@@ -202,7 +202,6 @@ std::string report(const std::vector<Run>& grid, const std::vector<OptimizerChoi
                                                             : std::string()))
        << " |\n";
   }
-  (void)grid;
   return md.str();
 }
 
@@ -379,7 +378,7 @@ int run_sweep(const SweepArgs& args) {
   }
 
   // ---- the report: markdown table and basins, then the plot
-  const std::string md = report(grid, optimizers, lrs, results, args.basin, args.target);
+  const std::string md = report(optimizers, lrs, results, args.basin, args.target);
   std::ofstream(args.out + "/sweep.md") << md;
   std::printf("\n%s", md.c_str());
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_sweep.py";

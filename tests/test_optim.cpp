@@ -492,7 +492,7 @@ TEST_SUITE("optim") {
   }
 
   TEST_CASE("first steps on 5 weights, checked by hand: Adam, AdamW, RMSprop, Adagrad") {
-    const std::vector<float> c = {1.f, 2.f, 3.f, 4.f, 5.f};  // the constant gradient of Σ c ⊙ w
+    // two_steps() minimizes Σ c ⊙ w: the constant gradient c = [1, 2, 3, 4, 5].
     {  // Adam: m̂ = c and v̂ = c² on both steps (a constant gradient), so each step is −lr·c/(|c| + ε') = −lr
       const Tensor w = Tensor::zeros({5}, {.requires_grad = true});
       optim::Adam opt({w}, {.lr = 0.1f, .betas = {0.9f, 0.999f}, .eps = 1e-8f, .weight_decay = 0.f, .amsgrad = false});
@@ -517,7 +517,6 @@ TEST_SUITE("optim") {
       const auto got = two_steps(opt, w);
       for (int i = 0; i < 5; ++i) CHECK(got[i] == doctest::Approx(-0.1 - 0.05 / std::sqrt(2.0)).epsilon(1e-5));
     }
-    (void)c;
   }
 
   TEST_CASE("options: the same names from C++, the registry and key=value text, with one-line errors") {
