@@ -77,6 +77,8 @@ int run_compare(const CompareArgs& args) {
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
     throw UsageError(detail::concat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
                                     args.lrs.size()));
+  std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
+  for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
   if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
@@ -86,8 +88,6 @@ int run_compare(const CompareArgs& args) {
     float lr;
     std::vector<RunResult> runs;
   };
-  std::vector<OptimizerChoice> choices;  // all checked before the first run
-  for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   std::vector<Row> rows;
   for (size_t k = 0; k < choices.size(); ++k) {
     const OptimizerChoice& choice = choices[k];
