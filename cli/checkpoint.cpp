@@ -40,6 +40,15 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, const n
     metadata["batch"] = std::to_string(state.batch);
     metadata["epoch_loss"] = nlohmann::json::array({sum, std::to_string(state.epoch_seen)}).dump();
   }
+  if (!state.schedule_state.empty()) {
+    nlohmann::json numbers = nlohmann::json::array();
+    for (double v : state.schedule_state) {
+      char text[64];
+      std::snprintf(text, sizeof text, "%a", v);  // exact, and inf (a plateau's first best) survives
+      numbers.push_back(text);
+    }
+    metadata["schedule_state"] = numbers.dump();
+  }
   data::save_safetensors(path, tensors, metadata);
 }
 
@@ -74,6 +83,9 @@ Checkpoint load_checkpoint(const std::string& path) {
       ck.state.epoch_seen = std::stoll(loss[1].get<std::string>());
       check(ck.state.batch > 0 && ck.state.epoch_seen > 0, "batch and epoch_loss must be positive");
     }
+    if (file.metadata.contains("schedule_state"))
+      for (const auto& v : nlohmann::json::parse(meta("schedule_state")))
+        ck.state.schedule_state.push_back(std::strtod(v.get<std::string>().c_str(), nullptr));
   } catch (const std::exception& e) {
     fail("checkpoint: ", path, ": corrupt training state in the metadata (", e.what(), ")");
   }

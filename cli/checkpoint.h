@@ -8,6 +8,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/config.h"
 #include "nn/module.h"
@@ -25,6 +26,7 @@ struct TrainingState {
   int64_t batch = 0;
   double epoch_loss_sum = 0;
   int64_t epoch_seen = 0;
+  std::vector<double> schedule_state;  // a stateful lr schedule's (ReduceLROnPlateau); empty: none
   // The generators of dropout's masks and of the augmentation's shifts, for runs that use them (not
   // written otherwise, so MLP checkpoints stay as they were).
   std::optional<std::array<uint64_t, 4>> noise_rng, augment_rng;

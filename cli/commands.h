@@ -12,6 +12,7 @@
 #include "nn/module.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
+#include "optim/registry.h"
 
 namespace minidl::cli {
 
@@ -62,6 +63,37 @@ struct CompareArgs {
 };
 int run_compare(const CompareArgs& args);
 
+struct SweepArgs {
+  std::vector<std::string> optimizers;  // each name[:key=value[:key=value…]]
+  double lr_low = 1e-3, lr_high = 1;    // the grid: `points` values log-spaced from lr_low to lr_high
+  int points = 7;
+  std::vector<uint64_t> seeds;
+  TrainConfig base;                     // every training setting but optimizer, lr and seed
+  int jobs = 1;                         // runs at once, each a process of its own
+  int threads = 0;                      // per run; 0: the cores divided among the jobs
+  std::string data_dir;
+  std::string device = "cpu";
+  std::string out = "sweep";            // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
+  double target = 0.97;                 // for the steps-to-reach column
+  double basin = 0.5;                   // accuracy points below the best that count as the basin
+  std::string program;                  // the minidl executable each run runs
+};
+int run_sweep(const SweepArgs& args);
+
+/// One entry of --optimizers: "nesterov:form=lookahead" → {label as given, name "nesterov",
+/// options {{"form", "lookahead"}}}. The label, with ':' and '=' made '-', names the run's files.
+struct OptimizerChoice {
+  std::string label, name;
+  optim::OptionValues options;
+  std::string file_stem() const;
+};
+/// Parses and checks one choice against the registry and `base` (unknown names and options are
+/// UsageErrors).
+OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfig& base);
+
+/// Throws UsageError for a setting out of range (what train checks before any work).
+void validate(const TrainConfig& config);
+
 struct PredictArgs {
   std::string checkpoint;
   std::vector<std::string> images;
@@ -87,9 +119,12 @@ Device parse_device(const std::string& text);
 /// list of <what>".
 std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what);
 
-/// The lr schedule and the optimizer (with --no-decay-bias's second group) a run's settings ask for.
-std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& config);
+/// The lr schedule and the optimizer (with --no-decay-bias's second group) a run's settings ask for;
+/// steps_per_epoch: the loader's batches (OneCycleLR counts steps).
+std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& config, int64_t steps_per_epoch);
 std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model);
+/// The registry's view of a run's optimizer settings (lr, the shorthand flags, --opt).
+optim::OptimizerConfig optimizer_config(const TrainConfig& config);
 
 /// Throws, with the exact command that fetches it, when `dir` holds no copy of the dataset.
 void check_data_present(const std::string& dir, const std::string& dataset);

@@ -77,6 +77,8 @@ int run_compare(const CompareArgs& args) {
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
     throw UsageError(detail::concat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
                                     args.lrs.size()));
+  std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
+  for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
   if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
@@ -87,28 +89,33 @@ int run_compare(const CompareArgs& args) {
     std::vector<RunResult> runs;
   };
   std::vector<Row> rows;
-  for (size_t k = 0; k < args.optimizers.size(); ++k) {
-    const std::string& name = args.optimizers[k];
+  for (size_t k = 0; k < choices.size(); ++k) {
+    const OptimizerChoice& choice = choices[k];
+    const std::string& name = choice.name;
     // Without --lr: plain SGD needs a larger step than the momentum methods (their steps are
-    // about 1/(1 − μ) = 10 times longer), so each gets its usual default.
-    const float lr = args.lrs.empty() ? (name == "sgd" ? 0.1f : 0.01f) : args.lrs[args.lrs.size() == 1 ? 0 : k];
-    Row row{name, lr, {}};
+    // about 1/(1 − μ) = 10 times longer), and Adam, AdamW and RMSprop, whose steps are about lr
+    // per coordinate whatever the gradient's scale, a smaller one: each gets its usual default.
+    const bool adaptive = name == "adam" || name == "adamw" || name == "rmsprop";
+    const float lr = args.lrs.empty() ? (name == "sgd" ? 0.1f : adaptive ? 0.001f : 0.01f)
+                                      : args.lrs[args.lrs.size() == 1 ? 0 : k];
+    Row row{choice.label, lr, {}};
     for (const uint64_t seed : args.seeds) {
       TrainArgs t;
       t.config = args.base;
       t.config.optimizer = name;
+      t.config.optimizer_options = choice.options;
       t.config.lr = lr;
       t.config.seed = seed;
       t.data_dir = args.data_dir;
       t.threads = args.threads;
       t.device = args.device;
       t.log_every = args.log_every;
-      const std::string stem = args.out + "/" + name + "-seed" + std::to_string(seed);
+      const std::string stem = args.out + "/" + choice.file_stem() + "-seed" + std::to_string(seed);
       t.metrics = stem + ".csv";
       t.summary = stem + ".json";
       if (!args.telemetry.empty()) t.telemetry = stem + ".telemetry.jsonl";
       t.quiet = true;
-      std::printf("compare: %s lr %g, seed %llu …\n", name.c_str(), lr, static_cast<unsigned long long>(seed));
+      std::printf("compare: %s lr %g, seed %llu …\n", choice.label.c_str(), lr, static_cast<unsigned long long>(seed));
       std::fflush(stdout);
       if (const int code = run_train(t); code != 0) return code;
       row.runs.push_back(read_summary(t.summary));

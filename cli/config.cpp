@@ -56,6 +56,14 @@ std::string to_json(const TrainConfig& c) {
   // Written only when set, so a run without them records the same settings as before they existed.
   if (c.clip_grad_norm > 0) j["clip_grad_norm"] = c.clip_grad_norm;
   if (!c.nesterov_form.empty()) j["nesterov_form"] = c.nesterov_form;
+  if (!c.optimizer_options.empty()) {
+    json options = json::array();  // ordered pairs: the order they were given in
+    for (const auto& [key, value] : c.optimizer_options) options.push_back({key, value});
+    j["optimizer_options"] = options;
+  }
+  if (!c.milestones.empty()) j["milestones"] = c.milestones;
+  if (c.schedule == "plateau") j["patience"] = c.patience;
+  if (c.schedule == "onecycle") j["pct_start"] = c.pct_start;
   if (c.skip_nonfinite) j["skip_nonfinite"] = true;
   if (c.no_decay_bias) j["no_decay_bias"] = true;
   if (c.model != "mlp") j["model"] = c.model;
@@ -88,6 +96,12 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& s
     c.model = j.value("model", std::string("mlp"));
     c.augment_shift = j.value("augment_shift", int64_t{0});
     check(c.augment_shift >= 0 && c.augment_shift < 28, "augment_shift must be in [0, 28), got ", c.augment_shift);
+    if (j.contains("optimizer_options"))
+      for (const auto& pair : j.at("optimizer_options"))
+        c.optimizer_options.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    c.milestones = j.value("milestones", std::vector<int64_t>{});
+    c.patience = j.value("patience", int64_t{10});
+    c.pct_start = j.value("pct_start", 0.3);
     for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
     dataset_info(c.dataset);
     return c;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/mnist.h"
+#include "optim/options.h"
 
 namespace minidl::cli {
 
@@ -22,9 +23,13 @@ struct TrainConfig {
   std::optional<float> dampening;  // unset: 0 where it applies
   std::string nesterov_form;       // empty: pytorch (see optim/nesterov.h)
   float weight_decay = 0.f;
-  std::string schedule = "none";   // none | step | cosine
+  optim::OptionValues optimizer_options;  // --opt key=value, the optimizer's other options
+  std::string schedule = "none";   // none | step | multistep | exponential | cosine | onecycle | plateau
   int64_t step_size = 0;           // step schedule: epochs per decay (0: a third of the run)
-  float gamma = 0.1f;              // step schedule: decay factor
+  float gamma = 0.1f;              // step, multistep, exponential: decay factor; plateau: its factor
+  std::vector<int64_t> milestones; // multistep: the epochs at which the lr is multiplied by gamma
+  int64_t patience = 10;           // plateau: epochs without improvement before a decay
+  double pct_start = 0.3;          // onecycle: the part of the run spent rising to --lr
   double warmup_epochs = 0;        // linear warm-up in front of the schedule
   int64_t batch_size = 64;
   int64_t epochs = 5;

@@ -13,7 +13,11 @@
 #include "data/data_loader.h"
 #include "nn/functional.h"
 #include "nn/sequential.h"
+#include "optim/adagrad.h"
+#include "optim/adam.h"
+#include "optim/adamw.h"
 #include "optim/nesterov.h"
+#include "optim/rmsprop.h"
 
 namespace minidl::cli {
 
@@ -63,12 +67,6 @@ int run_explain_step(const ExplainArgs& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   const TrainConfig& config = ck.config;
-  const bool nesterov = config.optimizer == "nesterov";
-  const std::string form = config.nesterov_form.empty() ? "pytorch" : config.nesterov_form;
-  if (config.optimizer != "sgd" && config.optimizer != "momentum" && !(nesterov && form != "lookahead"))
-    throw UsageError("explain-step explains sgd, momentum and nesterov (pytorch and sutskever forms); this run uses " +
-                     config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
-
   Generator unused(0);
   // Dropout draws the masks the run would draw next, so the step explained is the step it takes.
   Generator noise(config.seed + 2);
@@ -77,6 +75,16 @@ int run_explain_step(const ExplainArgs& args) {
   load_parameters(*model, ck.parameters, args.checkpoint);
   const auto optimizer = make_trainer_optimizer(config, *model);
   optimizer->load_state(ck.optimizer_state, ck.state.optimizer_steps);
+  const std::string kind = optimizer->name();
+  const auto* nesterov_opt = dynamic_cast<const optim::Nesterov*>(optimizer.get());
+  const bool nesterov = nesterov_opt != nullptr;
+  const std::string form = nesterov ? optim::to_string(nesterov_opt->form()) : "";
+  const bool known = kind == "sgd" || kind == "momentum" || (nesterov && form != "lookahead") || kind == "adam" ||
+                     kind == "adamw" || kind == "rmsprop" || kind == "adagrad";
+  if (!known)
+    throw UsageError("explain-step explains sgd, momentum, nesterov (pytorch and sutskever forms), adam, adamw, "
+                     "rmsprop and adagrad; this run uses " +
+                     config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
 
   // The parameter, its index in the optimizer (for its buffer) and its group.
   Tensor param;
@@ -95,9 +103,7 @@ int run_explain_step(const ExplainArgs& args) {
       if (p.impl() == param.impl()) found = opt_index, group = &grp;
       ++opt_index;
     }
-  Tensor buffer;
-  for (const auto& [name, t] : optimizer->state())
-    if (name == "momentum_buffer." + std::to_string(found)) buffer = t;
+  const Tensor buffer = optimizer->state("momentum_buffer", found);
 
   // The batch the run would train on next, at the lr its schedule gives there.
   const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
@@ -107,7 +113,9 @@ int run_explain_step(const ExplainArgs& args) {
   loader.generator().set_state(ck.state.loader_rng);
   loader.begin();
   const int64_t batch_index = ck.state.batch < loader.num_batches() ? ck.state.batch : 0;
-  make_schedule(config)->apply(*optimizer, static_cast<double>(ck.state.epoch) +
+  const auto schedule = make_schedule(config, loader.num_batches());
+  schedule->load_state(ck.state.schedule_state);
+  schedule->apply(*optimizer, static_cast<double>(ck.state.epoch) +
                                                static_cast<double>(batch_index) / loader.num_batches());
   const data::Batch batch = loader.batch(batch_index);
   optimizer->zero_grad();
@@ -117,47 +125,142 @@ int run_explain_step(const ExplainArgs& args) {
 
   // The terms, computed in float exactly as the optimizer's kernel does (kernels/optimizer_math.h).
   const float lr = group->lr, wd = group->weight_decay;
-  const float mu = config.optimizer == "sgd" ? 0.f : config.momentum.value_or(0.9f);
-  const float tau = config.dampening.value_or(0.f);
   const float theta = at(param, flat), grad = at(param.grad(), flat);
-  const bool first = !buffer.defined();
-  const float b_before = first ? 0.f : at(buffer, flat);
-
   std::printf("explain-step: %s[%s] at step %lld (epoch %lld, batch %lld of %lld; loss on this batch %.6g)\n",
               args.param.c_str(), args.index.c_str(), static_cast<long long>(optimizer->steps() + 1),
               static_cast<long long>(ck.state.epoch + 1), static_cast<long long>(batch_index + 1),
               static_cast<long long>(loader.num_batches()), loss.item());
-  std::printf("%s%s, lr %g, weight decay %g%s\n\n", config.optimizer.c_str(),
-              nesterov ? (" (" + form + " form)").c_str() : "", lr, wd,
-              mu != 0.f ? detail::concat(", momentum ", mu, tau != 0 ? detail::concat(", dampening ", tau) : "").c_str() : "");
+  std::string settings;
+  for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config)))
+    if (key != "weight_decay") settings += ", " + key + " " + value;
+  std::printf("%s, lr %g, weight decay %g%s\n\n", config.optimizer.c_str(), lr, wd, settings.c_str());
   line("θ", theta, "the weight now");
   line("grad", grad, "∂loss/∂θ on this batch (backward)");
-  const float decay = wd * theta;
-  line("wd·θ", decay, "weight decay's pull towards 0: " + h(wd) + " · " + g(theta));
-  const float gt = wd != 0.f ? grad + decay : grad;
-  line("g", gt, "g = grad + wd·θ");
   float delta = 0;
-  if (config.optimizer == "sgd") {
-    delta = -lr * gt;
-    line("Δθ", delta, "Δθ = −lr·g = −" + h(lr) + " · " + g(gt));
-  } else if (nesterov && form == "sutskever") {
-    line("v (before)", b_before, first ? "the velocity starts at 0" : "the velocity from the steps so far");
-    const float v = mu * b_before + -lr * gt;
-    line("v (after)", v, "v = μ·v − lr·g = " + h(mu) + " · " + g(b_before) + " − " + h(lr) + " · " + g(gt));
-    delta = mu * v - lr * gt;
-    line("Δθ", delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
-  } else {
-    line("b (before)", b_before, first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
-    const float b = first ? gt : mu * b_before + (1.f - tau) * gt;
-    line("b (after)", b, first ? "b = g on the first step" : "b = μ·b + (1 − dampening)·g = " + h(mu) + " · " + g(b_before) + " + " + h(1.f - tau) + " · " + g(gt));
-    if (nesterov) {
-      const float d = gt + mu * b;
-      line("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");
-      delta = -lr * d;
-      line("Δθ", delta, "Δθ = −lr·(g + μ·b)");
+  // A state slot's value before the step (its initial value if the parameter has not stepped yet).
+  const auto before = [&](const char* slot, float initial) {
+    const Tensor t = optimizer->state(slot, found);
+    return t.defined() ? at(t, flat) : initial;
+  };
+  const int64_t t_step = optimizer->param_steps(found) + 1;  // this parameter's step count, this step included
+  if (kind == "adam" || kind == "adamw") {
+    const bool decoupled = kind == "adamw";
+    const auto [b1, b2] = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().betas
+                                    : dynamic_cast<const optim::Adam&>(*optimizer).options().betas;
+    const float eps = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().eps
+                                : dynamic_cast<const optim::Adam&>(*optimizer).options().eps;
+    const bool amsgrad = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().amsgrad
+                                   : dynamic_cast<const optim::Adam&>(*optimizer).options().amsgrad;
+    float p = theta, gt = grad;
+    if (decoupled) {
+      const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * wd);
+      p = theta * decay;
+      line("θ·(1 − lr·wd)", p, "AdamW's decoupled weight decay, before the update: " + g(theta) + " · " + g(decay));
     } else {
+      if (wd != 0.f) gt = grad + wd * theta;
+      line("g", gt, "g = grad + wd·θ (Adam's weight decay is an L2 term in the gradient)");
+    }
+    const float m0 = before("exp_avg", 0.f), v0 = before("exp_avg_sq", 0.f);
+    const float m = m0 * b1 + static_cast<float>(1.0 - b1) * gt;
+    const float v = v0 * b2 + static_cast<float>(1.0 - b2) * (gt * gt);
+    line("m (before)", m0, t_step == 1 ? "exp_avg starts at 0" : "exp_avg: the running mean of g");
+    line("m (after)", m, "m = β1·m + (1 − β1)·g = " + h(b1) + " · " + g(m0) + " + " + h(1.f - b1) + " · " + g(gt));
+    line("v (before)", v0, t_step == 1 ? "exp_avg_sq starts at 0" : "exp_avg_sq: the running mean of g²");
+    line("v (after)", v, "v = β2·v + (1 − β2)·g² = " + h(b2) + " · " + g(v0) + " + " + h(1.f - b2) + " · " + g(gt * gt));
+    float second = v;
+    if (amsgrad) {
+      const float vmax = std::max(before("max_exp_avg_sq", 0.f), v);
+      line("v_max", vmax, "amsgrad: v_max = max(v_max, v), used in place of v");
+      second = vmax;
+    }
+    float step_size = 0, correction = 0;
+    kernels::math::adam_scalars({.lr = lr, .beta1 = b1, .beta2 = b2}, t_step, step_size, correction);
+    line("t", static_cast<double>(t_step), "this parameter's step count");
+    line("lr/(1 − β1^t)", step_size, "the step size, with m's bias correction");
+    line("√(1 − β2^t)", correction, "v's bias correction");
+    const float denom = std::sqrt(second) / correction + eps;
+    line("denom", denom, "√v / √(1 − β2^t) + eps (eps " + h(eps) + ")");
+    const float after = p + -step_size * (m / denom);
+    delta = after - theta;
+    line("Δθ", delta, decoupled ? "Δθ = (θ·(1 − lr·wd) − θ) − lr/(1 − β1^t) · m / denom"
+                                : "Δθ = −lr/(1 − β1^t) · m / denom");
+  } else if (kind == "rmsprop") {
+    const auto& o = dynamic_cast<const optim::RMSprop&>(*optimizer).options();
+    const float gt = wd != 0.f ? grad + wd * theta : grad;
+    line("g", gt, "g = grad + wd·θ");
+    const float v0 = before("square_avg", 0.f);
+    const float v = v0 * o.alpha + static_cast<float>(1.0 - o.alpha) * (gt * gt);
+    line("v (before)", v0, "square_avg: the running mean of g²");
+    line("v (after)", v, "v = α·v + (1 − α)·g² = " + h(o.alpha) + " · " + g(v0) + " + " + h(1.f - o.alpha) + " · " + g(gt * gt));
+    float avg;
+    if (o.centered) {
+      const float a0 = before("grad_avg", 0.f);
+      const float a = a0 * o.alpha + static_cast<float>(1.0 - o.alpha) * gt;
+      line("ḡ (after)", a, "centered: ḡ = α·ḡ + (1 − α)·g, from " + g(a0));
+      avg = std::sqrt(v + -1.f * (a * a)) + o.eps;
+      line("avg", avg, "√(v − ḡ²) + eps: the gradient's running standard deviation");
+    } else {
+      avg = std::sqrt(v) + o.eps;
+      line("avg", avg, "√v + eps: the gradient's running root mean square");
+    }
+    if (o.momentum > 0.f) {
+      const float b0 = before("momentum_buffer", 0.f);
+      const float b = b0 * o.momentum + gt / avg;
+      line("b (after)", b, "b = μ·b + g/avg = " + h(o.momentum) + " · " + g(b0) + " + " + g(gt / avg));
       delta = -lr * b;
       line("Δθ", delta, "Δθ = −lr·b");
+    } else {
+      delta = -lr * (gt / avg);
+      line("Δθ", delta, "Δθ = −lr·g/avg");
+    }
+  } else if (kind == "adagrad") {
+    const auto& o = dynamic_cast<const optim::Adagrad&>(*optimizer).options();
+    const float gt = wd != 0.f ? grad + wd * theta : grad;
+    line("g", gt, "g = grad + wd·θ");
+    const float s0 = before("sum", o.initial_accumulator_value);
+    const float sum = s0 + gt * gt;
+    line("s (after)", sum, "s = s + g² = " + g(s0) + " + " + g(gt * gt));
+    const float clr = kernels::math::adagrad_step_size({.lr = lr, .lr_decay = o.lr_decay}, t_step);
+    line("clr", clr, "lr/(1 + (t − 1)·lr_decay), t = " + std::to_string(t_step));
+    const float denom = std::sqrt(sum) + o.eps;
+    line("√s + eps", denom, "");
+    delta = -clr * (gt / denom);
+    line("Δθ", delta, "Δθ = −clr·g/(√s + eps)");
+  } else {
+    // μ and τ as the optimizer resolved them (from --momentum, --dampening or --opt).
+    float mu = 0.f, tau = 0.f;
+    for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config))) {
+      if (key == "momentum") mu = std::stof(value);
+      if (key == "dampening") tau = std::stof(value);
+    }
+    const bool first = !buffer.defined();
+    const float b_before = first ? 0.f : at(buffer, flat);
+    const float decay = wd * theta;
+    line("wd·θ", decay, "weight decay's pull towards 0: " + h(wd) + " · " + g(theta));
+    const float gt = wd != 0.f ? grad + decay : grad;
+    line("g", gt, "g = grad + wd·θ");
+    if (kind == "sgd") {
+      delta = -lr * gt;
+      line("Δθ", delta, "Δθ = −lr·g = −" + h(lr) + " · " + g(gt));
+    } else if (nesterov && form == "sutskever") {
+      line("v (before)", b_before, first ? "the velocity starts at 0" : "the velocity from the steps so far");
+      const float v = mu * b_before + -lr * gt;
+      line("v (after)", v, "v = μ·v − lr·g = " + h(mu) + " · " + g(b_before) + " − " + h(lr) + " · " + g(gt));
+      delta = mu * v - lr * gt;
+      line("Δθ", delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
+    } else {
+      line("b (before)", b_before, first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
+      const float b = first ? gt : mu * b_before + (1.f - tau) * gt;
+      line("b (after)", b, first ? "b = g on the first step" : "b = μ·b + (1 − dampening)·g = " + h(mu) + " · " + g(b_before) + " + " + h(1.f - tau) + " · " + g(gt));
+      if (nesterov) {
+        const float d = gt + mu * b;
+        line("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");
+        delta = -lr * d;
+        line("Δθ", delta, "Δθ = −lr·(g + μ·b)");
+      } else {
+        delta = -lr * b;
+        line("Δθ", delta, "Δθ = −lr·b");
+      }
     }
   }
   const float explained = theta + delta;

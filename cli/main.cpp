@@ -22,8 +22,120 @@ namespace {
 
 std::string joined_names() {
   std::string s;
-  for (const auto& n : optim::optimizer_names()) s += (s.empty() ? "" : "|") + n;
-  return s;
+  for (const auto& n : optim::optimizer_names()) s += (s.empty() ? "" : " | ") + n;
+  return s + " (options: see below)";
+}
+
+// The optimizers (plugins included) with their options, under a command's --help.
+std::string optimizers_footer() {
+  return "\nOptimizers and their options, with defaults (set with --opt key=value, repeatable, e.g.\n"
+         "--opt betas=0.9,0.99 --opt amsgrad=true; --momentum, --dampening, --weight-decay and\n"
+         "--nesterov-form are shorthands for those options; lr is --lr):\n" +
+         optim::optimizers_help();
+}
+
+// The flags that set a run's settings, shared by train and sweep (and so by every run a sweep
+// starts): one definition, so a sweep accepts every training flag train does.
+struct RunFlags {
+  TrainConfig config;
+  std::string hidden = "256", milestones;
+  float momentum = 0.9f, dampening = 0.f;
+  std::vector<std::string> opts;
+  std::vector<std::pair<std::string, CLI::Option*>> given;  // (flag name, option) for "was it given"
+  CLI::Option* momentum_option = nullptr;
+  CLI::Option* dampening_option = nullptr;
+
+  void add_to(CLI::App* app, bool with_optimizer_and_lr) {
+    TrainConfig& c = config;
+    const auto flag = [&](const char* name, CLI::Option* option) {
+      given.emplace_back(name, option);
+      return option;
+    };
+    flag("dataset", app->add_option("--dataset", c.dataset, "mnist | fashion-mnist")->capture_default_str());
+    flag("model", app->add_option("--model", c.model, kModelHelp)->capture_default_str());
+    flag("hidden", app->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str());
+    flag("augment-shift", app->add_option("--augment-shift", c.augment_shift,
+                                          "shift each training image by up to this many pixels (0: off)")
+                              ->capture_default_str());
+    if (with_optimizer_and_lr) {
+      flag("optimizer", app->add_option("--optimizer", c.optimizer, joined_names())->capture_default_str());
+      flag("lr", app->add_option("--lr", c.lr, "learning rate")->capture_default_str());
+    }
+    momentum_option = flag("momentum", app->add_option("--momentum", momentum, "momentum (momentum, nesterov, rmsprop)"));
+    dampening_option = flag("dampening", app->add_option("--dampening", dampening, "dampening (momentum)"));
+    flag("weight-decay",
+         app->add_option("--weight-decay", c.weight_decay,
+                         "weight decay (0: the optimizer's default, e.g. adamw's 0.01; --opt weight_decay=0 for none)")
+             ->capture_default_str());
+    flag("opt", app->add_option("--opt", opts, "an option of the optimizer, key=value (repeatable; see below)"));
+    flag("schedule", app->add_option("--schedule", c.schedule,
+                                     "lr schedule: none | step | multistep | exponential | cosine | onecycle | plateau")
+                         ->capture_default_str());
+    flag("step-size", app->add_option("--step-size", c.step_size, "step schedule: epochs per decay (0: a third of the run)"));
+    flag("gamma", app->add_option("--gamma", c.gamma, "step, multistep, exponential: decay factor; plateau: its factor")
+                      ->capture_default_str());
+    flag("milestones", app->add_option("--milestones", milestones, "multistep schedule: epochs of each decay, e.g. 2,4"));
+    flag("patience", app->add_option("--patience", c.patience,
+                                     "plateau schedule: epochs without a lower training loss before a decay")
+                         ->capture_default_str());
+    flag("pct-start", app->add_option("--pct-start", c.pct_start, "onecycle schedule: the part of the run rising to --lr")
+                          ->capture_default_str());
+    flag("warmup-epochs", app->add_option("--warmup-epochs", c.warmup_epochs, "linear lr warm-up (epochs)"));
+    flag("batch-size", app->add_option("--batch-size", c.batch_size, "examples per step")->capture_default_str());
+    if (with_optimizer_and_lr)
+      flag("seed", app->add_option("--seed", c.seed, "seed of the initialization and the data order")->capture_default_str());
+    flag("nesterov-form", app->add_option("--nesterov-form", c.nesterov_form,
+                                          "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)"));
+    flag("no-decay-bias", app->add_flag("--no-decay-bias", c.no_decay_bias, "no weight decay on biases (a second parameter group)"));
+    flag("clip-grad-norm", app->add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' global L2 norm to this (0: off)"));
+    flag("skip-nonfinite", app->add_flag("--skip-nonfinite", c.skip_nonfinite,
+                                         "skip and count steps with a non-finite loss or gradient instead of stopping"));
+  }
+
+  // After parsing: the lists, the options given, which flags were set, and the model's recipe for the
+  // settings neither those flags nor the command itself (`also_set`: "epochs", compare's "lr") set.
+  TrainConfig finish(std::vector<std::string>* flags_given = nullptr, std::vector<std::string> also_set = {}) {
+    config.hidden = parse_int_list(hidden, "--hidden", "sizes");
+    if (!milestones.empty()) config.milestones = parse_int_list(milestones, "--milestones", "epochs");
+    if (momentum_option->count()) config.momentum = momentum;
+    if (dampening_option->count()) config.dampening = dampening;
+    config.optimizer_options.clear();
+    for (const std::string& o : opts) {
+      try {
+        config.optimizer_options.push_back(optim::split_option(o));
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+    }
+    std::vector<std::string> set = also_set;
+    for (const auto& [name, option] : given)
+      if (option->count()) set.push_back(name);
+    if (flags_given)
+      for (const auto& [name, option] : given)
+        if (option->count()) flags_given->push_back(name);
+    apply_recipe(config, set);  // --model cnn's settings, where the command line gave none
+    return config;
+  }
+};
+
+// --plugin libraries are loaded before the command line is parsed, so that --help lists the
+// optimizers they register. Returns false (after printing why) when one cannot be loaded.
+bool load_plugins(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string path;
+    const std::string arg = argv[i];
+    if (arg == "--plugin" && i + 1 < argc)
+      path = argv[++i];
+    else if (arg.starts_with("--plugin="))
+      path = arg.substr(9);
+    else
+      continue;
+    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+      std::fprintf(stderr, "minidl: error: --plugin: cannot load %s: %s\n", path.c_str(), dlerror());
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -74,6 +186,8 @@ void configure_and_reexec(char** argv) {
 
 int main(int argc, char** argv) {
   configure_and_reexec(argv);
+  // Plugins register what they define (optimizers by name) when loaded, before anything else.
+  if (!load_plugins(argc, argv)) return 2;
   CLI::App app{"minidl: train MNIST classifiers from scratch, evaluate them, and classify images"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
@@ -83,37 +197,12 @@ int main(int argc, char** argv) {
 
   // ---- train
   TrainArgs t;
-  std::string hidden = "256";
-  float momentum = 0.9f, dampening = 0.f;
+  RunFlags train_flags;
   CLI::App* train = app.add_subcommand("train", "train a classifier (an MLP, LeNet-5, a CNN or layers you describe), "
                                                 "evaluating on the test set after every epoch");
-  std::vector<std::pair<std::string, CLI::Option*>> run_flags = {
-      {"dataset", train->add_option("--dataset", t.config.dataset, "mnist | fashion-mnist")->capture_default_str()},
-      {"model", train->add_option("--model", t.config.model, kModelHelp)->capture_default_str()},
-      {"hidden", train->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str()},
-      {"augment-shift", train->add_option("--augment-shift", t.config.augment_shift,
-                                          "shift each training image by up to this many pixels (0: off)")->capture_default_str()},
-      {"optimizer", train->add_option("--optimizer", t.config.optimizer, joined_names())->capture_default_str()},
-      {"lr", train->add_option("--lr", t.config.lr, "learning rate")->capture_default_str()},
-      {"momentum", train->add_option("--momentum", momentum, "momentum (momentum, nesterov)")->capture_default_str()},
-      {"dampening", train->add_option("--dampening", dampening, "dampening (momentum)")->capture_default_str()},
-      {"weight-decay", train->add_option("--weight-decay", t.config.weight_decay, "L2 weight decay")->capture_default_str()},
-      {"schedule", train->add_option("--schedule", t.config.schedule, "lr schedule: none | step | cosine")->capture_default_str()},
-      {"step-size", train->add_option("--step-size", t.config.step_size, "step schedule: epochs per decay (0: a third of the run)")},
-      {"gamma", train->add_option("--gamma", t.config.gamma, "step schedule: decay factor")->capture_default_str()},
-      {"warmup-epochs", train->add_option("--warmup-epochs", t.config.warmup_epochs, "linear lr warm-up (epochs)")},
-      {"batch-size", train->add_option("--batch-size", t.config.batch_size, "examples per step")->capture_default_str()},
-      {"seed", train->add_option("--seed", t.config.seed, "seed of the initialization and the data order")->capture_default_str()},
-      {"nesterov-form", train->add_option("--nesterov-form", t.config.nesterov_form,
-                                          "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)")},
-      {"no-decay-bias", train->add_flag("--no-decay-bias", t.config.no_decay_bias,
-                                        "no weight decay on biases (a second parameter group)")},
-      {"clip-grad-norm", train->add_option("--clip-grad-norm", t.config.clip_grad_norm,
-                                           "clip the gradients' global L2 norm to this (0: off)")},
-      {"skip-nonfinite", train->add_flag("--skip-nonfinite", t.config.skip_nonfinite,
-                                         "skip and count steps with a non-finite loss or gradient instead of stopping")},
-  };
-  CLI::Option* epochs = train->add_option("--epochs", t.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
+  train_flags.add_to(train, /*with_optimizer_and_lr=*/true);
+  train->footer(optimizers_footer());
+  CLI::Option* epochs = train->add_option("--epochs", train_flags.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
   train->add_option("--data", t.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
   train->add_option("--threads", t.threads, "CPU threads (default: all cores)");
   train->add_option("--device", t.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
@@ -122,9 +211,14 @@ int main(int argc, char** argv) {
   train->add_option("--summary", t.summary,
                     "write a JSON summary: per-epoch loss, accuracy, train and eval seconds, start-up time, peak memory");
   train->add_option("--telemetry", t.telemetry,
-                    "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, lr");
+                    "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, "
+                    "each state slot's norm, lr");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
+  std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
+  train->add_option("--config-json", config_json)->group("");
+  bool quiet = false;
+  train->add_flag("--quiet", quiet, "no header and per-epoch lines (errors still)");
 
   // ---- eval
   EvalArgs e;
@@ -137,27 +231,50 @@ int main(int argc, char** argv) {
 
   // ---- compare
   CompareArgs c;
-  std::string compare_hidden = "256", compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
+  RunFlags compare_flags;
+  std::string compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
   CLI::App* compare = app.add_subcommand(
       "compare", "train several optimizers from identical weights and batch order, over seeds; table and plots");
-  compare->add_option("--optimizers", compare_optimizers, "comma-separated optimizer names")->capture_default_str();
-  compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, others 0.01)");
+  compare->add_option("--optimizers", compare_optimizers,
+                      "comma-separated optimizers, each name[:key=value[:key=value…]], e.g. adam,nesterov:form=lookahead")
+      ->capture_default_str();
+  compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, adaptive 0.001, others 0.01)");
   compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
-  CLI::Option* compare_epochs_flag = compare->add_option("--epochs", c.base.epochs, "epochs per run")->capture_default_str();
-  compare->add_option("--dataset", c.base.dataset, "mnist | fashion-mnist")->capture_default_str();
+  CLI::Option* compare_epochs = compare->add_option("--epochs", compare_flags.config.epochs, "epochs per run")->capture_default_str();
+  compare_flags.add_to(compare, /*with_optimizer_and_lr=*/false);
   compare->add_option("--data", c.data_dir, "dataset directory");
-  compare->add_option("--model", c.base.model, kModelHelp)->capture_default_str();
-  compare->add_option("--hidden", compare_hidden, "hidden layer sizes, comma-separated")->capture_default_str();
-  CLI::Option* compare_shift = compare->add_option("--augment-shift", c.base.augment_shift,
-                                                   "shift each training image by up to this many pixels (0: off)");
-  compare->add_option("--batch-size", c.base.batch_size, "examples per step")->capture_default_str();
-  compare->add_option("--weight-decay", c.base.weight_decay, "L2 weight decay")->capture_default_str();
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
   compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
   compare->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
+  compare->footer(optimizers_footer());
+
+  // ---- sweep
+  SweepArgs w;
+  RunFlags sweep_flags;
+  std::string sweep_optimizers = "sgd,momentum,nesterov,adam", sweep_lr = "1e-3..1", sweep_seeds = "0";
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "train each optimizer at each lr of a log grid over seeds (same start per seed); CSV, table, plot, "
+               "and each optimizer's lr basin width");
+  sweep->add_option("--optimizers", sweep_optimizers,
+                    "comma-separated optimizers, each name[:key=value[:key=value…]]")->capture_default_str();
+  sweep->add_option("--lr", sweep_lr, "the lr range LO..HI, log-spaced with --points")->capture_default_str();
+  sweep->add_option("--points", w.points, "grid points from LO to HI (both included)")->capture_default_str();
+  sweep->add_option("--seeds", sweep_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
+  CLI::Option* sweep_epochs = sweep->add_option("--epochs", sweep_flags.config.epochs, "epochs per run")->capture_default_str();
+  sweep_flags.add_to(sweep, /*with_optimizer_and_lr=*/false);
+  sweep->add_option("--jobs", w.jobs, "runs at once, each its own process")->capture_default_str();
+  sweep->add_option("--threads", w.threads, "CPU threads per run (default: the cores divided among --jobs)");
+  sweep->add_option("--data", w.data_dir, "dataset directory");
+  sweep->add_option("--device", w.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")->capture_default_str();
+  sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
+  sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
+      ->capture_default_str();
+  sweep->footer("\nA sweep resumes: run the same command again and the runs already in --out/sweep.csv are kept.\n" +
+                optimizers_footer());
 
   // ---- explain-step
   ExplainArgs x;
@@ -187,44 +304,46 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Plugins register what they define (optimizers by name) when loaded, before any command runs.
-  for (const std::string& plugin : plugins)
-    if (!dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
-      std::fprintf(stderr, "minidl: error: --plugin: cannot load %s: %s\n", plugin.c_str(), dlerror());
-      return 2;
-    }
-
-  const char* name = *train ? "train" : *eval ? "eval" : *compare ? "compare" : *explain ? "explain-step" : "predict";
+  const char* name = *train     ? "train"
+                     : *eval    ? "eval"
+                     : *compare ? "compare"
+                     : *sweep   ? "sweep"
+                     : *explain ? "explain-step"
+                                : "predict";
   try {
     if (*train) {
-      t.config.hidden = parse_int_list(hidden, "--hidden", "sizes");
-      for (const auto& [flag, option] : run_flags)
-        if (option->count()) t.run_flags_given.push_back(flag);
-      const auto given = [&](const char* flag) {
-        return std::find(t.run_flags_given.begin(), t.run_flags_given.end(), flag) != t.run_flags_given.end();
-      };
-      if (given("momentum")) t.config.momentum = momentum;
-      if (given("dampening")) t.config.dampening = dampening;
       t.epochs_given = epochs->count() > 0;
-      std::vector<std::string> set = t.run_flags_given;
-      if (t.epochs_given) set.push_back("epochs");
-      apply_recipe(t.config, set);
+      t.config = train_flags.finish(&t.run_flags_given, t.epochs_given ? std::vector<std::string>{"epochs"}
+                                                                       : std::vector<std::string>{});
+      if (!config_json.empty()) t.config = train_config_from_json(config_json, "--config-json");
+      t.quiet = quiet;
       return run_train(t);
     }
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
     if (*compare) {
-      c.base.hidden = parse_int_list(compare_hidden, "--hidden", "sizes");
+      std::vector<std::string> compare_set = {"optimizer", "lr"};  // compare sets both per run
+      if (compare_epochs->count()) compare_set.push_back("epochs");
+      c.base = compare_flags.finish(nullptr, compare_set);
       c.optimizers = split_list(compare_optimizers);
       for (const std::string& lr : split_list(compare_lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
       c.seeds.clear();
       for (const std::string& seed : split_list(compare_seeds)) c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
       if (c.telemetry_on) c.telemetry = "on";
-      std::vector<std::string> set = {"optimizer", "lr"};  // compare sets both per run
-      if (compare_epochs_flag->count()) set.push_back("epochs");
-      if (compare_shift->count()) set.push_back("augment-shift");
-      apply_recipe(c.base, set);
       return run_compare(c);
+    }
+    if (*sweep) {
+      std::vector<std::string> sweep_set = {"optimizer", "lr"};  // the sweep sets both per run
+      if (sweep_epochs->count()) sweep_set.push_back("epochs");
+      w.base = sweep_flags.finish(nullptr, sweep_set);
+      w.optimizers = split_list(sweep_optimizers);
+      const size_t dots = sweep_lr.find("..");
+      if (dots == std::string::npos) throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + sweep_lr + "'");
+      w.lr_low = parse_number<double>(sweep_lr.substr(0, dots), "--lr");
+      w.lr_high = parse_number<double>(sweep_lr.substr(dots + 2), "--lr");
+      for (const std::string& seed : split_list(sweep_seeds)) w.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+      w.program = "/proc/self/exe";
+      return run_sweep(w);
     }
     return run_predict(p);
   } catch (const UsageError& err) {

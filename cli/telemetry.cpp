@@ -13,18 +13,9 @@ Telemetry::Telemetry(const std::string& path, const optim::Optimizer& optimizer)
   check(out_.good(), "--telemetry: cannot write '", path, "' (", std::strerror(errno), ")");
 }
 
-// The optimizer's momentum-like state, by parameter index: "momentum_buffer.i" (SGD family) or
-// "exp_avg.i" (Adam's first moment).
-std::vector<Tensor> Telemetry::buffers() const {
-  int64_t count = 0;
-  for (const auto& g : optimizer_.param_groups()) count += static_cast<int64_t>(g.params.size());
-  std::vector<Tensor> out(static_cast<size_t>(count));
-  for (const auto& [name, t] : optimizer_.state())
-    for (const char* prefix : {"momentum_buffer.", "exp_avg."})
-      if (name.starts_with(prefix) && name.find('.', std::strlen(prefix)) == std::string::npos) {
-        const size_t i = std::stoul(name.substr(std::strlen(prefix)));
-        if (i < out.size()) out[i] = t;
-      }
+std::vector<Tensor> Telemetry::slot(const std::string& name) const {
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < optimizer_.num_params(); ++i) out.push_back(optimizer_.state(name, i));
   return out;
 }
 
@@ -36,7 +27,9 @@ void Telemetry::before_step() {
 
 void Telemetry::gradients_ready() {
   const auto& groups = optimizer_.param_groups();
-  const std::vector<Tensor> b = buffers();
+  const std::vector<std::string> directions = optimizer_.direction_state_names();
+  const std::vector<Tensor> b = directions.empty() ? std::vector<Tensor>(static_cast<size_t>(optimizer_.num_params()))
+                                                   : slot(directions.front());
   grad_sq_.assign(groups.size(), 0.0);
   dot_.assign(groups.size(), 0.0);
   buffer_before_sq_.assign(groups.size(), 0.0);
@@ -55,17 +48,29 @@ void Telemetry::gradients_ready() {
 
 void Telemetry::after_step(int64_t step) {
   const auto& groups = optimizer_.param_groups();
-  const std::vector<Tensor> b = buffers();
-  size_t i = 0;
+  const std::vector<std::string> names = optimizer_.state_names(), directions = optimizer_.direction_state_names();
+  std::vector<std::vector<Tensor>> slots;  // [slot][parameter]
+  for (const std::string& name : names) slots.push_back(slot(name));
+  size_t first = 0;
   for (size_t k = 0; k < groups.size(); ++k) {
     double theta_sq = 0, delta_sq = 0, buffer_sq = 0;
     bool has_buffer = false;
+    std::vector<double> slot_sq(names.size(), 0.0);
+    std::vector<bool> slot_seen(names.size(), false);
+    size_t i = first;
     for (const Tensor& p : groups[k].params) {
       theta_sq += dispatch::sum_squares(p, "telemetry");
       delta_sq += dispatch::sum_squares(dispatch::binary(dispatch::BinaryOp::sub, p, before_[i], "telemetry"), "telemetry");
-      if (b[i].defined()) has_buffer = true, buffer_sq += dispatch::sum_squares(b[i], "telemetry");
+      for (size_t s = 0; s < names.size(); ++s) {
+        const Tensor& t = slots[s][i];
+        if (!t.defined()) continue;
+        const double sq = dispatch::sum_squares(t, "telemetry");
+        slot_sq[s] += sq, slot_seen[s] = true;
+        if (!directions.empty() && names[s] == directions.front()) has_buffer = true, buffer_sq += sq;
+      }
       ++i;
     }
+    first = i;
     const double grad_norm = std::sqrt(grad_sq_[k]);
     const double cos_denominator = grad_norm * std::sqrt(buffer_before_sq_[k]);
     out_ << "{\"step\":" << step << ",\"group\":" << k << ",\"lr\":" << groups[k].lr << ",\"grad_norm\":" << grad_norm
@@ -79,7 +84,11 @@ void Telemetry::after_step(int64_t step) {
       out_ << dot_[k] / cos_denominator;
     else
       out_ << "null";
-    out_ << ",\"update_ratio\":" << (theta_sq > 0 ? std::sqrt(delta_sq / theta_sq) : 0.0) << "}\n";
+    out_ << ",\"update_ratio\":" << (theta_sq > 0 ? std::sqrt(delta_sq / theta_sq) : 0.0) << ",\"state_norms\":{";
+    bool comma = false;
+    for (size_t s = 0; s < names.size(); ++s)
+      if (slot_seen[s]) out_ << (comma ? "," : "") << '"' << names[s] << "\":" << std::sqrt(slot_sq[s]), comma = true;
+    out_ << "}}\n";
   }
   check(out_.good(), "--telemetry: writing '", path_, "' failed");
 }

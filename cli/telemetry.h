@@ -1,10 +1,13 @@
 // Optimizer telemetry (`minidl train --telemetry FILE.jsonl`): one JSON line per step and parameter
-// group, with what shapes an update:
+// group, with what shapes an update, for any optimizer (its state slots come from the base class,
+// by name):
 //   grad_norm      ‖g‖ of the group's gradients
-//   buffer_norm    ‖b‖ of its momentum buffers after the step (null without one)
-//   cos_grad_buffer  cos(g, b) with the buffer from before the step: +1 when the gradient keeps the
+//   buffer_norm    ‖b‖ after the step of its direction slot (a momentum buffer, Adam's exp_avg;
+//                  null without one)
+//   cos_grad_buffer  cos(g, b) with b from before the step: +1 when the gradient keeps the
 //                  direction momentum has built up, negative when it turns against it (oscillation)
 //   update_ratio   ‖Δθ‖ / ‖θ‖: how far the step moved the weights, relative to their size
+//   state_norms    ‖s‖ after the step of every state slot, by name (e.g. exp_avg_sq, sum)
 //   lr
 // Each figure is one fused reduction per tensor (dispatch::sum_squares, dispatch::dot), plus a
 // snapshot of θ for Δθ; nothing runs when telemetry is off. scripts/plot_metrics.py draws them.
@@ -29,7 +32,7 @@ class Telemetry {
   void after_step(int64_t step);
 
  private:
-  std::vector<Tensor> buffers() const;  // per parameter, undefined where none
+  std::vector<Tensor> slot(const std::string& name) const;  // per parameter, undefined where none
   std::ofstream out_;
   std::string path_;
   const optim::Optimizer& optimizer_;

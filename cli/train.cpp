@@ -34,8 +34,6 @@
 
 namespace minidl::cli {
 
-namespace {
-
 void validate(const TrainConfig& c) {
   const auto require = [](bool ok, auto&&... parts) {
     if (!ok) throw UsageError(detail::concat(parts...));
@@ -50,10 +48,19 @@ void validate(const TrainConfig& c) {
   require(!c.dampening || (*c.dampening >= 0 && *c.dampening <= 1), "--dampening must be in [0, 1], got ",
           c.dampening.value_or(0));
   require(std::isfinite(c.weight_decay) && c.weight_decay >= 0, "--weight-decay must be >= 0, got ", c.weight_decay);
-  require(c.schedule == "none" || c.schedule == "step" || c.schedule == "cosine",
-          "--schedule must be none, step or cosine, got '", c.schedule, "'");
+  require(c.schedule == "none" || c.schedule == "step" || c.schedule == "multistep" || c.schedule == "exponential" ||
+              c.schedule == "cosine" || c.schedule == "onecycle" || c.schedule == "plateau",
+          "--schedule must be none, step, multistep, exponential, cosine, onecycle or plateau, got '", c.schedule, "'");
+  require(c.schedule != "multistep" || !c.milestones.empty(), "--schedule multistep needs --milestones, e.g. 2,4");
+  for (size_t i = 0; i < c.milestones.size(); ++i)
+    require(c.milestones[i] >= 1 && (i == 0 || c.milestones[i] > c.milestones[i - 1]),
+            "--milestones must be increasing epochs >= 1, got ", c.milestones[i]);
+  require(c.patience >= 0, "--patience must be >= 0, got ", c.patience);
+  require(std::isfinite(c.pct_start) && c.pct_start > 0 && c.pct_start < 1, "--pct-start must be in (0, 1), got ",
+          c.pct_start);
   require(c.step_size >= 0, "--step-size must be >= 0, got ", c.step_size);
-  require(std::isfinite(c.gamma) && c.gamma > 0 && c.gamma <= 1, "--gamma must be in (0, 1], got ", c.gamma);
+  require(std::isfinite(c.gamma) && c.gamma > 0 && c.gamma <= 1 && (c.schedule != "plateau" || c.gamma < 1),
+          "--gamma must be in (0, 1]", c.schedule == "plateau" ? " (plateau: (0, 1))" : "", ", got ", c.gamma);
   require(std::isfinite(c.warmup_epochs) && c.warmup_epochs >= 0, "--warmup-epochs must be >= 0, got ",
           c.warmup_epochs);
   require(!c.hidden.empty(), "--hidden needs at least one layer size");
@@ -67,6 +74,8 @@ void validate(const TrainConfig& c) {
   require(std::isfinite(c.clip_grad_norm) && c.clip_grad_norm >= 0, "--clip-grad-norm must be > 0 (or 0: off), got ",
           c.clip_grad_norm);
 }
+
+namespace {
 
 // SIGINT and SIGTERM ask the loop to stop after the current step; a second one ends the process
 // at once (the default action), for a run that does not respond.
@@ -133,10 +142,11 @@ std::string describe(const TrainConfig& c, int64_t params) {
   std::ostringstream os;
   os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr "
      << c.lr;
-  if (c.optimizer != "sgd") os << " momentum " << c.momentum.value_or(0.9f);
-  if (!c.nesterov_form.empty()) os << " (" << c.nesterov_form << " form)";
-  if (c.dampening.value_or(0) != 0) os << " dampening " << *c.dampening;
-  if (c.weight_decay != 0) os << " weight decay " << c.weight_decay << (c.no_decay_bias ? " (not on biases)" : "");
+  // Only the options this optimizer uses, as it resolved them (defaults included, "off" ones left out).
+  for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c))) {
+    os << ' ' << key << ' ' << value;
+    if (key == "weight_decay" && c.no_decay_bias) os << " (not on biases)";
+  }
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
   if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
@@ -172,16 +182,31 @@ double peak_rss_mib() {
 
 }  // namespace
 
-std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c) {
+std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
   std::unique_ptr<optim::LRSchedule> s;
   if (c.schedule == "step")
     s = std::make_unique<optim::StepLR>(c.lr, c.step_size > 0 ? c.step_size : (c.epochs + 2) / 3, c.gamma);
+  else if (c.schedule == "multistep")
+    s = std::make_unique<optim::MultiStepLR>(c.lr, c.milestones, c.gamma);
+  else if (c.schedule == "exponential")
+    s = std::make_unique<optim::ExponentialLR>(c.lr, c.gamma);
   else if (c.schedule == "cosine")
     s = std::make_unique<optim::CosineAnnealingLR>(c.lr, static_cast<double>(c.epochs));
+  else if (c.schedule == "onecycle")
+    s = std::make_unique<optim::OneCycleLR>(c.lr, c.epochs, steps_per_epoch,
+                                            optim::OneCycleLR::Options{.pct_start = c.pct_start});
+  else if (c.schedule == "plateau")
+    s = std::make_unique<optim::ReduceLROnPlateau>(
+        c.lr, optim::ReduceLROnPlateau::Options{.factor = c.gamma, .patience = c.patience});
   else
     s = std::make_unique<optim::ConstantLR>(c.lr);
   if (c.warmup_epochs > 0) s = std::make_unique<optim::LinearWarmup>(std::move(s), c.warmup_epochs);
   return s;
+}
+
+optim::OptimizerConfig optimizer_config(const TrainConfig& c) {
+  return {.lr = c.lr, .momentum = c.momentum, .dampening = c.dampening, .weight_decay = c.weight_decay,
+          .form = c.nesterov_form, .options = c.optimizer_options};
 }
 
 std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model) {
@@ -190,9 +215,7 @@ std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& conf
   for (const Tensor& p : model.parameters()) (config.no_decay_bias && p.dim() == 1 ? biases : decayed).push_back(p);
   std::unique_ptr<optim::Optimizer> optimizer;
   try {
-    optimizer = optim::make_optimizer(config.optimizer, decayed,
-                                      {config.lr, config.momentum, config.dampening, config.weight_decay,
-                                       config.nesterov_form});
+    optimizer = optim::make_optimizer(config.optimizer, decayed, optimizer_config(config));
   } catch (const Error& e) {
     throw UsageError(e.what());  // an option the optimizer rejects is a usage error too
   }
@@ -233,7 +256,6 @@ int run_train(const TrainArgs& args) {
   const bool has_dropout = plan_run_model(config).has_dropout;
   model->to(device);  // initialized on the host from the seed: the same weights on every device
   const std::unique_ptr<optim::Optimizer> optimizer = make_trainer_optimizer(config, *model);
-  const auto schedule = make_schedule(config);
 
   std::ofstream metrics;
   if (!args.metrics.empty()) {
@@ -251,11 +273,13 @@ int run_train(const TrainArgs& args) {
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, info);
   data::DataLoader loader(train,
                           {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device});
+  const auto schedule = make_schedule(config, loader.num_batches());
 
   int64_t start_epoch = 0;
   if (!args.resume.empty()) {
     load_parameters(*model, resumed.parameters, args.resume);
     optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
+    schedule->load_state(resumed.state.schedule_state);
     loader.generator().set_state(resumed.state.loader_rng);
     if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
     if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
@@ -373,7 +397,8 @@ int run_train(const TrainArgs& args) {
         const std::string path = checkpoint_path(args.save, epoch + 1);
         save_checkpoint(path, config, *model, *optimizer,
                         {.epoch = epoch, .optimizer_steps = optimizer->steps(), .loader_rng = rng_before_shuffle,
-                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen, .noise_rng = noise_state(),
+                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen,
+                         .schedule_state = schedule->state(), .noise_rng = noise_state(),
                          .augment_rng = augment_state()});
         std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(),
                     path.c_str());
@@ -387,6 +412,9 @@ int run_train(const TrainArgs& args) {
     result = evaluate(*model, test, example_shape);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const double train_loss = seen ? loss_sum / seen : NAN;
+    // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
+    // test set must not steer training.
+    schedule->observe(train_loss);
     epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", train_loss}, {"test_loss", result.loss},
                            {"test_accuracy", result.accuracy}, {"train_seconds", seconds},
                            {"eval_seconds", eval_seconds}, {"skipped_steps", skipped},
@@ -412,9 +440,8 @@ int run_train(const TrainArgs& args) {
     if (!args.save.empty()) {
       const std::string path = checkpoint_path(args.save, epoch + 1);
       save_checkpoint(path, config, *model, *optimizer,
-                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(),
-                       .loader_rng = loader.generator().state(), .noise_rng = noise_state(),
-                       .augment_rng = augment_state()});
+                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state(),
+                       .schedule_state = schedule->state(), .noise_rng = noise_state(), .augment_rng = augment_state()});
     }
     if (stop_signal && epoch + 1 < config.epochs) {  // arrived during evaluation or the save
       std::printf("interrupted (%s) after epoch %lld; %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",

@@ -4,6 +4,7 @@
 // above core calls a kernel directly. `op` is the public op's name, used in error messages.
 #pragma once
 
+#include <array>
 #include <span>
 
 #include "core/tensor.h"
@@ -83,16 +84,24 @@ void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation a
 Tensor bias_activation_backward(const Tensor& y, const Tensor& dy, kernels::Activation act, Tensor* dbias,
                                 const char* op);
 
-// ---- the fused optimizer step
-/// One parameter of an SGD-family step: its gradient, and its momentum buffer (undefined for plain
-/// SGD; `first` when the buffer holds nothing yet and is to be set to the gradient).
-struct SgdSlot {
-  Tensor param, grad, buffer;
+// ---- the fused optimizer steps
+/// One parameter of a fused optimizer step: its gradient, its state slots in the optimizer's order
+/// (undefined where an option leaves a slot out), and its own step count, this step included (1 on
+/// its first). `first`: the SGD family's buffer holds nothing yet and is to be set to the gradient.
+struct OptimSlot {
+  Tensor param, grad;
+  std::array<Tensor, 3> state;
+  int64_t step = 0;
   bool first = false;
 };
-/// Updates every slot in one kernel call (kernels/optimizer_math.h); shapes, dtypes and devices
-/// are checked first, so a bad slot changes nothing.
-void sgd_step(std::span<const SgdSlot> slots, const kernels::SgdHyper& hyper, const char* op);
+/// Updates every slot in one kernel call per kind (kernels/optimizer_math.h); shapes, dtypes and
+/// devices are checked first, so a bad slot changes nothing. state[0] is the momentum buffer (SGD
+/// family), exp_avg, exp_avg_sq, max_exp_avg_sq (Adam), square_avg, momentum_buffer, grad_avg
+/// (RMSprop), sum (Adagrad).
+void sgd_step(std::span<const OptimSlot> slots, const kernels::SgdHyper& hyper, const char* op);
+void adam_step(std::span<const OptimSlot> slots, const kernels::AdamHyper& hyper, const char* op);
+void rmsprop_step(std::span<const OptimSlot> slots, const kernels::RMSpropHyper& hyper, const char* op);
+void adagrad_step(std::span<const OptimSlot> slots, const kernels::AdagradHyper& hyper, const char* op);
 
 // ---- convolutional networks (core/dispatch_conv.cpp). Images are NCHW, float32.
 struct Conv2dParams {

@@ -84,8 +84,15 @@ struct Backend {
   void (*bias_activation_backward)(float* dz, float* dbias, const float* y, const float* dy, int64_t rows,
                                    int64_t cols, Activation act);
 
-  // ---- one optimizer step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
+  // ---- optimizer: one step over `count` parameter tensors in one pass each (kernels/optimizer_math.h)
   void (*sgd_step)(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
+  /// state: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad; else null)
+  void (*adam_step)(const OptimTensor* tensors, int64_t count, const AdamHyper& hyper);
+  /// state: square_avg, momentum_buffer (null: momentum 0), grad_avg (null: not centered); the same
+  /// slots for every tensor of a call
+  void (*rmsprop_step)(const OptimTensor* tensors, int64_t count, const RMSpropHyper& hyper);
+  /// state: sum
+  void (*adagrad_step)(const OptimTensor* tensors, int64_t count, const AdagradHyper& hyper);
 
   // ---- C[b] = A[b] · B[b] + beta · C[b] for b < batch; A is M×K, B is K×N, C is M×N row-major with
   // ldc. beta is 0 (C is overwritten, whatever it held) or 1 (accumulate).

@@ -36,7 +36,11 @@ void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* t
 void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols, Activation act);
 void bias_activation_backward(float* dz, float* dbias, const float* y, const float* dy, int64_t rows, int64_t cols,
                               Activation act);
+// ---- optimizer
 void sgd_step(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper);
+void adam_step(const OptimTensor* tensors, int64_t count, const AdamHyper& hyper);
+void rmsprop_step(const OptimTensor* tensors, int64_t count, const RMSpropHyper& hyper);
+void adagrad_step(const OptimTensor* tensors, int64_t count, const AdagradHyper& hyper);
 
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b, float* c, int64_t ldc,
           int64_t c_batch_stride, float beta);
@@ -90,6 +94,9 @@ inline Backend entry_table(const char* name) {
       .bias_activation = bias_activation,
       .bias_activation_backward = bias_activation_backward,
       .sgd_step = sgd_step,
+      .adam_step = adam_step,
+      .rmsprop_step = rmsprop_step,
+      .adagrad_step = adagrad_step,
       .gemm = gemm,
       .im2col = im2col,
       .col2im = col2im,

@@ -1,7 +1,10 @@
 // optim::Momentum: SGD with heavy-ball momentum.
 #pragma once
 
-#include "optim/momentum_buffer.h"
+#include <tuple>
+
+#include "optim/optimizer.h"
+#include "optim/options.h"
 
 namespace minidl::optim {
 
@@ -15,13 +18,19 @@ namespace minidl::optim {
 /// agree on and cancel in directions where they oscillate. NOTE: the first step copies g instead
 /// of damping it, exactly as PyTorch does.
 /// reference: https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
-class Momentum : public MomentumBufferOptimizer {
+class Momentum : public Optimizer {
  public:
   struct Options {
     float lr = 0.01f;
     float momentum = 0.9f;
     float dampening = 0.f;
     float weight_decay = 0.f;
+    static constexpr auto fields() {
+      return std::tuple{field("lr", &Options::lr, "learning rate"),
+                        field("momentum", &Options::momentum, "momentum factor μ"),
+                        field("dampening", &Options::dampening, "dampening of the gradient in the buffer"),
+                        field("weight_decay", &Options::weight_decay, "L2 penalty, added to the gradient")};
+    }
   };
   Momentum(std::vector<Tensor> params, Options options);
 
@@ -31,6 +40,7 @@ class Momentum : public MomentumBufferOptimizer {
 
  private:
   float momentum_, dampening_;
+  int buffer_;  // state slot "momentum_buffer"
 };
 
 }  // namespace minidl::optim

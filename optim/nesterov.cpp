@@ -8,9 +8,12 @@
 namespace minidl::optim {
 
 Nesterov::Nesterov(std::vector<Tensor> params, Options options)
-    : MomentumBufferOptimizer(std::move(params), options.lr, options.weight_decay, "nesterov"),
+    : Optimizer(std::move(params), options.lr, options.weight_decay, "nesterov"),
       momentum_(options.momentum),
-      form_(options.form) {
+      form_(options.form),
+      // The pytorch form's kernel sets a new buffer to g; the velocity forms start from v = 0.
+      buffer_(add_state("momentum_buffer", form_ == Form::pytorch ? std::nullopt : std::optional<float>(0.f),
+                        /*direction=*/true)) {
   check(std::isfinite(momentum_) && momentum_ > 0.f, "nesterov: momentum must be > 0, got ", momentum_);
 }
 
@@ -18,15 +21,18 @@ void Nesterov::step() {
   check(form_ != Form::lookahead, "nesterov: the lookahead form takes the gradient at θ + μv; call step(closure)");
   if (form_ == Form::pytorch) {
     // g = grad + wd·p;  b = g on the first step, else b = μ·b + g;  p = p − lr·(g + μ·b)
-    // (one fused pass over every parameter)
-    sgd_family_step(momentum_, /*dampening=*/0.f, /*nesterov=*/true, &momentum_buffer_);
+    // (one fused pass over each group's parameters)
+    for_each_group_fused({buffer_, -1, -1}, [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
+      dispatch::sgd_step(slots,
+                         {.lr = group.lr, .weight_decay = group.weight_decay, .momentum = momentum_, .nesterov = true},
+                         name());
+    });
   } else {
     NoGradGuard no_grad;
     for_each_param_with_grad([&](const ParamGroup& group, Tensor& p, int64_t i) {
       Tensor g = p.grad();
       if (group.weight_decay != 0.f) g = g + group.weight_decay * p;  // g = grad + wd·p
-      Tensor& v = momentum_buffer_[static_cast<size_t>(i)];
-      if (!v.defined()) v = Tensor::zeros(p.shape(), {.device = p.device()});
+      Tensor& v = state_at(buffer_, i, p);
       v.mul_(momentum_).add_(g, -group.lr);  // v = μ·v − lr·g
       p.add_(momentum_ * v - group.lr * g);  // p = p + μ·v − lr·g
     });
@@ -37,15 +43,15 @@ void Nesterov::step() {
 Tensor Nesterov::step(const Closure& closure) {
   if (form_ != Form::lookahead) return Optimizer::step(closure);
   std::vector<Tensor*> params;
+  std::vector<Tensor> velocity;
   for (ParamGroup& group : groups_)
-    for (Tensor& p : group.params) params.push_back(&p);
-  {  // θ → θ + μv, the look-ahead point (v = 0 before the first step)
-    NoGradGuard no_grad;
-    for (size_t i = 0; i < params.size(); ++i) {
-      Tensor& v = momentum_buffer_[i];
-      if (!v.defined()) v = Tensor::zeros(params[i]->shape(), {.device = params[i]->device()});
-      params[i]->add_(v, momentum_);
+    for (Tensor& p : group.params) {
+      velocity.push_back(state_at(buffer_, static_cast<int64_t>(params.size()), p));  // v = 0 before the first step
+      params.push_back(&p);
     }
+  {  // θ → θ + μv, the look-ahead point
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) params[i]->add_(velocity[i], momentum_);
   }
   struct MoveBack {  // if the closure throws: back to θ, nothing updated
     std::vector<Tensor*>& params;
@@ -57,14 +63,14 @@ Tensor Nesterov::step(const Closure& closure) {
       NoGradGuard no_grad;
       for (size_t i = 0; i < params.size(); ++i) params[i]->add_(velocity[i], -momentum);
     }
-  } move_back{params, momentum_buffer_, momentum_};
+  } move_back{params, velocity, momentum_};
   Tensor loss = closure();  // gradients at θ + μv
   move_back.armed = false;
   NoGradGuard no_grad;
   size_t i = 0;
   for (ParamGroup& group : groups_)
     for (Tensor& p : group.params) {
-      Tensor& v = momentum_buffer_[i++];
+      Tensor& v = velocity[i++];
       Tensor g = p.grad();
       if (g.defined() && group.weight_decay != 0.f) g = g + group.weight_decay * p;  // p is θ + μv here
       p.add_(v, -momentum_);                     // back to θ
@@ -84,6 +90,14 @@ const char* to_string(Nesterov::Form form) {
   }
   return "?";
 }
+
+bool parse_option(const std::string& text, Nesterov::Form& form) {
+  for (const auto f : {Nesterov::Form::pytorch, Nesterov::Form::sutskever, Nesterov::Form::lookahead})
+    if (text == to_string(f)) return form = f, true;
+  return false;
+}
+std::string format_option(Nesterov::Form form) { return to_string(form); }
+const char* option_type(const Nesterov::Form&) { return "pytorch, sutskever or lookahead"; }
 
 Nesterov::Form parse_nesterov_form(const std::string& name) {
   for (const auto form : {Nesterov::Form::pytorch, Nesterov::Form::sutskever, Nesterov::Form::lookahead})

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <string>
+#include <tuple>
 
-#include "optim/momentum_buffer.h"
+#include "optim/optimizer.h"
+#include "optim/options.h"
 
 namespace minidl::optim {
 
@@ -38,7 +40,7 @@ namespace minidl::optim {
 ///              forms' parameters at constant lr (tests/test_optim.cpp checks 50 steps).
 /// reference: Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum
 /// in deep learning", ICML 2013; https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
-class Nesterov : public MomentumBufferOptimizer {
+class Nesterov : public Optimizer {
  public:
   enum class Form { pytorch, sutskever, lookahead };
   struct Options {
@@ -46,6 +48,12 @@ class Nesterov : public MomentumBufferOptimizer {
     float momentum = 0.9f;
     float weight_decay = 0.f;
     Form form = Form::pytorch;
+    static constexpr auto fields() {
+      return std::tuple{field("lr", &Options::lr, "learning rate"),
+                        field("momentum", &Options::momentum, "momentum factor μ"),
+                        field("weight_decay", &Options::weight_decay, "L2 penalty, added to the gradient"),
+                        field("form", &Options::form, "pytorch | sutskever | lookahead (docs/optimizers.md)")};
+    }
   };
   Nesterov(std::vector<Tensor> params, Options options);
 
@@ -58,10 +66,15 @@ class Nesterov : public MomentumBufferOptimizer {
  private:
   float momentum_;
   Form form_;
+  int buffer_;  // state slot "momentum_buffer" (the velocity v in the sutskever and lookahead forms)
 };
 
 /// "pytorch", "sutskever", "lookahead"; parse_nesterov_form throws Error naming the known ones.
 const char* to_string(Nesterov::Form form);
 Nesterov::Form parse_nesterov_form(const std::string& name);
+/// Nesterov::Options::form as an option (optim/options.h).
+bool parse_option(const std::string& text, Nesterov::Form& form);
+std::string format_option(Nesterov::Form form);
+const char* option_type(const Nesterov::Form&);
 
 }  // namespace minidl::optim

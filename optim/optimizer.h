@@ -1,20 +1,27 @@
 // optim::Optimizer: the interface every optimizer implements. It holds parameter groups (each with
-// its own lr and weight decay) and per-parameter state, and offers step(), zero_grad(), lr() and
-// set_lr(), and its state as named tensors for checkpoints.
+// its own lr and weight decay) and named per-parameter state slots (PyTorch's state[p]["exp_avg"]),
+// and offers step(), zero_grad(), lr() and set_lr().
 //
-// Writing an optimizer: derive, give it an Options aggregate, and write step() to follow the math
-// in its doc comment (with tensor ops, as examples/custom_optimizer does); register it by name in
-// optim/registry.cpp. The built-in SGD family runs its per-element math (kernels/optimizer_math.h)
-// as one fused pass over all parameters instead, through sgd_family_step(). Parameters are updated in place,
-// inside a NoGradGuard, so the model's tensors (and anything viewing them) see the new values.
+// Writing an optimizer: derive, give it an Options aggregate, declare its state slots by name in the
+// constructor (add_state), and write step() to follow the math in its doc comment; register it by
+// name (optim/registry.h). The base class creates, saves, loads, moves and reports the state, so the
+// step is the only optimizer-specific code. Parameters are updated in place, inside a NoGradGuard,
+// so the model's tensors (and anything viewing them) see the new values. The built-in optimizers run
+// their per-element math (kernels/optimizer_math.h) as one fused pass over a group's parameters,
+// through fused_slots() and core/dispatch.h; an optimizer written with tensor ops needs neither.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
 
 namespace minidl::optim {
@@ -38,7 +45,8 @@ class Optimizer {
   using Closure = std::function<Tensor()>;
   /// One update that evaluates the gradient itself, through `closure`. Needed by optimizers that
   /// take the gradient somewhere other than at the parameters (Nesterov's look-ahead form); for
-  /// the others it is closure() then step(). Returns the closure's loss.
+  /// the others it is closure() then step(). Returns the closure's loss. A derived class that
+  /// overrides step() hides this overload: add `using Optimizer::step;`.
   virtual Tensor step(const Closure& closure);
   /// True when step() alone cannot work and the loop must call step(closure).
   virtual bool needs_closure() const { return false; }
@@ -53,17 +61,42 @@ class Optimizer {
   void add_param_group(ParamGroup group);
   /// Number of step() calls so far.
   int64_t steps() const { return steps_; }
-  /// The registry name: "sgd", "momentum", "nesterov".
+  /// Parameters across all groups; state is indexed by this order.
+  int64_t num_params() const;
+  /// The registry name: "sgd", "adam", …
   virtual const char* name() const = 0;
 
-  /// Per-parameter state for a checkpoint (e.g. "momentum_buffer.3" for the 4th parameter, once it
-  /// exists) and, through steps(), the step count. load_state restores both, checking shapes.
-  virtual NamedTensors state() const { return {}; }
+  /// The names of the per-parameter state slots, in declaration order (e.g. exp_avg, exp_avg_sq).
+  std::vector<std::string> state_names() const;
+  /// Slot `slot` of parameter `param` (its index across groups): undefined before the parameter's
+  /// first step, and for a name the optimizer does not have.
+  Tensor state(std::string_view slot, int64_t param) const;
+  /// The slots that hold a direction the update moves along (a momentum buffer, Adam's exp_avg):
+  /// what telemetry compares the gradient with.
+  std::vector<std::string> direction_state_names() const;
+  /// Steps parameter `param` has taken: its own count for optimizers that keep one (Adam, Adagrad:
+  /// a parameter without a gradient does not advance), else steps().
+  int64_t param_steps(int64_t param) const;
+
+  /// State for a checkpoint: "<slot>.<i>" for each slot of the i-th parameter that exists, and
+  /// "step" (int32, one per parameter) for optimizers that count steps per parameter. load_state
+  /// restores it and the step count, checking names and shapes, onto the parameters' devices.
+  virtual NamedTensors state() const;
   virtual void load_state(const NamedTensors& state, int64_t steps);
 
  protected:
   Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name);
-  /// Calls f(p, i) for every parameter p that has a gradient, i being its index across groups
+
+  /// Declares a per-parameter state slot and returns its index. It is created on a parameter's
+  /// first step on the parameter's device, filled with `init` (nullopt: left for the kernel to set,
+  /// with OptimSlot::first). direction: see direction_state_names().
+  int add_state(std::string slot, std::optional<float> init = 0.f, bool direction = false);
+  /// Keep one step count per parameter (saved as "step"), as torch's Adam and Adagrad do.
+  void count_steps_per_param() { per_param_steps_ = true; }
+  /// Slot `slot` (an index from add_state) of parameter i, creating it if need be.
+  Tensor& state_at(int slot, int64_t i, const Tensor& param);
+
+  /// Calls f(group, p, i) for every parameter p that has a gradient, i being its index across groups
   /// (the index of its per-parameter state).
   template <class F>
   void for_each_param_with_grad(F&& f) {
@@ -74,16 +107,40 @@ class Optimizer {
         ++i;
       }
   }
-  int64_t num_params() const;
-  /// Called after add_param_group(), for optimizers whose per-parameter state must grow.
+  /// For each group, f(group, slots): its parameters that have a gradient, each with the state
+  /// slots `slots` (indices from add_state, -1 for none; created on the parameter's first step) and
+  /// its step count, advanced here. What the fused kernels (core/dispatch.h) take. Allocates
+  /// nothing once warm.
+  template <class F>
+  void for_each_group_fused(std::array<int, 3> slots, F&& f) {
+    int64_t first = 0;
+    for (const ParamGroup& group : groups_) {
+      f(group, gather(group, first, slots));
+      first += static_cast<int64_t>(group.params.size());
+    }
+    release_gathered();
+  }
+  /// Called after add_param_group(), for optimizers that keep per-parameter state of their own.
   virtual void on_param_group_added() {}
-  /// torch.optim.SGD's update (kernels/optimizer_math.h) of every parameter with a gradient, in one
-  /// kernel call per group. `buffers`, indexed like the parameters, holds the momentum buffers
-  /// (null: plain SGD); a parameter's buffer is created on its first step.
-  void sgd_family_step(float momentum, float dampening, bool nesterov, std::vector<Tensor>* buffers);
 
   std::vector<ParamGroup> groups_;
   int64_t steps_ = 0;
+
+ private:
+  struct Slot {
+    std::string name;
+    std::optional<float> init;
+    bool direction;
+    std::vector<Tensor> tensors;  // per parameter; undefined before its first step
+  };
+  std::span<const dispatch::OptimSlot> gather(const ParamGroup& group, int64_t first, std::array<int, 3> slots);
+  void release_gathered();
+  void resize_state();
+
+  const char* name_;  // for errors raised before the derived class exists
+  std::vector<Slot> slots_;
+  bool per_param_steps_ = false;
+  std::vector<int64_t> param_steps_;
 };
 
 /// "name: lr must be >= 0, got -0.1" unless lr is finite and ≥ 0; likewise for the others.

@@ -1,83 +1,116 @@
 #include "optim/registry.h"
 
+#include "optim/adagrad.h"
+#include "optim/adam.h"
+#include "optim/adamw.h"
 #include "optim/momentum.h"
 #include "optim/nesterov.h"
+#include "optim/rmsprop.h"
 #include "optim/sgd.h"
 
 namespace minidl::optim {
 
 namespace {
 
-struct Entry {
-  std::string name;
-  OptimizerFactory make;
-};
-
-// An option the optimizer does not have may only be left unset or set to 0.
-void reject(const std::optional<float>& value, const char* optimizer, const char* option) {
-  check(!value.has_value() || *value == 0.f, optimizer, ": does not use ", option, ", got ", value.value_or(0.f));
-}
-
-template <class T>
-std::unique_ptr<Optimizer> make(std::vector<Tensor> params, typename T::Options options) {
-  return std::make_unique<T>(std::move(params), options);
-}
-
-// Built-in optimizers, one entry each: the name and how the command line's options map onto the
-// optimizer's own. An explicit table rather than self-registering statics, which the linker drops
-// from a static library when nothing references their file.
-std::vector<Entry>& table() {
-  using Params = std::vector<Tensor>;
-  static std::vector<Entry> entries = {
-      {"sgd",
-       [](Params p, const OptimizerConfig& c) {
-         reject(c.momentum, "sgd", "momentum (use --optimizer momentum or nesterov)");
-         reject(c.dampening, "sgd", "dampening");
-         check(c.form.empty(), "sgd: has no forms (--nesterov-form is for nesterov), got '", c.form, "'");
-         return make<SGD>(std::move(p), {.lr = c.lr, .weight_decay = c.weight_decay});
-       }},
-      {"momentum",
-       [](Params p, const OptimizerConfig& c) {
-         check(c.form.empty(), "momentum: has no forms (--nesterov-form is for nesterov), got '", c.form, "'");
-         return make<Momentum>(std::move(p), {.lr = c.lr,
-                                              .momentum = c.momentum.value_or(0.9f),
-                                              .dampening = c.dampening.value_or(0.f),
-                                              .weight_decay = c.weight_decay});
-       }},
-      {"nesterov",
-       [](Params p, const OptimizerConfig& c) {
-         reject(c.dampening, "nesterov", "dampening (Nesterov momentum needs dampening = 0)");
-         return make<Nesterov>(std::move(p), {.lr = c.lr,
-                                              .momentum = c.momentum.value_or(0.9f),
-                                              .weight_decay = c.weight_decay,
-                                              .form = c.form.empty() ? Nesterov::Form::pytorch
-                                                                     : parse_nesterov_form(c.form)});
-       }},
+// Built-in optimizers, one line each. An explicit table rather than self-registering statics, which
+// the linker drops from a static library when nothing references their file.
+std::vector<OptimizerSpec>& table() {
+  static std::vector<OptimizerSpec> entries = {
+      spec<SGD>("sgd"),
+      spec<Momentum>("momentum"),
+      spec<Nesterov>("nesterov"),
+      spec<Adam>("adam"),
+      spec<AdamW>("adamw"),
+      spec<RMSprop>("rmsprop"),
+      spec<Adagrad>("adagrad"),
   };
   return entries;
+}
+
+bool has_option(const OptimizerSpec& s, std::string_view option) {
+  for (const OptionInfo& o : s.options)
+    if (o.name == option) return true;
+  return false;
+}
+
+// The config as key=value options: its shorthands first (those that say "none" dropped where the
+// optimizer has no such option), then its own list.
+OptionValues option_values(const OptimizerSpec& s, const OptimizerConfig& c) {
+  OptionValues out = {{"lr", format_option(c.lr)}};
+  const auto shorthand = [&](const char* key, std::optional<float> value) {
+    if (!value || (*value == 0.f && !has_option(s, key))) return;
+    out.emplace_back(key, format_option(*value));
+  };
+  shorthand("momentum", c.momentum);
+  shorthand("dampening", c.dampening);
+  // weight_decay 0 is "unset": the optimizer's default stays (AdamW's is 1e-2; --opt weight_decay=0 turns it off).
+  if (c.weight_decay != 0.f) out.emplace_back("weight_decay", format_option(c.weight_decay));
+  if (!c.form.empty()) out.emplace_back("form", c.form);
+  for (const auto& [key, value] : c.options) {
+    check(key != "lr", s.name, ": set the learning rate with --lr, not as an option");
+    out.emplace_back(key, value);
+  }
+  return out;
 }
 
 }  // namespace
 
 std::vector<std::string> optimizer_names() {
   std::vector<std::string> names;
-  for (const Entry& e : table()) names.push_back(e.name);
+  for (const OptimizerSpec& e : table()) names.push_back(e.name);
   return names;
+}
+
+const OptimizerSpec& optimizer_spec(std::string_view name) {
+  for (const OptimizerSpec& e : table())
+    if (e.name == name) return e;
+  std::string known;
+  for (const OptimizerSpec& e : table()) known += (known.empty() ? "" : ", ") + e.name;
+  fail("unknown optimizer '", name, "' (known: ", known, ")");
 }
 
 std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Tensor> params,
                                           const OptimizerConfig& config) {
-  for (const Entry& e : table())
-    if (e.name == name) return e.make(std::move(params), config);
-  std::string known;
-  for (const Entry& e : table()) known += (known.empty() ? "" : ", ") + e.name;
-  fail("unknown optimizer '", name, "' (known: ", known, ")");
+  const OptimizerSpec& s = optimizer_spec(name);
+  if (s.legacy) return s.legacy(std::move(params), config);
+  return s.make(std::move(params), option_values(s, config));
+}
+
+OptionValues optimizer_options_in_use(std::string_view name, const OptimizerConfig& config) {
+  const OptimizerSpec& s = optimizer_spec(name);
+  if (s.legacy) return {};
+  const OptionValues all = s.resolve(option_values(s, config));
+  OptionValues used;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& [key, value] = all[i];
+    const OptionInfo& info = s.options[i];
+    const bool off = value == info.default_value &&
+                     (value == "0" || value == "false" || info.type.find(" or ") != std::string::npos);
+    if (key != "lr" && !off) used.emplace_back(key, value);
+  }
+  return used;
+}
+
+std::string optimizers_help() {
+  std::string out;
+  for (const OptimizerSpec& e : table()) {
+    out += "  " + e.name + std::string(e.name.size() < 10 ? 10 - e.name.size() : 1, ' ');
+    if (e.legacy) out += "(options of its own)";
+    for (const OptionInfo& o : e.options) out += " " + o.name + "=" + o.default_value;
+    out += "\n";
+  }
+  return out;
+}
+
+void register_optimizer(OptimizerSpec spec) {
+  for (const OptimizerSpec& e : table()) check(e.name != spec.name, "register_optimizer: '", spec.name, "' is already registered");
+  check(static_cast<bool>(spec.make) || static_cast<bool>(spec.legacy), "register_optimizer: no factory given for '",
+        spec.name, "'");
+  table().push_back(std::move(spec));
 }
 
 void register_optimizer(std::string name, OptimizerFactory factory) {
-  for (const Entry& e : table()) check(e.name != name, "register_optimizer: '", name, "' is already registered");
-  check(static_cast<bool>(factory), "register_optimizer: no factory given for '", name, "'");
-  table().push_back({std::move(name), std::move(factory)});
+  register_optimizer(OptimizerSpec{std::move(name), {}, {}, {}, std::move(factory)});
 }
 
 }  // namespace minidl::optim

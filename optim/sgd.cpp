@@ -1,14 +1,15 @@
 #include "optim/sgd.h"
 
-
 namespace minidl::optim {
 
 SGD::SGD(std::vector<Tensor> params, Options options)
     : Optimizer(std::move(params), options.lr, options.weight_decay, "sgd") {}
 
-// g = grad + wd·p;  p = p − lr·g  (one fused pass over every parameter)
+// g = grad + wd·p;  p = p − lr·g  (one fused pass over each group's parameters)
 void SGD::step() {
-  sgd_family_step(/*momentum=*/0.f, /*dampening=*/0.f, /*nesterov=*/false, /*buffers=*/nullptr);
+  for_each_group_fused({-1, -1, -1}, [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
+    dispatch::sgd_step(slots, {.lr = group.lr, .weight_decay = group.weight_decay}, name());
+  });
   ++steps_;
 }
 

@@ -1,7 +1,10 @@
 // optim::SGD: plain stochastic gradient descent.
 #pragma once
 
+#include <tuple>
+
 #include "optim/optimizer.h"
+#include "optim/options.h"
 
 namespace minidl::optim {
 
@@ -15,6 +18,10 @@ class SGD : public Optimizer {
   struct Options {
     float lr = 0.01f;
     float weight_decay = 0.f;
+    static constexpr auto fields() {
+      return std::tuple{field("lr", &Options::lr, "learning rate"),
+                        field("weight_decay", &Options::weight_decay, "L2 penalty, added to the gradient")};
+    }
   };
   SGD(std::vector<Tensor> params, Options options);
 

@@ -1,6 +1,9 @@
 // The optimizer conformance kit: what every minidl::optim::Optimizer must do, as one doctest
 // function a new optimizer's test calls with a factory. tests/test_optim.cpp runs it on every
-// built-in optimizer; examples/custom_optimizer runs it on an Adam defined outside the library.
+// built-in optimizer; examples/custom_optimizer runs it on a Lion defined outside the library.
+// It is installed with the package: an outside project's doctest suite includes
+// <minidl/optimizer_conformance.h> after find_package(minidl) and find_package(doctest)
+// (tests/install/consumer does).
 //
 //   TEST_CASE("my optimizer conforms") {
 //     minidl::conformance::check_optimizer({.name = "myopt", .make = [](auto params, float lr) {

@@ -285,7 +285,29 @@ TEST_SUITE("cli") {
     TinyMnist tiny;
     const std::string t = "train " + tiny.data() + " ";
     const std::pair<std::string, std::string> cases[] = {
-        {t + "--optimizer adam", "minidl train: error: unknown optimizer 'adam' (known: sgd, momentum, nesterov)"},
+        {t + "--optimizer lamb",
+         "minidl train: error: unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)"},
+        {t + "--optimizer adam --opt momentum=0.9",
+         "minidl train: error: adam: unknown option 'momentum' (adam takes: lr, betas, eps, weight_decay, amsgrad)"},
+        {t + "--optimizer adam --opt betas=0.9",
+         "minidl train: error: adam: option betas: expected two numbers, b1,b2, got '0.9'"},
+        {t + "--optimizer rmsprop --opt centered=maybe",
+         "minidl train: error: rmsprop: option centered: expected true or false, got 'maybe'"},
+        {t + "--optimizer adam --opt amsgrad", "minidl train: error: --opt: expected key=value, got 'amsgrad'"},
+        {t + "--optimizer adagrad --opt lr_decay=-1", "minidl train: error: adagrad: lr_decay must be >= 0, got -1"},
+        {t + "--schedule multistep", "minidl train: error: --schedule multistep needs --milestones, e.g. 2,4"},
+        {t + "--schedule multistep --milestones 3,2", "minidl train: error: --milestones must be increasing epochs >= 1, got 2"},
+        {t + "--schedule onecycle --pct-start 1", "minidl train: error: --pct-start must be in (0, 1), got 1"},
+        {t + "--schedule plateau --gamma 1", "minidl train: error: --gamma must be in (0, 1] (plateau: (0, 1)), got 1"},
+        {"sweep " + tiny.data() + " --optimizers adam:eps=x", "minidl sweep: error: adam: option eps: expected a number, got 'x'"},
+        {"sweep " + tiny.data() + " --optimizers sgd:momentum=0.9",
+         "minidl sweep: error: sgd: unknown option 'momentum' (sgd takes: lr, weight_decay)"},
+        {"sweep " + tiny.data() + " --lr 0.1", "minidl sweep: error: --lr: expected a range LO..HI, e.g. 1e-3..1, got '0.1'"},
+        {"sweep " + tiny.data() + " --lr 1..0.1", "minidl sweep: error: --lr: expected 0 < LO <= HI, got 1..0.1"},
+        {"sweep " + tiny.data() + " --jobs 0", "minidl sweep: error: --jobs must be >= 1, got 0"},
+        {"sweep " + tiny.data() + " --points 1", "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
+        {"compare " + tiny.data() + " --optimizers nesterov:form=nag",
+         "minidl compare: error: nesterov: option form: expected pytorch, sutskever or lookahead, got 'nag'"},
         {t + "--lr 0", "minidl train: error: --lr must be > 0, got 0"},
         {t + "--lr -0.1", "minidl train: error: --lr must be > 0, got -0.1"},
         {t + "--epochs 0", "minidl train: error: --epochs must be >= 1, got 0"},
@@ -294,13 +316,15 @@ TEST_SUITE("cli") {
         {t + "--momentum 1", "minidl train: error: --momentum must be in [0, 1), got 1"},
         {t + "--momentum -0.5", "minidl train: error: --momentum must be in [0, 1), got -0.5"},
         {t + "--optimizer nesterov --dampening 0.1",
-         "minidl train: error: nesterov: does not use dampening (Nesterov momentum needs dampening = 0), got 0.1"},
+         "minidl train: error: nesterov: unknown option 'dampening' (nesterov takes: lr, momentum, weight_decay, form)"},
         {t + "--optimizer sgd --momentum 0.9",
-         "minidl train: error: sgd: does not use momentum (use --optimizer momentum or nesterov), got 0.9"},
+         "minidl train: error: sgd: unknown option 'momentum' (sgd takes: lr, weight_decay)"},
         {t + "--dataset cifar", "minidl train: error: unknown dataset 'cifar' (known: mnist, fashion-mnist)"},
         {t + "--hidden 256,x", "minidl train: error: --hidden: '256,x' is not a comma-separated list of sizes"},
         {t + "--hidden 0", "minidl train: error: --hidden sizes must be >= 1, got 0"},
-        {t + "--schedule linear", "minidl train: error: --schedule must be none, step or cosine, got 'linear'"},
+        {t + "--schedule linear",
+         "minidl train: error: --schedule must be none, step, multistep, exponential, cosine, onecycle or plateau, got "
+         "'linear'"},
         {t + "--save /nonexistent/dir/ck.safetensors",
          "minidl train: error: --save: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
         {t + "--resume x.safetensors --lr 0.1",
@@ -472,17 +496,24 @@ TEST_SUITE("cli") {
     CHECK(clipped.code == 0);
   }
 
-  TEST_CASE("an optimizer defined outside the library (examples/custom_optimizer) trains by name") {
-#if defined(MINIDL_ADAM_PLUGIN)
+  TEST_CASE("an optimizer defined outside the library (examples/custom_optimizer) trains by name, with options") {
+#if defined(MINIDL_LION_PLUGIN)
     TinyMnist tiny;
-    const std::string plugin = std::string("--plugin ") + MINIDL_ADAM_PLUGIN;
-    const Run r = run_minidl(plugin + " train " + tiny.data() + " --optimizer adam --lr 0.001 --hidden 32 --epochs 2");
+    const std::string plugin = std::string("--plugin ") + MINIDL_LION_PLUGIN;
+    const Run r = run_minidl(plugin + " train " + tiny.data() +
+                             " --optimizer lion --lr 0.001 --opt betas=0.9,0.98 --hidden 32 --epochs 2");
+    CAPTURE(r.output);
     CHECK(r.code == 0);
-    CHECK(r.output.find("adam lr 0.001") != std::string::npos);
+    CHECK(r.output.find("lion lr 0.001 betas 0.9,0.98, batch") != std::string::npos);  // only what Lion uses
     CHECK(r.output.find("final test accuracy 100.00%") != std::string::npos);
-    const Run without = run_minidl("train " + tiny.data() + " --optimizer adam");
+    const Run help = run_minidl(plugin + " train --help");
+    CHECK(help.output.find("  lion       lr=0.0001 betas=0.9,0.99 weight_decay=0\n") != std::string::npos);
+    const Run bad = run_minidl(plugin + " train " + tiny.data() + " --optimizer lion --opt eps=1e-8");
+    CHECK(bad.code == 2);
+    CHECK(bad.output == "minidl train: error: lion: unknown option 'eps' (lion takes: lr, betas, weight_decay)\n");
+    const Run without = run_minidl("train " + tiny.data() + " --optimizer lion");
     CHECK(without.code == 2);
-    CHECK(without.output.starts_with("minidl train: error: unknown optimizer 'adam'"));
+    CHECK(without.output.starts_with("minidl train: error: unknown optimizer 'lion'"));
     const Run missing = run_minidl("--plugin /nonexistent.so train");
     CHECK(missing.code == 2);
     CHECK(missing.output.starts_with("minidl: error: --plugin: cannot load /nonexistent.so: "));
@@ -491,6 +522,47 @@ TEST_SUITE("cli") {
 #endif
   }
 
+  TEST_CASE("the header prints only the options an optimizer uses, and --help lists every optimizer") {
+    TinyMnist tiny;
+    const std::pair<std::string, std::string> runs[] = {
+        {"--optimizer sgd --lr 0.1", "sgd lr 0.1, batch"},
+        {"--optimizer adam --lr 0.001", "adam lr 0.001 betas 0.9,0.999 eps 1e-08, batch"},
+        {"--optimizer adamw --lr 0.001 --opt amsgrad=true", "adamw lr 0.001 betas 0.9,0.999 eps 1e-08 weight_decay 0.01 amsgrad true, batch"},
+        {"--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true", "rmsprop lr 0.001 alpha 0.99 eps 1e-08 momentum 0.5 centered true, batch"},
+        {"--optimizer adagrad --weight-decay 0.01 --no-decay-bias", "adagrad lr 0.01 weight_decay 0.01 (not on biases) eps 1e-10, batch"},
+        {"--optimizer nesterov --nesterov-form sutskever", "nesterov lr 0.01 momentum 0.9 form sutskever, batch"},
+    };
+    for (const auto& [flags, header] : runs) {
+      CAPTURE(flags);
+      const Run r = run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 " + flags);
+      CAPTURE(r.output);
+      CHECK(r.code == 0);
+      CHECK(r.output.find(header) != std::string::npos);
+    }
+    const Run help = run_minidl("train --help");
+    for (const char* line : {"  sgd        lr=0.01 weight_decay=0\n", "  rmsprop    lr=0.01 alpha=0.99 eps=1e-08 weight_decay=0 momentum=0 centered=false\n",
+                             "  adagrad    lr=0.01 lr_decay=0 weight_decay=0 initial_accumulator_value=0 eps=1e-10\n", "--opt TEXT"})
+      CHECK(help.output.find(line) != std::string::npos);
+  }
+
+  TEST_CASE("adaptive optimizers and stateful schedules: --resume ends bitwise where the uninterrupted run ends") {
+    TinyMnist tiny;
+    const std::string flag_sets[] = {"--optimizer adam --lr 0.003 --opt amsgrad=true --schedule onecycle",
+                                     "--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true --schedule plateau --patience 0 --gamma 0.5",
+                                     "--optimizer adagrad --lr 0.05 --opt lr_decay=0.01 --schedule multistep --milestones 1,3",
+                                     "--optimizer adamw --lr 0.003 --schedule exponential --gamma 0.7 --warmup-epochs 1"};
+    for (const std::string& flags : flag_sets) {
+      CAPTURE(flags);
+      const std::string common = "train " + tiny.data() + " --hidden 16 --batch-size 32 --threads 1 ";
+      const Run straight = run_minidl(common + flags + " --epochs 4 --save " + (tiny / "a-{epoch}.safetensors"));
+      REQUIRE(straight.code == 0);
+      const Run resumed = run_minidl("train " + tiny.data() + " --threads 1 --resume " + (tiny / "a-2.safetensors") +
+                                     " --save " + (tiny / "b.safetensors"));
+      CAPTURE(resumed.output);
+      REQUIRE(resumed.code == 0);
+      CHECK(slurp(tiny / "a-4.safetensors") == slurp(tiny / "b.safetensors"));
+    }
+  }
   TEST_CASE("explain-step: each term of one update, and the optimizer's own step agrees") {
     TinyMnist tiny;
     const std::pair<std::string, std::string> runs[] = {
@@ -498,6 +570,10 @@ TEST_SUITE("cli") {
         {"--optimizer momentum --dampening 0.2 --weight-decay 0.01", "b = μ·b + (1 − dampening)·g"},
         {"--optimizer nesterov", "Nesterov's correction"},
         {"--optimizer nesterov --nesterov-form sutskever", "v = μ·v − lr·g"},
+        {"--optimizer adam --lr 0.001 --weight-decay 0.01 --opt amsgrad=true", "amsgrad: v_max = max(v_max, v)"},
+        {"--optimizer adamw --lr 0.001", "AdamW's decoupled weight decay"},
+        {"--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true", "b = μ·b + g/avg"},
+        {"--optimizer adagrad --opt lr_decay=0.01 --opt initial_accumulator_value=0.1", "clr"},
     };
     for (const auto& [flags, formula] : runs) {
       CAPTURE(flags);
@@ -538,9 +614,79 @@ TEST_SUITE("cli") {
     const std::string telemetry = slurp(out + "/nesterov-seed0.telemetry.jsonl");
     CHECK(telemetry.starts_with("{\"step\":1,\"group\":0,\"lr\":0.01,\"grad_norm\":"));
     CHECK(telemetry.find("\"cos_grad_buffer\":null") != std::string::npos);  // no buffer before step 1
+    CHECK(telemetry.find("\"state_norms\":{\"momentum_buffer\":") != std::string::npos);
     const Run bad = run_minidl("compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,0.2,0.3");
     CHECK(bad.code == 2);
     CHECK(bad.output == "minidl compare: error: --lr takes one value or one per optimizer (2), got 3\n");
+  }
+
+  TEST_CASE("telemetry of an adaptive optimizer: its direction slot and every state slot's norm") {
+    TinyMnist tiny;
+    const Run r = run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --optimizer adam --lr 0.01 --opt amsgrad=true "
+                             "--telemetry " + (tiny / "t.jsonl"));
+    REQUIRE(r.code == 0);
+    const std::string t = slurp(tiny / "t.jsonl");
+    CHECK(lines(t) == 5);  // one line per step: 300 images in batches of 64
+    CHECK(t.find("\"state_norms\":{\"exp_avg\":") != std::string::npos);
+    CHECK(t.find("\"max_exp_avg_sq\":") != std::string::npos);
+    CHECK(t.find("\"buffer_norm\":null") == std::string::npos);  // exp_avg exists from step 1
+  }
+
+  TEST_CASE("sweep: 4 optimizers × 7 lrs × 3 seeds in 2 processes, SIGINT keeps the finished runs and a rerun does only the rest") {
+    TinyMnist tiny;
+    const std::string out = tiny / "sweep";
+    const std::string cmd = "sweep " + tiny.data() + " --optimizers sgd,momentum,nesterov,adam --seeds 0,1,2 --lr 1e-3..1 "
+                            "--points 7 --epochs 3 --hidden 16 --batch-size 32 --jobs 2 --threads 1 --out " + out;
+    const pid_t pid = spawn_minidl(cmd, tiny / "log1");
+    for (int wait = 0; wait < 12000 && lines(slurp(out + "/sweep.csv")) < 13; ++wait)  // the header and 12 runs
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::kill(pid, SIGINT);
+    const int code = wait_for(pid);
+    const std::string first_log = slurp(tiny / "log1"), partial = slurp(out + "/sweep.csv");
+    CAPTURE(first_log);
+    const size_t kept = lines(partial) - 1;  // rows after the header
+    CHECK(first_log.find("sweep: 4 optimizers × 7 lrs (0.001..1) × 3 seeds = 84 runs, 0 already in") != std::string::npos);
+    CHECK(first_log.find("2 at a time, 1 thread each") != std::string::npos);
+    if (code == 0) {
+      MESSAGE("the sweep ended before the signal; interruption not exercised");
+    } else {
+      CHECK(code == 130);
+      CHECK(kept >= 12);
+      CHECK(kept < 84);
+      CHECK(first_log.find("sweep: interrupted; " + std::to_string(kept) + " of 84 runs done") != std::string::npos);
+    }
+    const Run rest = run_minidl(cmd);
+    CAPTURE(rest.output);
+    REQUIRE(rest.code == 0);
+    CHECK(rest.output.find("= 84 runs, " + std::to_string(kept) + " already in") != std::string::npos);
+    // Only the rest ran: one progress line each, numbered after the kept ones.
+    size_t progress = 0;
+    for (size_t at = rest.output.find("sweep: ["); at != std::string::npos; at = rest.output.find("sweep: [", at + 1)) ++progress;
+    CHECK(progress == 84 - kept);
+    CHECK(rest.output.find("sweep: [" + std::to_string(kept + 1) + "/84]") != std::string::npos);
+    const std::string csv = slurp(out + "/sweep.csv");
+    CHECK(csv.starts_with(partial));  // the kept rows are untouched
+    CHECK(lines(csv) == 85);
+    for (const char* opt : {"sgd", "momentum", "nesterov", "adam"})
+      for (const char* lr : {"0.001", "0.00316", "0.01", "0.0316", "0.1", "0.316", "1"})
+        for (const char* seed : {"0", "1", "2"}) {
+          const std::string key = std::string("\n") + opt + "," + lr + "," + seed + ",";
+          CHECK(csv.find(key) != std::string::npos);
+          CHECK(csv.find(key) == csv.rfind(key));  // exactly once
+        }
+    const std::string md = slurp(out + "/sweep.md");
+    CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds) at each lr:"));
+    CHECK(md.find("| 0.0316 |") != std::string::npos);
+    CHECK(md.find("| optimizer | best lr | best accuracy | basin | width (decades) |") != std::string::npos);
+    CHECK(rest.output.find("wrote " + out + "/sweep.csv, " + out + "/sweep.md, " + out + "/sweep.png") != std::string::npos);
+    const std::string png = slurp(out + "/sweep.png");
+    CHECK(png.substr(0, 8) == "\x89PNG\r\n\x1a\n");
+    // Same settings again: nothing left to do. Other settings in the same --out: refused.
+    const Run again = run_minidl(cmd);
+    CHECK(again.output.find("= 84 runs, 84 already in") != std::string::npos);
+    const Run other = run_minidl(cmd + " --weight-decay 0.01");
+    CHECK(other.code == 2);
+    CHECK(other.output.find("holds a sweep with other training settings") != std::string::npos);
   }
 
   TEST_CASE("same seed and thread count: bitwise identical weights") {

@@ -359,7 +359,7 @@ TEST_SUITE("cuda") {
     }
   }
 
-  TEST_CASE("optimizers follow the CPU's trajectory, also over more than 16 tensors") {
+  TEST_CASE("optimizers (SGD family, Adam, AdamW, RMSprop, Adagrad) follow the CPU's trajectory, also over more than 16 tensors") {
     REQUIRE_GPU();
     struct Setting {
       std::string name;
@@ -372,6 +372,12 @@ TEST_SUITE("cuda") {
         {"nesterov", {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f}},
         {"nesterov", {.lr = 0.05f, .momentum = 0.9f, .form = "sutskever"}},
         {"nesterov", {.lr = 0.05f, .momentum = 0.9f, .form = "lookahead"}},
+        {"adam", {.lr = 0.01f, .weight_decay = 0.01f}},
+        {"adam", {.lr = 0.01f, .options = {{"amsgrad", "true"}, {"betas", "0.8,0.99"}}}},
+        {"adamw", {.lr = 0.01f, .options = {{"amsgrad", "true"}}}},
+        {"rmsprop", {.lr = 0.005f, .weight_decay = 0.01f}},
+        {"rmsprop", {.lr = 0.002f, .options = {{"momentum", "0.8"}, {"centered", "true"}}}},
+        {"adagrad", {.lr = 0.05f, .weight_decay = 0.01f, .options = {{"lr_decay", "0.01"}, {"initial_accumulator_value", "0.1"}}}},
     };
     for (const Setting& s : settings) {
       CAPTURE(s.name);

@@ -4,6 +4,8 @@
 // elements, the reduction rule of max in a tree, the optimizer's tensor chunks, and the GEMM
 // transpose trick against a column-major reference (tests/test_cuda.cpp runs the kernels themselves).
 #include <doctest/doctest.h>
+
+#include <functional>
 #include <omp.h>
 
 #include <cmath>
@@ -315,6 +317,140 @@ TEST_SUITE("kernels") {
       CHECK(sim_p == loop_p);
       CHECK(sim_b == loop_b);
     }
+  }
+
+  TEST_CASE("the fused Adam, RMSprop and Adagrad steps: CPU kernel, a plain loop and the CUDA chunk walk agree") {
+    // Every option that changes the kernel's code path: amsgrad, decoupled or coupled decay,
+    // RMSprop's momentum and centering. 20 tensors (two launches), sizes 0 to 300, with per-tensor
+    // step counts. The plain loop runs the same math function on each element in this file; the
+    // simulated CUDA walk must give bitwise its result, and the CPU backend the same within rounding.
+    std::mt19937 rng(5);
+    std::vector<std::vector<float>> p(20), g(20), s0(20), s1(20), s2(20);
+    for (size_t t = 0; t < p.size(); ++t) {
+      const size_t n = t == 3 || t == 16 ? 0 : 1 + rng() % 300;
+      for (auto* v : {&p[t], &g[t], &s0[t], &s1[t], &s2[t]}) {
+        v->resize(n);
+        for (float& x : *v) x = static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 500.f;
+      }
+      for (float& x : s1[t]) x = std::fabs(x);  // second moments are ≥ 0
+      for (float& x : s2[t]) x = std::fabs(x) + 1.f;
+    }
+    struct Case {
+      std::string name;
+      int slots;  // 3: all three state arrays; RMSprop's optional ones by bit
+      std::function<void(const OptimTensor*, int64_t)> cpu_step;
+      std::function<void(const OptimTensor&, int64_t)> element;
+      std::function<void(OptimTensor&, int64_t)> scalars;  // per-tensor scalars from a step count
+    };
+    const AdamHyper adam{.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.05f,
+                         .one_minus_beta1 = 0.1f, .one_minus_beta2 = 0.01f, .decay = 1.f - 0.01f * 0.05f};
+    const auto adam_case = [&](bool amsgrad, bool decoupled) {
+      AdamHyper h = adam;
+      h.amsgrad = amsgrad, h.decoupled = decoupled;
+      return Case{std::string("adam") + (amsgrad ? "/amsgrad" : "") + (decoupled ? "/decoupled" : ""), amsgrad ? 7 : 3,
+                  [h](const OptimTensor* t, int64_t c) { cpu::adam_step(t, c, h); },
+                  [h](const OptimTensor& t, int64_t e) {
+                    math::adam_update(t.param[e], t.grad[e], t.state[0][e], t.state[1][e],
+                                      t.state[2] ? t.state[2] + e : nullptr, h, t.step_size, t.correction);
+                  },
+                  [h](OptimTensor& t, int64_t step) { math::adam_scalars(h, step, t.step_size, t.correction); }};
+    };
+    const auto rmsprop_case = [&](bool momentum, bool centered) {
+      const RMSpropHyper h{.lr = 0.01f, .alpha = 0.9f, .one_minus_alpha = 0.1f, .eps = 1e-6f, .weight_decay = 0.05f,
+                           .momentum = momentum ? 0.8f : 0.f};
+      return Case{std::string("rmsprop") + (momentum ? "/momentum" : "") + (centered ? "/centered" : ""),
+                  1 | (momentum ? 2 : 0) | (centered ? 4 : 0),
+                  [h](const OptimTensor* t, int64_t c) { cpu::rmsprop_step(t, c, h); },
+                  [h](const OptimTensor& t, int64_t e) {
+                    math::rmsprop_update(t.param[e], t.grad[e], t.state[0][e], t.state[1] ? t.state[1] + e : nullptr,
+                                         t.state[2] ? t.state[2] + e : nullptr, h);
+                  },
+                  [](OptimTensor&, int64_t) {}};
+    };
+    const AdagradHyper adagrad{.lr = 0.05f, .lr_decay = 0.1f, .weight_decay = 0.05f, .eps = 1e-6f};
+    const std::vector<Case> cases = {
+        adam_case(false, false), adam_case(true, false), adam_case(false, true), adam_case(true, true),
+        rmsprop_case(false, false), rmsprop_case(true, false), rmsprop_case(false, true), rmsprop_case(true, true),
+        Case{"adagrad", 1, [&](const OptimTensor* t, int64_t c) { cpu::adagrad_step(t, c, adagrad); },
+             [&](const OptimTensor& t, int64_t e) { math::adagrad_update(t.param[e], t.grad[e], t.state[0][e], adagrad, t.step_size); },
+             [&](OptimTensor& t, int64_t step) { t.step_size = math::adagrad_step_size(adagrad, step); }},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.name);
+      using Arrays = std::vector<std::vector<float>>;
+      const auto tensors_of = [&](Arrays& params, Arrays& a0, Arrays& a1, Arrays& a2) {
+        std::vector<OptimTensor> ts;
+        for (size_t t = 0; t < params.size(); ++t) {
+          OptimTensor d{params[t].data(), g[t].data(),
+                        {a0[t].data(), c.slots & 2 ? a1[t].data() : nullptr, c.slots & 4 ? a2[t].data() : nullptr},
+                        static_cast<int64_t>(params[t].size()), 0.f, 0.f};
+          if (c.name.starts_with("adam")) d.state[1] = a1[t].data();  // Adam always has v
+          c.scalars(d, 1 + static_cast<int64_t>(t % 5));              // each tensor its own step count
+          ts.push_back(d);
+        }
+        return ts;
+      };
+      // RMSprop's and Adagrad's first slot is a sum of squares (≥ 0, and for centered RMSprop above ḡ²).
+      Arrays a0 = s0, a2 = s2;
+      if (!c.name.starts_with("adam"))
+        for (size_t t = 0; t < p.size(); ++t)
+          for (size_t e = 0; e < p[t].size(); ++e) a0[t][e] = std::fabs(s0[t][e]) + 2.f, a2[t][e] = 0.5f * s0[t][e];
+      Arrays cpu_p = p, cpu_0 = a0, cpu_1 = s1, cpu_2 = a2, loop_p = p, loop_0 = a0, loop_1 = s1, loop_2 = a2;
+      const auto cpu_t = tensors_of(cpu_p, cpu_0, cpu_1, cpu_2), loop_t = tensors_of(loop_p, loop_0, loop_1, loop_2);
+      c.cpu_step(cpu_t.data(), static_cast<int64_t>(cpu_t.size()));
+      for (const OptimTensor& t : loop_t)
+        for (int64_t e = 0; e < t.n; ++e) c.element(t, e);
+      for (size_t t = 0; t < p.size(); ++t)
+        for (size_t e = 0; e < p[t].size(); ++e) {
+          REQUIRE(std::isfinite(loop_p[t][e]));
+          CHECK(loop_p[t][e] == doctest::Approx(cpu_p[t][e]).epsilon(1e-5).scale(1.0));
+          CHECK(loop_0[t][e] == doctest::Approx(cpu_0[t][e]).epsilon(1e-5).scale(1.0));
+          CHECK(loop_1[t][e] == doctest::Approx(cpu_1[t][e]).epsilon(1e-5).scale(1.0));
+          CHECK(loop_2[t][e] == doctest::Approx(cpu_2[t][e]).epsilon(1e-5).scale(1.0));
+        }
+      for (const int64_t grid_threads : {1, 7, 100000}) {
+        CAPTURE(grid_threads);
+        Arrays sim_p = p, sim_0 = a0, sim_1 = s1, sim_2 = a2;
+        const auto ts = tensors_of(sim_p, sim_0, sim_1, sim_2);
+        for (size_t first = 0; first < ts.size(); first += math::TensorChunk<OptimTensor>::kPerLaunch) {
+          const auto chunk = math::make_chunk(ts.data() + first, static_cast<int64_t>(ts.size() - first));
+          for (int64_t thread = 0; thread < grid_threads; ++thread) {
+            int k = 0;
+            for (int64_t i = thread; i < chunk.start[chunk.count]; i += grid_threads) {
+              k = math::chunk_tensor(chunk, i, k);
+              const int64_t e = i - chunk.start[k];
+              REQUIRE((e >= 0 && e < chunk.tensors[k].n));
+              c.element(chunk.tensors[k], e);
+            }
+          }
+        }
+        CHECK(sim_p == loop_p);
+        CHECK(sim_0 == loop_0);
+        CHECK(sim_1 == loop_1);
+        CHECK(sim_2 == loop_2);
+      }
+    }
+  }
+
+  TEST_CASE("Adam's and Adagrad's per-tensor scalars: torch's bias corrections and decayed lr, in double") {
+    float step_size = 0, correction = 0;
+    math::adam_scalars({.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f}, 1, step_size, correction);
+    CHECK(step_size == doctest::Approx(0.01f / 0.1).epsilon(1e-6));   // lr / (1 − 0.9)
+    CHECK(correction == doctest::Approx(std::sqrt(0.001)).epsilon(1e-5));
+    math::adam_scalars({.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f}, 1000, step_size, correction);
+    CHECK(step_size == doctest::Approx(0.01).epsilon(1e-6));
+    CHECK(math::adagrad_step_size({.lr = 0.1f, .lr_decay = 0.5f}, 3) == doctest::Approx(0.05).epsilon(1e-6));
+    // amsgrad keeps the larger second moment; centered RMSprop subtracts the mean's square.
+    float p = 1.f, m = 0.f, v = 0.f, vmax = 4.f;
+    const AdamHyper h{.lr = 0.1f, .eps = 0.f, .one_minus_beta1 = 0.1f, .one_minus_beta2 = 0.001f, .amsgrad = true};
+    math::adam_update(p, 2.f, m, v, &vmax, h, 1.f, 1.f);
+    CHECK(vmax == 4.f);
+    CHECK(p == doctest::Approx(1.f - 0.2f / 2.f));  // m = 0.2, denominator √4
+    float sq = 1.f, avg = 0.5f;
+    float q = 0.f;
+    math::rmsprop_update(q, 0.f, sq, nullptr, &avg, {.lr = 1.f, .alpha = 1.f, .one_minus_alpha = 0.f, .eps = 0.f});
+    CHECK(q == 0.f);
+    CHECK(sq == 1.f);
   }
 
   TEST_CASE("row-major GEMM as cuBLAS's column-major call: the transpose trick, checked on the CPU") {

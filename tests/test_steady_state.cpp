@@ -90,11 +90,14 @@ TEST_SUITE("steady state") {
     REQUIRE(caching_enabled());
     const data::ImageDataset train = synthetic_mnist(64 * 12);
     data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
-    for (const char* name : {"sgd", "momentum", "nesterov"}) {
+    const std::pair<const char*, optim::OptionValues> optimizers[] = {
+        {"sgd", {}}, {"momentum", {}}, {"nesterov", {}}, {"adam", {{"amsgrad", "true"}}}, {"adamw", {}},
+        {"rmsprop", {{"momentum", "0.9"}, {"centered", "true"}}}, {"adagrad", {}}};
+    for (const auto& [name, options] : optimizers) {
       CAPTURE(name);
       Generator gen(0);
       const auto model = nn::mlp(784, {256}, 10, gen);
-      const auto opt = optim::make_optimizer(name, model->parameters(), {.lr = 0.01f});
+      const auto opt = optim::make_optimizer(name, model->parameters(), {.lr = 0.001f, .options = options});
       train_epoch(*model, *opt, loader, 12);  // warm-up: the pools fill, momentum buffers appear
       const Counts c = train_epoch(*model, *opt, loader, 1);
       CHECK(c.steps == 12);

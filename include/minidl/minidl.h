@@ -37,11 +37,17 @@
 #include "nn/sequential.h"  // Sequential, mlp()
 
 // ---- optim: optimizers and learning-rate schedules
-#include "optim/lr_scheduler.h"  // StepLR, CosineAnnealingLR, LinearWarmup
+#include "optim/adagrad.h"       // Adagrad: torch.optim.Adagrad
+#include "optim/adam.h"          // Adam: torch.optim.Adam (amsgrad too)
+#include "optim/adamw.h"         // AdamW: torch.optim.AdamW, decoupled weight decay
+#include "optim/lr_scheduler.h"  // StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR,
+                                 // ReduceLROnPlateau, LinearWarmup
 #include "optim/momentum.h"      // Momentum: torch.optim.SGD(momentum, dampening)
 #include "optim/nesterov.h"      // Nesterov: torch.optim.SGD(nesterov=True)
-#include "optim/optimizer.h"     // Optimizer: step(), zero_grad(), lr(), state()
-#include "optim/registry.h"      // make_optimizer("nesterov", …), register_optimizer
+#include "optim/optimizer.h"     // Optimizer: step(), zero_grad(), lr(), named per-parameter state
+#include "optim/options.h"       // Options as data: parse_options, option_infos (--opt key=value)
+#include "optim/registry.h"      // make_optimizer("adam", …), register_optimizer<T>("name")
+#include "optim/rmsprop.h"       // RMSprop: torch.optim.RMSprop (momentum, centered)
 #include "optim/sgd.h"           // SGD
 
 // ---- data: datasets, loading, files

@@ -1,0 +1,395 @@
+// minidl sweep: each optimizer at each lr of a log grid, over seeds, every run from the same initial
+// weights and batch order for a given seed. The width of the lr range whose accuracy stays within
+// --basin points of an optimizer's best is the honest measure of "more stable". Each run is a
+// `minidl train` process of its own (up to --jobs at once); a finished run is one line of
+// sweep.csv, appended as it ends, so a sweep stopped by SIGINT (or anything) continues where it
+// was when started again with the same command: finished runs are not redone.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/backend.h"
+
+namespace minidl::cli {
+
+namespace {
+
+constexpr const char* kHeader =
+    "optimizer,lr,seed,status,final_test_accuracy,final_test_loss,final_train_loss,steps_to_target,train_seconds";
+
+struct Run {
+  OptimizerChoice optimizer;
+  std::string lr;  // as written in the CSV: the key a resumed sweep matches on
+  uint64_t seed;
+  std::string stem() const { return optimizer.file_stem() + "-lr" + lr + "-seed" + std::to_string(seed); }
+};
+
+struct Result {
+  std::string optimizer, lr, status;
+  uint64_t seed = 0;
+  double accuracy = NAN, test_loss = NAN, train_loss = NAN, steps_to_target = NAN, seconds = NAN;
+};
+
+std::string format_lr(double lr) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", lr);
+  return buf;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+std::vector<Result> read_csv(const std::string& path) {
+  std::vector<Result> results;
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return results;
+  check(line == kHeader, path, ": not a sweep's CSV (its header is '", line, "')");
+  while (std::getline(in, line)) {
+    const auto f = split(line, ',');
+    if (f.size() != 9) continue;  // a line cut short when a sweep was killed: that run is redone
+    Result r{f[0], f[1], f[3]};
+    r.seed = std::stoull(f[2]);
+    const auto num = [](const std::string& s) { return s.empty() ? NAN : std::stod(s); };
+    r.accuracy = num(f[4]), r.test_loss = num(f[5]), r.train_loss = num(f[6]), r.steps_to_target = num(f[7]);
+    r.seconds = num(f[8]);
+    results.push_back(r);
+  }
+  return results;
+}
+
+std::string csv_line(const Result& r) {
+  const auto num = [](double v) {
+    if (!std::isfinite(v)) return std::string();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return std::string(buf);
+  };
+  return r.optimizer + "," + r.lr + "," + std::to_string(r.seed) + "," + r.status + "," + num(r.accuracy) + "," +
+         num(r.test_loss) + "," + num(r.train_loss) + "," + num(r.steps_to_target) + "," + num(r.seconds);
+}
+
+// A finished run's result, from its summary (or, for a run that diverged, its log).
+Result read_run(const Run& run, const std::string& dir, int code, double target) {
+  Result r{run.optimizer.label, run.lr, "ok", run.seed};
+  if (code != 0) {
+    r.status = "diverged";
+    return r;
+  }
+  std::ifstream in(dir + "/" + run.stem() + ".json");
+  const auto j = nlohmann::json::parse(in);
+  const auto& epochs = j.at("epochs");
+  r.accuracy = epochs.back().at("test_accuracy").get<double>();
+  r.test_loss = epochs.back().at("test_loss").get<double>();
+  r.train_loss = epochs.back().at("train_loss").get<double>();
+  r.seconds = 0;
+  for (const auto& e : epochs) {
+    r.seconds += e.at("train_seconds").get<double>();
+    if (std::isnan(r.steps_to_target) && e.at("test_accuracy").get<double>() >= target)
+      r.steps_to_target = static_cast<double>(e.at("steps").get<int64_t>());
+  }
+  return r;
+}
+
+volatile std::sig_atomic_t stop_requested = 0;
+extern "C" void request_sweep_stop(int) { stop_requested = 1; }
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
+std::string report(const std::vector<OptimizerChoice>& optimizers,
+                   const std::vector<std::string>& lrs, const std::vector<Result>& results, double basin,
+                   double target) {
+  struct Point {
+    std::vector<double> accuracy, train_loss, steps;
+    int diverged = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Point> points;
+  for (const Result& r : results) {
+    Point& p = points[{r.optimizer, r.lr}];
+    if (r.status != "ok") {
+      ++p.diverged;
+      continue;
+    }
+    p.accuracy.push_back(100 * r.accuracy);
+    p.train_loss.push_back(r.train_loss);
+    if (std::isfinite(r.steps_to_target)) p.steps.push_back(r.steps_to_target);
+  }
+  const auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? NAN : s / static_cast<double>(v.size());
+  };
+  const auto stddev = [&](const std::vector<double>& v) {
+    if (v.size() < 2) return 0.0;
+    const double m = mean(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / static_cast<double>(v.size() - 1));
+  };
+  std::ostringstream md;
+  md << "Final test accuracy (%, mean ± std over seeds) at each lr:\n\n| lr |";
+  for (const auto& o : optimizers) md << ' ' << o.label << " |";
+  md << "\n|---|";
+  for (size_t k = 0; k < optimizers.size(); ++k) md << "---|";
+  md << '\n';
+  for (const std::string& lr : lrs) {
+    md << "| " << lr << " |";
+    for (const auto& o : optimizers) {
+      const auto it = points.find({o.label, lr});
+      if (it == points.end()) {
+        md << " (not run) |";
+        continue;
+      }
+      const Point& p = it->second;
+      if (p.diverged) md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
+      else md << ' ' << fixed(mean(p.accuracy), 2) << " ± " << fixed(stddev(p.accuracy), 2);
+      md << " |";
+    }
+    md << '\n';
+  }
+  md << "\nBasin: the grid points around each optimizer's best whose mean accuracy is within " << basin
+     << " points of that best (no seed diverging); its width in decades of lr is log10(high / low):\n\n"
+     << "| optimizer | best lr | best accuracy | basin | width (decades) | final train loss at best lr | steps to "
+     << fixed(100 * target, 0) << "% at best lr |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& o : optimizers) {
+    std::vector<double> acc(lrs.size(), NAN);
+    for (size_t i = 0; i < lrs.size(); ++i) {
+      const auto it = points.find({o.label, lrs[i]});
+      if (it != points.end() && !it->second.diverged) acc[i] = mean(it->second.accuracy);
+    }
+    size_t best = lrs.size();
+    for (size_t i = 0; i < lrs.size(); ++i)
+      if (std::isfinite(acc[i]) && (best == lrs.size() || acc[i] > acc[best])) best = i;
+    if (best == lrs.size()) {
+      md << "| " << o.label << " | – | – | – | – | – | – |\n";
+      continue;
+    }
+    size_t lo = best, hi = best;
+    while (lo > 0 && std::isfinite(acc[lo - 1]) && acc[lo - 1] >= acc[best] - basin) --lo;
+    while (hi + 1 < lrs.size() && std::isfinite(acc[hi + 1]) && acc[hi + 1] >= acc[best] - basin) ++hi;
+    const Point& p = points.at({o.label, lrs[best]});
+    const double width = std::log10(std::stod(lrs[hi]) / std::stod(lrs[lo]));
+    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2) << " ± " << fixed(stddev(p.accuracy), 2)
+       << "% | " << lrs[lo] << "–" << lrs[hi] << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | "
+       << fixed(width, 2) << " | " << fixed(mean(p.train_loss), 4) << " | "
+       << (p.steps.empty() ? std::string("not reached")
+                           : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
+                                                            ? detail::concat(" (", p.steps.size(), " of ",
+                                                                             p.accuracy.size(), " seeds)")
+                                                            : std::string()))
+       << " |\n";
+  }
+  return md.str();
+}
+
+}  // namespace
+
+std::string OptimizerChoice::file_stem() const {
+  std::string s = label;
+  for (char& c : s)
+    if (c == ':' || c == '=' || c == ',' || c == '/') c = '-';
+  return s;
+}
+
+OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfig& base) {
+  const auto parts = split(text, ':');
+  if (parts.empty() || parts[0].empty()) throw UsageError("--optimizers: empty optimizer name in '" + text + "'");
+  OptimizerChoice c{text, parts[0], {}};
+  try {
+    for (size_t i = 1; i < parts.size(); ++i) c.options.push_back(optim::split_option(parts[i]));
+    TrainConfig config = base;
+    config.optimizer = c.name;
+    config.optimizer_options.insert(config.optimizer_options.end(), c.options.begin(), c.options.end());
+    optim::optimizer_options_in_use(c.name, optimizer_config(config));  // unknown names and options throw
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  return c;
+}
+
+int run_sweep(const SweepArgs& args) {
+  // ---- check everything before the first run
+  if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,nesterov,adam");
+  if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
+  if (!(args.lr_low > 0 && args.lr_high >= args.lr_low && std::isfinite(args.lr_high)))
+    throw UsageError(detail::concat("--lr: expected 0 < LO <= HI, got ", args.lr_low, "..", args.lr_high));
+  if (args.points < 1 || (args.points == 1 && args.lr_low != args.lr_high))
+    throw UsageError(detail::concat("--points must be >= 2 (1 when LO = HI), got ", args.points));
+  if (args.jobs < 1) throw UsageError(detail::concat("--jobs must be >= 1, got ", args.jobs));
+  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
+  if (!(args.target > 0 && args.target <= 1)) throw UsageError(detail::concat("--target must be in (0, 1], got ", args.target));
+  if (!(args.basin >= 0)) throw UsageError(detail::concat("--basin must be >= 0, got ", args.basin));
+  validate(args.base);
+  parse_device(args.device);
+  std::vector<OptimizerChoice> optimizers;
+  for (const std::string& text : args.optimizers) optimizers.push_back(parse_optimizer_choice(text, args.base));
+  const std::string data = args.data_dir.empty() ? default_data_dir(args.base.dataset) : args.data_dir;
+  check_data_present(data, args.base.dataset);
+
+  std::vector<std::string> lrs;
+  for (int i = 0; i < args.points; ++i) {
+    const double t = args.points == 1 ? 0.0 : static_cast<double>(i) / (args.points - 1);
+    const std::string lr = format_lr(std::exp(std::log(args.lr_low) + t * (std::log(args.lr_high) - std::log(args.lr_low))));
+    if (lrs.empty() || lrs.back() != lr) lrs.push_back(lr);
+  }
+  std::vector<Run> grid;
+  for (const auto& o : optimizers)
+    for (const std::string& lr : lrs)
+      for (uint64_t seed : args.seeds) grid.push_back({o, lr, seed});
+
+  // ---- the output directory: a new one, or one holding this very sweep's earlier runs
+  const std::string runs_dir = args.out + "/runs";
+  std::error_code ec;
+  std::filesystem::create_directories(runs_dir, ec);
+  if (ec) throw UsageError("--out: cannot create '" + runs_dir + "' (" + ec.message() + ")");
+  const std::string settings = to_json(args.base), settings_path = args.out + "/sweep.json";
+  if (std::filesystem::exists(settings_path)) {
+    std::ifstream in(settings_path);
+    const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (before != settings)
+      throw UsageError("--out " + args.out + " holds a sweep with other training settings (" + settings_path +
+                       "); use another --out, or the same flags to continue it");
+  } else {
+    std::ofstream(settings_path) << settings;
+  }
+  const std::string csv_path = args.out + "/sweep.csv";
+  std::vector<Result> results = read_csv(csv_path);
+  const auto done = [&](const Run& r) {
+    return std::any_of(results.begin(), results.end(), [&](const Result& x) {
+      return x.optimizer == r.optimizer.label && x.lr == r.lr && x.seed == r.seed;
+    });
+  };
+  std::vector<Run> pending;
+  for (const Run& r : grid)
+    if (!done(r)) pending.push_back(r);
+  std::ofstream csv(csv_path, std::ios::app);
+  if (!csv) throw UsageError("--out: cannot write '" + csv_path + "'");
+  if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv << kHeader << '\n' << std::flush;
+  const int threads = args.threads > 0 ? args.threads
+                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
+  std::printf("sweep: %zu optimizers × %zu lrs (%s..%s) × %zu seeds = %zu runs, %zu already in %s; %d at a time, "
+              "%d thread%s each\n",
+              optimizers.size(), lrs.size(), lrs.front().c_str(), lrs.back().c_str(), args.seeds.size(), grid.size(),
+              grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
+  std::fflush(stdout);
+
+  // ---- the runs, up to --jobs at once
+  stop_requested = 0;
+  struct sigaction action{}, old_int{}, old_term{};
+  action.sa_handler = request_sweep_stop;
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  std::map<pid_t, Run> running;
+  size_t next = 0, finished = grid.size() - pending.size();
+  std::string failure;
+  bool forwarded = false;
+  while ((next < pending.size() && !stop_requested && failure.empty()) || !running.empty()) {
+    while (next < pending.size() && static_cast<int>(running.size()) < args.jobs && !stop_requested && failure.empty()) {
+      const Run& run = pending[next++];
+      TrainConfig config = args.base;
+      config.optimizer = run.optimizer.name;
+      config.optimizer_options.insert(config.optimizer_options.end(), run.optimizer.options.begin(),
+                                      run.optimizer.options.end());
+      config.lr = std::stof(run.lr);
+      config.seed = run.seed;
+      const std::string stem = runs_dir + "/" + run.stem();
+      std::vector<std::string> argv_strings = {args.program, "train", "--config-json", to_json(config), "--quiet",
+                                               "--summary", stem + ".json", "--data", data, "--device", args.device,
+                                               "--threads", std::to_string(threads)};
+      std::vector<char*> argv;
+      for (std::string& a : argv_strings) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      const std::string log = stem + ".log";
+      const pid_t pid = ::fork();
+      check(pid >= 0, "sweep: fork failed");
+      if (pid == 0) {  // the run: its output to its log, then minidl train (no allocation in between)
+        ::signal(SIGINT, SIG_DFL);
+        ::signal(SIGTERM, SIG_DFL);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) ::_exit(126);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+      }
+      running.emplace(pid, run);
+    }
+    if (stop_requested && !forwarded) {  // pass the stop on: each run ends after its current step
+      for (const auto& [child, run] : running) ::kill(child, SIGINT);
+      forwarded = true;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const Run run = it->second;
+    running.erase(it);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const std::string log_path = runs_dir + "/" + run.stem() + ".log";
+    std::ifstream log_file(log_path);
+    const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+    const bool diverged = code == 1 && log.find("training diverged") != std::string::npos;
+    if (code != 0 && !diverged) {
+      if (!stop_requested && failure.empty()) failure = detail::concat(run.stem(), " failed (exit ", code, "): ", log);
+      continue;  // stopped or failed: not recorded, so a resumed sweep runs it again
+    }
+    const Result r = read_run(run, runs_dir, code, args.target);
+    results.push_back(r);
+    csv << csv_line(r) << '\n' << std::flush;
+    ++finished;
+    std::printf("sweep: [%zu/%zu] %s lr %s seed %llu: %s\n", finished, grid.size(), run.optimizer.label.c_str(),
+                run.lr.c_str(), static_cast<unsigned long long>(run.seed),
+                diverged ? "diverged" : (fixed(100 * r.accuracy, 2) + "%").c_str());
+    std::fflush(stdout);
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (!failure.empty()) throw Error("sweep: " + failure);
+  if (stop_requested) {
+    std::printf("sweep: interrupted; %zu of %zu runs done and kept in %s; run the same command again to continue\n",
+                finished, grid.size(), csv_path.c_str());
+    std::fflush(stdout);
+    return 130;
+  }
+
+  // ---- the report: markdown table and basins, then the plot
+  const std::string md = report(optimizers, lrs, results, args.basin, args.target);
+  std::ofstream(args.out + "/sweep.md") << md;
+  std::printf("\n%s", md.c_str());
+  const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_sweep.py";
+  const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string command = python + " " + script + " " + csv_path + " " + args.out + "/sweep.png";
+  if (std::filesystem::exists(script) && std::system((command + " > /dev/null 2>&1").c_str()) == 0)
+    std::printf("\nwrote %s, %s/sweep.md, %s/sweep.png\n", csv_path.c_str(), args.out.c_str(), args.out.c_str());
+  else
+    std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s\n", csv_path.c_str(),
+                args.out.c_str(), command.c_str());
+  return 0;
+}
+
+}  // namespace minidl::cli

@@ -1,0 +1,56 @@
+// optim::Adam: adaptive moment estimation.
+#pragma once
+
+#include <tuple>
+
+#include "optim/optimizer.h"
+#include "optim/options.h"
+
+namespace minidl::optim {
+
+/// Adam, identical to torch.optim.Adam(params, lr, betas=(β1, β2), eps, weight_decay, amsgrad).
+/// For each parameter p with gradient grad, its own step count t (1 on its first step; a step
+/// without a gradient does not count) and state m = exp_avg, v = exp_avg_sq, v_max =
+/// max_exp_avg_sq, all 0 before the first step:
+///   g = grad + weight_decay · p                      (coupled weight decay: an L2 term in g)
+///   m = β1 · m + (1 − β1) · g
+///   v = β2 · v + (1 − β2) · g²
+///   v_max = max(v_max, v)                            amsgrad only; v_max replaces v below
+///   p = p − lr / (1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
+/// NOTE: eps is added after the bias correction of √v, as torch does, not to v. On the first step
+/// m / √v = g / |g|, so every coordinate moves by about lr · sign(g).
+/// reference: https://pytorch.org/docs/stable/generated/torch.optim.Adam.html; Kingma and Ba,
+/// "Adam: A Method for Stochastic Optimization", ICLR 2015; Reddi et al., "On the Convergence of
+/// Adam and Beyond", ICLR 2018 (amsgrad)
+class Adam : public Optimizer {
+ public:
+  struct Options {
+    float lr = 1e-3f;
+    Betas betas = {0.9f, 0.999f};
+    float eps = 1e-8f;
+    float weight_decay = 0.f;
+    bool amsgrad = false;
+    static constexpr auto fields() {
+      return std::tuple{field("lr", &Options::lr, "learning rate"),
+                        field("betas", &Options::betas, "decay rates of the moments m and v"),
+                        field("eps", &Options::eps, "added to √v̂ in the denominator"),
+                        field("weight_decay", &Options::weight_decay, "L2 penalty, added to the gradient"),
+                        field("amsgrad", &Options::amsgrad, "divide by the running maximum of v")};
+    }
+  };
+  Adam(std::vector<Tensor> params, Options options);
+
+  void step() override;
+  using Optimizer::step;  // step(closure) too
+  const char* name() const override { return "adam"; }
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+  int exp_avg_, exp_avg_sq_, max_exp_avg_sq_;  // state slots (max_exp_avg_sq: -1 without amsgrad)
+};
+
+/// Checks Adam's and AdamW's options as torch does: lr, eps, weight_decay ≥ 0, 0 ≤ β < 1.
+void check_adam_options(const char* name, float lr, const Betas& betas, float eps, float weight_decay);
+
+}  // namespace minidl::optim
