@@ -92,6 +92,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
           "' was already released by an earlier backward(); run the forward pass again (each forward "
           "pass supports one backward)");
     for (const Tensor& input : node->inputs()) {
+      if (!input.defined()) continue;  // an optional input left out, e.g. linear without a bias
       const auto& fn = input.impl()->grad_fn;
       if (fn && fn->seen_in_pass_ != pass) {
         fn->seen_in_pass_ = pass;
