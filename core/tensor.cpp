@@ -177,6 +177,8 @@ void* Tensor::data_ptr() const {
 
 bool Tensor::shares_storage(const Tensor& other) const { return get().storage == other.get().storage; }
 
+uint64_t Tensor::version() const { return get().storage->version(); }
+
 // ---- data
 
 std::vector<float> Tensor::to_vector() const {
