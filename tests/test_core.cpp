@@ -349,10 +349,7 @@ TEST_SUITE("core") {
   }
 
   TEST_CASE("the caching allocator reuses freed blocks") {
-    if (!caching_enabled()) {
-      MESSAGE("skipped: caching is off in this build (AddressSanitizer or MINIDL_CACHING_ALLOCATOR=0)");
-      return;
-    }
+    if (!caching_enabled()) SKIP_TEST("caching is off in this build (AddressSanitizer or MINIDL_CACHING_ALLOCATOR=0)");
     { Tensor warm = Tensor::empty({123457}); }
     const MemoryStats before = memory_stats();
     { Tensor again = Tensor::empty({123457}); }

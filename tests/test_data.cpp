@@ -392,10 +392,8 @@ TEST_SUITE("data") {
 
   TEST_CASE("real MNIST, when data/mnist is present") {
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
-    if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz")) {
-      MESSAGE("skipped: no MNIST in " << dir << " (scripts/fetch-mnist puts it there)");
-      return;
-    }
+    if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz"))
+      SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
     const data::MNIST train(dir, data::Split::train), test(dir, data::Split::test);
     CHECK(train.size() == 60000);
     CHECK(test.size() == 10000);
