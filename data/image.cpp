@@ -19,7 +19,7 @@ namespace minidl::data {
 
 Tensor load_image(const std::string& path, int64_t size) {
   check(size >= 0, "load_image: size must be >= 0, got ", size);
-  const Bytes file = map_file(path, "load_image");
+  const Bytes file = read_bytes(path, "load_image");
   return decode_image(file.span(), path, size);
 }
 
