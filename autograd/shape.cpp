@@ -135,8 +135,12 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   check(0 <= s0 && s0 <= e0 && e0 <= n, "slice: range [", start, ", ", end, ") is out of bounds for dim ", dim,
         " of size ", n, " in shape ", shape());
   Shape s = shape(), st = strides();
-  s[d] = (e0 - s0 + step - 1) / step;
-  st[d] *= step;
+  // Counted without e0 − s0 + step − 1, which overflows for a huge step (slice(0, 0, 4, INT64_MAX)).
+  s[d] = e0 == s0 ? 0 : (e0 - s0 - 1) / step + 1;
+  // A dim of one element never uses its stride; a longer one has step < n, so stride·step stays
+  // inside the storage, unless the strides are inconsistent to begin with.
+  if (s[d] > 1) check(!__builtin_mul_overflow(st[d], step, &st[d]), "slice: stride ", strides()[d], " times step ",
+                      step, " overflows");
   Tensor y = detail::make_view(*this, s, st, offset() + s0 * strides()[d]);
   record("slice", y, {*this}, Saves{}, [shape = shape(), d, s0, e0, step](const Tensor& dy) {
     Tensor dx = Tensor::zeros(shape, {.device = dy.device()});
