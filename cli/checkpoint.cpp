@@ -1,5 +1,6 @@
 #include "cli/checkpoint.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -12,7 +13,61 @@ namespace minidl::cli {
 namespace {
 constexpr const char* kFormat = "minidl-checkpoint";
 constexpr const char* kOptimizerPrefix = "optimizer.";
+
+// NaN or infinite weights evaluate to a meaningless accuracy (8.40% in one such file): say so.
+void check_finite(const NamedTensors& tensors, const std::string& path) {
+  for (const auto& [name, t] : tensors) {
+    if (t.dtype() != DType::float32) continue;
+    int64_t bad = 0;
+    for (const float v : t.to_vector()) bad += !std::isfinite(v);
+    check(bad == 0, "checkpoint: ", path, ": '", name, "' holds ", bad, " non-finite value", bad == 1 ? "" : "s",
+          " (NaN or infinity) of ", t.numel(), ": the weights are unusable (a run that diverged?)");
+  }
+}
 }  // namespace
+
+std::vector<std::pair<std::string, Shape>> model_parameter_shapes(const TrainConfig& config) {
+  // nn::mlp: Linear, ReLU, Linear, …: the Linears are modules 0, 2, 4 … of the Sequential.
+  std::vector<std::pair<std::string, Shape>> shapes;
+  int64_t width = kInputs, index = 0;
+  for (const int64_t out : config.hidden) {
+    shapes.push_back({std::to_string(index) + ".weight", Shape{out, width}});
+    shapes.push_back({std::to_string(index) + ".bias", Shape{out}});
+    width = out;
+    index += 2;
+  }
+  shapes.push_back({std::to_string(index) + ".weight", Shape{kClasses, width}});
+  shapes.push_back({std::to_string(index) + ".bias", Shape{kClasses}});
+  return shapes;
+}
+
+void check_parameters_match_config(const TrainConfig& config, const NamedTensors& parameters,
+                                   const std::string& path) {
+  std::string model = std::to_string(kInputs);
+  for (const int64_t h : config.hidden) model.append(1, '-').append(std::to_string(h));
+  model.append(1, '-').append(std::to_string(kClasses));
+  const auto expected = model_parameter_shapes(config);
+  check(parameters.size() == expected.size(), "checkpoint: ", path, ": its settings describe a ", model,
+        " MLP with ", expected.size(), " parameter tensors, the file holds ", parameters.size(),
+        " (a damaged or forged checkpoint)");
+  for (const auto& [name, shape] : expected) {
+    const Tensor* held = nullptr;
+    for (const auto& [n, t] : parameters)
+      if (n == name) held = &t;
+    check(held != nullptr, "checkpoint: ", path, ": its settings describe a ", model, " MLP, which has '", name,
+          "', and the file has no such tensor (a damaged or forged checkpoint)");
+    check(held->shape() == shape && held->dtype() == DType::float32, "checkpoint: ", path,
+          ": its settings describe a ", model, " MLP, whose '", name, "' is float32 ", shape, ", but the file holds ",
+          held->dtype(), " ", held->shape(), " (a damaged or forged checkpoint)");
+  }
+}
+
+void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
+                           const std::string& path) {
+  check(state.batch < batches && state.epoch_seen <= state.batch * batch_size, "checkpoint: ", path,
+        ": stopped after batch ", state.batch, " (", state.epoch_seen, " examples) of an epoch that has ", batches,
+        " batches of ", batch_size, ": not a position in this run");
+}
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
                      const optim::Optimizer& optimizer, const TrainingState& state) {
@@ -58,7 +113,13 @@ Checkpoint load_checkpoint(const std::string& path) {
       ck.state.epoch_loss_sum = std::strtod(loss[0].get<std::string>().c_str(), nullptr);
       ck.state.epoch_seen = std::stoll(loss[1].get<std::string>());
       check(ck.state.batch > 0 && ck.state.epoch_seen > 0, "batch and epoch_loss must be positive");
+      check(std::isfinite(ck.state.epoch_loss_sum) && ck.state.epoch_loss_sum >= 0,
+            "epoch_loss must be a finite sum of losses");
     }
+    check(ck.state.epoch >= 0 && ck.state.epoch <= ck.config.epochs, "epoch ", ck.state.epoch, " is not in [0, ",
+          ck.config.epochs, "], the run's epochs");
+    check(ck.state.optimizer_steps >= 0, "optimizer_steps ", ck.state.optimizer_steps, " is negative");
+    check(ck.state.batch == 0 || ck.state.epoch < ck.config.epochs, "a mid-epoch position after the last epoch");
   } catch (const std::exception& e) {
     fail("checkpoint: ", path, ": corrupt training state in the metadata (", e.what(), ")");
   }
@@ -70,6 +131,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     else
       ck.parameters.emplace_back(name, std::move(t));
   }
+  check_parameters_match_config(ck.config, ck.parameters, path);
+  check_finite(ck.parameters, path);
+  check_finite(ck.optimizer_state, path);
   return ck;
 }
 

@@ -35,8 +35,27 @@ struct Checkpoint {
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
                      const optim::Optimizer& optimizer, const TrainingState& state);
-/// Reads and checks a checkpoint; errors name the file.
+/// Reads and checks a checkpoint; errors name the file. Beyond the file's integrity (checksum), its
+/// contents must agree before anything is built from them: the training state is in range, the
+/// parameter tensors are exactly those of the model the settings describe
+/// (check_parameters_match_config), and every value is finite.
 Checkpoint load_checkpoint(const std::string& path);
+
+/// The names and shapes of the parameters of the model `config` describes, worked out without
+/// building it (today the MLP of nn::mlp: "0.weight" [h₁, 784], "0.bias" [h₁], "2.weight" …).
+/// A new kind of model adds its case here.
+std::vector<std::pair<std::string, Shape>> model_parameter_shapes(const TrainConfig& config);
+
+/// Refuses `parameters` that are not exactly model_parameter_shapes(config), by name and shape. Run
+/// before the model is built, so that settings forged to describe a huge model (hidden: [1000000]
+/// beside 200 K weights) fail at once instead of allocating gigabytes first.
+void check_parameters_match_config(const TrainConfig& config, const NamedTensors& parameters,
+                                   const std::string& path);
+
+/// Refuses a mid-epoch position beyond the epoch (batch ≥ `batches`), checked once the data is
+/// loaded: a forged "batch" would otherwise skip the rest of the epoch and count it as trained.
+void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
+                           const std::string& path);
 /// Copies `parameters` into the model's, checking that names and shapes match one to one.
 void load_parameters(const nn::Module& model, const NamedTensors& parameters, const std::string& path);
 

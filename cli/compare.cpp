@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "nn/linear.h"
 
 namespace minidl::cli {
 
@@ -62,6 +63,29 @@ std::string sparkline(const std::vector<double>& v, double lo, double hi) {
   return out;
 }
 
+// The lr of run k: --lr's one value, its k-th, or the optimizer's usual one. Without --lr plain SGD
+// needs a larger step than the momentum methods (their steps are about 1/(1 − μ) = 10 times longer).
+float run_lr(const CompareArgs& args, size_t k) {
+  if (args.lrs.empty()) return args.optimizers[k] == "sgd" ? 0.1f : 0.01f;
+  return args.lrs[args.lrs.size() == 1 ? 0 : k];
+}
+
+// Every run's optimizer, made before the first run trains (on a 1×1 Linear, with the bias group of
+// --no-decay-bias): an unknown name or an option it refuses third in the list must not cost the two
+// runs before it.
+void check_runs(const CompareArgs& args) {
+  Generator unused(0);
+  const nn::Linear tiny(1, 1, true, unused);
+  for (size_t k = 0; k < args.optimizers.size(); ++k) {
+    TrainConfig config = args.base;
+    config.optimizer = args.optimizers[k];
+    config.lr = run_lr(args, k);
+    if (!(std::isfinite(config.lr) && config.lr > 0))
+      throw UsageError(detail::concat("--lr must be > 0, got ", config.lr, " (for ", config.optimizer, ")"));
+    make_trainer_optimizer(config, tiny);
+  }
+}
+
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -77,6 +101,7 @@ int run_compare(const CompareArgs& args) {
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
     throw UsageError(detail::concat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
                                     args.lrs.size()));
+  check_runs(args);
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
   if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
@@ -89,9 +114,7 @@ int run_compare(const CompareArgs& args) {
   std::vector<Row> rows;
   for (size_t k = 0; k < args.optimizers.size(); ++k) {
     const std::string& name = args.optimizers[k];
-    // Without --lr: plain SGD needs a larger step than the momentum methods (their steps are
-    // about 1/(1 − μ) = 10 times longer), so each gets its usual default.
-    const float lr = args.lrs.empty() ? (name == "sgd" ? 0.1f : 0.01f) : args.lrs[args.lrs.size() == 1 ? 0 : k];
+    const float lr = run_lr(args, k);
     Row row{name, lr, {}};
     for (const uint64_t seed : args.seeds) {
       TrainArgs t;

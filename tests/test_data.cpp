@@ -3,6 +3,7 @@
 // real MNIST when data/mnist exists and says it was skipped otherwise.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <stb_image_write.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -399,6 +400,9 @@ TEST_SUITE("data") {
     write_bytes(dir / "train-images-idx3-ubyte", idx({2, 14, 14}, std::vector<uint8_t>(392)));
     CHECK(error_of([&] { data::MNIST(dir.path.string(), data::Split::train); }) ==
           "mnist: " + (dir / "train-images-idx3-ubyte") + ": expected images of shape [N, 28, 28], got [2, 14, 14]");
+    write_mnist(dir, "train", 0, 0);  // a valid but empty split: nothing to train on or to measure
+    CHECK(error_of([&] { data::MNIST(dir.path.string(), data::Split::train); }) ==
+          "mnist: " + (dir / "train-images-idx3-ubyte") + " holds no images");
     CHECK(error_of([] { data::MNIST("/nonexistent/mnist", data::Split::train); }) ==
           "mnist: no train-images-idx3-ubyte[.gz] in /nonexistent/mnist; get the data with: scripts/fetch-mnist");
     CHECK(error_of([] { data::FashionMNIST("/nonexistent", data::Split::test); }) ==
@@ -473,6 +477,29 @@ TEST_SUITE("data") {
           "load_image: x.jpg: JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to PNG");
     CHECK(error_of([&] { data::save_png(dir / "x.png", Tensor::zeros({3})); }) ==
           "save_png: expected [height, width] pixels, got [3]");
+  }
+
+  TEST_CASE("images: transparency is composited onto the background, so a digit drawn in alpha alone is seen") {
+    TempDir dir;
+    // Colour channels all white (or all black), the picture in alpha: a gradient from clear to opaque.
+    for (const uint8_t colour : {uint8_t{255}, uint8_t{0}}) {
+      CAPTURE(int{colour});
+      std::vector<uint8_t> rgba;
+      std::vector<float> alpha;
+      for (int i = 0; i < 16; ++i) {
+        rgba.insert(rgba.end(), {colour, colour, colour, static_cast<uint8_t>(i * 17)});
+        alpha.push_back(static_cast<float>(i * 17) / 255.f);
+      }
+      REQUIRE(stbi_write_png((dir / "a.png").c_str(), 4, 4, 4, rgba.data(), 16) != 0);
+      for (const float background : {0.f, 1.f}) {
+        const std::vector<float> got = data::load_image(dir / "a.png", 0, background).to_vector();
+        for (size_t i = 0; i < got.size(); ++i) {
+          const float want = static_cast<float>(colour) / 255.f * alpha[i] + background * (1.f - alpha[i]);
+          CHECK(got[i] == doctest::Approx(want).epsilon(0.01));
+        }
+      }
+    }
+    CHECK(error_of([&] { data::load_image(dir / "a.png", 0, 2.f); }) == "load_image: background must be in [0, 1], got 2");
   }
 
   TEST_CASE("inputs the fuzzers once crashed on are refused with an Error") {
