@@ -108,8 +108,8 @@ int open_cache_directory() {
   if (!warned.exchange(true))
     std::fprintf(stderr,
                  "minidl: warning: not using %s to cache decompressed files: it must belong to you (uid %u) with "
-                 "mode 0700, and it belongs to uid %u with mode %03o (chmod 700 it, or point MINIDL_CACHE_DIR elsewhere); "
-                 "decompressing in memory\n",
+                 "mode 0700, and it belongs to uid %u with mode %03o (chmod 700 it, or point MINIDL_CACHE_DIR "
+                 "elsewhere); decompressing in memory\n",
                  dir.c_str(), static_cast<unsigned>(::geteuid()), static_cast<unsigned>(st.st_uid),
                  static_cast<unsigned>(st.st_mode & 0777));
   return -1;

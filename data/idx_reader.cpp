@@ -1,5 +1,6 @@
 #include "data/idx_reader.h"
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -87,13 +88,10 @@ IdxArray parse_idx(Bytes bytes, const std::string& path) {
 IdxArray gunzip_idx(std::span<const uint8_t> compressed, const std::string& path, size_t max_bytes) {
   GzipReader gz(compressed, path, "read_idx");
   // The magic, then the sizes it announces: a short stream gets parse_idx's message for a short file.
-  std::vector<uint8_t> head(kMagicBytes);
-  head.resize(gz.read(head.data(), kMagicBytes));
-  if (head.size() == kMagicBytes && head[3] > 0) {
-    head.resize(kMagicBytes + 4 * size_t{head[3]});
-    head.resize(kMagicBytes + gz.read(head.data() + kMagicBytes, head.size() - kMagicBytes));
-  }
-  const Header h = parse_header(head, path);
+  std::array<uint8_t, kMagicBytes + 4 * 255> head;
+  size_t head_bytes = gz.read(head.data(), kMagicBytes);
+  if (head_bytes == kMagicBytes) head_bytes += gz.read(head.data() + kMagicBytes, 4 * size_t{head[3]});
+  const Header h = parse_header(std::span(head.data(), head_bytes), path);
   const uint64_t total = h.bytes + h.data_bytes;
   check(total <= max_bytes, "read_idx: ", path, ": the header promises ", h.dims_text, " = ", h.data_bytes,
         " bytes of data, more than minidl reads (", max_bytes, " bytes)");

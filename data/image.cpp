@@ -120,8 +120,8 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
   std::vector<stbi_uc> gray(static_cast<size_t>(w) * h);
   const float under = background * 255.f;
   for (size_t i = 0; i < gray.size(); ++i) {
-    const float alpha = static_cast<float>(pixels.get()[2 * i + 1]) / 255.f;
-    gray[i] = static_cast<stbi_uc>(std::lround(static_cast<float>(pixels.get()[2 * i]) * alpha + under * (1.f - alpha)));
+    const float value = pixels.get()[2 * i], alpha = static_cast<float>(pixels.get()[2 * i + 1]) / 255.f;
+    gray[i] = static_cast<stbi_uc>(std::lround(value * alpha + under * (1.f - alpha)));
   }
   if (size > 0 && (w != size || h != size)) {
     std::vector<stbi_uc> resized(static_cast<size_t>(size * size));
