@@ -242,6 +242,23 @@ TEST_SUITE("data") {
     CHECK(data::read_idx(src).data[1] == 2);
     const std::string cached = data::cached_decompression_path(src);
     REQUIRE(fs::exists(cached));
+    // minidl's default directory, made 0755 by earlier versions, is the user's: set to 0700 and used.
+    TempDir xdg;
+    fs::create_directories(xdg.path / "minidl");
+    fs::permissions(xdg.path / "minidl", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                             fs::perms::others_read | fs::perms::others_exec);
+    unsetenv("MINIDL_CACHE_DIR");
+    const char* xdg_before = std::getenv("XDG_CACHE_HOME");
+    const std::string xdg_saved = xdg_before ? xdg_before : "";
+    setenv("XDG_CACHE_HOME", xdg.path.c_str(), 1);
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(fs::status(xdg.path / "minidl").permissions() == fs::perms::owner_all);
+    CHECK(listing(xdg.path / "minidl").size() == 1);
+    if (xdg_saved.empty())
+      unsetenv("XDG_CACHE_HOME");
+    else
+      setenv("XDG_CACHE_HOME", xdg_saved.c_str(), 1);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
     if (!can_act_as_others()) SKIP_TEST("not root: cannot make files of another user");
     // An entry another user made (here: a well-formed one, forged for other data) is not read.
     std::string forged = slurp(cached);
