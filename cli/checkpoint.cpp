@@ -64,7 +64,8 @@ void check_parameters_match_config(const TrainConfig& config, const NamedTensors
 
 void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
                            const std::string& path) {
-  check(state.batch < batches && state.epoch_seen <= state.batch * batch_size, "checkpoint: ", path,
+  // batch == batches is a position: a signal during an epoch's last step stops the run right after it.
+  check(state.batch <= batches && state.epoch_seen <= state.batch * batch_size, "checkpoint: ", path,
         ": stopped after batch ", state.batch, " (", state.epoch_seen, " examples) of an epoch that has ", batches,
         " batches of ", batch_size, ": not a position in this run");
 }

@@ -52,7 +52,7 @@ std::vector<std::pair<std::string, Shape>> model_parameter_shapes(const TrainCon
 void check_parameters_match_config(const TrainConfig& config, const NamedTensors& parameters,
                                    const std::string& path);
 
-/// Refuses a mid-epoch position beyond the epoch (batch ≥ `batches`), checked once the data is
+/// Refuses a mid-epoch position beyond the epoch (batch > `batches`), checked once the data is
 /// loaded: a forged "batch" would otherwise skip the rest of the epoch and count it as trained.
 void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
                            const std::string& path);

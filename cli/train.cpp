@@ -429,8 +429,8 @@ int run_train(const TrainArgs& args) {
                 static_cast<long long>(config.epochs), total_seconds);
     if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());
   }
-  if (stop_signal) {  // arrived during the last evaluation or save: the run is whole, but say so
-    std::printf("interrupted (%s) during the last epoch's evaluation or save; the run had completed all %lld epochs\n",
+  if (stop_signal) {  // arrived after the last step (evaluation, save, summary): the run is whole; say so
+    std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n",
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(config.epochs));
     std::fflush(stdout);
     return 128 + stop_signal;

@@ -411,6 +411,13 @@ TEST_SUITE("cli") {
 #else
     const long memory_kib = 1 << 20;  // 1 GiB: the forged models alone would need 0.2 to 3000 GB
 #endif
+    // The end of an epoch is a position (a signal during its last step stops the run there).
+    const std::string at_end = forge("at-end.safetensors", [](auto& f) {
+      f.metadata["epoch"] = "1";
+      f.metadata["batch"] = "19";
+      f.metadata["epoch_loss"] = "[\"0x1p+0\",\"300\"]";
+    });
+    CHECK(run_minidl("train " + tiny.data() + " --resume " + at_end).code == 0);
     for (const auto& [args, message] : cases) {
       CAPTURE(args);
       const auto start = std::chrono::steady_clock::now();
@@ -513,33 +520,27 @@ TEST_SUITE("cli") {
     CHECK(fs::exists(entry));  // the cache was written, beside the links rather than through them
   }
 
-  TEST_CASE("SIGTERM during the last evaluation is reported: the run completes, then exits 143 saying so") {
-    // One training step (0.1–0.2 s), then an evaluation of 20000 images by a wide model on one
-    // thread (3–4 s): a signal a second after the start line lands in the evaluation.
+  TEST_CASE("SIGTERM after the last epoch's training (evaluation, save, summary) is reported: the run completes, then exits 143") {
+    // No timing: --summary names a FIFO, so once the last epoch is evaluated and saved the run waits
+    // in opening it for a reader. It is signalled there, then the test reads the summary.
     TinyMnist tiny;
-    std::vector<uint8_t> images, labels;
-    for (uint32_t i = 0; i < 20000; ++i) {
-      const auto px = image_of(static_cast<int>(i % 10), i);
-      images.insert(images.end(), px.begin(), px.end());
-      labels.push_back(static_cast<uint8_t>(i % 10));
-    }
-    write_idx(tiny / "t10k-images-idx3-ubyte", {20000, 28, 28}, images);
-    write_idx(tiny / "t10k-labels-idx1-ubyte", {20000}, labels);
-    const std::string log = tiny / "log";
-    const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 2048 --batch-size 300 --epochs 1 --threads 1 --save " +
+    const std::string log = tiny / "log", summary = tiny / "summary.fifo";
+    REQUIRE(::mkfifo(summary.c_str(), 0600) == 0);
+    const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --summary " + summary + " --save " +
                                        (tiny / "ck.safetensors"),
                                    log);
-    for (int wait = 0; wait < 6000 && slurp(log).find("minidl train: ") == std::string::npos; ++wait)
+    for (int wait = 0; wait < 6000 && slurp(log).find("epoch 2/2  train loss") == std::string::npos; ++wait)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     ::kill(pid, SIGTERM);
+    const std::string json = slurp(summary);  // opens the FIFO: the run's summary write goes on
     const int code = wait_for(pid);
     const std::string out = slurp(log);
     CAPTURE(out);
     CHECK(code == 128 + SIGTERM);
-    CHECK(out.find("epoch 1/1  train loss") != std::string::npos);  // the evaluation finished
-    CHECK(out.find("interrupted (SIGTERM) during the last epoch's evaluation or save; the run had completed all 1 "
-                   "epochs") != std::string::npos);
+    CHECK(json.find("\"final_test_accuracy\"") != std::string::npos);
+    CHECK(out.find("final test accuracy") != std::string::npos);
+    CHECK(out.find("interrupted (SIGTERM) after the last epoch's training; the run had completed all 2 epochs") !=
+          std::string::npos);
     CHECK(error_of([&] { cli_load(tiny / "ck.safetensors"); }).empty());
   }
 
