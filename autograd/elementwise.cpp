@@ -10,6 +10,7 @@ namespace minidl {
 
 using autograd::Grads;
 using autograd::record;
+using autograd::Saves;
 using dispatch::BinaryOp;
 using dispatch::UnaryOp;
 
@@ -31,7 +32,7 @@ Tensor if_needed(const Tensor& input, F&& grad) {
 // y = a + b;  da = dy,  db = dy
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::binary(BinaryOp::add, a, b, "add");
-  record("add", y, {a, b}, [a, b](const Tensor& dy) {
+  record("add", y, {a, b}, Saves{}, [a, b](const Tensor& dy) {
     return Grads{if_needed(a, [&] { return dy; }), if_needed(b, [&] { return dy; })};
   });
   return y;
@@ -40,7 +41,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 // y = a − b;  da = dy,  db = −dy
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::binary(BinaryOp::sub, a, b, "sub");
-  record("sub", y, {a, b}, [a, b](const Tensor& dy) {
+  record("sub", y, {a, b}, Saves{}, [a, b](const Tensor& dy) {
     return Grads{if_needed(a, [&] { return dy; }), if_needed(b, [&] { return -dy; })};
   });
   return y;
@@ -49,16 +50,18 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 // y = a·b;  da = dy·b,  db = dy·a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::binary(BinaryOp::mul, a, b, "mul");
-  record("mul", y, {a, b}, [a, b](const Tensor& dy) {
-    return Grads{if_needed(a, [&] { return dy * b; }), if_needed(b, [&] { return dy * a; })};
-  });
+  // da reads b and db reads a: each is saved only for the gradient that reads it.
+  record("mul", y, {a, b}, Saves{b.requires_grad() ? a : Tensor{}, a.requires_grad() ? b : Tensor{}},
+         [a, b](const Tensor& dy) {
+           return Grads{if_needed(a, [&] { return dy * b; }), if_needed(b, [&] { return dy * a; })};
+         });
   return y;
 }
 
 // y = a / b;  da = dy / b,  db = −dy·a / b² = −dy·y / b
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::binary(BinaryOp::div, a, b, "div");
-  record("div", y, {a, b}, [a, b, y = y.detach()](const Tensor& dy) {
+  record("div", y, {a, b}, Saves{b, b.requires_grad() ? y : Tensor{}}, [a, b, y = y.detach()](const Tensor& dy) {
     return Grads{if_needed(a, [&] { return dy / b; }), if_needed(b, [&] { return -(dy * y) / b; })};
   });
   return y;
@@ -67,42 +70,42 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // y = −x;  dx = −dy
 Tensor neg(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::neg, x, "neg");
-  record("neg", y, {x}, [](const Tensor& dy) { return Grads{dispatch::unary(UnaryOp::neg, dy, "neg")}; });
+  record("neg", y, {x}, Saves{}, [](const Tensor& dy) { return Grads{dispatch::unary(UnaryOp::neg, dy, "neg")}; });
   return y;
 }
 
 // y = eˣ;  dx = dy·y
 Tensor exp(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::exp, x, "exp");
-  record("exp", y, {x}, [y = y.detach()](const Tensor& dy) { return Grads{dy * y}; });
+  record("exp", y, {x}, Saves{y}, [y = y.detach()](const Tensor& dy) { return Grads{dy * y}; });
   return y;
 }
 
 // y = ln x;  dx = dy / x
 Tensor log(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::log, x, "log");
-  record("log", y, {x}, [x](const Tensor& dy) { return Grads{dy / x}; });
+  record("log", y, {x}, Saves{x}, [x](const Tensor& dy) { return Grads{dy / x}; });
   return y;
 }
 
 // y = √x;  dx = dy / (2y)
 Tensor sqrt(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::sqrt, x, "sqrt");
-  record("sqrt", y, {x}, [y = y.detach()](const Tensor& dy) { return Grads{dy / (2.f * y)}; });
+  record("sqrt", y, {x}, Saves{y}, [y = y.detach()](const Tensor& dy) { return Grads{dy / (2.f * y)}; });
   return y;
 }
 
 // y = x²;  dx = 2x·dy
 Tensor square(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::square, x, "square");
-  record("square", y, {x}, [x](const Tensor& dy) { return Grads{2.f * x * dy}; });
+  record("square", y, {x}, Saves{x}, [x](const Tensor& dy) { return Grads{2.f * x * dy}; });
   return y;
 }
 
 // y = max(x, 0);  dx = dy·1[y > 0]
 Tensor relu(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::relu, x, "relu");
-  record("relu", y, {x}, [y = y.detach()](const Tensor& dy) {
+  record("relu", y, {x}, Saves{y}, [y = y.detach()](const Tensor& dy) {
     return Grads{dispatch::binary(BinaryOp::relu_backward, y, dy, "relu")};
   });
   return y;
@@ -111,7 +114,7 @@ Tensor relu(const Tensor& x) {
 // y = 1 / (1 + e⁻ˣ);  dx = dy·y(1 − y)
 Tensor sigmoid(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::sigmoid, x, "sigmoid");
-  record("sigmoid", y, {x}, [y = y.detach()](const Tensor& dy) {
+  record("sigmoid", y, {x}, Saves{y}, [y = y.detach()](const Tensor& dy) {
     return Grads{dispatch::binary(BinaryOp::sigmoid_backward, y, dy, "sigmoid")};
   });
   return y;
@@ -120,7 +123,7 @@ Tensor sigmoid(const Tensor& x) {
 // y = tanh x;  dx = dy·(1 − y²)
 Tensor tanh(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::tanh, x, "tanh");
-  record("tanh", y, {x}, [y = y.detach()](const Tensor& dy) {
+  record("tanh", y, {x}, Saves{y}, [y = y.detach()](const Tensor& dy) {
     return Grads{dispatch::binary(BinaryOp::tanh_backward, y, dy, "tanh")};
   });
   return y;

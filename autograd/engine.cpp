@@ -18,15 +18,36 @@ namespace autograd {
 static std::atomic<uint64_t> next_sequence_nr{0};
 static std::atomic<uint64_t> next_pass{1};
 
-Node::Node(const char* name, std::initializer_list<Tensor> inputs)
+Node::Node(const char* name, std::initializer_list<Tensor> inputs, const Tensor& out, Saves&& saves)
     : name_(name), sequence_nr_(next_sequence_nr++), num_inputs_(static_cast<int>(inputs.size())) {
   check(inputs.size() <= kMaxInputs, name, ": a node takes at most ", kMaxInputs, " inputs");
   std::copy(inputs.begin(), inputs.end(), inputs_.begin());
+  for (int i = 0; i < saves.size; ++i) {
+    Tensor& t = saves.tensors[static_cast<size_t>(i)];
+    if (!t.defined()) continue;
+    const Storage* storage = t.impl()->storage.get();
+    // The output itself would own this node through its grad_fn: keep a handle without it.
+    saved_[num_saved_++] = {t.impl() == out.impl() ? t.detach() : std::move(t), storage, storage->version()};
+  }
+}
+
+void Node::check_saved_versions() const {
+  for (int i = 0; i < num_saved_; ++i) {
+    const Saved& s = saved_[i];
+    const Storage& now = *s.tensor.impl()->storage;
+    check(&now == s.storage, "backward: a ", s.tensor.shape(), " tensor that '", name_,
+          "' saved for its backward had its data replaced (set_data) before backward(); run the forward pass again");
+    check(now.version() == s.version, "backward: a ", s.tensor.shape(), " tensor that '", name_,
+          "' saved for its backward was modified in place afterwards (version ", s.version, " when saved, ",
+          now.version(), " now); make the edit before the forward pass, or edit a clone()");
+  }
 }
 
 void Node::release() {
   inputs_ = {};
   num_inputs_ = 0;
+  saved_ = {};
+  num_saved_ = 0;
   pending_grad_ = Tensor{};
   released_ = true;
 }
@@ -115,6 +136,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   for (const auto& node : tape) {
     Tensor dout = std::move(node->pending_grad_);
     if (!dout.defined()) continue;  // no path from the root carried a gradient here
+    node->check_saved_versions();
     Grads grads = node->backward(dout);
     dout = Tensor{};  // so that pass-through gradients can be handed on without a copy
     for (size_t i = 0; i < node->inputs().size(); ++i) {

@@ -11,15 +11,18 @@ namespace minidl {
 
 using autograd::Grads;
 using autograd::record;
+using autograd::Saves;
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::matmul(a, b);
-  record("matmul", y, {a, b}, [a, b](const Tensor& dy) {
-    Tensor da, db;
-    if (a.requires_grad()) da = dispatch::sum_to(dispatch::matmul(dy, b.transpose(-1, -2)), a.shape());
-    if (b.requires_grad()) db = dispatch::sum_to(dispatch::matmul(a.transpose(-1, -2), dy), b.shape());
-    return Grads{da, db};
-  });
+  // dA reads B and dB reads A: each is saved only for the gradient that reads it.
+  record("matmul", y, {a, b}, Saves{b.requires_grad() ? a : Tensor{}, a.requires_grad() ? b : Tensor{}},
+         [a, b](const Tensor& dy) {
+           Tensor da, db;
+           if (a.requires_grad()) da = dispatch::sum_to(dispatch::matmul(dy, b.transpose(-1, -2)), a.shape());
+           if (b.requires_grad()) db = dispatch::sum_to(dispatch::matmul(a.transpose(-1, -2), dy), b.shape());
+           return Grads{da, db};
+         });
   return y;
 }
 

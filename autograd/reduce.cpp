@@ -10,6 +10,7 @@ namespace minidl {
 
 using autograd::Grads;
 using autograd::record;
+using autograd::Saves;
 
 namespace {
 
@@ -26,7 +27,7 @@ Tensor spread(const Tensor& dy, const Shape& shape, int64_t dim, bool keepdim, c
 // y = Σ x;  dx = dy everywhere
 Tensor sum(const Tensor& x) {
   Tensor y = dispatch::sum_all(x, "sum");
-  record("sum", y, {x}, [shape = x.shape()](const Tensor& dy) {
+  record("sum", y, {x}, Saves{}, [shape = x.shape()](const Tensor& dy) {
     return Grads{dispatch::broadcast_to(dy, shape, "sum")};
   });
   return y;
@@ -35,7 +36,7 @@ Tensor sum(const Tensor& x) {
 // y = Σ_dim x;  dx = dy broadcast along dim
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor y = dispatch::sum(x, dim, keepdim, "sum");
-  record("sum", y, {x}, [shape = x.shape(), dim, keepdim](const Tensor& dy) {
+  record("sum", y, {x}, Saves{}, [shape = x.shape(), dim, keepdim](const Tensor& dy) {
     return Grads{spread(dy, shape, dim, keepdim, "sum")};
   });
   return y;
@@ -44,7 +45,7 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
 // y = Σ x / n;  dx = dy / n everywhere
 Tensor mean(const Tensor& x) {
   Tensor y = dispatch::sum_all(x, "mean") * (1.f / static_cast<float>(x.numel()));
-  record("mean", y, {x}, [shape = x.shape()](const Tensor& dy) {
+  record("mean", y, {x}, Saves{}, [shape = x.shape()](const Tensor& dy) {
     return Grads{dispatch::broadcast_to(dy * (1.f / static_cast<float>(shape.numel())), shape, "mean")};
   });
   return y;
@@ -55,7 +56,7 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
   dispatch::check_defined(x, "mean");
   const float inv_n = 1.f / static_cast<float>(x.shape()[normalize_dim(dim, x.shape(), "mean")]);
   Tensor y = dispatch::sum(x, dim, keepdim, "mean") * inv_n;
-  record("mean", y, {x}, [shape = x.shape(), dim, keepdim, inv_n](const Tensor& dy) {
+  record("mean", y, {x}, Saves{}, [shape = x.shape(), dim, keepdim, inv_n](const Tensor& dy) {
     return Grads{spread(dy * inv_n, shape, dim, keepdim, "mean")};
   });
   return y;
@@ -64,7 +65,7 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
 // y = max x;  dx = dy at the (first) argmax, 0 elsewhere
 Tensor max(const Tensor& x) {
   auto [y, indices] = dispatch::max_all(x, "max");
-  record("max", y, {x}, [indices = indices, shape = x.shape()](const Tensor& dy) {
+  record("max", y, {x}, Saves{indices}, [indices = indices, shape = x.shape()](const Tensor& dy) {
     return Grads{dispatch::max_all_backward(dy, indices, shape)};
   });
   return y;
@@ -72,7 +73,7 @@ Tensor max(const Tensor& x) {
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   auto [y, indices] = dispatch::max(x, dim, keepdim, "max");
-  record("max", y, {x}, [indices = indices, shape = x.shape(), dim, keepdim](const Tensor& dy) {
+  record("max", y, {x}, Saves{indices}, [indices = indices, shape = x.shape(), dim, keepdim](const Tensor& dy) {
     return Grads{dispatch::max_backward(dy, indices, shape, dim, keepdim)};
   });
   return y;

@@ -12,6 +12,7 @@ namespace minidl {
 
 using autograd::Grads;
 using autograd::record;
+using autograd::Saves;
 
 namespace {
 
@@ -80,7 +81,7 @@ Tensor Tensor::view(const Shape& shape) const {
   check(strides.has_value(), "view: cannot view shape ", this->shape(), " with strides ", this->strides(), " as ",
         target, " without copying; use reshape()");
   Tensor y = detail::make_view(*this, target, *strides, offset());
-  record("view", y, {*this}, reshape_back(this->shape()));
+  record("view", y, {*this}, Saves{}, reshape_back(this->shape()));
   return y;
 }
 
@@ -90,7 +91,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
   const auto strides = view_strides(this->shape(), this->strides(), target);
   Tensor y = strides ? detail::make_view(*this, target, *strides, offset())
                      : detail::make_view(dispatch::copy(*this), target, contiguous_strides(target), 0);
-  record("reshape", y, {*this}, reshape_back(this->shape()));
+  record("reshape", y, {*this}, Saves{}, reshape_back(this->shape()));
   return y;
 }
 
@@ -102,7 +103,7 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
   std::swap(s[d0], s[d1]);
   std::swap(st[d0], st[d1]);
   Tensor y = detail::make_view(*this, s, st, offset());
-  record("transpose", y, {*this}, [d0, d1](const Tensor& dy) { return Grads{dy.transpose(d0, d1)}; });
+  record("transpose", y, {*this}, Saves{}, [d0, d1](const Tensor& dy) { return Grads{dy.transpose(d0, d1)}; });
   return y;
 }
 
@@ -120,7 +121,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     st[static_cast<int>(i)] = strides()[d];
   }
   Tensor y = detail::make_view(*this, s, st, offset());
-  record("permute", y, {*this}, [inverse](const Tensor& dy) { return Grads{dy.permute(inverse)}; });
+  record("permute", y, {*this}, Saves{}, [inverse](const Tensor& dy) { return Grads{dy.permute(inverse)}; });
   return y;
 }
 
@@ -134,10 +135,14 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   check(0 <= s0 && s0 <= e0 && e0 <= n, "slice: range [", start, ", ", end, ") is out of bounds for dim ", dim,
         " of size ", n, " in shape ", shape());
   Shape s = shape(), st = strides();
-  s[d] = (e0 - s0 + step - 1) / step;
-  st[d] *= step;
+  // Counted without e0 − s0 + step − 1, which overflows for a huge step (slice(0, 0, 4, INT64_MAX)).
+  s[d] = e0 == s0 ? 0 : (e0 - s0 - 1) / step + 1;
+  // A dim of one element never uses its stride; a longer one has step < n, so stride·step stays
+  // inside the storage, unless the strides are inconsistent to begin with.
+  if (s[d] > 1) check(!__builtin_mul_overflow(st[d], step, &st[d]), "slice: stride ", strides()[d], " times step ",
+                      step, " overflows");
   Tensor y = detail::make_view(*this, s, st, offset() + s0 * strides()[d]);
-  record("slice", y, {*this}, [shape = shape(), d, s0, e0, step](const Tensor& dy) {
+  record("slice", y, {*this}, Saves{}, [shape = shape(), d, s0, e0, step](const Tensor& dy) {
     Tensor dx = Tensor::zeros(shape, {.device = dy.device()});
     dispatch::copy_into(dx.slice(d, s0, e0, step), dy, "slice");
     return Grads{dx};
@@ -188,7 +193,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   Tensor y = dispatch::copy(*this);
-  record("clone", y, {*this}, [](const Tensor& dy) { return Grads{dy}; });
+  record("clone", y, {*this}, Saves{}, [](const Tensor& dy) { return Grads{dy}; });
   return y;
 }
 
@@ -197,7 +202,8 @@ Tensor Tensor::to(Device device) const {
   dispatch::check_defined(*this, "to");
   if (this->device() == device) return *this;
   Tensor y = dispatch::to_device(*this, device);
-  record("to", y, {*this}, [from = this->device()](const Tensor& dy) { return Grads{dispatch::to_device(dy, from)}; });
+  record("to", y, {*this}, Saves{},
+         [from = this->device()](const Tensor& dy) { return Grads{dispatch::to_device(dy, from)}; });
   return y;
 }
 

@@ -10,10 +10,11 @@ namespace minidl {
 
 using autograd::Grads;
 using autograd::record;
+using autograd::Saves;
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor y = dispatch::softmax(x, dim, /*log=*/false, "softmax");
-  record("softmax", y, {x}, [y = y.detach(), dim](const Tensor& dy) {
+  record("softmax", y, {x}, Saves{y}, [y = y.detach(), dim](const Tensor& dy) {
     return Grads{dispatch::softmax_backward(y, dy, dim, /*log=*/false)};
   });
   return y;
@@ -21,7 +22,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = dispatch::softmax(x, dim, /*log=*/true, "log_softmax");
-  record("log_softmax", y, {x}, [y = y.detach(), dim](const Tensor& dy) {
+  record("log_softmax", y, {x}, Saves{y}, [y = y.detach(), dim](const Tensor& dy) {
     return Grads{dispatch::softmax_backward(y, dy, dim, /*log=*/true)};
   });
   return y;

@@ -41,9 +41,16 @@ struct Checkpoint {
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, const nn::Module& model,
                      const optim::Optimizer& optimizer, const TrainingState& state);
-/// Reads and checks a checkpoint: its settings, and its tensors against the model they describe
-/// (names and shapes, before any model is built); errors name the file.
+/// Reads and checks a checkpoint; errors name the file. Beyond the file's integrity (checksum), its
+/// contents must agree before anything is built from them: the training state is in range, the
+/// tensors are exactly those of the model the settings describe (names and shapes, planned without
+/// building it, so settings forged to describe a huge model fail at once), and every value is finite.
 Checkpoint load_checkpoint(const std::string& path);
+
+/// Refuses a mid-epoch position beyond the epoch (batch > `batches`), checked once the data is
+/// loaded: a forged "batch" would otherwise skip the rest of the epoch and count it as trained.
+void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
+                           const std::string& path);
 /// Copies a checkpoint's tensors into the model's parameters and buffers (Module::load_state_dict).
 void load_parameters(nn::Module& model, const NamedTensors& parameters, const std::string& path);
 

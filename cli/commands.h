@@ -24,7 +24,7 @@ class UsageError : public Error {
 struct TrainArgs {
   TrainConfig config;
   std::string data_dir;  // empty: default_data_dir(config.dataset)
-  int threads = 0;       // 0: all cores
+  int threads = 0;       // 0: every available CPU (apply_threads_flag)
   std::string device = "cpu";  // cpu, cuda, cuda:N (a run flag: a resumed run may change it)
   std::string metrics;   // CSV path, empty: none
   int64_t log_every = 100;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "nn/linear.h"
 
 namespace minidl::cli {
 
@@ -62,6 +63,33 @@ std::string sparkline(const std::vector<double>& v, double lo, double hi) {
   return out;
 }
 
+// The lr of run k: --lr's one value, its k-th, or the optimizer's usual one. Without --lr plain SGD
+// needs a larger step than the momentum methods (their steps are about 1/(1 − μ) = 10 times longer),
+// and Adam, AdamW and RMSprop, whose steps are about lr per coordinate whatever the gradient's
+// scale, a smaller one.
+float run_lr(const CompareArgs& args, const std::string& name, size_t k) {
+  if (!args.lrs.empty()) return args.lrs[args.lrs.size() == 1 ? 0 : k];
+  const bool adaptive = name == "adam" || name == "adamw" || name == "rmsprop";
+  return name == "sgd" ? 0.1f : adaptive ? 0.001f : 0.01f;
+}
+
+// Every run's optimizer, made before the first run trains (on a 1×1 Linear, with the bias group of
+// --no-decay-bias): an unknown name or an option it refuses third in the list must not cost the two
+// runs before it.
+void check_runs(const CompareArgs& args, const std::vector<OptimizerChoice>& choices) {
+  Generator unused(0);
+  const nn::Linear tiny(1, 1, true, unused);
+  for (size_t k = 0; k < choices.size(); ++k) {
+    TrainConfig config = args.base;
+    config.optimizer = choices[k].name;
+    config.optimizer_options = choices[k].options;
+    config.lr = run_lr(args, choices[k].name, k);
+    if (!(std::isfinite(config.lr) && config.lr > 0))
+      throw UsageError(detail::concat("--lr must be > 0, got ", config.lr, " (for ", config.optimizer, ")"));
+    make_trainer_optimizer(config, tiny);
+  }
+}
+
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -79,6 +107,7 @@ int run_compare(const CompareArgs& args) {
                                     args.lrs.size()));
   std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
+  check_runs(args, choices);
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
   if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
@@ -92,12 +121,7 @@ int run_compare(const CompareArgs& args) {
   for (size_t k = 0; k < choices.size(); ++k) {
     const OptimizerChoice& choice = choices[k];
     const std::string& name = choice.name;
-    // Without --lr: plain SGD needs a larger step than the momentum methods (their steps are
-    // about 1/(1 − μ) = 10 times longer), and Adam, AdamW and RMSprop, whose steps are about lr
-    // per coordinate whatever the gradient's scale, a smaller one: each gets its usual default.
-    const bool adaptive = name == "adam" || name == "adamw" || name == "rmsprop";
-    const float lr = args.lrs.empty() ? (name == "sgd" ? 0.1f : adaptive ? 0.001f : 0.01f)
-                                      : args.lrs[args.lrs.size() == 1 ? 0 : k];
+    const float lr = run_lr(args, name, k);
     Row row{choice.label, lr, {}};
     for (const uint64_t seed : args.seeds) {
       TrainArgs t;

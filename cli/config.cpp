@@ -1,5 +1,8 @@
 #include "cli/config.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,6 +28,32 @@ Device parse_device(const std::string& text) {
                          : detail::concat("--device ", text, ": no CUDA device is available (",
                                           cuda::unavailable_reason(), "); use --device cpu"));
   return device;
+}
+
+int64_t mlp_parameter_count(const std::vector<int64_t>& hidden) {
+  int64_t total = 0, width = kInputs;
+  for (int64_t h : hidden) {
+    if (h < 1 || h > kMaxLayerWidth) return -1;
+    total += (width + 1) * h;  // each at most 65537 · 65536: no overflow before the check below
+    if (total > kMaxParameters) return -1;
+    width = h;
+  }
+  total += (width + 1) * kClasses;
+  return total > kMaxParameters ? -1 : total;
+}
+
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+void apply_threads_flag(int threads) {
+  const int cpus = available_cpus();
+  if (threads < 0 || threads > cpus)
+    throw UsageError(detail::concat("--threads must be between 0 (all CPUs) and ", cpus,
+                                    " (the CPUs this process may use), got ", threads));
+  if (threads > 0) set_num_threads(threads);
 }
 
 std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what) {
@@ -102,7 +131,9 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& s
     c.milestones = j.value("milestones", std::vector<int64_t>{});
     c.patience = j.value("patience", int64_t{10});
     c.pct_start = j.value("pct_start", 0.3);
-    for (int64_t h : c.hidden) check(h > 0, "hidden sizes must be positive");
+    for (int64_t h : c.hidden)
+      check(h > 0 && h <= kMaxLayerWidth, "hidden size ", h, " is not in [1, ", kMaxLayerWidth, "]");
+    check(mlp_parameter_count(c.hidden) > 0, "the model would have more than ", kMaxParameters, " parameters");
     dataset_info(c.dataset);
     return c;
   } catch (const json::exception& e) {

@@ -52,4 +52,21 @@ std::string fetch_command(const std::string& dataset);
 
 constexpr int64_t kInputs = 784, kClasses = 10;
 
+/// Bounds on a model's size, so that a typo (--hidden 100000000) or a forged checkpoint cannot ask
+/// for gigabytes: at most 65536 units in a layer and 2^28 parameters in all (1 GiB of float32;
+/// training holds about three times that: weights, gradients, momentum).
+constexpr int64_t kMaxLayerWidth = 65536, kMaxParameters = int64_t{1} << 28;
+
+/// The parameters of the 784-hidden-10 MLP, or -1 when they exceed kMaxParameters (or a width is
+/// not in [1, kMaxLayerWidth]); computed without building it.
+int64_t mlp_parameter_count(const std::vector<int64_t>& hidden);
+
+/// The CPUs this process may run on (its affinity mask): the default and the upper bound of --threads.
+int available_cpus();
+
+/// The --threads flag: 0 (its default) means every available CPU; 1 to available_cpus() sets the
+/// thread pool's size. Anything else is a UsageError: more threads than CPUs only make the threads
+/// wait for each other (1000 turned a 0.4 s run into minutes).
+void apply_threads_flag(int threads);
+
 }  // namespace minidl::cli

@@ -26,8 +26,7 @@ std::vector<std::string> class_names(const std::string& dataset) {
 }
 
 int run_eval(const EvalArgs& args) {
-  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
-  if (args.threads > 0) set_num_threads(args.threads);
+  apply_threads_flag(args.threads);
   const Device device = parse_device(args.device);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   const std::string dataset = args.dataset.empty() ? ck.config.dataset : args.dataset;

@@ -63,8 +63,7 @@ std::string g(double v) {
 }  // namespace
 
 int run_explain_step(const ExplainArgs& args) {
-  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
-  if (args.threads > 0) set_num_threads(args.threads);
+  apply_threads_flag(args.threads);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   const TrainConfig& config = ck.config;
   Generator unused(0);

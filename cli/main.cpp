@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -118,6 +119,51 @@ struct RunFlags {
   }
 };
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+// A plugin's static initializers run inside dlopen(). An exception escaping one cannot be caught
+// around the call (glibc's loader is C: the unwinder stops there and calls std::terminate, exit 134),
+// so while a plugin loads, terminate reports it as an error naming the plugin and exits 2.
+const char* loading_plugin = nullptr;
+
+[[noreturn]] void plugin_initialization_failed() {
+  std::string what = "an exception that is not a std::exception";
+  if (const std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+  }
+  std::fprintf(stderr, "minidl: error: --plugin %s: its initialization failed: %s\n", loading_plugin, what.c_str());
+  std::fflush(stderr);
+  std::_Exit(2);
+}
+
+// Loads a plugin (which runs its code with this user's rights: only load libraries you trust), or
+// says why it cannot and returns false.
+bool load_plugin(const std::string& plugin) {
+  loading_plugin = plugin.c_str();
+  const std::terminate_handler previous = std::set_terminate(plugin_initialization_failed);
+  void* handle = nullptr;
+  try {
+    handle = dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  } catch (...) {  // where an exception does cross the loader
+    plugin_initialization_failed();
+  }
+  std::set_terminate(previous);
+  if (!handle) std::fprintf(stderr, "minidl: error: --plugin: cannot load %s: %s\n", plugin.c_str(), dlerror());
+  return handle != nullptr;
+}
+
 // --plugin libraries are loaded before the command line is parsed, so that --help lists the
 // optimizers they register. Returns false (after printing why) when one cannot be loaded.
 bool load_plugins(int argc, char** argv) {
@@ -130,22 +176,11 @@ bool load_plugins(int argc, char** argv) {
       path = arg.substr(9);
     else
       continue;
-    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
-      std::fprintf(stderr, "minidl: error: --plugin: cannot load %s: %s\n", path.c_str(), dlerror());
-      return false;
-    }
+    if (!load_plugin(path)) return false;
   }
   return true;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 template <class T>
 T parse_number(const std::string& text, const char* flag) {
@@ -193,7 +228,8 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "help for every subcommand");
   std::vector<std::string> plugins;
   app.add_option("--plugin", plugins,
-                 "load a shared library that registers optimizers (e.g. examples/custom_optimizer); repeatable");
+                 "load a shared library that registers optimizers (e.g. examples/custom_optimizer); it runs with "
+                 "your rights, so load only code you trust; repeatable");
 
   // ---- train
   TrainArgs t;
@@ -204,7 +240,7 @@ int main(int argc, char** argv) {
   train->footer(optimizers_footer());
   CLI::Option* epochs = train->add_option("--epochs", train_flags.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
   train->add_option("--data", t.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
-  train->add_option("--threads", t.threads, "CPU threads (default: all cores)");
+  train->add_option("--threads", t.threads, "CPU threads (default 0: every CPU this process may use)");
   train->add_option("--device", t.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
   train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
   train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
@@ -226,7 +262,7 @@ int main(int argc, char** argv) {
   eval->add_option("--checkpoint", e.checkpoint, "checkpoint written by minidl train")->required();
   eval->add_option("--dataset", e.dataset, "mnist | fashion-mnist (default: the checkpoint's)");
   eval->add_option("--data", e.data_dir, "dataset directory");
-  eval->add_option("--threads", e.threads, "CPU threads (default: all cores)");
+  eval->add_option("--threads", e.threads, "CPU threads (default 0: every CPU this process may use)");
   eval->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
 
   // ---- compare
@@ -244,7 +280,7 @@ int main(int argc, char** argv) {
   compare_flags.add_to(compare, /*with_optimizer_and_lr=*/false);
   compare->add_option("--data", c.data_dir, "dataset directory");
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
-  compare->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+  compare->add_option("--threads", c.threads, "CPU threads (default 0: every CPU this process may use)");
   compare->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
@@ -283,7 +319,7 @@ int main(int argc, char** argv) {
   explain->add_option("--param", x.param, "parameter name, e.g. 0.weight")->capture_default_str();
   explain->add_option("--index", x.index, "element index, comma-separated (e.g. 3,17)")->capture_default_str();
   explain->add_option("--data", x.data_dir, "dataset directory");
-  explain->add_option("--threads", x.threads, "CPU threads (default: all cores)");
+  explain->add_option("--threads", x.threads, "CPU threads (default 0: every CPU this process may use)");
 
   // ---- predict
   PredictArgs p;

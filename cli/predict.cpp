@@ -14,6 +14,21 @@
 
 namespace minidl::cli {
 
+namespace {
+
+// A blank image (one value everywhere) gets a class like any other, with a confident-looking
+// probability: say that it means nothing. The usual cause is a dark digit on a light or transparent
+// background without --invert.
+void warn_if_blank(const Tensor& pixels, const std::string& path, bool invert) {
+  const std::vector<float> v = pixels.to_vector();
+  if (std::any_of(v.begin(), v.end(), [&](float p) { return p != v.front(); })) return;
+  std::fprintf(stderr, "minidl predict: warning: %s is blank (every pixel %.3f, transparency composited onto %s): "
+               "its class below is a guess%s\n", path.c_str(), v.front(), invert ? "white" : "black",
+               invert ? "" : "; a dark digit on a light or transparent background needs --invert");
+}
+
+}  // namespace
+
 int run_predict(const PredictArgs& args) {
   if (args.images.empty()) throw UsageError("give at least one image file");
   const Device device = parse_device(args.device);
@@ -29,7 +44,11 @@ int run_predict(const PredictArgs& args) {
 
   NoGradGuard no_grad;
   for (const std::string& path : args.images) {
-    Tensor pixels = data::load_image(path).reshape({1, kInputs}).to(device);
+    // Transparency is composited onto the background the image is said to have: dark (MNIST's), or
+    // light with --invert, which then turns it dark like the rest.
+    Tensor pixels = data::load_image(path, 28, args.invert ? 1.f : 0.f).reshape({1, kInputs});
+    warn_if_blank(pixels, path, args.invert);
+    pixels = pixels.to(device);
     if (args.invert) pixels = 1.f - pixels;  // MNIST digits are light on dark
     const Tensor input = model_input(data::normalize_pixels(pixels, info), example);
     const std::vector<float> p = softmax((*model)(input), 1).to_vector();

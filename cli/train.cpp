@@ -64,7 +64,10 @@ void validate(const TrainConfig& c) {
   require(std::isfinite(c.warmup_epochs) && c.warmup_epochs >= 0, "--warmup-epochs must be >= 0, got ",
           c.warmup_epochs);
   require(!c.hidden.empty(), "--hidden needs at least one layer size");
-  for (int64_t h : c.hidden) require(h >= 1, "--hidden sizes must be >= 1, got ", h);
+  for (int64_t h : c.hidden)
+    require(h >= 1 && h <= kMaxLayerWidth, "--hidden sizes must be between 1 and ", kMaxLayerWidth, ", got ", h);
+  require(mlp_parameter_count(c.hidden) > 0, "--hidden: a model with these layers would have more than ",
+          kMaxParameters, " parameters");
   require(c.augment_shift >= 0 && c.augment_shift < 28, "--augment-shift must be in [0, 28), got ", c.augment_shift);
   try {
     plan_run_model(c);
@@ -123,9 +126,12 @@ std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& wh
 }
 
 
+// Every "{epoch}" in the path becomes the epoch's number.
 std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
   std::string path = pattern;
-  if (const size_t at = path.find("{epoch}"); at != std::string::npos) path.replace(at, 7, std::to_string(epoch));
+  const std::string number = std::to_string(epoch);
+  for (size_t at = path.find("{epoch}"); at != std::string::npos; at = path.find("{epoch}", at + number.size()))
+    path.replace(at, 7, number);
   return path;
 }
 
@@ -136,6 +142,14 @@ void check_writable(const std::string& path, const char* flag) {
   if (::access(dir.c_str(), W_OK) != 0)
     throw UsageError(detail::concat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
   if (std::filesystem::is_directory(p)) throw UsageError(detail::concat(flag, ": '", path, "' is a directory"));
+}
+
+// The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
+// (perhaps its own directory), and each is checked before any training time is spent.
+void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
+  const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
+  for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
+    check_writable(checkpoint_path(pattern, epoch), "--save");
 }
 
 std::string describe(const TrainConfig& c, int64_t params) {
@@ -239,11 +253,10 @@ int run_train(const TrainArgs& args) {
                                       " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
   }
   validate(config);
-  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
   if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
-  if (args.threads > 0) set_num_threads(args.threads);
+  apply_threads_flag(args.threads);
   const Device device = parse_device(args.device);
-  if (!args.save.empty()) check_writable(checkpoint_path(args.save, 1), "--save");
+  if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
 
@@ -277,6 +290,7 @@ int run_train(const TrainArgs& args) {
 
   int64_t start_epoch = 0;
   if (!args.resume.empty()) {
+    check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
     load_parameters(*model, resumed.parameters, args.resume);
     optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
     schedule->load_state(resumed.state.schedule_state);
@@ -465,10 +479,17 @@ int run_train(const TrainArgs& args) {
     out << summary.dump(1) << '\n';
     if (!out) throw Error("--summary: cannot write '" + args.summary + "'");
   }
-  if (args.quiet) return 0;
-  std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
-              static_cast<long long>(config.epochs), total_seconds);
-  if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());
+  if (!args.quiet) {
+    std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
+                static_cast<long long>(config.epochs), total_seconds);
+    if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());
+  }
+  if (stop_signal) {  // arrived after the last step (evaluation, save, summary): the run is whole; say so
+    std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n",
+                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(config.epochs));
+    std::fflush(stdout);
+    return 128 + stop_signal;
+  }
   return 0;
 }
 

@@ -23,6 +23,10 @@ T* ptr(const Tensor& t) {
 
 const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
 
+// Every function here that writes into a tensor it did not just make counts the write on the
+// tensor's storage, so that autograd sees in-place edits of values an op saved (autograd/node.h).
+void bump_version(const Tensor& t) { t.impl()->storage->bump_version(); }
+
 Tensor new_like(const Shape& shape, const Tensor& like, DType dtype = DType::float32) {
   return detail::make_tensor(shape, dtype, like.device());
 }
@@ -103,6 +107,7 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
     l.strides[1][d] = src.strides()[d];
   }
   kernels::coalesce(l);
+  bump_version(dst);
   backend(dst).copy(dst.data_ptr(), src.data_ptr(), l);
 }
 
@@ -192,7 +197,9 @@ void fill(const Tensor& dst, float value) {
     const int32_t v = static_cast<int32_t>(value);
     std::memcpy(&bits, &v, 4);
   }
-  if (dst.numel()) backend(dst).fill(dst.data_ptr(), dst.numel(), bits);
+  if (dst.numel() == 0) return;
+  bump_version(dst);
+  backend(dst).fill(dst.data_ptr(), dst.numel(), bits);
 }
 
 // ---- elementwise
@@ -230,6 +237,7 @@ void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a_in, const Ten
     return t.shares_storage(out) && !same_layout ? copy(t) : t;
   };
   const Tensor a = unaliased(a_in), b = unaliased(b_in);
+  bump_version(out);
   BinaryLayout l;
   l.ndim = out.dim();
   for (int d = 0; d < l.ndim; ++d) {
@@ -365,6 +373,7 @@ void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation a
   }
   if (y.numel() == 0) return;
   const Tensor b = bias.defined() ? contiguous(bias) : Tensor{};
+  bump_version(y);
   backend(y).bias_activation(ptr<float>(y), b.defined() ? ptr<float>(b) : nullptr, y.shape()[0], y.shape()[1], act);
 }
 
@@ -419,6 +428,11 @@ void fused_step(std::span<const OptimSlot> slots, Tensors& tensors, const char* 
     const Tensor g = contiguous(s.grad);
     tensors.push_back(describe(s, ptr<float>(p), ptr<float>(g), p.numel()));
     if (!g.shares_storage(s.grad)) write_back.emplace_back(Tensor{}, g);  // keeps the copy alive
+  }
+  for (const OptimSlot& s : slots) {  // in-place writes: a graph that saved one of these must know
+    bump_version(s.param);
+    for (const Tensor& state : s.state)
+      if (state.defined()) bump_version(state);
   }
   if (!slots.empty()) launch(backend(slots.front().param), tensors.data(), static_cast<int64_t>(tensors.size()));
   for (const auto& [param, updated] : write_back)

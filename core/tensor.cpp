@@ -100,19 +100,31 @@ Tensor Tensor::arange(int64_t end, TensorOptions options) { return arange(0, end
 
 Tensor Tensor::arange(int64_t start, int64_t end, int64_t step, TensorOptions options) {
   check(step != 0, "arange: step must be non-zero");
-  const int64_t n = std::max<int64_t>(0, (end - start + step + (step > 0 ? -1 : 1)) / step);
-  Tensor t;
-  if (options.dtype == DType::float32) {
-    std::vector<float> v(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(start + i * step);
-    t = upload(v, {n}, DType::float32, options.device);
-  } else {
-    check(start >= INT32_MIN && end <= int64_t{INT32_MAX} + 1, "arange: range [", start, ", ", end,
-          ") does not fit int32");
-    std::vector<int32_t> v(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<int32_t>(start + i * step);
-    t = upload(v, {n}, DType::int32, options.device);
+  // In unsigned arithmetic, where end − start and i·step cannot overflow: arange(INT64_MIN,
+  // INT64_MAX) has 2^64 − 1 elements, which (end − start) in int64 turned into an empty tensor.
+  const auto ustart = static_cast<uint64_t>(start), uend = static_cast<uint64_t>(end);
+  const uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step) : 0 - static_cast<uint64_t>(step);
+  uint64_t n = 0;
+  if (step > 0 && end > start) n = (uend - ustart - 1) / magnitude + 1;
+  if (step < 0 && end < start) n = (ustart - uend - 1) / magnitude + 1;
+  check(n <= uint64_t{INT64_MAX} / 4, "arange: [", start, ", ", end, ") in steps of ", step, " has ", n,
+        " elements, more than a tensor can hold");
+  const auto value = [&](uint64_t i) { return static_cast<int64_t>(ustart + i * static_cast<uint64_t>(step)); };
+  if (options.dtype == DType::int32 && n > 0) {
+    const int64_t lo = std::min(value(0), value(n - 1)), hi = std::max(value(0), value(n - 1));
+    check(lo >= INT32_MIN && hi <= INT32_MAX, "arange: range [", start, ", ", end, ") does not fit int32");
   }
+  // Filled in place on the host (no vector of n values first: a huge n fails in the allocator, with an
+  // Error), then moved to the device.
+  Tensor t = detail::make_tensor({static_cast<int64_t>(n)}, options.dtype, Device::cpu());
+  if (options.dtype == DType::float32) {
+    float* v = t.data<float>();
+    for (uint64_t i = 0; i < n; ++i) v[i] = static_cast<float>(value(i));
+  } else {
+    int32_t* v = t.data<int32_t>();
+    for (uint64_t i = 0; i < n; ++i) v[i] = static_cast<int32_t>(value(i));
+  }
+  if (!options.device.is_cpu()) t = dispatch::to_device(t, options.device);
   apply_requires_grad(t, options);
   return t;
 }
@@ -176,6 +188,8 @@ void* Tensor::data_ptr() const {
 }
 
 bool Tensor::shares_storage(const Tensor& other) const { return get().storage == other.get().storage; }
+
+uint64_t Tensor::version() const { return get().storage->version(); }
 
 // ---- data
 

@@ -78,6 +78,9 @@ class Tensor {
   Device device() const;
   bool is_contiguous() const;
   bool shares_storage(const Tensor& other) const;
+  /// How many in-place writes this tensor's storage has had (views share it): what autograd checks
+  /// to refuse a backward through values edited after an op saved them (autograd/node.h).
+  uint64_t version() const;
 
   // ---- data (core/tensor.cpp)
   /// Pointer to element [0, …, 0]; T must match the dtype and the tensor must be on the CPU.

@@ -1,22 +1,17 @@
 #include "data/file_bytes.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 
 namespace minidl::data {
-
-namespace fs = std::filesystem;
 
 Bytes::Bytes(std::vector<uint8_t> buffer) {
   auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(buffer));
@@ -25,146 +20,110 @@ Bytes::Bytes(std::vector<uint8_t> buffer) {
   owner_ = std::move(owned);
 }
 
-std::vector<uint8_t> read_file(const std::string& path, const char* op) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  check(in.good(), op, ": ", path, ": cannot open: ", std::strerror(errno));
-  const std::streamoff size = in.tellg();
-  check(size >= 0, op, ": ", path, ": cannot read (not a regular file?)");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  check(in.good() || size == 0, op, ": ", path, ": read failed: ", std::strerror(errno));
-  return bytes;
-}
-
-Bytes map_file(const std::string& path, const char* op) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  check(fd >= 0, op, ": ", path, ": cannot open: ", std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(op, ": ", path, ": cannot read (not a regular file?)");
-  }
-  const auto size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return Bytes(std::vector<uint8_t>{});
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);  // the mapping keeps the file alive
-  check(p != MAP_FAILED, op, ": ", path, ": cannot map: ", std::strerror(err));
-  std::shared_ptr<const void> owner(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
-  return Bytes(std::move(owner), static_cast<const uint8_t*>(p), size);
-}
-
-std::vector<uint8_t> gunzip(std::span<const uint8_t> compressed, const std::string& path, const char* op,
-                            size_t max_bytes) {
-  // Inflate member after member (gzip allows several concatenated) into a growing buffer.
-  std::vector<uint8_t> out;
-  z_stream z{};
-  check(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, op, ": ", path, ": zlib initialization failed");
-  z.next_in = const_cast<uint8_t*>(compressed.data());
-  z.avail_in = static_cast<uInt>(compressed.size());
-  while (true) {
-    if (out.size() - z.total_out < 1 << 16) {
-      if (out.size() >= max_bytes) {
-        inflateEnd(&z);
-        fail(op, ": ", path, ": decompresses to more than ", max_bytes, " bytes");
-      }
-      out.resize(std::min(max_bytes, std::max<size_t>(out.size() * 2, 1 << 20)));
-    }
-    z.next_out = out.data() + z.total_out;
-    z.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - z.total_out, 1u << 30));
-    const int rc = inflate(&z, Z_NO_FLUSH);
-    if (rc == Z_STREAM_END) {
-      if (z.avail_in == 0) break;
-      const uLong produced = z.total_out;
-      inflateReset(&z);  // another member follows
-      z.total_out = produced;
-      continue;
-    }
-    if (rc != Z_OK) {
-      const std::string what = rc == Z_BUF_ERROR ? "truncated gzip data" : z.msg ? z.msg : "corrupt gzip data";
-      inflateEnd(&z);
-      fail(op, ": ", path, ": ", what == "truncated gzip data" ? what : "corrupt gzip data (" + what + ")");
-    }
-  }
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
-}
-
 namespace {
 
-bool ends_with(const std::string& s, const char* suffix) {
-  const size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
+// An open regular file and its size. O_NONBLOCK makes opening a FIFO return at once instead of
+// waiting for a writer; it changes nothing for a regular file, the only kind read further.
+struct RegularFile {
+  int fd = -1;
+  size_t size = 0;
+  RegularFile(const std::string& path, const char* op) {
+    fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    check(fd >= 0, op, ": ", path, ": cannot open: ", std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      const bool dir = S_ISDIR(st.st_mode), fifo = S_ISFIFO(st.st_mode);
+      ::close(fd);
+      fail(op, ": ", path, ": not a regular file (", dir ? "a directory" : fifo ? "a FIFO" : "a device or socket",
+           "); give a file");
+    }
+    size = static_cast<size_t>(st.st_size);
+  }
+  ~RegularFile() { ::close(fd); }
+  RegularFile(const RegularFile&) = delete;
+  RegularFile& operator=(const RegularFile&) = delete;
 
-uint64_t fnv1a(const std::string& text, uint64_t h = 0xcbf29ce484222325ull) {
-  for (const unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
-// Writes `bytes` to `path` through a temporary file and rename, so that a reader never maps a
-// half-written cache entry. Failure only costs the cache: the caller has the bytes already.
-void write_cache_entry(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out.good()) {
-      fs::remove(tmp, ec);
-      return;
+  // Reads all `size` bytes; a file that shrinks meanwhile (another process truncating it) is an
+  // error, not a short buffer.
+  void read_into(uint8_t* out, const std::string& path, const char* op) const {
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::read(fd, out + done, std::min<size_t>(size - done, size_t{1} << 30));
+      if (n < 0 && errno == EINTR) continue;
+      check(n >= 0, op, ": ", path, ": read failed: ", std::strerror(errno));
+      check(n > 0, op, ": ", path, ": the file shrank to ", done, " bytes while being read (it had ", size, ")");
+      done += static_cast<size_t>(n);
     }
   }
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
-}
+};
 
 }  // namespace
 
-std::string cached_decompression_path(const std::string& path) {
-  std::string dir;
-  if (const char* d = std::getenv("MINIDL_CACHE_DIR"); d && *d) {
-    if (std::strcmp(d, "off") == 0) return {};
-    dir = d;
-  } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-    dir = std::string(x) + "/minidl";
-  } else if (const char* h = std::getenv("HOME"); h && *h) {
-    dir = std::string(h) + "/.cache/minidl";
-  } else {
-    return {};
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  std::error_code ec;
-  const fs::path absolute = fs::absolute(path, ec);
-  const std::string key = detail::concat(absolute.string(), '\n', st.st_size, '\n', st.st_mtim.tv_sec, '.',
-                                         st.st_mtim.tv_nsec);
-  char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
-  std::string name = fs::path(path).filename().string();
-  if (ends_with(name, ".gz")) name.resize(name.size() - 3);
-  return (fs::path(dir) / (name + "." + hash)).string();
+std::vector<uint8_t> read_file(const std::string& path, const char* op) {
+  const RegularFile file(path, op);
+  std::vector<uint8_t> bytes(file.size);
+  file.read_into(bytes.data(), path, op);
+  return bytes;
 }
 
-Bytes read_maybe_gzip(const std::string& path, const char* op, size_t max_bytes) {
-  Bytes raw = map_file(path, op);
-  const bool gzip = raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
-  if (!gzip) {
-    check(!ends_with(path, ".gz"), op, ": ", path, ": not gzip data (the file is named .gz but does not start with ",
-          "the gzip magic 1f 8b)");
-    return raw;
+Bytes read_bytes(const std::string& path, const char* op) {
+  const RegularFile file(path, op);
+  std::shared_ptr<uint8_t[]> buffer(new uint8_t[std::max<size_t>(file.size, 1)]);  // not value-initialized
+  file.read_into(buffer.get(), path, op);
+  const uint8_t* data = buffer.get();
+  return Bytes(std::shared_ptr<const void>(std::move(buffer), data), data, file.size);
+}
+
+bool is_gzip(std::span<const uint8_t> bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
+
+struct GzipReader::State {
+  z_stream z{};
+  std::span<const uint8_t> compressed;
+  std::string path;
+  const char* op;
+  bool done = false;
+};
+
+GzipReader::GzipReader(std::span<const uint8_t> compressed, std::string path, const char* op)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.compressed = compressed;
+  s.path = std::move(path);
+  s.op = op;
+  check(inflateInit2(&s.z, 16 + MAX_WBITS) == Z_OK, op, ": ", s.path, ": zlib initialization failed");
+  s.z.next_in = const_cast<uint8_t*>(compressed.data());
+  s.z.avail_in = static_cast<uInt>(std::min<size_t>(compressed.size(), UINT32_MAX));
+}
+
+GzipReader::~GzipReader() { inflateEnd(&state_->z); }
+
+size_t GzipReader::read(uint8_t* out, size_t n) {
+  State& s = *state_;
+  z_stream& z = s.z;
+  size_t produced = 0;
+  while (produced < n && !s.done) {
+    // zlib counts in 32 bits: feed the input and take the output in pieces below 4 GiB.
+    const auto consumed = static_cast<size_t>(z.next_in - s.compressed.data());
+    if (z.avail_in == 0 && consumed < s.compressed.size())
+      z.avail_in = static_cast<uInt>(std::min<size_t>(s.compressed.size() - consumed, UINT32_MAX));
+    z.next_out = out + produced;
+    z.avail_out = static_cast<uInt>(std::min<size_t>(n - produced, 1u << 30));
+    const uInt room = z.avail_out;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    produced += room - z.avail_out;
+    if (rc == Z_STREAM_END) {
+      if (static_cast<size_t>(z.next_in - s.compressed.data()) == s.compressed.size())
+        s.done = true;
+      else
+        check(inflateReset(&z) == Z_OK, s.op, ": ", s.path, ": zlib reset failed");  // another member follows
+      continue;
+    }
+    // No progress with room left: the input ran out before the stream's end.
+    if (rc == Z_BUF_ERROR && z.avail_out > 0) fail(s.op, ": ", s.path, ": truncated gzip data");
+    check(rc == Z_OK || rc == Z_BUF_ERROR, s.op, ": ", s.path, ": corrupt gzip data (",
+          z.msg ? z.msg : "corrupt gzip data", ")");
   }
-  const std::string cached = cached_decompression_path(path);
-  if (!cached.empty() && ::access(cached.c_str(), R_OK) == 0) return map_file(cached, op);
-  std::vector<uint8_t> out = gunzip(raw.span(), path, op, max_bytes);
-  if (!cached.empty()) write_cache_entry(cached, out);
-  return Bytes(std::move(out));
+  return produced;
 }
 
 }  // namespace minidl::data

@@ -1,9 +1,9 @@
 // Reading whole files, plain or gzip-compressed, with errors that name the path.
 //
-// Large inputs (MNIST's 47 MB of training pixels) are memory-mapped rather than copied: the pages
-// come from the page cache on demand and are shared with every other process reading the file.
-// A gzip file is decompressed once and the result cached on disk (see cached_decompression_path),
-// so the second run maps the cache instead of inflating again.
+// Files are read into memory, never memory-mapped: a mapping turns a truncation of the file by
+// another process into SIGBUS at the next access to a lost page (a run died that way mid-epoch),
+// while a copy taken at start stays valid whatever happens to the file afterwards. Only regular
+// files are read: a FIFO would block in open() until a writer came, a device might never end.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 namespace minidl::data {
 
-/// Immutable bytes that keep their backing (a mapping or a buffer) alive; cheap to copy.
+/// Immutable bytes that keep their backing buffer alive; cheap to copy.
 class Bytes {
  public:
   Bytes() = default;
@@ -33,26 +33,37 @@ class Bytes {
   size_t size_ = 0;
 };
 
-/// The bytes of `path`. `op` prefixes error messages ("read_idx: data/x: cannot open: …").
+/// The bytes of regular file `path`. `op` prefixes error messages ("read_idx: data/x: cannot open:
+/// …"); a FIFO, a directory or a device is refused without blocking.
 std::vector<uint8_t> read_file(const std::string& path, const char* op);
 
-/// `path` mapped read-only (an empty file gives empty bytes).
-Bytes map_file(const std::string& path, const char* op);
+/// The same as Bytes, in a buffer that is not zeroed first (MNIST's 47 MB are read straight in).
+Bytes read_bytes(const std::string& path, const char* op);
 
-/// Decompresses gzip data (concatenated members allowed). Truncated or corrupt data and output over
-/// `max_bytes` are errors naming `path`.
-std::vector<uint8_t> gunzip(std::span<const uint8_t> compressed, const std::string& path, const char* op,
-                            size_t max_bytes = size_t{1} << 30);
+/// True when `bytes` starts with the gzip magic 1f 8b.
+bool is_gzip(std::span<const uint8_t> bytes);
 
-/// The bytes of `path`, decompressed when the file starts with the gzip magic (1f 8b). A path
-/// ending in .gz that is not gzip is an error. Raw files are mapped; gzip files are decompressed
-/// once into the cache directory and mapped from there afterwards.
-Bytes read_maybe_gzip(const std::string& path, const char* op, size_t max_bytes = size_t{1} << 30);
+/// Deflate's largest expansion: one byte of compressed data yields at most 1032 bytes (zlib's FAQ,
+/// "Maximum compression ratio"). A header promising more than compressed size × this is a lie.
+constexpr uint64_t kMaxDeflateRatio = 1032;
 
-/// Where the decompressed copy of gzip file `path` is cached: a name derived from the file's
-/// absolute path, size and modification time (so an edited file is decompressed again) inside
-/// $MINIDL_CACHE_DIR, else $XDG_CACHE_HOME/minidl, else $HOME/.cache/minidl. Empty when none of
-/// these is set or MINIDL_CACHE_DIR is "off": then every read decompresses in memory.
-std::string cached_decompression_path(const std::string& path);
+/// Inflates gzip data (concatenated members allowed) a piece at a time, so that a caller that
+/// knows how much to expect stops there: a small file cannot make it allocate more than it asked.
+class GzipReader {
+ public:
+  /// `compressed` must outlive the reader; `path` and `op` name it in errors.
+  GzipReader(std::span<const uint8_t> compressed, std::string path, const char* op);
+  ~GzipReader();
+  GzipReader(const GzipReader&) = delete;
+  GzipReader& operator=(const GzipReader&) = delete;
+
+  /// Up to `n` more decompressed bytes into `out`; fewer only at the end of the data. Truncated or
+  /// corrupt data: minidl::Error naming the path.
+  size_t read(uint8_t* out, size_t n);
+
+ private:
+  struct State;  // zlib's stream, kept out of this header
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace minidl::data

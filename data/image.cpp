@@ -17,10 +17,10 @@
 
 namespace minidl::data {
 
-Tensor load_image(const std::string& path, int64_t size) {
+Tensor load_image(const std::string& path, int64_t size, float background) {
   check(size >= 0, "load_image: size must be >= 0, got ", size);
-  const Bytes file = map_file(path, "load_image");
-  return decode_image(file.span(), path, size);
+  const Bytes file = read_bytes(path, "load_image");
+  return decode_image(file.span(), path, size, background);
 }
 
 namespace {
@@ -83,7 +83,7 @@ bool pnm_header_acceptable(std::span<const uint8_t> b) {
 
 }  // namespace
 
-Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size) {
+Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int64_t size, float background) {
   // Only PNG, BMP and 8-bit binary PGM/PPM reach stb: each decoder is attack surface. JPEG is
   // refused: fuzzing found two memory-safety faults in the Huffman decoding of Debian's stb_image
   // (2022-09) — a write past the size table for tables of over 256 codes, and a read at a negative
@@ -98,6 +98,7 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
   check(format != Format::pnm || pnm_header_acceptable(bytes), "load_image: ", path,
         ": not a readable image (PGM/PPM: only 8-bit images with a well-formed header)");
   check(size >= 0 && size <= 4096, "load_image: size must be in [0, 4096], got ", size);
+  check(background >= 0.f && background <= 1.f, "load_image: background must be in [0, 1], got ", background);
   check(bytes.size() <= INT32_MAX, "load_image: ", path, ": ", bytes.size(), " bytes is too large for an image");
   int w = 0, h = 0, channels = 0;
   const auto n = static_cast<int>(bytes.size());
@@ -110,10 +111,18 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& path, int
   // (found by fuzzing) would otherwise be decoded, from zeros past its end, into 30 MB.
   check((format != Format::bmp && format != Format::pnm) || int64_t{w} * h <= static_cast<int64_t>(bytes.size()) * 8,
         "load_image: ", path, ": truncated image (", w, "x", h, " pixels in ", bytes.size(), " bytes)");
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(bytes.data(), n, &w, &h, &channels, 1),
+  // Decoded as grey + alpha (alpha 255 where the file has none) and composited onto the background:
+  // stb's plain grey conversion drops alpha, and an image whose colour channels are blank and whose
+  // digit is all in alpha (grey + alpha, RGBA, a palette with tRNS) was classified as blank.
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(bytes.data(), n, &w, &h, &channels, 2),
                                                    stbi_image_free);
   check(pixels != nullptr, "load_image: ", path, ": not a readable image (", stbi_failure_reason(), ")");
-  std::vector<stbi_uc> gray(pixels.get(), pixels.get() + static_cast<size_t>(w) * h);
+  std::vector<stbi_uc> gray(static_cast<size_t>(w) * h);
+  const float under = background * 255.f;
+  for (size_t i = 0; i < gray.size(); ++i) {
+    const float value = pixels.get()[2 * i], alpha = static_cast<float>(pixels.get()[2 * i + 1]) / 255.f;
+    gray[i] = static_cast<stbi_uc>(std::lround(value * alpha + under * (1.f - alpha)));
+  }
   if (size > 0 && (w != size || h != size)) {
     std::vector<stbi_uc> resized(static_cast<size_t>(size * size));
     check(stbir_resize_uint8(gray.data(), w, h, 0, resized.data(), static_cast<int>(size), static_cast<int>(size), 0,

@@ -31,6 +31,8 @@ ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageD
         Shape(labels.dims));
   check(images.dims[0] == labels.dims[0], info.name, ": ", images.dims[0], " images in ", images_path, " but ",
         labels.dims[0], " labels in ", labels_path);
+  // An empty split trains to a NaN loss and "evaluates" to 0%: nothing to learn from or measure.
+  check(images.dims[0] > 0, info.name, ": ", images_path, " holds no images");
   std::vector<int32_t> classes(labels.data.size());
   for (size_t i = 0; i < classes.size(); ++i) {
     check(labels.data[i] < 10, info.name, ": ", labels_path, ": label ", int(labels.data[i]), " at position ", i,

@@ -1,7 +1,7 @@
 // MNIST and Fashion-MNIST from their four standard IDX files (raw or .gz):
 //   train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte
-// The images stay what the file holds, one byte per pixel (47 MB for MNIST's training set, mapped
-// from the file rather than copied); a batch becomes float32 rows of 784 pixels only when it is
+// The images stay what the file holds, one byte per pixel (47 MB for MNIST's training set, read
+// once into memory); a batch becomes float32 rows of 784 pixels only when it is
 // gathered, each byte v turned into (v/255 − mean)/std on the way. Holding the set as
 // normalized floats would take 188 MB and gain nothing: the gather reads each image once per epoch
 // either way. Labels are int32 classes 0–9.
@@ -58,7 +58,8 @@ class FashionMNIST : public ImageDataset {
 };
 
 /// Loads a dataset in the MNIST layout from `dir`, checking the files against each other
-/// (28×28 images, one label per image, labels 0–9). Missing files name the command that gets them.
+/// (28×28 images, at least one, one label per image, labels 0–9). Missing files name the command
+/// that gets them.
 ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageDatasetInfo& info);
 
 /// Pixels in [0, 1] normalized as the dataset's training images: (x − mean) / std.

@@ -1,18 +1,14 @@
 #include "data/safetensors.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include "core/dispatch.h"
+#include "data/atomic_file.h"
 #include "data/file_bytes.h"
 
 namespace minidl::data {
@@ -26,18 +22,6 @@ using nlohmann::json;
 constexpr uint64_t kMaxHeaderBytes = 100 << 20;  // the reference implementation's limit
 
 const char* dtype_code(DType d) { return d == DType::float32 ? "F32" : "I32"; }
-
-// Writes all of `bytes` to fd, or throws naming `path` and the OS error (e.g. no space left).
-void write_all(int fd, const void* bytes, size_t n, const std::string& path) {
-  const auto* p = static_cast<const unsigned char*>(bytes);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    check(w > 0, "save_safetensors: ", path, ": write failed: ", std::strerror(w < 0 ? errno : EIO));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
 
 uint32_t crc32_of(std::span<const uint8_t> a, std::span<const uint8_t> b, std::span<const uint8_t> c) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -62,22 +46,6 @@ size_t checksum_position(const std::string& text) {
   const std::string key = std::string("\"") + kChecksumKey + "\":\"";
   const size_t at = text.find(key);
   return at == std::string::npos || text.find(key, at + 1) != std::string::npos ? std::string::npos : at + key.size();
-}
-
-// A save killed before its rename (SIGKILL, power loss) leaves "<path>.tmp.<pid>" behind. The
-// next save of the same path removes those whose process is gone.
-void remove_stale_temporaries(const std::filesystem::path& target) {
-  std::error_code ec;
-  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  const std::string prefix = target.filename().string() + ".tmp.";
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix)) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
-  }
 }
 
 }  // namespace
@@ -121,37 +89,14 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   std::snprintf(hex, sizeof hex, "%08x", crc32_of(length_bytes, bytes_of(text), payload));
   text.replace(digits, 8, hex);
 
-  const std::filesystem::path target(path);
-  remove_stale_temporaries(target);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check(fd >= 0, "save_safetensors: ", path, ": cannot create ", tmp, ": ", std::strerror(errno));
-  try {
-    write_all(fd, length_bytes, 8, path);
-    write_all(fd, text.data(), text.size(), path);
-    write_all(fd, payload.data(), payload.size(), path);
-    check(::fsync(fd) == 0, "save_safetensors: ", path, ": fsync failed: ", std::strerror(errno));
-    check(::close(fd) == 0, "save_safetensors: ", path, ": close failed: ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    fail("save_safetensors: ", path, ": cannot rename ", tmp, " over it: ", std::strerror(err));
-  }
-  // Make the rename itself durable.
-  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  // Through an unnamed temporary and rename, never through a link planted at a predictable name
+  // (data/atomic_file.h); the target is always the old file or the new one.
+  write_file_atomically(path, {std::span(length_bytes), bytes_of(text), std::span<const uint8_t>(payload)},
+                        "save_safetensors");
 }
 
 SafetensorsFile load_safetensors(const std::string& path, bool require_checksum) {
-  const Bytes file = map_file(path, "load_safetensors");
+  const Bytes file = read_bytes(path, "load_safetensors");
   return parse_safetensors(file.span(), path, require_checksum);
 }
 
@@ -172,9 +117,10 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
 
   SafetensorsFile out;
   struct Placed {
-    uint64_t begin;
+    uint64_t begin, end;
     std::string name;
-    Tensor tensor;
+    Shape shape;
+    DType dtype;
   };
   std::vector<Placed> placed;
   const uint64_t data_start = 8 + length, data_size = bytes.size() - data_start;
@@ -215,10 +161,23 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
       bad(detail::concat("data_offsets [", begin, ", ", end, "] lie outside the ", data_size, " data bytes (truncated?)"));
     if (end - begin != numel * 4)
       bad(detail::concat("data_offsets span ", end - begin, " bytes, shape ", shape, " needs ", numel * 4));
-    Tensor t = Tensor::empty(shape, {.dtype = dtype == "F32" ? DType::float32 : DType::int32});
-    if (numel) std::memcpy(t.data_ptr(), bytes.data() + data_start + begin, end - begin);
-    placed.push_back({begin, name, std::move(t)});
+    placed.push_back({begin, end, name, shape, dtype == "F32" ? DType::float32 : DType::int32});
   }
+  // As the reference implementation (safetensors' validate): the tensors' byte ranges, in order,
+  // tile the data exactly — no overlap, no gap, and nothing after the last one. Two names over one
+  // range, or bytes that no tensor owns, are what a tampered or mis-written file looks like. Checked
+  // before any tensor is allocated: overlapping ranges could otherwise claim the data many times.
+  std::sort(placed.begin(), placed.end(),
+            [](const auto& a, const auto& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  uint64_t covered = 0;
+  for (const Placed& p : placed) {
+    check(p.begin == covered, "load_safetensors: ", path, ": tensor '", p.name, "': data_offsets [", p.begin, ", ",
+          p.end, "] ", p.begin < covered ? "overlap the previous tensor's" : "leave a gap after byte", " (",
+          covered, ")");
+    covered = p.end;
+  }
+  check(covered == data_size, "load_safetensors: ", path, ": ", data_size - covered,
+        " bytes after the last tensor's data (the header accounts for ", covered, " of ", data_size, ")");
   const auto it = out.metadata.find(kChecksumKey);
   check(it != out.metadata.end() || !require_checksum, "load_safetensors: ", path,
         ": no checksum in the metadata (damaged, or not written by minidl)");
@@ -235,8 +194,11 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
           ", computed ", computed, "): the file is corrupt");
   }
   // The JSON object iterates by name; hand the tensors back in the order of their data.
-  std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
-  for (auto& p : placed) out.tensors.emplace_back(std::move(p.name), std::move(p.tensor));
+  for (Placed& p : placed) {
+    Tensor t = Tensor::empty(p.shape, {.dtype = p.dtype});
+    if (p.end > p.begin) std::memcpy(t.data_ptr(), bytes.data() + data_start + p.begin, p.end - p.begin);
+    out.tensors.emplace_back(std::move(p.name), std::move(t));
+  }
   return out;
 }
 

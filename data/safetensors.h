@@ -3,11 +3,13 @@
 //   N bytes   JSON: {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, …,
 //                    "__metadata__": {"key": "value", …}}   (padded with spaces to 8-byte alignment)
 //   the rest  the tensors' bytes, little-endian, at their data_offsets
-// Writes go to a temporary file in the same directory, are flushed to disk, then renamed over the
-// target: an interrupted save leaves the previous file intact. minidl also stores a CRC-32 of the
-// whole file in the metadata ("crc32", computed with those 8 hex digits as zeros) and checks it on
-// load, so a truncated or bit-flipped file is refused rather than half-read. Files from other
-// tools have no "crc32" and load unchecked.
+// Writes go to an unnamed temporary file in the same directory, are flushed to disk, then renamed
+// over the target (data/atomic_file.h): an interrupted save leaves the previous file intact, and no
+// link planted in the directory is ever written through. minidl also stores a CRC-32 of the whole
+// file in the metadata ("crc32", computed with those 8 hex digits as zeros) and checks it on load,
+// so a truncated or bit-flipped file is refused rather than half-read. Files from other tools have
+// no "crc32" and load unchecked, but as in the reference implementation their tensors' data_offsets
+// must tile the data exactly: no overlap, no gap, no bytes after the last tensor.
 // reference: https://github.com/huggingface/safetensors#format
 #pragma once
 
@@ -31,7 +33,8 @@ struct SafetensorsFile {
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
 
 /// Reads a safetensors file of F32 and I32 tensors. A bad length, corrupt JSON, unknown dtype,
-/// offsets outside the file or not matching the shape: minidl::Error naming the file.
+/// offsets outside the file, not matching the shape, overlapping or leaving bytes unaccounted for:
+/// minidl::Error naming the file. Only a regular file is read (a FIFO is refused, not waited on).
 /// With `require_checksum`, a file without one is refused too (minidl's own checkpoints: a bit flip
 /// in the key's name must not pass as a file from another tool).
 SafetensorsFile load_safetensors(const std::string& path, bool require_checksum = false);

@@ -18,7 +18,9 @@ Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, co
                   const Tensor& bias, bool training, float momentum, float eps) {
   auto [y, mean, invstd] =
       dispatch::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, "batch_norm");
-  autograd::record("batch_norm", y, {x, weight, bias, running_mean, running_var},
+  // The running statistics are inputs but not read by the backward (it uses the statistics saved
+  // here): a second forward's update of them leaves this graph's backward valid, as in PyTorch.
+  autograd::record("batch_norm", y, {x, weight, bias, running_mean, running_var}, autograd::Saves{x, weight},
                    [x, weight, has_bias = bias.defined(), mean = mean, invstd = invstd, training](const Tensor& dy) {
                      const auto g = dispatch::batch_norm_backward(dy, x, weight, mean, invstd, training,
                                                                   x.requires_grad(),

@@ -20,7 +20,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   const dispatch::Conv2dParams p{o.stride, o.padding, o.dilation, o.groups};
   Tensor y = dispatch::conv2d(x, weight, bias, p, act, "conv2d");
   // The output is kept only for the activation's gradient: without one, nothing needs it.
-  autograd::record("conv2d", y, {x, weight, bias},
+  // The backward reads x for dW, the weight for dx, and the output only for the activation's gradient.
+  const autograd::Saves saves{weight.requires_grad() ? x : Tensor{}, x.requires_grad() ? weight : Tensor{},
+                              act == Activation::none ? Tensor{} : y};
+  autograd::record("conv2d", y, {x, weight, bias}, saves,
                    [x, weight, has_bias = bias.defined(), y = act == Activation::none ? Tensor() : y.detach(), p,
                     act](const Tensor& dy) {
                      const auto g = dispatch::conv2d_backward(dy, y, x, weight, p, act, x.requires_grad(),
@@ -38,7 +41,9 @@ Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bi
   const dispatch::Conv2dParams p{o.stride, o.padding, o.dilation, o.groups};
   const dispatch::Pool2dParams q{pool.kernel_size, pool.stride == 0 ? pool.kernel_size : pool.stride, pool.padding};
   auto [y, indices] = dispatch::conv2d_max_pool2d(x, weight, bias, p, act, q, "conv2d_max_pool2d");
-  autograd::record("conv2d_max_pool2d", y, {x, weight, bias},
+  const autograd::Saves saves{weight.requires_grad() ? x : Tensor{}, x.requires_grad() ? weight : Tensor{},
+                              act == Activation::none ? Tensor{} : y};
+  autograd::record("conv2d_max_pool2d", y, {x, weight, bias}, saves,
                    [x, weight, has_bias = bias.defined(), y = y.detach(), indices = indices, p, q, act](
                        const Tensor& dy) {
                      const auto g = dispatch::conv2d_max_pool2d_backward(dy, y, indices, x, weight, p, act, q,

@@ -29,16 +29,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
   }
   Tensor y = dispatch::matmul(x, weight.transpose(0, 1), "linear");
   dispatch::bias_activation_(y, bias, act, "linear");
-  autograd::record("linear", y, {x, weight, bias}, [x, weight, has_bias = bias.defined(), y = y.detach(), act](
-                                                        const Tensor& dy) {
-    autograd::Grads g;
-    Tensor dbias;
-    const Tensor dz = dispatch::bias_activation_backward(y, dy, act, has_bias ? &dbias : nullptr, "linear");
-    if (x.requires_grad()) g[0] = dispatch::matmul(dz, weight, "linear");
-    if (weight.requires_grad()) g[1] = dispatch::matmul(dz.transpose(0, 1), x, "linear");
-    g[2] = dbias;
-    return g;
-  });
+  // dweight reads x, dx reads weight, and dz reads y unless there is no activation: each is saved
+  // only for a gradient that reads it (an input batch never needs dx, so the weight is not saved).
+  autograd::record("linear", y, {x, weight, bias},
+                   autograd::Saves{weight.requires_grad() ? x : Tensor{}, x.requires_grad() ? weight : Tensor{},
+                                   act == Activation::none ? Tensor{} : y},
+                   [x, weight, has_bias = bias.defined(), y = y.detach(), act](const Tensor& dy) {
+                     autograd::Grads g;
+                     Tensor dbias;
+                     const Tensor dz =
+                         dispatch::bias_activation_backward(y, dy, act, has_bias ? &dbias : nullptr, "linear");
+                     if (x.requires_grad()) g[0] = dispatch::matmul(dz, weight, "linear");
+                     if (weight.requires_grad()) g[1] = dispatch::matmul(dz.transpose(0, 1), x, "linear");
+                     g[2] = dbias;
+                     return g;
+                   });
   return y;
 }
 
@@ -47,9 +52,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
 // softmax computed in the forward (kernels/cpu/cross_entropy.cpp).
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   auto [loss, probs] = dispatch::cross_entropy(logits, targets, "cross_entropy");
-  autograd::record("cross_entropy", loss, {logits}, [probs = probs, targets](const Tensor& dloss) {
-    return autograd::Grads{dispatch::cross_entropy_backward(probs, targets, dloss)};
-  });
+  autograd::record("cross_entropy", loss, {logits}, autograd::Saves{probs, targets},
+                   [probs = probs, targets](const Tensor& dloss) {
+                     return autograd::Grads{dispatch::cross_entropy_backward(probs, targets, dloss)};
+                   });
   return loss;
 }
 

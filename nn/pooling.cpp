@@ -27,7 +27,7 @@ namespace functional {
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
   const dispatch::Pool2dParams p = params(options, "max_pool2d");
   auto [y, indices] = dispatch::max_pool2d(x, p, "max_pool2d");
-  autograd::record("max_pool2d", y, {x}, [indices = indices, shape = x.shape(), p](const Tensor& dy) {
+  autograd::record("max_pool2d", y, {x}, autograd::Saves{}, [indices = indices, shape = x.shape(), p](const Tensor& dy) {
     return autograd::Grads{dispatch::max_pool2d_backward(dy, indices, shape, p)};
   });
   return y;
@@ -37,7 +37,7 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
   const dispatch::Pool2dParams p = params(options, "avg_pool2d");
   Tensor y = dispatch::avg_pool2d(x, p, "avg_pool2d");
-  autograd::record("avg_pool2d", y, {x}, [shape = x.shape(), p](const Tensor& dy) {
+  autograd::record("avg_pool2d", y, {x}, autograd::Saves{}, [shape = x.shape(), p](const Tensor& dy) {
     return autograd::Grads{dispatch::avg_pool2d_backward(dy, shape, p)};
   });
   return y;

@@ -282,6 +282,135 @@ TEST_SUITE("autograd") {
     CHECK(error_of([&] { relu(w).set_requires_grad(false); }).find("only leaf tensors") != std::string::npos);
   }
 
+  TEST_CASE("a tensor edited in place after an op saved it fails backward, naming the op, its shape and both versions") {
+    // The four ways of reaching a saved tensor's storage: the tensor itself, a detach() of it, a
+    // leaf under NoGradGuard (as an optimizer does), and a view of a view. Before versions, each
+    // gave a gradient computed from the edited values (w.grad() == [100, 100] instead of [3, 4]).
+    const Tensor w = Tensor::from_vector({1.f, 2.f}, {2}, true);
+    const Tensor x = Tensor::from_vector({3.f, 4.f}, {2});
+    const Tensor direct = sum(w * x);
+    x.fill_(100.f);
+    CHECK(error_of([&] { direct.backward(); }) ==
+          "backward: a [2] tensor that 'mul' saved for its backward was modified in place afterwards (version 0 "
+          "when saved, 1 now); make the edit before the forward pass, or edit a clone()");
+    CHECK_FALSE(w.grad().defined());
+
+    const Tensor a = Tensor::from_vector({0.5f, -1.f}, {2}, true);
+    const Tensor through_detach = sum(exp(a) * 2.f);
+    const Tensor y = through_detach.grad_fn()->inputs()[0].grad_fn()->inputs()[0];  // exp's output
+    y.detach().mul_(3.f);
+    CHECK(error_of([&] { through_detach.backward(); }).find("tensor that 'exp' saved") != std::string::npos);
+
+    const Tensor m = Tensor::from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}, true);
+    const Tensor in = Tensor::from_vector({1.f, 1.f}, {1, 2}, true);
+    const Tensor under_no_grad = sum(matmul(in, m));
+    {
+      NoGradGuard no_grad;
+      m.add_(Tensor::ones({2, 2}), -0.1f);  // an optimizer's step between forward and backward
+    }
+    CHECK(error_of([&] { under_no_grad.backward(); }) ==
+          "backward: a [2, 2] tensor that 'matmul' saved for its backward was modified in place afterwards "
+          "(version 0 when saved, 1 now); make the edit before the forward pass, or edit a clone()");
+
+    const Tensor base = Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3});
+    const Tensor v = Tensor::from_vector({1.f, 1.f, 1.f, 1.f, 1.f, 1.f}, {2, 3}, true);
+    const Tensor through_views = sum(v * base);
+    base.transpose(0, 1).slice(0, 1, 3).fill_(0.f);  // a strided view of a view: the same storage
+    const std::string e = error_of([&] { through_views.backward(); });
+    CHECK(e.find("a [2, 3] tensor that 'mul' saved") != std::string::npos);
+    CHECK(e.find("(version 0 when saved, 1 now)") != std::string::npos);
+  }
+
+  TEST_CASE("every op that saves a tensor checks its version, and an op that saves none allows the edit") {
+    // Each case: a scalar loss through the op, and a tensor the op's backward reads, to be edited.
+    struct Case {
+      const char* op;
+      std::function<std::pair<Tensor, Tensor>(const Tensor& x)> fn;
+    };
+    const Tensor w = Tensor::from_vector({0.5f, -1.5f, 2.f, 1.f, -0.5f, 0.25f}, {2, 3});
+    const Tensor targets = Tensor::from_vector({2, 0}, {2});
+    const auto output_of = [](Tensor y) { return std::pair{sum(y * 1.f), y}; };  // ops that save their output
+    const Case saving[] = {
+        {"mul", [&](const Tensor& x) { return std::pair{sum(x * w), w}; }},
+        {"div", [&](const Tensor& x) { return std::pair{sum(w / x), x}; }},
+        {"log", [](const Tensor& x) { return std::pair{sum(log(x)), x}; }},
+        {"square", [](const Tensor& x) { return std::pair{sum(square(x)), x}; }},
+        {"exp", [&](const Tensor& x) { return output_of(exp(x)); }},
+        {"sqrt", [&](const Tensor& x) { return output_of(sqrt(x)); }},
+        {"relu", [&](const Tensor& x) { return output_of(relu(x)); }},
+        {"sigmoid", [&](const Tensor& x) { return output_of(sigmoid(x)); }},
+        {"tanh", [&](const Tensor& x) { return output_of(tanh(x)); }},
+        {"softmax", [&](const Tensor& x) { return output_of(softmax(x, 1)); }},
+        {"log_softmax", [&](const Tensor& x) { return output_of(log_softmax(x, 1)); }},
+        {"matmul", [&](const Tensor& x) { return std::pair{sum(matmul(w, x.transpose(0, 1))), w}; }},
+        {"linear", [&](const Tensor& x) { return std::pair{sum(nn::functional::linear(w, x, Tensor{})), w}; }},
+        {"linear", [&](const Tensor& x) { return output_of(nn::functional::linear(w, x, Tensor{}, kernels::Activation::relu)); }},
+        {"cross_entropy", [&](const Tensor& x) { return std::pair{nn::functional::cross_entropy(x, targets), targets}; }},
+    };
+    for (const Case& c : saving) {
+      CAPTURE(c.op);
+      const Tensor x = Tensor::from_vector({1.f, 2.f, 0.5f, 3.f, 1.5f, 2.5f}, {2, 3}, true);
+      const auto [loss, saved] = c.fn(x);
+      {
+        // Writing the same values back changes nothing, but it is a write: a version cannot tell.
+        NoGradGuard no_grad;
+        saved.detach().copy_(saved.clone());
+      }
+      CHECK(error_of([&] { loss.backward(); }).find("tensor that '" + std::string(c.op) + "' saved") !=
+            std::string::npos);
+    }
+    const Case saving_none[] = {
+        {"add", [&](const Tensor& x) { return std::pair{sum(x + w), x}; }},
+        {"sub", [&](const Tensor& x) { return std::pair{sum(w - x), x}; }},
+        {"neg", [](const Tensor& x) { return std::pair{sum(-x), x}; }},
+        {"mean", [](const Tensor& x) { return std::pair{sum(mean(x, 0)), x}; }},
+        {"views", [](const Tensor& x) { return std::pair{sum(x.transpose(0, 1).reshape({6}).slice(0, 1, 5).clone()), x}; }},
+    };
+    for (const Case& c : saving_none) {
+      CAPTURE(c.op);
+      const Tensor x = Tensor::from_vector({1.f, 2.f, 0.5f, 3.f, 1.5f, 2.5f}, {2, 3}, true);
+      const auto [loss, edited] = c.fn(x);
+      {
+        NoGradGuard no_grad;
+        edited.fill_(7.f);  // none of these backwards reads x's values: the gradient stays exact
+      }
+      CHECK(error_of([&] { loss.backward(); }).empty());
+      CHECK(x.grad().defined());
+    }
+  }
+
+  TEST_CASE("a gradient that does not read the edited tensor is allowed, and so are edits between graphs") {
+    // y = w·x with only w requiring grad: dw = dy·x reads x, never w. Editing w after the forward
+    // (what an optimizer stepping between forward and backward does) leaves dw exact, as in PyTorch.
+    const Tensor w = Tensor::from_vector({1.f, 2.f}, {2}, true);
+    const Tensor x = Tensor::from_vector({3.f, 4.f}, {2});
+    const Tensor loss = sum(w * x);
+    {
+      NoGradGuard no_grad;
+      w.fill_(-9.f);
+    }
+    loss.backward();
+    CHECK(w.grad().to_vector() == std::vector<float>{3.f, 4.f});
+    // An edit after backward() (the graph is released) or before the next forward is an ordinary update.
+    x.fill_(1.f);
+    sum(w * x).backward();
+    CHECK(w.grad().to_vector() == std::vector<float>{4.f, 5.f});
+    // Replacing a saved leaf's data (set_data) is refused the same way.
+    const Tensor p = Tensor::from_vector({2.f, 2.f}, {2}, true);
+    const Tensor q = Tensor::from_vector({1.f, 1.f}, {2}, true);
+    const Tensor both = sum(p * q);
+    p.set_data(Tensor::ones({2}));
+    CHECK(error_of([&] { both.backward(); }).find("that 'mul' saved for its backward had its data replaced") !=
+          std::string::npos);
+    // An op that does not say what it saves is checked on every input and its output.
+    const Tensor in = Tensor::from_vector({1.f, 2.f}, {2}, true);
+    Tensor out = dispatch::binary(kernels::BinaryOp::add, in, in, "twice");
+    autograd::record("twice", out, {in}, [](const Tensor& dy) { return autograd::Grads{2.f * dy}; });
+    const Tensor total = sum(out);
+    out.detach().fill_(0.f);
+    CHECK(error_of([&] { total.backward(); }).find("tensor that 'twice' saved") != std::string::npos);
+  }
+
   TEST_CASE("a two-layer network's gradients match PyTorch to 1e-5") {
     namespace ref = two_layer_net;
     const Tensor x = Tensor::from_vector(ref::x, {ref::N, ref::D}, true);

@@ -611,4 +611,31 @@ TEST_SUITE("cnn") {
     CHECK(error_of([&] { nn::plan_model("dropout(1)", img); }) == "model: dropout(1): p must be in [0, 1), got 1");
     CHECK(error_of([&] { nn::plan_model(" , ", img); }) == "model: the description names no layer");
   }
+
+  TEST_CASE("in-place edits of what conv2d and batch_norm saved are caught, running statistics are not") {
+    Tensor x = random_tensor({2, 2, 5, 5}, 1300, true), w = random_tensor({3, 2, 3, 3}, 1301, true);
+    const Tensor xs = x.detach();  // the same storage, outside the graph
+    const Tensor y = F::conv2d(x, w, Tensor(), {.padding = 1});
+    {
+      NoGradGuard no_grad;
+      xs.fill_(1.f);
+    }
+    const std::string e = error_of([&] { sum(y).backward(); });
+    CHECK(e.find("'conv2d' saved for its backward was modified in place afterwards") != std::string::npos);
+    // Batch norm updates its running statistics in place on every training forward: a second forward
+    // before the first backward must not invalidate the first graph (its backward does not read them).
+    nn::BatchNorm2d bn(2);
+    const Tensor a = random_tensor({3, 2, 4, 4}, 1302, true);
+    const Tensor first = bn(a), second = bn(a * 2.f);
+    sum(first * first).backward();
+    CHECK(a.grad().defined());
+    const Tensor xn = random_tensor({4, 2}, 1303, true);
+    Tensor mean = Tensor::zeros({2}), var = Tensor::ones({2});
+    const Tensor z = F::batch_norm(xn, mean, var, Tensor(), Tensor(), true);
+    {
+      NoGradGuard no_grad;
+      xn.detach().mul_(2.f);
+    }
+    CHECK(error_of([&] { sum(z * z).backward(); }).find("'batch_norm' saved") != std::string::npos);
+  }
 }

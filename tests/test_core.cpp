@@ -285,6 +285,32 @@ TEST_SUITE("core") {
           "to_int_vector: tensor is float32 [2]; convert it with to(DType::int32) first");
   }
 
+  TEST_CASE("slice and arange count with sizes near the int64 limits without overflowing") {
+    const Tensor x = Tensor::arange(12).reshape({4, 3});
+    // (end − start + step − 1) / step overflowed for a huge step, and stride · step with it.
+    const Tensor first = x.slice(0, 0, 4, INT64_MAX);
+    CHECK(first.shape() == Shape{1, 3});
+    CHECK(first.to_vector() == std::vector<float>{0, 1, 2});
+    CHECK(x.slice(1, 1, 3, INT64_MAX - 1).to_vector() == std::vector<float>{1, 4, 7, 10});
+    CHECK(x.slice(0, 1, 4, 2).to_vector() == std::vector<float>{3, 4, 5, 9, 10, 11});
+    CHECK(error_of([&] { x.slice(0, INT64_MIN, 2); }).starts_with("slice: range [-9223372036854775808, 2) is out of bounds"));
+    // end − start in int64 overflowed into an empty tensor; the count itself is 2^64 − 1.
+    CHECK(error_of([] { Tensor::arange(INT64_MIN, INT64_MAX); }) ==
+          "arange: [-9223372036854775808, 9223372036854775807) in steps of 1 has 18446744073709551615 elements, more "
+          "than a tensor can hold");
+    CHECK(error_of([] { Tensor::arange(INT64_MAX, INT64_MIN, -1); }).find("has 18446744073709551615 elements") !=
+          std::string::npos);
+    CHECK(Tensor::arange(0, 10, INT64_MAX).to_vector() == std::vector<float>{0});
+    CHECK(Tensor::arange(0, -10, INT64_MIN).to_vector() == std::vector<float>{0});
+    CHECK(Tensor::arange(INT64_MAX - 2, INT64_MAX).numel() == 2);
+    CHECK(Tensor::arange(INT64_MIN, INT64_MIN + 3, 1, {.dtype = DType::float32}).numel() == 3);
+    CHECK(Tensor::arange(5, -5, -3, {.dtype = DType::int32}).to_int_vector() == std::vector<int32_t>{5, 2, -1, -4});
+    CHECK(error_of([] { Tensor::arange(0, int64_t{1} << 40, 1 << 20, {.dtype = DType::int32}); }) ==
+          "arange: range [0, 1099511627776) does not fit int32");
+    // A count that fits int64 but not memory fails in the allocator, with an Error, not std::bad_alloc.
+    CHECK(error_of([] { Tensor::arange(int64_t{1} << 58); }).starts_with("allocate: out of memory"));
+  }
+
   TEST_CASE("in-place updates write through views and broadcast their operand") {
     Tensor x = Tensor::from_vector(iota(6), {2, 3});
     x.add_(Tensor::from_vector({10.f, 20.f, 30.f}, {3}));
@@ -349,10 +375,7 @@ TEST_SUITE("core") {
   }
 
   TEST_CASE("the caching allocator reuses freed blocks") {
-    if (!caching_enabled()) {
-      MESSAGE("skipped: caching is off in this build (AddressSanitizer or MINIDL_CACHING_ALLOCATOR=0)");
-      return;
-    }
+    if (!caching_enabled()) SKIP_TEST("caching is off in this build (AddressSanitizer or MINIDL_CACHING_ALLOCATOR=0)");
     { Tensor warm = Tensor::empty({123457}); }
     const MemoryStats before = memory_stats();
     { Tensor again = Tensor::empty({123457}); }

@@ -2,14 +2,24 @@
 // loader, DataLoader batching and shuffling, images, and safetensors files. A last case reads the
 // real MNIST when data/mnist exists and says it was skipped otherwise.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <stb_image_write.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <thread>
 
+#include "data/atomic_file.h"
 #include "minidl/minidl.h"
 #include "testing.h"
 
@@ -34,11 +44,11 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
-std::vector<uint8_t> gzip(const std::vector<uint8_t>& bytes) {
+std::vector<uint8_t> gzip(const std::vector<uint8_t>& bytes, int level = Z_DEFAULT_COMPRESSION) {
   uLongf size = compressBound(static_cast<uLong>(bytes.size())) + 32;
   std::vector<uint8_t> out(size);
   z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
   z.next_in = const_cast<uint8_t*>(bytes.data());
   z.avail_in = static_cast<uInt>(bytes.size());
   z.next_out = out.data();
@@ -70,6 +80,66 @@ void write_mnist(const TempDir& dir, const std::string& split, uint32_t n, uint3
   write_bytes(dir / (split + "-labels-idx1-ubyte" + suffix), gz ? gzip(label_file) : label_file);
 }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Sets a file's modification time `seconds` into the past (without following a link).
+void make_old(const std::string& path, int seconds) {
+  const timespec then[2] = {{::time(nullptr) - seconds, 0}, {::time(nullptr) - seconds, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), then, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+double seconds_since_modified(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<double>(::time(nullptr) - st.st_mtime);
+}
+
+// Another user, for files and links an attacker plants (nobody). Only root can make them.
+constexpr uid_t kOtherUser = 65534;
+bool can_act_as_others() { return ::geteuid() == 0; }
+
+// A file only its owner may read (root's, when the tests run as root), which a planted link points at.
+struct Victim {
+  std::string path, contents = "root-only secret, must stay byte-identical\n";
+  explicit Victim(std::string p) : path(std::move(p)) {
+    std::ofstream(path, std::ios::binary) << contents;
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  bool intact() const { return slurp(path) == contents && fs::status(path).permissions() == (fs::perms::owner_read | fs::perms::owner_write); }
+};
+
+// A symbolic link at `at` to `target`, owned by another user when this process may do that.
+void plant_link(const std::string& target, const std::string& at) {
+  REQUIRE(::symlink(target.c_str(), at.c_str()) == 0);
+  if (can_act_as_others()) REQUIRE(::lchown(at.c_str(), kOtherUser, kOtherUser) == 0);
+}
+
+// Opens `fifo` for writing once a reader appears, for up to `seconds`: a reader blocked in open()
+// (what minidl did with a FIFO) is released then, so a test of that bug fails instead of hanging.
+std::thread release_fifo_after(const std::string& fifo, double seconds) {
+  return std::thread([fifo, seconds] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) {
+        ::close(fd);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+}
+
+// The names in a directory.
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
 }  // namespace
 
 TEST_SUITE("data") {
@@ -91,26 +161,177 @@ TEST_SUITE("data") {
     CHECK(std::vector<uint8_t>(b.data.begin(), b.data.end()) == std::vector<uint8_t>{9});
   }
 
-  TEST_CASE("a .gz file is decompressed once and then read from the cache") {
+  TEST_CASE("a .gz file is decompressed once, then read from the cache once the entry matches its source") {
     TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);  // 0700: a cache directory must be the user's alone
     setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
-    write_bytes(dir / "c.idx.gz", gzip(idx({3}, {7, 8, 9})));
+    const auto bytes = idx({3}, {7, 8, 9});
+    write_bytes(dir / "c.idx.gz", gzip(bytes));
     const std::string cached = data::cached_decompression_path(dir / "c.idx.gz");
     CHECK(cached.starts_with(cache.path.string() + "/c.idx."));
     CHECK(!fs::exists(cached));
     CHECK(data::read_idx(dir / "c.idx.gz").data[2] == 9);
-    REQUIRE(fs::exists(cached));  // written by the first read
-    CHECK(fs::file_size(cached) == idx({3}, {7, 8, 9}).size());
-    // The second read maps the cache: make the cache differ to see that it is the one read.
-    write_bytes(cached, idx({3}, {1, 2, 3}));
-    CHECK(data::read_idx(dir / "c.idx.gz").data[2] == 3);
-    // A changed file (other size, so another key) is decompressed again.
+    REQUIRE(fs::exists(cached));  // written by the first read: a 40-byte header, then the file
+    CHECK(fs::file_size(cached) == 40 + bytes.size());
+    CHECK(fs::status(cached).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+    // A hit marks the entry as used (for eviction): age it, read again, and it is fresh.
+    make_old(cached, 3600);
+    CHECK(data::read_idx(dir / "c.idx.gz").data[2] == 9);
+    CHECK(seconds_since_modified(cached) < 60);
+    // A changed file is decompressed again, into the same entry (one per source path).
     write_bytes(dir / "c.idx.gz", gzip(idx({4}, {7, 8, 9, 10})));
-    CHECK(data::cached_decompression_path(dir / "c.idx.gz") != cached);
+    CHECK(data::cached_decompression_path(dir / "c.idx.gz") == cached);
     CHECK(data::read_idx(dir / "c.idx.gz").data[3] == 10);
+    CHECK(fs::file_size(cached) == 40 + idx({4}, {7, 8, 9, 10}).size());
     setenv("MINIDL_CACHE_DIR", "off", 1);
     CHECK(data::cached_decompression_path(dir / "c.idx.gz").empty());
     CHECK(data::read_idx(dir / "c.idx.gz").data[3] == 10);
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
+  TEST_CASE("a cache entry that was edited, cut short, planted through a link, or left by a replaced source is not served") {
+    TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    const std::string src = dir / "d.idx.gz";
+    // Stored (level 0) gzip: the compressed size depends on the length alone, so two sources can
+    // have the same size and, after touch, the same modification time (cp -p of another file).
+    const auto a = idx({4}, {1, 2, 3, 4}), b = idx({4}, {5, 6, 7, 8});
+    write_bytes(src, gzip(a, 0));
+    const std::string cached = data::cached_decompression_path(src);
+    REQUIRE(data::read_idx(src).data[3] == 4);
+    REQUIRE(fs::exists(cached));
+    const auto read_last = [&] { return static_cast<int>(data::read_idx(src).data[3]); };
+
+    std::string entry = slurp(cached);
+    entry.back() = 99;  // edited after the fact: the payload's checksum no longer matches
+    write_bytes(cached, std::vector<uint8_t>(entry.begin(), entry.end()));
+    CHECK(read_last() == 4);
+    CHECK(slurp(cached).back() == 4);  // and rewritten from the source
+    entry = slurp(cached);
+    write_bytes(cached, std::vector<uint8_t>(entry.begin(), entry.end() - 2));  // cut short
+    CHECK(read_last() == 4);
+
+    const auto time_of_a = fs::last_write_time(src);
+    write_bytes(src, gzip(b, 0));  // the same size, and then the same time: only the content differs
+    REQUIRE(fs::file_size(src) == gzip(a, 0).size());
+    fs::last_write_time(src, time_of_a);
+    CHECK(read_last() == 8);
+
+    // An entry that is a link (to a well-formed entry elsewhere, or to a victim's file) is neither
+    // read nor written through: the next store replaces the link itself.
+    const Victim victim(dir / "victim");
+    fs::remove(cached);
+    plant_link(victim.path, cached);
+    CHECK(read_last() == 8);
+    CHECK(victim.intact());
+    CHECK(!fs::is_symlink(cached));
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
+  TEST_CASE("a cache directory or entry that belongs to another user, or is open to others, is not used") {
+    TempDir dir, cache;
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    const std::string src = dir / "e.idx.gz";
+    write_bytes(src, gzip(idx({2}, {1, 2})));
+    fs::permissions(cache.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);  // 0755
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(listing(cache.path).empty());  // not written to: others could have put entries there
+    fs::permissions(cache.path, fs::perms::owner_all);
+    CHECK(data::read_idx(src).data[1] == 2);
+    const std::string cached = data::cached_decompression_path(src);
+    REQUIRE(fs::exists(cached));
+    // minidl's default directory, made 0755 by earlier versions, is the user's: set to 0700 and used.
+    TempDir xdg;
+    fs::create_directories(xdg.path / "minidl");
+    fs::permissions(xdg.path / "minidl", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                             fs::perms::others_read | fs::perms::others_exec);
+    unsetenv("MINIDL_CACHE_DIR");
+    const char* xdg_before = std::getenv("XDG_CACHE_HOME");
+    const std::string xdg_saved = xdg_before ? xdg_before : "";
+    setenv("XDG_CACHE_HOME", xdg.path.c_str(), 1);
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(fs::status(xdg.path / "minidl").permissions() == fs::perms::owner_all);
+    CHECK(listing(xdg.path / "minidl").size() == 1);
+    if (xdg_saved.empty())
+      unsetenv("XDG_CACHE_HOME");
+    else
+      setenv("XDG_CACHE_HOME", xdg_saved.c_str(), 1);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    if (!can_act_as_others()) SKIP_TEST("not root: cannot make files of another user");
+    // An entry another user made (here: a well-formed one, forged for other data) is not read.
+    std::string forged = slurp(cached);
+    forged.back() = 42;
+    write_bytes(cached, std::vector<uint8_t>(forged.begin(), forged.end()));
+    REQUIRE(::chown(cached.c_str(), kOtherUser, kOtherUser) == 0);
+    CHECK(data::read_idx(src).data[1] == 2);
+    // Nor is a directory of another user, even with mode 0700.
+    TempDir theirs;
+    fs::permissions(theirs.path, fs::perms::owner_all);
+    REQUIRE(::chown(theirs.path.c_str(), kOtherUser, kOtherUser) == 0);
+    setenv("MINIDL_CACHE_DIR", theirs.path.c_str(), 1);
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(listing(theirs.path).empty());
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
+  TEST_CASE("a .gz bomb stops at the size its IDX header states, allocating no more, and nothing is cached") {
+    TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    // 0.5 MB expanding to 512 MB: a valid 2-image file, then 512 gzip members of 1 MiB of zeros
+    // each (concatenated members are one gzip stream).
+    std::vector<uint8_t> bomb = gzip(idx({2, 28, 28}, std::vector<uint8_t>(2 * 784, 5)));
+    const std::vector<uint8_t> mib = gzip(std::vector<uint8_t>(size_t{1} << 20));
+    for (int i = 0; i < 512; ++i) bomb.insert(bomb.end(), mib.begin(), mib.end());
+    CHECK(bomb.size() < 600'000);
+    write_bytes(dir / "bomb.gz", bomb);
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string e = error_of([&] { data::read_idx(dir / "bomb.gz"); });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    getrusage(RUSAGE_SELF, &after);
+    CHECK(e == "read_idx: " + (dir / "bomb.gz") +
+                   ": more data after the 2 x 28 x 28 bytes the header describes (decompression stopped there)");
+    MESSAGE("bomb refused in " << seconds << " s, peak memory grew " << (after.ru_maxrss - before.ru_maxrss) / 1024
+                               << " MiB");
+    CHECK(seconds < 1.0);
+    CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);  // KiB: nothing near 512 MB was held
+    CHECK(listing(cache.path).empty());
+    // A header that promises more than its compressed bytes can expand to is refused unread.
+    write_bytes(dir / "liar.gz", gzip(idx({60000, 28, 28}, std::vector<uint8_t>(100))));
+    CHECK(error_of([&] { data::read_idx(dir / "liar.gz"); }).find("bytes of gzip data can hold (deflate expands at most 1032:1)") !=
+          std::string::npos);
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
+  TEST_CASE("the cache holds at most MINIDL_CACHE_MAX_MB, evicting the least recently used entries") {
+    TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    setenv("MINIDL_CACHE_MAX_MB", "1", 1);
+    write_bytes(cache / "notes.txt", {'k', 'e', 'e', 'p'});  // not an entry: never touched
+    std::vector<std::string> cached;
+    for (int i = 0; i < 3; ++i) {  // 3 × 400 KB > 1 MiB
+      const std::string src = dir / ("f" + std::to_string(i) + ".gz");
+      write_bytes(src, gzip(idx({400'000}, std::vector<uint8_t>(400'000, static_cast<uint8_t>(i)))));
+      CHECK(data::read_idx(src).data[0] == i);
+      cached.push_back(data::cached_decompression_path(src));
+      make_old(cached.back(), 300 - 100 * i);  // f0 oldest
+      if (i == 1) {
+        CHECK(data::read_idx(dir / "f0.gz").data[0] == 0);  // f0 used again: now f1 is the oldest
+      }
+    }
+    CHECK(fs::exists(cached[0]));
+    CHECK(!fs::exists(cached[1]));
+    CHECK(fs::exists(cached[2]));
+    CHECK(fs::exists(cache / "notes.txt"));
+    uint64_t total = 0;
+    for (const auto& e : fs::directory_iterator(cache.path)) total += fs::file_size(e.path());
+    CHECK(total <= (uint64_t{1} << 20));
+    unsetenv("MINIDL_CACHE_MAX_MB");
     unsetenv("MINIDL_CACHE_DIR");
   }
 
@@ -196,6 +417,9 @@ TEST_SUITE("data") {
     write_bytes(dir / "train-images-idx3-ubyte", idx({2, 14, 14}, std::vector<uint8_t>(392)));
     CHECK(error_of([&] { data::MNIST(dir.path.string(), data::Split::train); }) ==
           "mnist: " + (dir / "train-images-idx3-ubyte") + ": expected images of shape [N, 28, 28], got [2, 14, 14]");
+    write_mnist(dir, "train", 0, 0);  // a valid but empty split: nothing to train on or to measure
+    CHECK(error_of([&] { data::MNIST(dir.path.string(), data::Split::train); }) ==
+          "mnist: " + (dir / "train-images-idx3-ubyte") + " holds no images");
     CHECK(error_of([] { data::MNIST("/nonexistent/mnist", data::Split::train); }) ==
           "mnist: no train-images-idx3-ubyte[.gz] in /nonexistent/mnist; get the data with: scripts/fetch-mnist");
     CHECK(error_of([] { data::FashionMNIST("/nonexistent", data::Split::test); }) ==
@@ -270,6 +494,29 @@ TEST_SUITE("data") {
           "load_image: x.jpg: JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to PNG");
     CHECK(error_of([&] { data::save_png(dir / "x.png", Tensor::zeros({3})); }) ==
           "save_png: expected [height, width] pixels, got [3]");
+  }
+
+  TEST_CASE("images: transparency is composited onto the background, so a digit drawn in alpha alone is seen") {
+    TempDir dir;
+    // Colour channels all white (or all black), the picture in alpha: a gradient from clear to opaque.
+    for (const uint8_t colour : {uint8_t{255}, uint8_t{0}}) {
+      CAPTURE(int{colour});
+      std::vector<uint8_t> rgba;
+      std::vector<float> alpha;
+      for (int i = 0; i < 16; ++i) {
+        rgba.insert(rgba.end(), {colour, colour, colour, static_cast<uint8_t>(i * 17)});
+        alpha.push_back(static_cast<float>(i * 17) / 255.f);
+      }
+      REQUIRE(stbi_write_png((dir / "a.png").c_str(), 4, 4, 4, rgba.data(), 16) != 0);
+      for (const float background : {0.f, 1.f}) {
+        const std::vector<float> got = data::load_image(dir / "a.png", 0, background).to_vector();
+        for (size_t i = 0; i < got.size(); ++i) {
+          const float want = static_cast<float>(colour) / 255.f * alpha[i] + background * (1.f - alpha[i]);
+          CHECK(got[i] == doctest::Approx(want).epsilon(0.01));
+        }
+      }
+    }
+    CHECK(error_of([&] { data::load_image(dir / "a.png", 0, 2.f); }) == "load_image: background must be in [0, 1], got 2");
   }
 
   TEST_CASE("inputs the fuzzers once crashed on are refused with an Error") {
@@ -390,12 +637,120 @@ TEST_SUITE("data") {
     CHECK(error_of([&] { data::load_safetensors(bad); }).find(": checksum mismatch (stored ") != std::string::npos);
   }
 
+  TEST_CASE("safetensors: overlapping data_offsets, gaps and bytes after the data are refused, as by the reference") {
+    TempDir dir;
+    // Two 2-float tensors; `offsets` places them in a data section of `data_bytes` bytes.
+    const auto file = [&](const std::string& name, const std::string& offsets_a, const std::string& offsets_b,
+                          size_t data_bytes) {
+      const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":)" + offsets_a +
+                                 R"(},"b":{"dtype":"F32","shape":[2],"data_offsets":)" + offsets_b + "}}";
+      std::vector<uint8_t> bytes(8);
+      bytes[0] = static_cast<uint8_t>(header.size());
+      bytes.insert(bytes.end(), header.begin(), header.end());
+      bytes.resize(bytes.size() + data_bytes, 0);
+      write_bytes(dir / name, bytes);
+      return dir / name;
+    };
+    CHECK(data::load_safetensors(file("ok", "[0,8]", "[8,16]", 16)).tensors.size() == 2);
+    CHECK(error_of([&] { data::load_safetensors(file("overlap", "[0,8]", "[0,8]", 8)); }) ==
+          "load_safetensors: " + (dir / "overlap") + ": tensor 'b': data_offsets [0, 8] overlap the previous tensor's (8)");
+    CHECK(error_of([&] { data::load_safetensors(file("trailing", "[0,8]", "[8,16]", 20)); }) ==
+          "load_safetensors: " + (dir / "trailing") +
+              ": 4 bytes after the last tensor's data (the header accounts for 16 of 20)");
+    CHECK(error_of([&] { data::load_safetensors(file("gap", "[0,8]", "[12,20]", 20)); }) ==
+          "load_safetensors: " + (dir / "gap") + ": tensor 'b': data_offsets [12, 20] leave a gap after byte (8)");
+  }
+
+  TEST_CASE("a save never writes through a link planted at a temporary's name, and leaves no temporary behind") {
+    TempDir shared;  // a directory another user may write to, as a shared checkpoint folder
+    fs::permissions(shared.path, fs::perms::all);
+    const std::string ck = shared / "ck.safetensors";
+    const Victim victim(shared / "victim");
+    // The names minidl used to write through: "<file>.tmp.<pid>", for this process and the next ones.
+    for (int pid = ::getpid(); pid < ::getpid() + 50; ++pid) plant_link(victim.path, ck + ".tmp." + std::to_string(pid));
+    plant_link(victim.path, ck);  // and the target itself: replaced by the rename, not written through
+    data::save_safetensors(ck, {{"w", Tensor::ones({3})}});
+    CHECK(victim.intact());
+    CHECK(!fs::is_symlink(ck));
+    CHECK(data::load_safetensors(ck).tensors[0].second.to_vector() == std::vector<float>(3, 1.f));
+    // The same on a filesystem without unnamed temporaries: the name is random, created exclusively.
+    const bool before = data::use_unnamed_temporaries(false);
+    data::save_safetensors(ck, {{"w", Tensor::zeros({3})}});
+    data::use_unnamed_temporaries(before);
+    CHECK(victim.intact());
+    CHECK(data::load_safetensors(ck).tensors[0].second.to_vector() == std::vector<float>(3, 0.f));
+    size_t temporaries = 0;
+    for (const std::string& name : listing(shared.path)) temporaries += name.starts_with("ck.safetensors.tmp.") && name.size() == 35;
+    CHECK(temporaries == 0);
+  }
+
+  TEST_CASE("a save removes a leftover temporary only when its writer is gone: unlocked, its user's, over a minute old") {
+    TempDir dir;
+    const std::string ck = dir / "ck.safetensors";
+    const auto leftover = [&](const std::string& digits, int age) {
+      const std::string path = ck + ".tmp." + digits;
+      write_bytes(path, {1, 2, 3});
+      make_old(path, age);
+      return path;
+    };
+    const std::string dead = leftover("00000000000000a1", 120);
+    const std::string young = leftover("00000000000000a2", 5);  // a writer between open and lock
+    const std::string live = leftover("00000000000000a3", 120);
+    const int held = ::open(live.c_str(), O_RDONLY);  // a live writer (in any pid namespace) holds its lock
+    REQUIRE(::flock(held, LOCK_EX) == 0);
+    const std::string not_ours = leftover("00000000000000a4", 120);
+    if (can_act_as_others()) REQUIRE(::chown(not_ours.c_str(), kOtherUser, kOtherUser) == 0);
+    const std::string other_name = dir / "other.safetensors.tmp.00000000000000a5";
+    write_bytes(other_name, {1});
+    make_old(other_name, 120);
+    data::save_safetensors(ck, {{"w", Tensor::ones({1})}});
+    CHECK(!fs::exists(dead));
+    CHECK(fs::exists(young));
+    CHECK(fs::exists(live));
+    CHECK(fs::exists(not_ours) == can_act_as_others());
+    CHECK(fs::exists(other_name));  // another target's: not this save's business
+    ::close(held);
+  }
+
+  TEST_CASE("a FIFO, a directory or a device given as data, checkpoint or image is refused at once, not waited on") {
+    TempDir dir;
+    const std::string fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::pair<const char*, std::function<void(const std::string&)>> readers[] = {
+        {"read_idx", [](const std::string& p) { data::read_idx(p); }},
+        {"load_safetensors", [](const std::string& p) { data::load_safetensors(p); }},
+        {"load_image", [](const std::string& p) { data::load_image(p); }},
+    };
+    for (const auto& [op, read] : readers) {
+      CAPTURE(op);
+      std::thread release = release_fifo_after(fifo, 2.0);
+      const auto start = std::chrono::steady_clock::now();
+      const std::string e = error_of([&] { read(fifo); });
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      release.join();
+      CHECK(e == std::string(op) + ": " + fifo + ": not a regular file (a FIFO); give a file");
+      CHECK(seconds < 1.0);
+      CHECK(error_of([&] { read(dir.path.string()); }) ==
+            std::string(op) + ": " + dir.path.string() + ": not a regular file (a directory); give a file");
+      CHECK(error_of([&] { read("/dev/zero"); }) ==
+            std::string(op) + ": /dev/zero: not a regular file (a device or socket); give a file");
+    }
+  }
+
+  TEST_CASE("data read from a file stays valid when the file is truncated afterwards (no mapping to lose)") {
+    TempDir dir;
+    std::vector<uint8_t> pixels(5 * 784);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7);
+    write_bytes(dir / "images", idx({5, 28, 28}, pixels));
+    const data::IdxArray a = data::read_idx(dir / "images");
+    fs::resize_file(dir / "images", 0);  // what another process did during a run: SIGBUS on a mapping
+    CHECK(std::vector<uint8_t>(a.data.begin(), a.data.end()) == pixels);
+  }
+
   TEST_CASE("real MNIST, when data/mnist is present") {
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
-    if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz")) {
-      MESSAGE("skipped: no MNIST in " << dir << " (scripts/fetch-mnist puts it there)");
-      return;
-    }
+    if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz"))
+      SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
     const data::MNIST train(dir, data::Split::train), test(dir, data::Split::test);
     CHECK(train.size() == 60000);
     CHECK(test.size() == 10000);

@@ -21,7 +21,7 @@ inline Tensor leaky_relu(const Tensor& x, float slope) {
     NoGradGuard no_grad;
     y = relu(x) - slope * relu(-x);
   }
-  autograd::record("leaky_relu", y, {x}, [x, slope](const Tensor& dy) {
+  autograd::record("leaky_relu", y, {x}, autograd::Saves{x}, [x, slope](const Tensor& dy) {
     // relu_backward passes dy where its first argument is > 0, i.e. where x > 0.
     const Tensor positive = dispatch::binary(dispatch::BinaryOp::relu_backward, relu(x), dy, "leaky_relu");
     return autograd::Grads{positive + slope * (dy - positive)};

@@ -54,6 +54,7 @@
 #include "data/augment.h"      // random_shift
 #include "data/data_loader.h"  // DataLoader: batches, per-epoch shuffle
 #include "data/dataset.h"      // Dataset, TensorDataset, Batch
+#include "data/decompression_cache.h"  // where decompressed .gz files are cached, and how they are checked
 #include "data/idx_reader.h"   // read_idx: MNIST's IDX files, raw or .gz
 #include "data/image.h"        // load_image, save_png
 #include "data/mnist.h"        // MNIST, FashionMNIST

@@ -10,10 +10,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    std::vector<uint8_t> bytes(data, data + size);
-    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b)
-      bytes = minidl::data::gunzip(bytes, "fuzz.gz", "read_idx", size_t{64} << 20);
-    const minidl::data::IdxArray a = minidl::data::parse_idx(minidl::data::Bytes(std::move(bytes)), "fuzz");
+    const std::span<const uint8_t> input(data, size);
+    const minidl::data::IdxArray a =
+        minidl::data::is_gzip(input)
+            ? minidl::data::gunzip_idx(input, "fuzz.gz", size_t{64} << 20)
+            : minidl::data::parse_idx(minidl::data::Bytes(std::vector<uint8_t>(data, data + size)), "fuzz");
     uint64_t sum = 0;  // touch every element the reader claims to hold
     for (uint8_t v : a.data) sum += v;
     volatile uint64_t sink = sum;
