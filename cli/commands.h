@@ -21,11 +21,16 @@ class UsageError : public Error {
   using Error::Error;
 };
 
-struct TrainArgs {
+/// The flags of every command that reads data or runs ops, defined once (main.cpp's
+/// add_runtime_flags): where the data is, how many CPU threads, which device.
+struct RuntimeFlags {
+  std::string data_dir;        // --data; empty: default_data_dir(dataset)
+  int threads = 0;             // --threads; 0: every available CPU (apply_threads_flag)
+  std::string device = "cpu";  // --device: cpu, cuda, cuda:N (a resumed run may change it)
+};
+
+struct TrainArgs : RuntimeFlags {
   TrainConfig config;
-  std::string data_dir;  // empty: default_data_dir(config.dataset)
-  int threads = 0;       // 0: every available CPU (apply_threads_flag)
-  std::string device = "cpu";  // cpu, cuda, cuda:N (a run flag: a resumed run may change it)
   std::string metrics;   // CSV path, empty: none
   int64_t log_every = 100;
   std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
@@ -38,24 +43,18 @@ struct TrainArgs {
 };
 int run_train(const TrainArgs& args);
 
-struct EvalArgs {
+struct EvalArgs : RuntimeFlags {
   std::string checkpoint;
   std::string dataset;  // empty: the checkpoint's
-  std::string data_dir;
-  int threads = 0;
-  std::string device = "cpu";
 };
 int run_eval(const EvalArgs& args);
 
-struct CompareArgs {
+struct CompareArgs : RuntimeFlags {
   std::vector<std::string> optimizers;  // e.g. sgd, momentum, nesterov
   std::vector<float> lrs;               // one for all, or one per optimizer; empty: each one's usual lr
   std::vector<uint64_t> seeds = {0};
   TrainConfig base;                     // epochs, dataset, batch size, hidden, momentum, weight decay…
-  std::string data_dir;
   std::string out = "compare";          // directory for the CSVs, summaries and plots
-  int threads = 0;
-  std::string device = "cpu";
   int64_t log_every = 20;
   std::string telemetry;                // empty: none; else a JSONL file per run in `out`
   bool telemetry_on = false;            // the --telemetry flag
@@ -63,16 +62,13 @@ struct CompareArgs {
 };
 int run_compare(const CompareArgs& args);
 
-struct SweepArgs {
+struct SweepArgs : RuntimeFlags {      // threads: per run; 0: the cores divided among the jobs
   std::vector<std::string> optimizers;  // each name[:key=value[:key=value…]]
   double lr_low = 1e-3, lr_high = 1;    // the grid: `points` values log-spaced from lr_low to lr_high
   int points = 7;
   std::vector<uint64_t> seeds;
   TrainConfig base;                     // every training setting but optimizer, lr and seed
   int jobs = 1;                         // runs at once, each a process of its own
-  int threads = 0;                      // per run; 0: the cores divided among the jobs
-  std::string data_dir;
-  std::string device = "cpu";
   std::string out = "sweep";            // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
   double target = 0.97;                 // for the steps-to-reach column
   double basin = 0.5;                   // accuracy points below the best that count as the basin
@@ -94,20 +90,17 @@ OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfi
 /// Throws UsageError for a setting out of range (what train checks before any work).
 void validate(const TrainConfig& config);
 
-struct PredictArgs {
+struct PredictArgs : RuntimeFlags {  // device only
   std::string checkpoint;
   std::vector<std::string> images;
   bool invert = false;  // for dark digits on a light background
-  std::string device = "cpu";
 };
 int run_predict(const PredictArgs& args);
 
-struct ExplainArgs {
+struct ExplainArgs : RuntimeFlags {  // data and threads (the step is explained on the CPU)
   std::string checkpoint;
   std::string param = "0.weight";
   std::string index = "0,0";  // comma-separated, one per dimension of the parameter
-  std::string data_dir;
-  int threads = 0;
 };
 int run_explain_step(const ExplainArgs& args);
 

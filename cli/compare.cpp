@@ -130,9 +130,7 @@ int run_compare(const CompareArgs& args) {
       t.config.optimizer_options = choice.options;
       t.config.lr = lr;
       t.config.seed = seed;
-      t.data_dir = args.data_dir;
-      t.threads = args.threads;
-      t.device = args.device;
+      static_cast<RuntimeFlags&>(t) = args;  // --data, --threads, --device
       t.log_every = args.log_every;
       const std::string stem = args.out + "/" + choice.file_stem() + "-seed" + std::to_string(seed);
       t.metrics = stem + ".csv";

@@ -1,14 +1,16 @@
-// minidl eval: a checkpoint's test loss, accuracy and confusion matrix; and what eval, train and
-// predict share: finding the data, rebuilding the model of a checkpoint, naming the classes.
+// minidl eval: a checkpoint's test loss, accuracy and confusion matrix (nn::evaluate), and the
+// dataset helpers the commands share: finding the data, naming the classes.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/evaluate.h"
 #include "cli/model.h"
 #include "core/backend.h"
+#include "data/data_loader.h"
+#include "nn/evaluate.h"
 #include "nn/sequential.h"
 
 namespace minidl::cli {
@@ -24,6 +26,37 @@ std::vector<std::string> class_names(const std::string& dataset) {
     return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
   return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 }
+
+namespace {
+
+// The confusion matrix as a table: rows the true class, columns the predicted one.
+void print_confusion(std::ostream& os, const nn::Evaluation& e, const std::vector<std::string>& names) {
+  std::vector<std::string> labels;  // "3", or "3 Dress" when classes have names
+  size_t width = 0;
+  for (int r = 0; r < 10; ++r) {
+    std::string label = std::to_string(r);
+    if (names[r] != label) label.append(" ").append(names[r]);
+    labels.push_back(label);
+    width = std::max(width, labels.back().size());
+  }
+  char buf[32];
+  os << "confusion matrix (rows: true class, columns: predicted)\n" << std::string(width, ' ');
+  for (int c = 0; c < 10; ++c) {
+    std::snprintf(buf, sizeof buf, "%6d", c);
+    os << buf;
+  }
+  os << '\n';
+  for (int r = 0; r < 10; ++r) {
+    os << labels[r] << std::string(width - labels[r].size(), ' ');
+    for (int c = 0; c < 10; ++c) {
+      std::snprintf(buf, sizeof buf, "%6lld", static_cast<long long>(e.confusion[r][c]));
+      os << buf;
+    }
+    os << '\n';
+  }
+}
+
+}  // namespace
 
 int run_eval(const EvalArgs& args) {
   apply_threads_flag(args.threads);
@@ -44,7 +77,9 @@ int run_eval(const EvalArgs& args) {
   const std::string dir = args.data_dir.empty() ? default_data_dir(dataset) : args.data_dir;
   check_data_present(dir, dataset);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
-  const Evaluation e = evaluate(*model, test, model_input_shape(ck.config));
+  const Shape example = model_input_shape(ck.config);
+  data::DataLoader loader(test, {.batch_size = example.size() > 1 ? 250 : 1000, .device = device});
+  const nn::Evaluation e = nn::evaluate(*model, loader, example);
   std::printf("%s test set, %lld images: loss %.4f, accuracy %.2f%% (%lld correct)\n", dataset.c_str(),
               static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));
   print_confusion(std::cout, e, class_names(dataset));

@@ -164,6 +164,17 @@ bool load_plugin(const std::string& plugin) {
   return handle != nullptr;
 }
 
+// --data, --threads and --device, defined once for every command that takes them.
+enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };
+void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
+                       const char* threads_help = "CPU threads (default 0: every CPU this process may use)") {
+  if (which & kData)
+    app->add_option("--data", r.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
+  if (which & kThreads) app->add_option("--threads", r.threads, threads_help);
+  if (which & kDevice)
+    app->add_option("--device", r.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
+}
+
 // --plugin libraries are loaded before the command line is parsed, so that --help lists the
 // optimizers they register. Returns false (after printing why) when one cannot be loaded.
 bool load_plugins(int argc, char** argv) {
@@ -239,9 +250,7 @@ int main(int argc, char** argv) {
   train_flags.add_to(train, /*with_optimizer_and_lr=*/true);
   train->footer(optimizers_footer());
   CLI::Option* epochs = train->add_option("--epochs", train_flags.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
-  train->add_option("--data", t.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
-  train->add_option("--threads", t.threads, "CPU threads (default 0: every CPU this process may use)");
-  train->add_option("--device", t.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
+  add_runtime_flags(train, t, kData | kThreads | kDevice);
   train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
   train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
   train->add_option("--summary", t.summary,
@@ -261,9 +270,7 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "test loss, accuracy and confusion matrix of a checkpoint");
   eval->add_option("--checkpoint", e.checkpoint, "checkpoint written by minidl train")->required();
   eval->add_option("--dataset", e.dataset, "mnist | fashion-mnist (default: the checkpoint's)");
-  eval->add_option("--data", e.data_dir, "dataset directory");
-  eval->add_option("--threads", e.threads, "CPU threads (default 0: every CPU this process may use)");
-  eval->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_runtime_flags(eval, e, kData | kThreads | kDevice);
 
   // ---- compare
   CompareArgs c;
@@ -278,10 +285,8 @@ int main(int argc, char** argv) {
   compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
   CLI::Option* compare_epochs = compare->add_option("--epochs", compare_flags.config.epochs, "epochs per run")->capture_default_str();
   compare_flags.add_to(compare, /*with_optimizer_and_lr=*/false);
-  compare->add_option("--data", c.data_dir, "dataset directory");
+  add_runtime_flags(compare, c, kData | kThreads | kDevice);
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
-  compare->add_option("--threads", c.threads, "CPU threads (default 0: every CPU this process may use)");
-  compare->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
@@ -302,9 +307,7 @@ int main(int argc, char** argv) {
   CLI::Option* sweep_epochs = sweep->add_option("--epochs", sweep_flags.config.epochs, "epochs per run")->capture_default_str();
   sweep_flags.add_to(sweep, /*with_optimizer_and_lr=*/false);
   sweep->add_option("--jobs", w.jobs, "runs at once, each its own process")->capture_default_str();
-  sweep->add_option("--threads", w.threads, "CPU threads per run (default: the cores divided among --jobs)");
-  sweep->add_option("--data", w.data_dir, "dataset directory");
-  sweep->add_option("--device", w.device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_runtime_flags(sweep, w, kData | kThreads | kDevice, "CPU threads per run (default: the cores divided among --jobs)");
   sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")->capture_default_str();
   sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
@@ -318,15 +321,14 @@ int main(int argc, char** argv) {
   explain->add_option("--checkpoint", x.checkpoint, "checkpoint written by minidl train")->required();
   explain->add_option("--param", x.param, "parameter name, e.g. 0.weight")->capture_default_str();
   explain->add_option("--index", x.index, "element index, comma-separated (e.g. 3,17)")->capture_default_str();
-  explain->add_option("--data", x.data_dir, "dataset directory");
-  explain->add_option("--threads", x.threads, "CPU threads (default 0: every CPU this process may use)");
+  add_runtime_flags(explain, x, kData | kThreads);
 
   // ---- predict
   PredictArgs p;
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
   predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
-  predict->add_option("--device", p.device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
 
   try {

@@ -1,7 +1,6 @@
-// minidl train: the training loop, written out. Per epoch: shuffle, then for each batch forward,
-// cross-entropy, zero_grad, backward, step; then evaluate on the test set, report, checkpoint.
-#include <sys/resource.h>
-#include <time.h>
+// minidl train: make the run, then per epoch train (shuffle; per batch one nn::train_step: forward,
+// cross-entropy, zero_grad, backward, step), evaluate on the test set, report, checkpoint. What the
+// run reports lives in run_log.cpp, the signal handling in interrupt.cpp.
 #include <unistd.h>
 
 #include <chrono>
@@ -18,16 +17,17 @@
 #include "autograd/reduce.h"
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/evaluate.h"
+#include "cli/interrupt.h"
 #include "cli/model.h"
 #include "cli/progress.h"
+#include "cli/run_log.h"
 #include "cli/telemetry.h"
 #include "core/allocator.h"
 #include "core/backend.h"
 #include "data/augment.h"
 #include "data/data_loader.h"
-#include "nn/clip_grad.h"
-#include "nn/functional.h"
+#include "nn/evaluate.h"
+#include "nn/train_step.h"
 #include "nn/sequential.h"
 #include "optim/lr_scheduler.h"
 #include "optim/registry.h"
@@ -79,37 +79,6 @@ void validate(const TrainConfig& c) {
 }
 
 namespace {
-
-// SIGINT and SIGTERM ask the loop to stop after the current step; a second one ends the process
-// at once (the default action), for a run that does not respond.
-volatile std::sig_atomic_t stop_signal = 0;
-
-extern "C" void request_stop(int sig) {
-  if (stop_signal != 0) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-  }
-  stop_signal = sig;
-}
-
-struct StopOnSignals {
-  StopOnSignals() {
-    stop_signal = 0;
-    previous_int = std::signal(SIGINT, request_stop);
-    previous_term = std::signal(SIGTERM, request_stop);
-  }
-  ~StopOnSignals() {
-    std::signal(SIGINT, previous_int);
-    std::signal(SIGTERM, previous_term);
-  }
-  void (*previous_int)(int);
-  void (*previous_term)(int);
-};
-
-// Thrown by a step's closure when its loss or a gradient is not finite.
-struct NonFinite {
-  std::string what;
-};
 
 // What a step found wrong, for the message that stops a diverging run.
 std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& what, double last_finite_loss,
@@ -169,31 +138,6 @@ std::string describe(const TrainConfig& c, int64_t params) {
   return os.str();
 }
 
-// Seconds since this process was started (exec), so start-up includes loading the shared libraries:
-// the kernel's start time is in clock ticks since boot (10 ms resolution).
-double seconds_since_process_start() {
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');  // the command name may hold spaces; fields follow it
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) {
-      timespec now{};
-      clock_gettime(CLOCK_BOOTTIME, &now);
-      return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9 - std::stod(field) / sysconf(_SC_CLK_TCK);
-    }
-  }
-  return -1;
-}
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-
 }  // namespace
 
 std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
@@ -237,21 +181,57 @@ std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& conf
   return optimizer;
 }
 
-int run_train(const TrainArgs& args) {
-  // ---- settings: from the flags, or from the checkpoint when resuming
-  TrainConfig config = args.config;
-  Checkpoint resumed;
-  if (!args.resume.empty()) {
-    if (!args.run_flags_given.empty())
-      throw UsageError("--" + args.run_flags_given.front() +
-                       " cannot be combined with --resume: a resumed run keeps its checkpoint's settings");
-    resumed = load_checkpoint(args.resume);
-    config = resumed.config;
-    if (args.epochs_given) config.epochs = args.config.epochs;
-    if (resumed.state.epoch >= config.epochs)
-      throw UsageError(detail::concat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
-                                      " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
-  }
+namespace {
+
+// Everything a run needs, made and checked before its first step: the settings (from the flags, or
+// from the checkpoint when resuming), the model, the optimizer, the data and where the run stands.
+// Each source of randomness has its own generator, all saved in checkpoints: initialization (seed),
+// data order (seed + 1), dropout's masks (seed + 2) and the augmentation's shifts (seed + 3).
+struct Run {
+  explicit Run(const TrainArgs& args);
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  /// Where the run stands, for a checkpoint: `epoch` epochs completed, plus `batch` batches of the
+  /// next (0: at an epoch's end; else rng is the loader's state before that epoch's shuffle).
+  TrainingState state(int64_t epoch, int64_t batch = 0, double loss_sum = 0, int64_t seen = 0,
+                      std::array<uint64_t, 4> rng = {});
+
+  Checkpoint resumed;  // empty unless --resume (declared first: run_settings fills it for `config`)
+  TrainConfig config;
+  Device device;
+  Generator init, noise, augment;
+  std::shared_ptr<nn::Sequential> model;
+  Shape example_shape;  // one example as the model takes it
+  bool has_dropout;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  data::ImageDataset train, test;
+  data::DataLoader loader, test_loader;
+  std::unique_ptr<optim::LRSchedule> schedule;
+  float background;  // a 0 pixel, normalized: what shifted images uncover
+  int64_t start_epoch;
+  std::unique_ptr<Telemetry> telemetry;  // --telemetry
+  nn::StepOptions step_options;          // gradient clipping, the telemetry's hook
+  int64_t skipped_total = 0;             // non-finite steps skipped (--skip-nonfinite)
+  double last_finite_loss = NAN;
+};
+
+TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
+  if (args.resume.empty()) return args.config;
+  if (!args.run_flags_given.empty())
+    throw UsageError("--" + args.run_flags_given.front() +
+                     " cannot be combined with --resume: a resumed run keeps its checkpoint's settings");
+  resumed = load_checkpoint(args.resume);
+  TrainConfig config = resumed.config;
+  if (args.epochs_given) config.epochs = args.config.epochs;
+  if (resumed.state.epoch >= config.epochs)
+    throw UsageError(detail::concat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
+                                    " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
+  return config;
+}
+
+// Every setting and flag checked before any work (model, data): the device the run uses.
+Device checked_device(const TrainArgs& args, const TrainConfig& config, const Checkpoint& resumed) {
   validate(config);
   if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
   apply_threads_flag(args.threads);
@@ -259,237 +239,180 @@ int run_train(const TrainArgs& args) {
   if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
+  return device;
+}
 
-  // ---- model and optimizer (an option the optimizer rejects is a usage error too). Each source of
-  // randomness has its own generator, all saved in checkpoints: initialization (seed), data order
-  // (seed + 1), dropout's masks (seed + 2) and the augmentation's shifts (seed + 3).
-  Generator init(config.seed), noise(config.seed + 2), augment(config.seed + 3);
-  const auto model = make_model(config, init, &noise);
-  const Shape example_shape = model_input_shape(config);
-  const bool has_dropout = plan_run_model(config).has_dropout;
-  model->to(device);  // initialized on the host from the seed: the same weights on every device
-  const std::unique_ptr<optim::Optimizer> optimizer = make_trainer_optimizer(config, *model);
+// Initialized on the host from the seed, then moved: the same weights on every device.
+std::shared_ptr<nn::Sequential> on_device(std::shared_ptr<nn::Sequential> model, Device device) {
+  model->to(device);
+  return model;
+}
 
-  std::ofstream metrics;
-  if (!args.metrics.empty()) {
-    const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
-    metrics.open(args.metrics, append ? std::ios::app : std::ios::trunc);
-    if (!metrics) throw UsageError("--metrics: cannot write '" + args.metrics + "' (" + std::strerror(errno) + ")");
-    if (!append) metrics << "kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n";
-  }
-
-  // ---- data
-  const data::ImageDatasetInfo& info = dataset_info(config.dataset);
+data::ImageDataset load_split(const TrainArgs& args, const TrainConfig& config, data::Split split) {
   const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
   check_data_present(dir, config.dataset);
-  const data::ImageDataset train = data::load_mnist_format(dir, data::Split::train, info);
-  const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, info);
-  data::DataLoader loader(train,
-                          {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device});
-  const auto schedule = make_schedule(config, loader.num_batches());
+  return data::load_mnist_format(dir, split, dataset_info(config.dataset));
+}
 
-  int64_t start_epoch = 0;
-  if (!args.resume.empty()) {
-    check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
-    load_parameters(*model, resumed.parameters, args.resume);
-    optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
-    schedule->load_state(resumed.state.schedule_state);
-    loader.generator().set_state(resumed.state.loader_rng);
-    if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
-    if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
-    start_epoch = resumed.state.epoch;
-  }
+Run::Run(const TrainArgs& args)
+    : resumed(),
+      config(run_settings(args, resumed)),
+      device(checked_device(args, config, resumed)),
+      init(config.seed),
+      noise(config.seed + 2),
+      augment(config.seed + 3),
+      model(on_device(make_model(config, init, &noise), device)),
+      example_shape(model_input_shape(config)),
+      has_dropout(plan_run_model(config).has_dropout),
+      optimizer(make_trainer_optimizer(config, *model)),
+      train(load_split(args, config, data::Split::train)),
+      test(load_split(args, config, data::Split::test)),
+      loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device}),
+      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000, .device = device}),
+      schedule(make_schedule(config, loader.num_batches())),
+      background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
+      start_epoch(resumed.state.epoch),
+      telemetry(args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer)),
+      step_options() {
+  step_options.clip_grad_norm = config.clip_grad_norm;
+  if (telemetry) step_options.after_backward = [t = telemetry.get()] { t->gradients_ready(); };
+  if (args.resume.empty()) return;
+  check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
+  load_parameters(*model, resumed.parameters, args.resume);
+  optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
+  schedule->load_state(resumed.state.schedule_state);
+  loader.generator().set_state(resumed.state.loader_rng);
+  if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
+  if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
+}
 
-  int64_t params = 0;
-  for (const Tensor& p : model->parameters()) params += p.numel();
-  if (!args.quiet)
-    std::printf("minidl train: %s%s\n", describe(config, params).c_str(),
-                device.is_cpu() ? "" : detail::concat(", on ", device, " (", cuda::device_name(device.index), ")").c_str());
-  if (!args.resume.empty() && !args.quiet)
-    std::printf("resuming from %s after epoch %lld%s\n", args.resume.c_str(), static_cast<long long>(start_epoch),
-                resumed.state.batch ? detail::concat(", batch ", resumed.state.batch).c_str() : "");
-  std::fflush(stdout);
-
-  // ---- the loop
-  const bool live = stdout_is_terminal();
-  const int64_t batches = loader.num_batches();
-  double total_seconds = 0, startup_seconds = -1, last_finite_loss = NAN;
-  int64_t skipped_total = 0;
-  Evaluation result;
-  nlohmann::json epochs_json = nlohmann::json::array();
-  const std::vector<Tensor> parameters = model->parameters();
-  const NamedTensors named = model->named_parameters();
-  std::vector<double> squares;  // per-parameter ‖grad‖², reused every step
-  const std::unique_ptr<Telemetry> telemetry =
-      args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer);
-  // One step's loss and gradients, with the numerical guards: what step(closure) calls (once for
-  // every optimizer; Nesterov's look-ahead form calls it at θ + μv). Made once, outside the loop.
-  data::Batch batch;
-  Tensor inputs;  // the batch's images as the model takes them, shifted when augmenting
-  const float background = -info.mean / info.std;  // a 0 pixel, normalized
-  double step_loss = 0;
-  int64_t step_number = 0;
-  const optim::Optimizer::Closure forward_backward = [&]() -> Tensor {
-    optimizer->zero_grad();
-    Tensor loss = nn::functional::cross_entropy((*model)(inputs), batch.targets);
-    step_loss = loss.item();
-    if (!std::isfinite(step_loss))
-      throw NonFinite{std::isnan(step_loss) ? "the loss is nan" : detail::concat("the loss is ", step_loss)};
-    loss.backward();
-    nn::grad_squared_norms(parameters, squares);
-    double total = 0;
-    for (double sq : squares) total += sq;
-    if (!std::isfinite(total)) {
-      size_t bad = 0;
-      while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
-      throw NonFinite{detail::concat("the gradient of '", named[bad].first, "' is not finite (the loss, ", step_loss,
-                                     ", was)")};
-    }
-    if (config.clip_grad_norm > 0) nn::clip_grad_norm(parameters, config.clip_grad_norm, std::sqrt(total));
-    if (telemetry) telemetry->gradients_ready();
-    return loss;
-  };
-  // The dropout and augmentation generators' states, for checkpoints of runs that draw from them.
+TrainingState Run::state(int64_t epoch, int64_t batch, double loss_sum, int64_t seen, std::array<uint64_t, 4> rng) {
   using RngState = std::optional<std::array<uint64_t, 4>>;
-  const auto noise_state = [&] { return has_dropout ? RngState(noise.state()) : std::nullopt; };
-  const auto augment_state = [&] { return config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt; };
-  const StopOnSignals signals;
-  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
-    model->train();
-    const auto rng_before_shuffle = loader.generator().state();
-    loader.begin();  // draws this epoch's order
-    const bool resuming_mid_epoch = epoch == start_epoch && resumed.state.batch > 0;
-    const int64_t first = resuming_mid_epoch ? resumed.state.batch : 0;
-    Progress progress(detail::concat("epoch ", epoch + 1, "/", config.epochs), batches, live && !args.quiet);
-    double loss_sum = resuming_mid_epoch ? resumed.state.epoch_loss_sum : 0, window_loss = 0;
-    int64_t seen = resuming_mid_epoch ? resumed.state.epoch_seen : 0, window = 0, skipped = 0, i = first;
-    while (i < batches && !stop_signal) {
-      batch = loader.batch(i);
-      inputs = model_input(batch.inputs, example_shape);
-      if (config.augment_shift > 0)
-        inputs = data::random_shift(inputs.view({-1, 28, 28}), config.augment_shift, background, augment)
-                     .view(inputs.shape());
-      if (startup_seconds < 0) startup_seconds = seconds_since_process_start();
-      schedule->apply(*optimizer, static_cast<double>(epoch) + static_cast<double>(i) / batches);
-      step_number = optimizer->steps() + skipped_total + 1;
-      ++i;
-      if (telemetry) telemetry->before_step();
-      try {
-        optimizer->step(forward_backward);
-      } catch (const NonFinite& problem) {
-        optimizer->zero_grad();
-        if (!config.skip_nonfinite)
-          throw Error(nonfinite_message(epoch, step_number, problem.what, last_finite_loss, config));
-        ++skipped, ++skipped_total;
-        continue;
-      }
-      if (telemetry) telemetry->after_step(optimizer->steps());
-      const double l = step_loss;
-      last_finite_loss = l;
+  return {.epoch = epoch, .optimizer_steps = optimizer->steps(),
+          .loader_rng = batch > 0 ? rng : loader.generator().state(),
+          .batch = batch, .epoch_loss_sum = loss_sum, .epoch_seen = seen, .schedule_state = schedule->state(),
+          .noise_rng = has_dropout ? RngState(noise.state()) : std::nullopt,
+          .augment_rng = config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt};
+}
 
-      const int64_t n = batch.targets.numel();
-      loss_sum += l * n;
-      seen += n;
-      window_loss += l;
-      ++window;
-      progress.update(i, seen, seen ? loss_sum / seen : 0);
-      if (metrics.is_open() && args.log_every > 0 && optimizer->steps() % args.log_every == 0) {
-        metrics << "step," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ','
-                << window_loss / window << ",,," << progress.seconds() << '\n';
-        window_loss = 0, window = 0;
-      }
+// An epoch in progress: how far it got, and its running training loss.
+struct EpochProgress {
+  int64_t batch = 0;                       // batches done
+  double loss_sum = 0;                     // Σ loss · batch size over the steps taken
+  int64_t seen = 0, skipped = 0;           // examples trained on; non-finite steps skipped
+  std::array<uint64_t, 4> rng_before_shuffle{};
+  double seconds = 0;
+};
+
+// One epoch: shuffle, then per batch the images as the model takes them (shifted when augmenting),
+// the lr of the schedule, and one training step (nn::train_step: forward, cross-entropy, backward,
+// the numerical guards, the update). Stops early, between steps, when a signal asks.
+EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
+  const TrainConfig& c = run.config;
+  run.model->train();
+  EpochProgress p;
+  p.rng_before_shuffle = run.loader.generator().state();
+  run.loader.begin();  // draws this epoch's order
+  if (epoch == run.start_epoch && run.resumed.state.batch > 0)  // resuming mid-epoch
+    p = {run.resumed.state.batch, run.resumed.state.epoch_loss_sum, run.resumed.state.epoch_seen, 0,
+         p.rng_before_shuffle};
+  const int64_t batches = run.loader.num_batches();
+  Progress progress(detail::concat("epoch ", epoch + 1, "/", c.epochs), batches, stdout_is_terminal() && !quiet);
+  while (p.batch < batches && !stop_signal) {
+    const data::Batch batch = run.loader.batch(p.batch);
+    Tensor inputs = model_input(batch.inputs, run.example_shape);
+    if (c.augment_shift > 0)
+      inputs = data::random_shift(inputs.view({-1, 28, 28}), c.augment_shift, run.background, run.augment)
+                   .view(inputs.shape());
+    log.starting();
+    run.schedule->apply(*run.optimizer, static_cast<double>(epoch) + static_cast<double>(p.batch) / batches);
+    const int64_t step_number = run.optimizer->steps() + run.skipped_total + 1;
+    ++p.batch;
+    if (run.telemetry) run.telemetry->before_step();
+    double loss = 0;
+    try {
+      loss = nn::train_step(*run.model, *run.optimizer, inputs, batch.targets, run.step_options);
+    } catch (const nn::NonFiniteError& problem) {
+      run.optimizer->zero_grad();
+      if (!c.skip_nonfinite)
+        throw Error(nonfinite_message(epoch, step_number, problem.what(), run.last_finite_loss, c));
+      ++p.skipped, ++run.skipped_total;
+      continue;
     }
-    progress.finish();
-    if (stop_signal) {
-      // Stopped mid-epoch: save where the epoch stands, so that --resume continues it exactly.
-      const char* name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-      std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; ", name,
-                  static_cast<long long>(epoch + 1), static_cast<long long>(i), static_cast<long long>(batches));
-      if (args.save.empty()) {
-        std::printf("nothing saved (no --save)\n");
-      } else {
-        const std::string path = checkpoint_path(args.save, epoch + 1);
-        save_checkpoint(path, config, *model, *optimizer,
-                        {.epoch = epoch, .optimizer_steps = optimizer->steps(), .loader_rng = rng_before_shuffle,
-                         .batch = i, .epoch_loss_sum = loss_sum, .epoch_seen = seen,
-                         .schedule_state = schedule->state(), .noise_rng = noise_state(),
-                         .augment_rng = augment_state()});
-        std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(),
-                    path.c_str());
-      }
-      std::fflush(stdout);
-      return 128 + stop_signal;
+    if (run.telemetry) run.telemetry->after_step(run.optimizer->steps());
+    run.last_finite_loss = loss;
+    p.loss_sum += loss * static_cast<double>(batch.targets.numel());
+    p.seen += batch.targets.numel();
+    progress.update(p.batch, p.seen, p.seen ? p.loss_sum / p.seen : 0);
+    log.step(epoch + 1, run.optimizer->steps(), run.optimizer->lr(), loss, progress.seconds());
+  }
+  progress.finish();
+  p.seconds = progress.seconds();
+  return p;
+}
+
+// The one report of a run stopped by a signal: mid-epoch (saving where the epoch stands, so that
+// --resume continues it exactly), after an epoch (its checkpoint is saved already), or after the
+// last epoch's training (the run is whole). Returns the exit code, 128 + the signal.
+int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgress* mid_epoch) {
+  const char* name = signal_name(stop_signal);
+  if (mid_epoch) {
+    std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; ", name,
+                static_cast<long long>(epoch + 1), static_cast<long long>(mid_epoch->batch),
+                static_cast<long long>(run.loader.num_batches()));
+    if (args.save.empty()) {
+      std::printf("nothing saved (no --save)\n");
+    } else {
+      const std::string path = checkpoint_path(args.save, epoch + 1);
+      save_checkpoint(path, run.config, *run.model, *run.optimizer,
+                      run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen,
+                                mid_epoch->rng_before_shuffle));
+      std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(), path.c_str());
     }
-    const double seconds = progress.seconds();
-    total_seconds += seconds;
+  } else if (epoch + 1 < run.config.epochs) {
+    std::printf("interrupted (%s) after epoch %lld; %s\n", name, static_cast<long long>(epoch + 1),
+                args.save.empty() ? "nothing saved (no --save)"
+                                  : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
+  } else {
+    std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n", name,
+                static_cast<long long>(run.config.epochs));
+  }
+  std::fflush(stdout);
+  return 128 + stop_signal;
+}
+
+}  // namespace
+
+// minidl train, the recipe: make the run, then per epoch train, evaluate, report and checkpoint.
+int run_train(const TrainArgs& args) {
+  Run run(args);  // settings, model, optimizer, data: everything checked before the first step
+  RunLog log(args, run.config, run.device);
+  int64_t params = 0;
+  for (const Tensor& p : run.model->parameters()) params += p.numel();
+  log.header(describe(run.config, params), run.start_epoch, run.resumed.state.batch);
+
+  nn::Evaluation result;
+  const StopOnSignals signals;
+  for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
+    const EpochProgress p = train_epoch(run, log, epoch, args.quiet);
+    if (stop_signal) return interrupted(run, args, epoch, &p);
     const auto eval_start = std::chrono::steady_clock::now();
-    result = evaluate(*model, test, example_shape);
+    result = nn::evaluate(*run.model, run.test_loader, run.example_shape);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-    const double train_loss = seen ? loss_sum / seen : NAN;
+    const double train_loss = p.seen ? p.loss_sum / static_cast<double>(p.seen) : NAN;
     // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
     // test set must not steer training.
-    schedule->observe(train_loss);
-    epochs_json.push_back({{"epoch", epoch + 1}, {"train_loss", train_loss}, {"test_loss", result.loss},
-                           {"test_accuracy", result.accuracy}, {"train_seconds", seconds},
-                           {"eval_seconds", eval_seconds}, {"skipped_steps", skipped},
-                           {"steps", optimizer->steps()},
-                           {"peak_rss_mib", peak_rss_mib()}});
-    if (device.is_cuda()) {  // a loop in steady state allocates no device memory after its first epoch
-      epochs_json.back()["cuda_malloc_calls"] = cuda::malloc_calls();
-      epochs_json.back()["cuda_peak_mib"] = static_cast<double>(memory_stats(device).peak_bytes_in_use) / (1 << 20);
-    }
-    if (!args.quiet) {
-      std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
-                  static_cast<long long>(epoch + 1), static_cast<long long>(config.epochs), train_loss, result.loss,
-                  100 * result.accuracy, seconds, optimizer->lr());
-      if (skipped) std::printf("  %lld non-finite steps skipped", static_cast<long long>(skipped));
-      std::printf("\n");
-    }
-    std::fflush(stdout);
-    if (metrics.is_open()) {
-      metrics << "epoch," << epoch + 1 << ',' << optimizer->steps() << ',' << optimizer->lr() << ',' << train_loss
-              << ',' << result.loss << ',' << result.accuracy << ',' << seconds << '\n';
-      metrics.flush();
-    }
-    if (!args.save.empty()) {
-      const std::string path = checkpoint_path(args.save, epoch + 1);
-      save_checkpoint(path, config, *model, *optimizer,
-                      {.epoch = epoch + 1, .optimizer_steps = optimizer->steps(), .loader_rng = loader.generator().state(),
-                       .schedule_state = schedule->state(), .noise_rng = noise_state(), .augment_rng = augment_state()});
-    }
-    if (stop_signal && epoch + 1 < config.epochs) {  // arrived during evaluation or the save
-      std::printf("interrupted (%s) after epoch %lld; %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                  static_cast<long long>(epoch + 1),
-                  args.save.empty() ? "nothing saved (no --save)"
-                                    : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
-      std::fflush(stdout);
-      return 128 + stop_signal;
-    }
+    run.schedule->observe(train_loss);
+    log.epoch({.epoch = epoch + 1, .steps = run.optimizer->steps(), .skipped = p.skipped, .train_loss = train_loss,
+               .test_loss = result.loss, .test_accuracy = result.accuracy, .train_seconds = p.seconds,
+               .eval_seconds = eval_seconds, .lr = run.optimizer->lr()});
+    if (!args.save.empty())
+      save_checkpoint(checkpoint_path(args.save, epoch + 1), run.config, *run.model, *run.optimizer,
+                      run.state(epoch + 1));
+    if (stop_signal && epoch + 1 < run.config.epochs) return interrupted(run, args, epoch, nullptr);
   }
-  if (!args.summary.empty()) {
-    const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config))},
-                                    {"threads", num_threads()},
-                                    {"blas_core", blas_core()},
-                                    {"device", device.str()},
-                                    {"startup_seconds", startup_seconds},
-                                    {"epochs", epochs_json},
-                                    {"final_test_accuracy", result.accuracy},
-                                    {"peak_rss_mib", peak_rss_mib()}};
-    std::ofstream out(args.summary);
-    out << summary.dump(1) << '\n';
-    if (!out) throw Error("--summary: cannot write '" + args.summary + "'");
-  }
-  if (!args.quiet) {
-    std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * result.accuracy,
-                static_cast<long long>(config.epochs), total_seconds);
-    if (!args.save.empty()) std::printf("checkpoint: %s\n", checkpoint_path(args.save, config.epochs).c_str());
-  }
-  if (stop_signal) {  // arrived after the last step (evaluation, save, summary): the run is whole; say so
-    std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n",
-                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(config.epochs));
-    std::fflush(stdout);
-    return 128 + stop_signal;
-  }
+  log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
+  if (stop_signal) return interrupted(run, args, run.config.epochs - 1, nullptr);  // after the last step: whole
   return 0;
 }
 

@@ -202,4 +202,73 @@ TEST_SUITE("nn") {
     CHECK(error_of([&] { nn::functional::cross_entropy(Tensor::zeros({10}), Tensor::from_vector({1}, {1})); }) ==
           "cross_entropy: expected logits of shape [N, C], got [10]");
   }
+
+  TEST_CASE("train_step is the four-line step, bitwise, and reports a non-finite loss or gradient by name") {
+    Generator gen(3);
+    const Tensor x = Tensor::uniform({32, 6}, -1.f, 1.f, gen);
+    const Tensor y = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0,
+                                                              1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1},
+                                         {32});
+    Generator g1(4), g2(4);
+    const auto a = nn::mlp(6, {8}, 3, g1), b = nn::mlp(6, {8}, 3, g2);
+    optim::Nesterov oa(a->parameters(), {.lr = 0.1f, .momentum = 0.9f}), ob(b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+    for (int step = 0; step < 5; ++step) {
+      const double loss = nn::train_step(*a, oa, x, y);
+      const Tensor l = nn::functional::cross_entropy((*b)(x), y);
+      ob.zero_grad();
+      l.backward();
+      ob.step();
+      CHECK(loss == static_cast<double>(l.item()));
+    }
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+      CHECK(a->parameters()[i].to_vector() == b->parameters()[i].to_vector());
+    // Clipping bounds the gradient's global norm before the update.
+    nn::train_step(*a, oa, x, y, {.clip_grad_norm = 1e-3});
+    std::vector<double> squares;
+    nn::grad_squared_norms(a->parameters(), squares);
+    double total = 0;
+    for (double sq : squares) total += sq;
+    CHECK(std::sqrt(total) == doctest::Approx(1e-3).epsilon(1e-3));
+    // A NaN weight: the loss is NaN, and the step is refused before any update.
+    {
+      NoGradGuard no_grad;
+      a->parameters()[2].fill_(NAN);
+    }
+    const std::vector<float> before = a->parameters()[0].to_vector();
+    CHECK(error_of([&] { nn::train_step(*a, oa, x, y); }) == "the loss is nan");
+    CHECK(a->parameters()[0].to_vector() == before);
+    // An infinite input makes the first layer's gradient non-finite, with a finite loss.
+    Generator g3(5);
+    const auto c = nn::mlp(6, {8}, 3, g3);
+    optim::SGD oc(c->parameters(), {.lr = 0.1f});
+    Tensor xinf = x.clone();
+    xinf.data<float>()[0] = 1e38f;
+    const std::string e = error_of([&] { nn::train_step(*c, oc, xinf * 1e10f, y); });
+    CHECK((e.starts_with("the gradient of '0.weight' is not finite") || e.starts_with("the loss is")));
+  }
+
+  TEST_CASE("evaluate gives the loss, accuracy and confusion matrix, in evaluation mode, and restores the mode") {
+    // A model that always predicts class 1 of 3: accuracy is the share of 1s, and every row of the
+    // confusion matrix puts its count in column 1.
+    struct Constant : nn::Module {
+      Tensor forward(const Tensor& x) override {
+        seen_training = is_training();
+        return Tensor::from_vector(std::vector<float>{0.f, 2.f, 0.f}, {1, 3}) + sum(x, 1, true) * 0.f;
+      }
+      std::string type_name() const override { return "Constant"; }
+      bool seen_training = true;
+    } model;
+    const Tensor inputs = Tensor::zeros({5, 2}), targets = Tensor::from_vector(std::vector<int32_t>{1, 0, 1, 2, 1}, {5});
+    const data::TensorDataset set(inputs, targets);
+    data::DataLoader loader(set, {.batch_size = 2});
+    const nn::Evaluation e = nn::evaluate(model, loader);
+    CHECK(e.total == 5);
+    CHECK(e.correct == 3);
+    CHECK(e.accuracy == doctest::Approx(0.6));
+    CHECK(e.confusion == std::vector<std::vector<int64_t>>{{0, 1, 0}, {0, 3, 0}, {0, 1, 0}});
+    const double p1 = std::exp(2.0) / (std::exp(2.0) + 2);
+    CHECK(e.loss == doctest::Approx((3 * -std::log(p1) + 2 * -std::log((1 - p1) / 2)) / 5).epsilon(1e-5));
+    CHECK_FALSE(model.seen_training);
+    CHECK(model.is_training());
+  }
 }

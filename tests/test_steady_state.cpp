@@ -132,6 +132,31 @@ TEST_SUITE("steady state") {
     }
   }
 
+  TEST_CASE("nn::train_step, the step minidl train takes (guards and clipping included), allocates nothing") {
+    REQUIRE(caching_enabled());
+    const data::ImageDataset train = synthetic_mnist(64 * 12);
+    data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
+    Generator gen(0);
+    const auto model = nn::mlp(784, {256}, 10, gen);
+    const auto opt = optim::make_optimizer("nesterov", model->parameters(), {.lr = 0.01f});
+    int hooks = 0;
+    const nn::StepOptions options{.clip_grad_norm = 5.0, .after_backward = [&hooks] { ++hooks; }};
+    for (const data::Batch& batch : loader) nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
+    const int64_t storage_before = memory_stats().backend_allocations;
+    allocations = 0;
+    counting = true;
+    int64_t steps = 0;
+    for (const data::Batch& batch : loader) {
+      nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
+      ++steps;
+    }
+    counting = false;
+    CHECK(steps == 12);
+    CHECK(hooks == 24);
+    CHECK(allocations == 0);
+    CHECK(memory_stats().backend_allocations - storage_before == 0);
+  }
+
   TEST_CASE("the counter sees allocations (so zero means zero)") {
     allocations = 0;
     counting = true;

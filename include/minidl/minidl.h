@@ -28,6 +28,7 @@
 #include "nn/clip_grad.h"   // clip_grad_norm, grad_squared_norms
 #include "nn/conv2d.h"      // Conv2d
 #include "nn/dropout.h"     // Dropout
+#include "nn/evaluate.h"    // evaluate(model, loader): loss, accuracy, confusion matrix
 #include "nn/functional.h"  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
 #include "nn/linear.h"      // Linear
 #include "nn/loss.h"        // MSELoss, CrossEntropyLoss
@@ -35,6 +36,7 @@
 #include "nn/module.h"      // Module: parameters(), buffers(), state_dict(), train()/eval()
 #include "nn/pooling.h"     // MaxPool2d, AvgPool2d
 #include "nn/sequential.h"  // Sequential, mlp()
+#include "nn/train_step.h"  // train_step(model, optimizer, inputs, targets): the step minidl train takes
 
 // ---- optim: optimizers and learning-rate schedules
 #include "optim/adagrad.h"       // Adagrad: torch.optim.Adagrad

@@ -1,0 +1,29 @@
+// SIGINT and SIGTERM during `minidl train`: the first asks the loop to stop after the current step
+// (the run then saves where it stands and reports it); a second ends the process at once (the
+// default action), for a run that does not respond.
+#pragma once
+
+#include <csignal>
+
+namespace minidl::cli {
+
+/// The signal that asked the run to stop, or 0.
+extern volatile std::sig_atomic_t stop_signal;
+
+/// Installs the handlers for its lifetime (and clears stop_signal); restores the previous ones.
+class StopOnSignals {
+ public:
+  StopOnSignals();
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
+};
+
+/// "SIGINT" or "SIGTERM".
+const char* signal_name(int sig);
+
+}  // namespace minidl::cli

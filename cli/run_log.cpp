@@ -1,0 +1,124 @@
+#include "cli/run_log.h"
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "core/allocator.h"
+#include "core/backend.h"
+
+namespace minidl::cli {
+
+namespace {
+
+// Seconds since this process was started (exec), so start-up includes loading the shared libraries:
+// the kernel's start time is in clock ticks since boot (10 ms resolution).
+double seconds_since_process_start() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces; fields follow it
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) {
+      timespec now{};
+      clock_gettime(CLOCK_BOOTTIME, &now);
+      return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9 - std::stod(field) / sysconf(_SC_CLK_TCK);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
+    : args_(args), config_(config), device_(device) {
+  if (args.metrics.empty()) return;
+  const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
+  metrics_.open(args.metrics, append ? std::ios::app : std::ios::trunc);
+  if (!metrics_) throw UsageError("--metrics: cannot write '" + args.metrics + "' (" + std::strerror(errno) + ")");
+  if (!append) metrics_ << "kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n";
+}
+
+void RunLog::header(const std::string& description, int64_t start_epoch, int64_t resume_batch) {
+  if (args_.quiet) return;
+  std::printf("minidl train: %s%s\n", description.c_str(),
+              device_.is_cpu() ? "" : detail::concat(", on ", device_, " (", cuda::device_name(device_.index), ")").c_str());
+  if (!args_.resume.empty())
+    std::printf("resuming from %s after epoch %lld%s\n", args_.resume.c_str(), static_cast<long long>(start_epoch),
+                resume_batch ? detail::concat(", batch ", resume_batch).c_str() : "");
+  std::fflush(stdout);
+}
+
+void RunLog::starting() {
+  if (startup_seconds_ < 0) startup_seconds_ = seconds_since_process_start();
+}
+
+void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double seconds) {
+  window_loss_ += loss;
+  ++window_;
+  if (!metrics_.is_open() || args_.log_every <= 0 || steps % args_.log_every != 0) return;
+  metrics_ << "step," << epoch << ',' << steps << ',' << lr << ',' << window_loss_ / window_ << ",,," << seconds << '\n';
+  window_loss_ = 0, window_ = 0;
+}
+
+void RunLog::epoch(const EpochRecord& r) {
+  total_seconds_ += r.train_seconds;
+  epochs_.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"test_loss", r.test_loss},
+                     {"test_accuracy", r.test_accuracy}, {"train_seconds", r.train_seconds},
+                     {"eval_seconds", r.eval_seconds}, {"skipped_steps", r.skipped}, {"steps", r.steps},
+                     {"peak_rss_mib", peak_rss_mib()}});
+  if (device_.is_cuda()) {  // a loop in steady state allocates no device memory after its first epoch
+    epochs_.back()["cuda_malloc_calls"] = cuda::malloc_calls();
+    epochs_.back()["cuda_peak_mib"] = static_cast<double>(memory_stats(device_).peak_bytes_in_use) / (1 << 20);
+  }
+  if (!args_.quiet) {
+    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test acc %.2f%%  %.2fs  (lr %.4g)",
+                static_cast<long long>(r.epoch), static_cast<long long>(config_.epochs), r.train_loss, r.test_loss,
+                100 * r.test_accuracy, r.train_seconds, r.lr);
+    if (r.skipped) std::printf("  %lld non-finite steps skipped", static_cast<long long>(r.skipped));
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+  if (metrics_.is_open()) {
+    metrics_ << "epoch," << r.epoch << ',' << r.steps << ',' << r.lr << ',' << r.train_loss << ',' << r.test_loss << ','
+             << r.test_accuracy << ',' << r.train_seconds << '\n';
+    metrics_.flush();
+  }
+}
+
+void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
+  if (!args_.summary.empty()) {
+    const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config_))},
+                                    {"threads", num_threads()},
+                                    {"blas_core", blas_core()},
+                                    {"device", device_.str()},
+                                    {"startup_seconds", startup_seconds_},
+                                    {"epochs", epochs_},
+                                    {"final_test_accuracy", final_accuracy},
+                                    {"peak_rss_mib", peak_rss_mib()}};
+    std::ofstream out(args_.summary);
+    out << summary.dump(1) << '\n';
+    if (!out) throw Error("--summary: cannot write '" + args_.summary + "'");
+  }
+  if (args_.quiet) return;
+  std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * final_accuracy,
+              static_cast<long long>(config_.epochs), total_seconds_);
+  if (!last_checkpoint.empty()) std::printf("checkpoint: %s\n", last_checkpoint.c_str());
+}
+
+}  // namespace minidl::cli

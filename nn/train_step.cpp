@@ -1,0 +1,54 @@
+#include "nn/train_step.h"
+
+#include <cmath>
+#include <vector>
+
+#include "nn/clip_grad.h"
+#include "nn/functional.h"
+
+namespace minidl::nn {
+
+double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inputs, const Tensor& targets,
+                  const StepOptions& options) {
+  // Kept between calls (per thread), so a step allocates nothing once they have grown.
+  static thread_local std::vector<Tensor> params;
+  static thread_local std::vector<double> squares;
+  params.clear();
+  for (const optim::ParamGroup& group : optimizer.param_groups())
+    for (const Tensor& p : group.params) params.push_back(p);
+  struct Step {  // the closure captures this one pointer, which std::function stores without allocating
+    Module& model;
+    optim::Optimizer& optimizer;
+    const Tensor &inputs, &targets;
+    const StepOptions& options;
+    double loss = 0;
+  } step{model, optimizer, inputs, targets, options};
+  optimizer.step([s = &step]() -> Tensor {
+    s->optimizer.zero_grad();
+    Tensor loss = functional::cross_entropy(s->model(s->inputs), s->targets);
+    s->loss = loss.item();
+    if (s->options.check_finite && !std::isfinite(s->loss))
+      throw NonFiniteError(std::isnan(s->loss) ? "the loss is nan" : detail::concat("the loss is ", s->loss));
+    loss.backward();
+    if (s->options.check_finite || s->options.clip_grad_norm > 0) {
+      grad_squared_norms(params, squares);
+      double total = 0;
+      for (double sq : squares) total += sq;
+      if (s->options.check_finite && !std::isfinite(total)) {
+        size_t bad = 0;
+        while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
+        std::string name = detail::concat("parameter ", bad);
+        for (const auto& [n, p] : s->model.named_parameters())
+          if (p.impl() == params[bad].impl()) name = n;
+        throw NonFiniteError(
+            detail::concat("the gradient of '", name, "' is not finite (the loss, ", s->loss, ", was)"));
+      }
+      if (s->options.clip_grad_norm > 0) clip_grad_norm(params, s->options.clip_grad_norm, std::sqrt(total));
+    }
+    if (s->options.after_backward) s->options.after_backward();
+    return loss;
+  });
+  return step.loss;
+}
+
+}  // namespace minidl::nn
