@@ -21,6 +21,7 @@
 #include "autograd/node.h"         // record(): the tape, for writing new ops
 #include "autograd/reduce.h"       // sum, mean, max, argmax
 #include "autograd/softmax.h"      // softmax, log_softmax
+#include "autograd/to_dot.h"       // to_dot: the tape as a Graphviz graph
 
 // ---- nn: layers and losses
 #include "nn/activation.h"  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
