@@ -82,7 +82,7 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
     auto [it, added] = leaf_number.emplace(t.impl(), leaf_number.size() + 1);
     if (added) {
       const auto named = name_of.find(t.impl());
-      const std::string title = named != name_of.end() ? named->second : t.requires_grad() ? "leaf" : "input";
+      const std::string title = named != name_of.end() ? named->second : t.requires_grad() ? "leaf" : "constant";
       leaves << "  leaf" << it->second << " [label=\"" << quoted(title + "\n" + describe(t) + "\n")
              << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\""
                                    : "no grad\", style=dashed")

@@ -104,6 +104,13 @@ struct ExplainArgs : RuntimeFlags {  // data and threads (the step is explained 
 };
 int run_explain_step(const ExplainArgs& args);
 
+struct GraphArgs {
+  TrainConfig config;                      // the model (--model, --hidden), --batch-size, --seed
+  std::string out = "graph.dot";           // the DOT file; images go beside it
+  std::vector<std::string> formats = {"svg"};  // rendered with Graphviz's dot when installed; empty: none
+};
+int run_graph(const GraphArgs& args);
+
 /// The --device flag: "cpu", "cuda" or "cuda:N". A bad name, or a CUDA device this machine does
 /// not have (with the reason: no GPU, no driver, a CPU-only build), is a UsageError.
 Device parse_device(const std::string& text);

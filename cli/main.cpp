@@ -331,6 +331,18 @@ int main(int argc, char** argv) {
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
 
+  // ---- graph
+  GraphArgs g;
+  std::string graph_hidden = "256", graph_formats = "svg";
+  CLI::App* graph = app.add_subcommand("graph", "the autograd tape of one training step as a Graphviz graph (DOT, "
+                                                "and SVG/PNG when Graphviz's dot is installed)");
+  graph->add_option("--model", g.config.model, kModelHelp)->capture_default_str();
+  graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str();
+  graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
+  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
+  graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
+  graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& err) {
@@ -347,6 +359,7 @@ int main(int argc, char** argv) {
                      : *compare ? "compare"
                      : *sweep   ? "sweep"
                      : *explain ? "explain-step"
+                     : *graph   ? "graph"
                                 : "predict";
   try {
     if (*train) {
@@ -359,6 +372,11 @@ int main(int argc, char** argv) {
     }
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
+    if (*graph) {
+      g.config.hidden = parse_int_list(graph_hidden, "--hidden", "sizes");
+      g.formats = graph_formats == "none" ? std::vector<std::string>{} : split_list(graph_formats);
+      return run_graph(g);
+    }
     if (*compare) {
       std::vector<std::string> compare_set = {"optimizer", "lr"};  // compare sets both per run
       if (compare_epochs->count()) compare_set.push_back("epochs");
