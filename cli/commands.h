@@ -35,6 +35,7 @@ struct TrainArgs : RuntimeFlags {
   int64_t log_every = 100;
   std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
   std::string telemetry; // JSONL of per-step optimizer statistics, empty: none
+  std::string report;    // a self-contained HTML report of the run (cli/report.h), empty: none
   bool quiet = false;    // no per-epoch lines (compare prints its own)
   std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;    // checkpoint to continue from

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/model.h"
+#include "cli/run_record.h"
 #include "core/backend.h"
 #include "optim/registry.h"
 
@@ -232,6 +233,7 @@ void configure_and_reexec(char** argv) {
 
 int main(int argc, char** argv) {
   configure_and_reexec(argv);
+  remember_command_line(argc, argv);  // for reports
   // Plugins register what they define (optimizers by name) when loaded, before anything else.
   if (!load_plugins(argc, argv)) return 2;
   CLI::App app{"minidl: train MNIST classifiers from scratch, evaluate them, and classify images"};
@@ -258,6 +260,9 @@ int main(int argc, char** argv) {
   train->add_option("--telemetry", t.telemetry,
                     "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, "
                     "each state slot's norm, lr");
+  train->add_option("--report", t.report,
+                    "write a self-contained HTML report: settings, curves, confusion matrix, worst mistakes, what the "
+                    "first layer learned, telemetry (docs/training.md)");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
