@@ -26,6 +26,7 @@ nlohmann::json axis_json(const Axis& a) {
   nlohmann::json j = {{"label", a.label}, {"log", a.log}, {"integer", a.integer}};
   if (a.min) j["min"] = *a.min;
   if (a.max) j["max"] = *a.max;
+  if (a.cap) j["cap"] = *a.cap;
   return j;
 }
 

@@ -27,6 +27,7 @@ struct Axis {
   std::string label{};  // with the unit, e.g. "test accuracy (%)"
   bool log = false;
   std::optional<double> min{}, max{};  // fixed ends; otherwise the data's range
+  std::optional<double> cap{};         // the range, padded, ends here at most (100 for a percentage)
   bool integer = false;            // ticks at whole numbers only (epochs)
 };
 

@@ -60,6 +60,7 @@ struct CompareArgs : RuntimeFlags {
   std::string telemetry;                // empty: none; else a JSONL file per run in `out`
   bool telemetry_on = false;            // the --telemetry flag
   double target = 0.97;                 // the test accuracy "steps to reach" counts to
+  std::string report;                   // an HTML report of the comparison (cli/report.h), empty: none
 };
 int run_compare(const CompareArgs& args);
 
@@ -74,8 +75,16 @@ struct SweepArgs : RuntimeFlags {      // threads: per run; 0: the cores divided
   double target = 0.97;                 // for the steps-to-reach column
   double basin = 0.5;                   // accuracy points below the best that count as the basin
   std::string program;                  // the minidl executable each run runs
+  std::string report;                   // an HTML report of the sweep (cli/report.h), empty: none
 };
 int run_sweep(const SweepArgs& args);
+
+/// minidl report RUN…: a report from saved runs (cli/report_command.cpp says what a run is).
+struct ReportArgs : RuntimeFlags {
+  std::vector<std::string> inputs;  // summaries (.json), a checkpoint, or a compare/sweep directory
+  std::string out = "report.html";
+};
+int run_report(const ReportArgs& args);
 
 /// One entry of --optimizers: "nesterov:form=lookahead" → {label as given, name "nesterov",
 /// options {{"form", "lookahead"}}}. The label, with ':' and '=' made '-', names the run's files.

@@ -295,6 +295,7 @@ int main(int argc, char** argv) {
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
+  compare->add_option("--report", c.report, "write a self-contained HTML report: one curve per optimizer, seeds shaded");
   compare->footer(optimizers_footer());
 
   // ---- sweep
@@ -315,6 +316,7 @@ int main(int argc, char** argv) {
   add_runtime_flags(sweep, w, kData | kThreads | kDevice, "CPU threads per run (default: the cores divided among --jobs)");
   sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")->capture_default_str();
   sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
+  sweep->add_option("--report", w.report, "write a self-contained HTML report: accuracy against the lr, curves at the best lrs");
   sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
       ->capture_default_str();
   sweep->footer("\nA sweep resumes: run the same command again and the runs already in --out/sweep.csv are kept.\n" +
@@ -335,6 +337,15 @@ int main(int argc, char** argv) {
   predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
+
+  // ---- report
+  ReportArgs rep;
+  CLI::App* report = app.add_subcommand(
+      "report", "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
+                "several summaries to compare, or a compare or sweep directory");
+  report->add_option("--out", rep.out, "the HTML file to write")->capture_default_str();
+  add_runtime_flags(report, rep, kData | kThreads | kDevice);
+  report->add_option("runs", rep.inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")->required();
 
   // ---- graph
   GraphArgs g;
@@ -365,6 +376,7 @@ int main(int argc, char** argv) {
                      : *sweep   ? "sweep"
                      : *explain ? "explain-step"
                      : *graph   ? "graph"
+                     : *report  ? "report"
                                 : "predict";
   try {
     if (*train) {
@@ -377,6 +389,7 @@ int main(int argc, char** argv) {
     }
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
+    if (*report) return run_report(rep);
     if (*graph) {
       g.config.hidden = parse_int_list(graph_hidden, "--hidden", "sizes");
       g.formats = graph_formats == "none" ? std::vector<std::string>{} : split_list(graph_formats);

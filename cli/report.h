@@ -41,6 +41,9 @@ ReportWritten write_comparison_report(const std::string& path, const std::vector
 /// against the lr per optimizer, the table and basins, and the curves at each optimizer's best lr.
 ReportWritten write_sweep_report(const std::string& path, const std::string& sweep_dir);
 
+/// Refuses (UsageError) a report path whose directory cannot be written, before any work.
+void check_report_path(const std::string& path, const char* flag = "--report");
+
 /// "report: FILE (1.2 MB) written in 0.14 s" on stdout.
 void print_written(const ReportWritten& written);
 

@@ -134,7 +134,7 @@ std::vector<Chart> run_curves(const RunRecord& r) {
                       .series = {train, test}});
     charts.push_back({.id = "accuracy-epochs", .title = "Test accuracy per epoch",
                       .note = "The share of the test images classified right after each epoch." + one,
-                      .x = {.label = "epoch", .integer = true}, .y = {.label = "test accuracy (%)"},
+                      .x = {.label = "epoch", .integer = true}, .y = {.label = "test accuracy (%)", .cap = 100},
                       .series = {accuracy}});
   }
   if (!r.step_lr.empty()) {

@@ -51,6 +51,10 @@
       if (spec.min === undefined) lo -= p;
       if (spec.max === undefined) hi += p;
     }
+    if (spec.cap !== undefined) {
+      var cap = log ? Math.log10(spec.cap) : spec.cap;
+      if (hi > cap && lo < cap) hi = cap;
+    }
     var f = function (v) { return from + ((log ? Math.log10(v) : v) - lo) / (hi - lo) * (to - from); };
     f.invert = function (px) {
       var t = lo + (px - from) / (to - from) * (hi - lo);
