@@ -47,6 +47,8 @@ int device_count() { return kernels::cuda::device_count(); }
 std::string unavailable_reason() { return kernels::cuda::unavailable_reason(); }
 std::string device_name(int index) { return kernels::cuda::device_name(index); }
 int64_t malloc_calls() { return kernels::cuda::malloc_calls(); }
+std::string blas_library() { return kernels::cuda::blas_library(); }
+bool blas_loaded() { return kernels::cuda::blas_loaded(); }
 #else
 bool is_built() { return false; }
 int device_count() { return 0; }
@@ -58,6 +60,11 @@ std::string device_name(int index) {
   return "";
 }
 int64_t malloc_calls() { return 0; }
+std::string blas_library() {
+  backend_for(Device::cuda(0));  // throws: no CUDA backend in this build
+  return "";
+}
+bool blas_loaded() { return false; }
 #endif
 
 bool is_available() { return device_count() > 0; }

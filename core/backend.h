@@ -43,6 +43,12 @@ int device_count();
 std::string unavailable_reason();
 /// "NVIDIA H100 80GB HBM3 (79.1 GiB)".
 std::string device_name(int index = 0);
+/// The cuBLAS library the CUDA backend uses, loaded on first use of a GPU (a CPU-only run of a CUDA
+/// build never loads its half gigabyte): its path, loading it now. Error when it cannot be loaded or
+/// this build has no CUDA backend.
+std::string blas_library();
+/// Whether cuBLAS has been loaded yet.
+bool blas_loaded();
 /// Every cudaMalloc this process made: the caching allocator's misses plus the backend's own
 /// buffers. A training loop in steady state adds none (tests/test_cuda.cpp asserts it).
 int64_t malloc_calls();
