@@ -1,5 +1,15 @@
 #include "core/backend.h"
 
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <vector>
+
 #include "core/error.h"
 #include "kernels/cpu/cpu.h"
 #if MINIDL_WITH_CUDA
@@ -23,6 +33,41 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return kernels::cpu::num_threads(); }
+
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+namespace {
+
+// Runnable tasks in the whole system, this reading included: /proc/loadavg's fourth field,
+// "running/total" (-1 when it cannot be read).
+int runnable_tasks() {
+  std::ifstream in("/proc/loadavg");
+  double a, b, c;
+  std::string running;
+  if (!(in >> a >> b >> c >> running)) return -1;
+  return std::atoi(running.c_str());
+}
+
+}  // namespace
+
+int recommended_threads() {
+  const int cpus = available_cpus();
+  const int online = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::vector<int> others;
+  for (int i = 0; i < 5; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const int running = runnable_tasks();
+    if (running < 0) return cpus;
+    others.push_back(running - 1);  // this thread, reading
+  }
+  std::sort(others.begin(), others.end());
+  const int free = online - others[others.size() / 2];
+  return std::clamp(free, 1, cpus);
+}
 
 std::string blas_core() { return kernels::cpu::blas_core(); }
 
