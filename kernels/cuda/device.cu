@@ -169,7 +169,7 @@ void synchronize(int index) {
 }
 
 const Backend& backend(int index) {
-  static const Backend table = entry_table("cuda");
+  static const Backend table = MINIDL_BACKEND_TABLE("cuda");
   if (index == t_current && t_state) [[likely]]
     return table;
   const Availability& a = availability();
