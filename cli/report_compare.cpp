@@ -298,10 +298,11 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
       if (p.diverged) diverged += (diverged.empty() ? "" : "; ") + name + " at lr " + general(lr) + " (" +
                                   std::to_string(p.diverged) + " of " + std::to_string(p.diverged + p.accuracy.size()) + " seeds)";
       if (p.accuracy.empty() || p.diverged) continue;
-      const auto add = [&](Series& s, const std::vector<double>& v) {
+      // x, not lr: clang before 16 cannot capture a structured binding in a lambda.
+      const auto add = [x = lr](Series& s, const std::vector<double>& v) {
         double sum = 0;
-        for (double x : v) sum += x;
-        s.x.push_back(lr), s.y.push_back(sum / static_cast<double>(v.size()));
+        for (double value : v) sum += value;
+        s.x.push_back(x), s.y.push_back(sum / static_cast<double>(v.size()));
         s.lo.push_back(*std::min_element(v.begin(), v.end())), s.hi.push_back(*std::max_element(v.begin(), v.end()));
       };
       add(a, p.accuracy), add(l, p.train_loss);
