@@ -127,4 +127,9 @@ void Telemetry::after_step(int64_t step) {
   check(out_.good(), "--telemetry: writing '", path_, "' failed");
 }
 
+void Telemetry::flush() {
+  out_.flush();
+  check(out_.good(), "--telemetry: cannot write '", path_, "' (", std::strerror(errno), ")");
+}
+
 }  // namespace minidl::cli

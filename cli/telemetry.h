@@ -34,6 +34,8 @@ class Telemetry {
   void gradients_ready();
   /// After step(): writes the step's lines.
   void after_step(int64_t step);
+  /// Writes what is buffered, so the file can be read (by --report) while the run goes on.
+  void flush();
 
  private:
   std::vector<Tensor> slot(const std::string& name) const;  // per parameter, undefined where none

@@ -420,7 +420,10 @@ int run_train(const TrainArgs& args) {
     if (stop_signal && epoch + 1 < run.config.epochs) return interrupted(run, args, epoch, nullptr);
   }
   log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
-  if (!args.report.empty()) write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
+  if (!args.report.empty()) {
+    if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there
+    write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
+  }
   if (stop_signal) return interrupted(run, args, run.config.epochs - 1, nullptr);  // after the last step: whole
   return 0;
 }
