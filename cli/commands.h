@@ -104,6 +104,7 @@ struct PredictArgs : RuntimeFlags {  // device only
   std::string checkpoint;
   std::vector<std::string> images;
   bool invert = false;  // for dark digits on a light background
+  bool picture = true;  // draw the image the model saw beside the probabilities (--no-picture: don't)
 };
 int run_predict(const PredictArgs& args);
 

@@ -335,7 +335,8 @@ int main(int argc, char** argv) {
   PredictArgs p;
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
-  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
+  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background; predict warns when one looks so)");
+  predict->add_flag("!--no-picture", p.picture, "do not draw the 28×28 image the model saw");
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
 
