@@ -80,7 +80,8 @@
           var t = Math.log10(m) + e;
           if (t >= scale.lo - 1e-9 && t <= scale.hi + 1e-9) out.push(m * Math.pow(10, e));
         });
-      if (out.length < 2) return ticks({ lo: Math.pow(10, scale.lo), hi: Math.pow(10, scale.hi), log: false }, count, false);
+      /* Less than a decade with fewer than 3 of 1, 2, 3, 5: linear steps read better (still on the log scale). */
+      if (out.length < 3) return ticks({ lo: Math.pow(10, scale.lo), hi: Math.pow(10, scale.hi), log: false }, count, false);
       return out;
     }
     var step = niceStep(scale.hi - scale.lo, count);
