@@ -26,7 +26,7 @@ struct Run {
 
 // `within`: a time limit in seconds (coreutils' timeout: exit 124 when it had to stop the run), 0
 // for none; `memory_kib`: a limit on the address space (ulimit -v), 0 for none.
-Run run_minidl(const std::string& args, int within = 0, long memory_kib = 0) {
+inline Run run_minidl(const std::string& args, int within = 0, long memory_kib = 0) {
   // OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning against OpenBLAS's.
   const std::string cmd = (memory_kib ? "ulimit -v " + std::to_string(memory_kib) + "; " : std::string()) +
                           "OMP_WAIT_POLICY=passive " +
@@ -43,7 +43,7 @@ Run run_minidl(const std::string& args, int within = 0, long memory_kib = 0) {
 
 // Starts minidl in the background (output to `log`) and returns its pid (minidl's own: the shell
 // execs it). `env`: variable assignments for it, e.g. "MINIDL_CACHE_DIR=/x ".
-pid_t spawn_minidl(const std::string& args, const std::string& log, const std::string& env = "") {
+inline pid_t spawn_minidl(const std::string& args, const std::string& log, const std::string& env = "") {
   // Everything is prepared before fork(): between fork and exec the child may not allocate (another
   // thread could hold the allocator's lock — it did under ASan, and the child hung).
   const std::string cmd = env + "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1";
@@ -57,34 +57,34 @@ pid_t spawn_minidl(const std::string& args, const std::string& log, const std::s
 }
 
 // Waits for pid; the exit code, or 128 + the signal that ended it.
-int wait_for(pid_t pid) {
+inline int wait_for(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // Loads a checkpoint the way minidl does (through eval's checks): throws if it is damaged.
-void cli_load(const std::string& path) {
+inline void cli_load(const std::string& path) {
   const Run r = run_minidl("eval --checkpoint " + path + " --data /nonexistent");
   // eval reads the checkpoint before the data: "no mnist data" means the checkpoint was fine.
   if (r.output.find("no mnist data") == std::string::npos) throw minidl::Error(r.output);
 }
 
-size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+inline size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-std::string slurp(const std::string& path) {
+inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Returns once a run logging to `log` has finished its first epoch (up to a minute: a loaded machine
 // or the sanitizers make start-up slow).
-void wait_for_training(const std::string& log) {
+inline void wait_for_training(const std::string& log) {
   for (int wait = 0; wait < 6000 && slurp(log).find("epoch 1/") == std::string::npos; ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
-void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+inline void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
   std::vector<uint8_t> out = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims)
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(d >> s));
@@ -93,7 +93,7 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
 }
 
 // An easy 10-class dataset in MNIST's layout: class k lights rows 2k+3 and 2k+4, plus noise.
-std::vector<uint8_t> image_of(int label, uint32_t seed) {
+inline std::vector<uint8_t> image_of(int label, uint32_t seed) {
   std::vector<uint8_t> px(784);
   for (int p = 0; p < 784; ++p) {
     const int row = p / 28;

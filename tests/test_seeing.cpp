@@ -67,7 +67,9 @@ nlohmann::json open_everywhere(HeadlessBrowser& browser, const std::string& html
     const std::vector<std::string> faults = minidl::testing::report_faults(browser, seen);
     const std::string view = v.name;
     INFO(view);
-    CHECK(faults == std::vector<std::string>{});
+    std::string listed;  // one string, so that doctest prints what went wrong
+    for (const std::string& f : faults) listed += f + "\n";
+    CHECK(listed == "");
     if (desktop.is_null()) {
       desktop = seen;
       browser.screenshot(screenshot_path(shot), false, 2400);
@@ -89,7 +91,8 @@ TEST_SUITE("seeing") {
     CHECK(train.output.find("report: " + (tiny / "run.html") + " (") != std::string::npos);
     const std::string html = slurp(tiny / "run.html");
     CHECK(html.size() < 3u << 20);
-    CHECK(urls_in(html) == std::vector<std::string>{});
+    CHECK(urls_in(html).empty());
+    for (const std::string& url : urls_in(html)) MESSAGE("a URL in the report: " << url);
     for (const char* section : {"loss-steps", "loss-epochs", "accuracy-epochs", "lr-steps", "confusion", "mistakes"})
       CHECK(html.find(section) != std::string::npos);
 
@@ -107,7 +110,7 @@ TEST_SUITE("seeing") {
     CHECK(bad.output.find("epoch 1/") == std::string::npos);
   }
 
-  TEST_CASE("the reports of a short run and of a compare draw in headless Chromium: every chart, one point per step and epoch") {
+  TEST_CASE("the reports of a short run, a compare and a sweep draw in headless Chromium: every chart, one point per step and epoch") {
     const std::string chromium = HeadlessBrowser::find();
     if (chromium.empty()) SKIP_TEST("no chromium on PATH (Debian: apt-get install chromium; scripts/install-deps does)");
     TinyMnist tiny;
@@ -148,6 +151,17 @@ TEST_SUITE("seeing") {
     CHECK(points_of(chart(cmp, "loss-steps")) == per_step);
     CHECK(chart(cmp, "accuracy-epochs").at("bands").get<int>() == 2);
     CHECK(urls_in(slurp(tiny / "compare.html")) == std::vector<std::string>{});
+
+    // sweep: accuracy against the lr, one line per optimizer with a point per lr of the grid.
+    const Run sweep = run_minidl("sweep " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --optimizers sgd,adam "
+                                 "--lr 0.01..0.1 --points 2 --seeds 0,1 --out " + (tiny / "sweep") + " --report " +
+                                 (tiny / "sweep.html"));
+    INFO(sweep.output);
+    REQUIRE(sweep.code == 0);
+    const nlohmann::json swept = open_everywhere(browser, tiny / "sweep.html", "report-sweep.png");
+    INFO(swept.dump());
+    CHECK(points_of(chart(swept, "sweep-accuracy")) == std::vector<int64_t>{2, 2});
+    CHECK(chart(swept, "sweep-accuracy").at("bands").get<int>() == 2);
   }
 
   TEST_CASE("minidl graph: the DOT of a known MLP step has the tape's ops, leaves and edges, and an SVG when dot exists") {
