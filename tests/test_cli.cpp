@@ -269,7 +269,9 @@ TEST_SUITE("cli") {
              : "minidl train: error: --device cuda:99: no CUDA device is available (" + cuda::unavailable_reason() +
                    "); use --device cpu"},
     };
-    for (const auto& [args, message] : cases) {
+    for (const auto& args_message_ : cases) {
+      const auto& args = std::get<0>(args_message_);
+      const auto& message = std::get<1>(args_message_);
       CAPTURE(args);
       const auto start = std::chrono::steady_clock::now();
       const Run r = run_minidl(args);
@@ -401,7 +403,9 @@ TEST_SUITE("cli") {
       f.metadata["epoch_loss"] = "[\"0x1p+0\",\"300\"]";
     });
     CHECK(run_minidl("train " + tiny.data() + " --resume " + at_end).code == 0);
-    for (const auto& [args, message] : cases) {
+    for (const auto& args_message_ : cases) {
+      const auto& args = std::get<0>(args_message_);
+      const auto& message = std::get<1>(args_message_);
       CAPTURE(args);
       const auto start = std::chrono::steady_clock::now();
       const Run r = run_minidl(args, 30, memory_kib);
@@ -673,7 +677,9 @@ TEST_SUITE("cli") {
         {"--optimizer adagrad --weight-decay 0.01 --no-decay-bias", "adagrad lr 0.01 weight_decay 0.01 (not on biases) eps 1e-10, batch"},
         {"--optimizer nesterov --nesterov-form sutskever", "nesterov lr 0.01 momentum 0.9 form sutskever, batch"},
     };
-    for (const auto& [flags, header] : runs) {
+    for (const auto& flags_header_ : runs) {
+      const auto& flags = std::get<0>(flags_header_);
+      const auto& header = std::get<1>(flags_header_);
       CAPTURE(flags);
       const Run r = run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 " + flags);
       CAPTURE(r.output);
@@ -716,7 +722,9 @@ TEST_SUITE("cli") {
         {"--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true", "b = μ·b + g/avg"},
         {"--optimizer adagrad --opt lr_decay=0.01 --opt initial_accumulator_value=0.1", "clr"},
     };
-    for (const auto& [flags, formula] : runs) {
+    for (const auto& flags_formula_ : runs) {
+      const auto& flags = std::get<0>(flags_formula_);
+      const auto& formula = std::get<1>(flags_formula_);
       CAPTURE(flags);
       const std::string ck = tiny / "ck.safetensors";
       REQUIRE(run_minidl("train " + tiny.data() + " --hidden 16 --epochs 1 " + flags + " --save " + ck).code == 0);
