@@ -177,9 +177,12 @@ ReportWritten write_run_report(const std::string& path, const RunRecord& run, co
                "Which classes it confuses, and the test images it gets most confidently wrong.");
   if (model) {
     page.html("<h3>Confusion matrix</h3>\n" + confusion_html(*model));
-    page.html("<h3>The most confident mistakes</h3>\n<p class=\"intro\">The " + std::to_string(model->wrong.size()) +
-              " wrong test images with the highest probability on the wrong class: the true class above, the model's "
-              "three most probable classes below.</p>\n" + wrong_digits_html(*model));
+    page.html("<h3>The most confident mistakes</h3>\n" +
+              (model->wrong.empty() ? std::string()  // wrong_digits_html says there were none
+                                    : "<p class=\"intro\">The " + std::to_string(model->wrong.size()) +
+                                          " wrong test images with the highest probability on the wrong class: the true "
+                                          "class above, the model's three most probable classes below.</p>\n") +
+              wrong_digits_html(*model));
     page.section("What the model learned", "learned");
     if (model->learned.empty())
       page.html("<p class=\"notice\">The model's first layer with weights is neither a linear layer on the 784 pixels "
