@@ -52,16 +52,18 @@ std::vector<int64_t> points_of(const nlohmann::json& c) {
 std::string screenshot_path(const std::string& name) { return std::string(MINIDL_TEST_OUTPUT_DIR) + "/" + name; }
 
 // Opens `html` in the browser at desktop width (light and dark) and phone width, checking each time
-// that nothing failed; returns what the desktop light view drew and saves its screenshot.
+// that nothing failed and saving a screenshot of each (`shot`, `shot`-dark, `shot`-phone-dark .png);
+// returns what the desktop light view drew.
 nlohmann::json open_everywhere(HeadlessBrowser& browser, const std::string& html, const std::string& shot) {
   nlohmann::json desktop;
   struct View {
     const char* name;
+    const char* file;  // the screenshot's suffix
     int width, height;
     bool mobile, dark;
   };
-  for (const View& v : {View{"1280 px, light", 1280, 900, false, false}, View{"1280 px, dark", 1280, 900, false, true},
-                        View{"phone, dark", 390, 844, true, true}}) {
+  for (const View& v : {View{"1280 px, light", "", 1280, 900, false, false}, View{"1280 px, dark", "-dark", 1280, 900, false, true},
+                        View{"phone, dark", "-phone-dark", 390, 844, true, true}}) {
     browser.open(html, v.width, v.height, v.mobile, v.dark);
     const nlohmann::json seen = minidl::testing::look_at_report(browser);
     const std::vector<std::string> faults = minidl::testing::report_faults(browser, seen);
@@ -70,12 +72,10 @@ nlohmann::json open_everywhere(HeadlessBrowser& browser, const std::string& html
     std::string listed;  // one string, so that doctest prints what went wrong
     for (const std::string& f : faults) listed += f + "\n";
     CHECK(listed == "");
-    if (desktop.is_null()) {
-      desktop = seen;
-      browser.screenshot(screenshot_path(shot), false, 2400);
-    }
+    if (desktop.is_null()) desktop = seen;
+    browser.screenshot(screenshot_path(shot + v.file + ".png"), false, 2400);
   }
-  MESSAGE("screenshot: " << screenshot_path(shot));
+  MESSAGE("screenshots: " << screenshot_path(shot + "*.png"));
   return desktop;
 }
 
@@ -103,6 +103,13 @@ TEST_SUITE("seeing") {
     const std::string remade = slurp(tiny / "again.html");
     CHECK(urls_in(remade) == std::vector<std::string>{});
     CHECK(remade.find("confusion") != std::string::npos);
+    // A checkpoint alone: the model's sections (evaluated again on the test set), no curves.
+    const Run alone = run_minidl("report " + tiny.data() + " --out " + (tiny / "alone.html") + " " + (tiny / "ck.safetensors"));
+    INFO(alone.output);
+    REQUIRE(alone.code == 0);
+    const std::string model_only = slurp(tiny / "alone.html");
+    CHECK(model_only.find("No curves: a checkpoint holds the trained weights") != std::string::npos);
+    CHECK(model_only.find("First-layer weights") != std::string::npos);
     // A report path in a directory that does not exist is refused before any training.
     const Run bad = run_minidl("train " + tiny.data() + " " + kTinyRun + " --lr 0.05 --report /nonexistent/dir/r.html");
     CHECK(bad.code == 2);
@@ -126,7 +133,7 @@ TEST_SUITE("seeing") {
     REQUIRE(compare.code == 0);
 
     HeadlessBrowser browser(chromium);
-    const nlohmann::json run = open_everywhere(browser, tiny / "run.html", "report-run.png");
+    const nlohmann::json run = open_everywhere(browser, tiny / "run.html", "report-run");
     INFO(run.dump());
     // The loss per step: the raw curve and the smoothed one, one point per step each.
     const std::vector<int64_t> per_step(2, kEpochs * kStepsPerEpoch);
@@ -145,12 +152,21 @@ TEST_SUITE("seeing") {
     CHECK(minidl::testing::hover(browser, "loss-steps").find("step") != std::string::npos);
 
     // compare: one curve per optimizer (the mean of 2 seeds), the seeds' spread shaded.
-    const nlohmann::json cmp = open_everywhere(browser, tiny / "compare.html", "report-compare.png");
+    const nlohmann::json cmp = open_everywhere(browser, tiny / "compare.html", "report-compare");
     INFO(cmp.dump());
     CHECK(points_of(chart(cmp, "accuracy-epochs")) == std::vector<int64_t>{kEpochs, kEpochs});
     CHECK(points_of(chart(cmp, "loss-steps")) == per_step);
     CHECK(chart(cmp, "accuracy-epochs").at("bands").get<int>() == 2);
     CHECK(urls_in(slurp(tiny / "compare.html")) == std::vector<std::string>{});
+
+    // A CNN: its first convolution's filters and the feature maps of one test digit.
+    const Run cnn = run_minidl("train " + tiny.data() + " --model 'conv(4,5) relu maxpool(2) flatten linear(10)' --epochs 1 "
+                               "--batch-size 16 --threads 1 --report " + (tiny / "cnn.html"));
+    INFO(cnn.output);
+    REQUIRE(cnn.code == 0);
+    const nlohmann::json conv = open_everywhere(browser, tiny / "cnn.html", "report-cnn");
+    CHECK(conv.at("tiles").get<int>() == 4 + 4);  // 4 filters, 4 feature maps
+    CHECK(slurp(tiny / "cnn.html").find("First convolution&#39;s filters") != std::string::npos);
 
     // sweep: accuracy against the lr, one line per optimizer with a point per lr of the grid.
     const Run sweep = run_minidl("sweep " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --optimizers sgd,adam "
@@ -158,7 +174,7 @@ TEST_SUITE("seeing") {
                                  (tiny / "sweep.html"));
     INFO(sweep.output);
     REQUIRE(sweep.code == 0);
-    const nlohmann::json swept = open_everywhere(browser, tiny / "sweep.html", "report-sweep.png");
+    const nlohmann::json swept = open_everywhere(browser, tiny / "sweep.html", "report-sweep");
     INFO(swept.dump());
     CHECK(points_of(chart(swept, "sweep-accuracy")) == std::vector<int64_t>{2, 2});
     CHECK(chart(swept, "sweep-accuracy").at("bands").get<int>() == 2);
