@@ -128,8 +128,10 @@
     if (plot.dataset.width === String(width)) return;
     plot.dataset.width = String(width);
     var narrow = width < 420;
-    var height = Math.round(Math.max(210, Math.min(330, width * 0.58)));
-    var m = { l: narrow ? 52 : 60, r: 12, t: 10, b: 44 };
+    /* On a phone a chart is taller than wide-screen proportions give, so its y label fits beside it. */
+    var height = Math.round(Math.max(narrow ? 260 : 210, Math.min(330, width * 0.58)));
+    var logNote = narrow ? ', log' : ' (log scale)';
+    var m = { l: 60, r: 12, t: 10, b: 44 };
     var series = spec.series.map(function (s) { return { s: s, xs: xsOf(s) }; });
 
     var allX = [], allY = [];
@@ -137,10 +139,15 @@
       allX = allX.concat(e.xs);
       allY = allY.concat(e.s.y, e.s.lo || [], e.s.hi || []);
     });
-    var sx = makeScale(spec.x, allX, m.l, width - m.r, 0);
     var sy = makeScale(spec.y, allY, height - m.b, m.t, 0.05);
-    var xt = ticks(sx, narrow ? 4 : Math.min(8, Math.floor((width - m.l) / 90)), spec.x.integer);
     var yt = ticks(sy, Math.max(3, Math.floor((height - m.t - m.b) / 42)), spec.y.integer);
+    /* The left margin fits the longest y tick label (about 7.2 px a character at 12 px) between the
+       rotated axis label (up to x = 20) and the frame, so that the two never overlap. */
+    var longest = 0;
+    yt.forEach(function (v) { longest = Math.max(longest, fmt(v).length); });
+    m.l = Math.max(40, Math.ceil(26 + 7.2 * longest));
+    var sx = makeScale(spec.x, allX, m.l, width - m.r, 0);
+    var xt = ticks(sx, narrow ? 4 : Math.min(8, Math.floor((width - m.l) / 90)), spec.x.integer);
 
     var svg = ['<svg viewBox="0 0 ' + width + ' ' + height + '" width="' + width + '" height="' + height +
                '" role="img" aria-label="' + esc(spec.title) + '"><g class="grid">'];
@@ -161,9 +168,9 @@
       svg.push('<text x="' + (m.l - 6) + '" y="' + (sy(v) + 4).toFixed(1) + '" text-anchor="end">' + esc(fmt(v)) + '</text>');
     });
     svg.push('<text class="axis-label" x="' + ((m.l + width - m.r) / 2).toFixed(1) + '" y="' + (height - 6) +
-             '" text-anchor="middle">' + esc(spec.x.label + (spec.x.log ? ' (log scale)' : '')) + '</text>');
+             '" text-anchor="middle">' + esc(spec.x.label + (spec.x.log ? logNote : '')) + '</text>');
     svg.push('<text class="axis-label" transform="translate(13 ' + ((m.t + height - m.b) / 2).toFixed(1) +
-             ') rotate(-90)" text-anchor="middle">' + esc(spec.y.label + (spec.y.log ? ' (log scale)' : '')) + '</text>');
+             ') rotate(-90)" text-anchor="middle">' + esc(spec.y.label + (spec.y.log ? logNote : '')) + '</text>');
 
     var clip = 'clip-' + fig.dataset.chart;
     svg.push('<clipPath id="' + esc(clip) + '"><rect x="' + m.l + '" y="' + m.t + '" width="' + (width - m.l - m.r) +
