@@ -7,9 +7,11 @@
 #include <functional>
 #include <string>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 #include "reference/two_layer_net.h"
+#include "autograd/node.h"
+#include "core/dispatch.h"
 
 using namespace minidl;
 using autograd::gradcheck;
