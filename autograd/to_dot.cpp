@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "core/tensor_impl.h"
 
 namespace minidl::autograd {
 
@@ -46,14 +47,14 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
   check(root.defined(), "to_dot: the root tensor is undefined");
   std::map<const TensorImpl*, std::string> name_of;
   for (const auto& [name, t] : names)
-    if (t.defined()) name_of.emplace(t.impl(), name);
+    if (t.defined()) name_of.emplace(detail::impl_of(t), name);
 
   // The reachable ops, each with the shape and storage of its output.
   std::map<Node*, OpInfo> ops;
   std::vector<Node*> stack;
   if (Node* first = root.grad_fn().get()) {
     check(!first->released(), "to_dot: the graph was released by backward(); call to_dot before backward()");
-    ops[first] = {first, describe(root), root.impl()->storage.get()};
+    ops[first] = {first, describe(root), detail::impl_of(root)->storage.get()};
     stack.push_back(first);
   }
   while (!stack.empty()) {
@@ -64,7 +65,7 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
       Node* producer = input.grad_fn().get();
       check(!producer->released(), "to_dot: part of the graph was released by backward(); call to_dot before it");
       if (ops.contains(producer)) continue;
-      ops[producer] = {producer, describe(input), input.impl()->storage.get()};
+      ops[producer] = {producer, describe(input), detail::impl_of(input)->storage.get()};
       stack.push_back(producer);
     }
   }
@@ -79,9 +80,9 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
   std::map<const TensorImpl*, size_t> leaf_number;
   size_t edge_count = 0;
   const auto leaf_id = [&](const Tensor& t) {
-    auto [it, added] = leaf_number.emplace(t.impl(), leaf_number.size() + 1);
+    auto [it, added] = leaf_number.emplace(detail::impl_of(t), leaf_number.size() + 1);
     if (added) {
-      const auto named = name_of.find(t.impl());
+      const auto named = name_of.find(detail::impl_of(t));
       const std::string title = named != name_of.end() ? named->second : t.requires_grad() ? "leaf" : "constant";
       leaves << "  leaf" << it->second << " [label=\"" << quoted(title + "\n" + describe(t) + "\n")
              << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\""
@@ -100,9 +101,9 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
       const Tensor& saved = node.saved(s);
       std::string what = "a tensor of its own";
       for (size_t k = 0; k < node.inputs().size(); ++k)
-        if (node.inputs()[k].defined() && node.inputs()[k].impl() == saved.impl()) what = "input " + std::to_string(k);
-      if (what.starts_with("a tensor") && saved.impl()->storage.get() == op.output_storage) what = "its output";
-      if (const auto named = name_of.find(saved.impl()); named != name_of.end()) what = named->second;
+        if (node.inputs()[k].defined() && detail::impl_of(node.inputs()[k]) == detail::impl_of(saved)) what = "input " + std::to_string(k);
+      if (what.starts_with("a tensor") && detail::impl_of(saved)->storage.get() == op.output_storage) what = "its output";
+      if (const auto named = name_of.find(detail::impl_of(saved)); named != name_of.end()) what = named->second;
       saves += (saves.empty() ? "saves " : ",\n") + what + " " + describe(saved);
     }
     boxes << "  op" << n << " [label=\""

@@ -52,7 +52,7 @@ int run_program(std::vector<std::string> args) {
 
 int run_graph(const GraphArgs& args) {
   if (args.config.batch_size < 1 || args.config.batch_size > 4096)
-    throw UsageError(detail::concat("--batch-size must be in [1, 4096] for a graph, got ", args.config.batch_size));
+    throw UsageError(str_cat("--batch-size must be in [1, 4096] for a graph, got ", args.config.batch_size));
   for (const std::string& format : args.formats)
     if (format != "svg" && format != "png")
       throw UsageError("--format takes svg and png (comma-separated) or none, got '" + format + "'");
@@ -99,7 +99,7 @@ int run_graph(const GraphArgs& args) {
   for (const std::string& format : args.formats) {
     const std::string image = stem.string() + "." + format;
     const int code = run_program({dot_program, "-T" + format, args.out, "-o", image});
-    if (code != 0) throw Error(detail::concat("graph: ", dot_program, " -T", format, " ", args.out, " failed (exit ", code, ")"));
+    if (code != 0) throw Error(str_cat("graph: ", dot_program, " -T", format, " ", args.out, " failed (exit ", code, ")"));
     std::printf("rendered %s\n", image.c_str());
   }
   return 0;

@@ -119,7 +119,7 @@ int run_report(const ReportArgs& args) {
     if (summaries.empty()) {
       run.config = ck.config;
       run.checkpoint = checkpoint;
-      run.description = detail::concat(ck.config.dataset, ", model ", model_name(ck.config), ", ", ck.config.optimizer,
+      run.description = str_cat(ck.config.dataset, ", model ", model_name(ck.config), ", ", ck.config.optimizer,
                                        " lr ", ck.config.lr, ", batch ", ck.config.batch_size, ": the checkpoint after epoch ",
                                        ck.state.epoch, " of ", ck.config.epochs);
     } else if (run_identity(ck.config) != run_identity(run.config)) {

@@ -16,7 +16,7 @@ Telemetry::Telemetry(const std::string& path, const optim::Optimizer& optimizer,
     for (const Tensor& p : g.params) {
       std::string name = "param " + std::to_string(names_.size());
       for (const auto& [n, t] : names)
-        if (t.impl() == p.impl()) name = n;
+        if (t.is_same(p)) name = n;
       names_.push_back(name);
     }
 }

@@ -6,7 +6,8 @@
 #include <climits>
 #include <cstring>
 
-#include "core/backend.h"
+#include "core/backend_table.h"
+#include "core/tensor_impl.h"
 
 namespace minidl::dispatch {
 
@@ -25,7 +26,7 @@ const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()
 
 // Every function here that writes into a tensor it did not just make counts the write on the
 // tensor's storage, so that autograd sees in-place edits of values an op saved (autograd/node.h).
-void bump_version(const Tensor& t) { t.impl()->storage->bump_version(); }
+void bump_version(const Tensor& t) { detail::impl_of(t)->storage->bump_version(); }
 
 Tensor new_like(const Shape& shape, const Tensor& like, DType dtype = DType::float32) {
   return detail::make_tensor(shape, dtype, like.device());
@@ -306,7 +307,7 @@ MaxResult max_all(const Tensor& x, const char* op) {
   return r;
 }
 
-Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool) {
+Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim) {
   const int d = normalize_dim(dim, x_shape, "max");
   Tensor dx = new_like(x_shape, dy);
   if (dx.numel() == 0) return dx;

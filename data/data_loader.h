@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/generator.h"
-#include "data/dataset.h"
+#include <minidl/core/generator.h>
+#include <minidl/data/dataset.h>
 
 namespace minidl::data {
 

@@ -6,9 +6,9 @@
 #include <functional>
 #include <vector>
 
-#include "core/shape.h"
-#include "data/data_loader.h"
-#include "nn/module.h"
+#include <minidl/core/shape.h>
+#include <minidl/data/data_loader.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

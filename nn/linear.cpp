@@ -21,7 +21,6 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& 
   }
 }
 
-// The transpose is a view: the GEMM reads W with a transpose flag, no copy.
 Tensor Linear::forward(const Tensor& x) { return forward(x, functional::Activation::none); }
 
 Tensor Linear::forward(const Tensor& x, functional::Activation act) {
@@ -32,7 +31,7 @@ Tensor Linear::forward(const Tensor& x, functional::Activation act) {
 }
 
 std::string Linear::extra_repr() const {
-  return detail::concat("in_features=", in_features_, ", out_features=", out_features_,
+  return str_cat("in_features=", in_features_, ", out_features=", out_features_,
                         ", bias=", bias.defined() ? "true" : "false");
 }
 

@@ -15,7 +15,7 @@
 
 #include <doctest/doctest.h>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 namespace {
 

@@ -7,9 +7,12 @@
 #include <functional>
 #include <string>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 #include "reference/two_layer_net.h"
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 using namespace minidl;
 using autograd::gradcheck;
@@ -209,7 +212,7 @@ TEST_SUITE("autograd") {
     CHECK(x.grad().to_vector() == std::vector<float>{4.f, -6.f});
     sum(x * 3.f).backward();
     CHECK(x.grad().to_vector() == std::vector<float>{7.f, -3.f});
-    x.impl()->grad = Tensor{};
+    detail::impl_of(x)->grad = Tensor{};
     const Tensor y = x * 2.f;
     sum(y + y * y).backward();  // d/dx = 2 + 8x
     CHECK(x.grad().to_vector() == std::vector<float>{18.f, -22.f});

@@ -19,7 +19,7 @@
 #include <thread>
 #include <fstream>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "cli_testing.h"
 #include "testing.h"
 

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
+#include "core/dispatch.h"
 
 using namespace minidl;
 

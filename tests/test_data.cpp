@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "data/atomic_file.h"
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 
 using namespace minidl;

@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "optimizer_conformance.h"
 #include "reference/adaptive_trajectories.h"
 #include "reference/optim_trajectories.h"

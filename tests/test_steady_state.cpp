@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 namespace {
 std::atomic<bool> counting{false};
