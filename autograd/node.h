@@ -58,6 +58,9 @@ class Node {
   uint64_t sequence_nr() const { return sequence_nr_; }  // position on the tape
   std::span<const Tensor> inputs() const { return {inputs_.data(), static_cast<size_t>(num_inputs_)}; }
   bool released() const { return released_; }
+  /// The tensors its backward reads (its Saves list), for looking at a graph (autograd::to_dot).
+  int num_saved() const { return num_saved_; }
+  const Tensor& saved(int i) const { return saved_[static_cast<size_t>(i)].tensor; }
 
   /// Gradients of the inputs given the gradient of the output.
   virtual Grads backward(const Tensor& dout) = 0;

@@ -35,6 +35,7 @@ struct TrainArgs : RuntimeFlags {
   int64_t log_every = 100;
   std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
   std::string telemetry; // JSONL of per-step optimizer statistics, empty: none
+  std::string report;    // a self-contained HTML report of the run (cli/report.h), empty: none
   bool quiet = false;    // no per-epoch lines (compare prints its own)
   std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;    // checkpoint to continue from
@@ -59,6 +60,7 @@ struct CompareArgs : RuntimeFlags {
   std::string telemetry;                // empty: none; else a JSONL file per run in `out`
   bool telemetry_on = false;            // the --telemetry flag
   double target = 0.97;                 // the test accuracy "steps to reach" counts to
+  std::string report;                   // an HTML report of the comparison (cli/report.h), empty: none
 };
 int run_compare(const CompareArgs& args);
 
@@ -73,8 +75,16 @@ struct SweepArgs : RuntimeFlags {      // threads: per run; 0: the cores divided
   double target = 0.97;                 // for the steps-to-reach column
   double basin = 0.5;                   // accuracy points below the best that count as the basin
   std::string program;                  // the minidl executable each run runs
+  std::string report;                   // an HTML report of the sweep (cli/report.h), empty: none
 };
 int run_sweep(const SweepArgs& args);
+
+/// minidl report RUN…: a report from saved runs (cli/report_command.cpp says what a run is).
+struct ReportArgs : RuntimeFlags {
+  std::vector<std::string> inputs;  // summaries (.json), a checkpoint, or a compare/sweep directory
+  std::string out = "report.html";
+};
+int run_report(const ReportArgs& args);
 
 /// One entry of --optimizers: "nesterov:form=lookahead" → {label as given, name "nesterov",
 /// options {{"form", "lookahead"}}}. The label, with ':' and '=' made '-', names the run's files.
@@ -94,6 +104,7 @@ struct PredictArgs : RuntimeFlags {  // device only
   std::string checkpoint;
   std::vector<std::string> images;
   bool invert = false;  // for dark digits on a light background
+  bool picture = true;  // draw the image the model saw beside the probabilities (--no-picture: don't)
 };
 int run_predict(const PredictArgs& args);
 
@@ -103,6 +114,13 @@ struct ExplainArgs : RuntimeFlags {  // data and threads (the step is explained 
   std::string index = "0,0";  // comma-separated, one per dimension of the parameter
 };
 int run_explain_step(const ExplainArgs& args);
+
+struct GraphArgs {
+  TrainConfig config;                      // the model (--model, --hidden), --batch-size, --seed
+  std::string out = "graph.dot";           // the DOT file; images go beside it
+  std::vector<std::string> formats = {"svg"};  // rendered with Graphviz's dot when installed; empty: none
+};
+int run_graph(const GraphArgs& args);
 
 /// The --device flag: "cpu", "cuda" or "cuda:N". A bad name, or a CUDA device this machine does
 /// not have (with the reason: no GPU, no driver, a CPU-only build), is a UsageError.

@@ -1,7 +1,7 @@
 // minidl compare: the same run with several optimizers, from identical initial weights and batch
-// order (one seed gives both), over several seeds; then a table and, through
-// scripts/plot_metrics.py, plots. Each run is an ordinary `train` whose metrics CSV and summary
-// JSON land in --out, so every number in the table can be traced to a file.
+// order (one seed gives both), over several seeds; then a table, plots through
+// scripts/plot_metrics.py and, with --report, an HTML report. Each run is an ordinary `train` whose
+// metrics CSV and summary JSON land in --out, so every number in the table can be traced to a file.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/report.h"
 #include "nn/linear.h"
 
 namespace minidl::cli {
@@ -108,6 +109,7 @@ int run_compare(const CompareArgs& args) {
   std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   check_runs(args, choices);
+  if (!args.report.empty()) check_report_path(args.report);
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
   if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
@@ -118,6 +120,7 @@ int run_compare(const CompareArgs& args) {
     std::vector<RunResult> runs;
   };
   std::vector<Row> rows;
+  std::vector<std::string> summaries;  // every run's, for the report
   for (size_t k = 0; k < choices.size(); ++k) {
     const OptimizerChoice& choice = choices[k];
     const std::string& name = choice.name;
@@ -141,6 +144,7 @@ int run_compare(const CompareArgs& args) {
       std::fflush(stdout);
       if (const int code = run_train(t); code != 0) return code;
       row.runs.push_back(read_summary(t.summary));
+      summaries.push_back(t.summary);
     }
     rows.push_back(std::move(row));
   }
@@ -184,11 +188,18 @@ int run_compare(const CompareArgs& args) {
           << " | " << fixed(time.mean, 1) << " s |\n";
     char label[32];
     std::snprintf(label, sizeof label, "%-10s", r.optimizer.c_str());
-    sparks << "  " << label << " " << sparkline(mean_curve, lo, hi) << "  " << fixed(100 * mean_curve.front(), 2)
-           << "% → " << fixed(100 * mean_curve.back(), 2) << "%\n";
+    if (mean_curve.size() > 1)
+      sparks << "  " << label << " " << sparkline(mean_curve, lo, hi) << "  " << fixed(100 * mean_curve.front(), 2)
+             << "% → " << fixed(100 * mean_curve.back(), 2) << "%\n";
+    else  // one epoch, one evaluation: a one-bar sparkline would say nothing
+      sparks << "  " << label << " " << fixed(100 * mean_curve.front(), 2) << "%\n";
   }
-  std::printf("\n%s\ntest accuracy per epoch (mean over seeds; one scale for all, %.2f%%–%.2f%%):\n%s",
-              table.str().c_str(), 100 * lo, 100 * hi, sparks.str().c_str());
+  if (rows.front().runs.front().test_accuracy.size() > 1)
+    std::printf("\n%s\ntest accuracy per epoch (mean over seeds; one scale for all, %.2f%%–%.2f%%):\n%s",
+                table.str().c_str(), 100 * lo, 100 * hi, sparks.str().c_str());
+  else
+    std::printf("\n%s\ntest accuracy after the one epoch (mean over seeds):\n%s", table.str().c_str(),
+                sparks.str().c_str());
   std::ofstream(args.out + "/summary.md") << table.str();
 
   // ---- plots: Python draws them from the CSVs, when it is there; the comparison never needs it
@@ -201,6 +212,11 @@ int run_compare(const CompareArgs& args) {
   else
     std::printf("\nwrote %s/*.csv and summary.md; for plots (python3-matplotlib): %s\n", args.out.c_str(),
                 command.c_str());
+  if (!args.report.empty()) {
+    std::vector<RunRecord> runs;
+    for (const std::string& summary : summaries) runs.push_back(read_run_record(summary));
+    print_written(write_comparison_report(args.report, runs, "minidl compare"));
+  }
   return 0;
 }
 

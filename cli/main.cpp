@@ -1,4 +1,4 @@
-// The `minidl` program: train, eval, predict, compare, sweep and explain-step. Flags are parsed
+// The `minidl` program: train, eval, predict, compare, sweep, explain-step, graph and report. Flags are parsed
 // here (CLI11); each subcommand lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
 // checkpoint), 2 a bad command line or flag value (reported before any work starts).
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/model.h"
+#include "cli/run_record.h"
 #include "core/backend.h"
 #include "optim/registry.h"
 
@@ -233,6 +234,7 @@ void configure_and_reexec(char** argv) {
 
 int main(int argc, char** argv) {
   configure_and_reexec(argv);
+  remember_command_line(argc, argv);  // for reports
   // Plugins register what they define (optimizers by name) when loaded, before anything else.
   if (!load_plugins(argc, argv)) return 2;
   CLI::App app{"minidl: train MNIST classifiers from scratch, evaluate them, and classify images"};
@@ -259,6 +261,9 @@ int main(int argc, char** argv) {
   train->add_option("--telemetry", t.telemetry,
                     "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, "
                     "each state slot's norm, lr");
+  train->add_option("--report", t.report,
+                    "write a self-contained HTML report: settings, curves, confusion matrix, worst mistakes, what the "
+                    "first layer learned, telemetry (docs/training.md)");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
@@ -291,6 +296,7 @@ int main(int argc, char** argv) {
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
   compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
+  compare->add_option("--report", c.report, "write a self-contained HTML report: one curve per optimizer, seeds shaded");
   compare->footer(optimizers_footer());
 
   // ---- sweep
@@ -311,6 +317,7 @@ int main(int argc, char** argv) {
   add_runtime_flags(sweep, w, kData | kThreads | kDevice, "CPU threads per run (default: the cores divided among --jobs)");
   sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")->capture_default_str();
   sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
+  sweep->add_option("--report", w.report, "write a self-contained HTML report: accuracy against the lr, curves at the best lrs");
   sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
       ->capture_default_str();
   sweep->footer("\nA sweep resumes: run the same command again and the runs already in --out/sweep.csv are kept.\n" +
@@ -328,9 +335,31 @@ int main(int argc, char** argv) {
   PredictArgs p;
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
-  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background)");
+  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background; predict warns when one looks so)");
+  predict->add_flag("!--no-picture", p.picture, "do not draw the 28×28 image the model saw");
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
+
+  // ---- report
+  ReportArgs rep;
+  CLI::App* report = app.add_subcommand(
+      "report", "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
+                "several summaries to compare, or a compare or sweep directory");
+  report->add_option("--out", rep.out, "the HTML file to write")->capture_default_str();
+  add_runtime_flags(report, rep, kData | kThreads | kDevice);
+  report->add_option("runs", rep.inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")->required();
+
+  // ---- graph
+  GraphArgs g;
+  std::string graph_hidden = "256", graph_formats = "svg";
+  CLI::App* graph = app.add_subcommand("graph", "the autograd tape of one training step as a Graphviz graph (DOT, "
+                                                "and SVG/PNG when Graphviz's dot is installed)");
+  graph->add_option("--model", g.config.model, kModelHelp)->capture_default_str();
+  graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str();
+  graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
+  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
+  graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
+  graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -348,6 +377,8 @@ int main(int argc, char** argv) {
                      : *compare ? "compare"
                      : *sweep   ? "sweep"
                      : *explain ? "explain-step"
+                     : *graph   ? "graph"
+                     : *report  ? "report"
                                 : "predict";
   try {
     if (*train) {
@@ -360,6 +391,12 @@ int main(int argc, char** argv) {
     }
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
+    if (*report) return run_report(rep);
+    if (*graph) {
+      g.config.hidden = parse_int_list(graph_hidden, "--hidden", "sizes");
+      g.formats = graph_formats == "none" ? std::vector<std::string>{} : split_list(graph_formats);
+      return run_graph(g);
+    }
     if (*compare) {
       std::vector<std::string> compare_set = {"optimizer", "lr"};  // compare sets both per run
       if (compare_epochs->count()) compare_set.push_back("epochs");

@@ -1,6 +1,12 @@
 // minidl predict: classify image files with a trained checkpoint. Each image is read as grayscale,
-// resized to 28×28, scaled to [0, 1] and normalized like the training data.
+// resized to 28×28, scaled to [0, 1] and normalized like the training data. Beside the
+// probabilities it draws the 28×28 image the model was given, so a user sees what it saw, and it
+// warns (it does not silently flip) when an image looks dark-on-light without --invert: the model
+// was trained on light digits on a dark background, and a confident answer for the negative of a
+// digit means nothing. A warning, not detection, because a flip the user did not ask for would make
+// the answer depend on a guess about the background.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "autograd/elementwise.h"
@@ -27,6 +33,55 @@ void warn_if_blank(const Tensor& pixels, const std::string& path, bool invert) {
                invert ? "" : "; a dark digit on a light or transparent background needs --invert");
 }
 
+// The mean of the image's outer two-pixel frame, in [0, 1] as the model sees it (after --invert):
+// MNIST's is 0, a digit photographed or drawn dark on white paper has one near 1.
+float border_mean(const std::vector<float>& v) {
+  double sum = 0;
+  int n = 0;
+  for (int r = 0; r < 28; ++r)
+    for (int c = 0; c < 28; ++c)
+      if (r < 2 || r >= 26 || c < 2 || c >= 26) sum += v[static_cast<size_t>(r * 28 + c)], ++n;
+  return static_cast<float>(sum / n);
+}
+
+void warn_if_dark_on_light(const std::vector<float>& v, const std::string& path, bool invert) {
+  if (std::all_of(v.begin(), v.end(), [&](float p) { return p == v.front(); })) return;  // blank: warned already
+  const float border = border_mean(v);
+  if (border <= 0.5f) return;
+  std::fprintf(stderr, "minidl predict: warning: %s looks dark-on-light as the model sees it (its border averages %.2f; "
+               "MNIST's is 0): the model knows light digits on a dark background, so its class below means little; %s\n",
+               path.c_str(), border, invert ? "leave out --invert" : "rerun with --invert");
+}
+
+// The 28×28 image as the model got it, two characters per pixel (a terminal cell is about twice as
+// tall as wide), dark to light through " .:-=+*#%@"; the probabilities as bars beside rows 9–18.
+void print_picture(const std::vector<float>& v, const std::vector<float>& p, const std::vector<std::string>& names,
+                   bool invert) {
+  static const char ramp[] = " .:-=+*#%@";
+  int width = 0;  // the longest class name (Fashion-MNIST's are words)
+  for (const std::string& name : names) width = std::max(width, static_cast<int>(name.size()));
+  std::printf("  what the model saw (28×28, after resizing%s; dark ' ' to light '@'):\n", invert ? " and --invert" : "");
+  for (int r = 0; r < 28; ++r) {
+    std::string line = "  |";
+    for (int c = 0; c < 28; ++c) {
+      const float x = std::clamp(v[static_cast<size_t>(r * 28 + c)], 0.f, 1.f);
+      const char ch = ramp[std::min(9, static_cast<int>(x * 10))];
+      line += ch, line += ch;
+    }
+    line += "|";
+    const int k = r - 9;
+    if (k >= 0 && k < static_cast<int>(p.size())) {
+      const auto i = static_cast<size_t>(k);
+      char number[96];
+      std::snprintf(number, sizeof number, "  %*s %6.2f%%", width, names[i].c_str(), 100 * p[i]);
+      const auto bar = static_cast<size_t>(std::lround(20 * p[i]));
+      line += number;
+      if (bar > 0) line += ' ', line.append(bar, '#');
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
 }  // namespace
 
 int run_predict(const PredictArgs& args) {
@@ -48,14 +103,17 @@ int run_predict(const PredictArgs& args) {
     // light with --invert, which then turns it dark like the rest.
     Tensor pixels = data::load_image(path, 28, args.invert ? 1.f : 0.f).reshape({1, kInputs});
     warn_if_blank(pixels, path, args.invert);
-    pixels = pixels.to(device);
     if (args.invert) pixels = 1.f - pixels;  // MNIST digits are light on dark
+    const std::vector<float> seen = pixels.to_vector();  // [0, 1], as drawn below
+    warn_if_dark_on_light(seen, path, args.invert);
+    pixels = pixels.to(device);
     const Tensor input = model_input(data::normalize_pixels(pixels, info), example);
     const std::vector<float> p = softmax((*model)(input), 1).to_vector();
     const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
     std::printf("%s: %s  (probability %.4f)\n ", path.c_str(), names[best].c_str(), p[best]);
     for (int c = 0; c < kClasses; ++c) std::printf(" %s:%.4f", names[c].c_str(), p[c]);
     std::printf("\n");
+    if (args.picture) print_picture(seen, p, names, args.invert);
   }
   return 0;
 }

@@ -47,6 +47,8 @@ double peak_rss_mib() {
 
 RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
     : args_(args), config_(config), device_(device) {
+  record_ = {.command = command_line(), .started = local_time_now(), .config = config, .device = device.str(),
+             .blas_core = blas_core(), .threads = num_threads(), .telemetry = args.telemetry};
   if (args.metrics.empty()) return;
   const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
   metrics_.open(args.metrics, append ? std::ios::app : std::ios::trunc);
@@ -55,6 +57,8 @@ RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
 }
 
 void RunLog::header(const std::string& description, int64_t start_epoch, int64_t resume_batch) {
+  record_.description = description;
+  record_.resumed_after_epoch = start_epoch;
   if (args_.quiet) return;
   std::printf("minidl train: %s%s\n", description.c_str(),
               device_.is_cpu() ? "" : str_cat(", on ", device_, " (", cuda::device_name(device_.index), ")").c_str());
@@ -69,6 +73,9 @@ void RunLog::starting() {
 }
 
 void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double seconds) {
+  if (record_.step_loss.empty()) record_.first_step = steps;
+  record_.step_loss.push_back(static_cast<float>(loss));
+  record_.step_lr.push_back(static_cast<float>(lr));
   window_loss_ += loss;
   ++window_;
   if (!metrics_.is_open() || args_.log_every <= 0 || steps % args_.log_every != 0) return;
@@ -78,7 +85,8 @@ void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double s
 
 void RunLog::epoch(const EpochRecord& r) {
   total_seconds_ += r.train_seconds;
-  epochs_.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"test_loss", r.test_loss},
+  record_.epochs.push_back(r);
+  epochs_.push_back({{"epoch", r.epoch}, {"lr", r.lr}, {"train_loss", r.train_loss}, {"test_loss", r.test_loss},
                      {"test_accuracy", r.test_accuracy}, {"train_seconds", r.train_seconds},
                      {"eval_seconds", r.eval_seconds}, {"skipped_steps", r.skipped}, {"steps", r.steps},
                      {"peak_rss_mib", peak_rss_mib()}});
@@ -102,8 +110,10 @@ void RunLog::epoch(const EpochRecord& r) {
 }
 
 void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
+  record_.final_accuracy = final_accuracy;
+  record_.checkpoint = last_checkpoint;
   if (!args_.summary.empty()) {
-    const nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config_))},
+    nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config_))},
                                     {"threads", num_threads()},
                                     {"blas_core", blas_core()},
                                     {"device", device_.str()},
@@ -111,6 +121,7 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
                                     {"epochs", epochs_},
                                     {"final_test_accuracy", final_accuracy},
                                     {"peak_rss_mib", peak_rss_mib()}};
+    add_to_summary(summary, record_);
     std::ofstream out(args_.summary);
     out << summary.dump(1) << '\n';
     if (!out) throw Error("--summary: cannot write '" + args_.summary + "'");

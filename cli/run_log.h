@@ -1,6 +1,7 @@
 // What a training run reports, kept out of the loop: the header and per-epoch lines on stdout, the
 // --metrics CSV (a row per epoch and per --log-every steps), the --summary JSON (per-epoch losses,
-// accuracy, train and eval seconds, memory), the start-up time and the peak resident memory.
+// accuracy, train and eval seconds, memory, and the run's record: every step's loss and lr, for
+// reports), the start-up time and the peak resident memory.
 #pragma once
 
 #include <cstdint>
@@ -9,16 +10,10 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/run_record.h"
 #include "core/device.h"
 
 namespace minidl::cli {
-
-/// One finished epoch, as reported.
-struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
-  int64_t steps = 0, skipped = 0;
-  double train_loss = 0, test_loss = 0, test_accuracy = 0, train_seconds = 0, eval_seconds = 0, lr = 0;
-};
 
 class RunLog {
  public:
@@ -36,6 +31,8 @@ class RunLog {
   void epoch(const EpochRecord& record);
   /// The --summary file and the final lines.
   void finish(double final_accuracy, const std::string& last_checkpoint);
+  /// The run so far, as a report draws it (cli/run_record.h).
+  const RunRecord& record() const { return record_; }
 
  private:
   const TrainArgs& args_;
@@ -46,6 +43,7 @@ class RunLog {
   int64_t window_ = 0;
   double startup_seconds_ = -1, total_seconds_ = 0;
   nlohmann::json epochs_ = nlohmann::json::array();
+  RunRecord record_;
 };
 
 /// Peak resident memory of this process so far (MiB).

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/report.h"
 #include "core/backend.h"
 
 namespace minidl::cli {
@@ -244,6 +245,7 @@ int run_sweep(const SweepArgs& args) {
   if (!(args.basin >= 0)) throw UsageError(str_cat("--basin must be >= 0, got ", args.basin));
   validate(args.base);
   parse_device(args.device);
+  if (!args.report.empty()) check_report_path(args.report);
   std::vector<OptimizerChoice> optimizers;
   for (const std::string& text : args.optimizers) optimizers.push_back(parse_optimizer_choice(text, args.base));
   const std::string data = args.data_dir.empty() ? default_data_dir(args.base.dataset) : args.data_dir;
@@ -389,6 +391,7 @@ int run_sweep(const SweepArgs& args) {
   else
     std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s\n", csv_path.c_str(),
                 args.out.c_str(), command.c_str());
+  if (!args.report.empty()) print_written(write_sweep_report(args.report, args.out));
   return 0;
 }
 

@@ -9,8 +9,11 @@
 //   update_ratio   ‖Δθ‖ / ‖θ‖: how far the step moved the weights, relative to their size
 //   state_norms    ‖s‖ after the step of every state slot, by name (e.g. exp_avg_sq, sum)
 //   lr
+//   layers         the same four figures for each parameter of the group, by its name ("0.weight"):
+//                  [{"name", "grad_norm", "buffer_norm", "cos_grad_buffer", "update_ratio"}, …]
 // Each figure is one fused reduction per tensor (dispatch::sum_squares, dispatch::dot), plus a
-// snapshot of θ for Δθ; nothing runs when telemetry is off. scripts/plot_metrics.py draws them.
+// snapshot of θ for Δθ; nothing runs when telemetry is off. Reports (cli/report.h) and
+// scripts/plot_metrics.py draw them.
 #pragma once
 
 #include <fstream>
@@ -23,13 +26,16 @@ namespace minidl::cli {
 
 class Telemetry {
  public:
-  Telemetry(const std::string& path, const optim::Optimizer& optimizer);
+  /// `names`: the model's named parameters, to name each layer's figures (unnamed: "param i").
+  Telemetry(const std::string& path, const optim::Optimizer& optimizer, const NamedTensors& names = {});
   /// Before step(): keeps θ to measure Δθ.
   void before_step();
   /// Inside the step's closure, after backward(): the gradients and the buffers from before.
   void gradients_ready();
   /// After step(): writes the step's lines.
   void after_step(int64_t step);
+  /// Writes what is buffered, so the file can be read (by --report) while the run goes on.
+  void flush();
 
  private:
   std::vector<Tensor> slot(const std::string& name) const;  // per parameter, undefined where none
@@ -37,7 +43,8 @@ class Telemetry {
   std::string path_;
   const optim::Optimizer& optimizer_;
   std::vector<Tensor> before_;
-  std::vector<double> grad_sq_, dot_, buffer_before_sq_;  // per group
+  std::vector<std::string> names_;                        // per parameter, in the groups' order
+  std::vector<double> grad_sq_, dot_, buffer_before_sq_;  // per parameter
 };
 
 }  // namespace minidl::cli

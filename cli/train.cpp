@@ -20,6 +20,7 @@
 #include "cli/interrupt.h"
 #include "cli/model.h"
 #include "cli/progress.h"
+#include "cli/report.h"
 #include "cli/run_log.h"
 #include "cli/telemetry.h"
 #include "core/allocator.h"
@@ -240,6 +241,7 @@ Device checked_device(const TrainArgs& args, const TrainConfig& config, const Ch
   if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
+  if (!args.report.empty()) check_writable(args.report, "--report");
   return device;
 }
 
@@ -273,7 +275,8 @@ Run::Run(const TrainArgs& args)
       schedule(make_schedule(config, loader.num_batches())),
       background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
       start_epoch(resumed.state.epoch),
-      telemetry(args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer)),
+      telemetry(args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer,
+                                                                                 model->named_parameters())),
       step_options(),
       auto_threads(args.threads == 0) {
   step_options.clip_grad_norm = config.clip_grad_norm;
@@ -395,12 +398,14 @@ int run_train(const TrainArgs& args) {
   log.header(describe(run.config, params), run.start_epoch, run.resumed.state.batch);
 
   nn::Evaluation result;
+  ModelViewCollector view;  // --report: the last evaluation's predictions
   const StopOnSignals signals;
   for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
     const EpochProgress p = train_epoch(run, log, epoch, args.quiet);
     if (stop_signal) return interrupted(run, args, epoch, &p);
     const auto eval_start = std::chrono::steady_clock::now();
-    result = nn::evaluate(*run.model, run.test_loader, run.example_shape);
+    const bool report_it = !args.report.empty() && epoch + 1 == run.config.epochs;
+    result = nn::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const double train_loss = p.seen ? p.loss_sum / static_cast<double>(p.seen) : NAN;
     // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
@@ -415,6 +420,10 @@ int run_train(const TrainArgs& args) {
     if (stop_signal && epoch + 1 < run.config.epochs) return interrupted(run, args, epoch, nullptr);
   }
   log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
+  if (!args.report.empty()) {
+    if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there
+    write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
+  }
   if (stop_signal) return interrupted(run, args, run.config.epochs - 1, nullptr);  // after the last step: whole
   return 0;
 }

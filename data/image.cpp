@@ -156,4 +156,18 @@ void save_png(const std::string& path, const Tensor& pixels) {
         "save_png: ", path, ": cannot write the file");
 }
 
+std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels) {
+  check(width > 0 && height > 0 && channels >= 1 && channels <= 4 &&
+            pixels.size() == static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(channels),
+        "encode_png: ", pixels.size(), " bytes for a ", width, "×", height, " image of ", channels, " channels");
+  std::vector<uint8_t> png;
+  const auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  check(stbi_write_png_to_func(append, &png, width, height, channels, pixels.data(), width * channels) != 0,
+        "encode_png: stb could not encode the image");
+  return png;
+}
+
 }  // namespace minidl::data

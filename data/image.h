@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <minidl/core/tensor.h>
 
@@ -25,5 +26,9 @@ constexpr int64_t kMaxImagePixels = int64_t{1} << 24;  // 4096 × 4096
 /// Writes [height, width] (or [height·width] with height = width) pixels in [0, 1] as an 8-bit
 /// grayscale PNG; values outside [0, 1] are clamped.
 void save_png(const std::string& path, const Tensor& pixels);
+
+/// A PNG file's bytes for 8-bit `pixels`, row-major, `channels` per pixel (1 grey, 3 RGB, 4 RGBA),
+/// made in memory (a report embeds its images).
+std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels);
 
 }  // namespace minidl::data

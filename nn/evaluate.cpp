@@ -6,7 +6,8 @@
 
 namespace minidl::nn {
 
-Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& example_shape) {
+Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& example_shape,
+                    const EvaluationObserver& observe) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -29,6 +30,7 @@ Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& exampl
       ++e.confusion[truth[i]][predicted[i]];  // cross_entropy checked every target against the classes
     }
     e.total += n;
+    if (observe) observe(logits, batch.targets);
   }
   model.train(was_training);
   e.loss = e.total ? loss_sum / static_cast<double>(e.total) : 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <minidl/core/shape.h>
@@ -18,10 +19,15 @@ struct Evaluation {
   std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class], classes × classes
 };
 
+/// Sees each batch's logits [B, classes] and targets [B] during an evaluation, in loader order (a
+/// report keeps the probabilities of every test image from the pass that runs anyway).
+using EvaluationObserver = std::function<void(const Tensor& logits, const Tensor& targets)>;
+
 /// One pass over `loader` (make it unshuffled: the order does not matter, the cost of shuffling
 /// does) without gradients and in evaluation mode (the model's mode is restored afterwards). Each
 /// batch's inputs are viewed as `example_shape` per example when one is given ([1, 28, 28] for a
-/// CNN fed MNIST's [B, 784] rows); targets are int32 classes.
-Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& example_shape = {});
+/// CNN fed MNIST's [B, 784] rows); targets are int32 classes. `observe`, when given, sees every batch.
+Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& example_shape = {},
+                    const EvaluationObserver& observe = {});
 
 }  // namespace minidl::nn

@@ -453,4 +453,58 @@ TEST_SUITE("autograd") {
     expect_close("dw2", w2.grad(), ref::dw2);
     expect_close("db2", b2.grad(), ref::db2);
   }
+  // to_dot draws the tape backward() would run: one box per op and per leaf, one arrow per input.
+  TEST_CASE("to_dot draws every op, leaf and input of the tape, counted for two known graphs") {
+    const auto count = [](const std::string& dot, const std::string& what) {
+      size_t n = 0;
+      for (size_t at = dot.find(what); at != std::string::npos; at = dot.find(what, at + 1)) ++n;
+      return n;
+    };
+    // A box is a line "  opN [label=\"#N …" (an op) or "  leafN [label=…"; an arrow a line "  a -> opN;".
+    // docs/autograd.md's chain: loss = mean(relu(x·Wᵀ + b)), x data: 5 ops, 3 leaves, 7 inputs.
+    const Tensor x = Tensor::from_vector({1.f, -2.f, 0.5f, 3.f, 0.f, 1.f}, {2, 3});
+    const Tensor w = Tensor::from_vector({0.1f, 0.2f, -0.3f, 0.4f, 0.5f, 0.6f, -0.7f, 0.8f, 0.9f, 1.f, 1.1f, -1.2f},
+                                         {4, 3}, true);
+    const Tensor b = Tensor::from_vector({0.1f, -0.1f, 0.2f, 0.f}, {4}, true);
+    const Tensor loss = mean(relu(matmul(x, w.transpose(0, 1)) + b));
+    const std::string dot = autograd::to_dot(loss, {{"W", w}, {"b", b}, {"x", x}});
+    INFO(dot);
+    CHECK(count(dot, " [label=\"#") == 5);
+    CHECK(count(dot, " [label=") == 5 + 3);
+    CHECK(count(dot, " -> op") == 7);
+    CHECK(dot.find("5 ops, 3 leaves, 7 edges") != std::string::npos);
+    for (const char* op : {"#1 transpose", "#2 matmul", "#3 add", "#4 relu", "#5 mean"})
+      CHECK(dot.find(op) != std::string::npos);
+    CHECK(dot.find("W\\n[4, 3]\\nrequires grad") != std::string::npos);
+    CHECK(dot.find("x\\n[2, 3]\\nno grad") != std::string::npos);
+    CHECK(dot.find("→ [2, 4]\\nsaves its output [2, 4]") != std::string::npos);  // relu reads y
+    CHECK(dot.find("→ [] (root)") != std::string::npos);
+    // backward() releases the graph: drawing it afterwards is an error that says why.
+    loss.backward();
+    CHECK(error_of([&] { autograd::to_dot(loss); }).find("released by backward()") != std::string::npos);
+
+    // An MLP step as minidl train takes it: Linear + ReLU fused, Linear, cross-entropy: 3 ops,
+    // the batch and 4 parameters, 3 + 3 + 1 inputs; a tensor used twice is one leaf with two arrows.
+    Generator gen(0);
+    const auto model = nn::mlp(4, {3}, 2, gen);
+    const Tensor batch = Tensor::from_vector(std::vector<float>(8 * 4, 0.5f), {8, 4});
+    const Tensor targets = Tensor::from_vector(std::vector<float>(8, 1.f), {8}).to(DType::int32);
+    NamedTensors names = model->named_parameters();
+    names.emplace_back("labels", targets);
+    const std::string mlp = autograd::to_dot(nn::functional::cross_entropy((*model)(batch), targets), names);
+    INFO(mlp);
+    CHECK(mlp.find("3 ops, 5 leaves, 7 edges") != std::string::npos);
+    CHECK(count(mlp, " [label=\"#") == 3);
+    CHECK(count(mlp, " [label=") == 3 + 5);
+    CHECK(count(mlp, " -> op") == 7);
+    CHECK(count(mlp, "requires grad") == 4);
+    for (const char* name : {"0.weight\\n[3, 4]", "0.bias\\n[3]", "2.weight\\n[2, 3]", "2.bias\\n[2]"})
+      CHECK(mlp.find(name) != std::string::npos);
+    CHECK(mlp.find("#3 cross_entropy\\n→ [] (root)\\nsaves a tensor of its own [8, 2],\\nlabels [8] int32") !=
+          std::string::npos);
+    const Tensor a = Tensor::from_vector({1.f, 2.f}, {2}, true);
+    const std::string square = autograd::to_dot(sum(a * a));
+    CHECK(square.find("2 ops, 1 leaf, 3 edges") != std::string::npos);
+    CHECK(count(square, "leaf1 -> op1") == 2);
+  }
 }

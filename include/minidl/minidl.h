@@ -20,6 +20,7 @@
 #include <minidl/autograd/matmul.h>       // matmul (2-D and batched)
 #include <minidl/autograd/reduce.h>       // sum, mean, max, argmax
 #include <minidl/autograd/softmax.h>      // softmax, log_softmax
+#include <minidl/autograd/to_dot.h>       // to_dot: the tape as a Graphviz graph
 
 // ---- nn: layers and losses
 #include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, Flatten, Unflatten

@@ -1,0 +1,138 @@
+// autograd::to_dot: walks the tape from the root as backward() would, but only reads it. A node does
+// not know its output (the output owns the node, not the other way round), so each op's output
+// shape is taken from where it is used: the root itself, or a later op's input.
+#include "autograd/to_dot.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/tensor_impl.h"
+
+namespace minidl::autograd {
+
+namespace {
+
+// A DOT string literal's contents: quotes and backslashes escaped, newlines as DOT's centred "\n".
+std::string quoted(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string describe(const Tensor& t) {
+  std::ostringstream os;
+  os << t.shape();
+  if (t.dtype() != DType::float32) os << ' ' << t.dtype();
+  return os.str();
+}
+
+struct OpInfo {
+  Node* node = nullptr;
+  std::string output;                // its output's shape
+  const Storage* output_storage = nullptr;
+};
+
+}  // namespace
+
+std::string to_dot(const Tensor& root, const NamedTensors& names) {
+  check(root.defined(), "to_dot: the root tensor is undefined");
+  std::map<const TensorImpl*, std::string> name_of;
+  for (const auto& [name, t] : names)
+    if (t.defined()) name_of.emplace(detail::impl_of(t), name);
+
+  // The reachable ops, each with the shape and storage of its output.
+  std::map<Node*, OpInfo> ops;
+  std::vector<Node*> stack;
+  if (Node* first = root.grad_fn().get()) {
+    check(!first->released(), "to_dot: the graph was released by backward(); call to_dot before backward()");
+    ops[first] = {first, describe(root), detail::impl_of(root)->storage.get()};
+    stack.push_back(first);
+  }
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    for (const Tensor& input : node->inputs()) {
+      if (!input.defined() || !input.grad_fn()) continue;
+      Node* producer = input.grad_fn().get();
+      check(!producer->released(), "to_dot: part of the graph was released by backward(); call to_dot before it");
+      if (ops.contains(producer)) continue;
+      ops[producer] = {producer, describe(input), detail::impl_of(input)->storage.get()};
+      stack.push_back(producer);
+    }
+  }
+  std::vector<OpInfo> tape;
+  for (const auto& [node, info] : ops) tape.push_back(info);
+  std::sort(tape.begin(), tape.end(),
+            [](const OpInfo& a, const OpInfo& b) { return a.node->sequence_nr() < b.node->sequence_nr(); });
+  std::map<const Node*, size_t> number;  // tape position, from 1
+  for (size_t i = 0; i < tape.size(); ++i) number[tape[i].node] = i + 1;
+
+  std::ostringstream leaves, boxes, edges;
+  std::map<const TensorImpl*, size_t> leaf_number;
+  size_t edge_count = 0;
+  const auto leaf_id = [&](const Tensor& t) {
+    auto [it, added] = leaf_number.emplace(detail::impl_of(t), leaf_number.size() + 1);
+    if (added) {
+      const auto named = name_of.find(detail::impl_of(t));
+      const std::string title = named != name_of.end() ? named->second : t.requires_grad() ? "leaf" : "constant";
+      leaves << "  leaf" << it->second << " [label=\"" << quoted(title + "\n" + describe(t) + "\n")
+             << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\""
+                                   : "no grad\", style=dashed")
+             << "];\n";
+    }
+    return "leaf" + std::to_string(it->second);
+  };
+  if (tape.empty()) leaf_id(root);
+
+  for (const OpInfo& op : tape) {
+    const Node& node = *op.node;
+    const size_t n = number[op.node];
+    std::string saves;
+    for (int s = 0; s < node.num_saved(); ++s) {
+      const Tensor& saved = node.saved(s);
+      std::string what = "a tensor of its own";
+      for (size_t k = 0; k < node.inputs().size(); ++k)
+        if (node.inputs()[k].defined() && detail::impl_of(node.inputs()[k]) == detail::impl_of(saved)) what = "input " + std::to_string(k);
+      if (what.starts_with("a tensor") && detail::impl_of(saved)->storage.get() == op.output_storage) what = "its output";
+      if (const auto named = name_of.find(detail::impl_of(saved)); named != name_of.end()) what = named->second;
+      saves += (saves.empty() ? "saves " : ",\n") + what + " " + describe(saved);
+    }
+    boxes << "  op" << n << " [label=\""
+          << quoted("#" + std::to_string(n) + " " + node.name() + "\n→ " + op.output + (n == tape.size() ? " (root)" : "") +
+                    (saves.empty() ? "" : "\n" + saves))
+          << "\", style=\"rounded,filled\", fillcolor=\"#cfe2f3\"" << (n == tape.size() ? ", peripheries=2" : "")
+          << "];\n";
+    for (size_t k = 0; k < node.inputs().size(); ++k) {
+      const Tensor& input = node.inputs()[k];
+      if (!input.defined()) continue;
+      const std::string from = input.grad_fn() ? "op" + std::to_string(number[input.grad_fn().get()]) : leaf_id(input);
+      edges << "  " << from << " -> op" << n << ";\n";
+      ++edge_count;
+    }
+  }
+
+  std::ostringstream dot;
+  const auto counted = [](size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  dot << "// The tape of a minidl graph (autograd::to_dot): " << counted(tape.size(), "op", "ops") << ", "
+      << counted(leaf_number.size(), "leaf", "leaves") << ", " << counted(edge_count, "edge", "edges")
+      << ". Forward runs down the arrows, backward() up them.\n"
+      << "digraph tape {\n"
+      << "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=10, nodesep=0.3, ranksep=0.35];\n"
+      << "  node [shape=box, fontname=\"Helvetica\", fontsize=10, margin=\"0.12,0.06\"];\n"
+      << "  edge [arrowsize=0.7];\n"
+      << leaves.str() << boxes.str() << edges.str() << "}\n";
+  return dot.str();
+}
+
+}  // namespace minidl::autograd

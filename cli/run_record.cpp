@@ -1,0 +1,127 @@
+#include "cli/run_record.h"
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace minidl::cli {
+
+namespace {
+
+std::string remembered_command = "minidl";
+
+// 5 significant digits: a loss curve needs no more, and a 5-epoch run's 4690 steps stay ~30 KB.
+double rounded(double v) {
+  if (!std::isfinite(v)) return v;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.5g", v);
+  return std::strtod(text, nullptr);
+}
+
+nlohmann::json rounded_array(const std::vector<float>& values) {
+  nlohmann::json out = nlohmann::json::array();
+  for (float v : values) out.push_back(std::isfinite(v) ? nlohmann::json(rounded(v)) : nlohmann::json(nullptr));
+  return out;
+}
+
+std::vector<float> floats(const nlohmann::json& array) {
+  std::vector<float> out;
+  out.reserve(array.size());
+  for (const auto& v : array) out.push_back(v.is_number() ? v.get<float>() : NAN);  // null: not finite
+  return out;
+}
+
+}  // namespace
+
+double RunRecord::train_seconds() const {
+  double s = 0;
+  for (const EpochRecord& e : epochs) s += e.train_seconds;
+  return s;
+}
+
+void add_to_summary(nlohmann::json& summary, const RunRecord& r) {
+  summary["command"] = r.command;
+  summary["started"] = r.started;
+  summary["description"] = r.description;
+  summary["first_step"] = r.first_step;
+  summary["steps"] = {{"loss", rounded_array(r.step_loss)}, {"lr", rounded_array(r.step_lr)}};
+  summary["telemetry"] = r.telemetry;
+  summary["checkpoint"] = r.checkpoint;
+  summary["resumed_after_epoch"] = r.resumed_after_epoch;
+}
+
+RunRecord read_run_record(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  check(!ec, "report: cannot read '", path, "' (", ec.message(), ")");
+  check(size <= (uintmax_t{256} << 20), "report: ", path, " is ", size >> 20, " MiB; a run's summary is far smaller");
+  std::ifstream in(path);
+  RunRecord r;
+  r.source = path;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    check(j.is_object() && j.contains("config") && j.contains("epochs"),
+          "not a run summary (minidl train --summary writes one: it has 'config' and 'epochs')");
+    r.config = train_config_from_json(j.at("config").dump(), path);
+    r.device = j.value("device", "cpu");
+    r.blas_core = j.value("blas_core", "");
+    r.threads = j.value("threads", 0);
+    for (const auto& e : j.at("epochs"))
+      r.epochs.push_back({.epoch = e.at("epoch").get<int64_t>(), .steps = e.value("steps", int64_t{0}),
+                          .skipped = e.value("skipped_steps", int64_t{0}),
+                          .train_loss = e.value("train_loss", NAN), .test_loss = e.value("test_loss", NAN),
+                          .test_accuracy = e.value("test_accuracy", NAN),
+                          .train_seconds = e.value("train_seconds", 0.0), .eval_seconds = e.value("eval_seconds", 0.0),
+                          .lr = e.value("lr", NAN)});
+    r.final_accuracy = j.value("final_test_accuracy", NAN);
+    r.command = j.value("command", "");
+    r.started = j.value("started", "");
+    r.description = j.value("description", "");
+    r.first_step = j.value("first_step", int64_t{1});
+    if (j.contains("steps")) {
+      r.step_loss = floats(j.at("steps").at("loss"));
+      r.step_lr = floats(j.at("steps").at("lr"));
+      check(r.step_lr.size() == r.step_loss.size(), "steps: ", r.step_loss.size(), " losses but ", r.step_lr.size(),
+            " lrs");
+    }
+    r.telemetry = j.value("telemetry", "");
+    r.checkpoint = j.value("checkpoint", "");
+    r.resumed_after_epoch = j.value("resumed_after_epoch", int64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    fail("report: ", path, ": not a run summary (", e.what(), ")");
+  } catch (const Error& e) {
+    fail("report: ", path, ": ", e.what());
+  }
+  return r;
+}
+
+void remember_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = i == 0 ? "minidl" : argv[i];
+    const bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?()[]{}<>|&;#~") == std::string::npos;
+    if (!plain) {
+      std::string quoted = "'";
+      for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      arg = quoted + "'";
+    }
+    line += (i ? " " : "") + arg;
+  }
+  remembered_command = line;
+}
+
+const std::string& command_line() { return remembered_command; }
+
+std::string local_time_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[64];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S %z", &local);
+  return text;
+}
+
+}  // namespace minidl::cli
