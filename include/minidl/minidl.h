@@ -1,5 +1,6 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data).
+// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data;
+// dist above them all).
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -16,6 +17,7 @@
 
 // ---- autograd: differentiable ops and the tape
 #include "autograd/elementwise.h"  // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
+#include "autograd/grad_ready_hook.h"  // GradReadyHook: a leaf's gradient is final (during backward)
 #include "autograd/gradcheck.h"    // autograd::gradcheck
 #include "autograd/matmul.h"       // matmul (2-D and batched)
 #include "autograd/node.h"         // record(): the tape, for writing new ops
@@ -61,3 +63,11 @@
 #include "data/image.h"        // load_image, save_png
 #include "data/mnist.h"        // MNIST, FashionMNIST
 #include "data/safetensors.h"  // save_safetensors, load_safetensors
+#include "data/shard.h"        // Shard: a rank's part of every batch (data parallelism)
+
+// ---- dist: data-parallel training over MPI (a world of one process without it)
+#include "dist/buckets.h"        // plan_buckets: which gradients travel together
+#include "dist/collectives.h"    // all_reduce, broadcast, barrier, all_reduce_async
+#include "dist/data_parallel.h"  // DataParallel: gradients all-reduced in buckets during backward
+#include "dist/evaluate.h"       // evaluate over the ranks' shares
+#include "dist/world.h"          // init, rank, world_size, the watchdog's timeout
