@@ -25,7 +25,7 @@ class UsageError : public Error {
 /// add_runtime_flags): where the data is, how many CPU threads, which device.
 struct RuntimeFlags {
   std::string data_dir;        // --data; empty: default_data_dir(dataset)
-  int threads = 0;             // --threads; 0: every available CPU (apply_threads_flag)
+  int threads = 0;             // --threads; 0: as many as CPUs are free (apply_threads_flag)
   std::string device = "cpu";  // --device: cpu, cuda, cuda:N (a resumed run may change it)
 };
 

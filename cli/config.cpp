@@ -42,18 +42,12 @@ int64_t mlp_parameter_count(const std::vector<int64_t>& hidden) {
   return total > kMaxParameters ? -1 : total;
 }
 
-int available_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return std::max(1, CPU_COUNT(&set));
-}
-
 void apply_threads_flag(int threads) {
   const int cpus = available_cpus();
   if (threads < 0 || threads > cpus)
-    throw UsageError(detail::concat("--threads must be between 0 (all CPUs) and ", cpus,
+    throw UsageError(detail::concat("--threads must be between 0 (as many as the CPUs free now) and ", cpus,
                                     " (the CPUs this process may use), got ", threads));
-  if (threads > 0) set_num_threads(threads);
+  set_num_threads(threads > 0 ? threads : recommended_threads());
 }
 
 std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, const char* what) {

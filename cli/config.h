@@ -61,12 +61,11 @@ constexpr int64_t kMaxLayerWidth = 65536, kMaxParameters = int64_t{1} << 28;
 /// not in [1, kMaxLayerWidth]); computed without building it.
 int64_t mlp_parameter_count(const std::vector<int64_t>& hidden);
 
-/// The CPUs this process may run on (its affinity mask): the default and the upper bound of --threads.
-int available_cpus();
-
-/// The --threads flag: 0 (its default) means every available CPU; 1 to available_cpus() sets the
-/// thread pool's size. Anything else is a UsageError: more threads than CPUs only make the threads
-/// wait for each other (1000 turned a 0.4 s run into minutes).
+/// The --threads flag: 0 (its default) means as many threads as CPUs are free now
+/// (recommended_threads(): every available CPU on an idle machine, fewer when other programs keep
+/// some busy); 1 to available_cpus() sets the thread pool's size. Anything else is a UsageError:
+/// more threads than CPUs only make the threads wait for each other (1000 turned a 0.4 s run into
+/// minutes).
 void apply_threads_flag(int threads);
 
 }  // namespace minidl::cli

@@ -167,7 +167,8 @@ bool load_plugin(const std::string& plugin) {
 // --data, --threads and --device, defined once for every command that takes them.
 enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };
 void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
-                       const char* threads_help = "CPU threads (default 0: every CPU this process may use)") {
+                       const char* threads_help = "CPU threads (default 0: as many as CPUs are free now, "
+                                                  "checked again each epoch)") {
   if (which & kData)
     app->add_option("--data", r.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
   if (which & kThreads) app->add_option("--threads", r.threads, threads_help);

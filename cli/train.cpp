@@ -212,6 +212,7 @@ struct Run {
   int64_t start_epoch;
   std::unique_ptr<Telemetry> telemetry;  // --telemetry
   nn::StepOptions step_options;          // gradient clipping, the telemetry's hook
+  bool auto_threads;                     // --threads 0: follow the CPUs free at each epoch
   int64_t skipped_total = 0;             // non-finite steps skipped (--skip-nonfinite)
   double last_finite_loss = NAN;
 };
@@ -273,7 +274,8 @@ Run::Run(const TrainArgs& args)
       background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
       start_epoch(resumed.state.epoch),
       telemetry(args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer)),
-      step_options() {
+      step_options(),
+      auto_threads(args.threads == 0) {
   step_options.clip_grad_norm = config.clip_grad_norm;
   if (telemetry) step_options.after_backward = [t = telemetry.get()] { t->gradients_ready(); };
   if (args.resume.empty()) return;
@@ -309,6 +311,7 @@ struct EpochProgress {
 // the numerical guards, the update). Stops early, between steps, when a signal asks.
 EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
   const TrainConfig& c = run.config;
+  if (run.auto_threads) set_num_threads(recommended_threads());  // other programs may have come or gone
   run.model->train();
   EpochProgress p;
   p.rng_before_shuffle = run.loader.generator().state();

@@ -1,5 +1,15 @@
 #include "core/backend.h"
 
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <vector>
+
 #include "core/error.h"
 #include "kernels/cpu/cpu.h"
 #if MINIDL_WITH_CUDA
@@ -24,6 +34,41 @@ void set_num_threads(int n) {
 
 int num_threads() { return kernels::cpu::num_threads(); }
 
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+namespace {
+
+// Runnable tasks in the whole system, this reading included: /proc/loadavg's fourth field,
+// "running/total" (-1 when it cannot be read).
+int runnable_tasks() {
+  std::ifstream in("/proc/loadavg");
+  double a, b, c;
+  std::string running;
+  if (!(in >> a >> b >> c >> running)) return -1;
+  return std::atoi(running.c_str());
+}
+
+}  // namespace
+
+int recommended_threads() {
+  const int cpus = available_cpus();
+  const int online = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::vector<int> others;
+  for (int i = 0; i < 5; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const int running = runnable_tasks();
+    if (running < 0) return cpus;
+    others.push_back(running - 1);  // this thread, reading
+  }
+  std::sort(others.begin(), others.end());
+  const int free = online - others[others.size() / 2];
+  return std::clamp(free, 1, cpus);
+}
+
 std::string blas_core() { return kernels::cpu::blas_core(); }
 
 std::string better_blas_core() {
@@ -47,6 +92,8 @@ int device_count() { return kernels::cuda::device_count(); }
 std::string unavailable_reason() { return kernels::cuda::unavailable_reason(); }
 std::string device_name(int index) { return kernels::cuda::device_name(index); }
 int64_t malloc_calls() { return kernels::cuda::malloc_calls(); }
+std::string blas_library() { return kernels::cuda::blas_library(); }
+bool blas_loaded() { return kernels::cuda::blas_loaded(); }
 #else
 bool is_built() { return false; }
 int device_count() { return 0; }
@@ -58,6 +105,11 @@ std::string device_name(int index) {
   return "";
 }
 int64_t malloc_calls() { return 0; }
+std::string blas_library() {
+  backend_for(Device::cuda(0));  // throws: no CUDA backend in this build
+  return "";
+}
+bool blas_loaded() { return false; }
 #endif
 
 bool is_available() { return device_count() > 0; }

@@ -18,6 +18,16 @@ const kernels::Backend& backend_for(Device device);
 void set_num_threads(int n);
 int num_threads();
 
+/// The CPUs this process may run on (its affinity mask).
+int available_cpus();
+/// How many threads to use now: the available CPUs less those other programs keep busy right now
+/// (the runnable tasks /proc/loadavg counts besides this one, the median of a few readings over
+/// ~10 ms), at least 1. Threads beyond the free cores do not help: each parallel region then waits
+/// for a thread the scheduler has parked behind the other program (on a 2-core machine with one
+/// busy core, a CNN step took 46 ms on 2 threads and 6 ms on 1). The minidl program uses this for
+/// --threads 0 (its default), at start and before each epoch.
+int recommended_threads();
+
 /// The CPU kernels OpenBLAS runs GEMMs with ("SkylakeX", "Haswell", …; "Prescott" is its generic
 /// SSE3 fallback for a CPU it does not recognize).
 std::string blas_core();
@@ -43,6 +53,12 @@ int device_count();
 std::string unavailable_reason();
 /// "NVIDIA H100 80GB HBM3 (79.1 GiB)".
 std::string device_name(int index = 0);
+/// The cuBLAS library the CUDA backend uses, loaded on first use of a GPU (a CPU-only run of a CUDA
+/// build never loads its half gigabyte): its path, loading it now. Error when it cannot be loaded or
+/// this build has no CUDA backend.
+std::string blas_library();
+/// Whether cuBLAS has been loaded yet.
+bool blas_loaded();
 /// Every cudaMalloc this process made: the caching allocator's misses plus the backend's own
 /// buffers. A training loop in steady state adds none (tests/test_cuda.cpp asserts it).
 int64_t malloc_calls();

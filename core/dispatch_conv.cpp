@@ -5,12 +5,15 @@
 // conv2d walks the batch in chunks of `nb` images. For each chunk, im2col writes the column matrix
 // col [K, nb·L] (K = C·kh·kw, L = out_h·out_w), one GEMM per group gives yt [O, nb·L] = W·col, and
 // conv_output moves yt into y's [nb, O, L] layout with the bias and activation. The chunk is sized
-// so that col and yt stay in the CPU's cache (≈ 1 MiB) between the passes that write and read them;
-// on a GPU chunks are large, so the GEMMs are. The backward recomputes col per chunk rather than
-// keeping it: im2col from cache costs less than holding the whole batch's columns.
+// so that col and yt stay in the CPU's cache (≈ 1 MiB) between the passes that write and read them,
+// and chunks run on the CPU's threads in parallel; on a GPU chunks are large, so the GEMMs are. The
+// backward recomputes col per chunk rather than keeping it: im2col from cache costs less than
+// holding the whole batch's columns.
 #include <algorithm>
 #include <climits>
 #include <cmath>
+
+#include <omp.h>
 
 #include "core/backend.h"
 #include "core/dispatch.h"
@@ -95,30 +98,54 @@ void check_bias(const Tensor& x, const Tensor& bias, int64_t channels, const cha
         channels, " output channels");
 }
 
-// The forward's chunk loop: per chunk of cb images starting at b0, im2col and one GEMM per group into
+// Runs body(chunk, slot) for chunks 0 … count − 1. On the CPU with more than one thread, chunks run
+// in parallel, one OpenMP thread per slot (each slot with scratch buffers of its own); the kernels a
+// body calls then run serially, OpenBLAS's GEMM included, as inside any parallel region. A batch's
+// images are independent, so this is how a convolution uses several cores: its chunks' GEMMs are
+// too small for OpenBLAS to split well. Elsewhere (a GPU: one large chunk) they run in order, slot 0.
+int chunk_slots(Device device, int64_t chunks) {
+  return device.is_cpu() ? static_cast<int>(std::clamp<int64_t>(num_threads(), 1, chunks)) : 1;
+}
+
+template <class Body>
+void for_each_chunk(int64_t chunks, int slots, Body&& body) {
+  if (slots <= 1) {
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) body(chunk, 0);
+    return;
+  }
+#pragma omp parallel for num_threads(slots) schedule(static)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) body(chunk, omp_get_thread_num());
+}
+
+// The forward's chunks: per chunk of cb images starting at b0, im2col and one GEMM per group into
 // yt [O, cb·L]; then epilogue(b0, cb, yt) takes the result to the output (conv_output, or the fused
-// pooling of conv_max_pool2d).
+// pooling of conv_max_pool2d), each chunk to its own images.
 template <class Epilogue>
 void conv_forward_chunks(const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Window2d& win,
                          const char* op, Epilogue&& epilogue) {
   const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
   const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
+  const int64_t nb = chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
   check_fits_int32(nb * L, op, "column matrix width", x.shape());
-  const Tensor col = new_tensor({k, nb * L}, x.device()), yt = new_tensor({o, nb * L}, x.device());
+  const int slots = chunk_slots(x.device(), chunks);
+  const Tensor col = new_tensor({slots, k, nb * L}, x.device()), yt = new_tensor({slots, o, nb * L}, x.device());
   const kernels::Backend& be = backend(x);
-  for (int64_t b0 = 0; b0 < n; b0 += nb) {
-    const int64_t cb = std::min(nb, n - b0), cols = cb * L;
-    be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
-    be.gemm(g, og, cols, kg, operand(ptr<float>(wc), og, kg, false), operand(ptr<float>(col), kg, cols, false),
-            ptr<float>(yt), cols, og * cols, 0.f);
-    epilogue(b0, cb, ptr<float>(yt));
-  }
+  for_each_chunk(chunks, slots, [&](int64_t chunk, int slot) {
+    const int64_t b0 = chunk * nb, cb = std::min(nb, n - b0), cols = cb * L;
+    float* col_s = ptr<float>(col) + slot * k * nb * L;
+    float* yt_s = ptr<float>(yt) + slot * o * nb * L;
+    be.im2col(col_s, ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
+    be.gemm(g, og, cols, kg, operand(ptr<float>(wc), og, kg, false), operand(col_s, kg, cols, false), yt_s, cols,
+            og * cols, 0.f);
+    epilogue(b0, cb, yt_s);
+  });
 }
 
-// The backward's chunk loop: prologue(b0, cb, dzt, dbias) writes the chunk's gradient at the GEMM's
-// output, dz [O, cb·L], and adds its bias gradient; then dW (+)= dz·colᵀ and dx = col2im(Wᵀ·dz).
+// The backward's chunks: prologue(b0, cb, dzt, dbias) writes the chunk's gradient at the GEMM's
+// output, dz [O, cb·L], and adds its bias gradient into a zeroed dbias; then the chunk's dW = dz·colᵀ
+// and its dx = col2im(Wᵀ·dz). Each chunk's dW and dbias are partial sums of their own, added in chunk
+// order at the end: the result does not depend on how many threads ran the chunks.
 template <class Prologue>
 Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Window2d& win,
                                  bool need_dx, bool need_dweight, bool need_dbias, Prologue&& prologue) {
@@ -126,35 +153,46 @@ Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Co
   Conv2dGrads r;
   if (need_dx) r.dx = new_tensor(x.shape(), x.device());
   if (need_dweight) r.dweight = new_tensor(weight.shape(), x.device());
-  if (need_dbias) {
-    r.dbias = new_tensor({o}, x.device());
-    fill(r.dbias, 0.f);
-  }
+  if (need_dbias) r.dbias = new_tensor({o}, x.device());
   const bool empty = n == 0 || win.out_size() == 0 || o == 0;
-  if (need_dweight && empty) fill(r.dweight, 0.f);
-  if (need_dx && empty) fill(r.dx, 0.f);
-  if (empty || (!need_dx && !need_dweight && !need_dbias)) return r;
+  if (empty) {
+    for (const Tensor* t : {&r.dx, &r.dweight, &r.dbias})
+      if (t->defined()) fill(*t, 0.f);
+    return r;
+  }
+  if (!need_dx && !need_dweight && !need_dbias) return r;
   const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), (k + o) * L, n);
-  const Tensor dzt = new_tensor({o, nb * L}, x.device());
-  const Tensor col = need_dweight ? new_tensor({k, nb * L}, x.device()) : Tensor{};
-  const Tensor dcol = need_dx ? new_tensor({k, nb * L}, x.device()) : Tensor{};
+  const int64_t nb = chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
+  const int slots = chunk_slots(x.device(), chunks);
+  const Device device = x.device();
+  const Tensor dzt = new_tensor({slots, o, nb * L}, device);
+  const Tensor col = need_dweight ? new_tensor({slots, k, nb * L}, device) : Tensor{};
+  const Tensor dcol = need_dx ? new_tensor({slots, k, nb * L}, device) : Tensor{};
+  // One chunk: its partials are the results themselves; several: a row of partials per chunk.
+  const Tensor dw_parts = need_dweight ? (chunks == 1 ? r.dweight : new_tensor({chunks, weight.numel()}, device)) : Tensor{};
+  const Tensor db_parts = need_dbias ? (chunks == 1 ? r.dbias : new_tensor({chunks, o}, device)) : Tensor{};
+  if (db_parts.defined()) fill(db_parts, 0.f);
   const kernels::Backend& be = backend(x);
-  for (int64_t b0 = 0; b0 < n; b0 += nb) {
-    const int64_t cb = std::min(nb, n - b0), cols = cb * L;
-    prologue(b0, cb, ptr<float>(dzt), ptr<float>(r.dbias));
-    if (need_dweight) {  // dW[g] (+)= dz[g] · col[g]ᵀ: [og, cols] · [cols, kg]
-      be.im2col(ptr<float>(col), ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
-      be.gemm(g, og, kg, cols, operand(ptr<float>(dzt), og, cols, false), operand(ptr<float>(col), kg, cols, true),
-              ptr<float>(r.dweight), kg, og * kg, b0 == 0 ? 0.f : 1.f);
+  for_each_chunk(chunks, slots, [&](int64_t chunk, int slot) {
+    const int64_t b0 = chunk * nb, cb = std::min(nb, n - b0), cols = cb * L;
+    float* dzt_s = ptr<float>(dzt) + slot * o * nb * L;
+    prologue(b0, cb, dzt_s, db_parts.defined() ? ptr<float>(db_parts) + chunk * o : nullptr);
+    if (need_dweight) {  // the chunk's dW[g] = dz[g] · col[g]ᵀ: [og, cols] · [cols, kg]
+      float* col_s = ptr<float>(col) + slot * k * nb * L;
+      be.im2col(col_s, ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
+      be.gemm(g, og, kg, cols, operand(dzt_s, og, cols, false), operand(col_s, kg, cols, true),
+              ptr<float>(dw_parts) + chunk * weight.numel(), kg, og * kg, 0.f);
     }
     if (need_dx) {  // dcol[g] = W[g]ᵀ · dz[g]: [kg, og] · [og, cols]; then dx = col2im(dcol)
-      be.gemm(g, kg, cols, og, operand(ptr<float>(wc), og, kg, true), operand(ptr<float>(dzt), og, cols, false),
-              ptr<float>(dcol), cols, kg * cols, 0.f);
-      be.col2im(ptr<float>(r.dx) + b0 * c * win.in_size(), ptr<float>(dcol), cb, c, win);
+      float* dcol_s = ptr<float>(dcol) + slot * k * nb * L;
+      be.gemm(g, kg, cols, og, operand(ptr<float>(wc), og, kg, true), operand(dzt_s, og, cols, false), dcol_s, cols,
+              kg * cols, 0.f);
+      be.col2im(ptr<float>(r.dx) + b0 * c * win.in_size(), dcol_s, cb, c, win);
     }
-  }
+  });
+  if (chunks > 1 && need_dweight) be.sum(ptr<float>(r.dweight), ptr<float>(dw_parts), 1, chunks, weight.numel());
+  if (chunks > 1 && need_dbias) be.sum(ptr<float>(r.dbias), ptr<float>(db_parts), 1, chunks, o);
   return r;
 }
 

@@ -27,7 +27,7 @@ Adam::Adam(std::vector<Tensor> params, Options options)
 // p = p − lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + eps)   (one fused pass over each group's parameters;
 // the per-parameter t, bias corrections included, travel with each tensor: kernels/optimizer_math.h)
 void Adam::step() {
-  const auto [beta1, beta2] = options_.betas;
+  const float beta1 = options_.betas.first, beta2 = options_.betas.second;  // not a structured binding: captured below
   for_each_group_fused({exp_avg_, exp_avg_sq_, max_exp_avg_sq_},
                        [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
                          dispatch::adam_step(slots,

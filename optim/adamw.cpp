@@ -16,7 +16,7 @@ AdamW::AdamW(std::vector<Tensor> params, Options options)
 // p = p·(1 − lr·wd);  m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  [v_max = max(v_max, v)]
 // p = p − lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + eps)   (Adam's fused kernel, decoupled)
 void AdamW::step() {
-  const auto [beta1, beta2] = options_.betas;
+  const float beta1 = options_.betas.first, beta2 = options_.betas.second;  // not a structured binding: captured below
   for_each_group_fused({exp_avg_, exp_avg_sq_, max_exp_avg_sq_},
                        [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
                          const double decay = 1.0 - static_cast<double>(group.lr) * group.weight_decay;

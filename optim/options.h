@@ -91,7 +91,9 @@ OptionValues format_options(const O& options) {
 template <class O>
 O parse_options(const char* optimizer, const OptionValues& values, O base = {}) {
   for (size_t i = 0; i < values.size(); ++i) {
-    const auto& [key, text] = values[i];
+    // NOTE: plain references, not a structured binding: clang before 16 cannot capture those.
+    const std::string& key = values[i].first;
+    const std::string& text = values[i].second;
     for (size_t j = 0; j < i; ++j)
       check(values[j].first != key, optimizer, ": option '", key, "' given twice ('", values[j].second, "' and '",
             text, "')");

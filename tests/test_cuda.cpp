@@ -103,6 +103,19 @@ void check_op(const std::vector<Tensor>& inputs, F&& f, const std::string& kind)
 }  // namespace
 
 TEST_SUITE("cuda") {
+  TEST_CASE("a CUDA build loads cuBLAS on first use of a GPU, and the library has every function it calls") {
+    if (!cuda::is_built()) SKIP_TEST("this build has no CUDA backend");
+    // Without a GPU nothing here uses one: the CPU work of this test must not have loaded cuBLAS.
+    const Tensor x = Tensor::ones({4, 4});
+    (void)matmul(x, x).to_vector();
+    if (!cuda::is_available()) CHECK_FALSE(cuda::blas_loaded());
+    // Loading it (dlopen + every symbol the backend resolves) works with or without a device.
+    const std::string path = cuda::blas_library();
+    MESSAGE("cuBLAS: " << path);
+    CHECK(path.find("libcublas.so.") != std::string::npos);
+    CHECK(cuda::blas_loaded());
+  }
+
   TEST_CASE("tensors move between host and device exactly, and ops refuse mixed devices") {
     REQUIRE_GPU();
     MESSAGE("device: " << cuda::device_name(0));

@@ -42,7 +42,7 @@ class Lion : public optim::Optimizer {
 
   void step() override {
     NoGradGuard no_grad;
-    const auto [beta1, beta2] = o_.betas;
+    const float beta1 = o_.betas.first, beta2 = o_.betas.second;  // not a structured binding: captured below
     for_each_param_with_grad([&](const optim::ParamGroup& group, Tensor& p, int64_t i) {
       const Tensor g = p.grad();
       Tensor& m = state_at(exp_avg_, i, p);

@@ -9,7 +9,7 @@
 namespace minidl::kernels::cpu {
 
 const Backend& backend() {
-  static const Backend table = entry_table("cpu");
+  static const Backend table = MINIDL_BACKEND_TABLE("cpu");
   return table;
 }
 

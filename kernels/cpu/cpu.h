@@ -1,6 +1,6 @@
 // The CPU backend: OpenMP loops written so g++ vectorizes them, and OpenBLAS for GEMM.
 // These functions fill the kernels::Backend table returned by backend(); they are declared, under
-// the same names as the CUDA backend's (kernels/cuda), by kernels/backend_entries.h.
+// the same names as the CUDA backend's (kernels/cuda), from the list in kernels/backend.h.
 #pragma once
 
 #include "kernels/backend.h"
@@ -20,6 +20,6 @@ const char* blas_core();
 const char* better_blas_core();
 
 // The table's entries (allocate, copy, unary, …, gemm), same names and meanings as kernels/cuda.
-#include "kernels/backend_entries.h"
+MINIDL_DECLARE_BACKEND_ENTRIES()
 
 }  // namespace minidl::kernels::cpu

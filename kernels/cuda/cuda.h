@@ -34,4 +34,9 @@ int64_t malloc_calls();
 /// Blocks until every kernel and copy queued on device `index` has finished (for timing).
 void synchronize(int index);
 
+/// cuBLAS's path, loading it now if no GPU has been set up yet (Error when it cannot be loaded), and
+/// whether it is loaded: a CPU-only run of a CUDA build never loads it.
+std::string blas_library();
+bool blas_loaded();
+
 }  // namespace minidl::kernels::cuda

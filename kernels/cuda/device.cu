@@ -1,5 +1,5 @@
 // Devices, streams, cuBLAS handles and the backend table. State is per device and created on first
-// use: a stream, a cuBLAS handle bound to it with a workspace we allocate (so cuBLAS makes no
+// use (cuBLAS itself is loaded then: cublas_loader.h): a stream, a cuBLAS handle bound to it with a workspace we allocate (so cuBLAS makes no
 // cudaMalloc of its own later), scratch memory for reductions, and a pinned result buffer.
 #include <array>
 #include <atomic>
@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "kernels/cuda/cublas_loader.h"
 #include "kernels/cuda/cuda.h"
 #include "kernels/cuda/runtime.cuh"
 
@@ -60,12 +61,13 @@ DeviceState& state_of(int index) {
   if (!s) {
     auto* fresh = new DeviceState;  // never freed: storages may be released during static destruction
     MINIDL_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->stream, cudaStreamNonBlocking));
-    MINIDL_CUBLAS_CHECK(cublasCreate(&fresh->blas));
-    MINIDL_CUBLAS_CHECK(cublasSetStream(fresh->blas, fresh->stream));
+    const Cublas& blas = cublas();  // loaded here, with the first GPU (cublas_loader.h)
+    MINIDL_CUBLAS_CHECK(blas.create(&fresh->blas));
+    MINIDL_CUBLAS_CHECK(blas.set_stream(fresh->blas, fresh->stream));
     // Plain FP32 (no TF32 tensor-core rounding), so GEMMs agree with the CPU backend to FP32 accuracy.
-    MINIDL_CUBLAS_CHECK(cublasSetMathMode(fresh->blas, CUBLAS_DEFAULT_MATH));
+    MINIDL_CUBLAS_CHECK(blas.set_math_mode(fresh->blas, CUBLAS_DEFAULT_MATH));
     MINIDL_CUBLAS_CHECK(
-        cublasSetWorkspace(fresh->blas, device_malloc(kBlasWorkspaceBytes, "cuBLAS workspace"), kBlasWorkspaceBytes));
+        blas.set_workspace(fresh->blas, device_malloc(kBlasWorkspaceBytes, "cuBLAS workspace"), kBlasWorkspaceBytes));
     MINIDL_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&fresh->pinned_result), sizeof(double)));
     s = fresh;
   }
@@ -167,7 +169,7 @@ void synchronize(int index) {
 }
 
 const Backend& backend(int index) {
-  static const Backend table = entry_table("cuda");
+  static const Backend table = MINIDL_BACKEND_TABLE("cuda");
   if (index == t_current && t_state) [[likely]]
     return table;
   const Availability& a = availability();

@@ -102,6 +102,6 @@ __device__ T block_reduce(T v, Op op, T* shared) {
 }
 
 // ---- the table's entries (allocate, copy, unary, …, gemm), same names and meanings as kernels/cpu
-#include "kernels/backend_entries.h"
+MINIDL_DECLARE_BACKEND_ENTRIES()
 
 }  // namespace minidl::kernels::cuda
