@@ -40,6 +40,7 @@ struct TrainArgs : RuntimeFlags {
   std::string resume;    // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
   bool epochs_given = false;
+  double bucket_mb = 0.25;  // under mpirun: gradient MiB per all-reduce (dist::DataParallelOptions)
 };
 int run_train(const TrainArgs& args);
 

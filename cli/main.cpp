@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "core/backend.h"
+#include "dist/world.h"
 #include "optim/registry.h"
 
 using namespace minidl;
@@ -261,6 +262,9 @@ int main(int argc, char** argv) {
                     "each state slot's norm, lr");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
+  train->add_option("--bucket-mb", t.bucket_mb,
+                    "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
+      ->capture_default_str();
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
   train->add_option("--config-json", config_json)->group("");
   bool quiet = false;
@@ -350,6 +354,12 @@ int main(int argc, char** argv) {
                      : *explain ? "explain-step"
                                 : "predict";
   try {
+    // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
+    // themselves side by side, writing the same files.
+    if (!*train && dist::launched_world_size() > 1)
+      throw UsageError(detail::concat("started as one of ", dist::launched_world_size(),
+                                      " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
+                                      " as one process"));
     if (*train) {
       t.epochs_given = epochs->count() > 0;
       t.config = train_flags.finish(&t.run_flags_given, t.epochs_given ? std::vector<std::string>{"epochs"}

@@ -30,7 +30,7 @@ constexpr int kQuestion = 1, kAnswer = 2;
 struct Position {
   uint64_t seq = 0;
   uint64_t question = 0;  // in an answer: the asker's seq, so that stale answers are recognized
-  char what[48] = {};
+  char what[120] = {};  // a bucket's description fits; still below every MPI's eager limit
 };
 
 Position current;  // this rank's, while it waits
