@@ -265,6 +265,7 @@ int main(int argc, char** argv) {
   train->add_option("--bucket-mb", t.bucket_mb,
                     "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
       ->capture_default_str();
+  train->add_flag("--no-overlap", t.no_overlap)->group("");  // scripts/bench-dist's baseline, not for people
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
   train->add_option("--config-json", config_json)->group("");
   bool quiet = false;

@@ -320,7 +320,8 @@ Run::Run(const TrainArgs& args)
     for (int r = 0; r < dist::rank(); ++r) noise.set_state(Generator(noise.next_u64()).state());
     parallel = std::make_unique<dist::DataParallel>(
         *model, dist::DataParallelOptions{.bucket_bytes = static_cast<int64_t>(args.bucket_mb * (1 << 20)),
-                                          .stop_flag = &stop_signal});
+                                          .stop_flag = &stop_signal,
+                                          .overlap = !args.no_overlap});
     step_options.sync = parallel.get();
   }
 }
@@ -448,6 +449,19 @@ int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgr
 
 }  // namespace
 
+// What the gradients' exchange cost this run, per step (scripts/bench-dist reads this line): the
+// time finish_step waited for all-reduces that backward() had not hidden, and the copies in and
+// out of the buckets.
+void report_exchange(const dist::DataParallel& parallel) {
+  const dist::DataParallelStats& s = parallel.stats();
+  if (s.steps == 0) return;
+  std::printf("gradient exchange: %d ranks, %lld bucket%s, %.3f MiB per step; waited %.3f ms per step for "
+              "all-reduces, packed %.3f ms per step\n",
+              dist::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
+              static_cast<double>(s.gradient_bytes) / (1 << 20), 1e3 * s.wait_seconds / static_cast<double>(s.steps),
+              1e3 * s.pack_seconds / static_cast<double>(s.steps));
+}
+
 // Under mpirun (the launcher's environment says so): joins the world for the run's lifetime, and
 // leaves only the reporting to rank 0 — the other ranks' stdout is discarded and they write no
 // files, while every rank's errors still reach stderr. A run that fails leaves without
@@ -511,6 +525,7 @@ int run_train(const TrainArgs& given) {
     if (const int late = agreed_stop(run, false); late && epoch + 1 < run.config.epochs)
       return interrupted(run, args, epoch, nullptr, late);
   }
+  if (run.parallel) report_exchange(*run.parallel);
   log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
   if (const int late = agreed_stop(run, false))  // after the last step: the run is whole
     return interrupted(run, args, run.config.epochs - 1, nullptr, late);

@@ -108,7 +108,7 @@ void DataParallel::on_grad_ready(const Tensor& leaf) {
   const size_t i = it->second;
   check(!ready_[i], "DataParallel: a second backward() in one step (one backward() per begin_step/finish_step)");
   ready_[i] = 1;
-  if (--buckets_[bucket_of_[i]].pending == 0) launch_ready(true);
+  if (--buckets_[bucket_of_[i]].pending == 0 && options_.overlap) launch_ready(true);
   // Nudge the all-reduces in flight: many MPI libraries progress only inside MPI calls, and the
   // hook is this rank's chance to make one between two nodes of the backward pass.
   for (size_t b = 0; b < next_; ++b) buckets_[b].request.test();

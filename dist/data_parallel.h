@@ -44,6 +44,9 @@ struct DataParallelOptions {
   /// A flag a signal handler sets (minidl train's stop_signal). Every rank reports its value at
   /// each step's exchange, and agreed_stop() is the largest: all ranks stop after the same step.
   const volatile std::sig_atomic_t* stop_flag = nullptr;
+  /// false: every bucket waits for finish_step(), after backward() — no overlap. What the benchmark
+  /// compares with, to measure how much of the all-reduce time backward() hides (scripts/bench-dist).
+  bool overlap = true;
 };
 
 struct DataParallelStats {

@@ -157,7 +157,7 @@ TEST_SUITE("steady state") {
     CHECK(memory_stats().backend_allocations - storage_before == 0);
   }
 
-  TEST_CASE("a data-parallel step (grad-ready hook, buckets packed and unpacked; a world of one) allocates nothing") {
+  TEST_CASE("a data-parallel step (grad-ready hook, buckets packed and unpacked, a world of one) allocates nothing") {
     REQUIRE(caching_enabled());
     REQUIRE(dist::world_size() == 1);  // this suite never starts MPI
     const data::ImageDataset train = synthetic_mnist(64 * 12);
