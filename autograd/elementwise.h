@@ -2,7 +2,7 @@
 // side (a + 1.f, 2.f * a). All operands must be float32 tensors on one device.
 #pragma once
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl {
 

@@ -15,7 +15,7 @@
 #include <functional>
 #include <span>
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl::autograd {
 

@@ -3,7 +3,7 @@
 // BLAS as transpose flags, so x·Wᵀ is written matmul(x, W.transpose(0, 1)) at no cost.
 #pragma once
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl {
 

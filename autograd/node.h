@@ -40,32 +40,10 @@
 
 #include "core/grad_mode.h"
 #include "core/object_pool.h"
+#include "autograd/custom_op.h"
 #include "core/tensor.h"
 
 namespace minidl::autograd {
-
-/// Inputs a node can take: enough for batch_norm's five (x, weight, bias, running_mean, running_var)
-/// and a few more. Fixed-size, so recording a node allocates nothing beyond the pooled node itself.
-constexpr int kMaxInputs = 8;
-
-/// Gradients with respect to a node's inputs, in input order; an undefined Tensor means none.
-using Grads = std::array<Tensor, kMaxInputs>;
-
-/// At most every input and the output.
-constexpr int kMaxSaved = kMaxInputs + 1;
-
-/// The tensors whose versions a node checks before its backward runs (see "In-place edits").
-struct Saves {
-  Saves(std::initializer_list<Tensor> list) {  // NOLINT: implicit, so that {a, b} works as well as Saves{a, b}
-    for (const Tensor& t : list) add(t);
-  }
-  void add(const Tensor& t) {
-    check(size < kMaxSaved, "record: an op saves at most ", kMaxSaved, " tensors");
-    tensors[static_cast<size_t>(size++)] = t;
-  }
-  std::array<Tensor, kMaxSaved> tensors;
-  int size = 0;
-};
 
 class Node {
  public:

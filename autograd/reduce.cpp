@@ -73,8 +73,8 @@ Tensor max(const Tensor& x) {
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   auto [y, indices] = dispatch::max(x, dim, keepdim, "max");
-  record("max", y, {x}, Saves{indices}, [indices = indices, shape = x.shape(), dim, keepdim](const Tensor& dy) {
-    return Grads{dispatch::max_backward(dy, indices, shape, dim, keepdim)};
+  record("max", y, {x}, Saves{indices}, [indices = indices, shape = x.shape(), dim](const Tensor& dy) {
+    return Grads{dispatch::max_backward(dy, indices, shape, dim)};
   });
   return y;
 }

@@ -2,7 +2,7 @@
 // With keepdim the reduced dim stays with size 1, so the result broadcasts against the input.
 #pragma once
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl {
 

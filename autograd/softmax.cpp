@@ -1,4 +1,5 @@
-// Softmax and log-softmax with their backward; the math is in kernels/cpu/softmax.cpp.
+// Softmax and log-softmax with their backward; the per-row math both backends run is in
+// kernels/softmax_math.h.
 //   softmax:      dx = y ⊙ (dy − Σ dy ⊙ y)
 //   log_softmax:  dx = dy − softmax(x) · Σ dy,  with softmax(x) = e^y
 #include "autograd/softmax.h"

@@ -1,7 +1,7 @@
 // Softmax and log-softmax along one dim, computed stably (the max is subtracted first).
 #pragma once
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl {
 

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "core/backend.h"
+#include "kernels/optimizer_math.h"
 #include "core/grad_mode.h"
 #include "data/data_loader.h"
 #include "nn/functional.h"
@@ -48,13 +49,13 @@ void line(const std::string& term, double value, const std::string& formula) {
               formula.c_str());
 }
 
-std::string h(float v) {  // a hyperparameter, as the user wrote it
+std::string hyper(float v) {  // a hyperparameter, as the user wrote it (%g)
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
 
-std::string g(double v) {
+std::string num(double v) {  // a computed value, to 8 significant digits
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.8g", v);
   return buf;
@@ -154,7 +155,7 @@ int run_explain_step(const ExplainArgs& args) {
     if (decoupled) {
       const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * wd);
       p = theta * decay;
-      line("θ·(1 − lr·wd)", p, "AdamW's decoupled weight decay, before the update: " + g(theta) + " · " + g(decay));
+      line("θ·(1 − lr·wd)", p, "AdamW's decoupled weight decay, before the update: " + num(theta) + " · " + num(decay));
     } else {
       if (wd != 0.f) gt = grad + wd * theta;
       line("g", gt, "g = grad + wd·θ (Adam's weight decay is an L2 term in the gradient)");
@@ -163,9 +164,9 @@ int run_explain_step(const ExplainArgs& args) {
     const float m = m0 * b1 + static_cast<float>(1.0 - b1) * gt;
     const float v = v0 * b2 + static_cast<float>(1.0 - b2) * (gt * gt);
     line("m (before)", m0, t_step == 1 ? "exp_avg starts at 0" : "exp_avg: the running mean of g");
-    line("m (after)", m, "m = β1·m + (1 − β1)·g = " + h(b1) + " · " + g(m0) + " + " + h(1.f - b1) + " · " + g(gt));
+    line("m (after)", m, "m = β1·m + (1 − β1)·g = " + hyper(b1) + " · " + num(m0) + " + " + hyper(1.f - b1) + " · " + num(gt));
     line("v (before)", v0, t_step == 1 ? "exp_avg_sq starts at 0" : "exp_avg_sq: the running mean of g²");
-    line("v (after)", v, "v = β2·v + (1 − β2)·g² = " + h(b2) + " · " + g(v0) + " + " + h(1.f - b2) + " · " + g(gt * gt));
+    line("v (after)", v, "v = β2·v + (1 − β2)·g² = " + hyper(b2) + " · " + num(v0) + " + " + hyper(1.f - b2) + " · " + num(gt * gt));
     float second = v;
     if (amsgrad) {
       const float vmax = std::max(before("max_exp_avg_sq", 0.f), v);
@@ -178,7 +179,7 @@ int run_explain_step(const ExplainArgs& args) {
     line("lr/(1 − β1^t)", step_size, "the step size, with m's bias correction");
     line("√(1 − β2^t)", correction, "v's bias correction");
     const float denom = std::sqrt(second) / correction + eps;
-    line("denom", denom, "√v / √(1 − β2^t) + eps (eps " + h(eps) + ")");
+    line("denom", denom, "√v / √(1 − β2^t) + eps (eps " + hyper(eps) + ")");
     const float after = p + -step_size * (m / denom);
     delta = after - theta;
     line("Δθ", delta, decoupled ? "Δθ = (θ·(1 − lr·wd) − θ) − lr/(1 − β1^t) · m / denom"
@@ -190,12 +191,12 @@ int run_explain_step(const ExplainArgs& args) {
     const float v0 = before("square_avg", 0.f);
     const float v = v0 * o.alpha + static_cast<float>(1.0 - o.alpha) * (gt * gt);
     line("v (before)", v0, "square_avg: the running mean of g²");
-    line("v (after)", v, "v = α·v + (1 − α)·g² = " + h(o.alpha) + " · " + g(v0) + " + " + h(1.f - o.alpha) + " · " + g(gt * gt));
+    line("v (after)", v, "v = α·v + (1 − α)·g² = " + hyper(o.alpha) + " · " + num(v0) + " + " + hyper(1.f - o.alpha) + " · " + num(gt * gt));
     float avg;
     if (o.centered) {
       const float a0 = before("grad_avg", 0.f);
       const float a = a0 * o.alpha + static_cast<float>(1.0 - o.alpha) * gt;
-      line("ḡ (after)", a, "centered: ḡ = α·ḡ + (1 − α)·g, from " + g(a0));
+      line("ḡ (after)", a, "centered: ḡ = α·ḡ + (1 − α)·g, from " + num(a0));
       avg = std::sqrt(v + -1.f * (a * a)) + o.eps;
       line("avg", avg, "√(v − ḡ²) + eps: the gradient's running standard deviation");
     } else {
@@ -205,7 +206,7 @@ int run_explain_step(const ExplainArgs& args) {
     if (o.momentum > 0.f) {
       const float b0 = before("momentum_buffer", 0.f);
       const float b = b0 * o.momentum + gt / avg;
-      line("b (after)", b, "b = μ·b + g/avg = " + h(o.momentum) + " · " + g(b0) + " + " + g(gt / avg));
+      line("b (after)", b, "b = μ·b + g/avg = " + hyper(o.momentum) + " · " + num(b0) + " + " + num(gt / avg));
       delta = -lr * b;
       line("Δθ", delta, "Δθ = −lr·b");
     } else {
@@ -218,7 +219,7 @@ int run_explain_step(const ExplainArgs& args) {
     line("g", gt, "g = grad + wd·θ");
     const float s0 = before("sum", o.initial_accumulator_value);
     const float sum = s0 + gt * gt;
-    line("s (after)", sum, "s = s + g² = " + g(s0) + " + " + g(gt * gt));
+    line("s (after)", sum, "s = s + g² = " + num(s0) + " + " + num(gt * gt));
     const float clr = kernels::math::adagrad_step_size({.lr = lr, .lr_decay = o.lr_decay}, t_step);
     line("clr", clr, "lr/(1 + (t − 1)·lr_decay), t = " + std::to_string(t_step));
     const float denom = std::sqrt(sum) + o.eps;
@@ -235,22 +236,22 @@ int run_explain_step(const ExplainArgs& args) {
     const bool first = !buffer.defined();
     const float b_before = first ? 0.f : at(buffer, flat);
     const float decay = wd * theta;
-    line("wd·θ", decay, "weight decay's pull towards 0: " + h(wd) + " · " + g(theta));
+    line("wd·θ", decay, "weight decay's pull towards 0: " + hyper(wd) + " · " + num(theta));
     const float gt = wd != 0.f ? grad + decay : grad;
     line("g", gt, "g = grad + wd·θ");
     if (kind == "sgd") {
       delta = -lr * gt;
-      line("Δθ", delta, "Δθ = −lr·g = −" + h(lr) + " · " + g(gt));
+      line("Δθ", delta, "Δθ = −lr·g = −" + hyper(lr) + " · " + num(gt));
     } else if (nesterov && form == "sutskever") {
       line("v (before)", b_before, first ? "the velocity starts at 0" : "the velocity from the steps so far");
       const float v = mu * b_before + -lr * gt;
-      line("v (after)", v, "v = μ·v − lr·g = " + h(mu) + " · " + g(b_before) + " − " + h(lr) + " · " + g(gt));
+      line("v (after)", v, "v = μ·v − lr·g = " + hyper(mu) + " · " + num(b_before) + " − " + hyper(lr) + " · " + num(gt));
       delta = mu * v - lr * gt;
       line("Δθ", delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
     } else {
       line("b (before)", b_before, first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
       const float b = first ? gt : mu * b_before + (1.f - tau) * gt;
-      line("b (after)", b, first ? "b = g on the first step" : "b = μ·b + (1 − dampening)·g = " + h(mu) + " · " + g(b_before) + " + " + h(1.f - tau) + " · " + g(gt));
+      line("b (after)", b, first ? "b = g on the first step" : "b = μ·b + (1 − dampening)·g = " + hyper(mu) + " · " + num(b_before) + " + " + hyper(1.f - tau) + " · " + num(gt));
       if (nesterov) {
         const float d = gt + mu * b;
         line("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");

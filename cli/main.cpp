@@ -1,5 +1,5 @@
-// The `minidl` program: train, eval and predict. Flags are parsed here (CLI11); each subcommand
-// lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
+// The `minidl` program: train, eval, predict, compare, sweep and explain-step. Flags are parsed
+// here (CLI11); each subcommand lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
 // checkpoint), 2 a bad command line or flag value (reported before any work starts).
 #include <CLI/CLI.hpp>
 #include <dlfcn.h>

@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/backend.h"
+#include "core/backend_table.h"
 #include "core/error.h"
 
 namespace minidl {

@@ -1,4 +1,4 @@
-#include "core/backend.h"
+#include "core/backend_table.h"
 
 #include <sched.h>
 #include <unistd.h>

@@ -1,18 +1,13 @@
-// The one place that maps a Device to the kernels::Backend that runs its ops and owns its memory,
-// and what a program asks about devices (is there a GPU, how many, wait for it).
+// What a program asks about devices and threads (is there a GPU, how many, wait for it, how many CPU
+// threads). Which kernel table serves a device is internal: core/backend_table.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "core/device.h"
-#include "kernels/backend.h"
+#include <minidl/core/device.h>
 
 namespace minidl {
-
-/// The backend for `device`; throws Error when this build has no backend for it, or when the device
-/// does not exist on this machine (the message says how many there are, or why there are none).
-const kernels::Backend& backend_for(Device device);
 
 /// Threads used by CPU kernels and OpenBLAS together (default: the number of cores).
 void set_num_threads(int n);

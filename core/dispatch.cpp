@@ -6,7 +6,7 @@
 #include <climits>
 #include <cstring>
 
-#include "core/backend.h"
+#include "core/backend_table.h"
 
 namespace minidl::dispatch {
 
@@ -306,7 +306,7 @@ MaxResult max_all(const Tensor& x, const char* op) {
   return r;
 }
 
-Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool) {
+Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim) {
   const int d = normalize_dim(dim, x_shape, "max");
   Tensor dx = new_like(x_shape, dy);
   if (dx.numel() == 0) return dx;

@@ -54,7 +54,8 @@ struct MaxResult {
 MaxResult max(const Tensor& x, int64_t dim, bool keepdim, const char* op);
 MaxResult max_all(const Tensor& x, const char* op);
 /// Gradient of max: dy routed to the positions in `indices`, zero elsewhere, in x's shape.
-Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool keepdim);
+/// (dy has max's output shape, keepdim or not: only its element order matters, which is the same.)
+Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim);
 Tensor max_all_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape);
 
 // ---- softmax family

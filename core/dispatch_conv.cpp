@@ -15,7 +15,7 @@
 
 #include <omp.h>
 
-#include "core/backend.h"
+#include "core/backend_table.h"
 #include "core/dispatch.h"
 
 namespace minidl::dispatch {

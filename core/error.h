@@ -2,4 +2,4 @@
 // the same exception (see there). Code above kernels/ includes this header.
 #pragma once
 
-#include "kernels/error.h"
+#include <minidl/kernels/error.h>

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "kernels/layout.h"
+#include <minidl/kernels/layout.h>
 
 namespace minidl {
 
@@ -44,8 +44,12 @@ class Shape {
 
 std::ostream& operator<<(std::ostream& os, const Shape& shape);
 
+/// Strides live in the same fixed-size array type as shapes but mean something else: how many
+/// elements to step over for +1 along each dimension. The alias says which of the two a Shape is.
+using Strides = Shape;
+
 /// Row-major strides of a contiguous tensor of `shape`.
-Shape contiguous_strides(const Shape& shape);
+Strides contiguous_strides(const Shape& shape);
 
 /// Maps dim in [-ndim, ndim) to [0, ndim); otherwise throws naming op and shape:
 ///   "transpose: dim 2 is out of range for shape [3, 4] (expected -2..1)"

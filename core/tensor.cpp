@@ -5,7 +5,7 @@
 #include <climits>
 #include <cmath>
 
-#include "core/backend.h"
+#include "core/backend_table.h"
 #include "core/dispatch.h"
 #include "core/grad_mode.h"
 #include "core/object_pool.h"

@@ -15,12 +15,12 @@
 #include <utility>
 #include <vector>
 
-#include "core/device.h"
-#include "core/dtype.h"
-#include "core/error.h"
-#include "core/generator.h"
-#include "core/shape.h"
-#include "core/storage.h"
+#include <minidl/core/device.h>
+#include <minidl/core/dtype.h>
+#include <minidl/core/error.h>
+#include <minidl/core/generator.h>
+#include <minidl/core/shape.h>
+#include <minidl/core/storage.h>
 
 namespace minidl {
 
@@ -72,7 +72,7 @@ class Tensor {
   int64_t dim() const { return shape().size(); }
   int64_t numel() const { return shape().numel(); }
   int64_t size(int64_t dim) const;  // negative dims count from the end
-  const Shape& strides() const;     // in elements
+  const Strides& strides() const;     // in elements
   int64_t offset() const;           // of element [0, …, 0] in the storage, in elements
   DType dtype() const;
   Device device() const;
@@ -157,7 +157,7 @@ class Tensor {
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Shape strides;       // in elements
+  Strides strides;     // in elements
   int64_t offset = 0;  // in elements
   DType dtype = DType::float32;
 

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "core/generator.h"
-#include "core/tensor.h"
+#include <minidl/core/generator.h>
+#include <minidl/core/tensor.h>
 
 namespace minidl::data {
 

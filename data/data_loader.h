@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/generator.h"
-#include "data/dataset.h"
-#include "data/shard.h"
+#include <minidl/core/generator.h>
+#include <minidl/data/dataset.h>
+#include <minidl/data/shard.h>
 
 namespace minidl::data {
 

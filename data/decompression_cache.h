@@ -22,7 +22,7 @@
 #include <span>
 #include <string>
 
-#include "data/file_bytes.h"
+#include <minidl/data/file_bytes.h>
 
 namespace minidl::data {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/file_bytes.h"
+#include <minidl/data/file_bytes.h>
 
 namespace minidl::data {
 

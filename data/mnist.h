@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "data/dataset.h"
-#include "data/idx_reader.h"
+#include <minidl/data/dataset.h>
+#include <minidl/data/idx_reader.h>
 
 namespace minidl::data {
 

@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "core/error.h"
+#include <minidl/core/error.h>
 
 namespace minidl::data {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <span>
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl::dist {
 

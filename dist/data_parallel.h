@@ -28,10 +28,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/grad_ready_hook.h"
-#include "dist/collectives.h"
-#include "nn/module.h"
-#include "nn/train_step.h"
+#include <minidl/autograd/grad_ready_hook.h>
+#include <minidl/dist/collectives.h>
+#include <minidl/nn/module.h>
+#include <minidl/nn/train_step.h>
 
 namespace minidl::dist {
 

@@ -2,10 +2,10 @@
 // added up, so every rank gets the evaluation of the whole dataset in 1/N of the time.
 #pragma once
 
-#include "core/shape.h"
-#include "data/data_loader.h"
-#include "nn/evaluate.h"
-#include "nn/module.h"
+#include <minidl/core/shape.h>
+#include <minidl/data/data_loader.h>
+#include <minidl/nn/evaluate.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::dist {
 

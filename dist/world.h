@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "core/error.h"
+#include <minidl/core/error.h>
 
 namespace minidl::dist {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 using namespace minidl;
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/activation.h"
 #include "kernels/conv_math.h"
 #include "kernels/layout.h"
 #include "kernels/optimizer_math.h"
@@ -18,9 +19,6 @@ enum class UnaryOp { neg, exp, log, relu, sigmoid, tanh, sqrt, square };
 
 /// Binary float ops, out = f(a, b). The *_backward ops take a = the forward output y, b = dy.
 enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_backward };
-
-/// An activation fused into a Linear layer's epilogue (nn::functional::linear).
-enum class Activation { none, relu };
 
 /// One backend: a device's memory functions and kernels, every entry listed once below as
 /// X(return type, name, (parameters)). From this list come the Backend table's function pointers

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include <minidl/kernels/host_device.h>
 
 namespace minidl::kernels {
 

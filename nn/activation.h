@@ -1,7 +1,7 @@
 // Activation layers: parameterless modules around the elementwise ops.
 #pragma once
 
-#include "nn/module.h"
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

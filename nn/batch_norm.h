@@ -2,7 +2,7 @@
 // (bias) per channel and running statistics kept as buffers, exactly as torch.nn's. C = channels.
 #pragma once
 
-#include "nn/module.h"
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
 
 namespace minidl::nn {
 

@@ -2,9 +2,9 @@
 // N = batch, C = in_channels, O = out_channels, k = kernel_size, G = groups.
 #pragma once
 
-#include "core/generator.h"
-#include "nn/functional.h"
-#include "nn/module.h"
+#include <minidl/core/generator.h>
+#include <minidl/nn/functional.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

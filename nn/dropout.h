@@ -1,8 +1,8 @@
 // nn::Dropout: inverted dropout in training mode, the identity in evaluation mode.
 #pragma once
 
-#include "core/generator.h"
-#include "nn/module.h"
+#include <minidl/core/generator.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/shape.h"
-#include "data/data_loader.h"
-#include "nn/module.h"
+#include <minidl/core/shape.h>
+#include <minidl/data/data_loader.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

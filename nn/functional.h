@@ -4,9 +4,9 @@
 // Images are NCHW: N = batch, C = channels, H × W = height × width.
 #pragma once
 
-#include "core/generator.h"
-#include "core/tensor.h"
-#include "kernels/backend.h"
+#include <minidl/core/generator.h>
+#include <minidl/core/tensor.h>
+#include <minidl/kernels/activation.h>
 
 namespace minidl::nn::functional {
 

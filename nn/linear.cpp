@@ -21,7 +21,6 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& 
   }
 }
 
-// The transpose is a view: the GEMM reads W with a transpose flag, no copy.
 Tensor Linear::forward(const Tensor& x) { return forward(x, functional::Activation::none); }
 
 Tensor Linear::forward(const Tensor& x, functional::Activation act) {

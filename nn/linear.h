@@ -2,9 +2,9 @@
 // B = batch, I = in_features, O = out_features.
 #pragma once
 
-#include "core/generator.h"
-#include "nn/functional.h"
-#include "nn/module.h"
+#include <minidl/core/generator.h>
+#include <minidl/nn/functional.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

@@ -2,7 +2,7 @@
 // They call nn::functional.
 #pragma once
 
-#include "nn/functional.h"
+#include <minidl/nn/functional.h>
 
 namespace minidl::nn {
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "kernels/conv_math.h"
 #include "nn/activation.h"
 #include "nn/batch_norm.h"
 #include "nn/conv2d.h"

@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/generator.h"
-#include "core/shape.h"
-#include "nn/sequential.h"
+#include <minidl/core/generator.h>
+#include <minidl/core/shape.h>
+#include <minidl/nn/sequential.h>
 
 namespace minidl::nn {
 

@@ -2,8 +2,8 @@
 // avg_pool2d (square windows; stride defaults to the kernel size, as in PyTorch).
 #pragma once
 
-#include "nn/functional.h"
-#include "nn/module.h"
+#include <minidl/nn/functional.h>
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

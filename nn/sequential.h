@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <memory>
 
-#include "nn/module.h"
+#include <minidl/nn/module.h>
 
 namespace minidl::nn {
 

@@ -7,9 +7,9 @@
 
 #include <functional>
 
-#include "core/error.h"
-#include "nn/module.h"
-#include "optim/optimizer.h"
+#include <minidl/core/error.h>
+#include <minidl/nn/module.h>
+#include <minidl/optim/optimizer.h>
 
 namespace minidl::nn {
 

@@ -1,4 +1,5 @@
 #include "optim/adagrad.h"
+#include "core/dispatch.h"
 
 namespace minidl::optim {
 

@@ -1,4 +1,5 @@
 #include "optim/adam.h"
+#include "core/dispatch.h"
 
 #include <cmath>
 

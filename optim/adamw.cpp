@@ -1,6 +1,7 @@
 #include "optim/adamw.h"
 
 #include "optim/adam.h"
+#include "core/dispatch.h"
 
 namespace minidl::optim {
 

@@ -1,4 +1,5 @@
 #include "optim/momentum.h"
+#include "core/dispatch.h"
 
 #include <cmath>
 

@@ -4,6 +4,7 @@
 
 #include "autograd/elementwise.h"
 #include "core/grad_mode.h"
+#include "core/dispatch.h"
 
 namespace minidl::optim {
 

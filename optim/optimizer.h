@@ -21,8 +21,11 @@
 #include <utility>
 #include <vector>
 
-#include "core/dispatch.h"
-#include "core/tensor.h"
+#include <minidl/core/tensor.h>
+
+namespace minidl::dispatch {
+struct OptimSlot;  // core/dispatch.h (internal): what the fused kernels take
+}  // namespace minidl::dispatch
 
 namespace minidl::optim {
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include <minidl/core/error.h>
 
 namespace minidl::optim {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "optim/optimizer.h"
-#include "optim/options.h"
+#include <minidl/optim/optimizer.h>
+#include <minidl/optim/options.h>
 
 namespace minidl::optim {
 

@@ -1,4 +1,5 @@
 #include "optim/rmsprop.h"
+#include "core/dispatch.h"
 
 namespace minidl::optim {
 

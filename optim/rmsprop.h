@@ -3,8 +3,8 @@
 
 #include <tuple>
 
-#include "optim/optimizer.h"
-#include "optim/options.h"
+#include <minidl/optim/optimizer.h>
+#include <minidl/optim/options.h>
 
 namespace minidl::optim {
 

@@ -1,4 +1,5 @@
 #include "optim/sgd.h"
+#include "core/dispatch.h"
 
 namespace minidl::optim {
 

@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 namespace minidl::conformance {
 

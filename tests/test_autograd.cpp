@@ -7,9 +7,11 @@
 #include <functional>
 #include <string>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 #include "reference/two_layer_net.h"
+#include "autograd/node.h"
+#include "core/dispatch.h"
 
 using namespace minidl;
 using autograd::gradcheck;
@@ -55,8 +57,10 @@ TEST_SUITE("autograd") {
     const std::pair<const char*, Op> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
     const Shape pairs[][2] = {{{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}},
                               {{2, 3, 4}, {3, 1}}, {{}, {3, 4}}, {{3, 4}, {}}};
-    for (const auto& [name, op] : ops)
+    for (const auto& name_op_ : ops)
       for (const auto& p : pairs) {
+        const auto& name = name_op_.first;
+        const auto& op = name_op_.second;
         CAPTURE(name);
         CAPTURE(p[0]);
         CAPTURE(p[1]);
@@ -80,7 +84,9 @@ TEST_SUITE("autograd") {
   TEST_CASE("gradcheck: unary ops") {
     const std::pair<const char*, Tensor (*)(const Tensor&)> ops[] = {
         {"neg", neg}, {"exp", exp}, {"relu", relu}, {"sigmoid", sigmoid}, {"tanh", tanh}, {"square", square}};
-    for (const auto& [name, op] : ops) {
+    for (const auto& name_op_ : ops) {
+      const auto& name = std::get<0>(name_op_);
+      const auto& op = std::get<1>(name_op_);
       CAPTURE(name);
       expect_gradcheck([op](const auto& in) { return op(in[0]); }, {leaf({3, 4}, 5)});
       expect_gradcheck([op](const auto& in) { return op(in[0]); }, {transposed_leaf(3, 4, 6)});
@@ -350,7 +356,9 @@ TEST_SUITE("autograd") {
     for (const Case& c : saving) {
       CAPTURE(c.op);
       const Tensor x = Tensor::from_vector({1.f, 2.f, 0.5f, 3.f, 1.5f, 2.5f}, {2, 3}, true);
-      const auto [loss, saved] = c.fn(x);
+      const auto loss_saved = c.fn(x);  // not a structured binding: captured below
+      const Tensor& loss = loss_saved.first;
+      const Tensor& saved = loss_saved.second;
       {
         // Writing the same values back changes nothing, but it is a write: a version cannot tell.
         NoGradGuard no_grad;
@@ -369,7 +377,9 @@ TEST_SUITE("autograd") {
     for (const Case& c : saving_none) {
       CAPTURE(c.op);
       const Tensor x = Tensor::from_vector({1.f, 2.f, 0.5f, 3.f, 1.5f, 2.5f}, {2, 3}, true);
-      const auto [loss, edited] = c.fn(x);
+      const auto loss_edited = c.fn(x);  // not a structured binding: captured below
+      const Tensor& loss = loss_edited.first;
+      const Tensor& edited = loss_edited.second;
       {
         NoGradGuard no_grad;
         edited.fill_(7.f);  // none of these backwards reads x's values: the gradient stays exact

@@ -11,9 +11,10 @@
 #include <sstream>
 #include <string>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "reference/cnn_reference.h"
 #include "testing.h"
+#include "autograd/node.h"
 
 using namespace minidl;
 namespace F = minidl::nn::functional;

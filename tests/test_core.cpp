@@ -6,8 +6,9 @@
 #include <numeric>
 #include <sstream>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
+#include "core/dispatch.h"
 
 using namespace minidl;
 

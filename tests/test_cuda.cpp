@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
+#include "core/dispatch.h"
 
 using namespace minidl;
 
@@ -291,7 +292,9 @@ TEST_SUITE("cuda") {
 
   TEST_CASE("cross-entropy forward and backward") {
     REQUIRE_GPU();
-    for (const auto& [n, c] : std::vector<std::pair<int64_t, int64_t>>{{64, 10}, {1000, 10}, {7, 1}, {3, 500}}) {
+    for (const auto& n_c_ : std::vector<std::pair<int64_t, int64_t>>{{64, 10}, {1000, 10}, {7, 1}, {3, 500}}) {
+      const auto& n = std::get<0>(n_c_);
+      const auto& c = std::get<1>(n_c_);
       CAPTURE(n);
       CAPTURE(c);
       const Tensor logits = random({n, c}, 21, -15.f, 15.f);
@@ -316,7 +319,10 @@ TEST_SUITE("cuda") {
 
   TEST_CASE("matmul through cuBLAS: every transpose combination, batched, odd sizes") {
     REQUIRE_GPU();
-    for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {64, 784, 256}, {33, 1, 17}}) {
+    for (const auto& m_k_n_ : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {64, 784, 256}, {33, 1, 17}}) {
+      const auto& m = std::get<0>(m_k_n_);
+      const auto& k = std::get<1>(m_k_n_);
+      const auto& n = std::get<2>(m_k_n_);
       CAPTURE(m);
       CAPTURE(k);
       CAPTURE(n);

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "data/atomic_file.h"
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 
 using namespace minidl;
@@ -769,7 +769,9 @@ TEST_SUITE("data") {
         {"load_safetensors", [](const std::string& p) { data::load_safetensors(p); }},
         {"load_image", [](const std::string& p) { data::load_image(p); }},
     };
-    for (const auto& [op, read] : readers) {
+    for (const auto& op_read_ : readers) {
+      const auto& op = std::get<0>(op_read_);
+      const auto& read = std::get<1>(op_read_);
       CAPTURE(op);
       std::thread release = release_fifo_after(fifo, 2.0);
       const auto start = std::chrono::steady_clock::now();

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "testing.h"
 
 using namespace minidl;

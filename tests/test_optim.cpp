@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "optimizer_conformance.h"
 #include "reference/adaptive_trajectories.h"
 #include "reference/optim_trajectories.h"
@@ -382,7 +382,9 @@ TEST_SUITE("optim") {
     // history at once; the velocity forms keep the old lr inside v.
     const std::pair<optim::Nesterov::Form, double> cases[] = {
         {optim::Nesterov::Form::pytorch, 0.545}, {optim::Nesterov::Form::sutskever, 0.57}, {optim::Nesterov::Form::lookahead, 0.57}};
-    for (const auto& [form, expected] : cases) {
+    for (const auto& form_expected_ : cases) {
+      const auto& form = std::get<0>(form_expected_);
+      const auto& expected = std::get<1>(form_expected_);
       CAPTURE(optim::to_string(form));
       const Tensor x = Tensor::from_vector({1.f}, {1}, true);
       optim::Nesterov opt({x}, {.lr = 0.1f, .momentum = 0.5f, .form = form});
@@ -566,9 +568,11 @@ TEST_SUITE("optim") {
 
   TEST_CASE("named state: slots by name, per-parameter step counts, and a round trip that continues bitwise") {
     const ref::Problem& spec = ref::problems.back();
-    for (const auto& [name, options] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& name_options_ : std::vector<std::pair<std::string, std::string>>{
              {"adam", "amsgrad=true;weight_decay=0.01"}, {"adamw", ""}, {"rmsprop", "momentum=0.5;centered=true"},
              {"adagrad", "lr_decay=0.1;initial_accumulator_value=0.2"}}) {
+      const auto& name = std::get<0>(name_options_);
+      const auto& options = std::get<1>(name_options_);
       CAPTURE(name);
       const Problem a = load(spec), b = load(spec);
       const auto opt_a = by_name(name, {a.w, a.b}, 0.01f, options);

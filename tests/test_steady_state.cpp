@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 namespace {
 std::atomic<bool> counting{false};
@@ -93,7 +93,9 @@ TEST_SUITE("steady state") {
     const std::pair<const char*, optim::OptionValues> optimizers[] = {
         {"sgd", {}}, {"momentum", {}}, {"nesterov", {}}, {"adam", {{"amsgrad", "true"}}}, {"adamw", {}},
         {"rmsprop", {{"momentum", "0.9"}, {"centered", "true"}}}, {"adagrad", {}}};
-    for (const auto& [name, options] : optimizers) {
+    for (const auto& name_options_ : optimizers) {
+      const auto& name = std::get<0>(name_options_);
+      const auto& options = std::get<1>(name_options_);
       CAPTURE(name);
       Generator gen(0);
       const auto model = nn::mlp(784, {256}, 10, gen);

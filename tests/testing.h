@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/error.h"
+#include <minidl/core/error.h>
 
 namespace minidl::testing {
 /// Records that the running test case is skipped and why (printed at once). A test executable whose

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>  // public headers only: autograd/custom_op.h is the tape's public face
 
 namespace example {
 
@@ -21,9 +21,9 @@ inline Tensor leaky_relu(const Tensor& x, float slope) {
     NoGradGuard no_grad;
     y = relu(x) - slope * relu(-x);
   }
-  autograd::record("leaky_relu", y, {x}, autograd::Saves{x}, [x, slope](const Tensor& dy) {
-    // relu_backward passes dy where its first argument is > 0, i.e. where x > 0.
-    const Tensor positive = dispatch::binary(dispatch::BinaryOp::relu_backward, relu(x), dy, "leaky_relu");
+  autograd::record_op("leaky_relu", y, {x}, autograd::Saves{x}, [x, slope](const Tensor& dy) {
+    // relu_backward passes dy where x > 0.
+    const Tensor positive = autograd::relu_backward(x, dy);
     return autograd::Grads{positive + slope * (dy - positive)};
   });
   return y;

@@ -14,7 +14,7 @@
 // reference: Chen et al., "Symbolic Discovery of Optimization Algorithms", NeurIPS 2023
 #include <tuple>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 
 namespace {
 

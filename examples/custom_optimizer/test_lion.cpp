@@ -1,7 +1,7 @@
 // The Lion example against the optimizer conformance kit, plus its first steps checked by hand.
 #include <doctest/doctest.h>
 
-#include "minidl/minidl.h"
+#include <minidl/minidl.h>
 #include "optimizer_conformance.h"
 #include "testing.h"
 

@@ -1,7 +1,7 @@
 // A --plugin whose static initializer throws: it registers an optimizer under a name that is taken
 // ("sgd"), which register_optimizer refuses. test_cli loads it and expects minidl to report the
 // plugin's failure (exit 2) rather than end in std::terminate.
-#include "optim/registry.h"
+#include <minidl/optim/registry.h>
 
 namespace {
 
