@@ -12,6 +12,7 @@
 #include "autograd/grad_ready_hook.h"
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 namespace minidl {
 
@@ -27,16 +28,16 @@ Node::Node(const char* name, std::initializer_list<Tensor> inputs, const Tensor&
   for (int i = 0; i < saves.size; ++i) {
     Tensor& t = saves.tensors[static_cast<size_t>(i)];
     if (!t.defined()) continue;
-    const Storage* storage = t.impl()->storage.get();
+    const Storage* storage = detail::impl_of(t)->storage.get();
     // The output itself would own this node through its grad_fn: keep a handle without it.
-    saved_[num_saved_++] = {t.impl() == out.impl() ? t.detach() : std::move(t), storage, storage->version()};
+    saved_[num_saved_++] = {t.is_same(out) ? t.detach() : std::move(t), storage, storage->version()};
   }
 }
 
 void Node::check_saved_versions() const {
   for (int i = 0; i < num_saved_; ++i) {
     const Saved& s = saved_[i];
-    const Storage& now = *s.tensor.impl()->storage;
+    const Storage& now = *detail::impl_of(s.tensor)->storage;
     check(&now == s.storage, "backward: a ", s.tensor.shape(), " tensor that '", name_,
           "' saved for its backward had its data replaced (set_data) before backward(); run the forward pass again");
     check(now.version() == s.version, "backward: a ", s.tensor.shape(), " tensor that '", name_,
@@ -55,8 +56,8 @@ void Node::release() {
 }
 
 void attach(Tensor& out, std::shared_ptr<Node> node) {
-  out.impl()->grad_fn = std::move(node);
-  out.impl()->requires_grad = true;
+  detail::impl_of(out)->grad_fn = std::move(node);
+  detail::impl_of(out)->requires_grad = true;
 }
 
 namespace {
@@ -80,7 +81,7 @@ void count_leaf_uses(const std::vector<std::shared_ptr<Node>>& tape, std::vector
   leaves.clear();
   for (const auto& node : tape)
     for (const Tensor& input : node->inputs())
-      if (is_grad_leaf(input)) leaves.push_back({input.impl(), 1});
+      if (is_grad_leaf(input)) leaves.push_back({detail::impl_of(input), 1});
   std::sort(leaves.begin(), leaves.end(), [](const LeafUses& a, const LeafUses& b) { return a.leaf < b.leaf; });
   size_t kept = 0;  // merge the entries of one leaf
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -97,7 +98,7 @@ void count_leaf_uses(const std::vector<std::shared_ptr<Node>>& tape, std::vector
 void release_leaf_uses(const Node& node, std::vector<LeafUses>& leaves) {
   for (const Tensor& input : node.inputs()) {
     if (!is_grad_leaf(input)) continue;
-    auto it = std::lower_bound(leaves.begin(), leaves.end(), input.impl(),
+    auto it = std::lower_bound(leaves.begin(), leaves.end(), detail::impl_of(input),
                                [](const LeafUses& a, const TensorImpl* leaf) { return a.leaf < leaf; });
     if (--it->uses == 0)
       for (GradReadyHook* hook : GradReadyHook::active()) (*hook)(input);
@@ -113,7 +114,7 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
     return;
   }
   const bool exclusive =
-      g.use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0;
+      detail::handle_count(g) == 1 && detail::impl_of(g)->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0;
   leaf.grad = exclusive ? std::move(g) : dispatch::copy(g);
 }
 
@@ -122,7 +123,7 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
 void run_backward(const Tensor& root, const Tensor& seed) {
   NoGradGuard no_grad;
   if (root.is_leaf()) {
-    accumulate_into_leaf(*root.impl(), seed);
+    accumulate_into_leaf(*detail::impl_of(root), seed);
     for (GradReadyHook* hook : GradReadyHook::active()) (*hook)(root);
     return;
   }
@@ -155,7 +156,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
           "pass supports one backward)");
     for (const Tensor& input : node->inputs()) {
       if (!input.defined()) continue;  // an optional input left out (a layer without bias)
-      const auto& fn = input.impl()->grad_fn;
+      const auto& fn = detail::impl_of(input)->grad_fn;
       if (fn && fn->seen_in_pass_ != pass) {
         fn->seen_in_pass_ = pass;
         tape.push_back(fn);
@@ -193,12 +194,12 @@ void run_backward(const Tensor& root, const Tensor& seed) {
       if (!g.defined() || !input.defined() || !input.requires_grad()) continue;
       check(g.shape() == input.shape(), "backward: '", node->name(), "' returned a gradient of shape ", g.shape(),
             " for input ", i, " of shape ", input.shape(), " (a bug in that op's backward)");
-      if (const auto& fn = input.impl()->grad_fn) {
+      if (const auto& fn = detail::impl_of(input)->grad_fn) {
         fn->pending_grad_ = fn->pending_grad_.defined()
                                 ? dispatch::binary(kernels::BinaryOp::add, fn->pending_grad_, g, "backward")
                                 : std::move(g);
       } else {
-        accumulate_into_leaf(*input.impl(), std::move(g));
+        accumulate_into_leaf(*detail::impl_of(input), std::move(g));
       }
     }
     if (!leaves.empty()) release_leaf_uses(*node, leaves);

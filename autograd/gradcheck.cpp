@@ -4,6 +4,7 @@
 
 #include "core/grad_mode.h"
 #include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 namespace minidl::autograd {
 
@@ -69,7 +70,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     Tensor x = inputs[i];
     if (!x.requires_grad()) continue;
     const std::vector<float> analytic = x.grad().defined() ? x.grad().to_vector() : std::vector<float>(x.numel(), 0.f);
-    float* base = static_cast<float*>(x.impl()->storage->data());
+    float* base = static_cast<float*>(detail::impl_of(x)->storage->data());
     for (int64_t j = 0; j < x.numel(); ++j) {
       float& v = base[element_offset(x, j)];
       const float original = v;
@@ -86,7 +87,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       if (ratio > result.worst_ratio) {
         result.worst_ratio = ratio;
         result.worst_error = error;
-        result.report = detail::concat("input ", i, " ", x.shape(), " element ", index_str(x.shape(), j),
+        result.report = str_cat("input ", i, " ", x.shape(), " element ", index_str(x.shape(), j),
                                        ": analytic ", analytic[j], " vs numeric ", numeric, " (error ", error, ")");
       }
     }

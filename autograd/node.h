@@ -40,6 +40,7 @@
 
 #include "core/grad_mode.h"
 #include "core/object_pool.h"
+#include "core/storage.h"
 #include "autograd/custom_op.h"
 #include "core/tensor.h"
 

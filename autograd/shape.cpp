@@ -7,6 +7,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 namespace minidl {
 

@@ -85,7 +85,7 @@ void check_runs(const CompareArgs& args, const std::vector<OptimizerChoice>& cho
     config.optimizer_options = choices[k].options;
     config.lr = run_lr(args, choices[k].name, k);
     if (!(std::isfinite(config.lr) && config.lr > 0))
-      throw UsageError(detail::concat("--lr must be > 0, got ", config.lr, " (for ", config.optimizer, ")"));
+      throw UsageError(str_cat("--lr must be > 0, got ", config.lr, " (for ", config.optimizer, ")"));
     make_trainer_optimizer(config, tiny);
   }
 }
@@ -101,9 +101,9 @@ std::string fixed(double v, int digits) {
 int run_compare(const CompareArgs& args) {
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,momentum,nesterov");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
-  if (!(args.target > 0 && args.target <= 1)) throw UsageError(detail::concat("--target must be in (0, 1], got ", args.target));
+  if (!(args.target > 0 && args.target <= 1)) throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
-    throw UsageError(detail::concat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
+    throw UsageError(str_cat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
                                     args.lrs.size()));
   std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
@@ -178,7 +178,7 @@ int run_compare(const CompareArgs& args) {
     table << "| " << r.optimizer << " | " << r.lr << " | " << fixed(acc.mean, 2) << " ± " << fixed(acc.std, 2)
           << "% | " << fixed(loss.mean, 4) << " | "
           << (reached ? fixed(steps.mean, 0) + (reached < static_cast<int>(r.runs.size())
-                                                     ? detail::concat(" (", reached, " of ", r.runs.size(), " runs)")
+                                                     ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
                                                      : std::string())
                       : std::string("not reached"))
           << " | " << fixed(time.mean, 1) << " s |\n";

@@ -19,13 +19,13 @@ Device parse_device(const std::string& text) {
   try {
     device = Device::parse(text);
   } catch (const Error& e) {
-    throw UsageError(detail::concat("--device: ", e.what()));
+    throw UsageError(str_cat("--device: ", e.what()));
   }
   if (device.is_cuda() && device.index >= cuda::device_count())
     throw UsageError(cuda::is_available()
-                         ? detail::concat("--device ", text, ": this machine has ", cuda::device_count(),
+                         ? str_cat("--device ", text, ": this machine has ", cuda::device_count(),
                                           " CUDA device(s), cuda:0 to cuda:", cuda::device_count() - 1)
-                         : detail::concat("--device ", text, ": no CUDA device is available (",
+                         : str_cat("--device ", text, ": no CUDA device is available (",
                                           cuda::unavailable_reason(), "); use --device cpu"));
   return device;
 }
@@ -45,7 +45,7 @@ int64_t mlp_parameter_count(const std::vector<int64_t>& hidden) {
 void apply_threads_flag(int threads) {
   const int cpus = available_cpus();
   if (threads < 0 || threads > cpus)
-    throw UsageError(detail::concat("--threads must be between 0 (as many as the CPUs free now) and ", cpus,
+    throw UsageError(str_cat("--threads must be between 0 (as many as the CPUs free now) and ", cpus,
                                     " (the CPUs this process may use), got ", threads));
   set_num_threads(threads > 0 ? threads : recommended_threads());
 }
@@ -63,7 +63,7 @@ std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, c
       used = 0;
     }
     if (used == 0 || used != item.size())
-      throw UsageError(detail::concat(flag, ": '", text, "' is not a comma-separated list of ", what));
+      throw UsageError(str_cat(flag, ": '", text, "' is not a comma-separated list of ", what));
     values.push_back(v);
   }
   return values;

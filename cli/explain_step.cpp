@@ -28,12 +28,12 @@ namespace {
 int64_t flat_index(const std::string& text, const Shape& shape, const std::string& param) {
   const std::vector<int64_t> index = parse_int_list(text, "--index", "integers");
   if (static_cast<int>(index.size()) != shape.size())
-    throw UsageError(detail::concat("--index: ", param, " has shape ", shape, ", so --index needs ", shape.size(),
+    throw UsageError(str_cat("--index: ", param, " has shape ", shape, ", so --index needs ", shape.size(),
                                     " numbers, got '", text, "'"));
   int64_t flat = 0;
   for (int d = 0; d < shape.size(); ++d) {
     const int64_t i = index[static_cast<size_t>(d)];
-    if (i < 0 || i >= shape[d]) throw UsageError(detail::concat("--index: ", text, " is outside ", param, "'s shape ", shape));
+    if (i < 0 || i >= shape[d]) throw UsageError(str_cat("--index: ", text, " is outside ", param, "'s shape ", shape));
     flat = flat * shape[d] + i;
   }
   return flat;
@@ -100,7 +100,7 @@ int run_explain_step(const ExplainArgs& args) {
   const optim::ParamGroup* group = nullptr;
   for (const auto& grp : optimizer->param_groups())
     for (const Tensor& p : grp.params) {
-      if (p.impl() == param.impl()) found = opt_index, group = &grp;
+      if (p.is_same(param)) found = opt_index, group = &grp;
       ++opt_index;
     }
   const Tensor buffer = optimizer->state("momentum_buffer", found);

@@ -358,7 +358,7 @@ int main(int argc, char** argv) {
     // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
     // themselves side by side, writing the same files.
     if (!*train && dist::launched_world_size() > 1)
-      throw UsageError(detail::concat("started as one of ", dist::launched_world_size(),
+      throw UsageError(str_cat("started as one of ", dist::launched_world_size(),
                                       " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
                                       " as one process"));
     if (*train) {

@@ -9,8 +9,8 @@ std::string model_spec(const TrainConfig& c) {
   if (const std::string named = nn::named_model_spec(c.model); !named.empty()) return named;
   if (c.model != "mlp") return c.model;
   std::string spec;
-  for (int64_t h : c.hidden) spec += detail::concat("linear(", h, ") relu ");
-  return spec + detail::concat("linear(", kClasses, ")");
+  for (int64_t h : c.hidden) spec += str_cat("linear(", h, ") relu ");
+  return spec + str_cat("linear(", kClasses, ")");
 }
 
 Shape model_input_shape(const TrainConfig& c) {

@@ -57,10 +57,10 @@ RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
 void RunLog::header(const std::string& description, int64_t start_epoch, int64_t resume_batch) {
   if (args_.quiet) return;
   std::printf("minidl train: %s%s\n", description.c_str(),
-              device_.is_cpu() ? "" : detail::concat(", on ", device_, " (", cuda::device_name(device_.index), ")").c_str());
+              device_.is_cpu() ? "" : str_cat(", on ", device_, " (", cuda::device_name(device_.index), ")").c_str());
   if (!args_.resume.empty())
     std::printf("resuming from %s after epoch %lld%s\n", args_.resume.c_str(), static_cast<long long>(start_epoch),
-                resume_batch ? detail::concat(", batch ", resume_batch).c_str() : "");
+                resume_batch ? str_cat(", batch ", resume_batch).c_str() : "");
   std::fflush(stdout);
 }
 

@@ -197,7 +197,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers,
        << fixed(width, 2) << " | " << fixed(mean(p.train_loss), 4) << " | "
        << (p.steps.empty() ? std::string("not reached")
                            : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
-                                                            ? detail::concat(" (", p.steps.size(), " of ",
+                                                            ? str_cat(" (", p.steps.size(), " of ",
                                                                              p.accuracy.size(), " seeds)")
                                                             : std::string()))
        << " |\n";
@@ -235,13 +235,13 @@ int run_sweep(const SweepArgs& args) {
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,nesterov,adam");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
   if (!(args.lr_low > 0 && args.lr_high >= args.lr_low && std::isfinite(args.lr_high)))
-    throw UsageError(detail::concat("--lr: expected 0 < LO <= HI, got ", args.lr_low, "..", args.lr_high));
+    throw UsageError(str_cat("--lr: expected 0 < LO <= HI, got ", args.lr_low, "..", args.lr_high));
   if (args.points < 1 || (args.points == 1 && args.lr_low != args.lr_high))
-    throw UsageError(detail::concat("--points must be >= 2 (1 when LO = HI), got ", args.points));
-  if (args.jobs < 1) throw UsageError(detail::concat("--jobs must be >= 1, got ", args.jobs));
-  if (args.threads < 0) throw UsageError(detail::concat("--threads must be >= 1, got ", args.threads));
-  if (!(args.target > 0 && args.target <= 1)) throw UsageError(detail::concat("--target must be in (0, 1], got ", args.target));
-  if (!(args.basin >= 0)) throw UsageError(detail::concat("--basin must be >= 0, got ", args.basin));
+    throw UsageError(str_cat("--points must be >= 2 (1 when LO = HI), got ", args.points));
+  if (args.jobs < 1) throw UsageError(str_cat("--jobs must be >= 1, got ", args.jobs));
+  if (args.threads < 0) throw UsageError(str_cat("--threads must be >= 1, got ", args.threads));
+  if (!(args.target > 0 && args.target <= 1)) throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
+  if (!(args.basin >= 0)) throw UsageError(str_cat("--basin must be >= 0, got ", args.basin));
   validate(args.base);
   parse_device(args.device);
   std::vector<OptimizerChoice> optimizers;
@@ -355,7 +355,7 @@ int run_sweep(const SweepArgs& args) {
     const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
     const bool diverged = code == 1 && log.find("training diverged") != std::string::npos;
     if (code != 0 && !diverged) {
-      if (!stop_requested && failure.empty()) failure = detail::concat(run.stem(), " failed (exit ", code, "): ", log);
+      if (!stop_requested && failure.empty()) failure = str_cat(run.stem(), " failed (exit ", code, "): ", log);
       continue;  // stopped or failed: not recorded, so a resumed sweep runs it again
     }
     const Result r = read_run(run, runs_dir, code, args.target);

@@ -47,7 +47,7 @@ namespace minidl::cli {
 
 void validate(const TrainConfig& c) {
   const auto require = [](bool ok, auto&&... parts) {
-    if (!ok) throw UsageError(detail::concat(parts...));
+    if (!ok) throw UsageError(str_cat(parts...));
   };
   require(c.dataset == "mnist" || c.dataset == "fashion-mnist", "unknown dataset '", c.dataset,
           "' (known: mnist, fashion-mnist)");
@@ -120,8 +120,8 @@ void check_writable(const std::string& path, const char* flag) {
   const std::filesystem::path p(path);
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(detail::concat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
-  if (std::filesystem::is_directory(p)) throw UsageError(detail::concat(flag, ": '", path, "' is a directory"));
+    throw UsageError(str_cat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
+  if (std::filesystem::is_directory(p)) throw UsageError(str_cat(flag, ": '", path, "' is a directory"));
 }
 
 // The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
@@ -244,7 +244,7 @@ TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
   TrainConfig config = resumed.config;
   if (args.epochs_given) config.epochs = args.config.epochs;
   if (resumed.state.epoch >= config.epochs)
-    throw UsageError(detail::concat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
+    throw UsageError(str_cat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
                                     " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
   return config;
 }
@@ -252,11 +252,11 @@ TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
 // Every setting and flag checked before any work (model, data): the device the run uses.
 Device checked_device(const TrainArgs& args, const TrainConfig& config, const Checkpoint& resumed) {
   validate(config);
-  if (args.log_every < 0) throw UsageError(detail::concat("--log-every must be >= 0, got ", args.log_every));
+  if (args.log_every < 0) throw UsageError(str_cat("--log-every must be >= 0, got ", args.log_every));
   apply_threads_flag(args.threads);
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
   const Device device = parse_device(args.device == "cuda" && dist::world_size() > 1
-                                         ? detail::concat("cuda:", dist::local_rank())
+                                         ? str_cat("cuda:", dist::local_rank())
                                          : args.device);
   if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
@@ -370,7 +370,7 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
     p = {run.resumed.state.batch, run.resumed.state.epoch_loss_sum, run.resumed.state.epoch_seen, 0,
          p.rng_before_shuffle};
   const int64_t batches = run.loader.num_batches();
-  Progress progress(detail::concat("epoch ", epoch + 1, "/", c.epochs), batches, stdout_is_terminal() && !quiet);
+  Progress progress(str_cat("epoch ", epoch + 1, "/", c.epochs), batches, stdout_is_terminal() && !quiet);
   while (p.batch < batches && !agreed_stop(run, true)) {
     const data::Batch batch = run.loader.batch(p.batch);
     const int64_t examples = batch.targets.numel();  // this rank's share of the global batch
@@ -472,9 +472,14 @@ struct JoinWorld {
     const int launched = dist::launched_world_size();
     if (launched <= 1) return;
     if (!dist::is_built())
-      throw UsageError(detail::concat("started as one of ", launched, " processes (mpirun), but data-parallel "
+      throw UsageError(str_cat("started as one of ", launched, " processes (mpirun), but data-parallel "
                                       "training is unavailable: ", dist::unavailable_reason()));
     dist::init();
+    // mpirun answers SIGTERM and SIGINT by ending the job: it forwards the signal, then stops
+    // reading the ranks' output. A rank reporting its interruption must not block on that output
+    // (cli/interrupt.h), nor die of SIGPIPE, while the others wait for it in a collective.
+    make_output_nonblocking_on_stop();
+    std::signal(SIGPIPE, SIG_IGN);
     if (dist::rank() == 0) return;
     if (!std::freopen("/dev/null", "w", stdout)) throw Error("minidl train: cannot silence stdout on rank > 0");
     args.metrics.clear();

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/backend_table.h"
+#include "core/tensor_impl.h"
 
 namespace minidl::dispatch {
 
@@ -25,7 +26,7 @@ const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()
 
 // Every function here that writes into a tensor it did not just make counts the write on the
 // tensor's storage, so that autograd sees in-place edits of values an op saved (autograd/node.h).
-void bump_version(const Tensor& t) { t.impl()->storage->bump_version(); }
+void bump_version(const Tensor& t) { detail::impl_of(t)->storage->bump_version(); }
 
 Tensor new_like(const Shape& shape, const Tensor& like, DType dtype = DType::float32) {
   return detail::make_tensor(shape, dtype, like.device());

@@ -17,6 +17,7 @@
 
 #include "core/backend_table.h"
 #include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 namespace minidl::dispatch {
 
@@ -394,8 +395,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Te
   const Tensor xc = contiguous(x), w = weight.defined() ? contiguous(weight) : Tensor{},
                b = bias.defined() ? contiguous(bias) : Tensor{};
   if (training && running_mean.defined()) {  // updated in place below: a graph that saved them must know
-    running_mean.impl()->storage->bump_version();
-    running_var.impl()->storage->bump_version();
+    detail::impl_of(running_mean)->storage->bump_version();
+    detail::impl_of(running_var)->storage->bump_version();
   }
   backend(x).batch_norm_forward(ptr<float>(r.y), ptr<float>(r.save_mean), ptr<float>(r.save_invstd),
                                 ptr<float>(running_mean), ptr<float>(running_var), ptr<float>(xc), ptr<float>(w),

@@ -62,7 +62,7 @@ int normalize_dim(int64_t dim, const Shape& shape, const char* op) {
   const int64_t n = shape.size();
   if (dim < -n || dim >= n)  // the message is built only on failure: this runs in every op
     fail(op, ": dim ", dim, " is out of range for shape ", shape,
-         n ? detail::concat(" (expected ", -n, "..", n - 1, ")") : std::string(" (a 0-d tensor has no dims)"));
+         n ? str_cat(" (expected ", -n, "..", n - 1, ")") : std::string(" (a 0-d tensor has no dims)"));
   return static_cast<int>(dim < 0 ? dim + n : dim);
 }
 

@@ -9,6 +9,7 @@
 #include "core/dispatch.h"
 #include "core/grad_mode.h"
 #include "core/object_pool.h"
+#include "core/tensor_impl.h"
 
 namespace minidl {
 
@@ -27,7 +28,7 @@ void apply_requires_grad(Tensor& t, const TensorOptions& options) {
 template <class T>
 Tensor upload(const std::vector<T>& host, const Shape& shape, DType dtype, Device device) {
   Tensor t = detail::make_tensor(shape, dtype, device);
-  if (!host.empty()) backend_for(device).copy_from_host(t.impl()->storage->data(), host.data(), host.size() * 4);
+  if (!host.empty()) backend_for(device).copy_from_host(detail::impl_of(t)->storage->data(), host.data(), host.size() * 4);
   return t;
 }
 
@@ -50,7 +51,7 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
   auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>{});
-  impl->storage = base.impl()->storage;
+  impl->storage = detail::impl_of(base)->storage;
   impl->shape = shape;
   impl->strides = strides;
   impl->offset = offset;
@@ -157,6 +158,14 @@ Tensor Tensor::uniform(Shape shape, float lo, float hi, Generator& gen, TensorOp
 }
 
 // ---- metadata
+
+void* Tensor::checked_data(DType want) const {
+  const TensorImpl& t = get();
+  check(t.dtype == want, "Tensor::data: tensor is ", t.dtype, ", asked for ", want);
+  check(t.storage->device().is_cpu(), "Tensor::data: tensor is on ", t.storage->device(),
+        "; host pointers exist only for CPU tensors");
+  return static_cast<char*>(t.storage->data()) + t.offset * static_cast<int64_t>(element_size(t.dtype));
+}
 
 const TensorImpl& Tensor::get() const {
   check(impl_ != nullptr, "Tensor: this tensor is undefined (default-constructed, or a grad() never computed)");
@@ -288,7 +297,7 @@ void Tensor::set_data(const Tensor& src) const {
         " tensor was produced by an op");
   check(src.shape() == t.shape && src.dtype() == t.dtype, "set_data: new data ", src.dtype(), " ", src.shape(),
         " does not match tensor ", t.dtype, " ", t.shape);
-  t.storage = src.impl()->storage;
+  t.storage = detail::impl_of(src)->storage;
   t.strides = src.strides();
   t.offset = src.offset();
   t.grad = Tensor{};

@@ -20,14 +20,20 @@
 #include <minidl/core/error.h>
 #include <minidl/core/generator.h>
 #include <minidl/core/shape.h>
-#include <minidl/core/storage.h>
 
 namespace minidl {
 
 namespace autograd {
 class Node;
 }
-struct TensorImpl;
+struct TensorImpl;  // core/tensor_impl.h: internal
+class Tensor;
+namespace detail {
+/// The library's access to a tensor's fields (core/tensor_impl.h), not part of the API.
+TensorImpl* impl_of(const Tensor& t);
+/// How many handles share t's TensorImpl (the autograd engine's reuse of a gradient's memory).
+long handle_count(const Tensor& t);
+}  // namespace detail
 
 /// Options for factories, with designated initializers: Tensor::zeros({3}, {.dtype = DType::int32}).
 struct TensorOptions {
@@ -146,27 +152,18 @@ class Tensor {
   /// flow back to the source device.
   Tensor to(Device device) const;
 
-  TensorImpl* impl() const { return impl_.get(); }
-  long use_count() const { return impl_.use_count(); }  // handles sharing this TensorImpl
+  /// Whether both are handles of the same tensor (identity, not equal values; Python's `is`).
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
+  friend TensorImpl* detail::impl_of(const Tensor& t);
+  friend long detail::handle_count(const Tensor& t);
+  /// data<T>()'s checks and pointer, out of line so that this header need not define TensorImpl.
+  void* checked_data(DType want) const;
   const TensorImpl& get() const;
   std::shared_ptr<TensorImpl> impl_;
 };
 
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  Shape shape;
-  Strides strides;     // in elements
-  int64_t offset = 0;  // in elements
-  DType dtype = DType::float32;
-
-  // Autograd state, read and written by autograd/. A tensor produced by a recorded op has a grad_fn;
-  // a leaf that requires grad accumulates into `grad`.
-  bool requires_grad = false;
-  Tensor grad;
-  std::shared_ptr<autograd::Node> grad_fn;
-};
 
 /// Tensors with names: a model's parameters, an optimizer's state, a checkpoint's contents.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
@@ -179,19 +176,11 @@ T* Tensor::data() const {
   static_assert(std::is_same_v<std::remove_const_t<T>, float> || std::is_same_v<std::remove_const_t<T>, int32_t>,
                 "Tensor::data<T>: T is float or int32_t");
   constexpr DType want = std::is_same_v<std::remove_const_t<T>, float> ? DType::float32 : DType::int32;
-  const TensorImpl& t = get();
-  check(t.dtype == want, "Tensor::data: tensor is ", t.dtype, ", asked for ", want);
-  check(t.storage->device().is_cpu(), "Tensor::data: tensor is on ", t.storage->device(),
-        "; host pointers exist only for CPU tensors");
-  return static_cast<T*>(t.storage->data()) + t.offset;
+  return static_cast<T*>(checked_data(want));
 }
 
-namespace detail {
-/// A tensor of `shape` and `strides` over base's storage from `offset`; no autograd state. The
-/// building block of the view ops (autograd/shape.cpp) and of kernels' strided arguments.
-Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
-/// A new tensor with its own uninitialized storage.
-Tensor make_tensor(const Shape& shape, DType dtype, Device device);
-}  // namespace detail
+inline TensorImpl* detail::impl_of(const Tensor& t) { return t.impl_.get(); }
+inline long detail::handle_count(const Tensor& t) { return t.impl_.use_count(); }
+
 
 }  // namespace minidl

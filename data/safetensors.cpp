@@ -156,11 +156,11 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
     uint64_t numel = 1;
     for (int64_t d : shape)
       if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel) || numel > data_size / 4)
-        bad(detail::concat("shape ", shape_json.dump(), " needs more than the file's ", data_size, " data bytes"));
+        bad(str_cat("shape ", shape_json.dump(), " needs more than the file's ", data_size, " data bytes"));
     if (begin > end || end > data_size)
-      bad(detail::concat("data_offsets [", begin, ", ", end, "] lie outside the ", data_size, " data bytes (truncated?)"));
+      bad(str_cat("data_offsets [", begin, ", ", end, "] lie outside the ", data_size, " data bytes (truncated?)"));
     if (end - begin != numel * 4)
-      bad(detail::concat("data_offsets span ", end - begin, " bytes, shape ", shape, " needs ", numel * 4));
+      bad(str_cat("data_offsets span ", end - begin, " bytes, shape ", shape, " needs ", numel * 4));
     placed.push_back({begin, end, name, shape, dtype == "F32" ? DType::float32 : DType::int32});
   }
   // As the reference implementation (safetensors' validate): the tensors' byte ranges, in order,

@@ -45,7 +45,7 @@ DataParallel::DataParallel(nn::Module& model, DataParallelOptions options)
     const Tensor& p = params_[i];
     check(p.device() == device_, "DataParallel: parameters on two devices, ", device_, " and ", p.device());
     check(p.dtype() == DType::float32, "DataParallel: parameter ", i, " is ", p.dtype(), ", expected float32");
-    check(index_.emplace(p.impl(), i).second, "DataParallel: parameter ", i, " is listed twice");
+    check(index_.emplace(detail::impl_of(p), i).second, "DataParallel: parameter ", i, " is listed twice");
     numels.push_back(p.numel());
   }
   // Every rank starts from rank 0's weights and buffers (the same seed gives the same weights on
@@ -65,7 +65,7 @@ DataParallel::DataParallel(nn::Module& model, DataParallelOptions options)
       bucket_of_[i] = b;
     }
     bucket.buffer = Tensor::empty({numel}, {.device = device_buffers_ ? device_ : Device::cpu()});
-    bucket.what = detail::concat("all_reduce of gradient bucket ", b, " of ", plan_.size(), " (", bucket.params.size(),
+    bucket.what = str_cat("all_reduce of gradient bucket ", b, " of ", plan_.size(), " (", bucket.params.size(),
                                  " tensors, ", mib(numel * 4), ")");
     stats_.gradient_bytes += numel * 4;
   }
@@ -103,7 +103,7 @@ void DataParallel::begin_step(int64_t examples) {
 
 void DataParallel::on_grad_ready(const Tensor& leaf) {
   if (!in_step_) return;  // a backward() outside a step (the user's own) is not ours
-  const auto it = index_.find(leaf.impl());
+  const auto it = index_.find(detail::impl_of(leaf));
   if (it == index_.end()) return;  // a leaf that is not one of the model's parameters
   const size_t i = it->second;
   check(!ready_[i], "DataParallel: a second backward() in one step (one backward() per begin_step/finish_step)");

@@ -99,16 +99,16 @@ void diagnose(MPI_Request& request, double waited) {
     else if (where[static_cast<size_t>(r)].seq == current.seq) same.push_back(r);
     else elsewhere.push_back(r);
   }
-  std::string message = minidl::detail::concat("rank ", me, ": no progress for ", static_cast<int>(waited + 0.5),
+  std::string message = minidl::str_cat("rank ", me, ": no progress for ", static_cast<int>(waited + 0.5),
                                                " s in ", current.what, " (collective #", current.seq, ")");
   if (!silent.empty())
-    message += minidl::detail::concat("; ", rank_list(silent), " did not answer within ", grace,
+    message += minidl::str_cat("; ", rank_list(silent), " did not answer within ", grace,
                                       " s (dead or hung; the watchdog's timeout is ", timeout(),
                                       " s, MINIDL_DIST_TIMEOUT)");
   for (int r : elsewhere) {
     const Position& p = where[static_cast<size_t>(r)];
-    message += p.seq == 0 ? minidl::detail::concat("; rank ", r, " answered from outside any collective")
-                          : minidl::detail::concat("; rank ", r, " is waiting in collective #", p.seq, " (", p.what,
+    message += p.seq == 0 ? minidl::str_cat("; rank ", r, " answered from outside any collective")
+                          : minidl::str_cat("; rank ", r, " is waiting in collective #", p.seq, " (", p.what,
                                                    "): the ranks called different collectives");
   }
   if (!same.empty()) message += "; " + rank_list(same) + (same.size() == 1 ? " is" : " are") + " waiting here too";

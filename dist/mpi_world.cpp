@@ -28,7 +28,7 @@ void check_mpi(int rc, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  throw PeerError(minidl::detail::concat(what, ": MPI error ", rc, length ? ": " : "", std::string(text, static_cast<size_t>(length))));
+  throw PeerError(minidl::str_cat(what, ": MPI error ", rc, length ? ": " : "", std::string(text, static_cast<size_t>(length))));
 }
 
 }  // namespace mpi

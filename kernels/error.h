@@ -16,20 +16,20 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-namespace detail {
+/// The arguments streamed one after another into a string, as error messages are built:
+///   str_cat("in_features=", 784, ", bias=", true)  →  "in_features=784, bias=1"
 template <class... Args>
-std::string concat(const Args&... args) {
+std::string str_cat(const Args&... args) {
   std::ostringstream os;
   (os << ... << args);
   return os.str();
 }
-}  // namespace detail
 
 /// Throws Error with the arguments streamed one after another:
 ///   fail("matmul: shapes ", a.shape(), " and ", b.shape(), " are not aligned")
 template <class... Args>
 [[noreturn]] void fail(const Args&... args) {
-  throw Error(detail::concat(args...));
+  throw Error(str_cat(args...));
 }
 
 /// fail(args...) unless `cond`. The message is only formatted when the check fails.

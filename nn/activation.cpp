@@ -30,8 +30,8 @@ Tensor Unflatten::forward(const Tensor& x) {
   return x.reshape(s);
 }
 
-std::string Unflatten::extra_repr() const { return detail::concat("dim=", dim_, ", unflattened_size=", sizes_); }
+std::string Unflatten::extra_repr() const { return str_cat("dim=", dim_, ", unflattened_size=", sizes_); }
 
-std::string Flatten::extra_repr() const { return detail::concat("start_dim=", start_dim_, ", end_dim=", end_dim_); }
+std::string Flatten::extra_repr() const { return str_cat("start_dim=", start_dim_, ", end_dim=", end_dim_); }
 
 }  // namespace minidl::nn

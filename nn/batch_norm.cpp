@@ -70,7 +70,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
 }
 
 std::string BatchNorm::extra_repr() const {
-  return detail::concat(num_features_, ", eps=", options_.eps, ", momentum=", options_.momentum,
+  return str_cat(num_features_, ", eps=", options_.eps, ", momentum=", options_.momentum,
                         ", affine=", options_.affine ? "True" : "False",
                         ", track_running_stats=", options_.track_running_stats ? "True" : "False");
 }

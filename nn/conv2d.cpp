@@ -103,12 +103,12 @@ Tensor Conv2d::forward(const Tensor& x, functional::Activation act, const functi
 
 // PyTorch's repr: Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
 std::string Conv2d::extra_repr() const {
-  const auto pair = [](int64_t v) { return detail::concat("(", v, ", ", v, ")"); };
-  std::string s = detail::concat(in_channels_, ", ", out_channels_, ", kernel_size=", pair(kernel_size_),
+  const auto pair = [](int64_t v) { return str_cat("(", v, ", ", v, ")"); };
+  std::string s = str_cat(in_channels_, ", ", out_channels_, ", kernel_size=", pair(kernel_size_),
                                  ", stride=", pair(options_.stride));
   if (options_.padding) s += ", padding=" + pair(options_.padding);
   if (options_.dilation != 1) s += ", dilation=" + pair(options_.dilation);
-  if (options_.groups != 1) s += detail::concat(", groups=", options_.groups);
+  if (options_.groups != 1) s += str_cat(", groups=", options_.groups);
   if (!bias.defined()) s += ", bias=False";
   return s;
 }

@@ -27,6 +27,6 @@ Dropout::Dropout(float p, Generator& gen) : p_(p), gen_(&gen) {
 
 Tensor Dropout::forward(const Tensor& x) { return functional::dropout(x, p_, is_training(), *gen_); }
 
-std::string Dropout::extra_repr() const { return detail::concat("p=", p_, ", inplace=False"); }
+std::string Dropout::extra_repr() const { return str_cat("p=", p_, ", inplace=False"); }
 
 }  // namespace minidl::nn

@@ -43,7 +43,7 @@ void Module::load_state_dict(const NamedTensors& state) {
   std::vector<const Tensor*> source(own.size(), nullptr);
   std::string problems;
   const auto problem = [&](auto&&... parts) {
-    problems += (problems.empty() ? "" : "; ") + detail::concat(parts...);
+    problems += (problems.empty() ? "" : "; ") + str_cat(parts...);
   };
   for (const auto& [name, t] : state) {
     size_t i = 0;
@@ -53,7 +53,7 @@ void Module::load_state_dict(const NamedTensors& state) {
     } else if (source[i]) {
       problem("'", name, "' given twice");
     } else if (!t.defined() || t.shape() != own[i].second.shape() || t.dtype() != own[i].second.dtype()) {
-      problem("'", name, "' is ", t.defined() ? detail::concat(t.dtype(), " ", t.shape()) : std::string("undefined"),
+      problem("'", name, "' is ", t.defined() ? str_cat(t.dtype(), " ", t.shape()) : std::string("undefined"),
               ", the model's is ", own[i].second.dtype(), " ", own[i].second.shape());
     } else {
       source[i] = &t;

@@ -15,7 +15,7 @@ dispatch::Pool2dParams params(const Pool2dOptions& o, const char* op) {
 }
 
 std::string pool_repr(const Pool2dOptions& o) {
-  return detail::concat("kernel_size=", o.kernel_size, ", stride=", o.stride == 0 ? o.kernel_size : o.stride,
+  return str_cat("kernel_size=", o.kernel_size, ", stride=", o.stride == 0 ? o.kernel_size : o.stride,
                         ", padding=", o.padding);
 }
 

@@ -35,7 +35,7 @@ double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inpu
     }
     const auto check_loss = [s] {
       if (s->options.check_finite && !std::isfinite(s->loss))
-        throw NonFiniteError(std::isnan(s->loss) ? "the loss is nan" : detail::concat("the loss is ", s->loss));
+        throw NonFiniteError(std::isnan(s->loss) ? "the loss is nan" : str_cat("the loss is ", s->loss));
     };
     if (!sync) check_loss();
     if (loss.defined()) loss.backward();
@@ -50,11 +50,11 @@ double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inpu
       if (s->options.check_finite && !std::isfinite(total)) {
         size_t bad = 0;
         while (bad + 1 < squares.size() && std::isfinite(squares[bad])) ++bad;
-        std::string name = detail::concat("parameter ", bad);
+        std::string name = str_cat("parameter ", bad);
         for (const auto& [n, p] : s->model.named_parameters())
-          if (p.impl() == params[bad].impl()) name = n;
+          if (p.is_same(params[bad])) name = n;
         throw NonFiniteError(
-            detail::concat("the gradient of '", name, "' is not finite (the loss, ", s->loss, ", was)"));
+            str_cat("the gradient of '", name, "' is not finite (the loss, ", s->loss, ", was)"));
       }
       if (s->options.clip_grad_norm > 0) clip_grad_norm(params, s->options.clip_grad_norm, std::sqrt(total));
     }

@@ -24,7 +24,7 @@ void check_group(const ParamGroup& group, const std::vector<ParamGroup>& existin
           ": parameters must be float32 leaf tensors that require grad");
     for (const ParamGroup& g : existing)
       for (const Tensor& q : g.params)
-        check(p.impl() != q.impl(), name, ": a parameter of shape ", p.shape(), " is in two parameter groups");
+        check(!p.is_same(q), name, ": a parameter of shape ", p.shape(), " is in two parameter groups");
   }
 }
 
@@ -177,8 +177,8 @@ void Optimizer::load_state(const NamedTensors& state, int64_t steps) {
       if (std::from_chars(key.data() + dot + 1, key.data() + key.size(), i).ec != std::errc{}) i = params.size();
     }
     check(slot < slots_.size() && i < params.size(), name(),
-          slots_.empty() && !per_param_steps_ ? detail::concat(": has no per-parameter state, got '", key, "'")
-                                               : detail::concat(": unexpected state tensor '", key, "' (expected ",
+          slots_.empty() && !per_param_steps_ ? str_cat(": has no per-parameter state, got '", key, "'")
+                                               : str_cat(": unexpected state tensor '", key, "' (expected ",
                                                                 expected, " with i in 0..", params.size() - 1, ")"));
     check(t.shape() == params[i]->shape() && t.dtype() == DType::float32, name(), ": ", key, " has shape ", t.shape(),
           ", parameter ", i, " has shape ", params[i]->shape());

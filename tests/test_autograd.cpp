@@ -12,6 +12,7 @@
 #include "reference/two_layer_net.h"
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "core/tensor_impl.h"
 
 using namespace minidl;
 using autograd::gradcheck;
@@ -211,7 +212,7 @@ TEST_SUITE("autograd") {
     CHECK(x.grad().to_vector() == std::vector<float>{4.f, -6.f});
     sum(x * 3.f).backward();
     CHECK(x.grad().to_vector() == std::vector<float>{7.f, -3.f});
-    x.impl()->grad = Tensor{};
+    detail::impl_of(x)->grad = Tensor{};
     const Tensor y = x * 2.f;
     sum(y + y * y).backward();  // d/dx = 2 + 8x
     CHECK(x.grad().to_vector() == std::vector<float>{18.f, -22.f});
@@ -461,11 +462,11 @@ TEST_SUITE("autograd") {
     std::vector<std::string> reported;
     {
       autograd::GradReadyHook hook([&](const Tensor& leaf) {
-        if (leaf.impl() == v.impl()) {
+        if (leaf.is_same(v)) {
           reported.push_back("v");
           CHECK(v.grad().to_vector() == std::vector<float>{1.f, 1.f});
           CHECK(!w.grad().defined());  // w's gradient is still to come
-        } else if (leaf.impl() == w.impl()) {
+        } else if (leaf.is_same(w)) {
           reported.push_back("w");
           CHECK(w.grad().to_vector() == std::vector<float>{20.f, 42.f});  // 2·w·x, both uses summed
         }
@@ -484,7 +485,7 @@ TEST_SUITE("autograd") {
     bool saw_empty = false;
     autograd::GradReadyHook hook([&](const Tensor& leaf) {
       ++calls;
-      if (leaf.impl() == unused.impl()) saw_empty = !leaf.grad().defined();
+      if (leaf.is_same(unused)) saw_empty = !leaf.grad().defined();
     });
     // An op on the tape that lets no gradient through: the product before it gets none to pass on.
     const auto block = [](const Tensor& x) {

@@ -130,7 +130,7 @@ TEST_SUITE("core") {
     CHECK(t.strides() == Shape{1, 4});
     CHECK_FALSE(t.is_contiguous());
     CHECK(t.to_vector() == std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
-    CHECK(x.contiguous().impl() == x.impl());
+    CHECK(x.contiguous().is_same(x));
     const Tensor tc = t.contiguous();
     CHECK_FALSE(tc.shares_storage(x));
     CHECK(tc.is_contiguous());

@@ -186,7 +186,7 @@ TEST_SUITE("dist across ranks") {
     dist::broadcast(b, n - 1);
     CHECK(b.to_vector() == std::vector<float>(5, static_cast<float>((n - 1) * 10)));
     CHECK(error_of([&] { dist::broadcast(b, n); }) ==
-          detail::concat("broadcast: root ", n, " is not a rank of this world of ", n));
+          str_cat("broadcast: root ", n, " is not a rank of this world of ", n));
     CHECK(error_of([&] { dist::all_reduce(b.slice(0, 0, 5, 2), dist::ReduceOp::sum); })
               .starts_with("all_reduce: needs a contiguous tensor, got shape [3]"));
     dist::barrier();
@@ -315,8 +315,8 @@ TEST_SUITE("dist across ranks") {
     dist::set_timeout(saved);
     if (dist::rank() != late) {
       CAPTURE(error);
-      CHECK(error.starts_with(detail::concat("rank ", dist::rank(), ": no progress for 1 s in barrier (collective #")));
-      CHECK(error.find(detail::concat("; rank ", late, " did not answer within 0.5 s (dead or hung; the watchdog's "
+      CHECK(error.starts_with(str_cat("rank ", dist::rank(), ": no progress for 1 s in barrier (collective #")));
+      CHECK(error.find(str_cat("; rank ", late, " did not answer within 0.5 s (dead or hung; the watchdog's "
                                       "timeout is 1 s, MINIDL_DIST_TIMEOUT)")) != std::string::npos);
       if (dist::world_size() > 2) CHECK(error.find(" waiting here too") != std::string::npos);
       CHECK(seconds < 2.4);  // the timeout and the grace, not the late rank's 2.5 s

@@ -176,7 +176,7 @@ const Backend& backend(int index) {
   check(a.count > 0, "cuda:", index, " is not available: ", a.reason,
         " (use Device::cpu(), or --device cpu)");
   check(index >= 0 && index < a.count, "cuda:", index, " is not available: this machine has ", a.count,
-        " CUDA device", a.count == 1 ? "" : "s", " (cuda:0", a.count > 1 ? detail::concat("…cuda:", a.count - 1) : "",
+        " CUDA device", a.count == 1 ? "" : "s", " (cuda:0", a.count > 1 ? str_cat("…cuda:", a.count - 1) : "",
         ")");
   MINIDL_CUDA_CHECK(cudaSetDevice(index));
   t_current = index;
