@@ -3,11 +3,13 @@
 // every gradient flowing into a node is complete before it runs. Gradients reaching a tensor along
 // several paths are summed; leaves accumulate into grad() across backward() calls, as in PyTorch.
 // Afterwards the graph is released (closures and saved tensors freed); a second backward() through
-// it throws.
+// it throws. With a GradReadyHook installed, each leaf is reported as soon as the last node that
+// uses it has run (autograd/grad_ready_hook.h).
 #include <algorithm>
 #include <atomic>
 #include <vector>
 
+#include "autograd/grad_ready_hook.h"
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
@@ -60,10 +62,48 @@ void attach(Tensor& out, std::shared_ptr<Node> node) {
 
 namespace {
 
+// A leaf and how many edges of the tape still lead into it: 0 means its gradient is final.
+struct LeafUses {
+  const TensorImpl* leaf;
+  int uses;
+};
+
 struct Scratch {
   std::vector<std::shared_ptr<Node>> tape;
   std::vector<Node*> stack;
+  std::vector<LeafUses> leaves;  // sorted by address; only counted when a GradReadyHook is installed
 };
+
+bool is_grad_leaf(const Tensor& t) { return t.defined() && t.requires_grad() && !t.grad_fn(); }
+
+// Every edge from a node of the tape into a leaf that requires grad, counted per leaf.
+void count_leaf_uses(const std::vector<std::shared_ptr<Node>>& tape, std::vector<LeafUses>& leaves) {
+  leaves.clear();
+  for (const auto& node : tape)
+    for (const Tensor& input : node->inputs())
+      if (is_grad_leaf(input)) leaves.push_back({detail::impl_of(input), 1});
+  std::sort(leaves.begin(), leaves.end(), [](const LeafUses& a, const LeafUses& b) { return a.leaf < b.leaf; });
+  size_t kept = 0;  // merge the entries of one leaf
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (kept > 0 && leaves[kept - 1].leaf == leaves[i].leaf)
+      ++leaves[kept - 1].uses;
+    else
+      leaves[kept++] = leaves[i];
+  }
+  leaves.resize(kept);
+}
+
+// `node` has run (or had no gradient to pass on): its edges into leaves are spent, and a leaf with
+// none left is reported to the hooks.
+void release_leaf_uses(const Node& node, std::vector<LeafUses>& leaves) {
+  for (const Tensor& input : node.inputs()) {
+    if (!is_grad_leaf(input)) continue;
+    auto it = std::lower_bound(leaves.begin(), leaves.end(), detail::impl_of(input),
+                               [](const LeafUses& a, const TensorImpl* leaf) { return a.leaf < leaf; });
+    if (--it->uses == 0)
+      for (GradReadyHook* hook : GradReadyHook::active()) (*hook)(input);
+  }
+}
 
 // A leaf's grad() must own its storage: a closure may hand back the very tensor it received
 // (add passes dy through) or one tensor for two inputs, and two parameters must never share a
@@ -84,6 +124,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   NoGradGuard no_grad;
   if (root.is_leaf()) {
     accumulate_into_leaf(*detail::impl_of(root), seed);
+    for (GradReadyHook* hook : GradReadyHook::active()) (*hook)(root);
     return;
   }
 
@@ -133,10 +174,17 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     }
   } release_all{tape};
 
+  auto& leaves = scratch.leaves;
+  leaves.clear();
+  if (!GradReadyHook::active().empty()) count_leaf_uses(tape, leaves);
+
   root.grad_fn()->pending_grad_ = seed;
   for (const auto& node : tape) {
     Tensor dout = std::move(node->pending_grad_);
-    if (!dout.defined()) continue;  // no path from the root carried a gradient here
+    if (!dout.defined()) {  // no path from the root carried a gradient here
+      if (!leaves.empty()) release_leaf_uses(*node, leaves);
+      continue;
+    }
     node->check_saved_versions();
     Grads grads = node->backward(dout);
     dout = Tensor{};  // so that pass-through gradients can be handed on without a copy
@@ -154,6 +202,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
         accumulate_into_leaf(*detail::impl_of(input), std::move(g));
       }
     }
+    if (!leaves.empty()) release_leaf_uses(*node, leaves);
   }
 }
 

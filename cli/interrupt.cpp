@@ -1,18 +1,28 @@
 #include "cli/interrupt.h"
 
+#include <fcntl.h>
+#include <initializer_list>
+#include <unistd.h>
+
 namespace minidl::cli {
 
 volatile std::sig_atomic_t stop_signal = 0;
 
 namespace {
+volatile std::sig_atomic_t output_nonblocking_on_stop = 0;
+
 extern "C" void request_stop(int sig) {
   if (stop_signal != 0) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }
   stop_signal = sig;
+  if (output_nonblocking_on_stop)  // fcntl is async-signal-safe; see the header
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 }  // namespace
+
+void make_output_nonblocking_on_stop() { output_nonblocking_on_stop = 1; }
 
 StopOnSignals::StopOnSignals() {
   stop_signal = 0;

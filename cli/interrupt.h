@@ -23,6 +23,12 @@ class StopOnSignals {
   void (*previous_term_)(int);
 };
 
+/// Under mpirun: once a signal asks the run to stop, writes to stdout and stderr no longer block.
+/// mpirun answers SIGTERM by forwarding it and then no longer reading the ranks' output, so a rank
+/// writing its last lines would block forever on a full pipe while the others wait for it; with
+/// non-blocking output those lines may be lost instead, and the rank goes on to checkpoint and exit.
+void make_output_nonblocking_on_stop();
+
 /// "SIGINT" or "SIGTERM".
 const char* signal_name(int sig);
 

@@ -15,6 +15,7 @@
 #include "cli/model.h"
 #include "cli/run_record.h"
 #include "core/backend.h"
+#include "dist/world.h"
 #include "optim/registry.h"
 
 using namespace minidl;
@@ -266,6 +267,10 @@ int main(int argc, char** argv) {
                     "first layer learned, telemetry (docs/training.md)");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
+  train->add_option("--bucket-mb", t.bucket_mb,
+                    "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
+      ->capture_default_str();
+  train->add_flag("--no-overlap", t.no_overlap)->group("");  // scripts/bench-dist's baseline, not for people
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
   train->add_option("--config-json", config_json)->group("");
   bool quiet = false;
@@ -381,6 +386,12 @@ int main(int argc, char** argv) {
                      : *report  ? "report"
                                 : "predict";
   try {
+    // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
+    // themselves side by side, writing the same files.
+    if (!*train && dist::launched_world_size() > 1)
+      throw UsageError(str_cat("started as one of ", dist::launched_world_size(),
+                                      " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
+                                      " as one process"));
     if (*train) {
       t.epochs_given = epochs->count() > 0;
       t.config = train_flags.finish(&t.run_flags_given, t.epochs_given ? std::vector<std::string>{"epochs"}

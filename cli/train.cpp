@@ -1,17 +1,24 @@
 // minidl train: make the run, then per epoch train (shuffle; per batch one nn::train_step: forward,
 // cross-entropy, zero_grad, backward, step), evaluate on the test set, report, checkpoint. What the
 // run reports lives in run_log.cpp, the signal handling in interrupt.cpp.
+//
+// Under mpirun the same recipe is data-parallel (docs/distributed.md): each rank takes its share of
+// every global batch (--batch-size stays the global batch), dist::DataParallel averages the
+// gradients during backward(), every rank takes the same step; rank 0 alone prints and writes files.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 
 #include "autograd/reduce.h"
@@ -27,6 +34,10 @@
 #include "core/backend.h"
 #include "data/augment.h"
 #include "data/data_loader.h"
+#include "data/shard.h"
+#include "dist/data_parallel.h"
+#include "dist/evaluate.h"
+#include "dist/world.h"
 #include "nn/evaluate.h"
 #include "nn/train_step.h"
 #include "nn/sequential.h"
@@ -134,8 +145,12 @@ std::string describe(const TrainConfig& c, int64_t params) {
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
   if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
-  os << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads()
-     << " threads";
+  os << ", batch " << c.batch_size;
+  if (dist::world_size() > 1)  // the global batch, and the largest share of it (the remainder rule)
+    os << " over " << dist::world_size() << " ranks (" << data::shard_range(c.batch_size, {0, dist::world_size()}).second
+       << " per rank)";
+  os << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads() << " threads";
+  if (dist::world_size() > 1) os << " per rank";
   return os.str();
 }
 
@@ -216,6 +231,9 @@ struct Run {
   bool auto_threads;                     // --threads 0: follow the CPUs free at each epoch
   int64_t skipped_total = 0;             // non-finite steps skipped (--skip-nonfinite)
   double last_finite_loss = NAN;
+  /// Under mpirun: the gradients' exchange (step_options.sync), made last, once the weights are
+  /// final (it broadcasts rank 0's); null in a run of one process.
+  std::unique_ptr<dist::DataParallel> parallel;
 };
 
 TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
@@ -237,7 +255,10 @@ Device checked_device(const TrainArgs& args, const TrainConfig& config, const Ch
   validate(config);
   if (args.log_every < 0) throw UsageError(str_cat("--log-every must be >= 0, got ", args.log_every));
   apply_threads_flag(args.threads);
-  const Device device = parse_device(args.device);
+  // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
+  const Device device = parse_device(args.device == "cuda" && dist::world_size() > 1
+                                         ? str_cat("cuda:", dist::local_rank())
+                                         : args.device);
   if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
@@ -270,8 +291,10 @@ Run::Run(const TrainArgs& args)
       optimizer(make_trainer_optimizer(config, *model)),
       train(load_split(args, config, data::Split::train)),
       test(load_split(args, config, data::Split::test)),
-      loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device}),
-      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000, .device = device}),
+      loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device,
+                     .shard = {dist::rank(), dist::world_size()}}),
+      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000, .device = device,
+                         .shard = {dist::rank(), dist::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),
       background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
       start_epoch(resumed.state.epoch),
@@ -281,14 +304,29 @@ Run::Run(const TrainArgs& args)
       auto_threads(args.threads == 0) {
   step_options.clip_grad_norm = config.clip_grad_norm;
   if (telemetry) step_options.after_backward = [t = telemetry.get()] { t->gradients_ready(); };
-  if (args.resume.empty()) return;
-  check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
-  load_parameters(*model, resumed.parameters, args.resume);
-  optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
-  schedule->load_state(resumed.state.schedule_state);
-  loader.generator().set_state(resumed.state.loader_rng);
-  if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
-  if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
+  if (!args.resume.empty()) {
+    // A checkpoint describes the global run (global batch, the loader's and the shifts' generators),
+    // so any number of ranks can continue it.
+    check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
+    load_parameters(*model, resumed.parameters, args.resume);
+    optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
+    schedule->load_state(resumed.state.schedule_state);
+    loader.generator().set_state(resumed.state.loader_rng);
+    if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
+    if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
+  }
+  if (dist::world_size() > 1) {
+    check(std::isfinite(args.bucket_mb) && args.bucket_mb > 0, "--bucket-mb must be > 0, got ", args.bucket_mb);
+    // Dropout's masks: each rank draws its own share's, from a stream of its own (seed + 2, then
+    // moved on by rank), so that the ranks' masks are not copies of one another. They are not the
+    // single process's masks: a run with dropout is data-parallel in distribution, not in bits.
+    for (int r = 0; r < dist::rank(); ++r) noise.set_state(Generator(noise.next_u64()).state());
+    parallel = std::make_unique<dist::DataParallel>(
+        *model, dist::DataParallelOptions{.bucket_bytes = static_cast<int64_t>(args.bucket_mb * (1 << 20)),
+                                          .stop_flag = &stop_signal,
+                                          .overlap = !args.no_overlap});
+    step_options.sync = parallel.get();
+  }
 }
 
 TrainingState Run::state(int64_t epoch, int64_t batch, double loss_sum, int64_t seen, std::array<uint64_t, 4> rng) {
@@ -298,6 +336,18 @@ TrainingState Run::state(int64_t epoch, int64_t batch, double loss_sum, int64_t 
           .batch = batch, .epoch_loss_sum = loss_sum, .epoch_seen = seen, .schedule_state = schedule->state(),
           .noise_rng = has_dropout ? RngState(noise.state()) : std::nullopt,
           .augment_rng = config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt};
+}
+
+// Whether the run was asked to stop, as every rank agrees: a signal reaches the ranks of mpirun at
+// slightly different moments, so each step's exchange carries every rank's flag (agreed_stop), and
+// the points outside steps (an epoch's end) ask the others once more — otherwise one rank would stop
+// while another went on to the next collective, and both would wait for the watchdog.
+int agreed_stop(const Run& run, bool between_steps) {
+  if (!run.parallel) return stop_signal;
+  if (between_steps) return run.parallel->agreed_stop();
+  int32_t flag = stop_signal;
+  dist::all_reduce(std::span<int32_t>(&flag, 1), dist::ReduceOp::max);
+  return flag;
 }
 
 // An epoch in progress: how far it got, and its running training loss.
@@ -324,12 +374,21 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
          p.rng_before_shuffle};
   const int64_t batches = run.loader.num_batches();
   Progress progress(str_cat("epoch ", epoch + 1, "/", c.epochs), batches, stdout_is_terminal() && !quiet);
-  while (p.batch < batches && !stop_signal) {
+  while (p.batch < batches && !agreed_stop(run, true)) {
     const data::Batch batch = run.loader.batch(p.batch);
-    Tensor inputs = model_input(batch.inputs, run.example_shape);
-    if (c.augment_shift > 0)
-      inputs = data::random_shift(inputs.view({-1, 28, 28}), c.augment_shift, run.background, run.augment)
-                   .view(inputs.shape());
+    const int64_t examples = batch.targets.numel();  // this rank's share of the global batch
+    Tensor inputs = examples > 0 ? model_input(batch.inputs, run.example_shape) : batch.inputs;
+    if (c.augment_shift > 0) {
+      // Each rank shifts its share with the draws the single process gives those images, skipping
+      // the others' before and after: every rank's generator ends where the single process's does.
+      const int64_t global = std::min(c.batch_size, run.train.size() - p.batch * c.batch_size);
+      const auto [first, last] = data::shard_range(global, {dist::rank(), dist::world_size()});
+      data::skip_random_shifts(run.augment, first, c.augment_shift);
+      if (examples > 0)
+        inputs = data::random_shift(inputs.view({-1, 28, 28}), c.augment_shift, run.background, run.augment)
+                     .view(inputs.shape());
+      data::skip_random_shifts(run.augment, global - last, c.augment_shift);
+    }
     log.starting();
     run.schedule->apply(*run.optimizer, static_cast<double>(epoch) + static_cast<double>(p.batch) / batches);
     const int64_t step_number = run.optimizer->steps() + run.skipped_total + 1;
@@ -347,8 +406,10 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
     }
     if (run.telemetry) run.telemetry->after_step(run.optimizer->steps());
     run.last_finite_loss = loss;
-    p.loss_sum += loss * static_cast<double>(batch.targets.numel());
-    p.seen += batch.targets.numel();
+    // The loss is the global batch's on every rank (DataParallel::finish_step), and so are the counts.
+    const int64_t global_examples = run.parallel ? run.parallel->global_examples() : examples;
+    p.loss_sum += loss * static_cast<double>(global_examples);
+    p.seen += global_examples;
     progress.update(p.batch, p.seen, p.seen ? p.loss_sum / p.seen : 0);
     log.step(epoch + 1, run.optimizer->steps(), run.optimizer->lr(), loss, progress.seconds());
   }
@@ -360,8 +421,8 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
 // The one report of a run stopped by a signal: mid-epoch (saving where the epoch stands, so that
 // --resume continues it exactly), after an epoch (its checkpoint is saved already), or after the
 // last epoch's training (the run is whole). Returns the exit code, 128 + the signal.
-int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgress* mid_epoch) {
-  const char* name = signal_name(stop_signal);
+int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgress* mid_epoch, int signal) {
+  const char* name = signal_name(signal);
   if (mid_epoch) {
     std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; ", name,
                 static_cast<long long>(epoch + 1), static_cast<long long>(mid_epoch->batch),
@@ -370,9 +431,10 @@ int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgr
       std::printf("nothing saved (no --save)\n");
     } else {
       const std::string path = checkpoint_path(args.save, epoch + 1);
-      save_checkpoint(path, run.config, *run.model, *run.optimizer,
-                      run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen,
-                                mid_epoch->rng_before_shuffle));
+      if (dist::rank() == 0)  // every rank holds the same weights and state: one writes them
+        save_checkpoint(path, run.config, *run.model, *run.optimizer,
+                        run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen,
+                                  mid_epoch->rng_before_shuffle));
       std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(), path.c_str());
     }
   } else if (epoch + 1 < run.config.epochs) {
@@ -384,13 +446,61 @@ int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgr
                 static_cast<long long>(run.config.epochs));
   }
   std::fflush(stdout);
-  return 128 + stop_signal;
+  if (run.parallel) dist::barrier();  // the checkpoint is complete before any rank's exit ends the job
+  return 128 + signal;
 }
 
 }  // namespace
 
+// What the gradients' exchange cost this run, per step (scripts/bench-dist reads this line): the
+// time finish_step waited for all-reduces that backward() had not hidden, and the copies in and
+// out of the buckets.
+void report_exchange(const dist::DataParallel& parallel) {
+  const dist::DataParallelStats& s = parallel.stats();
+  if (s.steps == 0) return;
+  std::printf("gradient exchange: %d ranks, %lld bucket%s, %.3f MiB per step; waited %.3f ms per step for "
+              "all-reduces, packed %.3f ms per step\n",
+              dist::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
+              static_cast<double>(s.gradient_bytes) / (1 << 20), 1e3 * s.wait_seconds / static_cast<double>(s.steps),
+              1e3 * s.pack_seconds / static_cast<double>(s.steps));
+}
+
+// Under mpirun (the launcher's environment says so): joins the world for the run's lifetime, and
+// leaves only the reporting to rank 0 — the other ranks' stdout is discarded and they write no
+// files, while every rank's errors still reach stderr. A run that fails leaves without
+// MPI_Finalize, which would wait for the other ranks: mpirun sees a rank exit early and ends the job.
+struct JoinWorld {
+  TrainArgs args;  // this rank's: without the reports when it is not rank 0
+  explicit JoinWorld(const TrainArgs& given) : args(given) {
+    const int launched = dist::launched_world_size();
+    if (launched <= 1) return;
+    if (!dist::is_built())
+      throw UsageError(str_cat("started as one of ", launched, " processes (mpirun), but data-parallel "
+                                      "training is unavailable: ", dist::unavailable_reason()));
+    dist::init();
+    // mpirun answers SIGTERM and SIGINT by ending the job: it forwards the signal, then stops
+    // reading the ranks' output. A rank reporting its interruption must not block on that output
+    // (cli/interrupt.h), nor die of SIGPIPE, while the others wait for it in a collective.
+    make_output_nonblocking_on_stop();
+    std::signal(SIGPIPE, SIG_IGN);
+    if (dist::rank() == 0) return;
+    if (!std::freopen("/dev/null", "w", stdout)) throw Error("minidl train: cannot silence stdout on rank > 0");
+    args.metrics.clear();
+    args.summary.clear();
+    args.telemetry.clear();
+    args.quiet = true;
+  }
+  ~JoinWorld() {
+    if (std::uncaught_exceptions() == 0) dist::finalize();
+  }
+  JoinWorld(const JoinWorld&) = delete;
+  JoinWorld& operator=(const JoinWorld&) = delete;
+};
+
 // minidl train, the recipe: make the run, then per epoch train, evaluate, report and checkpoint.
-int run_train(const TrainArgs& args) {
+int run_train(const TrainArgs& given) {
+  const JoinWorld world(given);  // under mpirun: this rank, and what it reports
+  const TrainArgs& args = world.args;
   Run run(args);  // settings, model, optimizer, data: everything checked before the first step
   RunLog log(args, run.config, run.device);
   int64_t params = 0;
@@ -402,10 +512,16 @@ int run_train(const TrainArgs& args) {
   const StopOnSignals signals;
   for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
     const EpochProgress p = train_epoch(run, log, epoch, args.quiet);
-    if (stop_signal) return interrupted(run, args, epoch, &p);
+    // Ranks stopped mid-epoch all stopped after the same step; at the epoch's end they ask each other.
+    const int stop = !run.parallel                           ? stop_signal
+                     : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()
+                                                          : agreed_stop(run, false);
+    if (stop) return interrupted(run, args, epoch, &p, stop);
     const auto eval_start = std::chrono::steady_clock::now();
     const bool report_it = !args.report.empty() && epoch + 1 == run.config.epochs;
-    result = nn::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
+    if (run.parallel) run.parallel->sync_buffers();  // rank 0's running statistics on every rank
+    // Each rank evaluates its share; the report's observer (its mistakes and examples) sees rank 0's.
+    result = dist::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const double train_loss = p.seen ? p.loss_sum / static_cast<double>(p.seen) : NAN;
     // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
@@ -414,17 +530,21 @@ int run_train(const TrainArgs& args) {
     log.epoch({.epoch = epoch + 1, .steps = run.optimizer->steps(), .skipped = p.skipped, .train_loss = train_loss,
                .test_loss = result.loss, .test_accuracy = result.accuracy, .train_seconds = p.seconds,
                .eval_seconds = eval_seconds, .lr = run.optimizer->lr()});
-    if (!args.save.empty())
+    if (!args.save.empty() && dist::rank() == 0)
       save_checkpoint(checkpoint_path(args.save, epoch + 1), run.config, *run.model, *run.optimizer,
                       run.state(epoch + 1));
-    if (stop_signal && epoch + 1 < run.config.epochs) return interrupted(run, args, epoch, nullptr);
+    if (const int late = agreed_stop(run, false); late && epoch + 1 < run.config.epochs)
+      return interrupted(run, args, epoch, nullptr, late);
   }
+  if (run.parallel) report_exchange(*run.parallel);
   log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
-  if (!args.report.empty()) {
+  if (!args.report.empty() && dist::rank() == 0) {
     if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there
     write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
   }
-  if (stop_signal) return interrupted(run, args, run.config.epochs - 1, nullptr);  // after the last step: whole
+  if (const int late = agreed_stop(run, false))  // after the last step: the run is whole
+    return interrupted(run, args, run.config.epochs - 1, nullptr, late);
+  if (run.parallel) dist::barrier();  // rank 0's last checkpoint is written before the job ends
   return 0;
 }
 

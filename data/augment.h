@@ -15,4 +15,9 @@ namespace minidl::data {
 /// (0 − mean)/std for MNIST). A new tensor on the images' device; max_shift = 0 copies.
 Tensor random_shift(const Tensor& images, int64_t max_shift, float fill, Generator& gen);
 
+/// Advances `gen` exactly as random_shift of `images` images would, without moving any: a rank of
+/// a data-parallel run shifts only its part of a batch, and skips the draws of the other ranks'
+/// images before and after it, so that its images get the shifts a single process would give them.
+void skip_random_shifts(Generator& gen, int64_t images, int64_t max_shift);
+
 }  // namespace minidl::data

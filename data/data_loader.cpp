@@ -10,6 +10,7 @@ namespace minidl::data {
 DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
     : dataset_(dataset), options_(options), gen_(options.seed) {
   check(options.batch_size >= 1, "DataLoader: batch_size must be >= 1, got ", options.batch_size);
+  shard_range(0, options.shard);  // checks the shard
   check(dataset.size() <= INT32_MAX, "DataLoader: ", dataset.size(), " examples exceed the int32 index range");
 }
 
@@ -30,8 +31,9 @@ DataLoader::Iterator DataLoader::begin() {
 
 Batch DataLoader::batch(int64_t i) const {
   check(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " out of range [0, ", num_batches(), ")");
-  const int64_t begin = i * options_.batch_size;
-  const int64_t end = std::min(begin + options_.batch_size, dataset_.size());
+  const int64_t first = i * options_.batch_size;
+  const auto [part_first, part_last] = shard_range(std::min(options_.batch_size, dataset_.size() - first), options_.shard);
+  const int64_t begin = first + part_first, end = first + part_last;
   check(!options_.shuffle || !order_.empty() || dataset_.size() == 0,
         "DataLoader: begin() must start an epoch before batches are read");
   Batch b = options_.shuffle ? dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin),

@@ -11,6 +11,7 @@
 
 #include <minidl/core/generator.h>
 #include <minidl/data/dataset.h>
+#include <minidl/data/shard.h>
 
 namespace minidl::data {
 
@@ -20,6 +21,9 @@ struct DataLoaderOptions {
   bool drop_last = false;  // drop a final batch smaller than batch_size
   uint64_t seed = 0;       // of the shuffling generator
   Device device = Device::cpu();  // where batches are handed out (gathered on the host, then copied)
+  /// Data parallelism: only this process's part of every batch (data/shard.h). The number of
+  /// batches and their order are the single process's, so every rank steps in time.
+  Shard shard{};
 };
 
 class DataLoader {
@@ -49,7 +53,7 @@ class DataLoader {
   Iterator begin();
   Iterator end() const { return Iterator(this, num_batches()); }
 
-  /// Batch i of the current epoch.
+  /// Batch i of the current epoch (this process's part of it, when sharded).
   Batch batch(int64_t i) const;
   /// The shuffling generator: save its state() in a checkpoint to resume the same batch order.
   Generator& generator() { return gen_; }

@@ -14,6 +14,7 @@ Evaluation evaluate(Module& model, data::DataLoader& loader, const Shape& exampl
   Evaluation e;
   double loss_sum = 0;
   for (const data::Batch& batch : loader) {
+    if (batch.targets.numel() == 0) continue;  // a data-parallel rank's empty part of a batch
     Tensor inputs = batch.inputs;
     if (example_shape.size() > 0) {
       Shape shape = example_shape;

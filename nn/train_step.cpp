@@ -25,11 +25,24 @@ double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inpu
   } step{model, optimizer, inputs, targets, options};
   optimizer.step([s = &step]() -> Tensor {
     s->optimizer.zero_grad();
-    Tensor loss = functional::cross_entropy(s->model(s->inputs), s->targets);
-    s->loss = loss.item();
-    if (s->options.check_finite && !std::isfinite(s->loss))
-      throw NonFiniteError(std::isnan(s->loss) ? "the loss is nan" : str_cat("the loss is ", s->loss));
-    loss.backward();
+    GradientSync* sync = s->options.sync;
+    const int64_t examples = s->inputs.dim() > 0 ? s->inputs.size(0) : 0;
+    if (sync) sync->begin_step(examples);
+    Tensor loss;
+    if (!sync || examples > 0) {
+      loss = functional::cross_entropy(s->model(s->inputs), s->targets);
+      s->loss = loss.item();
+    }
+    const auto check_loss = [s] {
+      if (s->options.check_finite && !std::isfinite(s->loss))
+        throw NonFiniteError(std::isnan(s->loss) ? "the loss is nan" : str_cat("the loss is ", s->loss));
+    };
+    if (!sync) check_loss();
+    if (loss.defined()) loss.backward();
+    if (sync) {  // every replica's loss and gradients combined: the checks below agree everywhere
+      s->loss = sync->finish_step(s->loss);
+      check_loss();
+    }
     if (s->options.check_finite || s->options.clip_grad_norm > 0) {
       grad_squared_norms(params, squares);
       double total = 0;

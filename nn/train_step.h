@@ -20,12 +20,31 @@ class NonFiniteError : public Error {
   using Error::Error;
 };
 
+/// What makes a step data-parallel (dist::DataParallel implements it): each replica computes the
+/// gradient of its share of the batch, and between backward() and everything that reads gradients
+/// the replicas combine theirs into the whole batch's, so that every replica updates identically.
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  /// Before the forward pass of a step on `examples` inputs (0: this replica's share is empty; it
+  /// runs no forward or backward, but still takes part in the exchange).
+  virtual void begin_step(int64_t examples) = 0;
+  /// After backward(): waits until every parameter's grad() holds the whole batch's gradient and
+  /// returns the whole batch's loss, given this replica's mean loss (ignored when its share is
+  /// empty). The same value on every replica.
+  virtual double finish_step(double loss) = 0;
+};
+
 struct StepOptions {
   double clip_grad_norm = 0;   // > 0: scale the gradients to this global L2 norm at most (clip_grad.h)
   bool check_finite = true;    // throw NonFiniteError instead of updating with a NaN or inf
   /// Called after backward() and clipping, before the update (e.g. telemetry reading the
   /// gradients). Made once and reused: a std::function built per step would allocate.
   std::function<void()> after_backward;
+  /// Data parallelism: the replicas' gradients and losses are combined right after backward(), so
+  /// that the finite checks, clipping and the update see the whole batch's (and agree on every
+  /// replica: the loss is checked after the exchange, not before backward()).
+  GradientSync* sync = nullptr;
 };
 
 /// The step: through optimizer.step(closure), so that optimizers that evaluate the loss at another

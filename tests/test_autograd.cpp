@@ -507,4 +507,51 @@ TEST_SUITE("autograd") {
     CHECK(square.find("2 ops, 1 leaf, 3 edges") != std::string::npos);
     CHECK(count(square, "leaf1 -> op1") == 2);
   }
+
+  TEST_CASE("a GradReadyHook reports each leaf once, as soon as its gradient is final, during backward()") {
+    Tensor w = Tensor::from_vector({2.f, 3.f}, {2}).set_requires_grad();
+    Tensor v = Tensor::from_vector({1.f, -1.f}, {2}).set_requires_grad();
+    const Tensor x = Tensor::from_vector({5.f, 7.f}, {2});
+    const Tensor loss = sum((w * x) * w + v);  // v's one use is the newest op; w's last the oldest
+    std::vector<std::string> reported;
+    {
+      autograd::GradReadyHook hook([&](const Tensor& leaf) {
+        if (leaf.is_same(v)) {
+          reported.push_back("v");
+          CHECK(v.grad().to_vector() == std::vector<float>{1.f, 1.f});
+          CHECK(!w.grad().defined());  // w's gradient is still to come
+        } else if (leaf.is_same(w)) {
+          reported.push_back("w");
+          CHECK(w.grad().to_vector() == std::vector<float>{20.f, 42.f});  // 2·w·x, both uses summed
+        }
+      });
+      loss.backward();
+      CHECK(reported == std::vector<std::string>{"v", "w"});
+    }
+    sum(w * x).backward();  // the hook is gone: nothing reported
+    CHECK(reported.size() == 2);
+  }
+
+  TEST_CASE("a GradReadyHook reports a leaf that no gradient reached, and the root when it is a leaf") {
+    Tensor w = Tensor::from_vector({1.f, 4.f, 2.f}, {3}).set_requires_grad();
+    Tensor unused = Tensor::from_vector({1.f}, {1}).set_requires_grad();
+    int calls = 0;
+    bool saw_empty = false;
+    autograd::GradReadyHook hook([&](const Tensor& leaf) {
+      ++calls;
+      if (leaf.is_same(unused)) saw_empty = !leaf.grad().defined();
+    });
+    // An op on the tape that lets no gradient through: the product before it gets none to pass on.
+    const auto block = [](const Tensor& x) {
+      Tensor y = dispatch::copy(x.detach());
+      autograd::record("block", y, {x}, autograd::Saves{}, [](const Tensor&) { return autograd::Grads{}; });
+      return y;
+    };
+    const Tensor loss = sum(w * w) + sum(block(unused * unused));
+    loss.backward();
+    CHECK(calls == 2);
+    CHECK(saw_empty);
+    w.backward(Tensor::ones({3}));
+    CHECK(calls == 3);
+  }
 }

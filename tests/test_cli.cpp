@@ -894,3 +894,214 @@ TEST_SUITE("cli") {
     CHECK(predict.output.starts_with(scratch / "test0.png" + ": " + std::to_string(labels.data[0]) + "  "));
   }
 }
+
+// ---- minidl train under mpirun (data parallelism, dist/): the launcher's command line comes from
+// CMake (MINIDL_MPIEXEC, "mpiexec [flags] -n"), empty in a build without MPI, where these skip.
+namespace {
+
+std::string why_no_mpirun() {
+  if (!dist::is_built()) return dist::unavailable_reason();
+  if (std::string(MINIDL_MPIEXEC).empty()) return "CMake found no mpiexec";
+  return "";
+}
+
+std::string under_mpirun(int ranks) { return std::string(MINIDL_MPIEXEC) + " " + std::to_string(ranks) + " "; }
+
+Run run_ranks(int ranks, const std::string& args, const std::string& env = "") {
+  const std::string cmd =
+      env + "OMP_WAIT_POLICY=passive " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// mpirun in the background, output to `log`: the pid is mpirun's own (the shell execs it).
+pid_t spawn_ranks(int ranks, const std::string& args, const std::string& log, const std::string& env = "") {
+  const std::string cmd = env + "OMP_WAIT_POLICY=passive exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) +
+                          " " + args + " > " + log + " 2>&1";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+pid_t parent_of(pid_t pid) {
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");  // "pid (comm) state ppid …"
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 4 >= stat.size()) return 0;
+  return static_cast<pid_t>(std::atoi(stat.c_str() + close + 4));
+}
+
+// The pid of rank `rank` among the processes that mpirun `launcher` started (its descendants with
+// OMPI_COMM_WORLD_RANK=rank in their environment), or 0 when there is none (yet).
+pid_t rank_pid(pid_t launcher, int rank) {
+  const std::string var = std::string(1, '\0') + "OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + std::string(1, '\0');
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (slurp("/proc/" + name + "/environ").find(var) == std::string::npos) continue;
+    for (pid_t p = pid; p > 1; p = parent_of(p))
+      if (p == launcher) return pid;
+  }
+  return 0;
+}
+
+// Returns once `log` contains `text` (up to a minute).
+void wait_for_text(const std::string& log, const std::string& text) {
+  for (int wait = 0; wait < 6000 && slurp(log).find(text) == std::string::npos; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double number_after(const std::string& out, const std::string& before) {
+  const size_t at = out.find(before);
+  return at == std::string::npos ? -100.0 : std::stod(out.substr(at + before.size()));
+}
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("cli under mpirun") {
+  TEST_CASE("mpirun -np 2 train reports once, ends as one process does, and its checkpoint evaluates and resumes alone") {
+    if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
+    TinyMnist tiny;
+    const std::string common = "train " + tiny.data() + " --hidden 32 --epochs 2 --batch-size 16 --lr 0.05 --threads 1 ";
+    const Run one = run_minidl(common + "--save " + (tiny / "one.safetensors"));
+    const Run two = run_ranks(2, common + "--save " + (tiny / "two.safetensors") + " --summary " + (tiny / "two.json"));
+    INFO(two.output);
+    REQUIRE(one.code == 0);
+    REQUIRE(two.code == 0);
+    CHECK(two.output.find("batch 16 over 2 ranks (8 per rank), 2 epochs, seed 0, 1 threads per rank") !=
+          std::string::npos);
+    CHECK(count_of(two.output, "minidl train:") == 1);  // rank 0 alone reports
+    CHECK(count_of(two.output, "final test accuracy") == 1);
+    const double accuracy = number_after(two.output, "final test accuracy ");
+    CHECK(std::fabs(accuracy - number_after(one.output, "final test accuracy ")) <= 0.2);
+    CHECK(fs::exists(tiny / "two.json"));
+
+    const Run eval = run_minidl("eval --checkpoint " + (tiny / "two.safetensors") + " " + tiny.data());
+    CHECK(eval.code == 0);
+    CHECK(number_after(eval.output, "accuracy ") == accuracy);
+    const Run alone = run_minidl("train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
+    const Run three = run_ranks(3, "train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
+    INFO(alone.output);
+    INFO(three.output);
+    CHECK(alone.code == 0);
+    CHECK(three.code == 0);
+    CHECK(alone.output.find("resuming from ") != std::string::npos);
+    CHECK(std::fabs(number_after(alone.output, "final test accuracy ") - number_after(three.output, "final test accuracy ")) <=
+          1.0);  // one of the 100 test images: the sums' order differs
+  }
+
+  TEST_CASE("SIGTERM to mpirun saves a checkpoint that resumes to the uninterrupted run's weights, bit for bit") {
+    if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
+    TinyMnist tiny;
+    // A run too long to end by itself, stopped once it is under way. mpirun answers SIGTERM by
+    // ending the job: it forwards the signal to the ranks (they stop after the same step and rank 0
+    // saves where the epoch stands) and stops forwarding their output, so the checkpoint, not the
+    // log, says where the run stopped.
+    const std::string common = "train " + tiny.data() + " --hidden 32 --batch-size 16 --lr 0.05 --threads 1 ";
+    const pid_t mpirun = spawn_ranks(2, common + "--epochs 100000 --save " + (tiny / "part-{epoch}.safetensors"),
+                                     tiny / "part.log");
+    // Under way once its third checkpoint exists (rank 0 writes it; mpirun's output to a file may lag).
+    for (int wait = 0; wait < 6000 && !fs::exists(tiny / "part-3.safetensors"); ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::kill(mpirun, SIGTERM);
+    const int code = wait_for(mpirun);
+    CHECK(code != 0);
+    // The newest checkpoint: mid-epoch (metadata "batch") when the signal came during training.
+    int64_t newest = 0;
+    for (int64_t n = 1; fs::exists(tiny / ("part-" + std::to_string(n) + ".safetensors")); ++n) newest = n;
+    REQUIRE(newest >= 2);
+    const std::string stopped = tiny / ("part-" + std::to_string(newest) + ".safetensors");
+    const auto metadata = data::load_safetensors(stopped).metadata;
+    const int64_t done = std::stoll(metadata.at("epoch"));
+    MESSAGE("stopped after ", done, " epochs", metadata.contains("batch") ? " and " + metadata.at("batch") + " batches" : "");
+    // Resumed to the end of the next epoch, against a run of that many epochs without a stop (the
+    // default MLP recipe's lr does not depend on --epochs).
+    const std::string more = " --epochs " + std::to_string(done + 2);
+    const Run resumed = run_ranks(2, "train --resume " + stopped + more + " --save " + (tiny / "resumed.safetensors") +
+                                         " --threads 1 " + tiny.data());
+    const Run whole = run_ranks(2, common + more + " --save " + (tiny / "whole.safetensors"));
+    INFO(resumed.output);
+    REQUIRE(resumed.code == 0);
+    REQUIRE(whole.code == 0);
+    const auto a = data::load_safetensors(tiny / "resumed.safetensors").tensors;
+    const auto b = data::load_safetensors(tiny / "whole.safetensors").tensors;
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].first == b[i].first);
+      if (a[i].second.dtype() == DType::int32)
+        CHECK(a[i].second.to_int_vector() == b[i].second.to_int_vector());
+      else
+        CHECK(a[i].second.to_vector() == b[i].second.to_vector());
+    }
+  }
+
+  TEST_CASE("a rank killed mid-run ends the job non-zero, naming the rank, within the watchdog's timeout") {
+    if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
+    TinyMnist tiny;
+    for (const int signal : {SIGKILL, SIGSTOP}) {  // dead, then hung
+      CAPTURE(signal);
+      // A log per run: the second must not find the first's header (the ranks have all joined the
+      // world once rank 0 prints it; a rank stopped inside MPI_Init would hang the others there).
+      const std::string log_path = tiny / ("fault-" + std::to_string(signal) + ".log");
+      const pid_t mpirun = spawn_ranks(2, "train " + tiny.data() + " --hidden 32 --epochs 100000 --threads 1",
+                                       log_path, "MINIDL_DIST_TIMEOUT=2 ");
+      wait_for_text(log_path, "minidl train:");
+      pid_t victim = 0;
+      for (int tries = 0; tries < 500 && !victim; ++tries) {
+        victim = rank_pid(mpirun, 1);
+        if (!victim) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      REQUIRE(victim > 0);
+      const auto start = std::chrono::steady_clock::now();
+      ::kill(victim, signal);
+      const int code = wait_for(mpirun);
+      const double seconds = seconds_since(start);
+      if (signal == SIGSTOP) ::kill(victim, SIGKILL);  // in case the launcher left it behind (it does not)
+      const std::string log = slurp(log_path);
+      INFO(log);
+      CHECK(code != 0);
+      // The timeout (2 s), the watchdog's grace (0.5 s) and the launcher's teardown, with room for a
+      // loaded machine; not the run's length (100000 epochs).
+      CHECK(seconds < 20);
+      if (signal == SIGKILL)  // mpirun sees the death itself, at once
+        CHECK(log.find("process rank 1 ") != std::string::npos);
+      else  // only the watchdog can tell a hung rank from a slow one
+        CHECK(log.find("rank 0: no progress for 2 s in ") != std::string::npos);
+      if (signal == SIGSTOP) CHECK(log.find("; rank 1 did not answer within 0.5 s (dead or hung") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("real MNIST under mpirun -np 2, when data/mnist is present: one epoch within 0.2 points of one process") {
+    if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
+    const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
+    if (!fs::exists(dir + "/train-images-idx3-ubyte")) SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
+    const std::string args = "train --data " + dir + " --epochs 1 --threads 1";
+    const Run one = run_minidl(args), two = run_ranks(2, args);
+    INFO(one.output);
+    INFO(two.output);
+    REQUIRE(one.code == 0);
+    REQUIRE(two.code == 0);
+    CHECK(std::fabs(number_after(one.output, "final test accuracy ") - number_after(two.output, "final test accuracy ")) <=
+          0.2);
+  }
+}

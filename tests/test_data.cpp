@@ -468,6 +468,54 @@ TEST_SUITE("data") {
     CHECK(epoch(c) == third);
   }
 
+  TEST_CASE("sharded DataLoaders: the parts of every batch, in rank order, are the single process's batch") {
+    CHECK(data::shard_range(64, {0, 3}) == std::pair<int64_t, int64_t>{0, 22});  // the remainder rule:
+    CHECK(data::shard_range(64, {1, 3}) == std::pair<int64_t, int64_t>{22, 43});  // the first n mod count
+    CHECK(data::shard_range(64, {2, 3}) == std::pair<int64_t, int64_t>{43, 64});  // parts get one more
+    CHECK(data::shard_range(2, {2, 3}) == std::pair<int64_t, int64_t>{2, 2});     // an empty part
+    CHECK(error_of([] { data::shard_range(5, {3, 3}); }) == "shard: part 3 of 3 does not exist");
+    const data::TensorDataset ds(Tensor::arange(103).reshape({103, 1}), Tensor::arange(103, {.dtype = DType::int32}));
+    for (const bool shuffle : {false, true}) {
+      data::DataLoader whole(ds, {.batch_size = 16, .shuffle = shuffle, .seed = 4});
+      std::vector<data::DataLoader> parts;
+      for (int r = 0; r < 3; ++r)
+        parts.emplace_back(ds, data::DataLoaderOptions{.batch_size = 16, .shuffle = shuffle, .seed = 4, .shard = {r, 3}});
+      for (int epoch = 0; epoch < 2; ++epoch) {
+        whole.begin();
+        for (auto& p : parts) p.begin();
+        for (int64_t i = 0; i < whole.num_batches(); ++i) {
+          std::vector<int32_t> joined;
+          for (auto& p : parts) {
+            CHECK(p.num_batches() == whole.num_batches());
+            const auto t = p.batch(i).targets.to_int_vector();
+            joined.insert(joined.end(), t.begin(), t.end());
+          }
+          CHECK(joined == whole.batch(i).targets.to_int_vector());  // the last batch, 7, is 3 + 2 + 2
+        }
+      }
+    }
+    CHECK(error_of([&] { data::DataLoader(ds, {.batch_size = 4, .shard = {-1, 2}}); }) ==
+          "shard: part -1 of 2 does not exist");
+  }
+
+  TEST_CASE("random shifts of a rank's part, with the others' draws skipped, are the single process's") {
+    Generator whole_gen(9);
+    const Tensor images = Tensor::uniform({10, 1, 28, 28}, -1, 1, whole_gen);
+    Generator one(5);
+    const Tensor expected = data::random_shift(images, 2, -0.5f, one);
+    std::vector<float> joined;
+    Generator last(0);
+    for (const auto& [first, end] : {std::pair{0, 4}, std::pair{4, 7}, std::pair{7, 10}}) {
+      Generator rank_gen(5);
+      data::skip_random_shifts(rank_gen, first, 2);
+      const auto part = data::random_shift(images.slice(0, first, end), 2, -0.5f, rank_gen).to_vector();
+      data::skip_random_shifts(rank_gen, 10 - end, 2);
+      CHECK(rank_gen.state() == one.state());  // every rank's generator ends where the single process's does
+      joined.insert(joined.end(), part.begin(), part.end());
+    }
+    CHECK(joined == expected.to_vector());
+  }
+
   TEST_CASE("images: PNG round trip, resizing to 28x28, and files that are not images") {
     TempDir dir;
     std::vector<float> v(56 * 56);

@@ -159,6 +159,33 @@ TEST_SUITE("steady state") {
     CHECK(memory_stats().backend_allocations - storage_before == 0);
   }
 
+  TEST_CASE("a data-parallel step (grad-ready hook, buckets packed and unpacked, a world of one) allocates nothing") {
+    REQUIRE(caching_enabled());
+    REQUIRE(dist::world_size() == 1);  // this suite never starts MPI
+    const data::ImageDataset train = synthetic_mnist(64 * 12);
+    data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1, .shard = {0, 1}});
+    Generator gen(0);
+    const auto model = nn::mlp(784, {256}, 10, gen);
+    const auto opt = optim::make_optimizer("nesterov", model->parameters(), {.lr = 0.01f});
+    dist::DataParallel parallel(*model, {.bucket_bytes = 4096});  // several buckets
+    REQUIRE(parallel.buckets().size() > 1);
+    const nn::StepOptions options{.clip_grad_norm = 5.0, .sync = &parallel};
+    for (const data::Batch& batch : loader) nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
+    const int64_t storage_before = memory_stats().backend_allocations;
+    allocations = 0;
+    counting = true;
+    int64_t steps = 0;
+    for (const data::Batch& batch : loader) {
+      nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
+      ++steps;
+    }
+    counting = false;
+    CHECK(steps == 12);
+    CHECK(parallel.stats().steps == 24);
+    CHECK(allocations == 0);
+    CHECK(memory_stats().backend_allocations - storage_before == 0);
+  }
+
   TEST_CASE("the counter sees allocations (so zero means zero)") {
     allocations = 0;
     counting = true;

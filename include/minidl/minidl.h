@@ -1,5 +1,6 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data).
+// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data;
+// dist above them all).
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -16,11 +17,19 @@
 // ---- autograd: differentiable ops and the tape
 #include <minidl/autograd/custom_op.h>    // record_op(): writing a new op from outside, with its backward
 #include <minidl/autograd/elementwise.h>  // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
+#include <minidl/autograd/grad_ready_hook.h>  // GradReadyHook: a leaf's gradient is final (during backward)
 #include <minidl/autograd/gradcheck.h>    // autograd::gradcheck
 #include <minidl/autograd/matmul.h>       // matmul (2-D and batched)
 #include <minidl/autograd/reduce.h>       // sum, mean, max, argmax
 #include <minidl/autograd/softmax.h>      // softmax, log_softmax
 #include <minidl/autograd/to_dot.h>       // to_dot: the tape as a Graphviz graph
+
+// ---- dist: data-parallel training over MPI (a world of one process without it)
+#include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
+#include <minidl/dist/collectives.h>    // all_reduce, broadcast, barrier, all_reduce_async
+#include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
+#include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
+#include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
 
 // ---- nn: layers and losses
 #include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
@@ -61,3 +70,12 @@
 #include <minidl/data/image.h>        // load_image, save_png
 #include <minidl/data/mnist.h>        // MNIST, FashionMNIST
 #include <minidl/data/safetensors.h>  // save_safetensors, load_safetensors
+#include <minidl/data/shard.h>         // Shard: a rank's part of every batch (data parallelism)
+#include <minidl/data/shard.h>        // Shard: a rank's part of every batch (data parallelism)
+
+// ---- dist: data-parallel training over MPI (a world of one process without it)
+#include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
+#include <minidl/dist/collectives.h>    // all_reduce, broadcast, barrier, all_reduce_async
+#include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
+#include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
+#include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
