@@ -70,7 +70,6 @@
 #include <minidl/data/image.h>        // load_image, save_png
 #include <minidl/data/mnist.h>        // MNIST, FashionMNIST
 #include <minidl/data/safetensors.h>  // save_safetensors, load_safetensors
-#include <minidl/data/shard.h>         // Shard: a rank's part of every batch (data parallelism)
 #include <minidl/data/shard.h>        // Shard: a rank's part of every batch (data parallelism)
 
 // ---- dist: data-parallel training over MPI (a world of one process without it)
