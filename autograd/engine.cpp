@@ -113,8 +113,8 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
     leaf.grad = dispatch::binary(kernels::BinaryOp::add, leaf.grad, g, "backward");
     return;
   }
-  const bool exclusive =
-      detail::handle_count(g) == 1 && detail::impl_of(g)->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0;
+  const bool exclusive = detail::handle_count(g) == 1 && detail::impl_of(g)->storage.use_count() == 1 &&
+                         g.is_contiguous() && g.offset() == 0;
   leaf.grad = exclusive ? std::move(g) : dispatch::copy(g);
 }
 
@@ -220,9 +220,8 @@ void Tensor::backward(const Tensor& gradient) const {
           "; reduce it to a scalar first (e.g. mean) or pass a gradient of that shape: backward(gradient)");
     seed = Tensor::ones(shape(), {.device = device()});
   } else {
-    check(seed.shape() == shape() && seed.dtype() == DType::float32 && seed.device() == device(),
-          "backward: gradient ", seed.dtype(), " ", seed.shape(), " does not match the tensor's float32 ", shape(),
-          " on ", device());
+    check(seed.shape() == shape() && seed.dtype() == DType::float32 && seed.device() == device(), "backward: gradient ",
+          seed.dtype(), " ", seed.shape(), " does not match the tensor's float32 ", shape(), " on ", device());
   }
   autograd::run_backward(*this, seed);
 }

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "core/grad_mode.h"
 #include "core/dispatch.h"
+#include "core/grad_mode.h"
 #include "core/tensor_impl.h"
 
 namespace minidl::autograd {
@@ -87,8 +87,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       if (ratio > result.worst_ratio) {
         result.worst_ratio = ratio;
         result.worst_error = error;
-        result.report = str_cat("input ", i, " ", x.shape(), " element ", index_str(x.shape(), j),
-                                       ": analytic ", analytic[j], " vs numeric ", numeric, " (error ", error, ")");
+        result.report = str_cat("input ", i, " ", x.shape(), " element ", index_str(x.shape(), j), ": analytic ",
+                                analytic[j], " vs numeric ", numeric, " (error ", error, ")");
       }
     }
   }

@@ -38,10 +38,10 @@
 #include <span>
 #include <utility>
 
+#include "autograd/custom_op.h"
 #include "core/grad_mode.h"
 #include "core/object_pool.h"
 #include "core/storage.h"
-#include "autograd/custom_op.h"
 #include "core/tensor.h"
 
 namespace minidl::autograd {

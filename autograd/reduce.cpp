@@ -27,18 +27,16 @@ Tensor spread(const Tensor& dy, const Shape& shape, int64_t dim, bool keepdim, c
 // y = Σ x;  dx = dy everywhere
 Tensor sum(const Tensor& x) {
   Tensor y = dispatch::sum_all(x, "sum");
-  record("sum", y, {x}, Saves{}, [shape = x.shape()](const Tensor& dy) {
-    return Grads{dispatch::broadcast_to(dy, shape, "sum")};
-  });
+  record("sum", y, {x}, Saves{},
+         [shape = x.shape()](const Tensor& dy) { return Grads{dispatch::broadcast_to(dy, shape, "sum")}; });
   return y;
 }
 
 // y = Σ_dim x;  dx = dy broadcast along dim
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor y = dispatch::sum(x, dim, keepdim, "sum");
-  record("sum", y, {x}, Saves{}, [shape = x.shape(), dim, keepdim](const Tensor& dy) {
-    return Grads{spread(dy, shape, dim, keepdim, "sum")};
-  });
+  record("sum", y, {x}, Saves{},
+         [shape = x.shape(), dim, keepdim](const Tensor& dy) { return Grads{spread(dy, shape, dim, keepdim, "sum")}; });
   return y;
 }
 

@@ -36,8 +36,8 @@ Shape infer_shape(const Shape& shape, const Shape& from, const char* op) {
     check(known != 0 && numel % known == 0, op, ": cannot reshape ", from, " (", numel, " elements) into ", shape);
     out[infer] = numel / known;
   }
-  check(out.numel() == numel, op, ": cannot reshape ", from, " (", numel, " elements) into ", shape, " (",
-        out.numel(), " elements)");
+  check(out.numel() == numel, op, ": cannot reshape ", from, " (", numel, " elements) into ", shape, " (", out.numel(),
+        " elements)");
   return out;
 }
 
@@ -140,8 +140,9 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   s[d] = e0 == s0 ? 0 : (e0 - s0 - 1) / step + 1;
   // A dim of one element never uses its stride; a longer one has step < n, so stride·step stays
   // inside the storage, unless the strides are inconsistent to begin with.
-  if (s[d] > 1) check(!__builtin_mul_overflow(st[d], step, &st[d]), "slice: stride ", strides()[d], " times step ",
-                      step, " overflows");
+  if (s[d] > 1)
+    check(!__builtin_mul_overflow(st[d], step, &st[d]), "slice: stride ", strides()[d], " times step ", step,
+          " overflows");
   Tensor y = detail::make_view(*this, s, st, offset() + s0 * strides()[d]);
   record("slice", y, {*this}, Saves{}, [shape = shape(), d, s0, e0, step](const Tensor& dy) {
     Tensor dx = Tensor::zeros(shape, {.device = dy.device()});

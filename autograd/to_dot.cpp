@@ -37,7 +37,7 @@ std::string describe(const Tensor& t) {
 
 struct OpInfo {
   Node* node = nullptr;
-  std::string output;                // its output's shape
+  std::string output;  // its output's shape
   const Storage* output_storage = nullptr;
 };
 
@@ -85,8 +85,7 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
       const auto named = name_of.find(detail::impl_of(t));
       const std::string title = named != name_of.end() ? named->second : t.requires_grad() ? "leaf" : "constant";
       leaves << "  leaf" << it->second << " [label=\"" << quoted(title + "\n" + describe(t) + "\n")
-             << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\""
-                                   : "no grad\", style=dashed")
+             << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\"" : "no grad\", style=dashed")
              << "];\n";
     }
     return "leaf" + std::to_string(it->second);
@@ -101,14 +100,16 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
       const Tensor& saved = node.saved(s);
       std::string what = "a tensor of its own";
       for (size_t k = 0; k < node.inputs().size(); ++k)
-        if (node.inputs()[k].defined() && detail::impl_of(node.inputs()[k]) == detail::impl_of(saved)) what = "input " + std::to_string(k);
-      if (what.starts_with("a tensor") && detail::impl_of(saved)->storage.get() == op.output_storage) what = "its output";
+        if (node.inputs()[k].defined() && detail::impl_of(node.inputs()[k]) == detail::impl_of(saved))
+          what = "input " + std::to_string(k);
+      if (what.starts_with("a tensor") && detail::impl_of(saved)->storage.get() == op.output_storage)
+        what = "its output";
       if (const auto named = name_of.find(detail::impl_of(saved)); named != name_of.end()) what = named->second;
       saves += (saves.empty() ? "saves " : ",\n") + what + " " + describe(saved);
     }
     boxes << "  op" << n << " [label=\""
-          << quoted("#" + std::to_string(n) + " " + node.name() + "\n→ " + op.output + (n == tape.size() ? " (root)" : "") +
-                    (saves.empty() ? "" : "\n" + saves))
+          << quoted("#" + std::to_string(n) + " " + node.name() + "\n→ " + op.output +
+                    (n == tape.size() ? " (root)" : "") + (saves.empty() ? "" : "\n" + saves))
           << "\", style=\"rounded,filled\", fillcolor=\"#cfe2f3\"" << (n == tape.size() ? ", peripheries=2" : "")
           << "];\n";
     for (size_t k = 0; k < node.inputs().size(); ++k) {

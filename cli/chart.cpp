@@ -35,7 +35,8 @@ nlohmann::json axis_json(const Axis& a) {
 std::vector<int64_t> Chart::points() const {
   std::vector<int64_t> out;
   for (const Series& s : series)
-    out.push_back(std::count_if(s.y.begin(), s.y.end(), [&](double v) { return std::isfinite(v) && (!y.log || v > 0); }));
+    out.push_back(
+        std::count_if(s.y.begin(), s.y.end(), [&](double v) { return std::isfinite(v) && (!y.log || v > 0); }));
   return out;
 }
 

@@ -14,9 +14,9 @@ namespace minidl::cli {
 
 struct Series {
   std::string name{};
-  int color = 0;          // the palette's colour (0–7; the page picks shades for light and dark)
-  bool faint = false;     // thin and light: raw per-step values under their smoothing
-  bool markers = false;   // a dot per point (per-epoch values)
+  int color = 0;         // the palette's colour (0–7; the page picks shades for light and dark)
+  bool faint = false;    // thin and light: raw per-step values under their smoothing
+  bool markers = false;  // a dot per point (per-epoch values)
   bool dashed = false;
   double x0 = 1, dx = 1;  // when `x` is empty, point i is at x0 + i·dx (per-step series)
   std::vector<double> x{}, y{};
@@ -28,13 +28,13 @@ struct Axis {
   bool log = false;
   std::optional<double> min{}, max{};  // fixed ends; otherwise the data's range
   std::optional<double> cap{};         // the range, padded, ends here at most (100 for a percentage)
-  bool integer = false;            // ticks at whole numbers only (epochs)
+  bool integer = false;                // ticks at whole numbers only (epochs)
 };
 
 struct Chart {
-  std::string id{};      // unique in the page
-  std::string title{};   // shown above the chart
-  std::string note{};    // a line under it, e.g. how the curve was smoothed
+  std::string id{};     // unique in the page
+  std::string title{};  // shown above the chart
+  std::string note{};   // a line under it, e.g. how the curve was smoothed
   Axis x{}, y{};
   std::vector<Series> series{};
   /// Points drawn: per series, the finite points (a log axis drops values <= 0).

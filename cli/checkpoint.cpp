@@ -27,8 +27,7 @@ void check_finite(const NamedTensors& tensors, const std::string& path) {
 }
 }  // namespace
 
-void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
-                           const std::string& path) {
+void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size, const std::string& path) {
   // batch == batches is a position: a signal during an epoch's last step stops the run right after it.
   check(state.batch <= batches && state.epoch_seen <= state.batch * batch_size, "checkpoint: ", path,
         ": stopped after batch ", state.batch, " (", state.epoch_seen, " examples) of an epoch that has ", batches,
@@ -76,7 +75,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   data::SafetensorsFile file = data::load_safetensors(path, /*require_checksum=*/true);
   const auto meta = [&](const char* key) -> const std::string& {
     auto it = file.metadata.find(key);
-    check(it != file.metadata.end(), "checkpoint: ", path, ": not a minidl checkpoint (no '", key, "' in its metadata)");
+    check(it != file.metadata.end(), "checkpoint: ", path, ": not a minidl checkpoint (no '", key,
+          "' in its metadata)");
     return it->second;
   };
   check(meta("format") == kFormat, "checkpoint: ", path, ": not a minidl checkpoint (format '", meta("format"), "')");

@@ -49,8 +49,7 @@ Checkpoint load_checkpoint(const std::string& path);
 
 /// Refuses a mid-epoch position beyond the epoch (batch > `batches`), checked once the data is
 /// loaded: a forged "batch" would otherwise skip the rest of the epoch and count it as trained.
-void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size,
-                           const std::string& path);
+void check_resume_position(const TrainingState& state, int64_t batches, int64_t batch_size, const std::string& path);
 /// Copies a checkpoint's tensors into the model's parameters and buffers (Module::load_state_dict).
 void load_parameters(nn::Module& model, const NamedTensors& parameters, const std::string& path);
 

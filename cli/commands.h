@@ -31,14 +31,14 @@ struct RuntimeFlags {
 
 struct TrainArgs : RuntimeFlags {
   TrainConfig config;
-  std::string metrics;   // CSV path, empty: none
+  std::string metrics;  // CSV path, empty: none
   int64_t log_every = 100;
-  std::string summary;   // JSON run summary path (timings, accuracy, memory), empty: none
-  std::string telemetry; // JSONL of per-step optimizer statistics, empty: none
-  std::string report;    // a self-contained HTML report of the run (cli/report.h), empty: none
-  bool quiet = false;    // no per-epoch lines (compare prints its own)
-  std::string save;      // checkpoint path after every epoch; "{epoch}" becomes the epoch number
-  std::string resume;    // checkpoint to continue from
+  std::string summary;                       // JSON run summary path (timings, accuracy, memory), empty: none
+  std::string telemetry;                     // JSONL of per-step optimizer statistics, empty: none
+  std::string report;                        // a self-contained HTML report of the run (cli/report.h), empty: none
+  bool quiet = false;                        // no per-epoch lines (compare prints its own)
+  std::string save;                          // checkpoint path after every epoch; "{epoch}" becomes the epoch number
+  std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
   bool epochs_given = false;
   double bucket_mb = 0.25;  // under mpirun: gradient MiB per all-reduce (dist::DataParallelOptions)
@@ -56,28 +56,28 @@ struct CompareArgs : RuntimeFlags {
   std::vector<std::string> optimizers;  // e.g. sgd, momentum, nesterov
   std::vector<float> lrs;               // one for all, or one per optimizer; empty: each one's usual lr
   std::vector<uint64_t> seeds = {0};
-  TrainConfig base;                     // epochs, dataset, batch size, hidden, momentum, weight decay…
-  std::string out = "compare";          // directory for the CSVs, summaries and plots
+  TrainConfig base;             // epochs, dataset, batch size, hidden, momentum, weight decay…
+  std::string out = "compare";  // directory for the CSVs, summaries and plots
   int64_t log_every = 20;
-  std::string telemetry;                // empty: none; else a JSONL file per run in `out`
-  bool telemetry_on = false;            // the --telemetry flag
-  double target = 0.97;                 // the test accuracy "steps to reach" counts to
-  std::string report;                   // an HTML report of the comparison (cli/report.h), empty: none
+  std::string telemetry;      // empty: none; else a JSONL file per run in `out`
+  bool telemetry_on = false;  // the --telemetry flag
+  double target = 0.97;       // the test accuracy "steps to reach" counts to
+  std::string report;         // an HTML report of the comparison (cli/report.h), empty: none
 };
 int run_compare(const CompareArgs& args);
 
-struct SweepArgs : RuntimeFlags {      // threads: per run; 0: the cores divided among the jobs
+struct SweepArgs : RuntimeFlags {       // threads: per run; 0: the cores divided among the jobs
   std::vector<std::string> optimizers;  // each name[:key=value[:key=value…]]
   double lr_low = 1e-3, lr_high = 1;    // the grid: `points` values log-spaced from lr_low to lr_high
   int points = 7;
   std::vector<uint64_t> seeds;
-  TrainConfig base;                     // every training setting but optimizer, lr and seed
-  int jobs = 1;                         // runs at once, each a process of its own
-  std::string out = "sweep";            // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
-  double target = 0.97;                 // for the steps-to-reach column
-  double basin = 0.5;                   // accuracy points below the best that count as the basin
-  std::string program;                  // the minidl executable each run runs
-  std::string report;                   // an HTML report of the sweep (cli/report.h), empty: none
+  TrainConfig base;           // every training setting but optimizer, lr and seed
+  int jobs = 1;               // runs at once, each a process of its own
+  std::string out = "sweep";  // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
+  double target = 0.97;       // for the steps-to-reach column
+  double basin = 0.5;         // accuracy points below the best that count as the basin
+  std::string program;        // the minidl executable each run runs
+  std::string report;         // an HTML report of the sweep (cli/report.h), empty: none
 };
 int run_sweep(const SweepArgs& args);
 
@@ -118,8 +118,8 @@ struct ExplainArgs : RuntimeFlags {  // data and threads (the step is explained 
 int run_explain_step(const ExplainArgs& args);
 
 struct GraphArgs {
-  TrainConfig config;                      // the model (--model, --hidden), --batch-size, --seed
-  std::string out = "graph.dot";           // the DOT file; images go beside it
+  TrainConfig config;                          // the model (--model, --hidden), --batch-size, --seed
+  std::string out = "graph.dot";               // the DOT file; images go beside it
   std::vector<std::string> formats = {"svg"};  // rendered with Graphviz's dot when installed; empty: none
 };
 int run_graph(const GraphArgs& args);

@@ -102,10 +102,11 @@ std::string fixed(double v, int digits) {
 int run_compare(const CompareArgs& args) {
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,momentum,nesterov");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
-  if (!(args.target > 0 && args.target <= 1)) throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
+  if (!(args.target > 0 && args.target <= 1))
+    throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
-    throw UsageError(str_cat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ",
-                                    args.lrs.size()));
+    throw UsageError(
+        str_cat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ", args.lrs.size()));
   std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   check_runs(args, choices);
@@ -179,11 +180,11 @@ int run_compare(const CompareArgs& args) {
       }
     }
     const Stats acc = stats(final_acc), loss = stats(first_loss), time = stats(seconds), steps = stats(steps_to_97);
-    table << "| " << r.optimizer << " | " << r.lr << " | " << fixed(acc.mean, 2) << " ± " << fixed(acc.std, 2)
-          << "% | " << fixed(loss.mean, 4) << " | "
+    table << "| " << r.optimizer << " | " << r.lr << " | " << fixed(acc.mean, 2) << " ± " << fixed(acc.std, 2) << "% | "
+          << fixed(loss.mean, 4) << " | "
           << (reached ? fixed(steps.mean, 0) + (reached < static_cast<int>(r.runs.size())
-                                                     ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
-                                                     : std::string())
+                                                    ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
+                                                    : std::string())
                       : std::string("not reached"))
           << " | " << fixed(time.mean, 1) << " s |\n";
     char label[32];

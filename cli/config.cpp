@@ -22,11 +22,10 @@ Device parse_device(const std::string& text) {
     throw UsageError(str_cat("--device: ", e.what()));
   }
   if (device.is_cuda() && device.index >= cuda::device_count())
-    throw UsageError(cuda::is_available()
-                         ? str_cat("--device ", text, ": this machine has ", cuda::device_count(),
-                                          " CUDA device(s), cuda:0 to cuda:", cuda::device_count() - 1)
-                         : str_cat("--device ", text, ": no CUDA device is available (",
-                                          cuda::unavailable_reason(), "); use --device cpu"));
+    throw UsageError(cuda::is_available() ? str_cat("--device ", text, ": this machine has ", cuda::device_count(),
+                                                    " CUDA device(s), cuda:0 to cuda:", cuda::device_count() - 1)
+                                          : str_cat("--device ", text, ": no CUDA device is available (",
+                                                    cuda::unavailable_reason(), "); use --device cpu"));
   return device;
 }
 
@@ -46,7 +45,7 @@ void apply_threads_flag(int threads) {
   const int cpus = available_cpus();
   if (threads < 0 || threads > cpus)
     throw UsageError(str_cat("--threads must be between 0 (as many as the CPUs free now) and ", cpus,
-                                    " (the CPUs this process may use), got ", threads));
+                             " (the CPUs this process may use), got ", threads));
   set_num_threads(threads > 0 ? threads : recommended_threads());
 }
 
@@ -70,10 +69,18 @@ std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, c
 }
 
 std::string to_json(const TrainConfig& c) {
-  json j = {{"dataset", c.dataset},     {"hidden", c.hidden},         {"optimizer", c.optimizer},
-            {"lr", c.lr},               {"weight_decay", c.weight_decay}, {"schedule", c.schedule},
-            {"step_size", c.step_size}, {"gamma", c.gamma},           {"warmup_epochs", c.warmup_epochs},
-            {"batch_size", c.batch_size}, {"epochs", c.epochs},       {"seed", c.seed}};
+  json j = {{"dataset", c.dataset},
+            {"hidden", c.hidden},
+            {"optimizer", c.optimizer},
+            {"lr", c.lr},
+            {"weight_decay", c.weight_decay},
+            {"schedule", c.schedule},
+            {"step_size", c.step_size},
+            {"gamma", c.gamma},
+            {"warmup_epochs", c.warmup_epochs},
+            {"batch_size", c.batch_size},
+            {"epochs", c.epochs},
+            {"seed", c.seed}};
   if (c.momentum) j["momentum"] = *c.momentum;
   if (c.dampening) j["dampening"] = *c.dampening;
   // Written only when set, so a run without them records the same settings as before they existed.

@@ -14,9 +14,9 @@ namespace minidl::cli {
 
 struct TrainConfig {
   std::string dataset = "mnist";  // mnist | fashion-mnist
-  std::string model = "mlp";       // mlp (784 → hidden → 10) | lenet | cnn | a layer description (cli/model.h)
+  std::string model = "mlp";      // mlp (784 → hidden → 10) | lenet | cnn | a layer description (cli/model.h)
   std::vector<int64_t> hidden = {256};
-  int64_t augment_shift = 0;       // shift training images by up to this many pixels (0: no augmentation)
+  int64_t augment_shift = 0;  // shift training images by up to this many pixels (0: no augmentation)
   std::string optimizer = "nesterov";
   float lr = 0.01f;
   std::optional<float> momentum;   // unset: the optimizer's default (0.9) where it has one
@@ -24,16 +24,16 @@ struct TrainConfig {
   std::string nesterov_form;       // empty: pytorch (see optim/nesterov.h)
   float weight_decay = 0.f;
   optim::OptionValues optimizer_options;  // --opt key=value, the optimizer's other options
-  std::string schedule = "none";   // none | step | multistep | exponential | cosine | onecycle | plateau
-  int64_t step_size = 0;           // step schedule: epochs per decay (0: a third of the run)
-  float gamma = 0.1f;              // step, multistep, exponential: decay factor; plateau: its factor
-  std::vector<int64_t> milestones; // multistep: the epochs at which the lr is multiplied by gamma
-  int64_t patience = 10;           // plateau: epochs without improvement before a decay
-  double pct_start = 0.3;          // onecycle: the part of the run spent rising to --lr
-  double warmup_epochs = 0;        // linear warm-up in front of the schedule
+  std::string schedule = "none";          // none | step | multistep | exponential | cosine | onecycle | plateau
+  int64_t step_size = 0;                  // step schedule: epochs per decay (0: a third of the run)
+  float gamma = 0.1f;                     // step, multistep, exponential: decay factor; plateau: its factor
+  std::vector<int64_t> milestones;        // multistep: the epochs at which the lr is multiplied by gamma
+  int64_t patience = 10;                  // plateau: epochs without improvement before a decay
+  double pct_start = 0.3;                 // onecycle: the part of the run spent rising to --lr
+  double warmup_epochs = 0;               // linear warm-up in front of the schedule
   int64_t batch_size = 64;
   int64_t epochs = 5;
-  uint64_t seed = 0;  // model init uses Generator(seed), the data order Generator(seed + 1)
+  uint64_t seed = 0;            // model init uses Generator(seed), the data order Generator(seed + 1)
   double clip_grad_norm = 0;    // > 0: clip the gradients' global norm to this
   bool skip_nonfinite = false;  // skip (and count) steps whose loss or gradient is not finite
   bool no_decay_bias = false;   // biases (1-D parameters) in a group without weight decay

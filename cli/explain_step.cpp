@@ -9,9 +9,9 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "core/backend.h"
-#include "kernels/optimizer_math.h"
 #include "core/grad_mode.h"
 #include "data/data_loader.h"
+#include "kernels/optimizer_math.h"
 #include "nn/functional.h"
 #include "nn/sequential.h"
 #include "optim/adagrad.h"
@@ -29,7 +29,7 @@ int64_t flat_index(const std::string& text, const Shape& shape, const std::strin
   const std::vector<int64_t> index = parse_int_list(text, "--index", "integers");
   if (static_cast<int>(index.size()) != shape.size())
     throw UsageError(str_cat("--index: ", param, " has shape ", shape, ", so --index needs ", shape.size(),
-                                    " numbers, got '", text, "'"));
+                             " numbers, got '", text, "'"));
   int64_t flat = 0;
   for (int d = 0; d < shape.size(); ++d) {
     const int64_t i = index[static_cast<size_t>(d)];
@@ -82,9 +82,10 @@ int run_explain_step(const ExplainArgs& args) {
   const bool known = kind == "sgd" || kind == "momentum" || (nesterov && form != "lookahead") || kind == "adam" ||
                      kind == "adamw" || kind == "rmsprop" || kind == "adagrad";
   if (!known)
-    throw UsageError("explain-step explains sgd, momentum, nesterov (pytorch and sutskever forms), adam, adamw, "
-                     "rmsprop and adagrad; this run uses " +
-                     config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
+    throw UsageError(
+        "explain-step explains sgd, momentum, nesterov (pytorch and sutskever forms), adam, adamw, "
+        "rmsprop and adagrad; this run uses " +
+        config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
 
   // The parameter, its index in the optimizer (for its buffer) and its group.
   Tensor param;
@@ -115,8 +116,8 @@ int run_explain_step(const ExplainArgs& args) {
   const int64_t batch_index = ck.state.batch < loader.num_batches() ? ck.state.batch : 0;
   const auto schedule = make_schedule(config, loader.num_batches());
   schedule->load_state(ck.state.schedule_state);
-  schedule->apply(*optimizer, static_cast<double>(ck.state.epoch) +
-                                               static_cast<double>(batch_index) / loader.num_batches());
+  schedule->apply(*optimizer,
+                  static_cast<double>(ck.state.epoch) + static_cast<double>(batch_index) / loader.num_batches());
   const data::Batch batch = loader.batch(batch_index);
   optimizer->zero_grad();
   const Tensor loss =
@@ -164,9 +165,11 @@ int run_explain_step(const ExplainArgs& args) {
     const float m = m0 * b1 + static_cast<float>(1.0 - b1) * gt;
     const float v = v0 * b2 + static_cast<float>(1.0 - b2) * (gt * gt);
     line("m (before)", m0, t_step == 1 ? "exp_avg starts at 0" : "exp_avg: the running mean of g");
-    line("m (after)", m, "m = β1·m + (1 − β1)·g = " + hyper(b1) + " · " + num(m0) + " + " + hyper(1.f - b1) + " · " + num(gt));
+    line("m (after)", m,
+         "m = β1·m + (1 − β1)·g = " + hyper(b1) + " · " + num(m0) + " + " + hyper(1.f - b1) + " · " + num(gt));
     line("v (before)", v0, t_step == 1 ? "exp_avg_sq starts at 0" : "exp_avg_sq: the running mean of g²");
-    line("v (after)", v, "v = β2·v + (1 − β2)·g² = " + hyper(b2) + " · " + num(v0) + " + " + hyper(1.f - b2) + " · " + num(gt * gt));
+    line("v (after)", v,
+         "v = β2·v + (1 − β2)·g² = " + hyper(b2) + " · " + num(v0) + " + " + hyper(1.f - b2) + " · " + num(gt * gt));
     float second = v;
     if (amsgrad) {
       const float vmax = std::max(before("max_exp_avg_sq", 0.f), v);
@@ -182,8 +185,8 @@ int run_explain_step(const ExplainArgs& args) {
     line("denom", denom, "√v / √(1 − β2^t) + eps (eps " + hyper(eps) + ")");
     const float after = p + -step_size * (m / denom);
     delta = after - theta;
-    line("Δθ", delta, decoupled ? "Δθ = (θ·(1 − lr·wd) − θ) − lr/(1 − β1^t) · m / denom"
-                                : "Δθ = −lr/(1 − β1^t) · m / denom");
+    line("Δθ", delta,
+         decoupled ? "Δθ = (θ·(1 − lr·wd) − θ) − lr/(1 − β1^t) · m / denom" : "Δθ = −lr/(1 − β1^t) · m / denom");
   } else if (kind == "rmsprop") {
     const auto& o = dynamic_cast<const optim::RMSprop&>(*optimizer).options();
     const float gt = wd != 0.f ? grad + wd * theta : grad;
@@ -191,7 +194,9 @@ int run_explain_step(const ExplainArgs& args) {
     const float v0 = before("square_avg", 0.f);
     const float v = v0 * o.alpha + static_cast<float>(1.0 - o.alpha) * (gt * gt);
     line("v (before)", v0, "square_avg: the running mean of g²");
-    line("v (after)", v, "v = α·v + (1 − α)·g² = " + hyper(o.alpha) + " · " + num(v0) + " + " + hyper(1.f - o.alpha) + " · " + num(gt * gt));
+    line("v (after)", v,
+         "v = α·v + (1 − α)·g² = " + hyper(o.alpha) + " · " + num(v0) + " + " + hyper(1.f - o.alpha) + " · " +
+             num(gt * gt));
     float avg;
     if (o.centered) {
       const float a0 = before("grad_avg", 0.f);
@@ -245,13 +250,18 @@ int run_explain_step(const ExplainArgs& args) {
     } else if (nesterov && form == "sutskever") {
       line("v (before)", b_before, first ? "the velocity starts at 0" : "the velocity from the steps so far");
       const float v = mu * b_before + -lr * gt;
-      line("v (after)", v, "v = μ·v − lr·g = " + hyper(mu) + " · " + num(b_before) + " − " + hyper(lr) + " · " + num(gt));
+      line("v (after)", v,
+           "v = μ·v − lr·g = " + hyper(mu) + " · " + num(b_before) + " − " + hyper(lr) + " · " + num(gt));
       delta = mu * v - lr * gt;
       line("Δθ", delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
     } else {
-      line("b (before)", b_before, first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
+      line("b (before)", b_before,
+           first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
       const float b = first ? gt : mu * b_before + (1.f - tau) * gt;
-      line("b (after)", b, first ? "b = g on the first step" : "b = μ·b + (1 − dampening)·g = " + hyper(mu) + " · " + num(b_before) + " + " + hyper(1.f - tau) + " · " + num(gt));
+      line("b (after)", b,
+           first ? "b = g on the first step"
+                 : "b = μ·b + (1 − dampening)·g = " + hyper(mu) + " · " + num(b_before) + " + " + hyper(1.f - tau) +
+                       " · " + num(gt));
       if (nesterov) {
         const float d = gt + mu * b;
         line("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");

@@ -90,16 +90,18 @@ int run_graph(const GraphArgs& args) {
   const std::string dot_program = find_program("dot");
   const std::filesystem::path stem = std::filesystem::path(args.out).replace_extension();
   if (dot_program.empty()) {
-    std::printf("Graphviz's dot is not installed (Debian: apt-get install graphviz), so no %s was rendered; "
-                "with it: dot -T%s %s -o %s.%s\n",
-                args.formats.front().c_str(), args.formats.front().c_str(), args.out.c_str(), stem.c_str(),
-                args.formats.front().c_str());
+    std::printf(
+        "Graphviz's dot is not installed (Debian: apt-get install graphviz), so no %s was rendered; "
+        "with it: dot -T%s %s -o %s.%s\n",
+        args.formats.front().c_str(), args.formats.front().c_str(), args.out.c_str(), stem.c_str(),
+        args.formats.front().c_str());
     return 0;
   }
   for (const std::string& format : args.formats) {
     const std::string image = stem.string() + "." + format;
     const int code = run_program({dot_program, "-T" + format, args.out, "-o", image});
-    if (code != 0) throw Error(str_cat("graph: ", dot_program, " -T", format, " ", args.out, " failed (exit ", code, ")"));
+    if (code != 0)
+      throw Error(str_cat("graph: ", dot_program, " -T", format, " ", args.out, " failed (exit ", code, ")"));
     std::printf("rendered %s\n", image.c_str());
   }
   return 0;

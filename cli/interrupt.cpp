@@ -1,8 +1,8 @@
 #include "cli/interrupt.h"
 
 #include <fcntl.h>
-#include <initializer_list>
 #include <unistd.h>
+#include <initializer_list>
 
 namespace minidl::cli {
 

@@ -1,9 +1,9 @@
 // The `minidl` program: train, eval, predict, compare, sweep, explain-step, graph and report. Flags are parsed
-// here (CLI11); each subcommand lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable data or
-// checkpoint), 2 a bad command line or flag value (reported before any work starts).
-#include <CLI/CLI.hpp>
+// here (CLI11); each subcommand lives in its own file. Exit codes: 0 success, 1 a failure while running (unreadable
+// data or checkpoint), 2 a bad command line or flag value (reported before any work starts).
 #include <dlfcn.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -56,7 +56,8 @@ struct RunFlags {
     };
     flag("dataset", app->add_option("--dataset", c.dataset, "mnist | fashion-mnist")->capture_default_str());
     flag("model", app->add_option("--model", c.model, kModelHelp)->capture_default_str());
-    flag("hidden", app->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str());
+    flag("hidden", app->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")
+                       ->capture_default_str());
     flag("augment-shift", app->add_option("--augment-shift", c.augment_shift,
                                           "shift each training image by up to this many pixels (0: off)")
                               ->capture_default_str());
@@ -64,7 +65,8 @@ struct RunFlags {
       flag("optimizer", app->add_option("--optimizer", c.optimizer, joined_names())->capture_default_str());
       flag("lr", app->add_option("--lr", c.lr, "learning rate")->capture_default_str());
     }
-    momentum_option = flag("momentum", app->add_option("--momentum", momentum, "momentum (momentum, nesterov, rmsprop)"));
+    momentum_option =
+        flag("momentum", app->add_option("--momentum", momentum, "momentum (momentum, nesterov, rmsprop)"));
     dampening_option = flag("dampening", app->add_option("--dampening", dampening, "dampening (momentum)"));
     flag("weight-decay",
          app->add_option("--weight-decay", c.weight_decay,
@@ -74,25 +76,32 @@ struct RunFlags {
     flag("schedule", app->add_option("--schedule", c.schedule,
                                      "lr schedule: none | step | multistep | exponential | cosine | onecycle | plateau")
                          ->capture_default_str());
-    flag("step-size", app->add_option("--step-size", c.step_size, "step schedule: epochs per decay (0: a third of the run)"));
+    flag("step-size",
+         app->add_option("--step-size", c.step_size, "step schedule: epochs per decay (0: a third of the run)"));
     flag("gamma", app->add_option("--gamma", c.gamma, "step, multistep, exponential: decay factor; plateau: its factor")
                       ->capture_default_str());
-    flag("milestones", app->add_option("--milestones", milestones, "multistep schedule: epochs of each decay, e.g. 2,4"));
+    flag("milestones",
+         app->add_option("--milestones", milestones, "multistep schedule: epochs of each decay, e.g. 2,4"));
     flag("patience", app->add_option("--patience", c.patience,
                                      "plateau schedule: epochs without a lower training loss before a decay")
                          ->capture_default_str());
-    flag("pct-start", app->add_option("--pct-start", c.pct_start, "onecycle schedule: the part of the run rising to --lr")
-                          ->capture_default_str());
+    flag("pct-start",
+         app->add_option("--pct-start", c.pct_start, "onecycle schedule: the part of the run rising to --lr")
+             ->capture_default_str());
     flag("warmup-epochs", app->add_option("--warmup-epochs", c.warmup_epochs, "linear lr warm-up (epochs)"));
     flag("batch-size", app->add_option("--batch-size", c.batch_size, "examples per step")->capture_default_str());
     if (with_optimizer_and_lr)
-      flag("seed", app->add_option("--seed", c.seed, "seed of the initialization and the data order")->capture_default_str());
+      flag("seed",
+           app->add_option("--seed", c.seed, "seed of the initialization and the data order")->capture_default_str());
     flag("nesterov-form", app->add_option("--nesterov-form", c.nesterov_form,
                                           "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)"));
-    flag("no-decay-bias", app->add_flag("--no-decay-bias", c.no_decay_bias, "no weight decay on biases (a second parameter group)"));
-    flag("clip-grad-norm", app->add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' global L2 norm to this (0: off)"));
-    flag("skip-nonfinite", app->add_flag("--skip-nonfinite", c.skip_nonfinite,
-                                         "skip and count steps with a non-finite loss or gradient instead of stopping"));
+    flag("no-decay-bias",
+         app->add_flag("--no-decay-bias", c.no_decay_bias, "no weight decay on biases (a second parameter group)"));
+    flag("clip-grad-norm",
+         app->add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' global L2 norm to this (0: off)"));
+    flag("skip-nonfinite",
+         app->add_flag("--skip-nonfinite", c.skip_nonfinite,
+                       "skip and count steps with a non-finite loss or gradient instead of stopping"));
   }
 
   // After parsing: the lists, the options given, which flags were set, and the model's recipe for the
@@ -169,13 +178,16 @@ bool load_plugin(const std::string& plugin) {
 // --data, --threads and --device, defined once for every command that takes them.
 enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };
 void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
-                       const char* threads_help = "CPU threads (default 0: as many as CPUs are free now, "
-                                                  "checked again each epoch)") {
+                       const char* threads_help =
+                           "CPU threads (default 0: as many as CPUs are free now, "
+                           "checked again each epoch)") {
   if (which & kData)
-    app->add_option("--data", r.data_dir, "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
+    app->add_option("--data", r.data_dir,
+                    "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
   if (which & kThreads) app->add_option("--threads", r.threads, threads_help);
   if (which & kDevice)
-    app->add_option("--device", r.device, "cpu, cuda or cuda:N (checkpoints load on any device)")->capture_default_str();
+    app->add_option("--device", r.device, "cpu, cuda or cuda:N (checkpoints load on any device)")
+        ->capture_default_str();
 }
 
 // --plugin libraries are loaded before the command line is parsed, so that --help lists the
@@ -194,7 +206,6 @@ bool load_plugins(int argc, char** argv) {
   }
   return true;
 }
-
 
 template <class T>
 T parse_number(const std::string& text, const char* flag) {
@@ -249,16 +260,21 @@ int main(int argc, char** argv) {
   // ---- train
   TrainArgs t;
   RunFlags train_flags;
-  CLI::App* train = app.add_subcommand("train", "train a classifier (an MLP, LeNet-5, a CNN or layers you describe), "
-                                                "evaluating on the test set after every epoch");
+  CLI::App* train = app.add_subcommand("train",
+                                       "train a classifier (an MLP, LeNet-5, a CNN or layers you describe), "
+                                       "evaluating on the test set after every epoch");
   train_flags.add_to(train, /*with_optimizer_and_lr=*/true);
   train->footer(optimizers_footer());
-  CLI::Option* epochs = train->add_option("--epochs", train_flags.config.epochs, "epochs to train (in all, when resuming)")->capture_default_str();
+  CLI::Option* epochs =
+      train->add_option("--epochs", train_flags.config.epochs, "epochs to train (in all, when resuming)")
+          ->capture_default_str();
   add_runtime_flags(train, t, kData | kThreads | kDevice);
   train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
-  train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")->capture_default_str();
-  train->add_option("--summary", t.summary,
-                    "write a JSON summary: per-epoch loss, accuracy, train and eval seconds, start-up time, peak memory");
+  train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")
+      ->capture_default_str();
+  train->add_option(
+      "--summary", t.summary,
+      "write a JSON summary: per-epoch loss, accuracy, train and eval seconds, start-up time, peak memory");
   train->add_option("--telemetry", t.telemetry,
                     "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, "
                     "each state slot's norm, lr");
@@ -267,8 +283,9 @@ int main(int argc, char** argv) {
                     "first layer learned, telemetry (docs/training.md)");
   train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
-  train->add_option("--bucket-mb", t.bucket_mb,
-                    "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
+  train
+      ->add_option("--bucket-mb", t.bucket_mb,
+                   "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
       ->capture_default_str();
   train->add_flag("--no-overlap", t.no_overlap)->group("");  // scripts/bench-dist's baseline, not for people
   std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
@@ -289,19 +306,25 @@ int main(int argc, char** argv) {
   std::string compare_optimizers = "sgd,momentum,nesterov", compare_lrs, compare_seeds = "0";
   CLI::App* compare = app.add_subcommand(
       "compare", "train several optimizers from identical weights and batch order, over seeds; table and plots");
-  compare->add_option("--optimizers", compare_optimizers,
-                      "comma-separated optimizers, each name[:key=value[:key=value…]], e.g. adam,nesterov:form=lookahead")
+  compare
+      ->add_option("--optimizers", compare_optimizers,
+                   "comma-separated optimizers, each name[:key=value[:key=value…]], e.g. adam,nesterov:form=lookahead")
       ->capture_default_str();
-  compare->add_option("--lr", compare_lrs, "one lr for all, or one per optimizer (default: sgd 0.1, adaptive 0.001, others 0.01)");
-  compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
-  CLI::Option* compare_epochs = compare->add_option("--epochs", compare_flags.config.epochs, "epochs per run")->capture_default_str();
+  compare->add_option("--lr", compare_lrs,
+                      "one lr for all, or one per optimizer (default: sgd 0.1, adaptive 0.001, others 0.01)");
+  compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")
+      ->capture_default_str();
+  CLI::Option* compare_epochs =
+      compare->add_option("--epochs", compare_flags.config.epochs, "epochs per run")->capture_default_str();
   compare_flags.add_to(compare, /*with_optimizer_and_lr=*/false);
   add_runtime_flags(compare, c, kData | kThreads | kDevice);
   compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
   compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
-  compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
+  compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")
+      ->capture_default_str();
   compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
-  compare->add_option("--report", c.report, "write a self-contained HTML report: one curve per optimizer, seeds shaded");
+  compare->add_option("--report", c.report,
+                      "write a self-contained HTML report: one curve per optimizer, seeds shaded");
   compare->footer(optimizers_footer());
 
   // ---- sweep
@@ -309,20 +332,27 @@ int main(int argc, char** argv) {
   RunFlags sweep_flags;
   std::string sweep_optimizers = "sgd,momentum,nesterov,adam", sweep_lr = "1e-3..1", sweep_seeds = "0";
   CLI::App* sweep = app.add_subcommand(
-      "sweep", "train each optimizer at each lr of a log grid over seeds (same start per seed); CSV, table, plot, "
-               "and each optimizer's lr basin width");
-  sweep->add_option("--optimizers", sweep_optimizers,
-                    "comma-separated optimizers, each name[:key=value[:key=value…]]")->capture_default_str();
+      "sweep",
+      "train each optimizer at each lr of a log grid over seeds (same start per seed); CSV, table, plot, "
+      "and each optimizer's lr basin width");
+  sweep->add_option("--optimizers", sweep_optimizers, "comma-separated optimizers, each name[:key=value[:key=value…]]")
+      ->capture_default_str();
   sweep->add_option("--lr", sweep_lr, "the lr range LO..HI, log-spaced with --points")->capture_default_str();
   sweep->add_option("--points", w.points, "grid points from LO to HI (both included)")->capture_default_str();
-  sweep->add_option("--seeds", sweep_seeds, "comma-separated seeds (initial weights and batch order)")->capture_default_str();
-  CLI::Option* sweep_epochs = sweep->add_option("--epochs", sweep_flags.config.epochs, "epochs per run")->capture_default_str();
+  sweep->add_option("--seeds", sweep_seeds, "comma-separated seeds (initial weights and batch order)")
+      ->capture_default_str();
+  CLI::Option* sweep_epochs =
+      sweep->add_option("--epochs", sweep_flags.config.epochs, "epochs per run")->capture_default_str();
   sweep_flags.add_to(sweep, /*with_optimizer_and_lr=*/false);
   sweep->add_option("--jobs", w.jobs, "runs at once, each its own process")->capture_default_str();
-  add_runtime_flags(sweep, w, kData | kThreads | kDevice, "CPU threads per run (default: the cores divided among --jobs)");
-  sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")->capture_default_str();
-  sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")->capture_default_str();
-  sweep->add_option("--report", w.report, "write a self-contained HTML report: accuracy against the lr, curves at the best lrs");
+  add_runtime_flags(sweep, w, kData | kThreads | kDevice,
+                    "CPU threads per run (default: the cores divided among --jobs)");
+  sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")
+      ->capture_default_str();
+  sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")
+      ->capture_default_str();
+  sweep->add_option("--report", w.report,
+                    "write a self-contained HTML report: accuracy against the lr, curves at the best lrs");
   sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
       ->capture_default_str();
   sweep->footer("\nA sweep resumes: run the same command again and the runs already in --out/sweep.csv are kept.\n" +
@@ -340,7 +370,8 @@ int main(int argc, char** argv) {
   PredictArgs p;
   CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
   predict->add_option("--checkpoint", p.checkpoint, "checkpoint written by minidl train")->required();
-  predict->add_flag("--invert", p.invert, "invert the images (for dark digits on a light background; predict warns when one looks so)");
+  predict->add_flag("--invert", p.invert,
+                    "invert the images (for dark digits on a light background; predict warns when one looks so)");
   predict->add_flag("!--no-picture", p.picture, "do not draw the 28×28 image the model saw");
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
@@ -348,19 +379,23 @@ int main(int argc, char** argv) {
   // ---- report
   ReportArgs rep;
   CLI::App* report = app.add_subcommand(
-      "report", "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
-                "several summaries to compare, or a compare or sweep directory");
+      "report",
+      "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
+      "several summaries to compare, or a compare or sweep directory");
   report->add_option("--out", rep.out, "the HTML file to write")->capture_default_str();
   add_runtime_flags(report, rep, kData | kThreads | kDevice);
-  report->add_option("runs", rep.inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")->required();
+  report->add_option("runs", rep.inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")
+      ->required();
 
   // ---- graph
   GraphArgs g;
   std::string graph_hidden = "256", graph_formats = "svg";
-  CLI::App* graph = app.add_subcommand("graph", "the autograd tape of one training step as a Graphviz graph (DOT, "
-                                                "and SVG/PNG when Graphviz's dot is installed)");
+  CLI::App* graph = app.add_subcommand("graph",
+                                       "the autograd tape of one training step as a Graphviz graph (DOT, "
+                                       "and SVG/PNG when Graphviz's dot is installed)");
   graph->add_option("--model", g.config.model, kModelHelp)->capture_default_str();
-  graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str();
+  graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")
+      ->capture_default_str();
   graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
   graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
   graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
@@ -390,12 +425,12 @@ int main(int argc, char** argv) {
     // themselves side by side, writing the same files.
     if (!*train && dist::launched_world_size() > 1)
       throw UsageError(str_cat("started as one of ", dist::launched_world_size(),
-                                      " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
-                                      " as one process"));
+                               " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
+                               " as one process"));
     if (*train) {
       t.epochs_given = epochs->count() > 0;
-      t.config = train_flags.finish(&t.run_flags_given, t.epochs_given ? std::vector<std::string>{"epochs"}
-                                                                       : std::vector<std::string>{});
+      t.config = train_flags.finish(&t.run_flags_given,
+                                    t.epochs_given ? std::vector<std::string>{"epochs"} : std::vector<std::string>{});
       if (!config_json.empty()) t.config = train_config_from_json(config_json, "--config-json");
       t.quiet = quiet;
       return run_train(t);
@@ -415,7 +450,8 @@ int main(int argc, char** argv) {
       c.optimizers = split_list(compare_optimizers);
       for (const std::string& lr : split_list(compare_lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
       c.seeds.clear();
-      for (const std::string& seed : split_list(compare_seeds)) c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+      for (const std::string& seed : split_list(compare_seeds))
+        c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
       if (c.telemetry_on) c.telemetry = "on";
       return run_compare(c);
     }
@@ -425,10 +461,12 @@ int main(int argc, char** argv) {
       w.base = sweep_flags.finish(nullptr, sweep_set);
       w.optimizers = split_list(sweep_optimizers);
       const size_t dots = sweep_lr.find("..");
-      if (dots == std::string::npos) throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + sweep_lr + "'");
+      if (dots == std::string::npos)
+        throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + sweep_lr + "'");
       w.lr_low = parse_number<double>(sweep_lr.substr(0, dots), "--lr");
       w.lr_high = parse_number<double>(sweep_lr.substr(dots + 2), "--lr");
-      for (const std::string& seed : split_list(sweep_seeds)) w.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+      for (const std::string& seed : split_list(sweep_seeds))
+        w.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
       w.program = "/proc/self/exe";
       return run_sweep(w);
     }

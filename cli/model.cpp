@@ -23,8 +23,8 @@ nn::ModelPlan plan_run_model(const TrainConfig& c) {
   nn::ModelPlan plan = nn::plan_model(model_spec(c), model_input_shape(c));
   check(plan.output == Shape{kClasses}, "model: its output per example is ", plan.output, "; a classifier of ",
         kClasses, " classes must end in [", kClasses, "] (e.g. flatten linear(", kClasses, "))");
-  check(plan.parameters <= kMaxParameters, "model: ", plan.parameters, " parameters are more than the ",
-        kMaxParameters, " a run may have");
+  check(plan.parameters <= kMaxParameters, "model: ", plan.parameters, " parameters are more than the ", kMaxParameters,
+        " a run may have");
   return plan;
 }
 

@@ -50,10 +50,11 @@ Tiles unit_tiles(const nn::Linear& linear) {
   for (int64_t k = 0; k < t.count; ++k)
     t.labels.push_back("unit " + std::to_string(k) + ": |w| up to " +
                        fixed(max_abs(t.values.data() + k * kSide * kSide, kSide * kSide), 3));
-  t.caption = "Each tile is one unit of the first layer: its " + std::to_string(kSide * kSide) +
-              " weights laid out as the 28×28 image they multiply. Red pixels push the unit up when lit, blue ones "
-              "down; each tile has its own scale (±its largest |w|), white is 0." +
-              (t.count < t.of ? " The first " + std::to_string(t.count) + " of " + std::to_string(t.of) + " units." : "");
+  t.caption =
+      "Each tile is one unit of the first layer: its " + std::to_string(kSide * kSide) +
+      " weights laid out as the 28×28 image they multiply. Red pixels push the unit up when lit, blue ones "
+      "down; each tile has its own scale (±its largest |w|), white is 0." +
+      (t.count < t.of ? " The first " + std::to_string(t.count) + " of " + std::to_string(t.of) + " units." : "");
   return t;
 }
 
@@ -67,8 +68,9 @@ Tiles filter_tiles(const nn::Conv2d& conv) {
   const std::vector<float> w = conv.weight.to(Device::cpu()).to_vector();
   t.values.assign(w.begin(), w.begin() + t.count * t.height * t.width);
   for (int64_t k = 0; k < t.count; ++k)
-    t.labels.push_back("filter " + std::to_string(k / s[1]) + (s[1] > 1 ? ", channel " + std::to_string(k % s[1]) : "") +
-                       ": |w| up to " + fixed(max_abs(t.values.data() + k * t.height * t.width, t.height * t.width), 3));
+    t.labels.push_back("filter " + std::to_string(k / s[1]) +
+                       (s[1] > 1 ? ", channel " + std::to_string(k % s[1]) : "") + ": |w| up to " +
+                       fixed(max_abs(t.values.data() + k * t.height * t.width, t.height * t.width), 3));
   t.caption = "Each tile is one " + std::to_string(t.height) + "×" + std::to_string(t.width) +
               " filter of the first convolution, slid over the image: red weights respond to light pixels at that "
               "offset, blue ones to dark; each tile on its own scale, white is 0." +
@@ -110,9 +112,8 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
     const auto best = std::max_element(p, p + classes_) - p;
     if (best != truth_[static_cast<size_t>(i)]) wrong.emplace_back(p[best], i);
   }
-  std::sort(wrong.begin(), wrong.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
+  std::sort(wrong.begin(), wrong.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
   for (size_t w = 0; w < std::min(wrong.size(), kWrongShown); ++w) {
     const int64_t i = wrong[w].second;
     const float* p = probabilities_.data() + i * classes_;
@@ -161,8 +162,8 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
       maps.shared_scale = true;
       maps.title = "Feature maps of test image " + std::to_string(index);
       for (int64_t k = 0; k < maps.count; ++k) maps.labels.push_back("map " + std::to_string(k));
-      maps.caption = "Test image " + std::to_string(index) + " (a " + class_names[static_cast<size_t>(
-                         test.range(index, index + 1).targets.to_int_vector()[0])] +
+      maps.caption = "Test image " + std::to_string(index) + " (a " +
+                     class_names[static_cast<size_t>(test.range(index, index + 1).targets.to_int_vector()[0])] +
                      ") through the first convolution" + through + ": one " + std::to_string(maps.height) + "×" +
                      std::to_string(maps.width) + " map per filter, in the filters' order, all on one scale " +
                      (maps.is_signed ? "(red positive, blue negative)" : "(black 0, white the largest)") +

@@ -18,11 +18,11 @@ namespace minidl::cli {
 
 /// A test image the model classified wrongly.
 struct WrongGuess {
-  int64_t index = 0;                       // in the test set
+  int64_t index = 0;  // in the test set
   int truth = 0;
-  std::array<int, 3> classes{};            // the top three, most probable first
+  std::array<int, 3> classes{};  // the top three, most probable first
   std::array<float, 3> probabilities{};
-  std::vector<float> pixels{};             // 28×28 in [0, 1], as the file holds it
+  std::vector<float> pixels{};  // 28×28 in [0, 1], as the file holds it
 };
 
 /// Images of the same size: count × height × width values, drawn each on its own colour scale
@@ -39,9 +39,9 @@ struct ModelView {
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
   int64_t total = 0, correct = 0;
   double loss = 0;
-  std::vector<WrongGuess> wrong;   // most confident first
-  std::vector<Tiles> learned;      // first layer's weights; for a CNN also one digit's feature maps
-  std::vector<float> digit;        // the test digit the feature maps are of (28×28), if any
+  std::vector<WrongGuess> wrong;  // most confident first
+  std::vector<Tiles> learned;     // first layer's weights; for a CNN also one digit's feature maps
+  std::vector<float> digit;       // the test digit the feature maps are of (28×28), if any
   std::string digit_caption;
   std::vector<std::string> class_names;
 };

@@ -28,8 +28,10 @@ namespace {
 void warn_if_blank(const Tensor& pixels, const std::string& path, bool invert) {
   const std::vector<float> v = pixels.to_vector();
   if (std::any_of(v.begin(), v.end(), [&](float p) { return p != v.front(); })) return;
-  std::fprintf(stderr, "minidl predict: warning: %s is blank (every pixel %.3f, transparency composited onto %s): "
-               "its class below is a guess%s\n", path.c_str(), v.front(), invert ? "white" : "black",
+  std::fprintf(stderr,
+               "minidl predict: warning: %s is blank (every pixel %.3f, transparency composited onto %s): "
+               "its class below is a guess%s\n",
+               path.c_str(), v.front(), invert ? "white" : "black",
                invert ? "" : "; a dark digit on a light or transparent background needs --invert");
 }
 
@@ -48,9 +50,11 @@ void warn_if_dark_on_light(const std::vector<float>& v, const std::string& path,
   if (std::all_of(v.begin(), v.end(), [&](float p) { return p == v.front(); })) return;  // blank: warned already
   const float border = border_mean(v);
   if (border <= 0.5f) return;
-  std::fprintf(stderr, "minidl predict: warning: %s looks dark-on-light as the model sees it (its border averages %.2f; "
-               "MNIST's is 0): the model knows light digits on a dark background, so its class below means little; %s\n",
-               path.c_str(), border, invert ? "leave out --invert" : "rerun with --invert");
+  std::fprintf(
+      stderr,
+      "minidl predict: warning: %s looks dark-on-light as the model sees it (its border averages %.2f; "
+      "MNIST's is 0): the model knows light digits on a dark background, so its class below means little; %s\n",
+      path.c_str(), border, invert ? "leave out --invert" : "rerun with --invert");
 }
 
 // The 28×28 image as the model got it, two characters per pixel (a terminal cell is about twice as
@@ -60,7 +64,8 @@ void print_picture(const std::vector<float>& v, const std::vector<float>& p, con
   static const char ramp[] = " .:-=+*#%@";
   int width = 0;  // the longest class name (Fashion-MNIST's are words)
   for (const std::string& name : names) width = std::max(width, static_cast<int>(name.size()));
-  std::printf("  what the model saw (28×28, after resizing%s; dark ' ' to light '@'):\n", invert ? " and --invert" : "");
+  std::printf("  what the model saw (28×28, after resizing%s; dark ' ' to light '@'):\n",
+              invert ? " and --invert" : "");
   for (int r = 0; r < 28; ++r) {
     std::string line = "  |";
     for (int c = 0; c < 28; ++c) {
@@ -103,7 +108,7 @@ int run_predict(const PredictArgs& args) {
     // light with --invert, which then turns it dark like the rest.
     Tensor pixels = data::load_image(path, 28, args.invert ? 1.f : 0.f).reshape({1, kInputs});
     warn_if_blank(pixels, path, args.invert);
-    if (args.invert) pixels = 1.f - pixels;  // MNIST digits are light on dark
+    if (args.invert) pixels = 1.f - pixels;              // MNIST digits are light on dark
     const std::vector<float> seen = pixels.to_vector();  // [0, 1], as drawn below
     warn_if_dark_on_light(seen, path, args.invert);
     pixels = pixels.to(device);

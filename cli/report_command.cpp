@@ -78,19 +78,24 @@ void check_report_path(const std::string& path, const char* flag) {
 }
 
 int run_report(const ReportArgs& args) {
-  if (args.inputs.empty()) throw UsageError("give a run: its --summary JSON, its checkpoint, or a compare or sweep directory");
+  if (args.inputs.empty())
+    throw UsageError("give a run: its --summary JSON, its checkpoint, or a compare or sweep directory");
   check_report_path(args.out, "--out");
   apply_threads_flag(args.threads);
   parse_device(args.device);
   std::vector<std::string> summaries, checkpoints, dirs;
   for (const std::string& input : args.inputs) {
     if (!fs::exists(input)) throw UsageError("'" + input + "' does not exist");
-    (fs::is_directory(input) ? dirs : fs::path(input).extension() == ".json" ? summaries : checkpoints).push_back(input);
+    (fs::is_directory(input)                  ? dirs
+     : fs::path(input).extension() == ".json" ? summaries
+                                              : checkpoints)
+        .push_back(input);
   }
   if (!dirs.empty()) {
     if (args.inputs.size() > 1) throw UsageError("a directory (of compare or sweep) comes alone");
-    const ReportWritten w = fs::exists(dirs[0] + "/sweep.csv") ? write_sweep_report(args.out, dirs[0])
-                                                               : write_comparison_report(args.out, summaries_in(dirs[0]), "minidl compare");
+    const ReportWritten w = fs::exists(dirs[0] + "/sweep.csv")
+                                ? write_sweep_report(args.out, dirs[0])
+                                : write_comparison_report(args.out, summaries_in(dirs[0]), "minidl compare");
     print_written(w);
     return 0;
   }
@@ -119,9 +124,9 @@ int run_report(const ReportArgs& args) {
     if (summaries.empty()) {
       run.config = ck.config;
       run.checkpoint = checkpoint;
-      run.description = str_cat(ck.config.dataset, ", model ", model_name(ck.config), ", ", ck.config.optimizer,
-                                       " lr ", ck.config.lr, ", batch ", ck.config.batch_size, ": the checkpoint after epoch ",
-                                       ck.state.epoch, " of ", ck.config.epochs);
+      run.description = str_cat(ck.config.dataset, ", model ", model_name(ck.config), ", ", ck.config.optimizer, " lr ",
+                                ck.config.lr, ", batch ", ck.config.batch_size, ": the checkpoint after epoch ",
+                                ck.state.epoch, " of ", ck.config.epochs);
     } else if (run_identity(ck.config) != run_identity(run.config)) {
       if (!implied) throw UsageError(checkpoint + " is not the run of " + summaries[0] + " (their settings differ)");
       std::fprintf(stderr, "minidl report: warning: %s does not hold this run's settings; leaving the model out\n",

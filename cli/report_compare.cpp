@@ -35,7 +35,8 @@ std::string setting_text(const std::string& key, const nlohmann::json& value) {
   if (key == "lr") return "lr " + general(value.get<double>());
   if (key == "optimizer_options") {
     std::string out;
-    for (const auto& kv : value) out += (out.empty() ? "" : " ") + kv[0].get<std::string>() + "=" + kv[1].get<std::string>();
+    for (const auto& kv : value)
+      out += (out.empty() ? "" : " ") + kv[0].get<std::string>() + "=" + kv[1].get<std::string>();
     return out;
   }
   return key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
@@ -105,16 +106,28 @@ std::string seeds_note(const std::vector<Group>& groups) {
 std::vector<Chart> comparison_curves(const std::vector<Group>& groups) {
   std::vector<Chart> charts;
   const std::string seeds = seeds_note(groups);
-  Chart steps{.id = "loss-steps", .title = "Training loss per step", .x = {.label = "step", .integer = true},
+  Chart steps{.id = "loss-steps",
+              .title = "Training loss per step",
+              .x = {.label = "step", .integer = true},
               .y = {.label = "cross-entropy (nats)", .log = true}};
-  Chart accuracy{.id = "accuracy-epochs", .title = "Test accuracy per epoch", .note = "After each epoch." + seeds,
-                 .x = {.label = "epoch", .integer = true}, .y = {.label = "test accuracy (%)", .cap = 100}};
-  Chart test_loss{.id = "test-loss-epochs", .title = "Test loss per epoch", .note = "After each epoch, in evaluation mode." + seeds,
-                  .x = {.label = "epoch", .integer = true}, .y = {.label = "cross-entropy (nats)", .log = true}};
-  Chart train_loss{.id = "train-loss-epochs", .title = "Training loss per epoch",
-                   .note = "The mean over the epoch's steps." + seeds, .x = {.label = "epoch", .integer = true},
+  Chart accuracy{.id = "accuracy-epochs",
+                 .title = "Test accuracy per epoch",
+                 .note = "After each epoch." + seeds,
+                 .x = {.label = "epoch", .integer = true},
+                 .y = {.label = "test accuracy (%)", .cap = 100}};
+  Chart test_loss{.id = "test-loss-epochs",
+                  .title = "Test loss per epoch",
+                  .note = "After each epoch, in evaluation mode." + seeds,
+                  .x = {.label = "epoch", .integer = true},
+                  .y = {.label = "cross-entropy (nats)", .log = true}};
+  Chart train_loss{.id = "train-loss-epochs",
+                   .title = "Training loss per epoch",
+                   .note = "The mean over the epoch's steps." + seeds,
+                   .x = {.label = "epoch", .integer = true},
                    .y = {.label = "cross-entropy (nats)", .log = true}};
-  Chart lr{.id = "lr-steps", .title = "Learning rate per step", .x = {.label = "step", .integer = true},
+  Chart lr{.id = "lr-steps",
+           .title = "Learning rate per step",
+           .x = {.label = "step", .integer = true},
            .y = {.label = "learning rate", .log = true}};
   int64_t half = 1;
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -127,7 +140,8 @@ std::vector<Chart> comparison_curves(const std::vector<Group>& groups) {
         smoothed.push_back(smooth(as_doubles(r->step_loss), half));
       }
       std::vector<double> a, t, l;
-      for (const EpochRecord& e : r->epochs) a.push_back(100 * e.test_accuracy), t.push_back(e.test_loss), l.push_back(e.train_loss);
+      for (const EpochRecord& e : r->epochs)
+        a.push_back(100 * e.test_accuracy), t.push_back(e.test_loss), l.push_back(e.train_loss);
       acc.push_back(a), tl.push_back(t), trl.push_back(l);
     }
     if (!smoothed.empty()) steps.series.push_back(spread(group.label, color, smoothed));
@@ -148,8 +162,9 @@ std::vector<Chart> comparison_curves(const std::vector<Group>& groups) {
 }
 
 std::string runs_table(const std::vector<Group>& groups) {
-  std::string out = "<div class=\"scroll\"><table class=\"data\"><tr><th>run</th><th>seeds</th><th>final test accuracy</th>"
-                    "<th>seed range</th><th>final test loss</th><th>final training loss</th><th>training time</th></tr>";
+  std::string out =
+      "<div class=\"scroll\"><table class=\"data\"><tr><th>run</th><th>seeds</th><th>final test accuracy</th>"
+      "<th>seed range</th><th>final test loss</th><th>final training loss</th><th>training time</th></tr>";
   for (size_t g = 0; g < groups.size(); ++g) {
     const Group& group = groups[g];
     std::vector<double> acc;
@@ -165,12 +180,13 @@ std::string runs_table(const std::vector<Group>& groups) {
     for (double a : acc) var += (a - mean) * (a - mean);
     const double sd = acc.size() > 1 ? std::sqrt(var / (n - 1)) : 0;
     const auto [lo, hi] = std::minmax_element(acc.begin(), acc.end());
-    out += "<tr><td><span class=\"swatch f" + std::to_string(g % 8) + "\" style=\"display:inline-block;width:10px;height:10px;"
-           "border-radius:2px;margin-right:6px\"></span>" + escape_html(group.label) + "</td><td>" +
-           std::to_string(group.runs.size()) + "</td><td>" + fixed(mean, 2) + (acc.size() > 1 ? " ± " + fixed(sd, 2) : "") +
-           "%</td><td>" + (acc.empty() ? "–" : fixed(*lo, 2) + "–" + fixed(*hi, 2) + "%") + "</td><td>" +
-           fixed(test_loss / n, 4) + "</td><td>" + fixed(train_loss / n, 4) + "</td><td>" + fixed(seconds / n, 1) +
-           " s</td></tr>";
+    out += "<tr><td><span class=\"swatch f" + std::to_string(g % 8) +
+           "\" style=\"display:inline-block;width:10px;height:10px;"
+           "border-radius:2px;margin-right:6px\"></span>" +
+           escape_html(group.label) + "</td><td>" + std::to_string(group.runs.size()) + "</td><td>" + fixed(mean, 2) +
+           (acc.size() > 1 ? " ± " + fixed(sd, 2) : "") + "%</td><td>" +
+           (acc.empty() ? "–" : fixed(*lo, 2) + "–" + fixed(*hi, 2) + "%") + "</td><td>" + fixed(test_loss / n, 4) +
+           "</td><td>" + fixed(train_loss / n, 4) + "</td><td>" + fixed(seconds / n, 1) + " s</td></tr>";
   }
   return out + "</table></div>\n";
 }
@@ -201,7 +217,8 @@ ReportWritten finish(ReportPage& page, const std::string& path, std::chrono::ste
 // The groups drawn as curves: all of them, or the best kMostGroups by mean final accuracy.
 std::vector<Group> shown(std::vector<Group> groups, std::string* note) {
   if (groups.size() <= kMostGroups) return groups;
-  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.mean_accuracy > b.mean_accuracy; });
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const Group& a, const Group& b) { return a.mean_accuracy > b.mean_accuracy; });
   *note = "The curves show the " + std::to_string(kMostGroups) + " of " + std::to_string(groups.size()) +
           " settings with the best final test accuracy.";
   groups.resize(kMostGroups);
@@ -211,20 +228,23 @@ std::vector<Group> shown(std::vector<Group> groups, std::string* note) {
 void add_comparison(ReportPage& page, const std::vector<Group>& all) {
   std::string note;
   const std::vector<Group> groups = shown(all, &note);
-  page.section("Curves", "curves", "Hover over a chart (or tap it) to read its values." + (note.empty() ? "" : " " + escape_html(note)));
+  page.section("Curves", "curves",
+               "Hover over a chart (or tap it) to read its values." + (note.empty() ? "" : " " + escape_html(note)));
   page.charts(comparison_curves(groups));
   const std::vector<Chart> telemetry = comparison_telemetry(groups);
   if (!telemetry.empty()) {
     page.section("Optimizer telemetry", "telemetry",
                  "The first seed of each run, all parameters together: the gradient's norm, the direction buffer's, "
-                 "whether the gradient agrees with the buffer (cos near 1) or fights it, and the step's size relative to the weights.");
+                 "whether the gradient agrees with the buffer (cos near 1) or fights it, and the step's size relative "
+                 "to the weights.");
     page.charts(telemetry);
   }
 }
 
 }  // namespace
 
-ReportWritten write_comparison_report(const std::string& path, const std::vector<RunRecord>& runs, const std::string& heading) {
+ReportWritten write_comparison_report(const std::string& path, const std::vector<RunRecord>& runs,
+                                      const std::string& heading) {
   check(!runs.empty(), "report: no runs to compare");
   const auto start = std::chrono::steady_clock::now();
   const std::vector<Group> groups = group_runs(runs);
@@ -237,10 +257,12 @@ ReportWritten write_comparison_report(const std::string& path, const std::vector
   const RunRecord& first = runs.front();
   std::vector<std::pair<std::string, std::string>> facts;
   if (!first.command.empty()) facts.emplace_back("Command", code(first.command));
-  facts.emplace_back("Model", code(model_name(first.config)) + (model_spec(first.config) != model_name(first.config)
-                                                                     ? ": " + code(model_spec(first.config)) : ""));
-  facts.emplace_back("Data", code(first.config.dataset) + ", batches of " + std::to_string(first.config.batch_size) + ", " +
-                                 std::to_string(first.epochs.size()) + (first.epochs.size() == 1 ? " epoch" : " epochs"));
+  facts.emplace_back(
+      "Model", code(model_name(first.config)) +
+                   (model_spec(first.config) != model_name(first.config) ? ": " + code(model_spec(first.config)) : ""));
+  facts.emplace_back("Data", code(first.config.dataset) + ", batches of " + std::to_string(first.config.batch_size) +
+                                 ", " + std::to_string(first.epochs.size()) +
+                                 (first.epochs.size() == 1 ? " epoch" : " epochs"));
   facts.emplace_back("Device", escape_html(first.device + ", " + std::to_string(first.threads) + " threads"));
   if (!first.started.empty()) facts.emplace_back("Started", escape_html(first.started));
   page.facts(facts);
@@ -263,7 +285,8 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
   std::map<std::string, std::string> lr_text;             // optimizer + lr → the lr as the CSV writes it
   std::string line;
   std::getline(csv, line);
-  check(line.starts_with("optimizer,lr,seed,status,final_test_accuracy"), "report: ", dir, "/sweep.csv: not a sweep's CSV");
+  check(line.starts_with("optimizer,lr,seed,status,final_test_accuracy"), "report: ", dir,
+        "/sweep.csv: not a sweep's CSV");
   std::set<uint64_t> seeds;
   while (std::getline(csv, line)) {
     std::vector<std::string> f;
@@ -284,10 +307,14 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
   }
   check(!order.empty(), "report: ", dir, "/sweep.csv has no runs yet");
 
-  Chart accuracy{.id = "sweep-accuracy", .title = "Final test accuracy against the learning rate",
-                 .x = {.label = "learning rate", .log = true}, .y = {.label = "final test accuracy (%)", .cap = 100}};
-  Chart loss{.id = "sweep-loss", .title = "Final training loss against the learning rate",
-             .x = {.label = "learning rate", .log = true}, .y = {.label = "cross-entropy (nats)", .log = true}};
+  Chart accuracy{.id = "sweep-accuracy",
+                 .title = "Final test accuracy against the learning rate",
+                 .x = {.label = "learning rate", .log = true},
+                 .y = {.label = "final test accuracy (%)", .cap = 100}};
+  Chart loss{.id = "sweep-loss",
+             .title = "Final training loss against the learning rate",
+             .x = {.label = "learning rate", .log = true},
+             .y = {.label = "cross-entropy (nats)", .log = true}};
   std::string diverged;
   std::vector<RunRecord> best_runs;
   for (size_t k = 0; k < order.size(); ++k) {
@@ -295,8 +322,9 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
     Series a{.name = name, .color = static_cast<int>(k % 8), .markers = true}, l = a;
     double best_lr = NAN, best = -1;
     for (const auto& [lr, p] : points[name]) {
-      if (p.diverged) diverged += (diverged.empty() ? "" : "; ") + name + " at lr " + general(lr) + " (" +
-                                  std::to_string(p.diverged) + " of " + std::to_string(p.diverged + p.accuracy.size()) + " seeds)";
+      if (p.diverged)
+        diverged += (diverged.empty() ? "" : "; ") + name + " at lr " + general(lr) + " (" +
+                    std::to_string(p.diverged) + " of " + std::to_string(p.diverged + p.accuracy.size()) + " seeds)";
       if (p.accuracy.empty() || p.diverged) continue;
       // x, not lr: clang before 16 cannot capture a structured binding in a lambda.
       const auto add = [x = lr](Series& s, const std::vector<double>& v) {
@@ -312,18 +340,20 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
     if (!std::isfinite(best_lr)) continue;
     // The runs at this optimizer's best lr, for their curves: runs/<label>-lr<lr>-seed<seed>.json.
     for (uint64_t seed : seeds) {
-      const std::string stem = OptimizerChoice{name, name, {}}.file_stem() + "-lr" + lr_text[name + "@" + general(best_lr)] +
-                               "-seed" + std::to_string(seed) + ".json";
+      const std::string stem = OptimizerChoice{name, name, {}}.file_stem() + "-lr" +
+                               lr_text[name + "@" + general(best_lr)] + "-seed" + std::to_string(seed) + ".json";
       if (std::filesystem::exists(dir + "/runs/" + stem)) best_runs.push_back(read_run_record(dir + "/runs/" + stem));
     }
   }
   const std::string spread = seeds.size() > 1 ? " Lines: the mean over seeds; shaded: lowest to highest seed." : "";
-  accuracy.note = "Each point is one lr of the grid." + spread + (diverged.empty() ? "" : " Diverged (left out): " + diverged + ".");
+  accuracy.note = "Each point is one lr of the grid." + spread +
+                  (diverged.empty() ? "" : " Diverged (left out): " + diverged + ".");
   loss.note = "The training loss of the last epoch." + spread;
 
-  ReportPage page("minidl sweep", "minidl sweep: " + std::to_string(order.size()) + " optimizers × " +
-                                      std::to_string(points[order.front()].size()) + " lrs × " + std::to_string(seeds.size()) +
-                                      (seeds.size() == 1 ? " seed" : " seeds"),
+  ReportPage page("minidl sweep",
+                  "minidl sweep: " + std::to_string(order.size()) + " optimizers × " +
+                      std::to_string(points[order.front()].size()) + " lrs × " + std::to_string(seeds.size()) +
+                      (seeds.size() == 1 ? " seed" : " seeds"),
                   best_runs.empty() ? dir : best_runs.front().description);
   page.section("Accuracy against the learning rate", "sweep",
                "How sensitive each optimizer is to its lr: a wide plateau near the top is a forgiving optimizer. "

@@ -11,13 +11,26 @@ std::string escape_html(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '/': out += "&#47;"; break;  // so that no "//" (a network-path reference) can appear
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '/':
+        out += "&#47;";
+        break;  // so that no "//" (a network-path reference) can appear
+      default:
+        out += c;
     }
   }
   return out;
@@ -49,8 +62,8 @@ std::string png_data_uri(std::span<const uint8_t> pixels, int width, int height,
 
 ReportPage::ReportPage(const std::string& title, const std::string& heading, const std::string& subtitle)
     : title_(title) {
-  head_ = "<header><h1>" + escape_html(heading) + "</h1><p class=\"subtitle\">" + escape_html(subtitle) +
-          "</p></header>\n";
+  head_ =
+      "<header><h1>" + escape_html(heading) + "</h1><p class=\"subtitle\">" + escape_html(subtitle) + "</p></header>\n";
 }
 
 void ReportPage::section(const std::string& title, const std::string& id, const std::string& intro_html) {
@@ -69,7 +82,8 @@ void ReportPage::charts(const std::vector<Chart>& charts) {
   body_ += "<div class=\"charts\">\n";
   for (const Chart& c : charts) {
     body_ += "<figure class=\"chart\" id=\"chart-" + escape_html(c.id) + "\" data-chart=\"" + escape_html(c.id) +
-             "\"><figcaption>" + escape_html(c.title) + "</figcaption><div class=\"plot\"></div><ul class=\"legend\"></ul>";
+             "\"><figcaption>" + escape_html(c.title) +
+             "</figcaption><div class=\"plot\"></div><ul class=\"legend\"></ul>";
     if (!c.note.empty()) body_ += "<p class=\"note\">" + escape_html(c.note) + "</p>";
     body_ += "</figure>\n";
     charts_.push_back(c);
@@ -97,20 +111,21 @@ std::string ReportPage::str(double seconds) const {
   std::snprintf(took, sizeof took, "%.2f", seconds);
   std::string page;
   page.reserve(json.size() + body_.size() + 32768);
-  page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          // The file asks for nothing from anywhere: the browser refuses any request but data: images.
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-          "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-          "<meta name=\"generator\" content=\"minidl\">\n<title>" +
-          escape_html(title_) + "</title>\n<style>\n" + kReportCss + "</style>\n</head>\n<body>\n<main>\n" + head_ +
-          "<noscript><p class=\"notice\">The charts are drawn by this page's own script; with scripts off the rest "
-          "of the report still shows.</p></noscript>\n" +
-          body_ + (body_.empty() ? "" : "</section>\n") + "<footer>Written by minidl in " + took +
-          " s. This file is self-contained: no network, no external scripts, fonts or styles; charts are drawn by "
-          "its own script, images are embedded.</footer>\n</main>\n"
-          "<script type=\"application/json\" id=\"minidl-data\">" +
-          json + "</script>\n<script>\n" + kReportJs + "</script>\n</body>\n</html>\n";
+  page +=
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      // The file asks for nothing from anywhere: the browser refuses any request but data: images.
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+      "<meta name=\"generator\" content=\"minidl\">\n<title>" +
+      escape_html(title_) + "</title>\n<style>\n" + kReportCss + "</style>\n</head>\n<body>\n<main>\n" + head_ +
+      "<noscript><p class=\"notice\">The charts are drawn by this page's own script; with scripts off the rest "
+      "of the report still shows.</p></noscript>\n" +
+      body_ + (body_.empty() ? "" : "</section>\n") + "<footer>Written by minidl in " + took +
+      " s. This file is self-contained: no network, no external scripts, fonts or styles; charts are drawn by "
+      "its own script, images are embedded.</footer>\n</main>\n"
+      "<script type=\"application/json\" id=\"minidl-data\">" +
+      json + "</script>\n<script>\n" + kReportJs + "</script>\n</body>\n</html>\n";
   return page;
 }
 

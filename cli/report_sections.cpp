@@ -23,7 +23,9 @@ std::string general(double v) {
   return text;
 }
 
-std::string percent(double fraction, int digits) { return std::isfinite(fraction) ? fixed(100 * fraction, digits) + "%" : "–"; }
+std::string percent(double fraction, int digits) {
+  return std::isfinite(fraction) ? fixed(100 * fraction, digits) + "%" : "–";
+}
 
 std::string code(const std::string& text) { return "<code>" + escape_html(text) + "</code>"; }
 
@@ -99,7 +101,8 @@ std::vector<Chart> telemetry_charts(const std::vector<TelemetryTrace>& traces, c
       any = true;
       half = smoothing_half_width(v.size());
       const int color = static_cast<int>(k % 8);
-      if (traces.size() == 1) c.series.push_back({.name = t.name + " (each step)", .color = color, .faint = true, .x = t.step, .y = v});
+      if (traces.size() == 1)
+        c.series.push_back({.name = t.name + " (each step)", .color = color, .faint = true, .x = t.step, .y = v});
       c.series.push_back({.name = t.name, .color = color, .x = t.step, .y = smooth(v, half)});
     }
     if (!any) continue;
@@ -170,12 +173,14 @@ std::string confusion_html(const ModelView& view) {
   std::string out =
       "<div class=\"scroll\"><table class=\"confusion\"><caption class=\"axis-caption\">rows: the true class; columns: "
       "the class predicted; last column: the share of that class classified right</caption><tr><th></th>";
-  for (size_t c = 0; c < n; ++c) out += "<th title=\"predicted " + escape_html(view.class_names[c]) + "\">" + std::to_string(c) + "</th>";
+  for (size_t c = 0; c < n; ++c)
+    out += "<th title=\"predicted " + escape_html(view.class_names[c]) + "\">" + std::to_string(c) + "</th>";
   out += "<th>right</th></tr>";
   for (size_t r = 0; r < n; ++r) {
     int64_t total = 0;
     for (int64_t v : view.confusion[r]) total += v;
-    out += "<tr><th title=\"true " + escape_html(view.class_names[r]) + "\">" + escape_html(view.class_names[r]) + "</th>";
+    out +=
+        "<tr><th title=\"true " + escape_html(view.class_names[r]) + "\">" + escape_html(view.class_names[r]) + "</th>";
     for (size_t c = 0; c < n; ++c) {
       const int64_t v = view.confusion[r][c];
       // Right answers in green by the class's recall; mistakes in orange by their count, on a
@@ -190,11 +195,14 @@ std::string confusion_html(const ModelView& view) {
       }
       const std::string title = "true " + view.class_names[r] + ", predicted " + view.class_names[c] + ": " +
                                 std::to_string(v) + (v == 1 ? " image" : " images") +
-                                (total ? " (" + percent(static_cast<double>(v) / static_cast<double>(total), 1) + " of the " +
-                                             view.class_names[r] + "s)"
+                                (total ? " (" + percent(static_cast<double>(v) / static_cast<double>(total), 1) +
+                                             " of the " + view.class_names[r] + "s)"
                                        : "");
-      out += "<td class=\"" + std::string(v == 0 ? "zero" : alpha > 0.5 ? "strong" : "") + "\"" +
-             (v ? " style=\"background:rgba(" + colour + "," + fixed(alpha, 3) + ")\"" : "") + " title=\"" +
+      out += "<td class=\"" +
+             std::string(v == 0        ? "zero"
+                         : alpha > 0.5 ? "strong"
+                                       : "") +
+             "\"" + (v ? " style=\"background:rgba(" + colour + "," + fixed(alpha, 3) + ")\"" : "") + " title=\"" +
              escape_html(title) + "\">" + std::to_string(v) + "</td>";
     }
     out += "<td>" + (total ? percent(static_cast<double>(view.confusion[r][r]) / static_cast<double>(total), 1) : "–") +
@@ -208,16 +216,16 @@ std::string wrong_digits_html(const ModelView& view) {
   std::string out = "<div class=\"digits\">";
   for (const WrongGuess& g : view.wrong) {
     out += "<figure class=\"digit\"><img src=\"" + grey_uri(g.pixels, 28) + "\" alt=\"test image " +
-           std::to_string(g.index) + "\" title=\"test image " + std::to_string(g.index) + "\"><figcaption><div class=\"truth\">" +
-           escape_html(view.class_names[static_cast<size_t>(g.truth)]) + " <span class=\"axis-caption\">#" +
-           std::to_string(g.index) + "</span></div>";
+           std::to_string(g.index) + "\" title=\"test image " + std::to_string(g.index) +
+           "\"><figcaption><div class=\"truth\">" + escape_html(view.class_names[static_cast<size_t>(g.truth)]) +
+           " <span class=\"axis-caption\">#" + std::to_string(g.index) + "</span></div>";
     for (int k = 0; k < 3; ++k) {
       const int c = g.classes[static_cast<size_t>(k)];
       const float p = g.probabilities[static_cast<size_t>(k)];
       const int colour = c == g.truth ? 2 : k == 0 ? 1 : 7;
       out += "<div>" + escape_html(view.class_names[static_cast<size_t>(c)]) + " · " + percent(p, 1) +
-             "</div><div class=\"bar f" + std::to_string(colour) + "\" style=\"width:" + fixed(std::max(2.f, 100 * p), 1) +
-             "%\"></div>";
+             "</div><div class=\"bar f" + std::to_string(colour) +
+             "\" style=\"width:" + fixed(std::max(2.f, 100 * p), 1) + "%\"></div>";
     }
     out += "</figcaption></figure>";
   }

@@ -47,8 +47,13 @@ double peak_rss_mib() {
 
 RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
     : args_(args), config_(config), device_(device) {
-  record_ = {.command = command_line(), .started = local_time_now(), .config = config, .device = device.str(),
-             .blas_core = blas_core(), .threads = num_threads(), .telemetry = args.telemetry};
+  record_ = {.command = command_line(),
+             .started = local_time_now(),
+             .config = config,
+             .device = device.str(),
+             .blas_core = blas_core(),
+             .threads = num_threads(),
+             .telemetry = args.telemetry};
   if (args.metrics.empty()) return;
   const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
   metrics_.open(args.metrics, append ? std::ios::app : std::ios::trunc);
@@ -79,16 +84,23 @@ void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double s
   window_loss_ += loss;
   ++window_;
   if (!metrics_.is_open() || args_.log_every <= 0 || steps % args_.log_every != 0) return;
-  metrics_ << "step," << epoch << ',' << steps << ',' << lr << ',' << window_loss_ / window_ << ",,," << seconds << '\n';
+  metrics_ << "step," << epoch << ',' << steps << ',' << lr << ',' << window_loss_ / window_ << ",,," << seconds
+           << '\n';
   window_loss_ = 0, window_ = 0;
 }
 
 void RunLog::epoch(const EpochRecord& r) {
   total_seconds_ += r.train_seconds;
   record_.epochs.push_back(r);
-  epochs_.push_back({{"epoch", r.epoch}, {"lr", r.lr}, {"train_loss", r.train_loss}, {"test_loss", r.test_loss},
-                     {"test_accuracy", r.test_accuracy}, {"train_seconds", r.train_seconds},
-                     {"eval_seconds", r.eval_seconds}, {"skipped_steps", r.skipped}, {"steps", r.steps},
+  epochs_.push_back({{"epoch", r.epoch},
+                     {"lr", r.lr},
+                     {"train_loss", r.train_loss},
+                     {"test_loss", r.test_loss},
+                     {"test_accuracy", r.test_accuracy},
+                     {"train_seconds", r.train_seconds},
+                     {"eval_seconds", r.eval_seconds},
+                     {"skipped_steps", r.skipped},
+                     {"steps", r.steps},
                      {"peak_rss_mib", peak_rss_mib()}});
   if (device_.is_cuda()) {  // a loop in steady state allocates no device memory after its first epoch
     epochs_.back()["cuda_malloc_calls"] = cuda::malloc_calls();
@@ -114,13 +126,13 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
   record_.checkpoint = last_checkpoint;
   if (!args_.summary.empty()) {
     nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config_))},
-                                    {"threads", num_threads()},
-                                    {"blas_core", blas_core()},
-                                    {"device", device_.str()},
-                                    {"startup_seconds", startup_seconds_},
-                                    {"epochs", epochs_},
-                                    {"final_test_accuracy", final_accuracy},
-                                    {"peak_rss_mib", peak_rss_mib()}};
+                              {"threads", num_threads()},
+                              {"blas_core", blas_core()},
+                              {"device", device_.str()},
+                              {"startup_seconds", startup_seconds_},
+                              {"epochs", epochs_},
+                              {"final_test_accuracy", final_accuracy},
+                              {"peak_rss_mib", peak_rss_mib()}};
     add_to_summary(summary, record_);
     std::ofstream out(args_.summary);
     out << summary.dump(1) << '\n';

@@ -70,11 +70,14 @@ RunRecord read_run_record(const std::string& path) {
     r.blas_core = j.value("blas_core", "");
     r.threads = j.value("threads", 0);
     for (const auto& e : j.at("epochs"))
-      r.epochs.push_back({.epoch = e.at("epoch").get<int64_t>(), .steps = e.value("steps", int64_t{0}),
+      r.epochs.push_back({.epoch = e.at("epoch").get<int64_t>(),
+                          .steps = e.value("steps", int64_t{0}),
                           .skipped = e.value("skipped_steps", int64_t{0}),
-                          .train_loss = e.value("train_loss", NAN), .test_loss = e.value("test_loss", NAN),
+                          .train_loss = e.value("train_loss", NAN),
+                          .test_loss = e.value("test_loss", NAN),
                           .test_accuracy = e.value("test_accuracy", NAN),
-                          .train_seconds = e.value("train_seconds", 0.0), .eval_seconds = e.value("eval_seconds", 0.0),
+                          .train_seconds = e.value("train_seconds", 0.0),
+                          .eval_seconds = e.value("eval_seconds", 0.0),
                           .lr = e.value("lr", NAN)});
     r.final_accuracy = j.value("final_test_accuracy", NAN);
     r.command = j.value("command", "");

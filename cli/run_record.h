@@ -24,9 +24,9 @@ struct EpochRecord {
 };
 
 struct RunRecord {
-  std::string source{};     // the file it was read from; "" for the run in this process
-  std::string command{};    // the command line that ran it
-  std::string started{};    // local time, "2025-11-30 15:40:02 +0100"
+  std::string source{};       // the file it was read from; "" for the run in this process
+  std::string command{};      // the command line that ran it
+  std::string started{};      // local time, "2025-11-30 15:40:02 +0100"
   std::string description{};  // the run's header line: data, model, optimizer and options, schedule, batch…
   TrainConfig config{};
   std::string device = "cpu", blas_core{};
@@ -36,7 +36,7 @@ struct RunRecord {
   std::vector<float> step_loss{}, step_lr{};  // per optimizer step: the batch's loss (before the update), the lr
   double final_accuracy = NAN;
   std::string telemetry{}, checkpoint{};  // files the run wrote, "" for none
-  int64_t resumed_after_epoch = 0;    // 0: a run from scratch
+  int64_t resumed_after_epoch = 0;        // 0: a run from scratch
 
   /// The run's training seconds (all epochs).
   double train_seconds() const;

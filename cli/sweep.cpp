@@ -120,9 +120,8 @@ std::string fixed(double v, int digits) {
 }
 
 // The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
-std::string report(const std::vector<OptimizerChoice>& optimizers,
-                   const std::vector<std::string>& lrs, const std::vector<Result>& results, double basin,
-                   double target) {
+std::string report(const std::vector<OptimizerChoice>& optimizers, const std::vector<std::string>& lrs,
+                   const std::vector<Result>& results, double basin, double target) {
   struct Point {
     std::vector<double> accuracy, train_loss, steps;
     int diverged = 0;
@@ -165,8 +164,10 @@ std::string report(const std::vector<OptimizerChoice>& optimizers,
         continue;
       }
       const Point& p = it->second;
-      if (p.diverged) md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
-      else md << ' ' << fixed(mean(p.accuracy), 2) << " ± " << fixed(stddev(p.accuracy), 2);
+      if (p.diverged)
+        md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
+      else
+        md << ' ' << fixed(mean(p.accuracy), 2) << " ± " << fixed(stddev(p.accuracy), 2);
       md << " |";
     }
     md << '\n';
@@ -196,11 +197,11 @@ std::string report(const std::vector<OptimizerChoice>& optimizers,
     md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2) << " ± " << fixed(stddev(p.accuracy), 2)
        << "% | " << lrs[lo] << "–" << lrs[hi] << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | "
        << fixed(width, 2) << " | " << fixed(mean(p.train_loss), 4) << " | "
-       << (p.steps.empty() ? std::string("not reached")
-                           : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
-                                                            ? str_cat(" (", p.steps.size(), " of ",
-                                                                             p.accuracy.size(), " seeds)")
-                                                            : std::string()))
+       << (p.steps.empty()
+               ? std::string("not reached")
+               : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
+                                                ? str_cat(" (", p.steps.size(), " of ", p.accuracy.size(), " seeds)")
+                                                : std::string()))
        << " |\n";
   }
   return md.str();
@@ -241,7 +242,8 @@ int run_sweep(const SweepArgs& args) {
     throw UsageError(str_cat("--points must be >= 2 (1 when LO = HI), got ", args.points));
   if (args.jobs < 1) throw UsageError(str_cat("--jobs must be >= 1, got ", args.jobs));
   if (args.threads < 0) throw UsageError(str_cat("--threads must be >= 1, got ", args.threads));
-  if (!(args.target > 0 && args.target <= 1)) throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
+  if (!(args.target > 0 && args.target <= 1))
+    throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
   if (!(args.basin >= 0)) throw UsageError(str_cat("--basin must be >= 0, got ", args.basin));
   validate(args.base);
   parse_device(args.device);
@@ -254,7 +256,8 @@ int run_sweep(const SweepArgs& args) {
   std::vector<std::string> lrs;
   for (int i = 0; i < args.points; ++i) {
     const double t = args.points == 1 ? 0.0 : static_cast<double>(i) / (args.points - 1);
-    const std::string lr = format_lr(std::exp(std::log(args.lr_low) + t * (std::log(args.lr_high) - std::log(args.lr_low))));
+    const std::string lr =
+        format_lr(std::exp(std::log(args.lr_low) + t * (std::log(args.lr_high) - std::log(args.lr_low))));
     if (lrs.empty() || lrs.back() != lr) lrs.push_back(lr);
   }
   std::vector<Run> grid;
@@ -290,17 +293,19 @@ int run_sweep(const SweepArgs& args) {
   std::ofstream csv(csv_path, std::ios::app);
   if (!csv) throw UsageError("--out: cannot write '" + csv_path + "'");
   if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv << kHeader << '\n' << std::flush;
-  const int threads = args.threads > 0 ? args.threads
-                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
-  std::printf("sweep: %zu optimizers × %zu lrs (%s..%s) × %zu seeds = %zu runs, %zu already in %s; %d at a time, "
-              "%d thread%s each\n",
-              optimizers.size(), lrs.size(), lrs.front().c_str(), lrs.back().c_str(), args.seeds.size(), grid.size(),
-              grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
+  const int threads =
+      args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
+  std::printf(
+      "sweep: %zu optimizers × %zu lrs (%s..%s) × %zu seeds = %zu runs, %zu already in %s; %d at a time, "
+      "%d thread%s each\n",
+      optimizers.size(), lrs.size(), lrs.front().c_str(), lrs.back().c_str(), args.seeds.size(), grid.size(),
+      grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
   std::fflush(stdout);
 
   // ---- the runs, up to --jobs at once
   stop_requested = 0;
-  struct sigaction action{}, old_int{}, old_term{};
+  struct sigaction action {
+  }, old_int{}, old_term{};
   action.sa_handler = request_sweep_stop;
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
@@ -309,7 +314,8 @@ int run_sweep(const SweepArgs& args) {
   std::string failure;
   bool forwarded = false;
   while ((next < pending.size() && !stop_requested && failure.empty()) || !running.empty()) {
-    while (next < pending.size() && static_cast<int>(running.size()) < args.jobs && !stop_requested && failure.empty()) {
+    while (next < pending.size() && static_cast<int>(running.size()) < args.jobs && !stop_requested &&
+           failure.empty()) {
       const Run& run = pending[next++];
       TrainConfig config = args.base;
       config.optimizer = run.optimizer.name;
@@ -318,9 +324,19 @@ int run_sweep(const SweepArgs& args) {
       config.lr = std::stof(run.lr);
       config.seed = run.seed;
       const std::string stem = runs_dir + "/" + run.stem();
-      std::vector<std::string> argv_strings = {args.program, "train", "--config-json", to_json(config), "--quiet",
-                                               "--summary", stem + ".json", "--data", data, "--device", args.device,
-                                               "--threads", std::to_string(threads)};
+      std::vector<std::string> argv_strings = {args.program,
+                                               "train",
+                                               "--config-json",
+                                               to_json(config),
+                                               "--quiet",
+                                               "--summary",
+                                               stem + ".json",
+                                               "--data",
+                                               data,
+                                               "--device",
+                                               args.device,
+                                               "--threads",
+                                               std::to_string(threads)};
       std::vector<char*> argv;
       for (std::string& a : argv_strings) argv.push_back(a.data());
       argv.push_back(nullptr);

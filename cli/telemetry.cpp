@@ -36,8 +36,8 @@ void Telemetry::before_step() {
 void Telemetry::gradients_ready() {
   const auto& groups = optimizer_.param_groups();
   const std::vector<std::string> directions = optimizer_.direction_state_names();
-  const std::vector<Tensor> b = directions.empty() ? std::vector<Tensor>(static_cast<size_t>(optimizer_.num_params()))
-                                                   : slot(directions.front());
+  const std::vector<Tensor> b =
+      directions.empty() ? std::vector<Tensor>(static_cast<size_t>(optimizer_.num_params())) : slot(directions.front());
   const auto n = static_cast<size_t>(optimizer_.num_params());
   grad_sq_.assign(n, 0.0);
   dot_.assign(n, 0.0);

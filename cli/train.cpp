@@ -39,8 +39,8 @@
 #include "dist/evaluate.h"
 #include "dist/world.h"
 #include "nn/evaluate.h"
-#include "nn/train_step.h"
 #include "nn/sequential.h"
+#include "nn/train_step.h"
 #include "optim/lr_scheduler.h"
 #include "optim/registry.h"
 
@@ -101,11 +101,10 @@ std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& wh
     os << last_finite_loss;
   else
     os << "none yet";
-  os << "); try a smaller --lr (now " << c.lr << ")"
-     << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm") << " or --skip-nonfinite";
+  os << "); try a smaller --lr (now " << c.lr << ")" << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm")
+     << " or --skip-nonfinite";
   return os.str();
 }
-
 
 // Every "{epoch}" in the path becomes the epoch's number.
 std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
@@ -135,8 +134,7 @@ void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
 
 std::string describe(const TrainConfig& c, int64_t params) {
   std::ostringstream os;
-  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr "
-     << c.lr;
+  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
   // Only the options this optimizer uses, as it resolved them (defaults included, "off" ones left out).
   for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c))) {
     os << ' ' << key << ' ' << value;
@@ -144,11 +142,12 @@ std::string describe(const TrainConfig& c, int64_t params) {
   }
   if (c.schedule != "none") os << ", " << c.schedule << " schedule";
   if (c.warmup_epochs > 0) os << " with " << c.warmup_epochs << " warm-up epochs";
-  if (c.augment_shift > 0) os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
+  if (c.augment_shift > 0)
+    os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
   os << ", batch " << c.batch_size;
   if (dist::world_size() > 1)  // the global batch, and the largest share of it (the remainder rule)
-    os << " over " << dist::world_size() << " ranks (" << data::shard_range(c.batch_size, {0, dist::world_size()}).second
-       << " per rank)";
+    os << " over " << dist::world_size() << " ranks ("
+       << data::shard_range(c.batch_size, {0, dist::world_size()}).second << " per rank)";
   os << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads() << " threads";
   if (dist::world_size() > 1) os << " per rank";
   return os.str();
@@ -179,8 +178,12 @@ std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c, int64_t s
 }
 
 optim::OptimizerConfig optimizer_config(const TrainConfig& c) {
-  return {.lr = c.lr, .momentum = c.momentum, .dampening = c.dampening, .weight_decay = c.weight_decay,
-          .form = c.nesterov_form, .options = c.optimizer_options};
+  return {.lr = c.lr,
+          .momentum = c.momentum,
+          .dampening = c.dampening,
+          .weight_decay = c.weight_decay,
+          .form = c.nesterov_form,
+          .options = c.optimizer_options};
 }
 
 std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& config, const nn::Module& model) {
@@ -246,7 +249,7 @@ TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
   if (args.epochs_given) config.epochs = args.config.epochs;
   if (resumed.state.epoch >= config.epochs)
     throw UsageError(str_cat(args.resume, " has completed ", resumed.state.epoch, " of ", config.epochs,
-                                    " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
+                             " epochs; pass --epochs N with N > ", resumed.state.epoch, " to train further"));
   return config;
 }
 
@@ -256,9 +259,8 @@ Device checked_device(const TrainArgs& args, const TrainConfig& config, const Ch
   if (args.log_every < 0) throw UsageError(str_cat("--log-every must be >= 0, got ", args.log_every));
   apply_threads_flag(args.threads);
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
-  const Device device = parse_device(args.device == "cuda" && dist::world_size() > 1
-                                         ? str_cat("cuda:", dist::local_rank())
-                                         : args.device);
+  const Device device = parse_device(
+      args.device == "cuda" && dist::world_size() > 1 ? str_cat("cuda:", dist::local_rank()) : args.device);
   if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
   if (!args.summary.empty()) check_writable(args.summary, "--summary");
   if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
@@ -291,15 +293,20 @@ Run::Run(const TrainArgs& args)
       optimizer(make_trainer_optimizer(config, *model)),
       train(load_split(args, config, data::Split::train)),
       test(load_split(args, config, data::Split::test)),
-      loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1, .device = device,
+      loader(train, {.batch_size = config.batch_size,
+                     .shuffle = true,
+                     .seed = config.seed + 1,
+                     .device = device,
                      .shard = {dist::rank(), dist::world_size()}}),
-      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000, .device = device,
+      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000,
+                         .device = device,
                          .shard = {dist::rank(), dist::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),
       background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
       start_epoch(resumed.state.epoch),
-      telemetry(args.telemetry.empty() ? nullptr : std::make_unique<Telemetry>(args.telemetry, *optimizer,
-                                                                                 model->named_parameters())),
+      telemetry(args.telemetry.empty()
+                    ? nullptr
+                    : std::make_unique<Telemetry>(args.telemetry, *optimizer, model->named_parameters())),
       step_options(),
       auto_threads(args.threads == 0) {
   step_options.clip_grad_norm = config.clip_grad_norm;
@@ -331,9 +338,13 @@ Run::Run(const TrainArgs& args)
 
 TrainingState Run::state(int64_t epoch, int64_t batch, double loss_sum, int64_t seen, std::array<uint64_t, 4> rng) {
   using RngState = std::optional<std::array<uint64_t, 4>>;
-  return {.epoch = epoch, .optimizer_steps = optimizer->steps(),
+  return {.epoch = epoch,
+          .optimizer_steps = optimizer->steps(),
           .loader_rng = batch > 0 ? rng : loader.generator().state(),
-          .batch = batch, .epoch_loss_sum = loss_sum, .epoch_seen = seen, .schedule_state = schedule->state(),
+          .batch = batch,
+          .epoch_loss_sum = loss_sum,
+          .epoch_seen = seen,
+          .schedule_state = schedule->state(),
           .noise_rng = has_dropout ? RngState(noise.state()) : std::nullopt,
           .augment_rng = config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt};
 }
@@ -352,9 +363,9 @@ int agreed_stop(const Run& run, bool between_steps) {
 
 // An epoch in progress: how far it got, and its running training loss.
 struct EpochProgress {
-  int64_t batch = 0;                       // batches done
-  double loss_sum = 0;                     // Σ loss · batch size over the steps taken
-  int64_t seen = 0, skipped = 0;           // examples trained on; non-finite steps skipped
+  int64_t batch = 0;              // batches done
+  double loss_sum = 0;            // Σ loss · batch size over the steps taken
+  int64_t seen = 0, skipped = 0;  // examples trained on; non-finite steps skipped
   std::array<uint64_t, 4> rng_before_shuffle{};
   double seconds = 0;
 };
@@ -368,7 +379,7 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
   run.model->train();
   EpochProgress p;
   p.rng_before_shuffle = run.loader.generator().state();
-  run.loader.begin();  // draws this epoch's order
+  run.loader.begin();                                           // draws this epoch's order
   if (epoch == run.start_epoch && run.resumed.state.batch > 0)  // resuming mid-epoch
     p = {run.resumed.state.batch, run.resumed.state.epoch_loss_sum, run.resumed.state.epoch_seen, 0,
          p.rng_before_shuffle};
@@ -432,15 +443,16 @@ int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgr
     } else {
       const std::string path = checkpoint_path(args.save, epoch + 1);
       if (dist::rank() == 0)  // every rank holds the same weights and state: one writes them
-        save_checkpoint(path, run.config, *run.model, *run.optimizer,
-                        run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen,
-                                  mid_epoch->rng_before_shuffle));
+        save_checkpoint(
+            path, run.config, *run.model, *run.optimizer,
+            run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen, mid_epoch->rng_before_shuffle));
       std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(), path.c_str());
     }
   } else if (epoch + 1 < run.config.epochs) {
     std::printf("interrupted (%s) after epoch %lld; %s\n", name, static_cast<long long>(epoch + 1),
-                args.save.empty() ? "nothing saved (no --save)"
-                                  : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
+                args.save.empty()
+                    ? "nothing saved (no --save)"
+                    : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
   } else {
     std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n", name,
                 static_cast<long long>(run.config.epochs));
@@ -458,11 +470,12 @@ int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgr
 void report_exchange(const dist::DataParallel& parallel) {
   const dist::DataParallelStats& s = parallel.stats();
   if (s.steps == 0) return;
-  std::printf("gradient exchange: %d ranks, %lld bucket%s, %.3f MiB per step; waited %.3f ms per step for "
-              "all-reduces, packed %.3f ms per step\n",
-              dist::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
-              static_cast<double>(s.gradient_bytes) / (1 << 20), 1e3 * s.wait_seconds / static_cast<double>(s.steps),
-              1e3 * s.pack_seconds / static_cast<double>(s.steps));
+  std::printf(
+      "gradient exchange: %d ranks, %lld bucket%s, %.3f MiB per step; waited %.3f ms per step for "
+      "all-reduces, packed %.3f ms per step\n",
+      dist::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
+      static_cast<double>(s.gradient_bytes) / (1 << 20), 1e3 * s.wait_seconds / static_cast<double>(s.steps),
+      1e3 * s.pack_seconds / static_cast<double>(s.steps));
 }
 
 // Under mpirun (the launcher's environment says so): joins the world for the run's lifetime, and
@@ -475,8 +488,10 @@ struct JoinWorld {
     const int launched = dist::launched_world_size();
     if (launched <= 1) return;
     if (!dist::is_built())
-      throw UsageError(str_cat("started as one of ", launched, " processes (mpirun), but data-parallel "
-                                      "training is unavailable: ", dist::unavailable_reason()));
+      throw UsageError(str_cat("started as one of ", launched,
+                               " processes (mpirun), but data-parallel "
+                               "training is unavailable: ",
+                               dist::unavailable_reason()));
     dist::init();
     // mpirun answers SIGTERM and SIGINT by ending the job: it forwards the signal, then stops
     // reading the ranks' output. A rank reporting its interruption must not block on that output
@@ -513,7 +528,7 @@ int run_train(const TrainArgs& given) {
   for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
     const EpochProgress p = train_epoch(run, log, epoch, args.quiet);
     // Ranks stopped mid-epoch all stopped after the same step; at the epoch's end they ask each other.
-    const int stop = !run.parallel                           ? stop_signal
+    const int stop = !run.parallel                        ? stop_signal
                      : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()
                                                           : agreed_stop(run, false);
     if (stop) return interrupted(run, args, epoch, &p, stop);
@@ -527,9 +542,15 @@ int run_train(const TrainArgs& given) {
     // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
     // test set must not steer training.
     run.schedule->observe(train_loss);
-    log.epoch({.epoch = epoch + 1, .steps = run.optimizer->steps(), .skipped = p.skipped, .train_loss = train_loss,
-               .test_loss = result.loss, .test_accuracy = result.accuracy, .train_seconds = p.seconds,
-               .eval_seconds = eval_seconds, .lr = run.optimizer->lr()});
+    log.epoch({.epoch = epoch + 1,
+               .steps = run.optimizer->steps(),
+               .skipped = p.skipped,
+               .train_loss = train_loss,
+               .test_loss = result.loss,
+               .test_accuracy = result.accuracy,
+               .train_seconds = p.seconds,
+               .eval_seconds = eval_seconds,
+               .lr = run.optimizer->lr()});
     if (!args.save.empty() && dist::rank() == 0)
       save_checkpoint(checkpoint_path(args.save, epoch + 1), run.config, *run.model, *run.optimizer,
                       run.state(epoch + 1));

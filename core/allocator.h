@@ -19,7 +19,7 @@ struct MemoryStats {
   int64_t backend_allocations = 0;  // requests that reached the backend (malloc, cudaMalloc)
   int64_t bytes_in_use = 0;         // held by live storages (rounded sizes)
   int64_t peak_bytes_in_use = 0;
-  int64_t bytes_cached = 0;         // freed and kept for reuse
+  int64_t bytes_cached = 0;  // freed and kept for reuse
 };
 
 /// A block from allocate(): its pointer and the rounded size to hand back to deallocate().

@@ -83,8 +83,8 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 void check_indices(const Tensor& indices, int64_t limit, const char* op, const char* what) {
   const auto check_all = [&](const int32_t* v, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
-      check(v[i] >= 0 && v[i] < limit, op, ": ", what, " ", v[i], " at position ", i, " is out of range [0, ",
-            limit, ")");
+      check(v[i] >= 0 && v[i] < limit, op, ": ", what, " ", v[i], " at position ", i, " is out of range [0, ", limit,
+            ")");
   };
   if (indices.device().is_cpu() && indices.is_contiguous()) return check_all(indices.data<int32_t>(), indices.numel());
   const std::vector<int32_t> v = indices.to_int_vector();  // a copy to host memory first
@@ -274,8 +274,8 @@ Tensor sum_all(const Tensor& x, const char* op) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   check_float(x, "sum_to");
-  check(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape ", shape,
-        " does not broadcast to ", x.shape());
+  check(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape ", shape, " does not broadcast to ",
+        x.shape());
   Tensor out = x;
   while (out.dim() > shape.size()) out = sum(out, 0, false, "sum_to");
   for (int d = 0; d < shape.size(); ++d)
@@ -369,8 +369,8 @@ void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation a
   if (bias.defined()) {
     check_float(bias, op);
     check_same_device(y, bias, op);
-    check(bias.dim() == 1 && bias.shape()[0] == y.shape()[1], op, ": bias of shape ", bias.shape(),
-          " does not match ", y.shape()[1], " output features");
+    check(bias.dim() == 1 && bias.shape()[0] == y.shape()[1], op, ": bias of shape ", bias.shape(), " does not match ",
+          y.shape()[1], " output features");
   }
   if (y.numel() == 0) return;
   const Tensor b = bias.defined() ? contiguous(bias) : Tensor{};
@@ -481,8 +481,11 @@ void rmsprop_step(std::span<const OptimSlot> slots, const kernels::RMSpropHyper&
               s.state[2].defined() == slots.front().state[2].defined(),
           op, ": every parameter needs square_avg and the same optional slots");
   fused_step(
-      slots, tensors, op, [](const OptimSlot& s, float* p, const float* g, int64_t n) { return optim_tensor(s, p, g, n); },
-      [&](const kernels::Backend& b, const kernels::OptimTensor* t, int64_t count) { b.rmsprop_step(t, count, hyper); });
+      slots, tensors, op,
+      [](const OptimSlot& s, float* p, const float* g, int64_t n) { return optim_tensor(s, p, g, n); },
+      [&](const kernels::Backend& b, const kernels::OptimTensor* t, int64_t count) {
+        b.rmsprop_step(t, count, hyper);
+      });
 }
 
 void adagrad_step(std::span<const OptimSlot> slots, const kernels::AdagradHyper& hyper, const char* op) {
@@ -495,7 +498,9 @@ void adagrad_step(std::span<const OptimSlot> slots, const kernels::AdagradHyper&
         t.step_size = kernels::math::adagrad_step_size(hyper, s.step);
         return t;
       },
-      [&](const kernels::Backend& b, const kernels::OptimTensor* t, int64_t count) { b.adagrad_step(t, count, hyper); });
+      [&](const kernels::Backend& b, const kernels::OptimTensor* t, int64_t count) {
+        b.adagrad_step(t, count, hyper);
+      });
 }
 
 // ---- losses
@@ -571,8 +576,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, const char* op) {
   const int64_t k2 = b.shape()[b.dim() - 2], n = b.shape()[b.dim() - 1];
   check(k == k2, op, ": shapes ", a.shape(), " and ", b.shape(), " are not aligned (", k, " != ", k2, ")");
   const int64_t ba = a.dim() == 3 ? a.shape()[0] : 1, bb = b.dim() == 3 ? b.shape()[0] : 1;
-  check(ba == bb || ba == 1 || bb == 1, op, ": batch sizes of ", a.shape(), " and ", b.shape(), " differ (", ba,
-        " vs ", bb, ")");
+  check(ba == bb || ba == 1 || bb == 1, op, ": batch sizes of ", a.shape(), " and ", b.shape(), " differ (", ba, " vs ",
+        bb, ")");
   const int64_t batch = std::max(ba, bb);
   for (int64_t v : {m, n, k}) check_int32_range(v, op, "matrix size");
 

@@ -147,15 +147,14 @@ struct BatchNormResult {
 /// Normalizes x [N, C, …] per channel C. Training: the batch's statistics, and running_mean and
 /// running_var (when defined) updated in place; evaluation: the running statistics. weight and
 /// bias ([C]) may be undefined.
-BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                           const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps,
-                           const char* op);
+BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                           const Tensor& bias, bool training, float momentum, float eps, const char* op);
 struct BatchNormGrads {
   Tensor dx, dweight, dbias;  // undefined where not asked for
 };
-BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
-                                   const Tensor& save_mean, const Tensor& save_invstd, bool training, bool need_dx,
-                                   bool need_dweight, bool need_dbias);
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, bool training, bool need_dx, bool need_dweight,
+                                   bool need_dbias);
 
 /// A dropout mask of `shape` on `device`: each element 1/(1 − p) with probability 1 − p, else 0,
 /// drawn from `seed` by position (the same mask on every backend). 0 ≤ p < 1.

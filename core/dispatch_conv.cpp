@@ -58,21 +58,28 @@ Window2d conv_window(const Tensor& x, const Tensor& w, const Conv2dParams& p, co
         ": stride and dilation must be >= 1, padding >= 0 and groups >= 1, got stride ", p.stride, ", padding ",
         p.padding, ", dilation ", p.dilation, ", groups ", p.groups);
   const int64_t c = x.shape()[1], o = w.shape()[0];
-  check(c % p.groups == 0, op, ": ", c, " input channels are not divisible by groups=", p.groups, " (input ",
-        x.shape(), ")");
+  check(c % p.groups == 0, op, ": ", c, " input channels are not divisible by groups=", p.groups, " (input ", x.shape(),
+        ")");
   check(o % p.groups == 0, op, ": ", o, " output channels are not divisible by groups=", p.groups, " (weight ",
         w.shape(), ")");
   check(w.shape()[1] * p.groups == c, op, ": weight ", w.shape(), " expects ", w.shape()[1] * p.groups,
         " input channels (", w.shape()[1], " per group × groups=", p.groups, "), input ", x.shape(), " has ", c);
-  Window2d win{.height = x.shape()[2], .width = x.shape()[3], .kernel_h = w.shape()[2], .kernel_w = w.shape()[3],
-               .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding,
-               .dilation_h = p.dilation, .dilation_w = p.dilation};
+  Window2d win{.height = x.shape()[2],
+               .width = x.shape()[3],
+               .kernel_h = w.shape()[2],
+               .kernel_w = w.shape()[3],
+               .stride_h = p.stride,
+               .stride_w = p.stride,
+               .pad_h = p.padding,
+               .pad_w = p.padding,
+               .dilation_h = p.dilation,
+               .dilation_w = p.dilation};
   check(win.kernel_h >= 1 && win.kernel_w >= 1, op, ": empty kernel in weight ", w.shape());
   const int64_t reach_h = p.dilation * (win.kernel_h - 1) + 1, reach_w = p.dilation * (win.kernel_w - 1) + 1;
-  check(reach_h <= win.height + 2 * p.padding && reach_w <= win.width + 2 * p.padding, op, ": kernel ",
-        win.kernel_h, "x", win.kernel_w, " (dilation ", p.dilation, ", reach ", reach_h, "x", reach_w,
-        ") is larger than the padded input ", win.height + 2 * p.padding, "x", win.width + 2 * p.padding,
-        " (input ", x.shape(), ", padding ", p.padding, ")");
+  check(reach_h <= win.height + 2 * p.padding && reach_w <= win.width + 2 * p.padding, op, ": kernel ", win.kernel_h,
+        "x", win.kernel_w, " (dilation ", p.dilation, ", reach ", reach_h, "x", reach_w,
+        ") is larger than the padded input ", win.height + 2 * p.padding, "x", win.width + 2 * p.padding, " (input ",
+        x.shape(), ", padding ", p.padding, ")");
   win.out_h = kernels::window_out_size(win.height, win.kernel_h, p.stride, p.padding, p.dilation);
   win.out_w = kernels::window_out_size(win.width, win.kernel_w, p.stride, p.padding, p.dilation);
   check_fits_int32(c * win.taps(), op, "column rows", x.shape());
@@ -171,7 +178,8 @@ Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Co
   const Tensor col = need_dweight ? new_tensor({slots, k, nb * L}, device) : Tensor{};
   const Tensor dcol = need_dx ? new_tensor({slots, k, nb * L}, device) : Tensor{};
   // One chunk: its partials are the results themselves; several: a row of partials per chunk.
-  const Tensor dw_parts = need_dweight ? (chunks == 1 ? r.dweight : new_tensor({chunks, weight.numel()}, device)) : Tensor{};
+  const Tensor dw_parts =
+      need_dweight ? (chunks == 1 ? r.dweight : new_tensor({chunks, weight.numel()}, device)) : Tensor{};
   const Tensor db_parts = need_dbias ? (chunks == 1 ? r.dbias : new_tensor({chunks, o}, device)) : Tensor{};
   if (db_parts.defined()) fill(db_parts, 0.f);
   const kernels::Backend& be = backend(x);
@@ -201,8 +209,8 @@ Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op);
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
-              kernels::Activation act, const char* op) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, kernels::Activation act,
+              const char* op) {
   const Window2d win = conv_window(x, weight, p, op);
   const int64_t n = x.shape()[0], o = weight.shape()[0];
   check_bias(x, bias, o, op);
@@ -225,11 +233,11 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
         " for an output of shape ", Shape({n, o, win.out_h, win.out_w}));
   const Tensor g_out = contiguous(dy), yc = act == kernels::Activation::none ? Tensor{} : contiguous(y);
   const kernels::Backend& be = backend(x);
-  return conv_backward_chunks(x, weight, p, win, need_dx, need_dweight, need_dbias,
-                              [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
-                                be.conv_output_backward(dzt, dbias, yc.defined() ? ptr<float>(yc) + b0 * o * L : nullptr,
-                                                        ptr<float>(g_out) + b0 * o * L, cb, o, L, act);
-                              });
+  return conv_backward_chunks(
+      x, weight, p, win, need_dx, need_dweight, need_dbias, [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
+        be.conv_output_backward(dzt, dbias, yc.defined() ? ptr<float>(yc) + b0 * o * L : nullptr,
+                                ptr<float>(g_out) + b0 * o * L, cb, o, L, act);
+      });
 }
 
 MaxResult conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& conv,
@@ -260,13 +268,12 @@ Conv2dGrads conv2d_max_pool2d_backward(const Tensor& dy, const Tensor& pooled, c
         pooled.shape());
   const Tensor g_out = contiguous(dy);
   const kernels::Backend& be = backend(x);
-  return conv_backward_chunks(x, weight, conv, win, need_dx, need_dweight, need_dbias,
-                              [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
-                                const int64_t at = b0 * o * pw.out_size();
-                                be.conv_max_pool2d_backward(dzt, dbias, ptr<float>(pooled) + at,
-                                                            ptr<int32_t>(indices) + at, ptr<float>(g_out) + at, cb, o,
-                                                            pw, act);
-                              });
+  return conv_backward_chunks(
+      x, weight, conv, win, need_dx, need_dweight, need_dbias, [&](int64_t b0, int64_t cb, float* dzt, float* dbias) {
+        const int64_t at = b0 * o * pw.out_size();
+        be.conv_max_pool2d_backward(dzt, dbias, ptr<float>(pooled) + at, ptr<int32_t>(indices) + at,
+                                    ptr<float>(g_out) + at, cb, o, pw, act);
+      });
 }
 
 // ---- pooling
@@ -275,16 +282,23 @@ namespace {
 
 Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op) {
   check(x.size() == 3 || x.size() == 4, op, ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got ", x);
-  check(p.kernel >= 1 && p.stride >= 1 && p.padding >= 0, op, ": kernel_size and stride must be >= 1 and padding >= 0, got kernel_size ",
-        p.kernel, ", stride ", p.stride, ", padding ", p.padding);
+  check(p.kernel >= 1 && p.stride >= 1 && p.padding >= 0, op,
+        ": kernel_size and stride must be >= 1 and padding >= 0, got kernel_size ", p.kernel, ", stride ", p.stride,
+        ", padding ", p.padding);
   check(p.padding <= p.kernel / 2, op, ": padding ", p.padding, " must be at most half the kernel size ", p.kernel);
   const int64_t h = x[x.size() - 2], w = x[x.size() - 1];
   check(p.kernel <= h + 2 * p.padding && p.kernel <= w + 2 * p.padding, op, ": kernel ", p.kernel, "x", p.kernel,
-        " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x,
-        ", padding ", p.padding, ")");
+        " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x, ", padding ",
+        p.padding, ")");
   check_fits_int32(h * w, op, "plane size", x);
-  Window2d win{.height = h, .width = w, .kernel_h = p.kernel, .kernel_w = p.kernel, .stride_h = p.stride,
-               .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  Window2d win{.height = h,
+               .width = w,
+               .kernel_h = p.kernel,
+               .kernel_w = p.kernel,
+               .stride_h = p.stride,
+               .stride_w = p.stride,
+               .pad_h = p.padding,
+               .pad_w = p.padding};
   win.out_h = kernels::window_out_size(h, p.kernel, p.stride, p.padding, 1);
   win.out_w = kernels::window_out_size(w, p.kernel, p.stride, p.padding, 1);
   return win;
@@ -317,8 +331,14 @@ MaxResult max_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
 }
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, const Pool2dParams& p) {
-  Window2d w{.height = x_shape[x_shape.size() - 2], .width = x_shape[x_shape.size() - 1], .kernel_h = p.kernel,
-             .kernel_w = p.kernel, .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  Window2d w{.height = x_shape[x_shape.size() - 2],
+             .width = x_shape[x_shape.size() - 1],
+             .kernel_h = p.kernel,
+             .kernel_w = p.kernel,
+             .stride_h = p.stride,
+             .stride_w = p.stride,
+             .pad_h = p.padding,
+             .pad_w = p.padding};
   w.out_h = dy.shape()[dy.dim() - 2];
   w.out_w = dy.shape()[dy.dim() - 1];
   Tensor dx = new_tensor(x_shape, dy.device());
@@ -338,8 +358,14 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
 }
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dParams& p) {
-  Window2d w{.height = x_shape[x_shape.size() - 2], .width = x_shape[x_shape.size() - 1], .kernel_h = p.kernel,
-             .kernel_w = p.kernel, .stride_h = p.stride, .stride_w = p.stride, .pad_h = p.padding, .pad_w = p.padding};
+  Window2d w{.height = x_shape[x_shape.size() - 2],
+             .width = x_shape[x_shape.size() - 1],
+             .kernel_h = p.kernel,
+             .kernel_w = p.kernel,
+             .stride_h = p.stride,
+             .stride_w = p.stride,
+             .pad_h = p.padding,
+             .pad_w = p.padding};
   w.out_h = dy.shape()[dy.dim() - 2];
   w.out_w = dy.shape()[dy.dim() - 1];
   Tensor dx = new_tensor(x_shape, dy.device());
@@ -371,9 +397,8 @@ void check_channel_vector(const Tensor& v, int64_t c, const Tensor& x, const cha
 
 }  // namespace
 
-BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                           const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps,
-                           const char* op) {
+BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                           const Tensor& bias, bool training, float momentum, float eps, const char* op) {
   check_float(x, op);
   check(x.dim() >= 2, op, ": expected an input [N, C] or [N, C, …], got ", x.shape());
   const int64_t n = x.shape()[0], c = x.shape()[1], inner = inner_size(x.shape());
@@ -404,9 +429,9 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& running_mean, const Te
   return r;
 }
 
-BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
-                                   const Tensor& save_mean, const Tensor& save_invstd, bool training, bool need_dx,
-                                   bool need_dweight, bool need_dbias) {
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, bool training, bool need_dx, bool need_dweight,
+                                   bool need_dbias) {
   check(dy.shape() == x.shape(), "batch_norm: gradient of shape ", dy.shape(), " for an input of shape ", x.shape());
   const int64_t n = x.shape()[0], c = x.shape()[1], inner = inner_size(x.shape());
   BatchNormGrads r;

@@ -41,7 +41,7 @@ class Pool {
     const size_t size = (cls + 1) * kGranule;
     if (chunk_left_ < size) {
       // The rest of the old chunk is dropped (< 1 KiB); chunks stay listed, so they are reachable.
-      chunks_.push_back(static_cast<char*>(::operator new(kChunk, std::align_val_t{kGranule})));
+      chunks_.push_back(static_cast<char*>(::operator new (kChunk, std::align_val_t{kGranule})));
       chunk_next_ = chunks_.back();
       chunk_left_ = kChunk;
     }

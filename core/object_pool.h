@@ -29,7 +29,9 @@ struct PoolAllocator {
   T* allocate(size_t n) { return static_cast<T*>(detail::pool_allocate(n * sizeof(T))); }
   void deallocate(T* p, size_t n) noexcept { detail::pool_deallocate(p, n * sizeof(T)); }
   template <class U>
-  bool operator==(const PoolAllocator<U>&) const { return true; }
+  bool operator==(const PoolAllocator<U>&) const {
+    return true;
+  }
 };
 
 }  // namespace minidl

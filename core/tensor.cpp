@@ -28,7 +28,8 @@ void apply_requires_grad(Tensor& t, const TensorOptions& options) {
 template <class T>
 Tensor upload(const std::vector<T>& host, const Shape& shape, DType dtype, Device device) {
   Tensor t = detail::make_tensor(shape, dtype, device);
-  if (!host.empty()) backend_for(device).copy_from_host(detail::impl_of(t)->storage->data(), host.data(), host.size() * 4);
+  if (!host.empty())
+    backend_for(device).copy_from_host(detail::impl_of(t)->storage->data(), host.data(), host.size() * 4);
   return t;
 }
 
@@ -147,8 +148,7 @@ Tensor Tensor::randn(Shape shape, Generator& gen, TensorOptions options) {
 Tensor Tensor::uniform(Shape shape, float lo, float hi, Generator& gen, TensorOptions options) {
   check_sizes(shape, "uniform");
   check(options.dtype == DType::float32, "uniform: samples are float32, asked for ", options.dtype);
-  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uniform: need finite lo <= hi, got [", lo, ", ", hi,
-        ")");
+  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uniform: need finite lo <= hi, got [", lo, ", ", hi, ")");
   std::vector<float> v(static_cast<size_t>(shape.numel()));
   const float below_hi = hi > lo ? std::nextafter(hi, lo) : hi;  // lo + (hi − lo)·u can round up to hi
   for (float& x : v) x = std::min(lo + (hi - lo) * gen.uniform(), below_hi);
@@ -241,8 +241,7 @@ void check_in_place(const Tensor& t, const char* op) {
 // `src` seen with the shape of `like`, repeating along broadcast dims (stride 0): no copy.
 Tensor broadcast_view(const Tensor& src, const Tensor& like, const char* op) {
   const Shape& shape = like.shape();
-  check(broadcast_shapes(src.shape(), shape, op) == shape, op, ": cannot broadcast shape ", src.shape(), " to ",
-        shape);
+  check(broadcast_shapes(src.shape(), shape, op) == shape, op, ": cannot broadcast shape ", src.shape(), " to ", shape);
   Shape strides = shape;
   const int lead = shape.size() - src.dim();
   for (int d = 0; d < shape.size(); ++d)
@@ -276,9 +275,9 @@ const Tensor& Tensor::fill_(float value) const {
 const Tensor& Tensor::add_(const Tensor& other, float alpha) const {
   check_in_place(*this, "add_");
   dispatch::check_float(other, "add_");
-  const Tensor scaled =
-      alpha == 1.f ? other
-                   : dispatch::binary(dispatch::BinaryOp::mul, other, full({}, alpha, {.device = other.device()}), "add_");
+  const Tensor scaled = alpha == 1.f ? other
+                                     : dispatch::binary(dispatch::BinaryOp::mul, other,
+                                                        full({}, alpha, {.device = other.device()}), "add_");
   dispatch::binary_into(dispatch::BinaryOp::add, *this, *this, scaled, "add_");
   return *this;
 }

@@ -78,7 +78,7 @@ class Tensor {
   int64_t dim() const { return shape().size(); }
   int64_t numel() const { return shape().numel(); }
   int64_t size(int64_t dim) const;  // negative dims count from the end
-  const Strides& strides() const;     // in elements
+  const Strides& strides() const;   // in elements
   int64_t offset() const;           // of element [0, …, 0] in the storage, in elements
   DType dtype() const;
   Device device() const;
@@ -164,7 +164,6 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-
 /// Tensors with names: a model's parameters, an optimizer's state, a checkpoint's contents.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
@@ -181,6 +180,5 @@ T* Tensor::data() const {
 
 inline TensorImpl* detail::impl_of(const Tensor& t) { return t.impl_.get(); }
 inline long detail::handle_count(const Tensor& t) { return t.impl_.use_count(); }
-
 
 }  // namespace minidl

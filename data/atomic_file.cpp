@@ -122,8 +122,8 @@ void write_file_atomically_at(int dir_fd, const std::string& name,
       for (int attempt = 0; temp.empty(); ++attempt) {
         temp = temporary_name(name);
         if (::linkat(AT_FDCWD, self.c_str(), dir_fd, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-          check(errno == EEXIST && attempt < 100, op, ": ", path, ": cannot name the temporary file: ",
-                std::strerror(errno));
+          check(errno == EEXIST && attempt < 100, op, ": ", path,
+                ": cannot name the temporary file: ", std::strerror(errno));
           temp.clear();
         }
       }

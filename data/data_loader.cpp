@@ -32,13 +32,15 @@ DataLoader::Iterator DataLoader::begin() {
 Batch DataLoader::batch(int64_t i) const {
   check(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " out of range [0, ", num_batches(), ")");
   const int64_t first = i * options_.batch_size;
-  const auto [part_first, part_last] = shard_range(std::min(options_.batch_size, dataset_.size() - first), options_.shard);
+  const auto [part_first, part_last] =
+      shard_range(std::min(options_.batch_size, dataset_.size() - first), options_.shard);
   const int64_t begin = first + part_first, end = first + part_last;
   check(!options_.shuffle || !order_.empty() || dataset_.size() == 0,
         "DataLoader: begin() must start an epoch before batches are read");
-  Batch b = options_.shuffle ? dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin),
-                                                                          static_cast<size_t>(end - begin)))
-                             : dataset_.range(begin, end);
+  Batch b =
+      options_.shuffle
+          ? dataset_.gather(std::span(order_).subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)))
+          : dataset_.range(begin, end);
   if (options_.device.is_cpu()) return b;
   // Gathered on the host, uploaded through the backend's pinned staging buffers: the copy is queued
   // behind the steps still running on the device, and the host goes on to the next batch.

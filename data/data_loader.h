@@ -18,8 +18,8 @@ namespace minidl::data {
 struct DataLoaderOptions {
   int64_t batch_size = 64;
   bool shuffle = false;
-  bool drop_last = false;  // drop a final batch smaller than batch_size
-  uint64_t seed = 0;       // of the shuffling generator
+  bool drop_last = false;         // drop a final batch smaller than batch_size
+  uint64_t seed = 0;              // of the shuffling generator
   Device device = Device::cpu();  // where batches are handed out (gathered on the host, then copied)
   /// Data parallelism: only this process's part of every batch (data/shard.h). The number of
   /// batches and their order are the single process's, so every rank steps in time.

@@ -30,7 +30,7 @@ namespace {
 // An entry: this header, then the decompressed bytes.
 struct EntryHeader {
   char magic[8];
-  uint64_t source_size;   // the compressed file's size and FNV-1a hash: which source this came from
+  uint64_t source_size;  // the compressed file's size and FNV-1a hash: which source this came from
   uint64_t source_hash;
   uint64_t payload_size;  // the decompressed bytes' size and CRC-32: that the entry is whole
   uint32_t payload_crc;
@@ -229,8 +229,7 @@ void store_decompression(const std::string& path, std::span<const uint8_t> compr
   h.payload_crc = crc32_of(decompressed);
   const std::string name = entry_name(path);
   try {
-    write_file_atomically_at(dir.fd, name,
-                             {std::span(reinterpret_cast<const uint8_t*>(&h), sizeof h), decompressed},
+    write_file_atomically_at(dir.fd, name, {std::span(reinterpret_cast<const uint8_t*>(&h), sizeof h), decompressed},
                              cached_decompression_path(path), "cache", 0600);
   } catch (const Error&) {
     return;  // a full disk or the like: the caller has the bytes already

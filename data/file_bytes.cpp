@@ -34,7 +34,10 @@ struct RegularFile {
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       const bool dir = S_ISDIR(st.st_mode), fifo = S_ISFIFO(st.st_mode);
       ::close(fd);
-      fail(op, ": ", path, ": not a regular file (", dir ? "a directory" : fifo ? "a FIFO" : "a device or socket",
+      fail(op, ": ", path, ": not a regular file (",
+           dir    ? "a directory"
+           : fifo ? "a FIFO"
+                  : "a device or socket",
            "); give a file");
     }
     size = static_cast<size_t>(st.st_size);

@@ -15,13 +15,20 @@ namespace {
 
 const char* type_name(uint8_t type) {
   switch (type) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "int16";
-    case 0x0C: return "int32";
-    case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return "unknown";
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "int16";
+    case 0x0C:
+      return "int32";
+    case 0x0D:
+      return "float32";
+    case 0x0E:
+      return "float64";
+    default:
+      return "unknown";
   }
 }
 
@@ -39,9 +46,9 @@ constexpr size_t kMagicBytes = 4;
 
 struct Header {
   std::vector<int64_t> dims;
-  std::string dims_text;   // "60000 x 28 x 28"
-  size_t bytes = 0;        // the header's own length
-  uint64_t data_bytes = 0; // what it promises after itself
+  std::string dims_text;    // "60000 x 28 x 28"
+  size_t bytes = 0;         // the header's own length
+  uint64_t data_bytes = 0;  // what it promises after itself
 };
 
 // The header at the start of `bytes`, which may hold nothing else yet (gunzip_idx reads it first).
@@ -76,8 +83,8 @@ IdxArray parse_idx(Bytes bytes, const std::string& path) {
   const uint64_t available = bytes.size() - h.bytes;
   check(h.data_bytes <= available, "read_idx: ", path, ": truncated: the header promises ", h.dims_text, " = ",
         h.data_bytes, " bytes of data, the file has ", available);
-  check(h.data_bytes == available, "read_idx: ", path, ": ", available - h.data_bytes, " bytes after the ",
-        h.dims_text, " data the header describes");
+  check(h.data_bytes == available, "read_idx: ", path, ": ", available - h.data_bytes, " bytes after the ", h.dims_text,
+        " data the header describes");
   IdxArray out;
   out.dims = h.dims;
   out.data = bytes.span().subspan(h.bytes);

@@ -31,7 +31,6 @@ IdxArray parse_idx(Bytes bytes, const std::string& path);
 /// exactly: decompression stops there (one byte more is an error), and a header promising more than
 /// `max_bytes`, or more than the compressed bytes can expand to, is refused before anything is
 /// allocated. So a small file cannot make the reader allocate or inflate more than its header says.
-IdxArray gunzip_idx(std::span<const uint8_t> compressed, const std::string& path,
-                    size_t max_bytes = size_t{1} << 30);
+IdxArray gunzip_idx(std::span<const uint8_t> compressed, const std::string& path, size_t max_bytes = size_t{1} << 30);
 
 }  // namespace minidl::data

@@ -5,10 +5,10 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
-#include <initializer_list>
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -152,8 +152,9 @@ void save_png(const std::string& path, const Tensor& pixels) {
   std::vector<unsigned char> bytes;
   for (float v : pixels.to_vector())
     bytes.push_back(static_cast<unsigned char>(std::isnan(v) ? 0 : std::lround(std::clamp(v, 0.f, 1.f) * 255.f)));
-  check(stbi_write_png(path.c_str(), static_cast<int>(w), static_cast<int>(h), 1, bytes.data(), static_cast<int>(w)) != 0,
-        "save_png: ", path, ": cannot write the file");
+  check(
+      stbi_write_png(path.c_str(), static_cast<int>(w), static_cast<int>(h), 1, bytes.data(), static_cast<int>(w)) != 0,
+      "save_png: ", path, ": cannot write the file");
 }
 
 std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels) {

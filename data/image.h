@@ -19,8 +19,7 @@ Tensor load_image(const std::string& path, int64_t size = 28, float background =
 
 /// The same from an image file's bytes in memory; `name` names them in errors. Images over
 /// kMaxImagePixels pixels are refused before they are decoded.
-Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t size = 28,
-                    float background = 0.f);
+Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t size = 28, float background = 0.f);
 constexpr int64_t kMaxImagePixels = int64_t{1} << 24;  // 4096 × 4096
 
 /// Writes [height, width] (or [height·width] with height = width) pixels in [0, 1] as an 8-bit

@@ -18,9 +18,9 @@ enum class Split { train, test };
 
 /// Where a dataset lives and how it is normalized; also what `minidl` records in checkpoints.
 struct ImageDatasetInfo {
-  const char* name;           // "mnist"
-  float mean, std;            // of the training pixels in [0, 1]
-  const char* how_to_fetch;   // shown when the files are missing
+  const char* name;          // "mnist"
+  float mean, std;           // of the training pixels in [0, 1]
+  const char* how_to_fetch;  // shown when the files are missing
 };
 
 /// Byte images and int32 labels; batches are float32 [B, pixels] normalized as `info` says and

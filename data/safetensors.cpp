@@ -1,11 +1,11 @@
 #include "data/safetensors.h"
 
+#include <zlib.h>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include "core/dispatch.h"
 #include "data/atomic_file.h"
@@ -60,7 +60,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     check(name != "__metadata__" && !header.contains(name), "save_safetensors: duplicate or reserved name '", name,
           "'");
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * element_size(t.dtype());
-    header[name] = {{"dtype", dtype_code(t.dtype())}, {"shape", std::vector<int64_t>(t.shape().begin(), t.shape().end())},
+    header[name] = {{"dtype", dtype_code(t.dtype())},
+                    {"shape", std::vector<int64_t>(t.shape().begin(), t.shape().end())},
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     contiguous.push_back(dispatch::contiguous(t));
@@ -105,8 +106,8 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
         " bytes, too short for the 8-byte header length");
   uint64_t length = 0;
   std::memcpy(&length, bytes.data(), 8);
-  check(length <= bytes.size() - 8 && length <= kMaxHeaderBytes, "load_safetensors: ", path, ": header length ",
-        length, " does not fit the file's ", bytes.size(), " bytes (not a safetensors file, or truncated)");
+  check(length <= bytes.size() - 8 && length <= kMaxHeaderBytes, "load_safetensors: ", path, ": header length ", length,
+        " does not fit the file's ", bytes.size(), " bytes (not a safetensors file, or truncated)");
   json header;
   try {
     header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(length));
@@ -172,8 +173,8 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
   uint64_t covered = 0;
   for (const Placed& p : placed) {
     check(p.begin == covered, "load_safetensors: ", path, ": tensor '", p.name, "': data_offsets [", p.begin, ", ",
-          p.end, "] ", p.begin < covered ? "overlap the previous tensor's" : "leave a gap after byte", " (",
-          covered, ")");
+          p.end, "] ", p.begin < covered ? "overlap the previous tensor's" : "leave a gap after byte", " (", covered,
+          ")");
     covered = p.end;
   }
   check(covered == data_size, "load_safetensors: ", path, ": ", data_size - covered,
@@ -190,8 +191,8 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
     char computed[9];
     std::snprintf(computed, sizeof computed, "%08x",
                   crc32_of(bytes.first(8), bytes_of(text), bytes.subspan(static_cast<size_t>(data_start))));
-    check(it->second == computed, "load_safetensors: ", path, ": checksum mismatch (stored ", it->second,
-          ", computed ", computed, "): the file is corrupt");
+    check(it->second == computed, "load_safetensors: ", path, ": checksum mismatch (stored ", it->second, ", computed ",
+          computed, "): the file is corrupt");
   }
   // The JSON object iterates by name; hand the tensors back in the order of their data.
   for (Placed& p : placed) {

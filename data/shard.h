@@ -9,8 +9,8 @@
 // to the whole batch's gradient exactly.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include <minidl/core/error.h>

@@ -66,7 +66,7 @@ DataParallel::DataParallel(nn::Module& model, DataParallelOptions options)
     }
     bucket.buffer = Tensor::empty({numel}, {.device = device_buffers_ ? device_ : Device::cpu()});
     bucket.what = str_cat("all_reduce of gradient bucket ", b, " of ", plan_.size(), " (", bucket.params.size(),
-                                 " tensors, ", mib(numel * 4), ")");
+                          " tensors, ", mib(numel * 4), ")");
     stats_.gradient_bytes += numel * 4;
   }
   stats_.buckets = static_cast<int64_t>(buckets_.size());
@@ -90,8 +90,9 @@ void DataParallel::reset_stats() {
 void DataParallel::begin_step(int64_t examples) {
   check(examples >= 0, "DataParallel::begin_step: examples must be >= 0, got ", examples);
   for (const Bucket& bucket : buckets_)
-    check(!bucket.request.active(), "DataParallel: a step was abandoned with its all-reduces in flight; the ranks "
-                                    "can no longer agree on the gradients");
+    check(!bucket.request.active(),
+          "DataParallel: a step was abandoned with its all-reduces in flight; the ranks "
+          "can no longer agree on the gradients");
   examples_ = examples;
   std::fill(ready_.begin(), ready_.end(), 0);
   for (Bucket& bucket : buckets_) bucket.pending = static_cast<int>(bucket.params.size());

@@ -52,8 +52,8 @@ struct DataParallelOptions {
 struct DataParallelStats {
   int64_t steps = 0;
   int64_t buckets = 0, gradient_bytes = 0;  // per step
-  double wait_seconds = 0;  // in finish_step(), waiting for the all-reduces backward() did not hide
-  double pack_seconds = 0;  // copying gradients into buckets and back
+  double wait_seconds = 0;                  // in finish_step(), waiting for the all-reduces backward() did not hide
+  double pack_seconds = 0;                  // copying gradients into buckets and back
 };
 
 /// One bucket's all-reduce being started: during backward() (from the hook) or after it.
@@ -99,7 +99,7 @@ class DataParallel final : public nn::GradientSync {
     Tensor buffer;                 // float32 [numel]: on the host, or on the GPU for CUDA-aware MPI
     int pending = 0;               // parameters whose gradient is not final yet in this step
     Request request;
-    std::string what;              // how the watchdog names it
+    std::string what;  // how the watchdog names it
   };
   void on_grad_ready(const Tensor& leaf);
   void launch_ready(bool during_backward);
@@ -111,7 +111,7 @@ class DataParallel final : public nn::GradientSync {
   DataParallelOptions options_;
   std::vector<Tensor> params_, buffers_;
   Device device_;
-  bool device_buffers_;  // CUDA-aware MPI: buckets live on the GPU
+  bool device_buffers_;                            // CUDA-aware MPI: buckets live on the GPU
   std::unordered_map<const void*, size_t> index_;  // parameter's TensorImpl → index in params_
   std::vector<std::vector<size_t>> plan_;
   std::vector<Bucket> buckets_;

@@ -22,13 +22,21 @@ namespace {
 template <class T>
 MPI_Datatype mpi_type();
 template <>
-MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
 template <>
-MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
 template <>
-MPI_Datatype mpi_type<int32_t>() { return MPI_INT32_T; }
+MPI_Datatype mpi_type<int32_t>() {
+  return MPI_INT32_T;
+}
 template <>
-MPI_Datatype mpi_type<uint64_t>() { return MPI_UINT64_T; }
+MPI_Datatype mpi_type<uint64_t>() {
+  return MPI_UINT64_T;
+}
 
 int count_of(size_t n, const char* what) {
   check(n <= static_cast<size_t>(INT_MAX), what, ": ", n, " elements exceed MPI's count (int)");

@@ -30,7 +30,7 @@ constexpr int kQuestion = 1, kAnswer = 2;
 struct Position {
   uint64_t seq = 0;
   uint64_t question = 0;  // in an answer: the asker's seq, so that stale answers are recognized
-  char what[120] = {};  // a bucket's description fits; still below every MPI's eager limit
+  char what[120] = {};    // a bucket's description fits; still below every MPI's eager limit
 };
 
 Position current;  // this rank's, while it waits
@@ -95,21 +95,23 @@ void diagnose(MPI_Request& request, double waited) {
   std::vector<int> silent, same, elsewhere;
   for (int r = 0; r < n; ++r) {
     if (r == me) continue;
-    if (!answered[static_cast<size_t>(r)]) silent.push_back(r);
-    else if (where[static_cast<size_t>(r)].seq == current.seq) same.push_back(r);
-    else elsewhere.push_back(r);
+    if (!answered[static_cast<size_t>(r)])
+      silent.push_back(r);
+    else if (where[static_cast<size_t>(r)].seq == current.seq)
+      same.push_back(r);
+    else
+      elsewhere.push_back(r);
   }
-  std::string message = minidl::str_cat("rank ", me, ": no progress for ", static_cast<int>(waited + 0.5),
-                                               " s in ", current.what, " (collective #", current.seq, ")");
+  std::string message = minidl::str_cat("rank ", me, ": no progress for ", static_cast<int>(waited + 0.5), " s in ",
+                                        current.what, " (collective #", current.seq, ")");
   if (!silent.empty())
     message += minidl::str_cat("; ", rank_list(silent), " did not answer within ", grace,
-                                      " s (dead or hung; the watchdog's timeout is ", timeout(),
-                                      " s, MINIDL_DIST_TIMEOUT)");
+                               " s (dead or hung; the watchdog's timeout is ", timeout(), " s, MINIDL_DIST_TIMEOUT)");
   for (int r : elsewhere) {
     const Position& p = where[static_cast<size_t>(r)];
     message += p.seq == 0 ? minidl::str_cat("; rank ", r, " answered from outside any collective")
                           : minidl::str_cat("; rank ", r, " is waiting in collective #", p.seq, " (", p.what,
-                                                   "): the ranks called different collectives");
+                                            "): the ranks called different collectives");
   }
   if (!same.empty()) message += "; " + rank_list(same) + (same.size() == 1 ? " is" : " are") + " waiting here too";
   throw PeerError(message);

@@ -28,7 +28,8 @@ void check_mpi(int rc, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  throw PeerError(minidl::str_cat(what, ": MPI error ", rc, length ? ": " : "", std::string(text, static_cast<size_t>(length))));
+  throw PeerError(
+      minidl::str_cat(what, ": MPI error ", rc, length ? ": " : "", std::string(text, static_cast<size_t>(length))));
 }
 
 }  // namespace mpi
@@ -41,7 +42,8 @@ void init() {
   if (const char* t = std::getenv("MINIDL_DIST_TIMEOUT"); t && *t) {
     char* end = nullptr;
     const double seconds = std::strtod(t, &end);
-    check(*end == '\0' && seconds > 0, "dist::init: MINIDL_DIST_TIMEOUT must be a number of seconds > 0, got '", t, "'");
+    check(*end == '\0' && seconds > 0, "dist::init: MINIDL_DIST_TIMEOUT must be a number of seconds > 0, got '", t,
+          "'");
     world.timeout = seconds;
   }
   int provided = 0;
@@ -56,7 +58,7 @@ void init() {
   mpi::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world.watch), "dist::init");
   MPI_Comm local = MPI_COMM_NULL;
   mpi::check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank, MPI_INFO_NULL, &local),
-                    "dist::init");
+                 "dist::init");
   mpi::check_mpi(MPI_Comm_rank(local, &world.local_rank), "dist::init");
   mpi::check_mpi(MPI_Comm_size(local, &world.local_size), "dist::init");
   MPI_Comm_free(&local);

@@ -13,7 +13,8 @@ double timeout_seconds = 60;
 
 template <class T>
 void reduce(std::span<T>, ReduceOp op) {
-  check(op != ReduceOp::average || !std::is_integral_v<T>, "all_reduce: average needs float32 or float64 data, got int32");
+  check(op != ReduceOp::average || !std::is_integral_v<T>,
+        "all_reduce: average needs float32 or float64 data, got int32");
 }
 }  // namespace
 
@@ -50,10 +51,18 @@ void all_reduce(const Tensor& tensor, ReduceOp op) {
   check(!tensor.defined() || tensor.dtype() != DType::int32 || op != ReduceOp::average,
         "all_reduce: average needs float32 or float64 data, got int32");
 }
-void broadcast(std::span<float>, int root) { check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1"); }
-void broadcast(std::span<int32_t>, int root) { check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1"); }
-void broadcast(std::span<uint64_t>, int root) { check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1"); }
-void broadcast(const Tensor&, int root) { check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1"); }
+void broadcast(std::span<float>, int root) {
+  check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1");
+}
+void broadcast(std::span<int32_t>, int root) {
+  check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1");
+}
+void broadcast(std::span<uint64_t>, int root) {
+  check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1");
+}
+void broadcast(const Tensor&, int root) {
+  check(root == 0, "broadcast: root ", root, " is not a rank of this world of 1");
+}
 void barrier() {}
 
 Request all_reduce_async(std::span<float>, ReduceOp op, const char* what) {

@@ -50,15 +50,15 @@ std::vector<Gemm> step_gemms(nn::Sequential& model, const Shape& example, int ba
       const int o = static_cast<int>(conv->out_channels()) / g;
       const int k = static_cast<int>(conv->weight.numel() / conv->out_channels());  // (C/G)·kh·kw
       const int n = batch * static_cast<int>(y.size(2) * y.size(3));
-      gemms.push_back({false, false, o, n, k, g});          // y = W·col
-      gemms.push_back({false, true, o, k, n, g});           // dW = dz·colᵀ
+      gemms.push_back({false, false, o, n, k, g});             // y = W·col
+      gemms.push_back({false, true, o, k, n, g});              // dW = dz·colᵀ
       if (!first) gemms.push_back({true, false, k, n, o, g});  // dcol = Wᵀ·dz
       x = y;
       first = false;
     } else if (const auto* linear = dynamic_cast<const nn::Linear*>(child.get())) {
       const int i = static_cast<int>(linear->in_features()), o = static_cast<int>(linear->out_features());
-      gemms.push_back({false, true, batch, o, i});           // y = x·Wᵀ
-      gemms.push_back({true, false, o, i, batch});           // dW = dzᵀ·x
+      gemms.push_back({false, true, batch, o, i});               // y = x·Wᵀ
+      gemms.push_back({true, false, o, i, batch});               // dW = dzᵀ·x
       if (!first) gemms.push_back({false, false, batch, i, o});  // dx = dz·W
       x = (*child)(x);
       first = false;
@@ -76,10 +76,14 @@ int main(int argc, char** argv) {
   int threads = 1, batch = 64, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--model") model_name = value;
-    else if (flag == "--threads") threads = std::atoi(value.c_str());
-    else if (flag == "--batch") batch = std::atoi(value.c_str());
-    else if (flag == "--reps") reps = std::atoi(value.c_str());
+    if (flag == "--model")
+      model_name = value;
+    else if (flag == "--threads")
+      threads = std::atoi(value.c_str());
+    else if (flag == "--batch")
+      batch = std::atoi(value.c_str());
+    else if (flag == "--reps")
+      reps = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "bench_cnn_gemm_bound: unknown flag %s\n", flag.c_str());
       return 2;
@@ -138,8 +142,9 @@ int main(int argc, char** argv) {
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
-  std::printf("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"gemm_epoch_seconds\": %.4f, \"gflop\": %.1f, "
-              "\"gflops\": %.1f}\n",
-              model_name.c_str(), threads, batch, seconds.front(), flop * 1e-9, flop / seconds.front() * 1e-9);
+  std::printf(
+      "{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"gemm_epoch_seconds\": %.4f, \"gflop\": %.1f, "
+      "\"gflops\": %.1f}\n",
+      model_name.c_str(), threads, batch, seconds.front(), flop * 1e-9, flop / seconds.front() * 1e-9);
   return 0;
 }

@@ -35,10 +35,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--threads") threads = value;
-    else if (flag == "--batch") batch = value;
-    else if (flag == "--hidden") hidden = value;
-    else if (flag == "--reps") reps = value;
+    if (flag == "--threads")
+      threads = value;
+    else if (flag == "--batch")
+      batch = value;
+    else if (flag == "--hidden")
+      hidden = value;
+    else if (flag == "--reps")
+      reps = value;
     else {
       std::fprintf(stderr, "bench_gemm_bound: unknown flag %s\n", flag.c_str());
       return 2;
@@ -52,14 +56,15 @@ int main(int argc, char** argv) {
   constexpr int kImages = 60000, kIn = 784, kOut = 10;
   const int H = hidden;
   std::vector<float> x(static_cast<size_t>(batch) * kIn, 0.5f), w1(static_cast<size_t>(H) * kIn, 0.01f),
-      w2(static_cast<size_t>(kOut) * H, 0.01f), h(static_cast<size_t>(batch) * H), logits(static_cast<size_t>(batch) * kOut),
-      dz(static_cast<size_t>(batch) * kOut, 0.1f), dh(static_cast<size_t>(batch) * H), dw2(w2.size()), dw1(w1.size());
+      w2(static_cast<size_t>(kOut) * H, 0.01f), h(static_cast<size_t>(batch) * H),
+      logits(static_cast<size_t>(batch) * kOut), dz(static_cast<size_t>(batch) * kOut, 0.1f),
+      dh(static_cast<size_t>(batch) * H), dw2(w2.size()), dw1(w1.size());
   const auto step = [&](int b) {
-    gemm(false, true, b, H, kIn, x.data(), kIn, w1.data(), kIn, h.data());               // h = x·W1ᵀ
-    gemm(false, true, b, kOut, H, h.data(), H, w2.data(), H, logits.data());             // logits = h·W2ᵀ
-    gemm(true, false, kOut, H, b, dz.data(), kOut, h.data(), H, dw2.data());             // dW2 = dzᵀ·h
-    gemm(false, false, b, H, kOut, dz.data(), kOut, w2.data(), H, dh.data());            // dh = dz·W2
-    gemm(true, false, H, kIn, b, dh.data(), H, x.data(), kIn, dw1.data());               // dW1 = dhᵀ·x
+    gemm(false, true, b, H, kIn, x.data(), kIn, w1.data(), kIn, h.data());     // h = x·W1ᵀ
+    gemm(false, true, b, kOut, H, h.data(), H, w2.data(), H, logits.data());   // logits = h·W2ᵀ
+    gemm(true, false, kOut, H, b, dz.data(), kOut, h.data(), H, dw2.data());   // dW2 = dzᵀ·h
+    gemm(false, false, b, H, kOut, dz.data(), kOut, w2.data(), H, dh.data());  // dh = dz·W2
+    gemm(true, false, H, kIn, b, dh.data(), H, x.data(), kIn, dw1.data());     // dW1 = dhᵀ·x
   };
   const auto epoch = [&] {
     for (int done = 0; done < kImages; done += batch) step(std::min(batch, kImages - done));

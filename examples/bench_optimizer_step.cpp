@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
   };
   std::printf("fused optimizer step over the default MLP's %s parameters, %d threads, median of %d\n\n", "203,530",
               num_threads(), reps);
-  std::printf("| optimizer | state | step (µs) | read+write pass (µs) | step GB/s | pass GB/s | step / pass |\n"
-              "|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| optimizer | state | step (µs) | read+write pass (µs) | step GB/s | pass GB/s | step / pass |\n"
+      "|---|---|---|---|---|---|---|\n");
   for (const Case& c : cases) {
     Generator gen(0);
     const auto model = nn::mlp(784, {256}, 10, gen);

@@ -20,7 +20,7 @@ int main() {
   const float lr = 0.5f;
   for (int step = 0; step < 200; ++step) {
     const Tensor loss = mean(square(matmul(x, w) + b - y));  // mean squared error
-    w.set_grad({});  // gradients accumulate, so clear them before each backward
+    w.set_grad({});                                          // gradients accumulate, so clear them before each backward
     b.set_grad({});
     loss.backward();
     {

@@ -32,8 +32,7 @@ constexpr void coalesce(StridedLayout<N>& l) {
   for (int d = 0; d < l.ndim; ++d) {
     if (l.shape[d] == 1) continue;
     bool merge = out.ndim > 0;
-    for (int k = 0; k < N && merge; ++k)
-      merge = l.strides[k][d] * l.shape[d] == out.strides[k][out.ndim - 1];
+    for (int k = 0; k < N && merge; ++k) merge = l.strides[k][d] * l.shape[d] == out.strides[k][out.ndim - 1];
     if (merge) {
       out.shape[out.ndim - 1] *= l.shape[d];
       for (int k = 0; k < N; ++k) out.strides[k][out.ndim - 1] = l.strides[k][d];

@@ -134,18 +134,18 @@ MINIDL_HD inline void adam_update(float& p, float grad, float& m, float& v, floa
                                   float step_size, float correction) {
   float g = grad;
   if (h.decoupled)
-    p = p * h.decay;                                   // p = p·(1 − lr·λ)
+    p = p * h.decay;  // p = p·(1 − lr·λ)
   else if (h.weight_decay != 0.f)
-    g = g + h.weight_decay * p;                        // g = grad + λ·p
-  m = m * h.beta1 + h.one_minus_beta1 * g;             // m = β1·m + (1 − β1)·g
-  v = v * h.beta2 + h.one_minus_beta2 * (g * g);       // v = β2·v + (1 − β2)·g²
+    g = g + h.weight_decay * p;                   // g = grad + λ·p
+  m = m * h.beta1 + h.one_minus_beta1 * g;        // m = β1·m + (1 − β1)·g
+  v = v * h.beta2 + h.one_minus_beta2 * (g * g);  // v = β2·v + (1 − β2)·g²
   float second = v;
   if (vmax) {
-    *vmax = *vmax > v ? *vmax : v;                     // v_max = max(v_max, v)
+    *vmax = *vmax > v ? *vmax : v;  // v_max = max(v_max, v)
     second = *vmax;
   }
   const float denom = ::sqrtf(second) / correction + h.eps;  // √v̂ + eps, v̂ = v / (1 − β2^t)
-  p = p + -step_size * (m / denom);                    // p = p − lr/(1 − β1^t) · m / denom
+  p = p + -step_size * (m / denom);                          // p = p − lr/(1 − β1^t) · m / denom
 }
 
 /// torch.optim.RMSprop, one element. buffer: the momentum buffer (null: momentum = 0); grad_avg:
@@ -153,19 +153,19 @@ MINIDL_HD inline void adam_update(float& p, float grad, float& m, float& v, floa
 MINIDL_HD inline void rmsprop_update(float& p, float grad, float& square_avg, float* buffer, float* grad_avg,
                                      const RMSpropHyper& h) {
   const float g = h.weight_decay != 0.f ? grad + h.weight_decay * p : grad;  // g = grad + λ·p
-  square_avg = square_avg * h.alpha + h.one_minus_alpha * (g * g);            // v = α·v + (1 − α)·g²
+  square_avg = square_avg * h.alpha + h.one_minus_alpha * (g * g);           // v = α·v + (1 − α)·g²
   float avg;
   if (grad_avg) {
-    *grad_avg = *grad_avg * h.alpha + h.one_minus_alpha * g;                 // ḡ = α·ḡ + (1 − α)·g
-    avg = ::sqrtf(square_avg + -1.f * (*grad_avg * *grad_avg)) + h.eps;      // √(v − ḡ²) + eps
+    *grad_avg = *grad_avg * h.alpha + h.one_minus_alpha * g;             // ḡ = α·ḡ + (1 − α)·g
+    avg = ::sqrtf(square_avg + -1.f * (*grad_avg * *grad_avg)) + h.eps;  // √(v − ḡ²) + eps
   } else {
-    avg = ::sqrtf(square_avg) + h.eps;                                        // √v + eps
+    avg = ::sqrtf(square_avg) + h.eps;  // √v + eps
   }
   if (buffer) {
-    *buffer = *buffer * h.momentum + g / avg;                                 // b = μ·b + g / avg
-    p = p + -h.lr * *buffer;                                                  // p = p − lr·b
+    *buffer = *buffer * h.momentum + g / avg;  // b = μ·b + g / avg
+    p = p + -h.lr * *buffer;                   // p = p − lr·b
   } else {
-    p = p + -h.lr * (g / avg);                                                // p = p − lr·g / avg
+    p = p + -h.lr * (g / avg);  // p = p − lr·g / avg
   }
 }
 
@@ -178,9 +178,9 @@ MINIDL_HD inline float adagrad_step_size(const AdagradHyper& h, int64_t t) {
 /// torch.optim.Adagrad, one element.
 MINIDL_HD inline void adagrad_update(float& p, float grad, float& sum, const AdagradHyper& h, float step_size) {
   const float g = h.weight_decay != 0.f ? grad + h.weight_decay * p : grad;  // g = grad + λ·p
-  sum = sum + g * g;                                                          // s = s + g²
+  sum = sum + g * g;                                                         // s = s + g²
   const float std = ::sqrtf(sum) + h.eps;
-  p = p + -step_size * (g / std);                                             // p = p − clr·g / (√s + eps)
+  p = p + -step_size * (g / std);  // p = p − clr·g / (√s + eps)
 }
 
 }  // namespace math

@@ -14,17 +14,17 @@ namespace functional {
 // Training, per channel over its M values:  x̂ = (x − μ)·invstd,  y = x̂·w + b
 //   db = Σ dy,  dw = Σ dy·x̂,  dx = w·invstd·(dy − db/M − x̂·dw/M)   (μ and σ² depend on x)
 // Evaluation (running statistics, constants):  dx = w·invstd·dy
-Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, float momentum, float eps) {
+Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, float momentum, float eps) {
   auto [y, mean, invstd] =
       dispatch::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, "batch_norm");
   // The running statistics are inputs but not read by the backward (it uses the statistics saved
   // here): a second forward's update of them leaves this graph's backward valid, as in PyTorch.
   autograd::record("batch_norm", y, {x, weight, bias, running_mean, running_var}, autograd::Saves{x, weight},
                    [x, weight, has_bias = bias.defined(), mean = mean, invstd = invstd, training](const Tensor& dy) {
-                     const auto g = dispatch::batch_norm_backward(dy, x, weight, mean, invstd, training,
-                                                                  x.requires_grad(),
-                                                                  weight.defined() && weight.requires_grad(), has_bias);
+                     const auto g =
+                         dispatch::batch_norm_backward(dy, x, weight, mean, invstd, training, x.requires_grad(),
+                                                       weight.defined() && weight.requires_grad(), has_bias);
                      return autograd::Grads{g.dx, g.dweight, g.dbias};
                    });
   return y;
@@ -32,8 +32,7 @@ Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, co
 
 }  // namespace functional
 
-BatchNorm::BatchNorm(int64_t num_features, BatchNormOptions options)
-    : num_features_(num_features), options_(options) {
+BatchNorm::BatchNorm(int64_t num_features, BatchNormOptions options) : num_features_(num_features), options_(options) {
   check(num_features > 0, "BatchNorm: num_features must be positive, got ", num_features);
   check(options.eps >= 0 && options.momentum >= 0 && options.momentum <= 1,
         "BatchNorm: eps must be >= 0 and momentum in [0, 1], got eps ", options.eps, ", momentum ", options.momentum);
@@ -71,20 +70,20 @@ Tensor BatchNorm::forward(const Tensor& x) {
 
 std::string BatchNorm::extra_repr() const {
   return str_cat(num_features_, ", eps=", options_.eps, ", momentum=", options_.momentum,
-                        ", affine=", options_.affine ? "True" : "False",
-                        ", track_running_stats=", options_.track_running_stats ? "True" : "False");
+                 ", affine=", options_.affine ? "True" : "False",
+                 ", track_running_stats=", options_.track_running_stats ? "True" : "False");
 }
 
 void BatchNorm1d::check_input(const Tensor& x) const {
   check(x.defined() && (x.dim() == 2 || x.dim() == 3) && x.size(1) == num_features(), "BatchNorm1d: input of shape ",
-        x.defined() ? x.shape().str() : "undefined", " does not match num_features=", num_features(),
-        " (expected [N, ", num_features(), "] or [N, ", num_features(), ", L])");
+        x.defined() ? x.shape().str() : "undefined", " does not match num_features=", num_features(), " (expected [N, ",
+        num_features(), "] or [N, ", num_features(), ", L])");
 }
 
 void BatchNorm2d::check_input(const Tensor& x) const {
   check(x.defined() && x.dim() == 4 && x.size(1) == num_features(), "BatchNorm2d: input of shape ",
-        x.defined() ? x.shape().str() : "undefined", " does not match num_features=", num_features(),
-        " (expected [N, ", num_features(), ", H, W])");
+        x.defined() ? x.shape().str() : "undefined", " does not match num_features=", num_features(), " (expected [N, ",
+        num_features(), ", H, W])");
 }
 
 }  // namespace minidl::nn

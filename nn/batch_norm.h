@@ -22,9 +22,9 @@ class BatchNorm : public Module {
   std::string extra_repr() const override;
   int64_t num_features() const { return num_features_; }
 
-  Tensor weight, bias;                 // (C), undefined unless affine
-  Tensor running_mean, running_var;    // (C), undefined unless track_running_stats
-  Tensor num_batches_tracked;          // int32 scalar: training batches seen
+  Tensor weight, bias;               // (C), undefined unless affine
+  Tensor running_mean, running_var;  // (C), undefined unless track_running_stats
+  Tensor num_batches_tracked;        // int32 scalar: training batches seen
 
  protected:
   virtual void check_input(const Tensor& x) const = 0;

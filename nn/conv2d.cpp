@@ -43,14 +43,13 @@ Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bi
   auto [y, indices] = dispatch::conv2d_max_pool2d(x, weight, bias, p, act, q, "conv2d_max_pool2d");
   const autograd::Saves saves{weight.requires_grad() ? x : Tensor{}, x.requires_grad() ? weight : Tensor{},
                               act == Activation::none ? Tensor{} : y};
-  autograd::record("conv2d_max_pool2d", y, {x, weight, bias}, saves,
-                   [x, weight, has_bias = bias.defined(), y = y.detach(), indices = indices, p, q, act](
-                       const Tensor& dy) {
-                     const auto g = dispatch::conv2d_max_pool2d_backward(dy, y, indices, x, weight, p, act, q,
-                                                                         x.requires_grad(), weight.requires_grad(),
-                                                                         has_bias);
-                     return autograd::Grads{g.dx, g.dweight, g.dbias};
-                   });
+  autograd::record(
+      "conv2d_max_pool2d", y, {x, weight, bias}, saves,
+      [x, weight, has_bias = bias.defined(), y = y.detach(), indices = indices, p, q, act](const Tensor& dy) {
+        const auto g = dispatch::conv2d_max_pool2d_backward(dy, y, indices, x, weight, p, act, q, x.requires_grad(),
+                                                            weight.requires_grad(), has_bias);
+        return autograd::Grads{g.dx, g.dweight, g.dbias};
+      });
   return y;
 }
 
@@ -68,8 +67,8 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, C
   check(in_channels > 0 && out_channels > 0 && kernel_size > 0, "Conv2d: in_channels, out_channels and kernel_size ",
         "must be positive, got ", in_channels, ", ", out_channels, " and ", kernel_size);
   check(options.groups >= 1 && in_channels % options.groups == 0 && out_channels % options.groups == 0,
-        "Conv2d: in_channels (", in_channels, ") and out_channels (", out_channels,
-        ") must be divisible by groups (", options.groups, ")");
+        "Conv2d: in_channels (", in_channels, ") and out_channels (", out_channels, ") must be divisible by groups (",
+        options.groups, ")");
   check(options.stride >= 1 && options.padding >= 0 && options.dilation >= 1, "Conv2d: stride and dilation must be ",
         ">= 1 and padding >= 0, got stride ", options.stride, ", padding ", options.padding, ", dilation ",
         options.dilation);
@@ -87,8 +86,8 @@ Tensor Conv2d::forward(const Tensor& x) { return forward(x, functional::Activati
 
 void Conv2d::forward_check(const Tensor& x) const {
   if (!x.defined() || x.dim() != 4 || x.size(1) != in_channels_)
-    fail("Conv2d: input of shape ", x.defined() ? x.shape().str() : "undefined", " does not match in_channels=",
-         in_channels_, " (expected [N, ", in_channels_, ", H, W])");
+    fail("Conv2d: input of shape ", x.defined() ? x.shape().str() : "undefined",
+         " does not match in_channels=", in_channels_, " (expected [N, ", in_channels_, ", H, W])");
 }
 
 Tensor Conv2d::forward(const Tensor& x, functional::Activation act) {
@@ -105,7 +104,7 @@ Tensor Conv2d::forward(const Tensor& x, functional::Activation act, const functi
 std::string Conv2d::extra_repr() const {
   const auto pair = [](int64_t v) { return str_cat("(", v, ", ", v, ")"); };
   std::string s = str_cat(in_channels_, ", ", out_channels_, ", kernel_size=", pair(kernel_size_),
-                                 ", stride=", pair(options_.stride));
+                          ", stride=", pair(options_.stride));
   if (options_.padding) s += ", padding=" + pair(options_.padding);
   if (options_.dilation != 1) s += ", dilation=" + pair(options_.dilation);
   if (options_.groups != 1) s += str_cat(", groups=", options_.groups);

@@ -47,8 +47,8 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options);
 /// bit, without storing the convolution's full-size output (the pooling reads the GEMM's result
 /// while it is in cache, and the backward writes the GEMM-layout gradient directly). Sequential runs
 /// Conv2d + ReLU + MaxPool2d (and Conv2d + MaxPool2d) this way.
-Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv,
-                         Activation act, Pool2dOptions pool);
+Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv, Activation act,
+                         Pool2dOptions pool);
 
 // ---- regularization and normalization (nn/dropout.cpp, nn/batch_norm.cpp)
 
@@ -63,8 +63,8 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 /// Training: mean and var are the batch's (biased variance), and running_mean/running_var, when
 /// defined, are updated in place as PyTorch does: running = (1 − momentum)·running + momentum·stat,
 /// with the unbiased variance. Evaluation: the running statistics. weight and bias may be Tensor().
-Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, float momentum = 0.1f, float eps = 1e-5f);
+Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, float momentum = 0.1f, float eps = 1e-5f);
 
 // ---- linear layers and losses (nn/functional.cpp)
 

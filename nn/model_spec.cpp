@@ -21,7 +21,7 @@ namespace minidl::nn {
 namespace {
 
 struct Layer {
-  std::string kind, text;              // "conv", "conv(32,3,padding=1)"
+  std::string kind, text;  // "conv", "conv(32,3,padding=1)"
   std::vector<double> positional;
   std::map<std::string, double> named;
 };
@@ -35,7 +35,8 @@ std::vector<Layer> parse(const std::string& spec) {
   for (skip_separators(); i < spec.size(); skip_separators()) {
     const size_t start = i;
     Layer layer;
-    while (i < spec.size() && (std::isalnum(static_cast<unsigned char>(spec[i])) || spec[i] == '_')) layer.kind += spec[i++];
+    while (i < spec.size() && (std::isalnum(static_cast<unsigned char>(spec[i])) || spec[i] == '_'))
+      layer.kind += spec[i++];
     check(!layer.kind.empty(), "model: expected a layer name at '", spec.substr(start, 20), "' in '", spec, "'");
     if (i < spec.size() && spec[i] == '(') {
       const size_t close = spec.find(')', i);
@@ -143,14 +144,16 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
       need_image();
       const Args a(l, {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"});
       const int64_t out = a.integer("out", {}, 1), k = a.integer("kernel", {}, 1);
-      const Conv2dOptions o{.stride = a.integer("stride", 1, 1), .padding = a.integer("padding", 0, 0),
-                            .dilation = a.integer("dilation", 1, 1), .groups = a.integer("groups", 1, 1)};
+      const Conv2dOptions o{.stride = a.integer("stride", 1, 1),
+                            .padding = a.integer("padding", 0, 0),
+                            .dilation = a.integer("dilation", 1, 1),
+                            .groups = a.integer("groups", 1, 1)};
       const bool bias = a.integer("bias", 1, 0) != 0;
       check(x[0] % o.groups == 0 && out % o.groups == 0, "model: ", l.text, ": ", x[0], " input and ", out,
             " output channels must be divisible by groups=", o.groups);
       const int64_t reach = o.dilation * (k - 1) + 1;
-      check(reach <= x[1] + 2 * o.padding && reach <= x[2] + 2 * o.padding, "model: ", l.text, ": kernel ", k, "x",
-            k, " does not fit the input ", x, " with padding ", o.padding);
+      check(reach <= x[1] + 2 * o.padding && reach <= x[2] + 2 * o.padding, "model: ", l.text, ": kernel ", k, "x", k,
+            " does not fit the input ", x, " with padding ", o.padding);
       add_state("weight", {out, x[0] / o.groups, k, k}, true);
       if (bias) add_state("bias", {out}, true);
       if (model) model->emplace<Conv2d>(x[0], out, k, o, bias, *init);
@@ -219,7 +222,8 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
            "relu, sigmoid, tanh)");
     }
     check(x.numel() >= 1, "model: ", l.text, " (layer ", index, ") leaves nothing of its input");
-    check(x.numel() < kMaxExampleActivations, "model: ", l.text, ": an output of shape ", x, " per example is too large");
+    check(x.numel() < kMaxExampleActivations, "model: ", l.text, ": an output of shape ", x,
+          " per example is too large");
   }
   plan.output = x;
   return plan;

@@ -42,9 +42,7 @@ void Module::load_state_dict(const NamedTensors& state) {
   const NamedTensors own = state_dict();
   std::vector<const Tensor*> source(own.size(), nullptr);
   std::string problems;
-  const auto problem = [&](auto&&... parts) {
-    problems += (problems.empty() ? "" : "; ") + str_cat(parts...);
-  };
+  const auto problem = [&](auto&&... parts) { problems += (problems.empty() ? "" : "; ") + str_cat(parts...); };
   for (const auto& [name, t] : state) {
     size_t i = 0;
     while (i < own.size() && own[i].first != name) ++i;

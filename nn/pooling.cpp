@@ -16,7 +16,7 @@ dispatch::Pool2dParams params(const Pool2dOptions& o, const char* op) {
 
 std::string pool_repr(const Pool2dOptions& o) {
   return str_cat("kernel_size=", o.kernel_size, ", stride=", o.stride == 0 ? o.kernel_size : o.stride,
-                        ", padding=", o.padding);
+                 ", padding=", o.padding);
 }
 
 }  // namespace
@@ -27,9 +27,10 @@ namespace functional {
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
   const dispatch::Pool2dParams p = params(options, "max_pool2d");
   auto [y, indices] = dispatch::max_pool2d(x, p, "max_pool2d");
-  autograd::record("max_pool2d", y, {x}, autograd::Saves{}, [indices = indices, shape = x.shape(), p](const Tensor& dy) {
-    return autograd::Grads{dispatch::max_pool2d_backward(dy, indices, shape, p)};
-  });
+  autograd::record("max_pool2d", y, {x}, autograd::Saves{},
+                   [indices = indices, shape = x.shape(), p](const Tensor& dy) {
+                     return autograd::Grads{dispatch::max_pool2d_backward(dy, indices, shape, p)};
+                   });
   return y;
 }
 

@@ -53,8 +53,7 @@ double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inpu
         std::string name = str_cat("parameter ", bad);
         for (const auto& [n, p] : s->model.named_parameters())
           if (p.is_same(params[bad])) name = n;
-        throw NonFiniteError(
-            str_cat("the gradient of '", name, "' is not finite (the loss, ", s->loss, ", was)"));
+        throw NonFiniteError(str_cat("the gradient of '", name, "' is not finite (the loss, ", s->loss, ", was)"));
       }
       if (s->options.clip_grad_norm > 0) clip_grad_norm(params, s->options.clip_grad_norm, std::sqrt(total));
     }

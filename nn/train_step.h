@@ -36,8 +36,8 @@ class GradientSync {
 };
 
 struct StepOptions {
-  double clip_grad_norm = 0;   // > 0: scale the gradients to this global L2 norm at most (clip_grad.h)
-  bool check_finite = true;    // throw NonFiniteError instead of updating with a NaN or inf
+  double clip_grad_norm = 0;  // > 0: scale the gradients to this global L2 norm at most (clip_grad.h)
+  bool check_finite = true;   // throw NonFiniteError instead of updating with a NaN or inf
   /// Called after backward() and clipping, before the update (e.g. telemetry reading the
   /// gradients). Made once and reused: a std::function built per step would allocate.
   std::function<void()> after_backward;

@@ -18,10 +18,9 @@ Adagrad::Adagrad(std::vector<Tensor> params, Options options)
 // (one fused pass over each group's parameters; clr is per parameter, from its own t)
 void Adagrad::step() {
   for_each_group_fused({sum_, -1, -1}, [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
-    dispatch::adagrad_step(slots,
-                           {.lr = group.lr, .lr_decay = options_.lr_decay, .weight_decay = group.weight_decay,
-                            .eps = options_.eps},
-                           name());
+    dispatch::adagrad_step(
+        slots, {.lr = group.lr, .lr_decay = options_.lr_decay, .weight_decay = group.weight_decay, .eps = options_.eps},
+        name());
   });
   ++steps_;
 }

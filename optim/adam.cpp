@@ -32,11 +32,15 @@ void Adam::step() {
   for_each_group_fused({exp_avg_, exp_avg_sq_, max_exp_avg_sq_},
                        [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
                          dispatch::adam_step(slots,
-                                             {.lr = group.lr, .beta1 = beta1, .beta2 = beta2, .eps = options_.eps,
+                                             {.lr = group.lr,
+                                              .beta1 = beta1,
+                                              .beta2 = beta2,
+                                              .eps = options_.eps,
                                               .weight_decay = group.weight_decay,
                                               .one_minus_beta1 = static_cast<float>(1.0 - beta1),
                                               .one_minus_beta2 = static_cast<float>(1.0 - beta2),
-                                              .amsgrad = options_.amsgrad, .decoupled = false},
+                                              .amsgrad = options_.amsgrad,
+                                              .decoupled = false},
                                              name());
                        });
   ++steps_;

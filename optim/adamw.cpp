@@ -1,7 +1,7 @@
 #include "optim/adamw.h"
 
-#include "optim/adam.h"
 #include "core/dispatch.h"
+#include "optim/adam.h"
 
 namespace minidl::optim {
 
@@ -22,12 +22,16 @@ void AdamW::step() {
                        [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
                          const double decay = 1.0 - static_cast<double>(group.lr) * group.weight_decay;
                          dispatch::adam_step(slots,
-                                             {.lr = group.lr, .beta1 = beta1, .beta2 = beta2, .eps = options_.eps,
+                                             {.lr = group.lr,
+                                              .beta1 = beta1,
+                                              .beta2 = beta2,
+                                              .eps = options_.eps,
                                               .weight_decay = group.weight_decay,
                                               .one_minus_beta1 = static_cast<float>(1.0 - beta1),
                                               .one_minus_beta2 = static_cast<float>(1.0 - beta2),
                                               .decay = static_cast<float>(decay),
-                                              .amsgrad = options_.amsgrad, .decoupled = true},
+                                              .amsgrad = options_.amsgrad,
+                                              .decoupled = true},
                                              name());
                        });
   ++steps_;

@@ -13,7 +13,8 @@ void LRSchedule::load_state(const std::vector<double>& state) {
 
 ConstantLR::ConstantLR(float base_lr) : base_lr_(base_lr) { check_non_negative("ConstantLR", "base_lr", base_lr); }
 
-StepLR::StepLR(float base_lr, int64_t step_size, float gamma) : base_lr_(base_lr), step_size_(step_size), gamma_(gamma) {
+StepLR::StepLR(float base_lr, int64_t step_size, float gamma)
+    : base_lr_(base_lr), step_size_(step_size), gamma_(gamma) {
   check_non_negative("StepLR", "base_lr", base_lr);
   check(step_size >= 1, "StepLR: step_size must be >= 1, got ", step_size);
   check_non_negative("StepLR", "gamma", gamma);
@@ -52,30 +53,30 @@ float ExponentialLR::lr(double epoch) const {
 OneCycleLR::OneCycleLR(float max_lr, int64_t epochs, int64_t steps_per_epoch, Options options)
     : max_lr_(max_lr), total_steps_(epochs * steps_per_epoch), steps_per_epoch_(steps_per_epoch), o_(options) {
   check_non_negative("OneCycleLR", "max_lr", max_lr);
-  check(epochs >= 1 && steps_per_epoch >= 1, "OneCycleLR: needs epochs and steps_per_epoch >= 1, got ", epochs,
-        " and ", steps_per_epoch);
+  check(epochs >= 1 && steps_per_epoch >= 1, "OneCycleLR: needs epochs and steps_per_epoch >= 1, got ", epochs, " and ",
+        steps_per_epoch);
   check(o_.pct_start > 0 && o_.pct_start < 1, "OneCycleLR: pct_start must be in (0, 1), got ", o_.pct_start);
   check(o_.div_factor > 0 && o_.final_div_factor > 0, "OneCycleLR: div_factor and final_div_factor must be > 0");
   // torch computes each phase's end as pct_start · total − 1 (and 2·pct_start · total − 2): at least
   // one step per phase, or its division by the phase's length fails.
   const double end1 = o_.pct_start * static_cast<double>(total_steps_) - 1;
-  check(end1 > 0 && (!o_.three_phase || 2 * end1 < static_cast<double>(total_steps_) - 1),
-        "OneCycleLR: ", total_steps_, " steps are too few for pct_start ", o_.pct_start);
+  check(end1 > 0 && (!o_.three_phase || 2 * end1 < static_cast<double>(total_steps_) - 1), "OneCycleLR: ", total_steps_,
+        " steps are too few for pct_start ", o_.pct_start);
 }
 
 float OneCycleLR::lr(double epoch) const {
-  const double step = std::clamp(std::round(epoch * static_cast<double>(steps_per_epoch_)), 0.0,
-                                 static_cast<double>(total_steps_ - 1));
+  const double step =
+      std::clamp(std::round(epoch * static_cast<double>(steps_per_epoch_)), 0.0, static_cast<double>(total_steps_ - 1));
   const double initial = max_lr_ / o_.div_factor, max = max_lr_, min = initial / o_.final_div_factor;
   const double total = static_cast<double>(total_steps_);
   struct Phase {
     double end, start_lr, end_lr;
   };
   const double end1 = o_.pct_start * total - 1;
-  const std::vector<Phase> phases =
-      o_.three_phase ? std::vector<Phase>{{end1, initial, max}, {2 * o_.pct_start * total - 2, max, initial},
-                                          {total - 1, initial, min}}
-                     : std::vector<Phase>{{end1, initial, max}, {total - 1, max, min}};
+  const std::vector<Phase> phases = o_.three_phase ? std::vector<Phase>{{end1, initial, max},
+                                                                        {2 * o_.pct_start * total - 2, max, initial},
+                                                                        {total - 1, initial, min}}
+                                                   : std::vector<Phase>{{end1, initial, max}, {total - 1, max, min}};
   double start = 0;
   for (size_t i = 0; i < phases.size(); ++i) {
     if (step <= phases[i].end || i + 1 == phases.size()) {
@@ -91,8 +92,8 @@ float OneCycleLR::lr(double epoch) const {
 ReduceLROnPlateau::ReduceLROnPlateau(float base_lr, Options options)
     : o_(options), lr_(base_lr), best_(std::numeric_limits<double>::infinity()) {
   check_non_negative("ReduceLROnPlateau", "base_lr", base_lr);
-  check(std::isfinite(o_.factor) && o_.factor >= 0 && o_.factor < 1, "ReduceLROnPlateau: factor must be in [0, 1), got ",
-        o_.factor);
+  check(std::isfinite(o_.factor) && o_.factor >= 0 && o_.factor < 1,
+        "ReduceLROnPlateau: factor must be in [0, 1), got ", o_.factor);
   check(o_.patience >= 0, "ReduceLROnPlateau: patience must be >= 0, got ", o_.patience);
   check(o_.cooldown >= 0, "ReduceLROnPlateau: cooldown must be >= 0, got ", o_.cooldown);
   check(std::isfinite(o_.threshold) && o_.threshold >= 0, "ReduceLROnPlateau: threshold must be >= 0, got ",

@@ -20,8 +20,11 @@ Momentum::Momentum(std::vector<Tensor> params, Options options)
 void Momentum::step() {
   for_each_group_fused({buffer_, -1, -1}, [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
     dispatch::sgd_step(slots,
-                       {.lr = group.lr, .weight_decay = group.weight_decay, .momentum = momentum_,
-                        .dampening = dampening_, .nesterov = false},
+                       {.lr = group.lr,
+                        .weight_decay = group.weight_decay,
+                        .momentum = momentum_,
+                        .dampening = dampening_,
+                        .nesterov = false},
                        name());
   });
   ++steps_;

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "autograd/elementwise.h"
-#include "core/grad_mode.h"
 #include "core/dispatch.h"
+#include "core/grad_mode.h"
 
 namespace minidl::optim {
 
@@ -24,9 +24,8 @@ void Nesterov::step() {
     // g = grad + wd·p;  b = g on the first step, else b = μ·b + g;  p = p − lr·(g + μ·b)
     // (one fused pass over each group's parameters)
     for_each_group_fused({buffer_, -1, -1}, [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
-      dispatch::sgd_step(slots,
-                         {.lr = group.lr, .weight_decay = group.weight_decay, .momentum = momentum_, .nesterov = true},
-                         name());
+      dispatch::sgd_step(
+          slots, {.lr = group.lr, .weight_decay = group.weight_decay, .momentum = momentum_, .nesterov = true}, name());
     });
   } else {
     NoGradGuard no_grad;
@@ -74,10 +73,10 @@ Tensor Nesterov::step(const Closure& closure) {
       Tensor& v = velocity[i++];
       Tensor g = p.grad();
       if (g.defined() && group.weight_decay != 0.f) g = g + group.weight_decay * p;  // p is θ + μv here
-      p.add_(v, -momentum_);                     // back to θ
-      if (!g.defined()) continue;                // no gradient: θ and v stay
-      v.mul_(momentum_).add_(g, -group.lr);      // v = μ·v − lr·g(θ + μv)
-      p.add_(v);                                 // θ = θ + v
+      p.add_(v, -momentum_);                                                         // back to θ
+      if (!g.defined()) continue;                                                    // no gradient: θ and v stay
+      v.mul_(momentum_).add_(g, -group.lr);                                          // v = μ·v − lr·g(θ + μv)
+      p.add_(v);                                                                     // θ = θ + v
     }
   ++steps_;
   return loss;
@@ -85,9 +84,12 @@ Tensor Nesterov::step(const Closure& closure) {
 
 const char* to_string(Nesterov::Form form) {
   switch (form) {
-    case Nesterov::Form::pytorch: return "pytorch";
-    case Nesterov::Form::sutskever: return "sutskever";
-    case Nesterov::Form::lookahead: return "lookahead";
+    case Nesterov::Form::pytorch:
+      return "pytorch";
+    case Nesterov::Form::sutskever:
+      return "sutskever";
+    case Nesterov::Form::lookahead:
+      return "lookahead";
   }
   return "?";
 }

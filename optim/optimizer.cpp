@@ -68,7 +68,7 @@ Tensor& Optimizer::state_at(int slot, int64_t i, const Tensor& param) {
 }
 
 std::span<const dispatch::OptimSlot> Optimizer::gather(const ParamGroup& group, int64_t first,
-                                                        std::array<int, 3> slots) {
+                                                       std::array<int, 3> slots) {
   gathered.clear();
   int64_t i = first;
   for (const Tensor& p : group.params) {
@@ -178,8 +178,8 @@ void Optimizer::load_state(const NamedTensors& state, int64_t steps) {
     }
     check(slot < slots_.size() && i < params.size(), name(),
           slots_.empty() && !per_param_steps_ ? str_cat(": has no per-parameter state, got '", key, "'")
-                                               : str_cat(": unexpected state tensor '", key, "' (expected ",
-                                                                expected, " with i in 0..", params.size() - 1, ")"));
+                                              : str_cat(": unexpected state tensor '", key, "' (expected ", expected,
+                                                        " with i in 0..", params.size() - 1, ")"));
     check(t.shape() == params[i]->shape() && t.dtype() == DType::float32, name(), ": ", key, " has shape ", t.shape(),
           ", parameter ", i, " has shape ", params[i]->shape());
     // Own the tensor (step() updates it in place), on the parameter's device: a checkpoint is host data.

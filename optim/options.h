@@ -69,9 +69,11 @@ template <class O>
 std::vector<OptionInfo> option_infos() {
   std::vector<OptionInfo> infos;
   const O defaults{};
-  std::apply([&](const auto&... f) { (infos.push_back({f.name, option_type(defaults.*f.member),
-                                                       format_option(defaults.*f.member), f.help}), ...); },
-             O::fields());
+  std::apply(
+      [&](const auto&... f) {
+        (infos.push_back({f.name, option_type(defaults.*f.member), format_option(defaults.*f.member), f.help}), ...);
+      },
+      O::fields());
   return infos;
 }
 
@@ -79,8 +81,7 @@ std::vector<OptionInfo> option_infos() {
 template <class O>
 OptionValues format_options(const O& options) {
   OptionValues out;
-  std::apply([&](const auto&... f) { (out.emplace_back(f.name, format_option(options.*f.member)), ...); },
-             O::fields());
+  std::apply([&](const auto&... f) { (out.emplace_back(f.name, format_option(options.*f.member)), ...); }, O::fields());
   return out;
 }
 
@@ -95,14 +96,13 @@ O parse_options(const char* optimizer, const OptionValues& values, O base = {}) 
     const std::string& key = values[i].first;
     const std::string& text = values[i].second;
     for (size_t j = 0; j < i; ++j)
-      check(values[j].first != key, optimizer, ": option '", key, "' given twice ('", values[j].second, "' and '",
-            text, "')");
+      check(values[j].first != key, optimizer, ": option '", key, "' given twice ('", values[j].second, "' and '", text,
+            "')");
     bool known = false;
     std::apply(
         [&](const auto&... f) {
-          ((key == f.name ? (known = true,
-                             check(parse_option(text, base.*f.member), optimizer, ": option ", key, ": expected ",
-                                   option_type(base.*f.member), ", got '", text, "'"))
+          ((key == f.name ? (known = true, check(parse_option(text, base.*f.member), optimizer, ": option ", key,
+                                                 ": expected ", option_type(base.*f.member), ", got '", text, "'"))
                           : void()),
            ...);
         },

@@ -16,13 +16,8 @@ namespace {
 // the linker drops from a static library when nothing references their file.
 std::vector<OptimizerSpec>& table() {
   static std::vector<OptimizerSpec> entries = {
-      spec<SGD>("sgd"),
-      spec<Momentum>("momentum"),
-      spec<Nesterov>("nesterov"),
-      spec<Adam>("adam"),
-      spec<AdamW>("adamw"),
-      spec<RMSprop>("rmsprop"),
-      spec<Adagrad>("adagrad"),
+      spec<SGD>("sgd"),     spec<Momentum>("momentum"), spec<Nesterov>("nesterov"), spec<Adam>("adam"),
+      spec<AdamW>("adamw"), spec<RMSprop>("rmsprop"),   spec<Adagrad>("adagrad"),
   };
   return entries;
 }
@@ -103,7 +98,8 @@ std::string optimizers_help() {
 }
 
 void register_optimizer(OptimizerSpec spec) {
-  for (const OptimizerSpec& e : table()) check(e.name != spec.name, "register_optimizer: '", spec.name, "' is already registered");
+  for (const OptimizerSpec& e : table())
+    check(e.name != spec.name, "register_optimizer: '", spec.name, "' is already registered");
   check(static_cast<bool>(spec.make) || static_cast<bool>(spec.legacy), "register_optimizer: no factory given for '",
         spec.name, "'");
   table().push_back(std::move(spec));

@@ -51,7 +51,8 @@ template <class T>
 OptimizerSpec spec(std::string name) {
   using O = typename T::Options;
   const std::string n = name;
-  return {std::move(name), option_infos<O>(),
+  return {std::move(name),
+          option_infos<O>(),
           [n](std::vector<Tensor> params, const OptionValues& values) -> std::unique_ptr<Optimizer> {
             return std::make_unique<T>(std::move(params), parse_options<O>(n.c_str(), values));
           },

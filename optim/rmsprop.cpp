@@ -21,9 +21,11 @@ void RMSprop::step() {
   for_each_group_fused({square_avg_, momentum_buffer_, grad_avg_},
                        [&](const ParamGroup& group, std::span<const dispatch::OptimSlot> slots) {
                          dispatch::rmsprop_step(slots,
-                                                {.lr = group.lr, .alpha = options_.alpha,
+                                                {.lr = group.lr,
+                                                 .alpha = options_.alpha,
                                                  .one_minus_alpha = static_cast<float>(1.0 - options_.alpha),
-                                                 .eps = options_.eps, .weight_decay = group.weight_decay,
+                                                 .eps = options_.eps,
+                                                 .weight_decay = group.weight_decay,
                                                  .momentum = options_.momentum},
                                                 name());
                        });

@@ -124,4 +124,3 @@ struct TinyMnist {
 };
 
 }  // namespace
-

@@ -26,8 +26,12 @@ std::vector<uint8_t> from_base64(const std::string& text) {
   uint32_t bits = 0;
   int count = 0;
   for (char c : text) {
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-            : c == '+' ? 62 : c == '/' ? 63 : -1;
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '+'             ? 62
+            : c == '/'             ? 63
+                                   : -1;
     if (v < 0) continue;  // padding
     bits = (bits << 6) | static_cast<uint32_t>(v);
     if ((count += 6) >= 8) {
@@ -73,10 +77,20 @@ HeadlessBrowser::HeadlessBrowser(const std::string& executable) {
   int commands[2], replies[2];
   check(::pipe2(commands, O_CLOEXEC) == 0 && ::pipe2(replies, O_CLOEXEC) == 0, "HeadlessBrowser: pipe failed");
   // Everything the child needs is made before fork(): between fork and exec it may not allocate.
-  std::vector<std::string> args = {executable, "--headless=new", "--no-sandbox", "--disable-gpu",
-                                   "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
-                                   "--disable-extensions", "--disable-background-networking", "--disable-sync",
-                                   "--hide-scrollbars", "--mute-audio", "--user-data-dir=" + profile_dir_, "about:blank"};
+  std::vector<std::string> args = {executable,
+                                   "--headless=new",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--remote-debugging-pipe",
+                                   "--no-first-run",
+                                   "--no-default-browser-check",
+                                   "--disable-extensions",
+                                   "--disable-background-networking",
+                                   "--disable-sync",
+                                   "--hide-scrollbars",
+                                   "--mute-audio",
+                                   "--user-data-dir=" + profile_dir_,
+                                   "about:blank"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -130,7 +144,8 @@ nlohmann::json HeadlessBrowser::next_message(std::chrono::steady_clock::time_poi
       buffer_.erase(0, end + 1);
       return nlohmann::json::parse(text);
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     check(left.count() > 0, "HeadlessBrowser: no answer from chromium within ", kTimeout.count(), " s");
     pollfd p{from_browser_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -147,7 +162,8 @@ nlohmann::json HeadlessBrowser::command(const std::string& method, const nlohman
   if (in_page) message["sessionId"] = session_;
   const std::string text = message.dump() + '\0';
   // A browser that died must fail the test, not kill it with SIGPIPE.
-  struct sigaction ignore{}, previous{};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &previous);
   size_t sent = 0;
@@ -179,19 +195,21 @@ void HeadlessBrowser::take(const nlohmann::json& event) {
     loaded_ = true;
   } else if (method == "Runtime.exceptionThrown") {
     const auto& d = p.at("exceptionDetails");
-    problems_.push_back("uncaught exception: " + (d.contains("exception") ? d.at("exception").value("description", "")
-                                                                          : d.value("text", "")));
+    problems_.push_back("uncaught exception: " +
+                        (d.contains("exception") ? d.at("exception").value("description", "") : d.value("text", "")));
   } else if (method == "Runtime.consoleAPICalled") {
     const std::string type = p.value("type", "");
     if (type == "error" || type == "assert") problems_.push_back("console." + type + ": " + p.at("args").dump());
   } else if (method == "Log.entryAdded") {
     const auto& e = p.at("entry");
-    if (e.value("level", "") == "error") problems_.push_back("console (" + e.value("source", "") + "): " + e.value("text", "") + " " + e.value("url", ""));
+    if (e.value("level", "") == "error")
+      problems_.push_back("console (" + e.value("source", "") + "): " + e.value("text", "") + " " + e.value("url", ""));
   } else if (method == "Network.requestWillBeSent") {
     const std::string url = p.at("request").value("url", "");
     if (!url.starts_with("data:") && url != page_url_) problems_.push_back("a request for " + url);
   } else if (method == "Network.loadingFailed") {
-    problems_.push_back("a failed request: " + p.value("errorText", "") + (p.value("blockedReason", "").empty() ? "" : " (" + p.value("blockedReason", "") + ")"));
+    problems_.push_back("a failed request: " + p.value("errorText", "") +
+                        (p.value("blockedReason", "").empty() ? "" : " (" + p.value("blockedReason", "") + ")"));
   } else if (method == "Inspector.targetCrashed") {
     problems_.push_back("the page crashed");
   }
@@ -208,7 +226,8 @@ void HeadlessBrowser::open(const std::string& file, int width, int height, bool 
   loaded_ = false;
   page_url_ = file_url(file);
   const nlohmann::json navigated = command("Page.navigate", {{"url", page_url_}});
-  if (navigated.contains("errorText")) fail("HeadlessBrowser: cannot open ", file, ": ", navigated.at("errorText").dump());
+  if (navigated.contains("errorText"))
+    fail("HeadlessBrowser: cannot open ", file, ": ", navigated.at("errorText").dump());
   const auto deadline = std::chrono::steady_clock::now() + kTimeout;
   while (!loaded_) take(next_message(deadline));
 }
@@ -216,7 +235,8 @@ void HeadlessBrowser::open(const std::string& file, int width, int height, bool 
 nlohmann::json HeadlessBrowser::evaluate(const std::string& expression) {
   const nlohmann::json r =
       command("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}});
-  if (r.contains("exceptionDetails")) fail("HeadlessBrowser: the test's script threw: ", r.at("exceptionDetails").dump());
+  if (r.contains("exceptionDetails"))
+    fail("HeadlessBrowser: the test's script threw: ", r.at("exceptionDetails").dump());
   return r.at("result").value("value", nlohmann::json());
 }
 

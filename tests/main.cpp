@@ -43,9 +43,8 @@ REGISTER_LISTENER("count-cases", 1, CountCases);
 }  // namespace
 
 void minidl::testing::skip(const std::string& why) {
-  std::fprintf(stderr, "SKIPPED %s: %s\n", doctest::getContextOptions()->currentTest
-                                                ? doctest::getContextOptions()->currentTest->m_name
-                                                : "",
+  std::fprintf(stderr, "SKIPPED %s: %s\n",
+               doctest::getContextOptions()->currentTest ? doctest::getContextOptions()->currentTest->m_name : "",
                why.c_str());
   ++cases_skipped;
 }

@@ -47,7 +47,9 @@ struct Options {
 
 namespace detail {
 
-inline Tensor leaf(const std::vector<float>& v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}, true); }
+inline Tensor leaf(const std::vector<float>& v) {
+  return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}, true);
+}
 
 // ½ Σ a_i x_i² with curvatures 1, 2, 5, 10, 20, 50, 100.
 inline Tensor quadratic(const Tensor& x) {
@@ -70,7 +72,8 @@ inline double run(optim::Optimizer& opt, const Tensor& p, const std::function<Te
                 Tensor loss = f(p);
                 loss.backward();
                 return loss;
-              }).item();
+              })
+               .item();
   return last;
 }
 
@@ -90,7 +93,8 @@ inline void check_optimizer(const Options& o) {
   {  // 2. zero gradient: no change
     const Tensor p = leaf(start);
     const auto opt = o.make({p}, 0.1f);
-    detail::run(*opt, p, [](const Tensor& x) { return 0.f * sum(x); }, 5);
+    detail::run(
+        *opt, p, [](const Tensor& x) { return 0.f * sum(x); }, 5);
     CHECK_MESSAGE(p.to_vector() == start, "a zero gradient changed the parameters");
   }
   {  // 3. state round trip, 4. determinism
@@ -116,14 +120,15 @@ inline void check_optimizer(const Options& o) {
     const double q0 = detail::quadratic(q.detach()).item();
     const auto opt_q = o.make({q}, o.quadratic_lr);
     const double q_end = detail::run(*opt_q, q, detail::quadratic, o.quadratic_steps);
-    CHECK_MESSAGE(q_end < 1e-4 * q0, "quadratic: loss " << q_end << " after " << o.quadratic_steps << " steps (start " << q0 << ")");
+    CHECK_MESSAGE(q_end < 1e-4 * q0,
+                  "quadratic: loss " << q_end << " after " << o.quadratic_steps << " steps (start " << q0 << ")");
     const Tensor r = leaf({-1.5f, 2.f});
     const auto opt_r = o.make({r}, o.rosenbrock_lr);
     detail::run(*opt_r, r, detail::rosenbrock, o.rosenbrock_steps);
     const std::vector<float> end = r.to_vector();
     const double distance = std::hypot(end[0] - 1.0, end[1] - 1.0);
     CHECK_MESSAGE(distance < 0.1, "Rosenbrock: ended at (" << end[0] << ", " << end[1] << "), " << distance
-                                                              << " from (1, 1), after " << o.rosenbrock_steps << " steps");
+                                                           << " from (1, 1), after " << o.rosenbrock_steps << " steps");
   }
   if (!cuda::is_available()) {  // 6. CUDA ≡ CPU
     MESSAGE("CUDA ≡ CPU: skipped, no CUDA device (" << cuda::unavailable_reason() << ")");

@@ -41,7 +41,8 @@ std::vector<std::string> report_faults(HeadlessBrowser& browser, const nlohmann:
     if (!c.at("drawn").get<bool>()) faults.push_back("chart " + id + " was not drawn");
     if (c.at("series").empty()) faults.push_back("chart " + id + " has no series");
     for (const auto& s : c.at("series"))
-      if (s.at("points").get<int64_t>() == 0) faults.push_back("chart " + id + ": series '" + s.at("name").get<std::string>() + "' has no points");
+      if (s.at("points").get<int64_t>() == 0)
+        faults.push_back("chart " + id + ": series '" + s.at("name").get<std::string>() + "' has no points");
     if (c.at("labels").size() != 2) faults.push_back("chart " + id + " lacks its axis labels");
     if (c.at("ticks").get<int64_t>() < 4) faults.push_back("chart " + id + " has fewer than 4 tick labels");
   }
@@ -53,13 +54,15 @@ std::vector<std::string> report_faults(HeadlessBrowser& browser, const nlohmann:
 }
 
 std::string hover(HeadlessBrowser& browser, const std::string& id) {
-  const nlohmann::json box = browser.evaluate(
-      "(() => { const f = document.querySelector('figure.chart[data-chart=\"" + id + "\"] rect.hit');"
-      " f.scrollIntoView({block: 'center'}); const r = f.getBoundingClientRect();"
-      " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()");
+  const nlohmann::json box =
+      browser.evaluate("(() => { const f = document.querySelector('figure.chart[data-chart=\"" + id +
+                       "\"] rect.hit');"
+                       " f.scrollIntoView({block: 'center'}); const r = f.getBoundingClientRect();"
+                       " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()");
   browser.move_mouse(box.at("x").get<double>(), box.at("y").get<double>());
-  return browser.evaluate("(() => { const t = document.querySelector('figure.chart[data-chart=\"" + id +
-                          "\"] .tooltip'); return t && t.style.display === 'block' ? t.textContent : ''; })()")
+  return browser
+      .evaluate("(() => { const t = document.querySelector('figure.chart[data-chart=\"" + id +
+                "\"] .tooltip'); return t && t.style.display === 'block' ? t.textContent : ''; })()")
       .get<std::string>();
 }
 

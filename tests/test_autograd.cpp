@@ -8,11 +8,11 @@
 #include <string>
 
 #include <minidl/minidl.h>
-#include "testing.h"
-#include "reference/two_layer_net.h"
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
+#include "reference/two_layer_net.h"
+#include "testing.h"
 
 using namespace minidl;
 using autograd::gradcheck;
@@ -56,8 +56,8 @@ TEST_SUITE("autograd") {
   TEST_CASE("gradcheck: binary ops, broadcasting either operand") {
     using Op = Tensor (*)(const Tensor&, const Tensor&);
     const std::pair<const char*, Op> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
-    const Shape pairs[][2] = {{{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}},
-                              {{2, 3, 4}, {3, 1}}, {{}, {3, 4}}, {{3, 4}, {}}};
+    const Shape pairs[][2] = {{{3, 4}, {3, 4}},    {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}},
+                              {{2, 3, 4}, {3, 1}}, {{}, {3, 4}},  {{3, 4}, {}}};
     for (const auto& name_op_ : ops)
       for (const auto& p : pairs) {
         const auto& name = name_op_.first;
@@ -72,7 +72,8 @@ TEST_SUITE("autograd") {
   }
 
   TEST_CASE("gradcheck: binary ops on transposed and sliced inputs") {
-    expect_gradcheck([](const auto& in) { return in[0] * in[1] + in[0]; }, {transposed_leaf(3, 4, 1), sliced_leaf(3, 4, 2)});
+    expect_gradcheck([](const auto& in) { return in[0] * in[1] + in[0]; },
+                     {transposed_leaf(3, 4, 1), sliced_leaf(3, 4, 2)});
     expect_gradcheck([](const auto& in) { return in[0] / in[1]; },
                      {sliced_leaf(2, 5, 3), positive_leaf({5, 2}, 4).detach().transpose(0, 1).set_requires_grad()});
   }
@@ -181,11 +182,13 @@ TEST_SUITE("autograd") {
     std::vector<Tensor> xs;
     for (int i = 0; i < 5; ++i) xs.push_back(Tensor::from_vector({1.f, 2.f}, {2}, true));
     Tensor y = Tensor::zeros({2});
-    for (int i = 0; i < 5; ++i) y = dispatch::binary(kernels::BinaryOp::add, y, xs[i] * static_cast<float>(i + 1), "five");
+    for (int i = 0; i < 5; ++i)
+      y = dispatch::binary(kernels::BinaryOp::add, y, xs[i] * static_cast<float>(i + 1), "five");
     y = y.detach();
     autograd::record("five", y, {xs[0], xs[1], xs[2], xs[3], xs[4]}, [](const Tensor& dy) {
       autograd::Grads g;
-      for (int i = 0; i < 5; ++i) g[i] = dispatch::binary(kernels::BinaryOp::mul, dy, Tensor::full({2}, i + 1.f), "five");
+      for (int i = 0; i < 5; ++i)
+        g[i] = dispatch::binary(kernels::BinaryOp::mul, dy, Tensor::full({2}, i + 1.f), "five");
       return g;
     });
     sum(y).backward();
@@ -289,7 +292,8 @@ TEST_SUITE("autograd") {
     CHECK(error_of([&] { relu(w).set_requires_grad(false); }).find("only leaf tensors") != std::string::npos);
   }
 
-  TEST_CASE("a tensor edited in place after an op saved it fails backward, naming the op, its shape and both versions") {
+  TEST_CASE(
+      "a tensor edited in place after an op saved it fails backward, naming the op, its shape and both versions") {
     // The four ways of reaching a saved tensor's storage: the tensor itself, a detach() of it, a
     // leaf under NoGradGuard (as an optimizer does), and a view of a view. Before versions, each
     // gave a gradient computed from the edited values (w.grad() == [100, 100] instead of [3, 4]).
@@ -338,10 +342,22 @@ TEST_SUITE("autograd") {
     const Tensor targets = Tensor::from_vector({2, 0}, {2});
     const auto output_of = [](Tensor y) { return std::pair{sum(y * 1.f), y}; };  // ops that save their output
     const Case saving[] = {
-        {"mul", [&](const Tensor& x) { return std::pair{sum(x * w), w}; }},
-        {"div", [&](const Tensor& x) { return std::pair{sum(w / x), x}; }},
-        {"log", [](const Tensor& x) { return std::pair{sum(log(x)), x}; }},
-        {"square", [](const Tensor& x) { return std::pair{sum(square(x)), x}; }},
+        {"mul",
+         [&](const Tensor& x) {
+           return std::pair{sum(x * w), w};
+         }},
+        {"div",
+         [&](const Tensor& x) {
+           return std::pair{sum(w / x), x};
+         }},
+        {"log",
+         [](const Tensor& x) {
+           return std::pair{sum(log(x)), x};
+         }},
+        {"square",
+         [](const Tensor& x) {
+           return std::pair{sum(square(x)), x};
+         }},
         {"exp", [&](const Tensor& x) { return output_of(exp(x)); }},
         {"sqrt", [&](const Tensor& x) { return output_of(sqrt(x)); }},
         {"relu", [&](const Tensor& x) { return output_of(relu(x)); }},
@@ -349,10 +365,20 @@ TEST_SUITE("autograd") {
         {"tanh", [&](const Tensor& x) { return output_of(tanh(x)); }},
         {"softmax", [&](const Tensor& x) { return output_of(softmax(x, 1)); }},
         {"log_softmax", [&](const Tensor& x) { return output_of(log_softmax(x, 1)); }},
-        {"matmul", [&](const Tensor& x) { return std::pair{sum(matmul(w, x.transpose(0, 1))), w}; }},
-        {"linear", [&](const Tensor& x) { return std::pair{sum(nn::functional::linear(w, x, Tensor{})), w}; }},
-        {"linear", [&](const Tensor& x) { return output_of(nn::functional::linear(w, x, Tensor{}, kernels::Activation::relu)); }},
-        {"cross_entropy", [&](const Tensor& x) { return std::pair{nn::functional::cross_entropy(x, targets), targets}; }},
+        {"matmul",
+         [&](const Tensor& x) {
+           return std::pair{sum(matmul(w, x.transpose(0, 1))), w};
+         }},
+        {"linear",
+         [&](const Tensor& x) {
+           return std::pair{sum(nn::functional::linear(w, x, Tensor{})), w};
+         }},
+        {"linear",
+         [&](const Tensor& x) { return output_of(nn::functional::linear(w, x, Tensor{}, kernels::Activation::relu)); }},
+        {"cross_entropy",
+         [&](const Tensor& x) {
+           return std::pair{nn::functional::cross_entropy(x, targets), targets};
+         }},
     };
     for (const Case& c : saving) {
       CAPTURE(c.op);
@@ -369,11 +395,26 @@ TEST_SUITE("autograd") {
             std::string::npos);
     }
     const Case saving_none[] = {
-        {"add", [&](const Tensor& x) { return std::pair{sum(x + w), x}; }},
-        {"sub", [&](const Tensor& x) { return std::pair{sum(w - x), x}; }},
-        {"neg", [](const Tensor& x) { return std::pair{sum(-x), x}; }},
-        {"mean", [](const Tensor& x) { return std::pair{sum(mean(x, 0)), x}; }},
-        {"views", [](const Tensor& x) { return std::pair{sum(x.transpose(0, 1).reshape({6}).slice(0, 1, 5).clone()), x}; }},
+        {"add",
+         [&](const Tensor& x) {
+           return std::pair{sum(x + w), x};
+         }},
+        {"sub",
+         [&](const Tensor& x) {
+           return std::pair{sum(w - x), x};
+         }},
+        {"neg",
+         [](const Tensor& x) {
+           return std::pair{sum(-x), x};
+         }},
+        {"mean",
+         [](const Tensor& x) {
+           return std::pair{sum(mean(x, 0)), x};
+         }},
+        {"views",
+         [](const Tensor& x) {
+           return std::pair{sum(x.transpose(0, 1).reshape({6}).slice(0, 1, 5).clone()), x};
+         }},
     };
     for (const Case& c : saving_none) {
       CAPTURE(c.op);
@@ -463,8 +504,8 @@ TEST_SUITE("autograd") {
     // A box is a line "  opN [label=\"#N …" (an op) or "  leafN [label=…"; an arrow a line "  a -> opN;".
     // docs/autograd.md's chain: loss = mean(relu(x·Wᵀ + b)), x data: 5 ops, 3 leaves, 7 inputs.
     const Tensor x = Tensor::from_vector({1.f, -2.f, 0.5f, 3.f, 0.f, 1.f}, {2, 3});
-    const Tensor w = Tensor::from_vector({0.1f, 0.2f, -0.3f, 0.4f, 0.5f, 0.6f, -0.7f, 0.8f, 0.9f, 1.f, 1.1f, -1.2f},
-                                         {4, 3}, true);
+    const Tensor w =
+        Tensor::from_vector({0.1f, 0.2f, -0.3f, 0.4f, 0.5f, 0.6f, -0.7f, 0.8f, 0.9f, 1.f, 1.1f, -1.2f}, {4, 3}, true);
     const Tensor b = Tensor::from_vector({0.1f, -0.1f, 0.2f, 0.f}, {4}, true);
     const Tensor loss = mean(relu(matmul(x, w.transpose(0, 1)) + b));
     const std::string dot = autograd::to_dot(loss, {{"W", w}, {"b", b}, {"x", x}});

@@ -14,10 +14,10 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <thread>
-#include <fstream>
 
 #include <minidl/minidl.h>
 #include "cli_testing.h"
@@ -30,7 +30,7 @@ TEST_SUITE("cli") {
   TEST_CASE("train, eval and predict on a tiny dataset, with plain per-epoch lines off a terminal") {
     TinyMnist tiny;
     const Run train = run_minidl("train " + tiny.data() + " --hidden 32 --epochs 3 --batch-size 16 --lr 0.05 --save " +
-                             (tiny / "ck.safetensors") + " --metrics " + (tiny / "m.csv") + " --log-every 5");
+                                 (tiny / "ck.safetensors") + " --metrics " + (tiny / "m.csv") + " --log-every 5");
     INFO(train.output);
     REQUIRE(train.code == 0);
     CHECK(train.output.find("model 784-32-10 (25450 parameters), nesterov lr 0.05 momentum 0.9, batch 16, 3 epochs") !=
@@ -90,13 +90,14 @@ TEST_SUITE("cli") {
     CHECK(std::fabs(accuracy(eval_cpu_ck.output, "accuracy ") - accuracy(cpu.output, "final test accuracy ")) <= 1.0);
     std::vector<float> px(784, 0.f);
     data::save_png(tiny / "digit.png", Tensor::from_vector(px, {28, 28}));
-    const Run on_gpu = run_minidl("predict --device cuda --checkpoint " + (tiny / "cpu-3.safetensors") + " " + (tiny / "digit.png"));
+    const Run on_gpu =
+        run_minidl("predict --device cuda --checkpoint " + (tiny / "cpu-3.safetensors") + " " + (tiny / "digit.png"));
     const Run on_cpu = run_minidl("predict --checkpoint " + (tiny / "cpu-3.safetensors") + " " + (tiny / "digit.png"));
     REQUIRE(on_gpu.code == 0);
     CHECK(on_gpu.output.substr(0, on_gpu.output.find("(")) == on_cpu.output.substr(0, on_cpu.output.find("(")));
     // A CPU run resumed on the GPU.
-    const Run resumed = run_minidl("train " + tiny.data() + " --device cuda --epochs 4 --resume " +
-                                   (tiny / "cpu-3.safetensors"));
+    const Run resumed =
+        run_minidl("train " + tiny.data() + " --device cuda --epochs 4 --resume " + (tiny / "cpu-3.safetensors"));
     INFO(resumed.output);
     CHECK(resumed.code == 0);
     CHECK(resumed.output.find("epoch 4/4") != std::string::npos);
@@ -107,7 +108,7 @@ TEST_SUITE("cli") {
     const std::string common = "train " + tiny.data() + " --hidden 16 --batch-size 32 --lr 0.05 --threads 2";
     REQUIRE(run_minidl(common + " --epochs 4 --schedule cosine --save " + (tiny / "a-{epoch}.safetensors")).code == 0);
     const Run resumed = run_minidl("train " + tiny.data() + " --threads 2 --resume " + (tiny / "a-2.safetensors") +
-                               " --save " + (tiny / "b.safetensors"));
+                                   " --save " + (tiny / "b.safetensors"));
     INFO(resumed.output);
     REQUIRE(resumed.code == 0);
     CHECK(resumed.output.find("resuming from " + (tiny / "a-2.safetensors") + " after epoch 2") != std::string::npos);
@@ -119,7 +120,8 @@ TEST_SUITE("cli") {
     CHECK(done.output.find("has completed 4 of 4 epochs; pass --epochs N with N > 4") != std::string::npos);
   }
 
-  TEST_CASE("a CNN with batch norm, dropout and shifted images trains, evaluates, predicts, explains and resumes bitwise") {
+  TEST_CASE(
+      "a CNN with batch norm, dropout and shifted images trains, evaluates, predicts, explains and resumes bitwise") {
     TinyMnist tiny;
     const std::string model = "--model 'conv(4,3,padding=1) batchnorm relu maxpool(2) flatten dropout(0.2) linear(10)'";
     const std::string common = "train " + tiny.data() + " " + model + " --augment-shift 1 --batch-size 16 --lr 0.05 ";
@@ -160,12 +162,14 @@ TEST_SUITE("cli") {
     const std::string plain = "train " + tiny.data() + " ";
     const Run bad = run_minidl(plain + "--model 'conv(4,3) relu linear(10)'");
     CHECK(bad.code == 2);
-    CHECK(bad.output == "minidl train: error: --model: model: linear(10) (layer 2) needs flat [F] inputs, got [4, 26, "
-                        "26]; put flatten before it\n");
+    CHECK(bad.output ==
+          "minidl train: error: --model: model: linear(10) (layer 2) needs flat [F] inputs, got [4, 26, "
+          "26]; put flatten before it\n");
     const Run wrong_classes = run_minidl(plain + "--model 'flatten linear(7)'");
     CHECK(wrong_classes.code == 2);
-    CHECK(wrong_classes.output == "minidl train: error: --model: model: its output per example is [7]; a classifier of "
-                                  "10 classes must end in [10] (e.g. flatten linear(10))\n");
+    CHECK(wrong_classes.output ==
+          "minidl train: error: --model: model: its output per example is [7]; a classifier of "
+          "10 classes must end in [10] (e.g. flatten linear(10))\n");
   }
 
   TEST_CASE("--model cnn and lenet are the models of the PyTorch reference script, and bring their recipe") {
@@ -194,7 +198,8 @@ TEST_SUITE("cli") {
     const std::string cpus = std::to_string(CPU_COUNT(&set));
     const std::pair<std::string, std::string> cases[] = {
         {t + "--optimizer lamb",
-         "minidl train: error: unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)"},
+         "minidl train: error: unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, "
+         "adagrad)"},
         {t + "--optimizer adam --opt momentum=0.9",
          "minidl train: error: adam: unknown option 'momentum' (adam takes: lr, betas, eps, weight_decay, amsgrad)"},
         {t + "--optimizer adam --opt betas=0.9",
@@ -204,13 +209,16 @@ TEST_SUITE("cli") {
         {t + "--optimizer adam --opt amsgrad", "minidl train: error: --opt: expected key=value, got 'amsgrad'"},
         {t + "--optimizer adagrad --opt lr_decay=-1", "minidl train: error: adagrad: lr_decay must be >= 0, got -1"},
         {t + "--schedule multistep", "minidl train: error: --schedule multistep needs --milestones, e.g. 2,4"},
-        {t + "--schedule multistep --milestones 3,2", "minidl train: error: --milestones must be increasing epochs >= 1, got 2"},
+        {t + "--schedule multistep --milestones 3,2",
+         "minidl train: error: --milestones must be increasing epochs >= 1, got 2"},
         {t + "--schedule onecycle --pct-start 1", "minidl train: error: --pct-start must be in (0, 1), got 1"},
         {t + "--schedule plateau --gamma 1", "minidl train: error: --gamma must be in (0, 1] (plateau: (0, 1)), got 1"},
-        {"sweep " + tiny.data() + " --optimizers adam:eps=x", "minidl sweep: error: adam: option eps: expected a number, got 'x'"},
+        {"sweep " + tiny.data() + " --optimizers adam:eps=x",
+         "minidl sweep: error: adam: option eps: expected a number, got 'x'"},
         {"sweep " + tiny.data() + " --optimizers sgd:momentum=0.9",
          "minidl sweep: error: sgd: unknown option 'momentum' (sgd takes: lr, weight_decay)"},
-        {"sweep " + tiny.data() + " --lr 0.1", "minidl sweep: error: --lr: expected a range LO..HI, e.g. 1e-3..1, got '0.1'"},
+        {"sweep " + tiny.data() + " --lr 0.1",
+         "minidl sweep: error: --lr: expected a range LO..HI, e.g. 1e-3..1, got '0.1'"},
         {"sweep " + tiny.data() + " --lr 1..0.1", "minidl sweep: error: --lr: expected 0 < LO <= HI, got 1..0.1"},
         {"sweep " + tiny.data() + " --jobs 0", "minidl sweep: error: --jobs must be >= 1, got 0"},
         {"sweep " + tiny.data() + " --points 1", "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
@@ -224,7 +232,8 @@ TEST_SUITE("cli") {
         {t + "--momentum 1", "minidl train: error: --momentum must be in [0, 1), got 1"},
         {t + "--momentum -0.5", "minidl train: error: --momentum must be in [0, 1), got -0.5"},
         {t + "--optimizer nesterov --dampening 0.1",
-         "minidl train: error: nesterov: unknown option 'dampening' (nesterov takes: lr, momentum, weight_decay, form)"},
+         "minidl train: error: nesterov: unknown option 'dampening' (nesterov takes: lr, momentum, weight_decay, "
+         "form)"},
         {t + "--optimizer sgd --momentum 0.9",
          "minidl train: error: sgd: unknown option 'momentum' (sgd takes: lr, weight_decay)"},
         {t + "--dataset cifar", "minidl train: error: unknown dataset 'cifar' (known: mnist, fashion-mnist)"},
@@ -238,15 +247,17 @@ TEST_SUITE("cli") {
         {t + "--resume x.safetensors --lr 0.1",
          "minidl train: error: --lr cannot be combined with --resume: a resumed run keeps its checkpoint's settings"},
         {t + "--epochs five", "minidl: error: Could not convert: --epochs = five (see minidl --help)"},
-        {"train --no-such-flag", "minidl: error: The following argument was not expected: --no-such-flag (see minidl --help)"},
+        {"train --no-such-flag",
+         "minidl: error: The following argument was not expected: --no-such-flag (see minidl --help)"},
         {"", "minidl: error: A subcommand is required (see minidl --help)"},
         {"eval", "minidl: error: --checkpoint is required (see minidl --help)"},
-        {t + "--threads -2", "minidl train: error: --threads must be between 0 (as many as the CPUs free now) and " + cpus +
-                                 " (the CPUs this process may use), got -2"},
-        {t + "--threads 1000", "minidl train: error: --threads must be between 0 (as many as the CPUs free now) and " + cpus +
-                                   " (the CPUs this process may use), got 1000"},
-        {"eval --checkpoint x --threads 1000", "minidl eval: error: --threads must be between 0 (as many as the CPUs free now) and " +
-                                                   cpus + " (the CPUs this process may use), got 1000"},
+        {t + "--threads -2", "minidl train: error: --threads must be between 0 (as many as the CPUs free now) and " +
+                                 cpus + " (the CPUs this process may use), got -2"},
+        {t + "--threads 1000", "minidl train: error: --threads must be between 0 (as many as the CPUs free now) and " +
+                                   cpus + " (the CPUs this process may use), got 1000"},
+        {"eval --checkpoint x --threads 1000",
+         "minidl eval: error: --threads must be between 0 (as many as the CPUs free now) and " + cpus +
+             " (the CPUs this process may use), got 1000"},
         {t + "--hidden 100000000", "minidl train: error: --hidden sizes must be between 1 and 65536, got 100000000"},
         {t + "--hidden 65536,65536",
          "minidl train: error: --hidden: a model with these layers would have more than 268435456 parameters"},
@@ -261,13 +272,14 @@ TEST_SUITE("cli") {
         {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
         {t + "--summary /nonexistent/dir/s.json",
          "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
-        {t + "--device gpu", "minidl train: error: --device: Device: cannot parse 'gpu' (expected cpu, cuda or cuda:N)"},
-        {t + "--device cuda:99",
-         cuda::is_available()
-             ? "minidl train: error: --device cuda:99: this machine has " + std::to_string(cuda::device_count()) +
-                   " CUDA device(s), cuda:0 to cuda:" + std::to_string(cuda::device_count() - 1)
-             : "minidl train: error: --device cuda:99: no CUDA device is available (" + cuda::unavailable_reason() +
-                   "); use --device cpu"},
+        {t + "--device gpu",
+         "minidl train: error: --device: Device: cannot parse 'gpu' (expected cpu, cuda or cuda:N)"},
+        {t + "--device cuda:99", cuda::is_available()
+                                     ? "minidl train: error: --device cuda:99: this machine has " +
+                                           std::to_string(cuda::device_count()) +
+                                           " CUDA device(s), cuda:0 to cuda:" + std::to_string(cuda::device_count() - 1)
+                                     : "minidl train: error: --device cuda:99: no CUDA device is available (" +
+                                           cuda::unavailable_reason() + "); use --device cpu"},
     };
     for (const auto& args_message_ : cases) {
       const auto& args = std::get<0>(args_message_);
@@ -304,15 +316,19 @@ TEST_SUITE("cli") {
     CHECK(foreign.code == 1);
     CHECK(foreign.output == "minidl predict: error: checkpoint: " + (tiny / "foreign.safetensors") +
                                 ": not a minidl checkpoint (no 'format' in its metadata)\n");
-    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + (tiny / "ck.safetensors")).code == 0);
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + (tiny / "ck.safetensors")).code ==
+            0);
     std::ofstream(tiny / "not-an-image.png") << "hello";
-    const Run image = run_minidl("predict --checkpoint " + (tiny / "ck.safetensors") + " " + (tiny / "not-an-image.png"));
+    const Run image =
+        run_minidl("predict --checkpoint " + (tiny / "ck.safetensors") + " " + (tiny / "not-an-image.png"));
     CHECK(image.code == 1);
     CHECK(image.output.starts_with("minidl predict: error: load_image: " + (tiny / "not-an-image.png") +
                                    ": not a readable image ("));
   }
 
-  TEST_CASE("SIGINT and SIGTERM mid-epoch: a checkpoint, exit 128+signal, and --resume ends bitwise where an uninterrupted run ends") {
+  TEST_CASE(
+      "SIGINT and SIGTERM mid-epoch: a checkpoint, exit 128+signal, and --resume ends bitwise where an uninterrupted "
+      "run ends") {
     TinyMnist tiny;
     const std::string run = "train " + tiny.data() + " --hidden 32 --batch-size 1 --epochs 60 --threads 1 --save ";
     REQUIRE(run_minidl(run + (tiny / "straight.safetensors")).code == 0);
@@ -362,34 +378,41 @@ TEST_SUITE("cli") {
         config.replace(at, 13, "\"hidden\":[" + layers + "]");
       };
     };
-    const std::string wide = forge("wide.safetensors", hidden("60000")), huge = forge("huge.safetensors", hidden("1000000")),
-                      e9 = forge("e9.safetensors", hidden("1e9"));
+    const std::string wide = forge("wide.safetensors", hidden("60000")),
+                      huge = forge("huge.safetensors", hidden("1000000")), e9 = forge("e9.safetensors", hidden("1e9"));
     const std::string negative = forge("negative.safetensors", [](auto& f) { f.metadata["epoch"] = "-3"; });
     const std::string far = forge("far.safetensors", [](auto& f) {
       f.metadata["epoch"] = "1";
       f.metadata["batch"] = "99999";
       f.metadata["epoch_loss"] = "[\"0x1p+0\",\"5\"]";
     });
-    const std::string nan = forge("nan.safetensors", [](auto& f) { f.tensors[0].second.template data<float>()[5] = NAN; });
+    const std::string nan =
+        forge("nan.safetensors", [](auto& f) { f.tensors[0].second.template data<float>()[5] = NAN; });
     const std::pair<std::string, std::string> cases[] = {
-        {"eval --checkpoint " + wide, "minidl eval: error: checkpoint: " + wide + ": '0.weight' is float32 [32, 784], the "
-                                      "model expects [60000, 784] (a damaged or forged checkpoint)"},
+        {"eval --checkpoint " + wide, "minidl eval: error: checkpoint: " + wide +
+                                          ": '0.weight' is float32 [32, 784], the "
+                                          "model expects [60000, 784] (a damaged or forged checkpoint)"},
         {"predict x.png --checkpoint " + huge, "minidl predict: error: checkpoint: " + huge +
                                                    ": the run's settings in the checkpoint are invalid: hidden size "
                                                    "1000000 is not in [1, 65536]"},
-        {"eval --checkpoint " + e9, "minidl eval: error: checkpoint: " + e9 + ": the run's settings in the checkpoint "
-                                    "are invalid: hidden size 1000000000 is not in [1, 65536]"},
+        {"eval --checkpoint " + e9, "minidl eval: error: checkpoint: " + e9 +
+                                        ": the run's settings in the checkpoint "
+                                        "are invalid: hidden size 1000000000 is not in [1, 65536]"},
         {"train " + tiny.data() + " --resume " + negative,
          "minidl train: error: checkpoint: " + negative +
              ": corrupt training state in the metadata (epoch -3 is not in [0, 2], the run's epochs)"},
         {"train " + tiny.data() + " --resume " + far,
-         "minidl train: error: checkpoint: " + far + ": stopped after batch 99999 (5 examples) of an epoch that has "
-                                                     "19 batches of 16: not a position in this run"},
-        {"eval --checkpoint " + nan, "minidl eval: error: checkpoint: " + nan + ": '0.weight' holds 1 non-finite value "
-                                     "(NaN or infinity) of 25088: the weights are unusable (a run that diverged?)"},
-        {"predict x.png --checkpoint " + nan, "minidl predict: error: checkpoint: " + nan + ": '0.weight' holds 1 "
-                                              "non-finite value (NaN or infinity) of 25088: the weights are unusable "
-                                              "(a run that diverged?)"},
+         "minidl train: error: checkpoint: " + far +
+             ": stopped after batch 99999 (5 examples) of an epoch that has "
+             "19 batches of 16: not a position in this run"},
+        {"eval --checkpoint " + nan, "minidl eval: error: checkpoint: " + nan +
+                                         ": '0.weight' holds 1 non-finite value "
+                                         "(NaN or infinity) of 25088: the weights are unusable (a run that diverged?)"},
+        {"predict x.png --checkpoint " + nan,
+         "minidl predict: error: checkpoint: " + nan +
+             ": '0.weight' holds 1 "
+             "non-finite value (NaN or infinity) of 25088: the weights are unusable "
+             "(a run that diverged?)"},
     };
 #if defined(MINIDL_SANITIZED)
     const long memory_kib = 0;  // AddressSanitizer reserves terabytes of address space
@@ -436,7 +459,8 @@ TEST_SUITE("cli") {
     TinyMnist tiny;
     fs::create_directories(tiny / "d1");
     fs::create_directories(tiny / "d2");
-    const Run r = run_minidl("train " + tiny.data() + " --hidden 8,4 --epochs 2 --save " + (tiny / "d{epoch}/ck-{epoch}.safetensors"));
+    const Run r = run_minidl("train " + tiny.data() + " --hidden 8,4 --epochs 2 --save " +
+                             (tiny / "d{epoch}/ck-{epoch}.safetensors"));
     CAPTURE(r.output);
     CHECK(r.code == 0);
     CHECK(fs::exists(tiny / "d1/ck-1.safetensors"));
@@ -449,16 +473,21 @@ TEST_SUITE("cli") {
     TinyMnist tiny;
     const std::string fifo = tiny / "fifo";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + (tiny / "ck.safetensors")).code == 0);
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + (tiny / "ck.safetensors")).code ==
+            0);
     const Run eval = run_minidl("eval --checkpoint " + fifo, 10);
     CHECK(eval.code == 1);
-    CHECK(eval.output == "minidl eval: error: load_safetensors: " + fifo + ": not a regular file (a FIFO); give a file\n");
+    CHECK(eval.output ==
+          "minidl eval: error: load_safetensors: " + fifo + ": not a regular file (a FIFO); give a file\n");
     const Run predict = run_minidl("predict --checkpoint " + (tiny / "ck.safetensors") + " " + fifo, 10);
     CHECK(predict.code == 1);
-    CHECK(predict.output == "minidl predict: error: load_image: " + fifo + ": not a regular file (a FIFO); give a file\n");
+    CHECK(predict.output ==
+          "minidl predict: error: load_image: " + fifo + ": not a regular file (a FIFO); give a file\n");
   }
 
-  TEST_CASE("truncating the training images while a run reads them does not kill it (no SIGBUS): the data was read at start") {
+  TEST_CASE(
+      "truncating the training images while a run reads them does not kill it (no SIGBUS): the data was read at "
+      "start") {
     TinyMnist tiny;
     const std::string log = tiny / "log";
     const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --batch-size 1 --epochs 12 --threads 1", log);
@@ -470,7 +499,9 @@ TEST_SUITE("cli") {
     CHECK(slurp(log).find("final test accuracy") != std::string::npos);
   }
 
-  TEST_CASE("links planted at a root-run save's temporary names leave the victim byte-identical, for the checkpoint and the .gz cache") {
+  TEST_CASE(
+      "links planted at a root-run save's temporary names leave the victim byte-identical, for the checkpoint and the "
+      ".gz cache") {
     // A directory another user can write (the checkpoint folder, the datasets), a file only root
     // may read, and links to it, owned by that other user, at the names minidl used for temporaries:
     // "<checkpoint>.tmp.<pid>" and "<cache entry>.tmp<pid>". The run's pid is known before it gets
@@ -479,9 +510,10 @@ TEST_SUITE("cli") {
     const fs::path shared = tiny.dir / "shared";
     fs::create_directories(shared / "data");
     fs::permissions(shared, fs::perms::all);
-    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                             "t10k-labels-idx1-ubyte"})
-      REQUIRE(std::system(("gzip -c " + (tiny / name) + " > " + (shared / "data" / name).string() + ".gz").c_str()) == 0);
+    for (const char* name :
+         {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+      REQUIRE(std::system(("gzip -c " + (tiny / name) + " > " + (shared / "data" / name).string() + ".gz").c_str()) ==
+              0);
     const std::string victim = (shared / "victim").string(), secret = "root-only secret\n";
     std::ofstream(victim) << secret;
     fs::permissions(victim, fs::perms::owner_read | fs::perms::owner_write);
@@ -507,14 +539,16 @@ TEST_SUITE("cli") {
     CHECK(fs::exists(entry));  // the cache was written, beside the links rather than through them
   }
 
-  TEST_CASE("SIGTERM after the last epoch's training (evaluation, save, summary) is reported: the run completes, then exits 143") {
+  TEST_CASE(
+      "SIGTERM after the last epoch's training (evaluation, save, summary) is reported: the run completes, then exits "
+      "143") {
     // No timing: --summary names a FIFO, so once the last epoch is evaluated and saved the run waits
     // in opening it for a reader. It is signalled there, then the test reads the summary.
     TinyMnist tiny;
     const std::string log = tiny / "log", summary = tiny / "summary.fifo";
     REQUIRE(::mkfifo(summary.c_str(), 0600) == 0);
-    const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --summary " + summary + " --save " +
-                                       (tiny / "ck.safetensors"),
+    const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --summary " + summary +
+                                       " --save " + (tiny / "ck.safetensors"),
                                    log);
     for (int wait = 0; wait < 6000 && slurp(log).find("epoch 2/2  train loss") == std::string::npos; ++wait)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -534,7 +568,9 @@ TEST_SUITE("cli") {
   TEST_CASE("predict composites transparency onto the background, and warns about a blank image") {
     TinyMnist tiny;
     const std::string ck = tiny / "ck.safetensors";
-    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 3 --batch-size 16 --lr 0.05 --save " + ck).code == 0);
+    REQUIRE(
+        run_minidl("train " + tiny.data() + " --hidden 32 --epochs 3 --batch-size 16 --lr 0.05 --save " + ck).code ==
+        0);
     // A "3" that lives only in the alpha channel: every pixel has the same colour, the digit is
     // where the pixels are opaque. Grey conversion without alpha saw a blank image.
     const auto digit = image_of(3, 12345);
@@ -584,7 +620,8 @@ TEST_SUITE("cli") {
     // A save cut short leaves no file: its data was in an unnamed temporary (O_TMPFILE) until the
     // rename, except in the moment between naming it and renaming it.
     int temporaries = 0;
-    for (const auto& e : fs::directory_iterator(tiny.dir)) temporaries += e.path().filename().string().starts_with("ck.safetensors.tmp.");
+    for (const auto& e : fs::directory_iterator(tiny.dir))
+      temporaries += e.path().filename().string().starts_with("ck.safetensors.tmp.");
     CHECK(temporaries <= 1);
   }
 
@@ -605,7 +642,8 @@ TEST_SUITE("cli") {
     const int status = ::pclose(pipe);
     CAPTURE(out);
     CHECK(WEXITSTATUS(status) == 1);
-    CHECK(out.find("minidl train: error: save_safetensors: " + ck + ": write failed: File too large") != std::string::npos);
+    CHECK(out.find("minidl train: error: save_safetensors: " + ck + ": write failed: File too large") !=
+          std::string::npos);
     CHECK(slurp(ck) == before);
     CHECK(error_of([&] { cli_load(ck); }).empty());
   }
@@ -672,9 +710,12 @@ TEST_SUITE("cli") {
     const std::pair<std::string, std::string> runs[] = {
         {"--optimizer sgd --lr 0.1", "sgd lr 0.1, batch"},
         {"--optimizer adam --lr 0.001", "adam lr 0.001 betas 0.9,0.999 eps 1e-08, batch"},
-        {"--optimizer adamw --lr 0.001 --opt amsgrad=true", "adamw lr 0.001 betas 0.9,0.999 eps 1e-08 weight_decay 0.01 amsgrad true, batch"},
-        {"--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true", "rmsprop lr 0.001 alpha 0.99 eps 1e-08 momentum 0.5 centered true, batch"},
-        {"--optimizer adagrad --weight-decay 0.01 --no-decay-bias", "adagrad lr 0.01 weight_decay 0.01 (not on biases) eps 1e-10, batch"},
+        {"--optimizer adamw --lr 0.001 --opt amsgrad=true",
+         "adamw lr 0.001 betas 0.9,0.999 eps 1e-08 weight_decay 0.01 amsgrad true, batch"},
+        {"--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true",
+         "rmsprop lr 0.001 alpha 0.99 eps 1e-08 momentum 0.5 centered true, batch"},
+        {"--optimizer adagrad --weight-decay 0.01 --no-decay-bias",
+         "adagrad lr 0.01 weight_decay 0.01 (not on biases) eps 1e-10, batch"},
         {"--optimizer nesterov --nesterov-form sutskever", "nesterov lr 0.01 momentum 0.9 form sutskever, batch"},
     };
     for (const auto& flags_header_ : runs) {
@@ -687,17 +728,20 @@ TEST_SUITE("cli") {
       CHECK(r.output.find(header) != std::string::npos);
     }
     const Run help = run_minidl("train --help");
-    for (const char* line : {"  sgd        lr=0.01 weight_decay=0\n", "  rmsprop    lr=0.01 alpha=0.99 eps=1e-08 weight_decay=0 momentum=0 centered=false\n",
-                             "  adagrad    lr=0.01 lr_decay=0 weight_decay=0 initial_accumulator_value=0 eps=1e-10\n", "--opt TEXT"})
+    for (const char* line :
+         {"  sgd        lr=0.01 weight_decay=0\n",
+          "  rmsprop    lr=0.01 alpha=0.99 eps=1e-08 weight_decay=0 momentum=0 centered=false\n",
+          "  adagrad    lr=0.01 lr_decay=0 weight_decay=0 initial_accumulator_value=0 eps=1e-10\n", "--opt TEXT"})
       CHECK(help.output.find(line) != std::string::npos);
   }
 
   TEST_CASE("adaptive optimizers and stateful schedules: --resume ends bitwise where the uninterrupted run ends") {
     TinyMnist tiny;
-    const std::string flag_sets[] = {"--optimizer adam --lr 0.003 --opt amsgrad=true --schedule onecycle",
-                                     "--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true --schedule plateau --patience 0 --gamma 0.5",
-                                     "--optimizer adagrad --lr 0.05 --opt lr_decay=0.01 --schedule multistep --milestones 1,3",
-                                     "--optimizer adamw --lr 0.003 --schedule exponential --gamma 0.7 --warmup-epochs 1"};
+    const std::string flag_sets[] = {
+        "--optimizer adam --lr 0.003 --opt amsgrad=true --schedule onecycle",
+        "--optimizer rmsprop --lr 0.001 --momentum 0.5 --opt centered=true --schedule plateau --patience 0 --gamma 0.5",
+        "--optimizer adagrad --lr 0.05 --opt lr_decay=0.01 --schedule multistep --milestones 1,3",
+        "--optimizer adamw --lr 0.003 --schedule exponential --gamma 0.7 --warmup-epochs 1"};
     for (const std::string& flags : flag_sets) {
       CAPTURE(flags);
       const std::string common = "train " + tiny.data() + " --hidden 16 --batch-size 32 --threads 1 ";
@@ -728,7 +772,8 @@ TEST_SUITE("cli") {
       CAPTURE(flags);
       const std::string ck = tiny / "ck.safetensors";
       REQUIRE(run_minidl("train " + tiny.data() + " --hidden 16 --epochs 1 " + flags + " --save " + ck).code == 0);
-      const Run r = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,300");
+      const Run r =
+          run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,300");
       CAPTURE(r.output);
       CHECK(r.code == 0);
       CHECK(r.output.find(formula) != std::string::npos);
@@ -736,20 +781,24 @@ TEST_SUITE("cli") {
       CHECK(r.output.find(": matches") != std::string::npos);
     }
     const std::string ck = tiny / "ck.safetensors";
-    const Run bad = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,900");
+    const Run bad =
+        run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 0.weight --index 5,900");
     CHECK(bad.code == 2);
     CHECK(bad.output == "minidl explain-step: error: --index: 5,900 is outside 0.weight's shape [16, 784]\n");
     const Run unknown = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck + " --param 9.weight");
     CHECK(unknown.code == 2);
-    CHECK(unknown.output == "minidl explain-step: error: --param: no parameter '9.weight' (the model has 0.weight, "
-                            "0.bias, 2.weight, 2.bias)\n");
+    CHECK(unknown.output ==
+          "minidl explain-step: error: --param: no parameter '9.weight' (the model has 0.weight, "
+          "0.bias, 2.weight, 2.bias)\n");
   }
 
   TEST_CASE("compare: every optimizer from the same start over seeds, CSVs, summaries and a table") {
     TinyMnist tiny;
     const std::string out = tiny / "cmp";
-    const Run r = run_minidl("compare " + tiny.data() + " --optimizers sgd,nesterov --seeds 0,1 --epochs 2 --hidden 16 "
-                             "--batch-size 32 --telemetry --out " + out);
+    const Run r = run_minidl("compare " + tiny.data() +
+                             " --optimizers sgd,nesterov --seeds 0,1 --epochs 2 --hidden 16 "
+                             "--batch-size 32 --telemetry --out " +
+                             out);
     CAPTURE(r.output);
     CHECK(r.code == 0);
     for (const char* opt : {"sgd", "nesterov"})
@@ -771,8 +820,10 @@ TEST_SUITE("cli") {
 
   TEST_CASE("telemetry of an adaptive optimizer: its direction slot and every state slot's norm") {
     TinyMnist tiny;
-    const Run r = run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --optimizer adam --lr 0.01 --opt amsgrad=true "
-                             "--telemetry " + (tiny / "t.jsonl"));
+    const Run r = run_minidl("train " + tiny.data() +
+                             " --hidden 8 --epochs 1 --optimizer adam --lr 0.01 --opt amsgrad=true "
+                             "--telemetry " +
+                             (tiny / "t.jsonl"));
     REQUIRE(r.code == 0);
     const std::string t = slurp(tiny / "t.jsonl");
     CHECK(lines(t) == 5);  // one line per step: 300 images in batches of 64
@@ -781,11 +832,15 @@ TEST_SUITE("cli") {
     CHECK(t.find("\"buffer_norm\":null") == std::string::npos);  // exp_avg exists from step 1
   }
 
-  TEST_CASE("sweep: 4 optimizers × 7 lrs × 3 seeds in 2 processes, SIGINT keeps the finished runs and a rerun does only the rest") {
+  TEST_CASE(
+      "sweep: 4 optimizers × 7 lrs × 3 seeds in 2 processes, SIGINT keeps the finished runs and a rerun does only the "
+      "rest") {
     TinyMnist tiny;
     const std::string out = tiny / "sweep";
-    const std::string cmd = "sweep " + tiny.data() + " --optimizers sgd,momentum,nesterov,adam --seeds 0,1,2 --lr 1e-3..1 "
-                            "--points 7 --epochs 3 --hidden 16 --batch-size 32 --jobs 2 --threads 1 --out " + out;
+    const std::string cmd = "sweep " + tiny.data() +
+                            " --optimizers sgd,momentum,nesterov,adam --seeds 0,1,2 --lr 1e-3..1 "
+                            "--points 7 --epochs 3 --hidden 16 --batch-size 32 --jobs 2 --threads 1 --out " +
+                            out;
     const pid_t pid = spawn_minidl(cmd, tiny / "log1");
     for (int wait = 0; wait < 12000 && lines(slurp(out + "/sweep.csv")) < 13; ++wait)  // the header and 12 runs
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -794,7 +849,8 @@ TEST_SUITE("cli") {
     const std::string first_log = slurp(tiny / "log1"), partial = slurp(out + "/sweep.csv");
     CAPTURE(first_log);
     const size_t kept = lines(partial) - 1;  // rows after the header
-    CHECK(first_log.find("sweep: 4 optimizers × 7 lrs (0.001..1) × 3 seeds = 84 runs, 0 already in") != std::string::npos);
+    CHECK(first_log.find("sweep: 4 optimizers × 7 lrs (0.001..1) × 3 seeds = 84 runs, 0 already in") !=
+          std::string::npos);
     CHECK(first_log.find("2 at a time, 1 thread each") != std::string::npos);
     if (code == 0) {
       MESSAGE("the sweep ended before the signal; interruption not exercised");
@@ -810,7 +866,8 @@ TEST_SUITE("cli") {
     CHECK(rest.output.find("= 84 runs, " + std::to_string(kept) + " already in") != std::string::npos);
     // Only the rest ran: one progress line each, numbered after the kept ones.
     size_t progress = 0;
-    for (size_t at = rest.output.find("sweep: ["); at != std::string::npos; at = rest.output.find("sweep: [", at + 1)) ++progress;
+    for (size_t at = rest.output.find("sweep: ["); at != std::string::npos; at = rest.output.find("sweep: [", at + 1))
+      ++progress;
     CHECK(progress == 84 - kept);
     CHECK(rest.output.find("sweep: [" + std::to_string(kept + 1) + "/84]") != std::string::npos);
     const std::string csv = slurp(out + "/sweep.csv");
@@ -827,7 +884,8 @@ TEST_SUITE("cli") {
     CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds) at each lr:"));
     CHECK(md.find("| 0.0316 |") != std::string::npos);
     CHECK(md.find("| optimizer | best lr | best accuracy | basin | width (decades) |") != std::string::npos);
-    CHECK(rest.output.find("wrote " + out + "/sweep.csv, " + out + "/sweep.md, " + out + "/sweep.png") != std::string::npos);
+    CHECK(rest.output.find("wrote " + out + "/sweep.csv, " + out + "/sweep.md, " + out + "/sweep.png") !=
+          std::string::npos);
     const std::string png = slurp(out + "/sweep.png");
     CHECK(png.substr(0, 8) == "\x89PNG\r\n\x1a\n");
     // Same settings again: nothing left to do. Other settings in the same --out: refused.
@@ -845,7 +903,8 @@ TEST_SUITE("cli") {
     REQUIRE(run_minidl(run + (tiny / "b.safetensors")).code == 0);
     CHECK(slurp(tiny / "a.safetensors") == slurp(tiny / "b.safetensors"));
     REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 2 --threads 2 --seed 1 --save " +
-                       (tiny / "c.safetensors")).code == 0);
+                       (tiny / "c.safetensors"))
+                .code == 0);
     CHECK(slurp(tiny / "a.safetensors") != slurp(tiny / "c.safetensors"));
   }
 
@@ -888,7 +947,8 @@ TEST_SUITE("cli") {
     std::vector<float> px;
     for (int p = 0; p < 784; ++p) px.push_back(images.data[p] / 255.f);
     data::save_png(scratch / "test0.png", Tensor::from_vector(px, {28, 28}));
-    const Run predict = run_minidl("predict --checkpoint " + (scratch / "ck.safetensors") + " " + (scratch / "test0.png"));
+    const Run predict =
+        run_minidl("predict --checkpoint " + (scratch / "ck.safetensors") + " " + (scratch / "test0.png"));
     INFO(predict.output);
     CHECK(predict.code == 0);
     CHECK(predict.output.starts_with(scratch / "test0.png" + ": " + std::to_string(labels.data[0]) + "  "));
@@ -921,8 +981,8 @@ Run run_ranks(int ranks, const std::string& args, const std::string& env = "") {
 
 // mpirun in the background, output to `log`: the pid is mpirun's own (the shell execs it).
 pid_t spawn_ranks(int ranks, const std::string& args, const std::string& log, const std::string& env = "") {
-  const std::string cmd = env + "OMP_WAIT_POLICY=passive exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) +
-                          " " + args + " > " + log + " 2>&1";
+  const std::string cmd = env + "OMP_WAIT_POLICY=passive exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " +
+                          args + " > " + log + " 2>&1";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -979,10 +1039,12 @@ size_t count_of(const std::string& s, const std::string& what) {
 }  // namespace
 
 TEST_SUITE("cli under mpirun") {
-  TEST_CASE("mpirun -np 2 train reports once, ends as one process does, and its checkpoint evaluates and resumes alone") {
+  TEST_CASE(
+      "mpirun -np 2 train reports once, ends as one process does, and its checkpoint evaluates and resumes alone") {
     if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
     TinyMnist tiny;
-    const std::string common = "train " + tiny.data() + " --hidden 32 --epochs 2 --batch-size 16 --lr 0.05 --threads 1 ";
+    const std::string common =
+        "train " + tiny.data() + " --hidden 32 --epochs 2 --batch-size 16 --lr 0.05 --threads 1 ";
     const Run one = run_minidl(common + "--save " + (tiny / "one.safetensors"));
     const Run two = run_ranks(2, common + "--save " + (tiny / "two.safetensors") + " --summary " + (tiny / "two.json"));
     INFO(two.output);
@@ -999,14 +1061,17 @@ TEST_SUITE("cli under mpirun") {
     const Run eval = run_minidl("eval --checkpoint " + (tiny / "two.safetensors") + " " + tiny.data());
     CHECK(eval.code == 0);
     CHECK(number_after(eval.output, "accuracy ") == accuracy);
-    const Run alone = run_minidl("train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
-    const Run three = run_ranks(3, "train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
+    const Run alone =
+        run_minidl("train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
+    const Run three =
+        run_ranks(3, "train --resume " + (tiny / "two.safetensors") + " --epochs 3 --threads 1 " + tiny.data());
     INFO(alone.output);
     INFO(three.output);
     CHECK(alone.code == 0);
     CHECK(three.code == 0);
     CHECK(alone.output.find("resuming from ") != std::string::npos);
-    CHECK(std::fabs(number_after(alone.output, "final test accuracy ") - number_after(three.output, "final test accuracy ")) <=
+    CHECK(std::fabs(number_after(alone.output, "final test accuracy ") -
+                    number_after(three.output, "final test accuracy ")) <=
           1.0);  // one of the 100 test images: the sums' order differs
   }
 
@@ -1018,8 +1083,8 @@ TEST_SUITE("cli under mpirun") {
     // saves where the epoch stands) and stops forwarding their output, so the checkpoint, not the
     // log, says where the run stopped.
     const std::string common = "train " + tiny.data() + " --hidden 32 --batch-size 16 --lr 0.05 --threads 1 ";
-    const pid_t mpirun = spawn_ranks(2, common + "--epochs 100000 --save " + (tiny / "part-{epoch}.safetensors"),
-                                     tiny / "part.log");
+    const pid_t mpirun =
+        spawn_ranks(2, common + "--epochs 100000 --save " + (tiny / "part-{epoch}.safetensors"), tiny / "part.log");
     // Under way once its third checkpoint exists (rank 0 writes it; mpirun's output to a file may lag).
     for (int wait = 0; wait < 6000 && !fs::exists(tiny / "part-3.safetensors"); ++wait)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -1033,7 +1098,8 @@ TEST_SUITE("cli under mpirun") {
     const std::string stopped = tiny / ("part-" + std::to_string(newest) + ".safetensors");
     const auto metadata = data::load_safetensors(stopped).metadata;
     const int64_t done = std::stoll(metadata.at("epoch"));
-    MESSAGE("stopped after ", done, " epochs", metadata.contains("batch") ? " and " + metadata.at("batch") + " batches" : "");
+    MESSAGE("stopped after ", done, " epochs",
+            metadata.contains("batch") ? " and " + metadata.at("batch") + " batches" : "");
     // Resumed to the end of the next epoch, against a run of that many epochs without a stop (the
     // default MLP recipe's lr does not depend on --epochs).
     const std::string more = " --epochs " + std::to_string(done + 2);
@@ -1063,8 +1129,8 @@ TEST_SUITE("cli under mpirun") {
       // A log per run: the second must not find the first's header (the ranks have all joined the
       // world once rank 0 prints it; a rank stopped inside MPI_Init would hang the others there).
       const std::string log_path = tiny / ("fault-" + std::to_string(signal) + ".log");
-      const pid_t mpirun = spawn_ranks(2, "train " + tiny.data() + " --hidden 32 --epochs 100000 --threads 1",
-                                       log_path, "MINIDL_DIST_TIMEOUT=2 ");
+      const pid_t mpirun = spawn_ranks(2, "train " + tiny.data() + " --hidden 32 --epochs 100000 --threads 1", log_path,
+                                       "MINIDL_DIST_TIMEOUT=2 ");
       wait_for_text(log_path, "minidl train:");
       pid_t victim = 0;
       for (int tries = 0; tries < 500 && !victim; ++tries) {
@@ -1094,14 +1160,15 @@ TEST_SUITE("cli under mpirun") {
   TEST_CASE("real MNIST under mpirun -np 2, when data/mnist is present: one epoch within 0.2 points of one process") {
     if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
-    if (!fs::exists(dir + "/train-images-idx3-ubyte")) SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
+    if (!fs::exists(dir + "/train-images-idx3-ubyte"))
+      SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
     const std::string args = "train --data " + dir + " --epochs 1 --threads 1";
     const Run one = run_minidl(args), two = run_ranks(2, args);
     INFO(one.output);
     INFO(two.output);
     REQUIRE(one.code == 0);
     REQUIRE(two.code == 0);
-    CHECK(std::fabs(number_after(one.output, "final test accuracy ") - number_after(two.output, "final test accuracy ")) <=
-          0.2);
+    CHECK(std::fabs(number_after(one.output, "final test accuracy ") -
+                    number_after(two.output, "final test accuracy ")) <= 0.2);
   }
 }

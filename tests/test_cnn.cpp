@@ -12,9 +12,9 @@
 #include <string>
 
 #include <minidl/minidl.h>
+#include "autograd/node.h"
 #include "reference/cnn_reference.h"
 #include "testing.h"
-#include "autograd/node.h"
 
 using namespace minidl;
 namespace F = minidl::nn::functional;
@@ -58,10 +58,12 @@ std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor
           for (int64_t ci = 0; ci < cg; ++ci)
             for (int64_t p = 0; p < kh; ++p)
               for (int64_t q = 0; q < kw; ++q) {
-                const int64_t ih = i * o.stride - o.padding + p * o.dilation, iw = j * o.stride - o.padding + q * o.dilation;
+                const int64_t ih = i * o.stride - o.padding + p * o.dilation,
+                              iw = j * o.stride - o.padding + q * o.dilation;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
                 const int64_t cin = (o_ / og) * cg + ci;
-                s += static_cast<double>(xv[((bi * c + cin) * h + ih) * wd + iw]) * wv[((o_ * cg + ci) * kh + p) * kw + q];
+                s += static_cast<double>(xv[((bi * c + cin) * h + ih) * wd + iw]) *
+                     wv[((o_ * cg + ci) * kh + p) * kw + q];
               }
           y[((bi * oc + o_) * oh + i) * ow + j] = s;
         }
@@ -168,8 +170,8 @@ TEST_SUITE("cnn") {
   TEST_CASE("max_pool2d and avg_pool2d equal their definitions") {
     const Tensor x = random_tensor({2, 3, 7, 6}, 300);
     const auto xv = x.to_vector();
-    for (const F::Pool2dOptions o : {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{3, 1, 0},
-                                     F::Pool2dOptions{2, 1, 1}}) {
+    for (const F::Pool2dOptions o :
+         {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{3, 1, 0}, F::Pool2dOptions{2, 1, 1}}) {
       CAPTURE(o.kernel_size);
       CAPTURE(o.stride);
       CAPTURE(o.padding);
@@ -212,10 +214,11 @@ TEST_SUITE("cnn") {
   }
 
   TEST_CASE("gradcheck: max_pool2d and avg_pool2d, strided, padded, overlapping, non-contiguous") {
-    for (const F::Pool2dOptions o : {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{2, 1, 1},
-                                     F::Pool2dOptions{3, 3, 0}}) {
+    for (const F::Pool2dOptions o :
+         {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{2, 1, 1}, F::Pool2dOptions{3, 3, 0}}) {
       CAPTURE(o.kernel_size);
-      expect_gradcheck([o](const auto& t) { return F::max_pool2d(t[0], o); }, {distinct_tensor({2, 2, 7, 6}, 400, true)});
+      expect_gradcheck([o](const auto& t) { return F::max_pool2d(t[0], o); },
+                       {distinct_tensor({2, 2, 7, 6}, 400, true)});
       expect_gradcheck([o](const auto& t) { return F::avg_pool2d(t[0], o); }, {random_tensor({2, 2, 7, 6}, 401, true)});
     }
     const Tensor xt = distinct_tensor({1, 6, 5, 2}, 402).permute({0, 3, 2, 1}).set_requires_grad();
@@ -227,7 +230,8 @@ TEST_SUITE("cnn") {
     for (const Shape& shape : {Shape{6, 3}, Shape{3, 2, 4, 3}, Shape{1, 2, 3, 3}, Shape{4, 3, 5}}) {
       CAPTURE(shape);
       const int64_t c = shape[1];
-      const Tensor x = random_tensor(shape, 500, true), w = random_tensor({c}, 501, true), b = random_tensor({c}, 502, true);
+      const Tensor x = random_tensor(shape, 500, true), w = random_tensor({c}, 501, true),
+                   b = random_tensor({c}, 502, true);
       for (const bool training : {true, false}) {
         CAPTURE(training);
         const auto fn = [&](const std::vector<Tensor>& t) {
@@ -267,7 +271,7 @@ TEST_SUITE("cnn") {
     CHECK(std::fabs(zeros / 100000.0 - 0.25) < 0.005);  // binomial sd ≈ 0.0014
     Generator again(3);
     CHECK(F::dropout(x, 0.25f, true, again).to_vector() == y);  // seeded: the same mask
-    CHECK(F::dropout(x, 0.25f, true, gen).to_vector() != y);     // the next call draws another
+    CHECK(F::dropout(x, 0.25f, true, gen).to_vector() != y);    // the next call draws another
     CHECK(F::dropout(x, 0.25f, false, gen).shares_storage(x));
     CHECK(F::dropout(x, 0.f, true, gen).shares_storage(x));
   }
@@ -318,7 +322,8 @@ TEST_SUITE("cnn") {
       // Training steps on inputs x_k = x·(k + 1) + k; running statistics compared after each.
       for (size_t k = 0; k < r.running_mean.size(); ++k) {
         NoGradGuard no_grad;
-        const Tensor xk = Tensor::from_vector(r.x, Shape(r.x_shape)) * static_cast<float>(k + 1) + static_cast<float>(k);
+        const Tensor xk =
+            Tensor::from_vector(r.x, Shape(r.x_shape)) * static_cast<float>(k + 1) + static_cast<float>(k);
         F::batch_norm(xk, mean, var, w, b, true);
         check_matches_torch(mean.to_vector(), r.running_mean[k]);
         check_matches_torch(var.to_vector(), r.running_var[k]);
@@ -341,16 +346,23 @@ TEST_SUITE("cnn") {
 
   TEST_CASE("errors name the op and the shapes") {
     const Tensor x = Tensor::ones({2, 3, 8, 8}), w = Tensor::ones({4, 3, 3, 3});
-    CHECK(error_of([&] { F::conv2d(x, Tensor::ones({4, 1, 3, 3}), Tensor(), {.groups = 2}); }) ==
-          "conv2d: 3 input channels are not divisible by groups=2 (input [2, 3, 8, 8])");
-    CHECK(error_of([&] { F::conv2d(Tensor::ones({2, 3, 2, 2}), w, Tensor()); }) ==
+    CHECK(error_of([&] {
+            F::conv2d(x, Tensor::ones({4, 1, 3, 3}), Tensor(), {.groups = 2});
+          }) == "conv2d: 3 input channels are not divisible by groups=2 (input [2, 3, 8, 8])");
+    CHECK(error_of([&] {
+            F::conv2d(Tensor::ones({2, 3, 2, 2}), w, Tensor());
+          }) ==
           "conv2d: kernel 3x3 (dilation 1, reach 3x3) is larger than the padded input 2x2 (input [2, 3, 2, 2], "
           "padding 0)");
-    CHECK(error_of([&] { F::conv2d(Tensor::ones({3, 8, 8}), w, Tensor()); }) ==
-          "conv2d: expected a 4-D input [N, C, H, W], got [3, 8, 8]");
-    CHECK(error_of([&] { F::conv2d(x, Tensor::ones({4, 3, 3}), Tensor()); }) ==
-          "conv2d: weight must be 4-D [out_channels, in_channels/groups, kH, kW], got [4, 3, 3]");
-    CHECK(error_of([&] { F::conv2d(x, Tensor::ones({4, 2, 3, 3}), Tensor()); }) ==
+    CHECK(error_of([&] {
+            F::conv2d(Tensor::ones({3, 8, 8}), w, Tensor());
+          }) == "conv2d: expected a 4-D input [N, C, H, W], got [3, 8, 8]");
+    CHECK(error_of([&] {
+            F::conv2d(x, Tensor::ones({4, 3, 3}), Tensor());
+          }) == "conv2d: weight must be 4-D [out_channels, in_channels/groups, kH, kW], got [4, 3, 3]");
+    CHECK(error_of([&] {
+            F::conv2d(x, Tensor::ones({4, 2, 3, 3}), Tensor());
+          }) ==
           "conv2d: weight [4, 2, 3, 3] expects 2 input channels (2 per group × groups=1), input [2, 3, 8, 8] has 3");
     CHECK(error_of([&] { F::conv2d(x, w, Tensor::ones({3})); }) ==
           "conv2d: bias of shape [3] does not match 4 output channels");
@@ -358,30 +370,37 @@ TEST_SUITE("cnn") {
           "conv2d: stride and dilation must be >= 1, padding >= 0 and groups >= 1, got stride 0, padding 0, "
           "dilation 1, groups 1");
     Generator gen(0);
-    CHECK(error_of([&] { F::dropout(x, 1.f, true, gen); }) == "dropout: p must be in [0, 1), got 1 (input [2, 3, 8, 8])");
+    CHECK(error_of([&] { F::dropout(x, 1.f, true, gen); }) ==
+          "dropout: p must be in [0, 1), got 1 (input [2, 3, 8, 8])");
     CHECK(error_of([&] { F::dropout(x, -0.1f, true, gen); }) ==
           "dropout: p must be in [0, 1), got -0.1 (input [2, 3, 8, 8])");
     CHECK(error_of([&] { nn::Dropout(1.5f); }) == "Dropout: p must be in [0, 1), got 1.5");
-    CHECK(error_of([&] { F::max_pool2d(Tensor::ones({8, 8}), {2}); }) ==
-          "max_pool2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got [8, 8]");
-    CHECK(error_of([&] { F::max_pool2d(x, {3, 1, 2}); }) ==
-          "max_pool2d: padding 2 must be at most half the kernel size 3");
-    CHECK(error_of([&] { F::avg_pool2d(Tensor::ones({1, 1, 2, 2}), {3}); }) ==
-          "avg_pool2d: kernel 3x3 is larger than the padded input 2x2 (input [1, 1, 2, 2], padding 0)");
+    CHECK(error_of([&] {
+            F::max_pool2d(Tensor::ones({8, 8}), {2});
+          }) == "max_pool2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got [8, 8]");
+    CHECK(error_of([&] {
+            F::max_pool2d(x, {3, 1, 2});
+          }) == "max_pool2d: padding 2 must be at most half the kernel size 3");
+    CHECK(error_of([&] {
+            F::avg_pool2d(Tensor::ones({1, 1, 2, 2}), {3});
+          }) == "avg_pool2d: kernel 3x3 is larger than the padded input 2x2 (input [1, 1, 2, 2], padding 0)");
     Tensor mean = Tensor::zeros({3}), var = Tensor::ones({3});
-    CHECK(error_of([&] { F::batch_norm(Tensor::ones({1, 3}), mean, var, Tensor(), Tensor(), true); }) ==
-          "batch_norm: expected more than 1 value per channel when training, got input [1, 3]");
+    CHECK(error_of([&] {
+            F::batch_norm(Tensor::ones({1, 3}), mean, var, Tensor(), Tensor(), true);
+          }) == "batch_norm: expected more than 1 value per channel when training, got input [1, 3]");
     CHECK(error_of([&] { F::batch_norm(x, mean, var, Tensor::ones({4}), Tensor(), true); }) ==
           "batch_norm: weight of shape [4] does not match 3 channels of input [2, 3, 8, 8]");
     Tensor none;
     CHECK(error_of([&] { F::batch_norm(x, none, none, Tensor(), Tensor(), false); }) ==
           "batch_norm: evaluation mode needs running_mean and running_var");
     nn::BatchNorm2d bn(3);
-    CHECK(error_of([&] { bn(Tensor::ones({2, 3})); }) ==
-          "BatchNorm2d: input of shape [2, 3] does not match num_features=3 (expected [N, 3, H, W])");
+    CHECK(error_of([&] {
+            bn(Tensor::ones({2, 3}));
+          }) == "BatchNorm2d: input of shape [2, 3] does not match num_features=3 (expected [N, 3, H, W])");
     nn::Conv2d conv(3, 4, 3);
-    CHECK(error_of([&] { conv(Tensor::ones({2, 1, 8, 8})); }) ==
-          "Conv2d: input of shape [2, 1, 8, 8] does not match in_channels=3 (expected [N, 3, H, W])");
+    CHECK(error_of([&] {
+            conv(Tensor::ones({2, 1, 8, 8}));
+          }) == "Conv2d: input of shape [2, 1, 8, 8] does not match in_channels=3 (expected [N, 3, H, W])");
   }
 
   TEST_CASE("Conv2d has PyTorch's layout and draws U(-1/sqrt(fan_in), 1/sqrt(fan_in)), weight then bias") {
@@ -441,8 +460,9 @@ TEST_SUITE("cnn") {
     bad.emplace_back("9.weight", Tensor::zeros({1}));
     bad[0].second = Tensor::zeros({4, 1, 5, 5});
     const std::string e = error_of([&] { twin.load_state_dict(bad); });
-    CHECK(e == "load_state_dict: Sequential: '0.weight' is float32 [4, 1, 5, 5], the model's is float32 [4, 1, 3, 3]; "
-               "unexpected '9.weight'; missing '1.running_mean'");
+    CHECK(e ==
+          "load_state_dict: Sequential: '0.weight' is float32 [4, 1, 5, 5], the model's is float32 [4, 1, 3, 3]; "
+          "unexpected '9.weight'; missing '1.running_mean'");
     CHECK(twin(x).to_vector() == model(x).to_vector());  // nothing changed
   }
 
@@ -490,7 +510,7 @@ TEST_SUITE("cnn") {
     const Case cases[] = {
         {{3, 2, 10, 9}, {4, 2, 3, 3}, {.padding = 1}, {2}},
         {{2, 3, 11, 11}, {6, 1, 3, 3}, {.stride = 2, .padding = 1, .groups = 3}, {3, 2, 1}},
-        {{2, 2, 9, 8}, {3, 2, 2, 3}, {}, {2, 1, 1}},  // overlapping windows: a pixel can win twice
+        {{2, 2, 9, 8}, {3, 2, 2, 3}, {}, {2, 1, 1}},           // overlapping windows: a pixel can win twice
         {{70, 1, 12, 12}, {8, 1, 5, 5}, {.padding = 2}, {2}},  // several chunks
     };
     uint64_t seed = 1000;
@@ -519,12 +539,12 @@ TEST_SUITE("cnn") {
     // Inputs and weights that keep each window's winner clear of its runner-up and every pooled value
     // clear of ReLU's kink, so finite differences stay on one side of both.
     const Tensor x = distinct_tensor({2, 2, 6, 6}, 1100, true);
-    const Tensor w = Tensor::from_vector({0.9f, -0.2f, 0.1f, 0.3f, 0.5f, 0.05f, -0.4f, 0.2f, 0.7f, 0.1f, 0.2f, -0.6f,
-                                          0.3f, 0.8f, -0.1f, 0.4f},
-                                         {2, 2, 2, 2}, true);
+    const Tensor w = Tensor::from_vector(
+        {0.9f, -0.2f, 0.1f, 0.3f, 0.5f, 0.05f, -0.4f, 0.2f, 0.7f, 0.1f, 0.2f, -0.6f, 0.3f, 0.8f, -0.1f, 0.4f},
+        {2, 2, 2, 2}, true);
     const Tensor b = Tensor::from_vector({3.f, -0.5f}, {2}, true);
-    expect_gradcheck(
-        [](const auto& t) { return F::conv2d_max_pool2d(t[0], t[1], t[2], {}, F::Activation::none, {2}); }, {x, w, b});
+    expect_gradcheck([](const auto& t) { return F::conv2d_max_pool2d(t[0], t[1], t[2], {}, F::Activation::none, {2}); },
+                     {x, w, b});
   }
 
   TEST_CASE("Sequential runs Conv2d + ReLU + MaxPool2d as one op") {
@@ -550,13 +570,15 @@ TEST_SUITE("cnn") {
     const Tensor y = unflatten(x);
     CHECK(y.shape() == Shape{3, 1, 28, 28});
     CHECK(y.shares_storage(x));
-    CHECK(error_of([&] { unflatten(Tensor::ones({3, 100})); }) ==
-          "Unflatten: cannot unflatten dim 1 of size 100 in shape [3, 100] into [1, 28, 28]");
+    CHECK(error_of([&] {
+            unflatten(Tensor::ones({3, 100}));
+          }) == "Unflatten: cannot unflatten dim 1 of size 100 in shape [3, 100] into [1, 28, 28]");
   }
 
   TEST_CASE("build_model makes the layers a description names, with PyTorch's names and shapes") {
-    const std::string cnn = "conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten "
-                            "linear(128) relu dropout(0.25) linear(10)";
+    const std::string cnn =
+        "conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten "
+        "linear(128) relu dropout(0.25) linear(10)";
     const nn::ModelPlan plan = nn::plan_model(cnn, {1, 28, 28});
     CHECK(plan.output == Shape{10});
     CHECK(plan.parameters == 421642);  // PyTorch's count for the same model
@@ -583,8 +605,10 @@ TEST_SUITE("cnn") {
       CHECK(x[i].first == y[i].first);
       CHECK(x[i].second.to_vector() == y[i].second.to_vector());
     }
-    const auto bn = nn::plan_model("conv(4,3,stride=2,bias=0), batchnorm, relu, avgpool(2,stride=1), flatten, "
-                                   "linear(10)", {1, 28, 28});
+    const auto bn = nn::plan_model(
+        "conv(4,3,stride=2,bias=0), batchnorm, relu, avgpool(2,stride=1), flatten, "
+        "linear(10)",
+        {1, 28, 28});
     CHECK(bn.state[0].second == Shape{4, 1, 3, 3});
     CHECK(bn.state[1].first == "1.weight");
     CHECK(bn.state[5].first == "1.num_batches_tracked");
@@ -599,7 +623,8 @@ TEST_SUITE("cnn") {
           "model: conv(8,3) (layer 1) needs [C, H, W] inputs, got [784]; it cannot come after flatten or linear");
     CHECK(error_of([&] { nn::plan_model("conv(8,31)", img); }) ==
           "model: conv(8,31): kernel 31x31 does not fit the input [1, 28, 28] with padding 0");
-    CHECK(error_of([&] { nn::plan_model("conv(8,3,paddin=1)", img); }) == "model: conv(8,3,paddin=1): unknown argument 'paddin'");
+    CHECK(error_of([&] { nn::plan_model("conv(8,3,paddin=1)", img); }) ==
+          "model: conv(8,3,paddin=1): unknown argument 'paddin'");
     CHECK(error_of([&] { nn::plan_model("conv(8.5,3)", img); }) ==
           "model: conv(8.5,3): 'out' must be a whole number >= 1, got 8.5");
     CHECK(error_of([&] { nn::plan_model("conv(8)", img); }) == "model: conv(8): needs 'kernel'");

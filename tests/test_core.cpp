@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include <minidl/minidl.h>
-#include "testing.h"
 #include "core/dispatch.h"
+#include "testing.h"
 
 using namespace minidl;
 
@@ -226,11 +226,10 @@ TEST_SUITE("core") {
     const Tensor x = Tensor::from_vector({1.f, 2.f, 3.f, 1000.f, 1000.f, 1000.f}, {2, 3});
     const auto s = softmax(x, 1).to_vector();
     const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
-    check_close(s, {float(std::exp(1.0) / z), float(std::exp(2.0) / z), float(std::exp(3.0) / z), 1 / 3.f, 1 / 3.f,
-                    1 / 3.f});
-    check_close(log_softmax(x, -1).to_vector(), {float(1 - std::log(z)), float(2 - std::log(z)),
-                                                 float(3 - std::log(z)), -std::log(3.f), -std::log(3.f),
-                                                 -std::log(3.f)});
+    check_close(
+        s, {float(std::exp(1.0) / z), float(std::exp(2.0) / z), float(std::exp(3.0) / z), 1 / 3.f, 1 / 3.f, 1 / 3.f});
+    check_close(log_softmax(x, -1).to_vector(), {float(1 - std::log(z)), float(2 - std::log(z)), float(3 - std::log(z)),
+                                                 -std::log(3.f), -std::log(3.f), -std::log(3.f)});
     const auto s0 = softmax(x, 0).to_vector();  // columns: [1, 1000] → [0, 1]
     CHECK(s0[0] == doctest::Approx(0.0));
     CHECK(s0[3] == doctest::Approx(1.0));
@@ -268,7 +267,8 @@ TEST_SUITE("core") {
 
   TEST_CASE("matmul of transposed views allocates only its output") {
     Generator gen(4);
-    const Tensor x = Tensor::randn({64, 784}, gen), w = Tensor::randn({256, 784}, gen), dy = Tensor::randn({64, 256}, gen);
+    const Tensor x = Tensor::randn({64, 784}, gen), w = Tensor::randn({256, 784}, gen),
+                 dy = Tensor::randn({64, 256}, gen);
     const auto count = [] { return memory_stats().requests; };
     for (const auto& [a, b] : {std::pair{x, w.transpose(0, 1)}, std::pair{dy, w}, std::pair{x.transpose(0, 1), dy}}) {
       const int64_t before = count();
@@ -294,7 +294,9 @@ TEST_SUITE("core") {
     CHECK(first.to_vector() == std::vector<float>{0, 1, 2});
     CHECK(x.slice(1, 1, 3, INT64_MAX - 1).to_vector() == std::vector<float>{1, 4, 7, 10});
     CHECK(x.slice(0, 1, 4, 2).to_vector() == std::vector<float>{3, 4, 5, 9, 10, 11});
-    CHECK(error_of([&] { x.slice(0, INT64_MIN, 2); }).starts_with("slice: range [-9223372036854775808, 2) is out of bounds"));
+    CHECK(error_of([&] {
+            x.slice(0, INT64_MIN, 2);
+          }).starts_with("slice: range [-9223372036854775808, 2) is out of bounds"));
     // end − start in int64 overflowed into an empty tensor; the count itself is 2^64 − 1.
     CHECK(error_of([] { Tensor::arange(INT64_MIN, INT64_MAX); }) ==
           "arange: [-9223372036854775808, 9223372036854775807) in steps of 1 has 18446744073709551615 elements, more "
@@ -341,8 +343,11 @@ TEST_SUITE("core") {
       w.add_(Tensor::ones({2}), -0.5f);
     }
     CHECK(w.to_vector() == std::vector<float>{0.5f, 0.5f});
-    CHECK(error_of([&] { x.add_(Tensor::ones({4})); }) == "add_: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");
-    CHECK(error_of([&] { x.copy_(Tensor::ones({3, 3})); }) == "copy_: shapes [3, 3] and [2, 3] do not broadcast (dim -2: 3 vs 2)");
+    CHECK(error_of([&] { x.add_(Tensor::ones({4})); }) ==
+          "add_: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");
+    CHECK(error_of([&] {
+            x.copy_(Tensor::ones({3, 3}));
+          }) == "copy_: shapes [3, 3] and [2, 3] do not broadcast (dim -2: 3 vs 2)");
     CHECK(error_of([&] { x.copy_(Tensor::ones({1, 2, 3})); }) == "copy_: cannot broadcast shape [1, 2, 3] to [2, 3]");
   }
 
@@ -354,8 +359,9 @@ TEST_SUITE("core") {
     CHECK(rows.to_vector() == std::vector<float>{6, 7, 0, 1, 6, 7});
     const Tensor labels = Tensor::from_vector({5, 6, 7, 8}, {4});
     CHECK(dispatch::index_select_rows(labels, idx, "gather").to_int_vector() == std::vector<int32_t>{8, 5, 8});
-    CHECK(error_of([&] { dispatch::index_select_rows(x, Tensor::from_vector({1, 4}, {2}), "gather"); }) ==
-          "gather: row index 4 at position 1 is out of range [0, 4)");
+    CHECK(error_of([&] {
+            dispatch::index_select_rows(x, Tensor::from_vector({1, 4}, {2}), "gather");
+          }) == "gather: row index 4 at position 1 is out of range [0, 4)");
   }
 
   TEST_CASE("printing shows values like PyTorch, with shape and dtype") {
@@ -415,8 +421,9 @@ TEST_SUITE("core") {
     CHECK(held.requires_grad());
     CHECK(!held.grad().defined());
     CHECK(p.to(Device::cpu()).shares_storage(p));
-    CHECK(error_of([&] { p.set_data(Tensor::zeros({3, 2})); }) ==
-          "set_data: new data float32 [3, 2] does not match tensor float32 [2, 3]");
+    CHECK(error_of([&] {
+            p.set_data(Tensor::zeros({3, 2}));
+          }) == "set_data: new data float32 [3, 2] does not match tensor float32 [2, 3]");
     CHECK(error_of([&] { (p * 2.f).set_data(Tensor::zeros({2, 3})); }).starts_with("set_data: only a leaf tensor"));
   }
 
@@ -425,36 +432,49 @@ TEST_SUITE("core") {
     CHECK(error_of([&] { matmul(a, w); }) == "matmul: shapes [64, 784] and [256, 784] are not aligned (784 != 256)");
     CHECK(error_of([] { matmul(Tensor::zeros({3}), Tensor::zeros({3})); }) ==
           "matmul: expected 2-D or 3-D (batched) tensors, got shapes [3] and [3]");
-    CHECK(error_of([] { Tensor::zeros({2, 3}) + Tensor::zeros({4}); }) ==
-          "add: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");
-    CHECK(error_of([] { Tensor::zeros({2, 3}) * Tensor::zeros({3, 3}); }) ==
-          "mul: shapes [2, 3] and [3, 3] do not broadcast (dim -2: 2 vs 3)");
-    CHECK(error_of([] { Tensor::zeros({2, 3}).reshape({4, 2}); }) ==
-          "reshape: cannot reshape [2, 3] (6 elements) into [4, 2] (8 elements)");
-    CHECK(error_of([] { Tensor::zeros({2, 3}).reshape({-1, 4}); }) ==
-          "reshape: cannot reshape [2, 3] (6 elements) into [-1, 4]");
-    CHECK(error_of([] { Tensor::zeros({3, 4}).transpose(0, 2); }) ==
-          "transpose: dim 2 is out of range for shape [3, 4] (expected -2..1)");
-    CHECK(error_of([] { Tensor::zeros({5, 3}).slice(0, 2, 7); }) ==
-          "slice: range [2, 7) is out of bounds for dim 0 of size 5 in shape [5, 3]");
-    CHECK(error_of([] { Tensor::zeros({5, 3}).slice(2, 0, 1); }) ==
-          "slice: dim 2 is out of range for shape [5, 3] (expected -2..1)");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}) + Tensor::zeros({4});
+          }) == "add: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}) * Tensor::zeros({3, 3});
+          }) == "mul: shapes [2, 3] and [3, 3] do not broadcast (dim -2: 2 vs 3)");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}).reshape({4, 2});
+          }) == "reshape: cannot reshape [2, 3] (6 elements) into [4, 2] (8 elements)");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}).reshape({-1, 4});
+          }) == "reshape: cannot reshape [2, 3] (6 elements) into [-1, 4]");
+    CHECK(error_of([] {
+            Tensor::zeros({3, 4}).transpose(0, 2);
+          }) == "transpose: dim 2 is out of range for shape [3, 4] (expected -2..1)");
+    CHECK(error_of([] {
+            Tensor::zeros({5, 3}).slice(0, 2, 7);
+          }) == "slice: range [2, 7) is out of bounds for dim 0 of size 5 in shape [5, 3]");
+    CHECK(error_of([] {
+            Tensor::zeros({5, 3}).slice(2, 0, 1);
+          }) == "slice: dim 2 is out of range for shape [5, 3] (expected -2..1)");
     CHECK(error_of([] { relu(Tensor::arange(3, {.dtype = DType::int32})); }) ==
           "relu: expected a float32 tensor, got int32 [3]");
     CHECK(error_of([] { Tensor::zeros({2}) + Tensor::arange(2, {.dtype = DType::int32}); }) ==
           "add: expected a float32 tensor, got int32 [2]");
-    CHECK(error_of([] { Tensor::from_vector({1.f, 2.f, 3.f}, {2, 2}); }) ==
-          "from_vector: 3 values do not fill shape [2, 2] (4 elements)");
+    CHECK(error_of([] {
+            Tensor::from_vector({1.f, 2.f, 3.f}, {2, 2});
+          }) == "from_vector: 3 values do not fill shape [2, 2] (4 elements)");
     CHECK(error_of([] { Tensor::from_vector(std::vector<int32_t>{1}, {3}); }) ==
           "from_vector: 1 values do not fill shape [3] (3 elements)");
     CHECK(error_of([] { Tensor::zeros({-1, 2}); }) == "full: negative dimension -1 in shape [-1, 2]");
-    CHECK(error_of([] { Tensor::zeros({2, 3}).view({3, 2}).transpose(0, 1).view({6}); }) ==
-          "view: cannot view shape [2, 3] with strides [1, 2] as [6] without copying; use reshape()");
-    CHECK(error_of([] { Tensor::zeros({2, 3}).permute({0, 0}); }) ==
-          "permute: dim 0 appears twice; dims must be a permutation of 0..1");
-    CHECK(error_of([] { Tensor::zeros({2, 3}).squeeze(0); }) ==
-          "squeeze: dim 0 has size 2 in shape [2, 3]; only size-1 dims can be squeezed");
-    CHECK(error_of([] { sum(Tensor::zeros({2, 3}), 3); }) == "sum: dim 3 is out of range for shape [2, 3] (expected -2..1)");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}).view({3, 2}).transpose(0, 1).view({6});
+          }) == "view: cannot view shape [2, 3] with strides [1, 2] as [6] without copying; use reshape()");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}).permute({0, 0});
+          }) == "permute: dim 0 appears twice; dims must be a permutation of 0..1");
+    CHECK(error_of([] {
+            Tensor::zeros({2, 3}).squeeze(0);
+          }) == "squeeze: dim 0 has size 2 in shape [2, 3]; only size-1 dims can be squeezed");
+    CHECK(error_of([] {
+            sum(Tensor::zeros({2, 3}), 3);
+          }) == "sum: dim 3 is out of range for shape [2, 3] (expected -2..1)");
     CHECK(error_of([] { max(Tensor::zeros({2, 0}), 1); }) == "max: cannot reduce over dim 1 of size 0 in shape [2, 0]");
     CHECK(error_of([] { Tensor::zeros({2}).item(); }) == "item: expected a tensor with one element, got shape [2]");
     CHECK(error_of([] { Tensor().shape(); }).find("undefined") != std::string::npos);
@@ -463,8 +483,9 @@ TEST_SUITE("core") {
     CHECK(error_of([] { Tensor::arange(3, {.dtype = DType::int32}).set_requires_grad(); }) ==
           "set_requires_grad: only float32 tensors can require grad, got int32 [3]");
     CHECK(error_of([] { Tensor::arange(0, 5, 0); }) == "arange: step must be non-zero");
-    CHECK(error_of([] { Tensor::zeros({1LL << 31, 1LL << 31}); }) ==
-          "Tensor: shape [2147483648, 2147483648] needs more than 2^63 bytes");
+    CHECK(error_of([] {
+            Tensor::zeros({1LL << 31, 1LL << 31});
+          }) == "Tensor: shape [2147483648, 2147483648] needs more than 2^63 bytes");
     CHECK(error_of([] { Tensor::zeros({1LL << 40, 1LL << 20}); }).find("out of memory") != std::string::npos);
     CHECK(error_of([] { Tensor::zeros({2}).data<int32_t>(); }) == "Tensor::data: tensor is float32, asked for int32");
     CHECK(error_of([] { set_num_threads(0); }) == "set_num_threads: need at least 1 thread, got 0");

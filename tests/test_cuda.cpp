@@ -15,8 +15,8 @@
 #include <vector>
 
 #include <minidl/minidl.h>
-#include "testing.h"
 #include "core/dispatch.h"
+#include "testing.h"
 
 using namespace minidl;
 
@@ -25,8 +25,8 @@ namespace {
 const Device kGpu = Device::cuda(0);
 const Device kCpu = Device::cpu();
 
-#define REQUIRE_GPU()                                                                  \
-  do {                                                                                 \
+#define REQUIRE_GPU()                                                                      \
+  do {                                                                                     \
     if (!cuda::is_available()) SKIP_TEST("no CUDA device: " + cuda::unavailable_reason()); \
   } while (0)
 
@@ -165,24 +165,47 @@ TEST_SUITE("cuda") {
   TEST_CASE("strided copies, views, fills, casts and row gathers match the CPU exactly") {
     REQUIRE_GPU();
     const Tensor x = random({4, 5, 6}, 4);
-    check_op({x}, [](const auto& t) { return t[0].transpose(0, 2).contiguous(); }, "exact");
-    check_op({x}, [](const auto& t) { return t[0].permute({1, 2, 0}).contiguous(); }, "exact");
-    check_op({x}, [](const auto& t) { return t[0].slice(1, 1, 5, 2).slice(2, -4, -1).contiguous(); }, "exact");
-    check_op({x}, [](const auto& t) { return t[0].reshape({20, 6}).transpose(0, 1).reshape({-1}); }, "exact");
-    check_op({random({1, 6}, 5)}, [](const auto& t) { return dispatch::broadcast_to(t[0], {4, 6}, "test"); },
-             "exact");
-    check_op({random({3, 4}, 6, -1e6f, 1e6f)}, [](const auto& t) { return t[0].to(DType::int32); }, "exact");
-    check_op({Tensor::from_vector({NAN, 3e9f, -3e9f, -2.7f, 2.7f}, {5})},
-             [](const auto& t) { return t[0].to(DType::int32); }, "exact");
-    check_op({Tensor::arange(-5, 5, 1, {.dtype = DType::int32})}, [](const auto& t) { return t[0].to(DType::float32); },
-             "exact");
+    check_op(
+        {x}, [](const auto& t) { return t[0].transpose(0, 2).contiguous(); }, "exact");
+    check_op(
+        {x},
+        [](const auto& t) {
+          return t[0].permute({1, 2, 0}).contiguous();
+        },
+        "exact");
+    check_op(
+        {x}, [](const auto& t) { return t[0].slice(1, 1, 5, 2).slice(2, -4, -1).contiguous(); }, "exact");
+    check_op(
+        {x},
+        [](const auto& t) {
+          return t[0].reshape({20, 6}).transpose(0, 1).reshape({-1});
+        },
+        "exact");
+    check_op(
+        {random({1, 6}, 5)},
+        [](const auto& t) {
+          return dispatch::broadcast_to(t[0], {4, 6}, "test");
+        },
+        "exact");
+    check_op(
+        {random({3, 4}, 6, -1e6f, 1e6f)}, [](const auto& t) { return t[0].to(DType::int32); }, "exact");
+    check_op(
+        {Tensor::from_vector({NAN, 3e9f, -3e9f, -2.7f, 2.7f}, {5})},
+        [](const auto& t) { return t[0].to(DType::int32); }, "exact");
+    check_op(
+        {Tensor::arange(-5, 5, 1, {.dtype = DType::int32})}, [](const auto& t) { return t[0].to(DType::float32); },
+        "exact");
     const Tensor rows = Tensor::from_vector({3, 0, 3, 1}, {4});
-    check_op({x, rows}, [](const auto& t) { return dispatch::index_select_rows(t[0], t[1], "test"); }, "exact");
-    check_op({x}, [](const auto& t) {
-      const Tensor y = t[0].clone();
-      y.slice(2, 0, 6, 3).fill_(7.f);
-      return y;
-    }, "exact");
+    check_op(
+        {x, rows}, [](const auto& t) { return dispatch::index_select_rows(t[0], t[1], "test"); }, "exact");
+    check_op(
+        {x},
+        [](const auto& t) {
+          const Tensor y = t[0].clone();
+          y.slice(2, 0, 6, 3).fill_(7.f);
+          return y;
+        },
+        "exact");
     const std::string bad_index = error_of([&] {
       dispatch::index_select_rows(x.to(kGpu), Tensor::from_vector({0, 9}, {2}).to(kGpu), "gather");
     });
@@ -192,43 +215,65 @@ TEST_SUITE("cuda") {
   TEST_CASE("every unary op matches the CPU") {
     REQUIRE_GPU();
     const Tensor x = random({7, 300}, 7, -6.f, 6.f), positive = random({7, 300}, 8, 1e-3f, 50.f);
-    check_op({x}, [](const auto& t) { return -t[0]; }, "exact");
-    check_op({x}, [](const auto& t) { return relu(t[0]); }, "exact");
-    check_op({x}, [](const auto& t) { return square(t[0]); }, "exact");
-    check_op({x}, [](const auto& t) { return exp(t[0]); }, "ulp");
-    check_op({x}, [](const auto& t) { return sigmoid(t[0]); }, "ulp");
-    check_op({x}, [](const auto& t) { return tanh(t[0]); }, "ulp");
-    check_op({positive}, [](const auto& t) { return log(t[0]); }, "ulp");
-    check_op({positive}, [](const auto& t) { return sqrt(t[0]); }, "ulp");
+    check_op(
+        {x}, [](const auto& t) { return -t[0]; }, "exact");
+    check_op(
+        {x}, [](const auto& t) { return relu(t[0]); }, "exact");
+    check_op(
+        {x}, [](const auto& t) { return square(t[0]); }, "exact");
+    check_op(
+        {x}, [](const auto& t) { return exp(t[0]); }, "ulp");
+    check_op(
+        {x}, [](const auto& t) { return sigmoid(t[0]); }, "ulp");
+    check_op(
+        {x}, [](const auto& t) { return tanh(t[0]); }, "ulp");
+    check_op(
+        {positive}, [](const auto& t) { return log(t[0]); }, "ulp");
+    check_op(
+        {positive}, [](const auto& t) { return sqrt(t[0]); }, "ulp");
     // NaN and infinities go through as on the CPU.
     const Tensor special = Tensor::from_vector({NAN, INFINITY, -INFINITY, 0.f, -0.f, 100.f, -100.f}, {7});
-    check_op({special}, [](const auto& t) { return relu(t[0]); }, "exact");
-    check_op({special}, [](const auto& t) { return sigmoid(t[0]); }, "ulp");
-    check_op({special}, [](const auto& t) { return exp(t[0]); }, "ulp");
+    check_op(
+        {special}, [](const auto& t) { return relu(t[0]); }, "exact");
+    check_op(
+        {special}, [](const auto& t) { return sigmoid(t[0]); }, "ulp");
+    check_op(
+        {special}, [](const auto& t) { return exp(t[0]); }, "ulp");
   }
 
   TEST_CASE("binary ops with broadcasting and strided operands match the CPU") {
     REQUIRE_GPU();
     const Tensor a = random({4, 5, 6}, 9), b = random({5, 1}, 10), c = random({1, 6}, 11), s = random({}, 12);
     const Tensor nonzero = random({4, 5, 6}, 13, 0.5f, 3.f);
-    check_op({a, b}, [](const auto& t) { return t[0] + t[1]; }, "exact");
-    check_op({a, c}, [](const auto& t) { return t[0] - t[1]; }, "exact");
-    check_op({a, s}, [](const auto& t) { return t[0] * t[1]; }, "exact");
-    check_op({s, a}, [](const auto& t) { return t[0] * t[1]; }, "exact");
-    check_op({a, nonzero}, [](const auto& t) { return t[0] / t[1]; }, "ulp");
-    check_op({a, b}, [](const auto& t) { return t[0].transpose(0, 2) * t[1].unsqueeze(0); }, "exact");
-    check_op({a}, [](const auto& t) { return t[0] * 2.5f + 1.f; }, "exact");
-    check_op({a, a}, [](const auto& t) {  // in place, with the output also an operand
-      const Tensor y = t[0].clone();
-      NoGradGuard no_grad;
-      y.add_(t[1].slice(2, 0, 6), 0.5f);
-      y.mul_(3.f);
-      return y;
-    }, "ulp");
+    check_op(
+        {a, b}, [](const auto& t) { return t[0] + t[1]; }, "exact");
+    check_op(
+        {a, c}, [](const auto& t) { return t[0] - t[1]; }, "exact");
+    check_op(
+        {a, s}, [](const auto& t) { return t[0] * t[1]; }, "exact");
+    check_op(
+        {s, a}, [](const auto& t) { return t[0] * t[1]; }, "exact");
+    check_op(
+        {a, nonzero}, [](const auto& t) { return t[0] / t[1]; }, "ulp");
+    check_op(
+        {a, b}, [](const auto& t) { return t[0].transpose(0, 2) * t[1].unsqueeze(0); }, "exact");
+    check_op(
+        {a}, [](const auto& t) { return t[0] * 2.5f + 1.f; }, "exact");
+    check_op(
+        {a, a},
+        [](const auto& t) {  // in place, with the output also an operand
+          const Tensor y = t[0].clone();
+          NoGradGuard no_grad;
+          y.add_(t[1].slice(2, 0, 6), 0.5f);
+          y.mul_(3.f);
+          return y;
+        },
+        "ulp");
     for (dispatch::BinaryOp op :
          {dispatch::BinaryOp::relu_backward, dispatch::BinaryOp::sigmoid_backward, dispatch::BinaryOp::tanh_backward})
-      check_op({random({3, 40}, 14, 0.f, 1.f), random({3, 40}, 15)},
-               [op](const auto& t) { return dispatch::binary(op, t[0], t[1], "test"); }, "ulp");
+      check_op(
+          {random({3, 40}, 14, 0.f, 1.f), random({3, 40}, 15)},
+          [op](const auto& t) { return dispatch::binary(op, t[0], t[1], "test"); }, "ulp");
   }
 
   TEST_CASE("reductions (sum, mean, max, argmax) match the CPU, on both kernel shapes, with NaN and ties") {
@@ -237,29 +282,41 @@ TEST_SUITE("cuda") {
     for (const Shape& shape : {Shape{4, 5, 6}, Shape{3, 5000}, Shape{5000, 3}, Shape{2, 3000, 2}, Shape{100000}}) {
       CAPTURE(shape);
       const Tensor x = random(shape, 16);
-      check_op({x}, [](const auto& t) { return sum(t[0]); }, "sum");
-      check_op({x}, [](const auto& t) { return mean(t[0]); }, "sum");
-      check_op({x}, [](const auto& t) { return max(t[0]); }, "exact");
-      check_op({x}, [](const auto& t) { return argmax(t[0]); }, "exact");
+      check_op(
+          {x}, [](const auto& t) { return sum(t[0]); }, "sum");
+      check_op(
+          {x}, [](const auto& t) { return mean(t[0]); }, "sum");
+      check_op(
+          {x}, [](const auto& t) { return max(t[0]); }, "exact");
+      check_op(
+          {x}, [](const auto& t) { return argmax(t[0]); }, "exact");
       for (int64_t d = 0; d < shape.size(); ++d) {
-        check_op({x}, [d](const auto& t) { return sum(t[0], d, true); }, "sum");
-        check_op({x}, [d](const auto& t) { return max(t[0], d); }, "exact");
-        check_op({x}, [d](const auto& t) { return argmax(t[0], d); }, "exact");
+        check_op(
+            {x}, [d](const auto& t) { return sum(t[0], d, true); }, "sum");
+        check_op(
+            {x}, [d](const auto& t) { return max(t[0], d); }, "exact");
+        check_op(
+            {x}, [d](const auto& t) { return argmax(t[0], d); }, "exact");
       }
     }
     // Ties go to the first index, NaN beats every number (the first NaN wins), -inf is a value.
-    const Tensor special =
-        Tensor::from_vector({1.f, 3.f, 3.f, -INFINITY, 2.f, NAN, 5.f, NAN, -INFINITY, -INFINITY, -INFINITY, 0.f}, {3, 4});
+    const Tensor special = Tensor::from_vector(
+        {1.f, 3.f, 3.f, -INFINITY, 2.f, NAN, 5.f, NAN, -INFINITY, -INFINITY, -INFINITY, 0.f}, {3, 4});
     for (int64_t d : {0, 1}) {
-      check_op({special}, [d](const auto& t) { return max(t[0], d); }, "exact");
-      check_op({special}, [d](const auto& t) { return argmax(t[0], d); }, "exact");
+      check_op(
+          {special}, [d](const auto& t) { return max(t[0], d); }, "exact");
+      check_op(
+          {special}, [d](const auto& t) { return argmax(t[0], d); }, "exact");
     }
     std::vector<float> ties(4096, 1.f);
     ties[1000] = ties[3000] = 2.f;
-    check_op({Tensor::from_vector(ties, {1, 4096})}, [](const auto& t) { return argmax(t[0], 1); }, "exact");
+    check_op(
+        {Tensor::from_vector(ties, {1, 4096})}, [](const auto& t) { return argmax(t[0], 1); }, "exact");
     // Empty sums are 0.
-    check_op({Tensor::zeros({0, 3})}, [](const auto& t) { return sum(t[0], 0); }, "exact");
-    check_op({Tensor::zeros({0})}, [](const auto& t) { return sum(t[0]); }, "exact");
+    check_op(
+        {Tensor::zeros({0, 3})}, [](const auto& t) { return sum(t[0], 0); }, "exact");
+    check_op(
+        {Tensor::zeros({0})}, [](const auto& t) { return sum(t[0]); }, "exact");
   }
 
   TEST_CASE("sum_squares and dot match the CPU") {
@@ -281,12 +338,17 @@ TEST_SUITE("cuda") {
     const Tensor x = random({6, 10, 4}, 19, -20.f, 20.f), dy = random({6, 10, 4}, 20);
     for (int64_t d = 0; d < 3; ++d) {
       CAPTURE(d);
-      check_op({x}, [d](const auto& t) { return softmax(t[0], d); }, "sum");
-      check_op({x}, [d](const auto& t) { return log_softmax(t[0], d); }, "sum");
+      check_op(
+          {x}, [d](const auto& t) { return softmax(t[0], d); }, "sum");
+      check_op(
+          {x}, [d](const auto& t) { return log_softmax(t[0], d); }, "sum");
       for (bool log : {false, true})
-        check_op({x, dy}, [d, log](const auto& t) {
-          return dispatch::softmax_backward(dispatch::softmax(t[0], d, log, "softmax"), t[1], d, log);
-        }, "sum");
+        check_op(
+            {x, dy},
+            [d, log](const auto& t) {
+              return dispatch::softmax_backward(dispatch::softmax(t[0], d, log, "softmax"), t[1], d, log);
+            },
+            "sum");
     }
   }
 
@@ -302,17 +364,20 @@ TEST_SUITE("cuda") {
       Generator gen(22);
       for (int32_t& l : labels) l = static_cast<int32_t>(gen.below(static_cast<uint64_t>(c)));
       const Tensor targets = Tensor::from_vector(labels, {n});
-      check_op({logits, targets}, [](const auto& t) { return nn::functional::cross_entropy(t[0], t[1]); }, "sum");
-      check_op({logits, targets}, [](const auto& t) {
-        Tensor z = t[0].detach();
-        z.set_requires_grad(true);
-        (nn::functional::cross_entropy(z, t[1]) * 3.f).backward();
-        return z.grad();
-      }, "sum");
+      check_op(
+          {logits, targets}, [](const auto& t) { return nn::functional::cross_entropy(t[0], t[1]); }, "sum");
+      check_op(
+          {logits, targets},
+          [](const auto& t) {
+            Tensor z = t[0].detach();
+            z.set_requires_grad(true);
+            (nn::functional::cross_entropy(z, t[1]) * 3.f).backward();
+            return z.grad();
+          },
+          "sum");
     }
     const std::string bad = error_of([] {
-      nn::functional::cross_entropy(Tensor::zeros({2, 3}, {.device = kGpu}),
-                                    Tensor::from_vector({0, 3}, {2}).to(kGpu));
+      nn::functional::cross_entropy(Tensor::zeros({2, 3}, {.device = kGpu}), Tensor::from_vector({0, 3}, {2}).to(kGpu));
     });
     CHECK(bad.find("target 3 at position 1 is out of range [0, 3)") != std::string::npos);
   }
@@ -327,19 +392,28 @@ TEST_SUITE("cuda") {
       CAPTURE(k);
       CAPTURE(n);
       const Tensor a = random({m, k}, 23), b = random({k, n}, 24), at = random({k, m}, 25), bt = random({n, k}, 26);
-      check_op({a, b}, [](const auto& t) { return matmul(t[0], t[1]); }, "gemm");
-      check_op({at, b}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1]); }, "gemm");
-      check_op({a, bt}, [](const auto& t) { return matmul(t[0], t[1].transpose(0, 1)); }, "gemm");
-      check_op({at, bt}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1].transpose(0, 1)); }, "gemm");
+      check_op(
+          {a, b}, [](const auto& t) { return matmul(t[0], t[1]); }, "gemm");
+      check_op(
+          {at, b}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1]); }, "gemm");
+      check_op(
+          {a, bt}, [](const auto& t) { return matmul(t[0], t[1].transpose(0, 1)); }, "gemm");
+      check_op(
+          {at, bt}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1].transpose(0, 1)); }, "gemm");
     }
     // Batched, with a 2-D operand shared by every batch, and a stepped slice (copied first).
     const Tensor a3 = random({5, 6, 7}, 27), b2 = random({7, 4}, 28), b3 = random({5, 4, 7}, 29);
-    check_op({a3, b2}, [](const auto& t) { return matmul(t[0], t[1]); }, "gemm");
-    check_op({b2, a3}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1].transpose(1, 2)); }, "gemm");
-    check_op({a3, b3}, [](const auto& t) { return matmul(t[0], t[1].transpose(1, 2)); }, "gemm");
-    check_op({random({8, 9}, 30), random({9, 3}, 31)},
-             [](const auto& t) { return matmul(t[0].slice(0, 0, 8, 2), t[1]); }, "gemm");
-    check_op({random({4, 0}, 32), random({0, 3}, 33)}, [](const auto& t) { return matmul(t[0], t[1]); }, "exact");
+    check_op(
+        {a3, b2}, [](const auto& t) { return matmul(t[0], t[1]); }, "gemm");
+    check_op(
+        {b2, a3}, [](const auto& t) { return matmul(t[0].transpose(0, 1), t[1].transpose(1, 2)); }, "gemm");
+    check_op(
+        {a3, b3}, [](const auto& t) { return matmul(t[0], t[1].transpose(1, 2)); }, "gemm");
+    check_op(
+        {random({8, 9}, 30), random({9, 3}, 31)}, [](const auto& t) { return matmul(t[0].slice(0, 0, 8, 2), t[1]); },
+        "gemm");
+    check_op(
+        {random({4, 0}, 32), random({0, 3}, 33)}, [](const auto& t) { return matmul(t[0], t[1]); }, "exact");
   }
 
   TEST_CASE("the fused Linear epilogue (bias, ReLU) and its backward") {
@@ -350,14 +424,18 @@ TEST_SUITE("cuda") {
         CAPTURE(rows);
         const Tensor x = random({rows, 37}, 34), w = random({70, 37}, 35, -0.3f, 0.3f), b = random({70}, 36);
         const Tensor dy = random({rows, 70}, 37);
-        check_op({x, w, b}, [act](const auto& t) { return nn::functional::linear(t[0], t[1], t[2], act); }, "gemm");
+        check_op(
+            {x, w, b}, [act](const auto& t) { return nn::functional::linear(t[0], t[1], t[2], act); }, "gemm");
         for (int which = 0; which < 3; ++which) {
-          check_op({x, w, b, dy}, [act, which](const auto& t) {
-            std::vector<Tensor> leaves = {t[0].detach(), t[1].detach(), t[2].detach()};
-            for (Tensor& l : leaves) l.set_requires_grad(true);
-            sum(nn::functional::linear(leaves[0], leaves[1], leaves[2], act) * t[3]).backward();
-            return leaves[static_cast<size_t>(which)].grad();
-          }, "gemm");
+          check_op(
+              {x, w, b, dy},
+              [act, which](const auto& t) {
+                std::vector<Tensor> leaves = {t[0].detach(), t[1].detach(), t[2].detach()};
+                for (Tensor& l : leaves) l.set_requires_grad(true);
+                sum(nn::functional::linear(leaves[0], leaves[1], leaves[2], act) * t[3]).backward();
+                return leaves[static_cast<size_t>(which)].grad();
+              },
+              "gemm");
         }
       }
     }
@@ -367,18 +445,23 @@ TEST_SUITE("cuda") {
     REQUIRE_GPU();
     const Tensor x = random({5, 8}, 38), w = random({8, 8}, 39), positive = random({5, 8}, 40, 0.5f, 2.f);
     for (int which = 0; which < 3; ++which) {
-      check_op({x, w, positive}, [which](const auto& t) {
-        std::vector<Tensor> leaves = {t[0].detach(), t[1].detach(), t[2].detach()};
-        for (Tensor& l : leaves) l.set_requires_grad(true);
-        const Tensor h = tanh(matmul(leaves[0], leaves[1])) + sigmoid(leaves[0]) * exp(-leaves[0]);
-        const Tensor y = log(leaves[2]) * h / sqrt(leaves[2]) + relu(h).transpose(0, 1).transpose(0, 1);
-        (sum(log_softmax(y, 1) * softmax(h, 0)) + mean(max(y, 1)) + sum(sum(square(y), 0))).backward();
-        return leaves[static_cast<size_t>(which)].grad();
-      }, "chain");
+      check_op(
+          {x, w, positive},
+          [which](const auto& t) {
+            std::vector<Tensor> leaves = {t[0].detach(), t[1].detach(), t[2].detach()};
+            for (Tensor& l : leaves) l.set_requires_grad(true);
+            const Tensor h = tanh(matmul(leaves[0], leaves[1])) + sigmoid(leaves[0]) * exp(-leaves[0]);
+            const Tensor y = log(leaves[2]) * h / sqrt(leaves[2]) + relu(h).transpose(0, 1).transpose(0, 1);
+            (sum(log_softmax(y, 1) * softmax(h, 0)) + mean(max(y, 1)) + sum(sum(square(y), 0))).backward();
+            return leaves[static_cast<size_t>(which)].grad();
+          },
+          "chain");
     }
   }
 
-  TEST_CASE("optimizers (SGD family, Adam, AdamW, RMSprop, Adagrad) follow the CPU's trajectory, also over more than 16 tensors") {
+  TEST_CASE(
+      "optimizers (SGD family, Adam, AdamW, RMSprop, Adagrad) follow the CPU's trajectory, also over more than 16 "
+      "tensors") {
     REQUIRE_GPU();
     struct Setting {
       std::string name;
@@ -396,7 +479,8 @@ TEST_SUITE("cuda") {
         {"adamw", {.lr = 0.01f, .options = {{"amsgrad", "true"}}}},
         {"rmsprop", {.lr = 0.005f, .weight_decay = 0.01f}},
         {"rmsprop", {.lr = 0.002f, .options = {{"momentum", "0.8"}, {"centered", "true"}}}},
-        {"adagrad", {.lr = 0.05f, .weight_decay = 0.01f, .options = {{"lr_decay", "0.01"}, {"initial_accumulator_value", "0.1"}}}},
+        {"adagrad",
+         {.lr = 0.05f, .weight_decay = 0.01f, .options = {{"lr_decay", "0.01"}, {"initial_accumulator_value", "0.1"}}}},
     };
     for (const Setting& s : settings) {
       CAPTURE(s.name);
@@ -538,9 +622,8 @@ TEST_SUITE("cuda") {
                 Tensor::from_vector(cpu.losses, {static_cast<int64_t>(cpu.losses.size())}), "training");
     for (size_t i = 0; i < gpu.params.size(); ++i) check_close(gpu.params[i], cpu.params[i], "training");
 
-    MESSAGE("cudaMalloc calls after epochs 1, 2, 3: " << gpu.mallocs_after_epoch[0] << ", "
-                                                      << gpu.mallocs_after_epoch[1] << ", "
-                                                      << gpu.mallocs_after_epoch[2]);
+    MESSAGE("cudaMalloc calls after epochs 1, 2, 3: "
+            << gpu.mallocs_after_epoch[0] << ", " << gpu.mallocs_after_epoch[1] << ", " << gpu.mallocs_after_epoch[2]);
     CHECK(gpu.mallocs_after_epoch[2] == gpu.mallocs_after_epoch[0]);
     CHECK(gpu.allocator_misses_after_epoch[2] == gpu.allocator_misses_after_epoch[0]);
   }
@@ -587,8 +670,10 @@ TEST_SUITE("cuda") {
     const Tensor x = random({4, 3, 11, 10}, 200);
     for (const F::Pool2dOptions o : {F::Pool2dOptions{2}, F::Pool2dOptions{3, 2, 1}, F::Pool2dOptions{2, 1, 1}}) {
       CAPTURE(o.kernel_size);
-      check_op({x}, [o](const auto& t) { return F::max_pool2d(t[0], o); }, "exact");
-      check_op({x}, [o](const auto& t) { return F::avg_pool2d(t[0], o); }, "sum");
+      check_op(
+          {x}, [o](const auto& t) { return F::max_pool2d(t[0], o); }, "exact");
+      check_op(
+          {x}, [o](const auto& t) { return F::avg_pool2d(t[0], o); }, "sum");
       for (const bool max : {true, false}) {
         const auto dx = [&](const std::vector<Tensor>& t) {
           const Tensor in = t[0].detach().set_requires_grad();
@@ -676,7 +761,8 @@ TEST_SUITE("cuda") {
     const Run gpu = train(kGpu), cpu = train(kCpu);
     check_close(Tensor::from_vector(gpu.losses, {static_cast<int64_t>(gpu.losses.size())}).to(kGpu),
                 Tensor::from_vector(cpu.losses, {static_cast<int64_t>(cpu.losses.size())}), "training");
-    MESSAGE("cudaMalloc calls after epochs 1, 2, 3: " << gpu.mallocs[0] << ", " << gpu.mallocs[1] << ", " << gpu.mallocs[2]);
+    MESSAGE("cudaMalloc calls after epochs 1, 2, 3: " << gpu.mallocs[0] << ", " << gpu.mallocs[1] << ", "
+                                                      << gpu.mallocs[2]);
     CHECK(gpu.mallocs[2] == gpu.mallocs[0]);
   }
 }

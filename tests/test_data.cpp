@@ -19,8 +19,8 @@
 #include <set>
 #include <thread>
 
-#include "data/atomic_file.h"
 #include <minidl/minidl.h>
+#include "data/atomic_file.h"
 #include "testing.h"
 
 using namespace minidl;
@@ -41,7 +41,8 @@ struct TempDir {
 };
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 std::vector<uint8_t> gzip(const std::vector<uint8_t>& bytes, int level = Z_DEFAULT_COMPRESSION) {
@@ -108,7 +109,10 @@ struct Victim {
     std::ofstream(path, std::ios::binary) << contents;
     fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   }
-  bool intact() const { return slurp(path) == contents && fs::status(path).permissions() == (fs::perms::owner_read | fs::perms::owner_write); }
+  bool intact() const {
+    return slurp(path) == contents &&
+           fs::status(path).permissions() == (fs::perms::owner_read | fs::perms::owner_write);
+  }
 };
 
 // A symbolic link at `at` to `target`, owned by another user when this process may do that.
@@ -189,7 +193,8 @@ TEST_SUITE("data") {
     unsetenv("MINIDL_CACHE_DIR");
   }
 
-  TEST_CASE("a cache entry that was edited, cut short, planted through a link, or left by a replaced source is not served") {
+  TEST_CASE(
+      "a cache entry that was edited, cut short, planted through a link, or left by a replaced source is not served") {
     TempDir dir, cache;
     fs::permissions(cache.path, fs::perms::owner_all);
     setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
@@ -302,8 +307,9 @@ TEST_SUITE("data") {
     CHECK(listing(cache.path).empty());
     // A header that promises more than its compressed bytes can expand to is refused unread.
     write_bytes(dir / "liar.gz", gzip(idx({60000, 28, 28}, std::vector<uint8_t>(100))));
-    CHECK(error_of([&] { data::read_idx(dir / "liar.gz"); }).find("bytes of gzip data can hold (deflate expands at most 1032:1)") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+            data::read_idx(dir / "liar.gz");
+          }).find("bytes of gzip data can hold (deflate expands at most 1032:1)") != std::string::npos);
     unsetenv("MINIDL_CACHE_DIR");
   }
 
@@ -340,11 +346,13 @@ TEST_SUITE("data") {
     const std::string p = dir / "bad";
     write_bytes(p, idx({60000, 28, 28}, std::vector<uint8_t>(1000)));
     CHECK(error_of([&] { data::read_idx(p); }) ==
-          "read_idx: " + p + ": truncated: the header promises 60000 x 28 x 28 = 47040000 bytes of data, the file has 1000");
+          "read_idx: " + p +
+              ": truncated: the header promises 60000 x 28 x 28 = 47040000 bytes of data, the file has 1000");
     write_bytes(p, {0x12, 0x34, 0x08, 0x01, 0, 0, 0, 0});
     CHECK(error_of([&] { data::read_idx(p); }) ==
-          "read_idx: " + p + ": magic 0x12340801 is not an IDX magic (expected 0x0000, the element type, then the "
-                             "dimension count, e.g. 0x00000803)");
+          "read_idx: " + p +
+              ": magic 0x12340801 is not an IDX magic (expected 0x0000, the element type, then the "
+              "dimension count, e.g. 0x00000803)");
     write_bytes(p, idx({2}, {0, 0, 0, 0, 0, 0, 0, 0}, 0x0D));
     CHECK(error_of([&] { data::read_idx(p); }) ==
           "read_idx: " + p + ": element type 0x0D (float32) is not supported; MNIST files hold unsigned bytes (0x08)");
@@ -401,8 +409,10 @@ TEST_SUITE("data") {
     const data::Batch some = train.gather(pick);
     CHECK(some.targets.to_int_vector() == std::vector<int32_t>{1, 1, 1});
     const auto y = some.inputs.to_vector();
-    CHECK(std::vector<float>(y.begin(), y.begin() + 784) == std::vector<float>(x.begin() + 11 * 784, x.begin() + 12 * 784));
-    CHECK(std::vector<float>(y.begin() + 784, y.begin() + 1568) == std::vector<float>(x.begin() + 784, x.begin() + 1568));
+    CHECK(std::vector<float>(y.begin(), y.begin() + 784) ==
+          std::vector<float>(x.begin() + 11 * 784, x.begin() + 12 * 784));
+    CHECK(std::vector<float>(y.begin() + 784, y.begin() + 1568) ==
+          std::vector<float>(x.begin() + 784, x.begin() + 1568));
     const std::vector<int32_t> bad = {3, 12};
     CHECK(error_of([&] { train.gather(bad); }) == "mnist: example index 12 at position 1 is out of range [0, 12)");
     CHECK(error_of([&] { train.range(5, 13); }) == "mnist: range [5, 13) is out of bounds for 12 examples");
@@ -469,7 +479,7 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("sharded DataLoaders: the parts of every batch, in rank order, are the single process's batch") {
-    CHECK(data::shard_range(64, {0, 3}) == std::pair<int64_t, int64_t>{0, 22});  // the remainder rule:
+    CHECK(data::shard_range(64, {0, 3}) == std::pair<int64_t, int64_t>{0, 22});   // the remainder rule:
     CHECK(data::shard_range(64, {1, 3}) == std::pair<int64_t, int64_t>{22, 43});  // the first n mod count
     CHECK(data::shard_range(64, {2, 3}) == std::pair<int64_t, int64_t>{43, 64});  // parts get one more
     CHECK(data::shard_range(2, {2, 3}) == std::pair<int64_t, int64_t>{2, 2});     // an empty part
@@ -479,7 +489,8 @@ TEST_SUITE("data") {
       data::DataLoader whole(ds, {.batch_size = 16, .shuffle = shuffle, .seed = 4});
       std::vector<data::DataLoader> parts;
       for (int r = 0; r < 3; ++r)
-        parts.emplace_back(ds, data::DataLoaderOptions{.batch_size = 16, .shuffle = shuffle, .seed = 4, .shard = {r, 3}});
+        parts.emplace_back(ds,
+                           data::DataLoaderOptions{.batch_size = 16, .shuffle = shuffle, .seed = 4, .shard = {r, 3}});
       for (int epoch = 0; epoch < 2; ++epoch) {
         whole.begin();
         for (auto& p : parts) p.begin();
@@ -494,8 +505,9 @@ TEST_SUITE("data") {
         }
       }
     }
-    CHECK(error_of([&] { data::DataLoader(ds, {.batch_size = 4, .shard = {-1, 2}}); }) ==
-          "shard: part -1 of 2 does not exist");
+    CHECK(error_of([&] {
+            data::DataLoader(ds, {.batch_size = 4, .shard = {-1, 2}});
+          }) == "shard: part -1 of 2 does not exist");
   }
 
   TEST_CASE("random shifts of a rank's part, with the others' draws skipped, are the single process's") {
@@ -531,15 +543,17 @@ TEST_SUITE("data") {
     CHECK(s[0] == doctest::Approx(1.0).epsilon(0.02));
     CHECK(s[27] == doctest::Approx(0.0).epsilon(0.02));
     write_bytes(dir / "fake.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
-    CHECK(error_of([&] { data::load_image(dir / "fake.png"); }).starts_with("load_image: " + (dir / "fake.png") +
-                                                                           ": not a readable image ("));
+    CHECK(error_of([&] {
+            data::load_image(dir / "fake.png");
+          }).starts_with("load_image: " + (dir / "fake.png") + ": not a readable image ("));
     CHECK(error_of([&] { data::load_image(dir / "missing.png"); }).starts_with("load_image: " + (dir / "missing.png")));
     std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a'};
     CHECK(error_of([&] { data::decode_image(gif, "x.gif"); }) ==
           "load_image: x.gif: not a readable image (minidl reads PNG, BMP and binary PGM/PPM)");
     std::vector<uint8_t> jpeg = {0xff, 0xd8, 0xff, 0xe0};
     CHECK(error_of([&] { data::decode_image(jpeg, "x.jpg"); }) ==
-          "load_image: x.jpg: JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to PNG");
+          "load_image: x.jpg: JPEG is not read (the decoder minidl uses is unsafe on malformed files); convert it to "
+          "PNG");
     CHECK(error_of([&] { data::save_png(dir / "x.png", Tensor::zeros({3})); }) ==
           "save_png: expected [height, width] pixels, got [3]");
   }
@@ -564,7 +578,8 @@ TEST_SUITE("data") {
         }
       }
     }
-    CHECK(error_of([&] { data::load_image(dir / "a.png", 0, 2.f); }) == "load_image: background must be in [0, 1], got 2");
+    CHECK(error_of([&] { data::load_image(dir / "a.png", 0, 2.f); }) ==
+          "load_image: background must be in [0, 1], got 2");
   }
 
   TEST_CASE("inputs the fuzzers once crashed on are refused with an Error") {
@@ -583,8 +598,11 @@ TEST_SUITE("data") {
     TempDir dir;
     const std::string p = dir / "ck.safetensors";
     const Tensor w = Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3});
-    data::save_safetensors(p, {{"w", w}, {"wt", w.transpose(0, 1)}, {"labels", Tensor::from_vector({7, -1}, {2})},
-                               {"scalar", Tensor::full({}, 2.5f)}},
+    data::save_safetensors(p,
+                           {{"w", w},
+                            {"wt", w.transpose(0, 1)},
+                            {"labels", Tensor::from_vector({7, -1}, {2})},
+                            {"scalar", Tensor::full({}, 2.5f)}},
                            {{"epoch", "3"}, {"config", "{\"lr\": 0.1}"}});
     const data::SafetensorsFile f = data::load_safetensors(p);
     REQUIRE(f.tensors.size() == 4);
@@ -618,8 +636,9 @@ TEST_SUITE("data") {
     auto corrupt = good;
     corrupt[8] = '#';  // the header's opening brace
     write_bytes(dir / "a", corrupt);
-    CHECK(error_of([&] { data::load_safetensors(dir / "a"); }).starts_with("load_safetensors: " + (dir / "a") +
-                                                                          ": corrupt header: "));
+    CHECK(error_of([&] {
+            data::load_safetensors(dir / "a");
+          }).starts_with("load_safetensors: " + (dir / "a") + ": corrupt header: "));
     auto truncated = good;
     truncated.resize(truncated.size() - 3);
     write_bytes(dir / "b", truncated);
@@ -627,8 +646,9 @@ TEST_SUITE("data") {
           "load_safetensors: " + (dir / "b") + ": tensor 'w': shape [4] needs more than the file's 13 data bytes");
     write_bytes(dir / "c", {200, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
     CHECK(error_of([&] { data::load_safetensors(dir / "c"); }) ==
-          "load_safetensors: " + (dir / "c") + ": header length 200 does not fit the file's 10 bytes (not a "
-                                              "safetensors file, or truncated)");
+          "load_safetensors: " + (dir / "c") +
+              ": header length 200 does not fit the file's 10 bytes (not a "
+              "safetensors file, or truncated)");
     const std::string f16 = R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})";
     std::vector<uint8_t> bytes = {static_cast<uint8_t>(f16.size()), 0, 0, 0, 0, 0, 0, 0};
     bytes.insert(bytes.end(), f16.begin(), f16.end());
@@ -646,15 +666,17 @@ TEST_SUITE("data") {
 
     CHECK_FALSE(error_of([&] { data::save_safetensors(p, {{"w", Tensor()}}); }).empty());
     CHECK(data::load_safetensors(p).tensors[0].second.to_vector() == std::vector<float>(4, 1.f));  // intact
-    CHECK(error_of([&] { data::save_safetensors(dir / "no/such/dir/x", {{"w", Tensor::ones({1})}}); })
-              .starts_with("save_safetensors: " + (dir / "no/such/dir/x") + ": cannot create "));
+    CHECK(error_of([&] {
+            data::save_safetensors(dir / "no/such/dir/x", {{"w", Tensor::ones({1})}});
+          }).starts_with("save_safetensors: " + (dir / "no/such/dir/x") + ": cannot create "));
   }
 
   TEST_CASE("safetensors: every single-bit flip and every truncation is refused, naming the file") {
     TempDir dir;
     const std::string p = dir / "ck.safetensors";
-    data::save_safetensors(p, {{"w", Tensor::arange(6).reshape({2, 3})}, {"i", Tensor::arange(2, {.dtype = DType::int32})}},
-                           {{"epoch", "3"}});
+    data::save_safetensors(
+        p, {{"w", Tensor::arange(6).reshape({2, 3})}, {"i", Tensor::arange(2, {.dtype = DType::int32})}},
+        {{"epoch", "3"}});
     const data::SafetensorsFile whole = data::load_safetensors(p);
     REQUIRE(whole.metadata.count(data::kChecksumKey) == 1);
     CHECK(whole.metadata.at("epoch") == "3");
@@ -701,7 +723,8 @@ TEST_SUITE("data") {
     };
     CHECK(data::load_safetensors(file("ok", "[0,8]", "[8,16]", 16)).tensors.size() == 2);
     CHECK(error_of([&] { data::load_safetensors(file("overlap", "[0,8]", "[0,8]", 8)); }) ==
-          "load_safetensors: " + (dir / "overlap") + ": tensor 'b': data_offsets [0, 8] overlap the previous tensor's (8)");
+          "load_safetensors: " + (dir / "overlap") +
+              ": tensor 'b': data_offsets [0, 8] overlap the previous tensor's (8)");
     CHECK(error_of([&] { data::load_safetensors(file("trailing", "[0,8]", "[8,16]", 20)); }) ==
           "load_safetensors: " + (dir / "trailing") +
               ": 4 bytes after the last tensor's data (the header accounts for 16 of 20)");
@@ -715,7 +738,8 @@ TEST_SUITE("data") {
     const std::string ck = shared / "ck.safetensors";
     const Victim victim(shared / "victim");
     // The names minidl used to write through: "<file>.tmp.<pid>", for this process and the next ones.
-    for (int pid = ::getpid(); pid < ::getpid() + 50; ++pid) plant_link(victim.path, ck + ".tmp." + std::to_string(pid));
+    for (int pid = ::getpid(); pid < ::getpid() + 50; ++pid)
+      plant_link(victim.path, ck + ".tmp." + std::to_string(pid));
     plant_link(victim.path, ck);  // and the target itself: replaced by the rename, not written through
     data::save_safetensors(ck, {{"w", Tensor::ones({3})}});
     CHECK(victim.intact());
@@ -728,11 +752,13 @@ TEST_SUITE("data") {
     CHECK(victim.intact());
     CHECK(data::load_safetensors(ck).tensors[0].second.to_vector() == std::vector<float>(3, 0.f));
     size_t temporaries = 0;
-    for (const std::string& name : listing(shared.path)) temporaries += name.starts_with("ck.safetensors.tmp.") && name.size() == 35;
+    for (const std::string& name : listing(shared.path))
+      temporaries += name.starts_with("ck.safetensors.tmp.") && name.size() == 35;
     CHECK(temporaries == 0);
   }
 
-  TEST_CASE("a save removes a leftover temporary only when its writer is gone: unlocked, its user's, over a minute old") {
+  TEST_CASE(
+      "a save removes a leftover temporary only when its writer is gone: unlocked, its user's, over a minute old") {
     TempDir dir;
     const std::string ck = dir / "ck.safetensors";
     const auto leftover = [&](const std::string& digits, int age) {

@@ -107,8 +107,8 @@ double data_parallel_vs_one_process(const std::string& spec, int64_t batch, int6
   optim::Nesterov replica_opt(replica->parameters(), {.lr = 0.05f, .momentum = 0.9f});
   dist::DataParallel parallel(*replica, {.bucket_bytes = bucket_bytes});
   data::DataLoader whole(train, {.batch_size = batch, .shuffle = true, .seed = 6});
-  data::DataLoader part(train, {.batch_size = batch, .shuffle = true, .seed = 6,
-                                .shard = {dist::rank(), dist::world_size()}});
+  data::DataLoader part(train,
+                        {.batch_size = batch, .shuffle = true, .seed = 6, .shard = {dist::rank(), dist::world_size()}});
   int64_t done = 0;
   while (done < steps) {
     whole.begin();
@@ -116,8 +116,8 @@ double data_parallel_vs_one_process(const std::string& spec, int64_t batch, int6
     for (int64_t i = 0; i < whole.num_batches() && done < steps; ++i, ++done) {
       const data::Batch all = whole.batch(i), mine = part.batch(i);
       const double loss = nn::train_step(*single, single_opt, all.inputs.view(image), all.targets);
-      const double shared = nn::train_step(*replica, replica_opt, mine.inputs.view(image), mine.targets,
-                                           {.sync = &parallel});
+      const double shared =
+          nn::train_step(*replica, replica_opt, mine.inputs.view(image), mine.targets, {.sync = &parallel});
       CHECK(shared == doctest::Approx(loss).epsilon(1e-5));  // the global batch's loss, on every rank
       CHECK(parallel.global_examples() == all.targets.numel());
     }
@@ -143,8 +143,9 @@ TEST_SUITE("dist") {
     CHECK(error_of([&] { dist::all_reduce(std::span<int32_t>(n), dist::ReduceOp::average); }) ==
           "all_reduce: average needs float32 or float64 data, got int32");
     if (!dist::is_built())
-      CHECK(error_of([] { dist::init(); }).starts_with("dist::init: cannot join a world of several processes: this "
-                                                        "minidl was built without MPI ("));
+      CHECK(error_of([] { dist::init(); })
+                .starts_with("dist::init: cannot join a world of several processes: this "
+                             "minidl was built without MPI ("));
   }
 
   TEST_CASE("buckets take parameters from last to first and close at the size asked for") {
@@ -159,7 +160,6 @@ TEST_SUITE("dist") {
 // Every case here needs several ranks: run alone (CTest's ranked entries in a build without MPI) each
 // one skips, saying why, and the run exits 77, which CTest shows as Skipped.
 TEST_SUITE("dist across ranks") {
-
   TEST_CASE("all_reduce sums and averages float32, float64 and int32 in place, broadcast and barrier") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
     const int r = dist::rank(), n = dist::world_size();
@@ -187,8 +187,9 @@ TEST_SUITE("dist across ranks") {
     CHECK(b.to_vector() == std::vector<float>(5, static_cast<float>((n - 1) * 10)));
     CHECK(error_of([&] { dist::broadcast(b, n); }) ==
           str_cat("broadcast: root ", n, " is not a rank of this world of ", n));
-    CHECK(error_of([&] { dist::all_reduce(b.slice(0, 0, 5, 2), dist::ReduceOp::sum); })
-              .starts_with("all_reduce: needs a contiguous tensor, got shape [3]"));
+    CHECK(error_of([&] {
+            dist::all_reduce(b.slice(0, 0, 5, 2), dist::ReduceOp::sum);
+          }).starts_with("all_reduce: needs a contiguous tensor, got shape [3]"));
     dist::barrier();
     dist::Request request = dist::all_reduce_async(std::span<float>(f), dist::ReduceOp::sum, "test sum");
     request.wait("test sum");
@@ -204,8 +205,8 @@ TEST_SUITE("dist across ranks") {
     CAPTURE(mlp);
     CHECK(mlp < 1e-5);
     // Small buckets: every layer's gradients travel on their own, in several all-reduces per step.
-    const double cnn = data_parallel_vs_one_process("conv(4,3,padding=1) relu maxpool(2) flatten linear(10)", 16, 100,
-                                                    256);
+    const double cnn =
+        data_parallel_vs_one_process("conv(4,3,padding=1) relu maxpool(2) flatten linear(10)", 16, 100, 256);
     CAPTURE(cnn);
     CHECK(cnn < 1e-5);
   }
@@ -264,8 +265,7 @@ TEST_SUITE("dist across ranks") {
     Tensor inputs = Tensor::zeros({4, 784});
     if (dist::rank() == 1) inputs = Tensor::full({4, 784}, NAN);
     const Tensor targets = Tensor::zeros({4}, {.dtype = DType::int32});
-    const std::string error =
-        error_of([&] { nn::train_step(*model, opt, inputs, targets, {.sync = &parallel}); });
+    const std::string error = error_of([&] { nn::train_step(*model, opt, inputs, targets, {.sync = &parallel}); });
     CHECK(error == "the loss is nan");
     CHECK(model->parameters()[0].to_vector() == before.to_vector());
   }
@@ -307,7 +307,7 @@ TEST_SUITE("dist across ranks") {
     const auto start = std::chrono::steady_clock::now();
     if (dist::rank() == late) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // hung, as far as the others can tell
-      dist::barrier();  // matches the barrier the others gave up on
+      dist::barrier();                                               // matches the barrier the others gave up on
     } else {
       error = error_of([] { dist::barrier(); });
     }
@@ -316,8 +316,9 @@ TEST_SUITE("dist across ranks") {
     if (dist::rank() != late) {
       CAPTURE(error);
       CHECK(error.starts_with(str_cat("rank ", dist::rank(), ": no progress for 1 s in barrier (collective #")));
-      CHECK(error.find(str_cat("; rank ", late, " did not answer within 0.5 s (dead or hung; the watchdog's "
-                                      "timeout is 1 s, MINIDL_DIST_TIMEOUT)")) != std::string::npos);
+      CHECK(error.find(str_cat("; rank ", late,
+                               " did not answer within 0.5 s (dead or hung; the watchdog's "
+                               "timeout is 1 s, MINIDL_DIST_TIMEOUT)")) != std::string::npos);
       if (dist::world_size() > 2) CHECK(error.find(" waiting here too") != std::string::npos);
       CHECK(seconds < 2.4);  // the timeout and the grace, not the late rank's 2.5 s
     }

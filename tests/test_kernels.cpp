@@ -5,8 +5,8 @@
 // transpose trick against a column-major reference (tests/test_cuda.cpp runs the kernels themselves).
 #include <doctest/doctest.h>
 
-#include <functional>
 #include <omp.h>
+#include <functional>
 
 #include <cmath>
 #include <limits>
@@ -86,7 +86,7 @@ TEST_SUITE("kernels") {
   TEST_CASE("copy kernel transposes through strides") {
     std::vector<float> src(6), dst(6);
     for (int i = 0; i < 6; ++i) src[i] = static_cast<float>(i);  // [2, 3]
-    CopyLayout l;                                                 // dst [3, 2] = srcᵀ
+    CopyLayout l;                                                // dst [3, 2] = srcᵀ
     l.ndim = 2;
     l.shape[0] = 3, l.shape[1] = 2;
     l.strides[0][0] = 2, l.strides[0][1] = 1;
@@ -183,7 +183,8 @@ TEST_SUITE("kernels") {
     const std::vector<float> in = {2.7f, -2.7f, 3e9f, -3e9f, NAN};
     std::vector<int32_t> out(5);
     cpu::cast_float32_to_int32(out.data(), in.data(), 5);
-    CHECK(out == std::vector<int32_t>{2, -2, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(), 0});
+    CHECK(out ==
+          std::vector<int32_t>{2, -2, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(), 0});
   }
 
   TEST_CASE("offsets_at finds each operand's element of a flat index, as nested loops do") {
@@ -217,12 +218,12 @@ TEST_SUITE("kernels") {
   }
 
   TEST_CASE("max_combine is PyTorch's max rule, and any reduction tree gives the scan's answer") {
-    using math::MaxArg;
     using math::max_combine;
+    using math::MaxArg;
     CHECK(max_combine({1.f, 0}, {2.f, 1}).index == 1);
-    CHECK(max_combine({2.f, 3}, {2.f, 1}).index == 1);  // ties: the first index
-    CHECK(max_combine({NAN, 5}, {9.f, 1}).index == 5);  // NaN beats numbers
-    CHECK(max_combine({NAN, 5}, {NAN, 2}).index == 2);  // the first NaN
+    CHECK(max_combine({2.f, 3}, {2.f, 1}).index == 1);                       // ties: the first index
+    CHECK(max_combine({NAN, 5}, {9.f, 1}).index == 5);                       // NaN beats numbers
+    CHECK(max_combine({NAN, 5}, {NAN, 2}).index == 2);                       // the first NaN
     CHECK(max_combine({-INFINITY, 2147483647}, {-INFINITY, 4}).index == 4);  // the CUDA identity loses
     std::mt19937 rng(1);
     for (int trial = 0; trial < 200; ++trial) {
@@ -342,8 +343,14 @@ TEST_SUITE("kernels") {
       std::function<void(const OptimTensor&, int64_t)> element;
       std::function<void(OptimTensor&, int64_t)> scalars;  // per-tensor scalars from a step count
     };
-    const AdamHyper adam{.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.05f,
-                         .one_minus_beta1 = 0.1f, .one_minus_beta2 = 0.01f, .decay = 1.f - 0.01f * 0.05f};
+    const AdamHyper adam{.lr = 0.01f,
+                         .beta1 = 0.9f,
+                         .beta2 = 0.99f,
+                         .eps = 1e-6f,
+                         .weight_decay = 0.05f,
+                         .one_minus_beta1 = 0.1f,
+                         .one_minus_beta2 = 0.01f,
+                         .decay = 1.f - 0.01f * 0.05f};
     const auto adam_case = [&](bool amsgrad, bool decoupled) {
       AdamHyper h = adam;
       h.amsgrad = amsgrad, h.decoupled = decoupled;
@@ -356,7 +363,11 @@ TEST_SUITE("kernels") {
                   [h](OptimTensor& t, int64_t step) { math::adam_scalars(h, step, t.step_size, t.correction); }};
     };
     const auto rmsprop_case = [&](bool momentum, bool centered) {
-      const RMSpropHyper h{.lr = 0.01f, .alpha = 0.9f, .one_minus_alpha = 0.1f, .eps = 1e-6f, .weight_decay = 0.05f,
+      const RMSpropHyper h{.lr = 0.01f,
+                           .alpha = 0.9f,
+                           .one_minus_alpha = 0.1f,
+                           .eps = 1e-6f,
+                           .weight_decay = 0.05f,
                            .momentum = momentum ? 0.8f : 0.f};
       return Case{std::string("rmsprop") + (momentum ? "/momentum" : "") + (centered ? "/centered" : ""),
                   1 | (momentum ? 2 : 0) | (centered ? 4 : 0),
@@ -369,10 +380,18 @@ TEST_SUITE("kernels") {
     };
     const AdagradHyper adagrad{.lr = 0.05f, .lr_decay = 0.1f, .weight_decay = 0.05f, .eps = 1e-6f};
     const std::vector<Case> cases = {
-        adam_case(false, false), adam_case(true, false), adam_case(false, true), adam_case(true, true),
-        rmsprop_case(false, false), rmsprop_case(true, false), rmsprop_case(false, true), rmsprop_case(true, true),
+        adam_case(false, false),
+        adam_case(true, false),
+        adam_case(false, true),
+        adam_case(true, true),
+        rmsprop_case(false, false),
+        rmsprop_case(true, false),
+        rmsprop_case(false, true),
+        rmsprop_case(true, true),
         Case{"adagrad", 1, [&](const OptimTensor* t, int64_t c) { cpu::adagrad_step(t, c, adagrad); },
-             [&](const OptimTensor& t, int64_t e) { math::adagrad_update(t.param[e], t.grad[e], t.state[0][e], adagrad, t.step_size); },
+             [&](const OptimTensor& t, int64_t e) {
+               math::adagrad_update(t.param[e], t.grad[e], t.state[0][e], adagrad, t.step_size);
+             },
              [&](OptimTensor& t, int64_t step) { t.step_size = math::adagrad_step_size(adagrad, step); }},
     };
     for (const Case& c : cases) {
@@ -381,9 +400,12 @@ TEST_SUITE("kernels") {
       const auto tensors_of = [&](Arrays& params, Arrays& a0, Arrays& a1, Arrays& a2) {
         std::vector<OptimTensor> ts;
         for (size_t t = 0; t < params.size(); ++t) {
-          OptimTensor d{params[t].data(), g[t].data(),
+          OptimTensor d{params[t].data(),
+                        g[t].data(),
                         {a0[t].data(), c.slots & 2 ? a1[t].data() : nullptr, c.slots & 4 ? a2[t].data() : nullptr},
-                        static_cast<int64_t>(params[t].size()), 0.f, 0.f};
+                        static_cast<int64_t>(params[t].size()),
+                        0.f,
+                        0.f};
           if (c.name.starts_with("adam")) d.state[1] = a1[t].data();  // Adam always has v
           c.scalars(d, 1 + static_cast<int64_t>(t % 5));              // each tensor its own step count
           ts.push_back(d);
@@ -435,7 +457,7 @@ TEST_SUITE("kernels") {
   TEST_CASE("Adam's and Adagrad's per-tensor scalars: torch's bias corrections and decayed lr, in double") {
     float step_size = 0, correction = 0;
     math::adam_scalars({.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f}, 1, step_size, correction);
-    CHECK(step_size == doctest::Approx(0.01f / 0.1).epsilon(1e-6));   // lr / (1 − 0.9)
+    CHECK(step_size == doctest::Approx(0.01f / 0.1).epsilon(1e-6));  // lr / (1 − 0.9)
     CHECK(correction == doctest::Approx(std::sqrt(0.001)).epsilon(1e-5));
     math::adam_scalars({.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f}, 1000, step_size, correction);
     CHECK(step_size == doctest::Approx(0.01).epsilon(1e-6));
@@ -512,16 +534,24 @@ TEST_SUITE("kernels") {
     struct Geometry {
       int64_t h, w, kh, kw, stride, pad, dilation;
     };
-    for (const Geometry g : {Geometry{7, 6, 3, 3, 1, 1, 1}, Geometry{9, 8, 3, 2, 2, 1, 2}, Geometry{5, 5, 2, 2, 2, 0, 1},
-                             Geometry{6, 7, 4, 3, 3, 2, 1}, Geometry{8, 8, 1, 1, 1, 0, 1}, Geometry{6, 8, 2, 2, 2, 0, 1},
-                             Geometry{10, 4, 2, 2, 2, 0, 1}}) {
+    for (const Geometry g :
+         {Geometry{7, 6, 3, 3, 1, 1, 1}, Geometry{9, 8, 3, 2, 2, 1, 2}, Geometry{5, 5, 2, 2, 2, 0, 1},
+          Geometry{6, 7, 4, 3, 3, 2, 1}, Geometry{8, 8, 1, 1, 1, 0, 1}, Geometry{6, 8, 2, 2, 2, 0, 1},
+          Geometry{10, 4, 2, 2, 2, 0, 1}}) {
       CAPTURE(g.h);
       CAPTURE(g.kh);
       CAPTURE(g.stride);
       CAPTURE(g.pad);
       CAPTURE(g.dilation);
-      Window2d win{.height = g.h, .width = g.w, .kernel_h = g.kh, .kernel_w = g.kw, .stride_h = g.stride,
-                   .stride_w = g.stride, .pad_h = g.pad, .pad_w = g.pad, .dilation_h = g.dilation,
+      Window2d win{.height = g.h,
+                   .width = g.w,
+                   .kernel_h = g.kh,
+                   .kernel_w = g.kw,
+                   .stride_h = g.stride,
+                   .stride_w = g.stride,
+                   .pad_h = g.pad,
+                   .pad_w = g.pad,
+                   .dilation_h = g.dilation,
                    .dilation_w = g.dilation};
       win.out_h = window_out_size(g.h, g.kh, g.stride, g.pad, g.dilation);
       win.out_w = window_out_size(g.w, g.kw, g.stride, g.pad, g.dilation);
@@ -551,7 +581,8 @@ TEST_SUITE("kernels") {
       for (int64_t p = 0; p < planes; ++p)
         for (int64_t o = 0; o < win.out_size(); ++o) {
           int32_t want_index = -1;
-          const float want = math::max_pool_value(x.data() + p * win.in_size(), win, o / win.out_w, o % win.out_w, &want_index);
+          const float want =
+              math::max_pool_value(x.data() + p * win.in_size(), win, o / win.out_w, o % win.out_w, &want_index);
           const size_t at = static_cast<size_t>(p * win.out_size() + o);
           REQUIRE(idx[at] == want_index);
           const bool same = out[at] == want || (std::isnan(out[at]) && std::isnan(want));
@@ -571,8 +602,8 @@ TEST_SUITE("kernels") {
             yt[(o * batch + b) * win.in_size() + k] = x[(b * channels + o) * win.in_size() + k];
       cpu::conv_max_pool2d(pooled.data(), idx.data(), yt.data(), bias.data(), batch, channels, win, Activation::relu);
       std::vector<float> dbias(3, 0.f);
-      cpu::conv_max_pool2d_backward(dzt.data(), dbias.data(), pooled.data(), idx.data(), dy.data(), batch, channels, win,
-                                    Activation::relu);
+      cpu::conv_max_pool2d_backward(dzt.data(), dbias.data(), pooled.data(), idx.data(), dy.data(), batch, channels,
+                                    win, Activation::relu);
       for (int64_t b = 0; b < batch; ++b)
         for (int64_t o = 0; o < channels; ++o) {
           const float* plane = yt.data() + (o * batch + b) * win.in_size();
@@ -586,8 +617,9 @@ TEST_SUITE("kernels") {
             REQUIRE(same);
           }
           for (int64_t k = 0; k < win.in_size(); ++k)
-            REQUIRE(dzt[(o * batch + b) * win.in_size() + k] ==
-                    math::max_pool_backward_value(dy.data() + p, idx.data() + p, win, k / g.w, k % g.w, pooled.data() + p));
+            REQUIRE(
+                dzt[(o * batch + b) * win.in_size() + k] ==
+                math::max_pool_backward_value(dy.data() + p, idx.data() + p, win, k / g.w, k % g.w, pooled.data() + p));
         }
       cpu::avg_pool2d(out.data(), x.data(), planes, win);
       cpu::avg_pool2d_backward(dx.data(), dy.data(), planes, win);
@@ -609,8 +641,9 @@ TEST_SUITE("kernels") {
       kept += mask[i] != 0.f;
     }
     CHECK(std::fabs(kept / 100000.0 - 0.7) < 0.006);  // sd ≈ 0.0014
-    int differ = 0;  // another seed, another mask
-    for (int64_t i = 0; i < 64; ++i) differ += math::dropout_factor(43, i, 0.3f, 1.f) != math::dropout_factor(42, i, 0.3f, 1.f);
+    int differ = 0;                                   // another seed, another mask
+    for (int64_t i = 0; i < 64; ++i)
+      differ += math::dropout_factor(43, i, 0.3f, 1.f) != math::dropout_factor(42, i, 0.3f, 1.f);
     CHECK(differ > 10);
   }
 

@@ -48,8 +48,9 @@ TEST_SUITE("nn") {
     const Tensor x = Tensor::from_vector({1.f, 1.f, 1.f, 2.f, 0.f, -1.f}, {2, 3});
     CHECK(layer(x).to_vector() == std::vector<float>{6.5f, -0.5f, -0.5f, -3.5f});
     CHECK(layer(Tensor::ones({4, 2, 3})).shape() == Shape{4, 2, 2});
-    CHECK(error_of([&] { layer(Tensor::ones({2, 4})); }) ==
-          "Linear: input of shape [2, 4] does not match in_features=3 (expected [batch, 3])");
+    CHECK(error_of([&] {
+            layer(Tensor::ones({2, 4}));
+          }) == "Linear: input of shape [2, 4] does not match in_features=3 (expected [batch, 3])");
     CHECK(error_of([] { nn::Linear(0, 3); }) == "Linear: in_features and out_features must be positive, got 0 and 3");
   }
 
@@ -191,14 +192,17 @@ TEST_SUITE("nn") {
 
   TEST_CASE("cross_entropy rejects bad targets with the op and the shapes") {
     const Tensor logits = Tensor::zeros({3, 10});
-    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, 10, 2}, {3})); }) ==
-          "cross_entropy: target 10 at position 1 is out of range [0, 10)");
-    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, -1, 2}, {3})); }) ==
-          "cross_entropy: target -1 at position 1 is out of range [0, 10)");
+    CHECK(error_of([&] {
+            nn::functional::cross_entropy(logits, Tensor::from_vector({1, 10, 2}, {3}));
+          }) == "cross_entropy: target 10 at position 1 is out of range [0, 10)");
+    CHECK(error_of([&] {
+            nn::functional::cross_entropy(logits, Tensor::from_vector({1, -1, 2}, {3}));
+          }) == "cross_entropy: target -1 at position 1 is out of range [0, 10)");
     CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::zeros({3})); }) ==
           "cross_entropy: targets must be int32 class indices, got float32 [3]");
-    CHECK(error_of([&] { nn::functional::cross_entropy(logits, Tensor::from_vector({1, 2}, {2})); }) ==
-          "cross_entropy: targets of shape [2] do not match logits of shape [3, 10] (expected [3])");
+    CHECK(error_of([&] {
+            nn::functional::cross_entropy(logits, Tensor::from_vector({1, 2}, {2}));
+          }) == "cross_entropy: targets of shape [2] do not match logits of shape [3, 10] (expected [3])");
     CHECK(error_of([&] { nn::functional::cross_entropy(Tensor::zeros({10}), Tensor::from_vector({1}, {1})); }) ==
           "cross_entropy: expected logits of shape [N, C], got [10]");
   }
@@ -211,7 +215,8 @@ TEST_SUITE("nn") {
                                          {32});
     Generator g1(4), g2(4);
     const auto a = nn::mlp(6, {8}, 3, g1), b = nn::mlp(6, {8}, 3, g2);
-    optim::Nesterov oa(a->parameters(), {.lr = 0.1f, .momentum = 0.9f}), ob(b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+    optim::Nesterov oa(a->parameters(), {.lr = 0.1f, .momentum = 0.9f}),
+        ob(b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
     for (int step = 0; step < 5; ++step) {
       const double loss = nn::train_step(*a, oa, x, y);
       const Tensor l = nn::functional::cross_entropy((*b)(x), y);
@@ -258,7 +263,8 @@ TEST_SUITE("nn") {
       std::string type_name() const override { return "Constant"; }
       bool seen_training = true;
     } model;
-    const Tensor inputs = Tensor::zeros({5, 2}), targets = Tensor::from_vector(std::vector<int32_t>{1, 0, 1, 2, 1}, {5});
+    const Tensor inputs = Tensor::zeros({5, 2}),
+                 targets = Tensor::from_vector(std::vector<int32_t>{1, 0, 1, 2, 1}, {5});
     const data::TensorDataset set(inputs, targets);
     data::DataLoader loader(set, {.batch_size = 2});
     const nn::Evaluation e = nn::evaluate(model, loader);

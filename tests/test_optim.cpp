@@ -51,7 +51,8 @@ Problem load(const ref::Problem& p) {
   out.b = Tensor::from_vector(p.b, {p.w_rows}, true);
   out.x = Tensor::from_vector(p.x, {p.n, p.w_cols});
   if (p.kind == "mse") out.y = Tensor::from_vector(p.y, {p.n, p.w_rows});
-  if (p.kind == "cross_entropy") out.targets = Tensor::from_vector(std::vector<int32_t>(p.targets.begin(), p.targets.end()), {p.n});
+  if (p.kind == "cross_entropy")
+    out.targets = Tensor::from_vector(std::vector<int32_t>(p.targets.begin(), p.targets.end()), {p.n});
   return out;
 }
 
@@ -91,7 +92,6 @@ class SignSGD : public optim::Optimizer {
   const char* name() const override { return "signsgd"; }
 };
 
-
 // "betas=0.8,0.99;amsgrad=true" → the registry's options.
 optim::OptionValues options_of(const std::string& text) {
   optim::OptionValues out;
@@ -107,7 +107,8 @@ optim::OptionValues options_of(const std::string& text) {
 // A reference trajectory's schedule (scripts/gen_adaptive_reference.py), stepped once per step.
 std::unique_ptr<optim::LRSchedule> schedule_of(const adaptive_reference::Trajectory& t) {
   const auto& a = t.schedule_args;
-  if (t.schedule == "step") return std::make_unique<optim::StepLR>(t.lr, static_cast<int64_t>(a[0]), static_cast<float>(a[1]));
+  if (t.schedule == "step")
+    return std::make_unique<optim::StepLR>(t.lr, static_cast<int64_t>(a[0]), static_cast<float>(a[1]));
   if (t.schedule == "multistep") {
     std::vector<int64_t> milestones;
     for (int i = 0; i < static_cast<int>(a[0]); ++i) milestones.push_back(static_cast<int64_t>(a[2 + i]));
@@ -118,12 +119,15 @@ std::unique_ptr<optim::LRSchedule> schedule_of(const adaptive_reference::Traject
   if (t.schedule == "onecycle")
     return std::make_unique<optim::OneCycleLR>(
         t.lr, static_cast<int64_t>(a[0]), 1,
-        optim::OneCycleLR::Options{.pct_start = a[1], .div_factor = a[2], .final_div_factor = a[3], .three_phase = a[4] != 0});
+        optim::OneCycleLR::Options{
+            .pct_start = a[1], .div_factor = a[2], .final_div_factor = a[3], .three_phase = a[4] != 0});
   if (t.schedule == "plateau")
     return std::make_unique<optim::ReduceLROnPlateau>(
-        t.lr, optim::ReduceLROnPlateau::Options{.factor = static_cast<float>(a[0]), .patience = static_cast<int64_t>(a[1]),
-                                               .threshold = a[2], .cooldown = static_cast<int64_t>(a[3]),
-                                               .min_lr = static_cast<float>(a[4])});
+        t.lr, optim::ReduceLROnPlateau::Options{.factor = static_cast<float>(a[0]),
+                                                .patience = static_cast<int64_t>(a[1]),
+                                                .threshold = a[2],
+                                                .cooldown = static_cast<int64_t>(a[3]),
+                                                .min_lr = static_cast<float>(a[4])});
   REQUIRE(t.schedule.empty());
   return std::make_unique<optim::ConstantLR>(t.lr);
 }
@@ -227,8 +231,9 @@ TEST_SUITE("optim") {
     const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
     for (const auto& name : std::vector<std::string>(names.begin(), names.begin() + 7))
       CHECK(std::string(optim::make_optimizer(name, {w}, {.lr = 0.1f})->name()) == name);
-    CHECK(error_of([&] { optim::make_optimizer("lamb", {w}, {}); }).starts_with(
-        "unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad"));
+    CHECK(error_of([&] {
+            optim::make_optimizer("lamb", {w}, {});
+          }).starts_with("unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad"));
     CHECK(error_of([&] { optim::make_optimizer("sgd", {w}, {.momentum = 0.9f}); }) ==
           "sgd: unknown option 'momentum' (sgd takes: lr, weight_decay)");
     CHECK(error_of([&] { optim::make_optimizer("nesterov", {w}, {.dampening = 0.1f}); }) ==
@@ -298,23 +303,30 @@ TEST_SUITE("optim") {
     const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
     CHECK(error_of([&] { optim::SGD({w}, {.lr = -0.1f}); }) == "sgd: lr must be >= 0, got -0.1");
     CHECK(error_of([&] { optim::SGD({w}, {.lr = NAN}); }) == "sgd: lr must be >= 0, got nan");
-    CHECK(error_of([&] { optim::Momentum({w}, {.weight_decay = -1.f}); }) == "momentum: weight_decay must be >= 0, got -1");
-    CHECK(error_of([&] { optim::Momentum({w}, {.dampening = 1.5f}); }) == "momentum: dampening must be in [0, 1], got 1.5");
+    CHECK(error_of([&] { optim::Momentum({w}, {.weight_decay = -1.f}); }) ==
+          "momentum: weight_decay must be >= 0, got -1");
+    CHECK(error_of([&] { optim::Momentum({w}, {.dampening = 1.5f}); }) ==
+          "momentum: dampening must be in [0, 1], got 1.5");
     CHECK(error_of([&] { optim::Nesterov({w}, {.momentum = 0.f}); }) == "nesterov: momentum must be > 0, got 0");
     CHECK(error_of([] { optim::SGD({}, {}); }) == "sgd: got an empty parameter list");
     CHECK(error_of([] { optim::SGD({Tensor::zeros({2})}, {}); }) ==
           "sgd: parameters must be float32 leaf tensors that require grad");
     optim::SGD opt({w}, {});
     CHECK(error_of([&] { opt.set_lr(-1.f); }) == "sgd: lr must be >= 0, got -1");
-    CHECK(error_of([&] { opt.load_state({{"momentum_buffer.0", Tensor::zeros({2})}}, 3); }).starts_with(
-        "sgd: has no per-parameter state"));
+    CHECK(error_of([&] {
+            opt.load_state({{"momentum_buffer.0", Tensor::zeros({2})}}, 3);
+          }).starts_with("sgd: has no per-parameter state"));
     optim::Momentum mom({w}, {});
-    CHECK(error_of([&] { mom.load_state({{"momentum_buffer.0", Tensor::zeros({3})}}, 1); }) ==
-          "momentum: momentum_buffer.0 has shape [3], parameter 0 has shape [2]");
-    CHECK(error_of([&] { mom.load_state({{"velocity.0", Tensor::zeros({2})}}, 1); }) ==
-          "momentum: unexpected state tensor 'velocity.0' (expected momentum_buffer.<i> with i in 0..0)");
+    CHECK(error_of([&] {
+            mom.load_state({{"momentum_buffer.0", Tensor::zeros({3})}}, 1);
+          }) == "momentum: momentum_buffer.0 has shape [3], parameter 0 has shape [2]");
+    CHECK(error_of([&] {
+            mom.load_state({{"velocity.0", Tensor::zeros({2})}}, 1);
+          }) == "momentum: unexpected state tensor 'velocity.0' (expected momentum_buffer.<i> with i in 0..0)");
     CHECK(error_of([&] { optim::Adam({w}, {.betas = {0.9f, 1.f}}); }) == "adam: betas[1] must be in [0, 1), got 1");
-    CHECK(error_of([&] { optim::AdamW({w}, {.betas = {-0.1f, 0.9f}}); }) == "adamw: betas[0] must be in [0, 1), got -0.1");
+    CHECK(error_of([&] {
+            optim::AdamW({w}, {.betas = {-0.1f, 0.9f}});
+          }) == "adamw: betas[0] must be in [0, 1), got -0.1");
     CHECK(error_of([&] { optim::Adam({w}, {.eps = -1e-8f}); }) == "adam: eps must be >= 0, got -1e-08");
     CHECK(error_of([&] { optim::RMSprop({w}, {.alpha = -0.5f}); }) == "rmsprop: alpha must be >= 0, got -0.5");
     CHECK(error_of([&] { optim::RMSprop({w}, {.momentum = -0.9f}); }) == "rmsprop: momentum must be >= 0, got -0.9");
@@ -322,10 +334,12 @@ TEST_SUITE("optim") {
     CHECK(error_of([&] { optim::Adagrad({w}, {.initial_accumulator_value = -1.f}); }) ==
           "adagrad: initial_accumulator_value must be >= 0, got -1");
     optim::Adam adam({w}, {});
-    CHECK(error_of([&] { adam.load_state({{"step", Tensor::from_vector({1, 2}, {2})}}, 1); }) ==
-          "adam: step has shape [2], expected [1] (int32)");
-    CHECK(error_of([&] { adam.load_state({{"exp_avg.0", Tensor::zeros({3})}}, 1); }) ==
-          "adam: exp_avg.0 has shape [3], parameter 0 has shape [2]");
+    CHECK(error_of([&] {
+            adam.load_state({{"step", Tensor::from_vector({1, 2}, {2})}}, 1);
+          }) == "adam: step has shape [2], expected [1] (int32)");
+    CHECK(error_of([&] {
+            adam.load_state({{"exp_avg.0", Tensor::zeros({3})}}, 1);
+          }) == "adam: exp_avg.0 has shape [3], parameter 0 has shape [2]");
   }
 
   TEST_CASE("Nesterov's three forms give the same iterates for 50 steps at constant lr (φ = θ + μv)") {
@@ -337,11 +351,12 @@ TEST_SUITE("optim") {
       CAPTURE(wd);
       std::vector<Tensor> theta;
       std::vector<std::unique_ptr<optim::Nesterov>> opts;
-      for (const auto form : {optim::Nesterov::Form::pytorch, optim::Nesterov::Form::sutskever,
-                              optim::Nesterov::Form::lookahead}) {
+      for (const auto form :
+           {optim::Nesterov::Form::pytorch, optim::Nesterov::Form::sutskever, optim::Nesterov::Form::lookahead}) {
         theta.push_back(Tensor::from_vector(start, {6}, true));
         opts.push_back(std::make_unique<optim::Nesterov>(
-            std::vector<Tensor>{theta.back()}, optim::Nesterov::Options{.lr = 0.02f, .momentum = 0.9f, .weight_decay = wd, .form = form}));
+            std::vector<Tensor>{theta.back()},
+            optim::Nesterov::Options{.lr = 0.02f, .momentum = 0.9f, .weight_decay = wd, .form = form}));
       }
       double worst = 0;
       for (int step = 0; step < 50; ++step) {
@@ -380,8 +395,9 @@ TEST_SUITE("optim") {
     //   lookahead: θ1 = 0.9, v1 = −0.1 (θ1 + μv1 = 0.85);  v2 = −0.22, θ2 = 0.68 (θ2 + μv2 = 0.57)
     // The pytorch form's buffer holds gradients without lr, so the new lr rescales the whole
     // history at once; the velocity forms keep the old lr inside v.
-    const std::pair<optim::Nesterov::Form, double> cases[] = {
-        {optim::Nesterov::Form::pytorch, 0.545}, {optim::Nesterov::Form::sutskever, 0.57}, {optim::Nesterov::Form::lookahead, 0.57}};
+    const std::pair<optim::Nesterov::Form, double> cases[] = {{optim::Nesterov::Form::pytorch, 0.545},
+                                                              {optim::Nesterov::Form::sutskever, 0.57},
+                                                              {optim::Nesterov::Form::lookahead, 0.57}};
     for (const auto& form_expected_ : cases) {
       const auto& form = std::get<0>(form_expected_);
       const auto& expected = std::get<1>(form_expected_);
@@ -420,12 +436,14 @@ TEST_SUITE("optim") {
         return std::make_unique<Nesterov>(std::move(p), Nesterov::Options{.lr = lr, .form = form});
       };
     };
-    conformance::check_optimizer({.name = "sgd", .make = [](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
-                                    return std::make_unique<optim::SGD>(std::move(p), optim::SGD::Options{.lr = lr});
-                                  }});
+    conformance::check_optimizer(
+        {.name = "sgd", .make = [](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
+           return std::make_unique<optim::SGD>(std::move(p), optim::SGD::Options{.lr = lr});
+         }});
     conformance::check_optimizer({.name = "momentum",
                                   .make = [](std::vector<Tensor> p, float lr) -> std::unique_ptr<optim::Optimizer> {
-                                    return std::make_unique<optim::Momentum>(std::move(p), optim::Momentum::Options{.lr = lr});
+                                    return std::make_unique<optim::Momentum>(std::move(p),
+                                                                             optim::Momentum::Options{.lr = lr});
                                   },
                                   .quadratic_steps = 500,
                                   .rosenbrock_steps = 5000});
@@ -446,10 +464,11 @@ TEST_SUITE("optim") {
       opt->zero_grad();
       (0.f * (sum(w) + sum(b))).backward();  // zero gradients: only weight decay moves anything
       opt->step();
-      CHECK(w.to_vector()[0] < 1.f);                          // decayed
-      CHECK(b.to_vector() == std::vector<float>{1.f, 1.f});   // not
-      CHECK(error_of([&] { opt->add_param_group({{w}, 0.1f, 0.f}); }) ==
-            std::string(name) + ": a parameter of shape [3] is in two parameter groups");
+      CHECK(w.to_vector()[0] < 1.f);                         // decayed
+      CHECK(b.to_vector() == std::vector<float>{1.f, 1.f});  // not
+      CHECK(error_of([&] {
+              opt->add_param_group({{w}, 0.1f, 0.f});
+            }) == std::string(name) + ": a parameter of shape [3] is in two parameter groups");
     }
   }
 
@@ -503,19 +522,23 @@ TEST_SUITE("optim") {
     }
     {  // AdamW from w = 1: each step first multiplies by 1 − lr·wd = 0.95, then moves by −lr
       const Tensor w = Tensor::ones({5}, {.requires_grad = true});
-      optim::AdamW opt({w}, {.lr = 0.1f, .betas = {0.9f, 0.999f}, .eps = 1e-8f, .weight_decay = 0.5f, .amsgrad = false});
+      optim::AdamW opt({w},
+                       {.lr = 0.1f, .betas = {0.9f, 0.999f}, .eps = 1e-8f, .weight_decay = 0.5f, .amsgrad = false});
       const auto got = two_steps(opt, w);
       for (int i = 0; i < 5; ++i) CHECK(got[i] == doctest::Approx((0.95 - 0.1) * 0.95 - 0.1).epsilon(1e-5));
     }
     {  // RMSprop (α = 0.5): v1 = 0.5c², step −lr·c/√(0.5c²) = −lr·√2; v2 = 0.75c², step −lr/√0.75
       const Tensor w = Tensor::zeros({5}, {.requires_grad = true});
-      optim::RMSprop opt({w}, {.lr = 0.1f, .alpha = 0.5f, .eps = 0.f, .weight_decay = 0.f, .momentum = 0.f, .centered = false});
+      optim::RMSprop opt(
+          {w}, {.lr = 0.1f, .alpha = 0.5f, .eps = 0.f, .weight_decay = 0.f, .momentum = 0.f, .centered = false});
       const auto got = two_steps(opt, w);
-      for (int i = 0; i < 5; ++i) CHECK(got[i] == doctest::Approx(-0.1 * (std::sqrt(2.0) + 1 / std::sqrt(0.75))).epsilon(1e-5));
+      for (int i = 0; i < 5; ++i)
+        CHECK(got[i] == doctest::Approx(-0.1 * (std::sqrt(2.0) + 1 / std::sqrt(0.75))).epsilon(1e-5));
     }
     {  // Adagrad (lr_decay 1): s1 = c², step −lr; s2 = 2c², clr = lr/2, step −lr/(2√2)
       const Tensor w = Tensor::zeros({5}, {.requires_grad = true});
-      optim::Adagrad opt({w}, {.lr = 0.1f, .lr_decay = 1.f, .weight_decay = 0.f, .initial_accumulator_value = 0.f, .eps = 0.f});
+      optim::Adagrad opt(
+          {w}, {.lr = 0.1f, .lr_decay = 1.f, .weight_decay = 0.f, .initial_accumulator_value = 0.f, .eps = 0.f});
       const auto got = two_steps(opt, w);
       for (int i = 0; i < 5; ++i) CHECK(got[i] == doctest::Approx(-0.1 - 0.05 / std::sqrt(2.0)).epsilon(1e-5));
     }
@@ -523,12 +546,15 @@ TEST_SUITE("optim") {
 
   TEST_CASE("options: the same names from C++, the registry and key=value text, with one-line errors") {
     // Each class's Options is an aggregate in torch's argument order; betas is pair-like.
-    const optim::Adam::Options adam{.lr = 2e-3f, .betas = {0.8f, 0.99f}, .eps = 1e-6f, .weight_decay = 0.1f, .amsgrad = true};
+    const optim::Adam::Options adam{
+        .lr = 2e-3f, .betas = {0.8f, 0.99f}, .eps = 1e-6f, .weight_decay = 0.1f, .amsgrad = true};
     CHECK(adam.betas.first == 0.8f);
-    CHECK(optim::format_options(adam) == optim::OptionValues{{"lr", "0.002"}, {"betas", "0.8,0.99"}, {"eps", "1e-06"},
-                                                             {"weight_decay", "0.1"}, {"amsgrad", "true"}});
+    CHECK(optim::format_options(adam) ==
+          optim::OptionValues{
+              {"lr", "0.002"}, {"betas", "0.8,0.99"}, {"eps", "1e-06"}, {"weight_decay", "0.1"}, {"amsgrad", "true"}});
     const auto parsed = optim::parse_options<optim::Adam::Options>(
-        "adam", {{"lr", "0.002"}, {"betas", "0.8,0.99"}, {"eps", "1e-6"}, {"weight_decay", "0.1"}, {"amsgrad", "true"}});
+        "adam",
+        {{"lr", "0.002"}, {"betas", "0.8,0.99"}, {"eps", "1e-6"}, {"weight_decay", "0.1"}, {"amsgrad", "true"}});
     CHECK(optim::format_options(parsed) == optim::format_options(adam));
     CHECK(optim::AdamW::Options{}.weight_decay == 1e-2f);
     CHECK(optim::RMSprop::Options{}.lr == 1e-2f);
@@ -545,7 +571,8 @@ TEST_SUITE("optim") {
           "adagrad: option 'eps' given twice ('1e-6' and '1e-7')");
     CHECK(error_of([&] { by_name("nesterov", {w}, 0.1f, "form=nag"); }) ==
           "nesterov: option form: expected pytorch, sutskever or lookahead, got 'nag'");
-    CHECK(error_of([&] { by_name("adam", {w}, 0.1f, "lr=0.5"); }) == "adam: set the learning rate with --lr, not as an option");
+    CHECK(error_of([&] { by_name("adam", {w}, 0.1f, "lr=0.5"); }) ==
+          "adam: set the learning rate with --lr, not as an option");
     CHECK(error_of([] { optim::split_option("amsgrad"); }) == "--opt: expected key=value, got 'amsgrad'");
 
     // Built through the registry, the options arrive: amsgrad adds its slot, momentum RMSprop's buffer.
@@ -563,14 +590,17 @@ TEST_SUITE("optim") {
           optim::OptionValues{{"momentum", "0.9"}, {"form", "sutskever"}});
     CHECK(optim::optimizer_options_in_use("sgd", {.lr = 0.1f}).empty());
     const std::string help = optim::optimizers_help();
-    CHECK(help.find("adam       lr=0.001 betas=0.9,0.999 eps=1e-08 weight_decay=0 amsgrad=false\n") != std::string::npos);
+    CHECK(help.find("adam       lr=0.001 betas=0.9,0.999 eps=1e-08 weight_decay=0 amsgrad=false\n") !=
+          std::string::npos);
   }
 
   TEST_CASE("named state: slots by name, per-parameter step counts, and a round trip that continues bitwise") {
     const ref::Problem& spec = ref::problems.back();
-    for (const auto& name_options_ : std::vector<std::pair<std::string, std::string>>{
-             {"adam", "amsgrad=true;weight_decay=0.01"}, {"adamw", ""}, {"rmsprop", "momentum=0.5;centered=true"},
-             {"adagrad", "lr_decay=0.1;initial_accumulator_value=0.2"}}) {
+    for (const auto& name_options_ :
+         std::vector<std::pair<std::string, std::string>>{{"adam", "amsgrad=true;weight_decay=0.01"},
+                                                          {"adamw", ""},
+                                                          {"rmsprop", "momentum=0.5;centered=true"},
+                                                          {"adagrad", "lr_decay=0.1;initial_accumulator_value=0.2"}}) {
       const auto& name = std::get<0>(name_options_);
       const auto& options = std::get<1>(name_options_);
       CAPTURE(name);
@@ -629,28 +659,50 @@ TEST_SUITE("optim") {
     for (double loss : {1.0, 1.0}) plateau.observe(loss), resumed.observe(loss);
     CHECK(resumed.lr(0) == plateau.lr(0));
     CHECK(resumed.lr(0) == 0.25f);
-    CHECK(error_of([] { optim::MultiStepLR(0.1f, {3, 2}); }) ==
-          "MultiStepLR: milestones must be increasing epochs >= 1, got 2 at position 1");
+    CHECK(error_of([] {
+            optim::MultiStepLR(0.1f, {3, 2});
+          }) == "MultiStepLR: milestones must be increasing epochs >= 1, got 2 at position 1");
     CHECK(error_of([] { optim::OneCycleLR(0.1f, 1, 2, {}); }) == "OneCycleLR: 2 steps are too few for pct_start 0.3");
-    CHECK(error_of([] { optim::ConstantLR(0.1f).load_state({1.0}); }) == "this lr schedule has no state, got 1 numbers");
+    CHECK(error_of([] { optim::ConstantLR(0.1f).load_state({1.0}); }) ==
+          "this lr schedule has no state, got 1 numbers");
   }
 
   TEST_CASE("every built-in adaptive optimizer passes the conformance kit") {
     const auto with = [](const std::string& name, const std::string& options) {
       return [name, options](std::vector<Tensor> p, float lr) { return by_name(name, std::move(p), lr, options); };
     };
-    conformance::check_optimizer({.name = "adam", .make = with("adam", ""), .quadratic_lr = 0.05f,
-                                  .rosenbrock_lr = 0.02f, .rosenbrock_steps = 5000});
-    conformance::check_optimizer({.name = "adam/amsgrad", .make = with("adam", "amsgrad=true"), .quadratic_lr = 0.05f,
-                                  .rosenbrock_lr = 0.02f, .rosenbrock_steps = 5000});
-    conformance::check_optimizer({.name = "adamw", .make = with("adamw", "weight_decay=0"), .quadratic_lr = 0.05f,
-                                  .rosenbrock_lr = 0.02f, .rosenbrock_steps = 5000});
-    conformance::check_optimizer({.name = "rmsprop", .make = with("rmsprop", ""), .quadratic_lr = 0.01f,
-                                  .quadratic_steps = 3000, .rosenbrock_lr = 1e-3f, .rosenbrock_steps = 20000});
-    conformance::check_optimizer({.name = "rmsprop/centered+momentum", .make = with("rmsprop", "momentum=0.5;centered=true"),
-                                  .quadratic_lr = 0.005f, .quadratic_steps = 3000, .rosenbrock_lr = 5e-4f,
+    conformance::check_optimizer({.name = "adam",
+                                  .make = with("adam", ""),
+                                  .quadratic_lr = 0.05f,
+                                  .rosenbrock_lr = 0.02f,
+                                  .rosenbrock_steps = 5000});
+    conformance::check_optimizer({.name = "adam/amsgrad",
+                                  .make = with("adam", "amsgrad=true"),
+                                  .quadratic_lr = 0.05f,
+                                  .rosenbrock_lr = 0.02f,
+                                  .rosenbrock_steps = 5000});
+    conformance::check_optimizer({.name = "adamw",
+                                  .make = with("adamw", "weight_decay=0"),
+                                  .quadratic_lr = 0.05f,
+                                  .rosenbrock_lr = 0.02f,
+                                  .rosenbrock_steps = 5000});
+    conformance::check_optimizer({.name = "rmsprop",
+                                  .make = with("rmsprop", ""),
+                                  .quadratic_lr = 0.01f,
+                                  .quadratic_steps = 3000,
+                                  .rosenbrock_lr = 1e-3f,
                                   .rosenbrock_steps = 20000});
-    conformance::check_optimizer({.name = "adagrad", .make = with("adagrad", ""), .quadratic_lr = 0.5f,
-                                  .quadratic_steps = 2000, .rosenbrock_lr = 0.5f, .rosenbrock_steps = 20000});
+    conformance::check_optimizer({.name = "rmsprop/centered+momentum",
+                                  .make = with("rmsprop", "momentum=0.5;centered=true"),
+                                  .quadratic_lr = 0.005f,
+                                  .quadratic_steps = 3000,
+                                  .rosenbrock_lr = 5e-4f,
+                                  .rosenbrock_steps = 20000});
+    conformance::check_optimizer({.name = "adagrad",
+                                  .make = with("adagrad", ""),
+                                  .quadratic_lr = 0.5f,
+                                  .quadratic_steps = 2000,
+                                  .rosenbrock_lr = 0.5f,
+                                  .rosenbrock_steps = 20000});
   }
 }

@@ -26,7 +26,8 @@ const std::string kTinyRun = "--hidden 32 --epochs 2 --batch-size 16 --threads 1
 // Every URL-like reference in a page, once the data: URIs of its images (base64, where "//" is
 // just two digits) are taken out: a self-contained page has none.
 std::vector<std::string> urls_in(const std::string& html) {
-  const std::string without_data = std::regex_replace(html, std::regex("data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]*"), "data:");
+  const std::string without_data =
+      std::regex_replace(html, std::regex("data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]*"), "data:");
   std::vector<std::string> found;
   for (const char* what : {"http:", "https:", "//"})
     for (size_t at = without_data.find(what); at != std::string::npos; at = without_data.find(what, at + 1))
@@ -62,8 +63,9 @@ nlohmann::json open_everywhere(HeadlessBrowser& browser, const std::string& html
     int width, height;
     bool mobile, dark;
   };
-  for (const View& v : {View{"1280 px, light", "", 1280, 900, false, false}, View{"1280 px, dark", "-dark", 1280, 900, false, true},
-                        View{"phone, dark", "-phone-dark", 390, 844, true, true}}) {
+  for (const View& v :
+       {View{"1280 px, light", "", 1280, 900, false, false}, View{"1280 px, dark", "-dark", 1280, 900, false, true},
+        View{"phone, dark", "-phone-dark", 390, 844, true, true}}) {
     browser.open(html, v.width, v.height, v.mobile, v.dark);
     const nlohmann::json seen = minidl::testing::look_at_report(browser);
     const std::vector<std::string> faults = minidl::testing::report_faults(browser, seen);
@@ -82,10 +84,13 @@ nlohmann::json open_everywhere(HeadlessBrowser& browser, const std::string& html
 }  // namespace
 
 TEST_SUITE("seeing") {
-  TEST_CASE("train --report writes one self-contained page that names no URL, and minidl report remakes it from the summary") {
+  TEST_CASE(
+      "train --report writes one self-contained page that names no URL, and minidl report remakes it from the "
+      "summary") {
     TinyMnist tiny;
-    const Run train = run_minidl("train " + tiny.data() + " " + kTinyRun + " --lr 0.05 --save " + (tiny / "ck.safetensors") +
-                                 " --summary " + (tiny / "run.json") + " --report " + (tiny / "run.html"));
+    const Run train =
+        run_minidl("train " + tiny.data() + " " + kTinyRun + " --lr 0.05 --save " + (tiny / "ck.safetensors") +
+                   " --summary " + (tiny / "run.json") + " --report " + (tiny / "run.html"));
     INFO(train.output);
     REQUIRE(train.code == 0);
     CHECK(train.output.find("report: " + (tiny / "run.html") + " (") != std::string::npos);
@@ -94,13 +99,14 @@ TEST_SUITE("seeing") {
     CHECK(urls_in(html).empty());
     for (const std::string& url : urls_in(html)) MESSAGE("a URL in the report: " << url);
     // The charts by their ids, the model's sections by their markup (the inline style names the classes too).
-    for (const char* section : {"data-chart=\"loss-steps\"", "data-chart=\"loss-epochs\"", "data-chart=\"accuracy-epochs\"",
-                                "data-chart=\"lr-steps\"", "<table class=\"confusion\">", "The most confident mistakes",
-                                "First-layer weights"})
+    for (const char* section : {"data-chart=\"loss-steps\"", "data-chart=\"loss-epochs\"",
+                                "data-chart=\"accuracy-epochs\"", "data-chart=\"lr-steps\"",
+                                "<table class=\"confusion\">", "The most confident mistakes", "First-layer weights"})
       CHECK(html.find(section) != std::string::npos);
 
     // Afterwards, from the summary (which names the checkpoint): the same sections, the model included.
-    const Run again = run_minidl("report " + tiny.data() + " --out " + (tiny / "again.html") + " " + (tiny / "run.json"));
+    const Run again =
+        run_minidl("report " + tiny.data() + " --out " + (tiny / "again.html") + " " + (tiny / "run.json"));
     INFO(again.output);
     REQUIRE(again.code == 0);
     const std::string remade = slurp(tiny / "again.html");
@@ -108,7 +114,8 @@ TEST_SUITE("seeing") {
     CHECK(remade.find("data-chart=\"loss-steps\"") != std::string::npos);
     CHECK(remade.find("<table class=\"confusion\">") != std::string::npos);
     // A checkpoint alone: the model's sections (evaluated again on the test set), no curves.
-    const Run alone = run_minidl("report " + tiny.data() + " --out " + (tiny / "alone.html") + " " + (tiny / "ck.safetensors"));
+    const Run alone =
+        run_minidl("report " + tiny.data() + " --out " + (tiny / "alone.html") + " " + (tiny / "ck.safetensors"));
     INFO(alone.output);
     REQUIRE(alone.code == 0);
     const std::string model_only = slurp(tiny / "alone.html");
@@ -122,18 +129,23 @@ TEST_SUITE("seeing") {
     CHECK(bad.output.find("epoch 1/") == std::string::npos);
   }
 
-  TEST_CASE("the reports of a short run, a compare and a sweep draw in headless Chromium: every chart, one point per step and epoch") {
+  TEST_CASE(
+      "the reports of a short run, a compare and a sweep draw in headless Chromium: every chart, one point per step "
+      "and epoch") {
     const std::string chromium = HeadlessBrowser::find();
-    if (chromium.empty()) SKIP_TEST("no chromium on PATH (Debian: apt-get install chromium; scripts/install-deps does)");
+    if (chromium.empty())
+      SKIP_TEST("no chromium on PATH (Debian: apt-get install chromium; scripts/install-deps does)");
     TinyMnist tiny;
     // Plain SGD at a small lr, so that after 2 epochs the easy tiny set still has mistakes to show.
     const Run train = run_minidl("train " + tiny.data() + " " + kTinyRun + " --optimizer sgd --lr 0.002 --save " +
-                                 (tiny / "ck.safetensors") + " --telemetry " + (tiny / "telemetry.jsonl") + " --report " + (tiny / "run.html"));
+                                 (tiny / "ck.safetensors") + " --telemetry " + (tiny / "telemetry.jsonl") +
+                                 " --report " + (tiny / "run.html"));
     INFO(train.output);
     REQUIRE(train.code == 0);
-    const Run compare = run_minidl("compare " + tiny.data() + " --hidden 32 --epochs 2 --batch-size 16 --threads 1 "
-                                   "--optimizers sgd,nesterov --seeds 0,1 --out " + (tiny / "cmp") + " --report " +
-                                   (tiny / "compare.html"));
+    const Run compare = run_minidl("compare " + tiny.data() +
+                                   " --hidden 32 --epochs 2 --batch-size 16 --threads 1 "
+                                   "--optimizers sgd,nesterov --seeds 0,1 --out " +
+                                   (tiny / "cmp") + " --report " + (tiny / "compare.html"));
     INFO(compare.output);
     REQUIRE(compare.code == 0);
 
@@ -147,8 +159,8 @@ TEST_SUITE("seeing") {
     CHECK(points_of(chart(run, "loss-epochs")) == std::vector<int64_t>{kEpochs, kEpochs});
     CHECK(points_of(chart(run, "accuracy-epochs")) == std::vector<int64_t>{kEpochs});
     CHECK(run.at("confusion_cells").get<int>() >= 100);
-    CHECK(run.at("digits").get<int>() > 0);    // the most confident mistakes
-    CHECK(run.at("tiles").get<int>() > 0);     // the first layer's units as 28×28 tiles
+    CHECK(run.at("digits").get<int>() > 0);  // the most confident mistakes
+    CHECK(run.at("tiles").get<int>() > 0);   // the first layer's units as 28×28 tiles
     bool telemetry = false;
     for (const auto& c : run.at("charts")) telemetry |= c.at("id").get<std::string>().starts_with("telemetry");
     CHECK(telemetry);
@@ -165,8 +177,10 @@ TEST_SUITE("seeing") {
     CHECK(urls_in(slurp(tiny / "compare.html")).empty());
 
     // A CNN: its first convolution's filters and the feature maps of one test digit.
-    const Run cnn = run_minidl("train " + tiny.data() + " --model 'conv(4,5) relu maxpool(2) flatten linear(10)' --epochs 1 "
-                               "--batch-size 16 --threads 1 --report " + (tiny / "cnn.html"));
+    const Run cnn = run_minidl("train " + tiny.data() +
+                               " --model 'conv(4,5) relu maxpool(2) flatten linear(10)' --epochs 1 "
+                               "--batch-size 16 --threads 1 --report " +
+                               (tiny / "cnn.html"));
     INFO(cnn.output);
     REQUIRE(cnn.code == 0);
     const nlohmann::json conv = open_everywhere(browser, tiny / "cnn.html", "report-cnn");
@@ -174,9 +188,10 @@ TEST_SUITE("seeing") {
     CHECK(slurp(tiny / "cnn.html").find("First convolution&#39;s filters") != std::string::npos);
 
     // sweep: accuracy against the lr, one line per optimizer with a point per lr of the grid.
-    const Run sweep = run_minidl("sweep " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --optimizers sgd,adam "
-                                 "--lr 0.01..0.1 --points 2 --seeds 0,1 --out " + (tiny / "sweep") + " --report " +
-                                 (tiny / "sweep.html"));
+    const Run sweep = run_minidl("sweep " + tiny.data() +
+                                 " --hidden 32 --epochs 1 --batch-size 16 --optimizers sgd,adam "
+                                 "--lr 0.01..0.1 --points 2 --seeds 0,1 --out " +
+                                 (tiny / "sweep") + " --report " + (tiny / "sweep.html"));
     INFO(sweep.output);
     REQUIRE(sweep.code == 0);
     const nlohmann::json swept = open_everywhere(browser, tiny / "sweep.html", "report-sweep");
@@ -185,7 +200,8 @@ TEST_SUITE("seeing") {
     CHECK(chart(swept, "sweep-accuracy").at("bands").get<int>() == 2);
   }
 
-  TEST_CASE("minidl graph: the DOT of a known MLP step has the tape's ops, leaves and edges, and an SVG when dot exists") {
+  TEST_CASE(
+      "minidl graph: the DOT of a known MLP step has the tape's ops, leaves and edges, and an SVG when dot exists") {
     TinyMnist scratch;  // only for its temporary directory
     const Run graph = run_minidl("graph --hidden 16 --batch-size 4 --out " + (scratch / "step.dot"));
     INFO(graph.output);
@@ -237,9 +253,10 @@ TEST_SUITE("seeing") {
       if (line.starts_with("  |")) rows.push_back(line.substr(3, 56));
     REQUIRE(rows.size() == 28);
     const auto lit = [](const std::string& row) {
-      return static_cast<size_t>(std::count_if(row.begin(), row.end(), [](char c) { return c == '%' || c == '@' || c == '#'; }));
+      return static_cast<size_t>(
+          std::count_if(row.begin(), row.end(), [](char c) { return c == '%' || c == '@' || c == '#'; }));
     };
-    CHECK(lit(rows[9]) == 56);                                     // the "3"'s lit rows, edge to edge
+    CHECK(lit(rows[9]) == 56);  // the "3"'s lit rows, edge to edge
     CHECK(lit(rows[10]) == 56);
     CHECK(rows[0].find_first_not_of(" .:") == std::string::npos);  // the dark border
     CHECK(light.output.find(" 3  ") != std::string::npos);         // the probabilities beside the picture
@@ -247,7 +264,8 @@ TEST_SUITE("seeing") {
     // Dark on light without --invert: warned, naming the fix; with --invert: right, no warning.
     const Run dark = run_minidl("predict --checkpoint " + ck + " " + (tiny / "dark.pgm"));
     INFO(dark.output);
-    CHECK(dark.output.find("minidl predict: warning: " + (tiny / "dark.pgm") + " looks dark-on-light") != std::string::npos);
+    CHECK(dark.output.find("minidl predict: warning: " + (tiny / "dark.pgm") + " looks dark-on-light") !=
+          std::string::npos);
     CHECK(dark.output.find("rerun with --invert") != std::string::npos);
     const Run inverted = run_minidl("predict --invert --checkpoint " + ck + " " + (tiny / "dark.pgm"));
     INFO(inverted.output);

@@ -91,8 +91,10 @@ TEST_SUITE("steady state") {
     const data::ImageDataset train = synthetic_mnist(64 * 12);
     data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
     const std::pair<const char*, optim::OptionValues> optimizers[] = {
-        {"sgd", {}}, {"momentum", {}}, {"nesterov", {}}, {"adam", {{"amsgrad", "true"}}}, {"adamw", {}},
-        {"rmsprop", {{"momentum", "0.9"}, {"centered", "true"}}}, {"adagrad", {}}};
+        {"sgd", {}},      {"momentum", {}},
+        {"nesterov", {}}, {"adam", {{"amsgrad", "true"}}},
+        {"adamw", {}},    {"rmsprop", {{"momentum", "0.9"}, {"centered", "true"}}},
+        {"adagrad", {}}};
     for (const auto& name_options_ : optimizers) {
       const auto& name = std::get<0>(name_options_);
       const auto& options = std::get<1>(name_options_);
@@ -113,9 +115,11 @@ TEST_SUITE("steady state") {
     const data::ImageDataset train = synthetic_mnist(64 * 6);
     data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
     // The default CNN, and one with every other new op and option on the step's path.
-    for (const std::string& model_spec : {nn::named_model_spec("cnn"), std::string(
-             "conv(8,5,padding=2) batchnorm relu avgpool(2) conv(16,3,stride=2,groups=2) relu maxpool(2,stride=1) "
-             "flatten linear(32) batchnorm relu dropout(0.3) linear(10)")}) {
+    for (const std::string& model_spec :
+         {nn::named_model_spec("cnn"),
+          std::string(
+              "conv(8,5,padding=2) batchnorm relu avgpool(2) conv(16,3,stride=2,groups=2) relu maxpool(2,stride=1) "
+              "flatten linear(32) batchnorm relu dropout(0.3) linear(10)")}) {
       CAPTURE(model_spec);
       Generator init(0), noise(1);
       const auto flat = nn::build_model(model_spec, {1, 28, 28}, init, &noise);

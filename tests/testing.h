@@ -12,10 +12,10 @@ void skip(const std::string& why);
 }  // namespace minidl::testing
 
 /// Ends the current test case as skipped, e.g. SKIP_TEST("no CUDA device: " + reason).
-#define SKIP_TEST(why)                 \
-  do {                                 \
-    ::minidl::testing::skip(why);      \
-    return;                            \
+#define SKIP_TEST(why)            \
+  do {                            \
+    ::minidl::testing::skip(why); \
+    return;                       \
   } while (0)
 
 /// The message of the minidl::Error that f() throws, or "" when it throws none.

@@ -15,7 +15,8 @@ TEST_CASE("LeakyReLU: values, and backward agrees with finite differences") {
   std::vector<float> v = Tensor::uniform({3, 5}, 0.2f, 2.f, gen).to_vector();
   for (size_t i = 0; i < v.size(); i += 2) v[i] = -v[i];
   const Tensor leaf = Tensor::from_vector(v, {3, 5}, true);
-  const auto r = autograd::gradcheck([](const std::vector<Tensor>& in) { return example::leaky_relu(in[0], 0.1f); }, {leaf});
+  const auto r =
+      autograd::gradcheck([](const std::vector<Tensor>& in) { return example::leaky_relu(in[0], 0.1f); }, {leaf});
   CHECK_MESSAGE(r.ok, r.report);
   CHECK(error_of([] { example::LeakyReLU(1.5f); }) == "LeakyReLU: slope must be in [0, 1), got 1.5");
 }

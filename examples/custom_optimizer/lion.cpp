@@ -49,8 +49,8 @@ class Lion : public optim::Optimizer {
       if (group.weight_decay != 0.f) p.mul_(1.f - group.lr * group.weight_decay);  // p = p·(1 − lr·wd)
       const Tensor c = beta1 * m + (1.f - beta1) * g;                              // c = β1·m + (1 − β1)·g
       // sign(c) = c / |c|; NOTE: the 1e-30 keeps 0 at 0 and is below any c that matters.
-      p.add_(c / (sqrt(square(c)) + 1e-30f), -group.lr);                           // p = p − lr·sign(c)
-      m.mul_(beta2).add_(g, 1.f - beta2);                                          // m = β2·m + (1 − β2)·g
+      p.add_(c / (sqrt(square(c)) + 1e-30f), -group.lr);  // p = p − lr·sign(c)
+      m.mul_(beta2).add_(g, 1.f - beta2);                 // m = β2·m + (1 − β2)·g
     });
     ++steps_;
   }

@@ -36,8 +36,10 @@ TEST_CASE("Lion moves every coordinate by exactly lr, and is configured like a b
   CHECK(v[1] == doctest::Approx(2.2).epsilon(1e-6));
   CHECK(v[2] == doctest::Approx(2.8).epsilon(1e-6));
   CHECK(opt->state_names() == std::vector<std::string>{"exp_avg"});
-  CHECK(opt->state("exp_avg", 0).to_vector()[0] == doctest::Approx(0.95).epsilon(1e-6));  // m = 0.1·5 = 0.5, then 0.9·0.5 + 0.5
-  CHECK(error_of([&] { lion({w}, 0.1f, {{"momentum", "0.9"}}); }) ==
-        "lion: unknown option 'momentum' (lion takes: lr, betas, weight_decay)");
+  CHECK(opt->state("exp_avg", 0).to_vector()[0] ==
+        doctest::Approx(0.95).epsilon(1e-6));  // m = 0.1·5 = 0.5, then 0.9·0.5 + 0.5
+  CHECK(error_of([&] {
+          lion({w}, 0.1f, {{"momentum", "0.9"}});
+        }) == "lion: unknown option 'momentum' (lion takes: lr, betas, weight_decay)");
   CHECK(optim::optimizers_help().find("lion       lr=0.0001 betas=0.9,0.99 weight_decay=0\n") != std::string::npos);
 }

@@ -15,14 +15,14 @@
 #include <minidl/core/tensor.h>     // Tensor: factories, views, data access, backward()
 
 // ---- autograd: differentiable ops and the tape
-#include <minidl/autograd/custom_op.h>    // record_op(): writing a new op from outside, with its backward
-#include <minidl/autograd/elementwise.h>  // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
+#include <minidl/autograd/custom_op.h>        // record_op(): writing a new op from outside, with its backward
+#include <minidl/autograd/elementwise.h>      // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
 #include <minidl/autograd/grad_ready_hook.h>  // GradReadyHook: a leaf's gradient is final (during backward)
-#include <minidl/autograd/gradcheck.h>    // autograd::gradcheck
-#include <minidl/autograd/matmul.h>       // matmul (2-D and batched)
-#include <minidl/autograd/reduce.h>       // sum, mean, max, argmax
-#include <minidl/autograd/softmax.h>      // softmax, log_softmax
-#include <minidl/autograd/to_dot.h>       // to_dot: the tape as a Graphviz graph
+#include <minidl/autograd/gradcheck.h>        // autograd::gradcheck
+#include <minidl/autograd/matmul.h>           // matmul (2-D and batched)
+#include <minidl/autograd/reduce.h>           // sum, mean, max, argmax
+#include <minidl/autograd/softmax.h>          // softmax, log_softmax
+#include <minidl/autograd/to_dot.h>           // to_dot: the tape as a Graphviz graph
 
 // ---- dist: data-parallel training over MPI (a world of one process without it)
 #include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
@@ -52,7 +52,7 @@
 #include <minidl/optim/adam.h>          // Adam: torch.optim.Adam (amsgrad too)
 #include <minidl/optim/adamw.h>         // AdamW: torch.optim.AdamW, decoupled weight decay
 #include <minidl/optim/lr_scheduler.h>  // StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR,
-                                 // ReduceLROnPlateau, LinearWarmup
+                                        // ReduceLROnPlateau, LinearWarmup
 #include <minidl/optim/momentum.h>      // Momentum: torch.optim.SGD(momentum, dampening)
 #include <minidl/optim/nesterov.h>      // Nesterov: torch.optim.SGD(nesterov=True)
 #include <minidl/optim/optimizer.h>     // Optimizer: step(), zero_grad(), lr(), named per-parameter state
@@ -62,15 +62,15 @@
 #include <minidl/optim/sgd.h>           // SGD
 
 // ---- data: datasets, loading, files
-#include <minidl/data/augment.h>      // random_shift
-#include <minidl/data/data_loader.h>  // DataLoader: batches, per-epoch shuffle
-#include <minidl/data/dataset.h>      // Dataset, TensorDataset, Batch
+#include <minidl/data/augment.h>              // random_shift
+#include <minidl/data/data_loader.h>          // DataLoader: batches, per-epoch shuffle
+#include <minidl/data/dataset.h>              // Dataset, TensorDataset, Batch
 #include <minidl/data/decompression_cache.h>  // where decompressed .gz files are cached, and how they are checked
-#include <minidl/data/idx_reader.h>   // read_idx: MNIST's IDX files, raw or .gz
-#include <minidl/data/image.h>        // load_image, save_png
-#include <minidl/data/mnist.h>        // MNIST, FashionMNIST
-#include <minidl/data/safetensors.h>  // save_safetensors, load_safetensors
-#include <minidl/data/shard.h>        // Shard: a rank's part of every batch (data parallelism)
+#include <minidl/data/idx_reader.h>           // read_idx: MNIST's IDX files, raw or .gz
+#include <minidl/data/image.h>                // load_image, save_png
+#include <minidl/data/mnist.h>                // MNIST, FashionMNIST
+#include <minidl/data/safetensors.h>          // save_safetensors, load_safetensors
+#include <minidl/data/shard.h>                // Shard: a rank's part of every batch (data parallelism)
 
 // ---- dist: data-parallel training over MPI (a world of one process without it)
 #include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together

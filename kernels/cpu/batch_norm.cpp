@@ -23,7 +23,8 @@ void batch_norm_forward(float* y, float* save_mean, float* save_invstd, float* r
         mean = sum / static_cast<double>(m);
         double squares = 0.0;
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t k = 0, at = (b * c + ch) * inner; k < inner; ++k) squares += (x[at + k] - mean) * (x[at + k] - mean);
+          for (int64_t k = 0, at = (b * c + ch) * inner; k < inner; ++k)
+            squares += (x[at + k] - mean) * (x[at + k] - mean);
         var = squares / static_cast<double>(m);
         if (running_mean) {
           running_mean[ch] = static_cast<float>(momentum * mean + (1.0 - momentum) * running_mean[ch]);

@@ -93,7 +93,8 @@ void col2im(float* dx, const float* col, int64_t batch, int64_t channels, const 
   // Per tap column j, whether output column ow's tap lies inside the row (shifted case only). Kept
   // between calls, so a training step allocates nothing once it has grown.
   static thread_local std::vector<uint8_t> inside;
-  if (shifted && inside.size() < static_cast<size_t>(w.kernel_w * L)) inside.resize(static_cast<size_t>(w.kernel_w * L));
+  if (shifted && inside.size() < static_cast<size_t>(w.kernel_w * L))
+    inside.resize(static_cast<size_t>(w.kernel_w * L));
   for (int64_t j = 0; shifted && j < w.kernel_w; ++j) {
     int64_t lo, hi;
     valid_outputs(j * w.dilation_w - w.pad_w, s, w.width, w.out_w, &lo, &hi);

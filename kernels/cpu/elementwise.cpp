@@ -16,8 +16,7 @@ void unary(UnaryOp op, float* out, const float* in, int64_t n) {
 }
 
 template <class F>
-static void binary_row(F f, float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb,
-                       int64_t n) {
+static void binary_row(F f, float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n) {
   if (so == 1 && sa == 1 && sb == 1) {
     for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
   } else if (so == 1 && sa == 1 && sb == 0) {

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu.h"
-#include "kernels/elementwise_math.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/elementwise_math.h"
 
 namespace minidl::kernels::cpu {
 

@@ -132,9 +132,8 @@ void rmsprop_step(const OptimTensor* tensors, int64_t count, const RMSpropHyper&
 
 void adagrad_step(const OptimTensor* tensors, int64_t count, const AdagradHyper& h) {
   with_flag(h.weight_decay != 0.f, [&](auto decay) {
-    over_tensors(tensors, count, 16, [&](const OptimTensor& t, int64_t lo, int64_t hi) {
-      adagrad_update<decay()>(t, lo, hi, h);
-    });
+    over_tensors(tensors, count, 16,
+                 [&](const OptimTensor& t, int64_t lo, int64_t hi) { adagrad_update<decay()>(t, lo, hi, h); });
   });
 }
 

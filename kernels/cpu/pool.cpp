@@ -16,8 +16,9 @@ namespace {
 
 // The outputs [*lo, *hi) of a dimension whose windows lie wholly inside the input (no padding).
 void interior(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad, int64_t* lo, int64_t* hi) {
-  *lo = std::min(out, (pad + stride - 1) / stride);                             // o·s − p ≥ 0
-  *hi = std::max(*lo, std::min(out, in + pad - kernel >= 0 ? (in + pad - kernel) / stride + 1 : 0));  // o·s − p + k ≤ in
+  *lo = std::min(out, (pad + stride - 1) / stride);  // o·s − p ≥ 0
+  *hi =
+      std::max(*lo, std::min(out, in + pad - kernel >= 0 ? (in + pad - kernel) / stride + 1 : 0));  // o·s − p + k ≤ in
 }
 
 // One plane's max pooling. Interior outputs of a row take the taps in the outer loop and the outputs
@@ -69,8 +70,8 @@ void max_pool_plane(float* __restrict o, int32_t* __restrict idx, const float* _
 // order in which taps meet, so the result is max_pool_value's, which meets them in row-major order.
 template <bool Biased, class Out>
 void max_pool_2x2(const float* __restrict x, int64_t planes, const Window2d& w, float bias, Activation act, Out&& out) {
-  static thread_local std::vector<float> column_max;    // per row pair and column: the winner's value …
-  static thread_local std::vector<int32_t> column_at;   // … and its flat index in its plane
+  static thread_local std::vector<float> column_max;   // per row pair and column: the winner's value …
+  static thread_local std::vector<int32_t> column_at;  // … and its flat index in its plane
   const int64_t H = w.height, W = w.width, pairs = planes * H / 2;
   if (column_max.size() < static_cast<size_t>(pairs * W)) {
     column_max.resize(static_cast<size_t>(pairs * W));

@@ -44,7 +44,8 @@ void sum(float* out, const float* in, int64_t outer, int64_t reduce, int64_t inn
     const int64_t blocks = (reduce + kBlock - 1) / kBlock;
     std::vector<double> partial(static_cast<size_t>(blocks));
     parallel_for(blocks, kBlock, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) partial[b] = sum_block(in + b * kBlock, std::min(kBlock, reduce - b * kBlock));
+      for (int64_t b = begin; b < end; ++b)
+        partial[b] = sum_block(in + b * kBlock, std::min(kBlock, reduce - b * kBlock));
     });
     double total = 0.0;
     for (double p : partial) total += p;

@@ -33,7 +33,8 @@ __global__ void batch_norm_forward_kernel(float* y, float* save_mean, float* sav
   for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
     double mean = 0.0, var = 0.0;
     if (training) {
-      const double sum = channel_sum(x, n, c, inner, ch, [&](int64_t at) { return static_cast<double>(x[at]); }, shared);
+      const double sum = channel_sum(
+          x, n, c, inner, ch, [&](int64_t at) { return static_cast<double>(x[at]); }, shared);
       if (threadIdx.x == 0) shared_mean = sum / static_cast<double>(m);
       __syncthreads();
       mean = shared_mean;
@@ -74,7 +75,8 @@ __global__ void batch_norm_backward_kernel(float* dx, float* dweight, float* dbi
   const int64_t m = n * inner;
   for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
     const float mean = save_mean[ch], invstd = save_invstd[ch], w = weight ? weight[ch] : 1.f;
-    const double sum = channel_sum(dy, n, c, inner, ch, [&](int64_t at) { return static_cast<double>(dy[at]); }, shared);
+    const double sum = channel_sum(
+        dy, n, c, inner, ch, [&](int64_t at) { return static_cast<double>(dy[at]); }, shared);
     if (threadIdx.x == 0) sums[0] = sum;
     const double dot = channel_sum(
         dy, n, c, inner, ch, [&](int64_t at) { return static_cast<double>(dy[at]) * (x[at] - mean); }, shared);
@@ -101,9 +103,8 @@ __global__ void batch_norm_backward_kernel(float* dx, float* dweight, float* dbi
 void batch_norm_forward(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                         const float* x, const float* weight, const float* bias, int64_t n, int64_t c, int64_t inner,
                         bool training, float momentum, float eps) {
-  batch_norm_forward_kernel<<<grid_for(c, 1), kBlock, 0, stream()>>>(y, save_mean, save_invstd, running_mean,
-                                                                     running_var, x, weight, bias, n, c, inner,
-                                                                     training, momentum, eps);
+  batch_norm_forward_kernel<<<grid_for(c, 1), kBlock, 0, stream()>>>(
+      y, save_mean, save_invstd, running_mean, running_var, x, weight, bias, n, c, inner, training, momentum, eps);
   MINIDL_CUDA_CHECK_LAUNCH(batch_norm_forward_kernel);
 }
 

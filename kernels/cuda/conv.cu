@@ -14,7 +14,8 @@ namespace {
 
 __global__ void im2col_kernel(float* col, const float* x, int64_t batch, int64_t channels, Window2d w) {
   const int64_t columns = batch * w.out_size();
-  MINIDL_GRID_LOOP(t, channels * w.taps() * columns) col[t] = math::im2col_value(x, w, channels, t / columns, t % columns);
+  MINIDL_GRID_LOOP(t, channels * w.taps() * columns)
+  col[t] = math::im2col_value(x, w, channels, t / columns, t % columns);
 }
 
 __global__ void col2im_kernel(float* dx, const float* col, int64_t batch, int64_t channels, Window2d w) {
@@ -60,7 +61,8 @@ __global__ void conv_max_pool2d_kernel(float* pooled, int32_t* indices, const fl
   MINIDL_GRID_LOOP(t, batch * channels * w.out_size()) {
     const int64_t p = t / w.out_size(), oh = (t % w.out_size()) / w.out_w, ow = t % w.out_w;
     const int64_t b = p / channels, o = p % channels;
-    const float v = math::max_pool_value<true>(yt + o * batch * L + b * L, w, oh, ow, &indices[t], bias ? bias[o] : 0.f);
+    const float v =
+        math::max_pool_value<true>(yt + o * batch * L + b * L, w, oh, ow, &indices[t], bias ? bias[o] : 0.f);
     pooled[t] = act == Activation::relu ? math::Relu{}(v) : v;
   }
 }
@@ -116,7 +118,7 @@ __global__ void dropout_mask_kernel(float* mask, int64_t n, uint64_t seed, float
 
 void im2col(float* col, const float* x, int64_t batch, int64_t channels, const Window2d& w) {
   im2col_kernel<<<grid_for(channels * w.taps() * batch * w.out_size()), kThreads, 0, stream()>>>(col, x, batch,
-                                                                                                  channels, w);
+                                                                                                 channels, w);
   MINIDL_CUDA_CHECK_LAUNCH(im2col_kernel);
 }
 
@@ -133,8 +135,8 @@ void conv_output(float* y, const float* yt, const float* bias, int64_t batch, in
 
 void conv_output_backward(float* dzt, float* dbias, const float* y, const float* dy, int64_t batch, int64_t channels,
                           int64_t l, Activation act) {
-  conv_output_backward_kernel<<<grid_for(batch * channels * l), kThreads, 0, stream()>>>(dzt, y, dy, batch, channels,
-                                                                                          l, act);
+  conv_output_backward_kernel<<<grid_for(batch * channels * l), kThreads, 0, stream()>>>(dzt, y, dy, batch, channels, l,
+                                                                                         act);
   MINIDL_CUDA_CHECK_LAUNCH(conv_output_backward_kernel);
   if (!dbias) return;
   conv_bias_backward_kernel<<<grid_for(channels, 1), 128, 0, stream()>>>(dbias, dzt, batch, channels, l);

@@ -1,6 +1,6 @@
 // Devices, streams, cuBLAS handles and the backend table. State is per device and created on first
-// use (cuBLAS itself is loaded then: cublas_loader.h): a stream, a cuBLAS handle bound to it with a workspace we allocate (so cuBLAS makes no
-// cudaMalloc of its own later), scratch memory for reductions, and a pinned result buffer.
+// use (cuBLAS itself is loaded then: cublas_loader.h): a stream, a cuBLAS handle bound to it with a workspace we
+// allocate (so cuBLAS makes no cudaMalloc of its own later), scratch memory for reductions, and a pinned result buffer.
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -30,7 +30,7 @@ struct DeviceState {
 
 std::array<DeviceState*, kMaxDevices> g_states{};
 std::mutex g_states_mu;
-thread_local int t_current = -1;  // this thread's current device, as far as minidl set it
+thread_local int t_current = -1;              // this thread's current device, as far as minidl set it
 thread_local DeviceState* t_state = nullptr;  // and its state
 
 struct Availability {
@@ -81,16 +81,26 @@ DeviceState& current() {
 
 const char* cublas_status_name(cublasStatus_t s) {
   switch (s) {
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "unknown cuBLAS status";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+      return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+      return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+      return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR:
+      return "CUBLAS_STATUS_LICENSE_ERROR";
+    default:
+      return "unknown cuBLAS status";
   }
 }
 
@@ -173,11 +183,9 @@ const Backend& backend(int index) {
   if (index == t_current && t_state) [[likely]]
     return table;
   const Availability& a = availability();
-  check(a.count > 0, "cuda:", index, " is not available: ", a.reason,
-        " (use Device::cpu(), or --device cpu)");
-  check(index >= 0 && index < a.count, "cuda:", index, " is not available: this machine has ", a.count,
-        " CUDA device", a.count == 1 ? "" : "s", " (cuda:0", a.count > 1 ? str_cat("…cuda:", a.count - 1) : "",
-        ")");
+  check(a.count > 0, "cuda:", index, " is not available: ", a.reason, " (use Device::cpu(), or --device cpu)");
+  check(index >= 0 && index < a.count, "cuda:", index, " is not available: this machine has ", a.count, " CUDA device",
+        a.count == 1 ? "" : "s", " (cuda:0", a.count > 1 ? str_cat("…cuda:", a.count - 1) : "", ")");
   MINIDL_CUDA_CHECK(cudaSetDevice(index));
   t_current = index;
   t_state = nullptr;

@@ -28,8 +28,7 @@ __global__ void binary_scalar_b_kernel(float* out, const float* a, const float* 
 }
 
 template <class F>
-__global__ void binary_strided_kernel(float* out, const float* a, const float* b, BinaryLayout layout, int64_t n,
-                                      F f) {
+__global__ void binary_strided_kernel(float* out, const float* a, const float* b, BinaryLayout layout, int64_t n, F f) {
   MINIDL_GRID_LOOP(i, n) {
     int64_t offset[3];
     offsets_at(layout, i, offset);
@@ -116,15 +115,14 @@ void bias_activation_backward(float* dz, float* dbias, const float* y, const flo
   if (dbias) {
     if (cols == 0) return;
     const unsigned blocks = static_cast<unsigned>((cols + kColumns - 1) / kColumns);
-    bias_activation_backward_kernel<<<blocks, kColumns * kRowGroups, 0, stream()>>>(dz, dbias, y, dy, rows, cols,
-                                                                                    act);
+    bias_activation_backward_kernel<<<blocks, kColumns * kRowGroups, 0, stream()>>>(dz, dbias, y, dy, rows, cols, act);
     MINIDL_CUDA_CHECK_LAUNCH(bias_activation_backward_kernel);
   } else if (act == Activation::relu && rows * cols > 0) {
     activation_backward_kernel<<<grid_for(rows * cols), kThreads, 0, stream()>>>(dz, y, dy, rows * cols);
     MINIDL_CUDA_CHECK_LAUNCH(activation_backward_kernel);
   } else if (dz != dy && rows * cols > 0) {
-    MINIDL_CUDA_CHECK(cudaMemcpyAsync(dz, dy, static_cast<size_t>(rows * cols) * sizeof(float),
-                                      cudaMemcpyDeviceToDevice, stream()));
+    MINIDL_CUDA_CHECK(
+        cudaMemcpyAsync(dz, dy, static_cast<size_t>(rows * cols) * sizeof(float), cudaMemcpyDeviceToDevice, stream()));
   }
 }
 

@@ -16,11 +16,11 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOpe
   const auto i = [](int64_t v) { return static_cast<int>(v); };  // core checked every size against INT_MAX
   if (batch == 1) {
     MINIDL_CUBLAS_CHECK(cublas().sgemm(blas(), op_a, op_b, i(g.m), i(g.n), i(g.k), &alpha, g.a, i(g.lda), g.b, i(g.ldb),
-                                    &beta, c, i(g.ldc)));
+                                       &beta, c, i(g.ldc)));
   } else {
-    MINIDL_CUBLAS_CHECK(cublas().sgemm_strided_batched(blas(), op_a, op_b, i(g.m), i(g.n), i(g.k), &alpha, g.a, i(g.lda),
-                                                  g.stride_a, g.b, i(g.ldb), g.stride_b, &beta, c, i(g.ldc),
-                                                  g.stride_c, i(batch)));
+    MINIDL_CUBLAS_CHECK(cublas().sgemm_strided_batched(blas(), op_a, op_b, i(g.m), i(g.n), i(g.k), &alpha, g.a,
+                                                       i(g.lda), g.stride_a, g.b, i(g.ldb), g.stride_b, &beta, c,
+                                                       i(g.ldc), g.stride_c, i(batch)));
   }
 }
 

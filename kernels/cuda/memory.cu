@@ -43,9 +43,7 @@ Staging& staging() {
   return *s;
 }
 
-__global__ void fill_kernel(uint32_t* out, int64_t n, uint32_t bits) {
-  MINIDL_GRID_LOOP(i, n) out[i] = bits;
-}
+__global__ void fill_kernel(uint32_t* out, int64_t n, uint32_t bits) { MINIDL_GRID_LOOP(i, n) out[i] = bits; }
 
 __global__ void copy_kernel(uint32_t* dst, const uint32_t* src, CopyLayout layout, int64_t n) {
   MINIDL_GRID_LOOP(i, n) {
@@ -100,8 +98,8 @@ void copy_from_host(void* dst, const void* host_src, size_t bytes) {
     s.next ^= 1;
     MINIDL_CUDA_CHECK(cudaEventSynchronize(s.done[k]));  // its previous upload has left the buffer
     std::memcpy(s.buffer[k], static_cast<const char*>(host_src) + done, chunk);
-    MINIDL_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, s.buffer[k], chunk, cudaMemcpyHostToDevice,
-                                      stream()));
+    MINIDL_CUDA_CHECK(
+        cudaMemcpyAsync(static_cast<char*>(dst) + done, s.buffer[k], chunk, cudaMemcpyHostToDevice, stream()));
     MINIDL_CUDA_CHECK(cudaEventRecord(s.done[k], stream()));
     done += chunk;
   }
@@ -126,8 +124,8 @@ void copy(void* dst, const void* src, const CopyLayout& layout) {
     MINIDL_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream()));
     return;
   }
-  copy_kernel<<<grid_for(n), kThreads, 0, stream()>>>(static_cast<uint32_t*>(dst),
-                                                       static_cast<const uint32_t*>(src), layout, n);
+  copy_kernel<<<grid_for(n), kThreads, 0, stream()>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src),
+                                                      layout, n);
   MINIDL_CUDA_CHECK_LAUNCH(copy_kernel);
 }
 

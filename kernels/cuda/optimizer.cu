@@ -32,8 +32,8 @@ __global__ void adam_step_kernel(math::TensorChunk<OptimTensor> chunk, AdamHyper
     k = math::chunk_tensor(chunk, i, k);
     const OptimTensor& t = chunk.tensors[k];
     const int64_t e = i - chunk.start[k];
-    math::adam_update(t.param[e], t.grad[e], t.state[0][e], t.state[1][e], t.state[2] ? t.state[2] + e : nullptr,
-                      hyper, t.step_size, t.correction);
+    math::adam_update(t.param[e], t.grad[e], t.state[0][e], t.state[1][e], t.state[2] ? t.state[2] + e : nullptr, hyper,
+                      t.step_size, t.correction);
   }
 }
 
@@ -62,7 +62,8 @@ __global__ void adagrad_step_kernel(math::TensorChunk<OptimTensor> chunk, Adagra
 template <class T, class Launch>
 void in_chunks(const T* tensors, int64_t count, Launch&& launch) {
   for (int64_t first = 0; first < count; first += math::TensorChunk<T>::kPerLaunch) {
-    const auto chunk = math::make_chunk(tensors + first, std::min<int64_t>(count - first, math::TensorChunk<T>::kPerLaunch));
+    const auto chunk =
+        math::make_chunk(tensors + first, std::min<int64_t>(count - first, math::TensorChunk<T>::kPerLaunch));
     const int64_t n = chunk.start[chunk.count];
     if (n > 0) launch(chunk, n);
   }

@@ -20,18 +20,17 @@ namespace minidl::kernels::cuda {
 [[noreturn]] void fail_cuda(const char* call, cudaError_t status, const char* file, int line);
 [[noreturn]] void fail_cublas(const char* call, cublasStatus_t status, const char* file, int line);
 
-#define MINIDL_CUDA_CHECK(call)                                                             \
-  do {                                                                                      \
-    const cudaError_t minidl_status_ = (call);                                              \
-    if (minidl_status_ != cudaSuccess)                                                      \
-      ::minidl::kernels::cuda::fail_cuda(#call, minidl_status_, __FILE__, __LINE__);        \
+#define MINIDL_CUDA_CHECK(call)                                                                                       \
+  do {                                                                                                                \
+    const cudaError_t minidl_status_ = (call);                                                                        \
+    if (minidl_status_ != cudaSuccess) ::minidl::kernels::cuda::fail_cuda(#call, minidl_status_, __FILE__, __LINE__); \
   } while (0)
 
-#define MINIDL_CUBLAS_CHECK(call)                                                           \
-  do {                                                                                      \
-    const cublasStatus_t minidl_status_ = (call);                                           \
-    if (minidl_status_ != CUBLAS_STATUS_SUCCESS)                                            \
-      ::minidl::kernels::cuda::fail_cublas(#call, minidl_status_, __FILE__, __LINE__);      \
+#define MINIDL_CUBLAS_CHECK(call)                                                      \
+  do {                                                                                 \
+    const cublasStatus_t minidl_status_ = (call);                                      \
+    if (minidl_status_ != CUBLAS_STATUS_SUCCESS)                                       \
+      ::minidl::kernels::cuda::fail_cublas(#call, minidl_status_, __FILE__, __LINE__); \
   } while (0)
 
 /// After `kernel<<<…>>>`: a bad launch (configuration, no kernel image for this GPU) is reported
@@ -66,8 +65,8 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
 }
 
 /// for (i …) over [0, n) with a grid-stride loop, in 64-bit indices.
-#define MINIDL_GRID_LOOP(i, n)                                                                   \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);         \
+#define MINIDL_GRID_LOOP(i, n)                                                           \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 /// Addition in double, the accumulator of every sum (an `op` for block_reduce).

@@ -31,7 +31,6 @@ __global__ void cross_entropy_rows_kernel(double* row_loss, float* probs, const 
   MINIDL_GRID_LOOP(r, n) row_loss[r] = math::cross_entropy_row(probs + r * c, logits + r * c, c, targets[r]);
 }
 
-
 __global__ void mean_kernel(float* loss, const double* row_loss, int64_t n) {
   __shared__ double shared[32];
   double v = 0.0;

@@ -5,10 +5,10 @@
 
 namespace {
 
-const bool registered = (minidl::optim::register_optimizer(
-                             "sgd",
-                             [](std::vector<minidl::Tensor>, const minidl::optim::OptimizerConfig&)
-                                 -> std::unique_ptr<minidl::optim::Optimizer> { return nullptr; }),
-                         true);
+const bool registered =
+    (minidl::optim::register_optimizer("sgd",
+                                       [](std::vector<minidl::Tensor>, const minidl::optim::OptimizerConfig&)
+                                           -> std::unique_ptr<minidl::optim::Optimizer> { return nullptr; }),
+     true);
 
 }  // namespace

@@ -19,10 +19,12 @@ class SignMomentum : public optim::Optimizer {
     float lr = 1e-3f;
     float beta = 0.9f;
     static constexpr auto fields() {
-      return std::tuple{optim::field("lr", &Options::lr, "learning rate"), optim::field("beta", &Options::beta, "decay of m")};
+      return std::tuple{optim::field("lr", &Options::lr, "learning rate"),
+                        optim::field("beta", &Options::beta, "decay of m")};
     }
   };
-  SignMomentum(std::vector<Tensor> params, Options o) : Optimizer(std::move(params), o.lr, 0.f, "signum"), beta_(o.beta) {
+  SignMomentum(std::vector<Tensor> params, Options o)
+      : Optimizer(std::move(params), o.lr, 0.f, "signum"), beta_(o.beta) {
     m_ = add_state("exp_avg", 0.f, /*direction=*/true);
   }
   void step() override {
@@ -46,12 +48,14 @@ class SignMomentum : public optim::Optimizer {
 
 TEST_CASE("an optimizer defined outside minidl passes the installed conformance kit") {
   optim::register_optimizer<SignMomentum>("signum");
-  conformance::check_optimizer({.name = "signum",
-                                .make = [](std::vector<Tensor> p, float lr) {
-                                  return optim::make_optimizer("signum", std::move(p), {.lr = lr, .options = {{"beta", "0.95"}}});
-                                },
-                                .quadratic_lr = 0.002f,
-                                .quadratic_steps = 3000,
-                                .rosenbrock_lr = 1e-3f,
-                                .rosenbrock_steps = 20000});
+  conformance::check_optimizer(
+      {.name = "signum",
+       .make =
+           [](std::vector<Tensor> p, float lr) {
+             return optim::make_optimizer("signum", std::move(p), {.lr = lr, .options = {{"beta", "0.95"}}});
+           },
+       .quadratic_lr = 0.002f,
+       .quadratic_steps = 3000,
+       .rosenbrock_lr = 1e-3f,
+       .rosenbrock_steps = 20000});
 }
