@@ -966,10 +966,12 @@ std::string why_no_mpirun() {
 }
 
 std::string under_mpirun(int ranks) { return std::string(MINIDL_MPIEXEC) + " " + std::to_string(ranks) + " "; }
+// The environment every run under mpirun gets (tests/CMakeLists.txt: no leak checking under ASan).
+std::string mpi_env() { return std::string(MINIDL_MPI_ENV) + " OMP_WAIT_POLICY=passive "; }
 
 Run run_ranks(int ranks, const std::string& args, const std::string& env = "") {
   const std::string cmd =
-      env + "OMP_WAIT_POLICY=passive " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " 2>&1";
+      env + mpi_env() + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " 2>&1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -981,7 +983,7 @@ Run run_ranks(int ranks, const std::string& args, const std::string& env = "") {
 
 // mpirun in the background, output to `log`: the pid is mpirun's own (the shell execs it).
 pid_t spawn_ranks(int ranks, const std::string& args, const std::string& log, const std::string& env = "") {
-  const std::string cmd = env + "OMP_WAIT_POLICY=passive exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " +
+  const std::string cmd = env + mpi_env() + "exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " +
                           args + " > " + log + " 2>&1";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
