@@ -147,6 +147,31 @@ TEST_SUITE("cnn") {
                 1e-4, 1e-4);
   }
 
+  TEST_CASE("one large image on 2 threads: a single chunk whose loops split across threads, as on 1 thread") {
+    // One image is one chunk, so its im2col and col2im loops take both threads themselves. Their
+    // per-thread scratch buffers belong to the calling thread (the other thread once read its own,
+    // empty one, and crashed). Same results as on 1 thread, up to the rounding of OpenBLAS's GEMMs,
+    // which split their work by the thread count.
+    Tensor x = random_tensor({1, 3, 160, 160}, 45, true), w = random_tensor({4, 3, 3, 3}, 46, true);
+    const int before = num_threads();
+    std::vector<float> y1, gx1, gw1;
+    for (const int threads : {1, 2}) {
+      CAPTURE(threads);
+      set_num_threads(threads);
+      x.set_grad(Tensor()), w.set_grad(Tensor());
+      const Tensor y = F::conv2d(x, w, Tensor(), {.padding = 1});
+      sum(y).backward();
+      if (threads == 1) {
+        y1 = y.to_vector(), gx1 = x.grad().to_vector(), gw1 = w.grad().to_vector();
+        continue;
+      }
+      check_close(y.to_vector(), y1, 1e-5, 1e-5);
+      check_close(x.grad().to_vector(), gx1, 1e-5, 1e-5);
+      check_close(w.grad().to_vector(), gw1, 1e-5, 1e-5);
+    }
+    set_num_threads(before);
+  }
+
   TEST_CASE("gradcheck: conv2d over the grid, with and without bias, fused ReLU included") {
     uint64_t seed = 100;
     for (const ConvCase& k : conv_cases()) {
@@ -211,6 +236,55 @@ TEST_SUITE("cnn") {
     const Tensor z = Tensor::from_vector({1.f, 9.f, 2.f, 3.f, 4.f, 5.f}, {1, 1, 2, 3}, true);
     sum(F::max_pool2d(z, {.kernel_size = 2, .stride = 1})).backward();
     CHECK(z.grad().to_vector() == std::vector<float>{0.f, 2.f, 0.f, 0.f, 0.f, 0.f});
+  }
+
+  TEST_CASE("2x2 max pooling's fast path equals the general one: ties, NaN, signed zeros, wide rows") {
+    // 2×2 windows at stride 2 over even sizes take a kernel of their own (kernels/cpu/pool.cpp);
+    // over odd sizes the general one, which computes the same windows and ignores the last row and
+    // column. Values drawn from a handful, so windows tie and hold NaNs: the winner must be the last
+    // NaN, else the first maximum, in both, plain and fused with the convolution before it.
+    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{5, 7}, {11, 35}, {29, 29}, {3, 67}}) {
+      CAPTURE(h);
+      CAPTURE(w);
+      const int64_t n = 2, c = 3, eh = h - 1, ew = w - 1;
+      Generator gen(static_cast<uint64_t>(h * 100 + w));
+      const float pool_of[] = {-1.f, -0.f, 0.f, 1.f, 2.f, std::nanf("")};
+      std::vector<float> odd(static_cast<size_t>(n * c * h * w)), even;
+      for (float& v : odd) v = pool_of[gen.below(6)];
+      for (int64_t p = 0; p < n * c; ++p)
+        for (int64_t i = 0; i < eh; ++i)
+          for (int64_t j = 0; j < ew; ++j) even.push_back(odd[static_cast<size_t>((p * h + i) * w + j)]);
+      const Tensor xo = Tensor::from_vector(odd, {n, c, h, w}, true), xe = Tensor::from_vector(even, {n, c, eh, ew}, true);
+      const Tensor yo = F::max_pool2d(xo, {2}), ye = F::max_pool2d(xe, {2});
+      const auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+          if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+        return true;
+      };
+      CHECK(same(yo.to_vector(), ye.to_vector()));
+      const Tensor dy = random_tensor(ye.shape(), 390);
+      yo.backward(dy);
+      ye.backward(dy);
+      std::vector<float> cropped;
+      const std::vector<float> go = xo.grad().to_vector();
+      for (int64_t p = 0; p < n * c; ++p)
+        for (int64_t i = 0; i < eh; ++i)
+          for (int64_t j = 0; j < ew; ++j) cropped.push_back(go[static_cast<size_t>((p * h + i) * w + j)]);
+      CHECK(cropped == xe.grad().to_vector());
+      // Fused after a 1×1 depthwise convolution of weight 1: the same windows, the same winners.
+      for (const F::Activation act : {F::Activation::none, F::Activation::relu}) {
+        const Tensor x = xe.detach().set_requires_grad(), wt = Tensor::full({c, 1, 1, 1}, 1.f).set_requires_grad();
+        const Tensor fused = F::conv2d_max_pool2d(x, wt, Tensor(), {.groups = c}, act, {2});
+        fused.backward(dy);
+        const Tensor x2 = xe.detach().set_requires_grad(), w2 = Tensor::full({c, 1, 1, 1}, 1.f).set_requires_grad();
+        const Tensor separate = F::max_pool2d(F::conv2d(x2, w2, Tensor(), {.groups = c}, act), {2});
+        separate.backward(dy);
+        CHECK(same(fused.to_vector(), separate.to_vector()));
+        CHECK(x.grad().to_vector() == x2.grad().to_vector());
+        CHECK(same(wt.grad().to_vector(), w2.grad().to_vector()));  // NaN where x holds one
+      }
+    }
   }
 
   TEST_CASE("gradcheck: max_pool2d and avg_pool2d, strided, padded, overlapping, non-contiguous") {
