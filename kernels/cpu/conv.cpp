@@ -23,8 +23,6 @@ void valid_outputs(int64_t tap, int64_t stride, int64_t width, int64_t out, int6
   if (*hi < *lo) *hi = *lo;
 }
 
-}  // namespace
-
 // Whether a window slides like a "same" convolution along rows: stride 1 and as many outputs per row
 // as inputs. Then output n = oh·W + ow reads input n + shift for a tap, and a whole row of col is one
 // long contiguous run (plus a few fix-ups where the tap falls in the padding) instead of out_h short
@@ -41,32 +39,60 @@ void tap_range(const Window2d& w, int64_t i, int64_t j, int64_t* shift, int64_t*
   *n1 = std::max(*n0, std::min(oh1 * w.out_w, w.in_size() - *shift));
 }
 
+}  // namespace
+
 void im2col(float* col, const float* x, int64_t batch, int64_t channels, const Window2d& w) {
   const int64_t rows = channels * w.taps(), L = w.out_size(), columns = batch * L;
   const int64_t ow_n = w.out_w, s = w.stride_w;
   const bool shifted = shifts_rows(w);
+  // In the "same" case every row of col is a copy of a plane shifted by the tap's offset, and the
+  // offsets reach at most `margin` floats before the plane's first element or after its last. The
+  // planes are first staged with that many zeros on either side: then a row is one unconditional
+  // copy, with the row padding read as zeros, instead of a copy between two zero fills at either end
+  // (short fills, which compilers turn into memset calls that cost more than the copy).
+  const int64_t margin = w.pad_h * w.width + w.pad_w, staged = w.in_size() + 2 * margin;
+  // The calling thread's, kept between calls so that a step allocates nothing once it has grown; the
+  // loops below take its address, since in their other threads the name means their own buffer.
+  static thread_local std::vector<float> staging;
+  float* stage = nullptr;
+  if (shifted) {
+    if (staging.size() < static_cast<size_t>(batch * channels * staged))
+      staging.resize(static_cast<size_t>(batch * channels * staged));
+    stage = staging.data();
+    parallel_for(batch * channels, staged, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        float* __restrict dst = stage + p * staged;
+        std::fill_n(dst, margin, 0.f);
+        std::copy_n(x + p * w.in_size(), w.in_size(), dst + margin);
+        std::fill_n(dst + margin + w.in_size(), margin, 0.f);
+      }
+    });
+  }
   parallel_for(rows, columns, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t c = r / w.taps(), i = (r / w.kernel_w) % w.kernel_h, j = r % w.kernel_w;
       const int64_t tap_w = j * w.dilation_w - w.pad_w;
       int64_t lo, hi;
       valid_outputs(tap_w, s, w.width, ow_n, &lo, &hi);
+      if (shifted) {
+        const int64_t shift = (i * w.dilation_h - w.pad_h) * w.width + tap_w;
+        for (int64_t b = 0; b < batch; ++b) {
+          const float* __restrict src = stage + (b * channels + c) * staged + margin + shift;
+          float* __restrict dst = col + r * columns + b * L;
+          std::copy_n(src, L, dst);
+          // The columns whose tap lies in the left or right padding, zeroed a column at a time: a row
+          // at a time, each of these one-float runs would become a call to memset.
+          const auto zero_column = [&](int64_t ow) {
+            for (int64_t oh = 0; oh < w.out_h; ++oh) dst[oh * ow_n + ow] = 0.f;
+          };
+          for (int64_t ow = 0; ow < lo; ++ow) zero_column(ow);
+          for (int64_t ow = hi; ow < ow_n; ++ow) zero_column(ow);
+        }
+        continue;
+      }
       for (int64_t b = 0; b < batch; ++b) {
         const float* __restrict plane = x + (b * channels + c) * w.in_size();
         float* __restrict dst = col + r * columns + b * L;
-        if (shifted) {
-          int64_t shift, n0, n1;
-          tap_range(w, i, j, &shift, &n0, &n1);
-          for (int64_t n = 0; n < n0; ++n) dst[n] = 0.f;
-          for (int64_t n = n0; n < n1; ++n) dst[n] = plane[n + shift];
-          for (int64_t n = n1; n < L; ++n) dst[n] = 0.f;
-          if (lo > 0 || hi < ow_n)  // the columns whose tap lies in the left or right padding
-            for (int64_t oh = 0; oh < w.out_h; ++oh) {
-              for (int64_t ow = 0; ow < lo; ++ow) dst[oh * ow_n + ow] = 0.f;
-              for (int64_t ow = hi; ow < ow_n; ++ow) dst[oh * ow_n + ow] = 0.f;
-            }
-          continue;
-        }
         for (int64_t oh = 0; oh < w.out_h; ++oh, dst += ow_n) {
           const int64_t ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
           if (ih < 0 || ih >= w.height) {
@@ -90,11 +116,13 @@ void im2col(float* col, const float* x, int64_t batch, int64_t channels, const W
 void col2im(float* dx, const float* col, int64_t batch, int64_t channels, const Window2d& w) {
   const int64_t L = w.out_size(), columns = batch * L, s = w.stride_w;
   const bool shifted = shifts_rows(w);
-  // Per tap column j, whether output column ow's tap lies inside the row (shifted case only). Kept
-  // between calls, so a training step allocates nothing once it has grown.
-  static thread_local std::vector<uint8_t> inside;
+  // Per tap column j, whether output column ow's tap lies inside the row (shifted case only). The
+  // calling thread's, kept between calls, so a training step allocates nothing once it has grown;
+  // the loop below reads it through `mask`: in its other threads the name means their own (empty) one.
+  static thread_local std::vector<int32_t> inside;  // int32, not bytes: the loop then vectorizes 16 wide
   if (shifted && inside.size() < static_cast<size_t>(w.kernel_w * L))
     inside.resize(static_cast<size_t>(w.kernel_w * L));
+  const int32_t* mask = inside.data();
   for (int64_t j = 0; shifted && j < w.kernel_w; ++j) {
     int64_t lo, hi;
     valid_outputs(j * w.dilation_w - w.pad_w, s, w.width, w.out_w, &lo, &hi);
@@ -111,7 +139,7 @@ void col2im(float* dx, const float* col, int64_t batch, int64_t channels, const 
           if (shifted) {
             int64_t shift, n0, n1;
             tap_range(w, i, j, &shift, &n0, &n1);
-            const uint8_t* __restrict in = inside.data() + j * L;
+            const int32_t* __restrict in = mask + j * L;
             for (int64_t n = n0; n < n1; ++n) plane[n + shift] += in[n] ? src[n] : 0.f;
             continue;
           }
