@@ -37,13 +37,6 @@ Tensor new_tensor(const Shape& shape, Device device, DType dtype = DType::float3
   return detail::make_tensor(shape, dtype, device);
 }
 
-// Images per chunk, so that a chunk's column matrix and GEMM result (per_image floats per image)
-// take ~1 MiB on the CPU (L2-sized) and 64 Mi floats on a GPU.
-int64_t chunk_images(Device device, int64_t per_image, int64_t batch) {
-  const int64_t budget = device.is_cpu() ? int64_t{1} << 18 : int64_t{1} << 24;
-  return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
-}
-
 void check_fits_int32(int64_t v, const char* op, const char* what, const Shape& shape) {
   check(v <= INT_MAX, op, ": ", what, " ", v, " exceeds the 32-bit limit of the kernels (input ", shape, ")");
 }
@@ -96,6 +89,11 @@ GemmOperand operand(const float* data, int64_t rows, int64_t cols, bool transpos
 
 // ---- convolution
 
+int64_t conv2d_chunk_images(Device device, int64_t per_image, int64_t batch) {
+  const int64_t budget = device.is_cpu() ? int64_t{1} << 18 : int64_t{1} << 24;
+  return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
+}
+
 namespace {
 
 void check_bias(const Tensor& x, const Tensor& bias, int64_t channels, const char* op) {
@@ -134,7 +132,7 @@ void conv_forward_chunks(const Tensor& x, const Tensor& weight, const Conv2dPara
   const int64_t n = x.shape()[0], c = x.shape()[1], o = weight.shape()[0], g = p.groups;
   const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
+  const int64_t nb = conv2d_chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
   check_fits_int32(nb * L, op, "column matrix width", x.shape());
   const int slots = chunk_slots(x.device(), chunks);
   const Tensor col = new_tensor({slots, k, nb * L}, x.device()), yt = new_tensor({slots, o, nb * L}, x.device());
@@ -171,7 +169,7 @@ Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Co
   if (!need_dx && !need_dweight && !need_dbias) return r;
   const Tensor xc = contiguous(x), wc = contiguous(weight);
   const int64_t k = c * win.taps(), kg = k / g, og = o / g, L = win.out_size();
-  const int64_t nb = chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
+  const int64_t nb = conv2d_chunk_images(x.device(), (k + o) * L, n), chunks = (n + nb - 1) / nb;
   const int slots = chunk_slots(x.device(), chunks);
   const Device device = x.device();
   const Tensor dzt = new_tensor({slots, o, nb * L}, device);
