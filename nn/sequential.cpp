@@ -38,8 +38,9 @@ Tensor Sequential::forward(const Tensor& x) {
       auto& conv = static_cast<Conv2d&>(m);
       const bool relu = next && typeid(*next) == typeid(ReLU);
       const size_t after = i + (relu ? 2 : 1);
-      if (after < modules.size() && typeid(*modules[after].second) == typeid(MaxPool2d)) {
-        const auto& pool = static_cast<const MaxPool2d&>(*modules[after].second);
+      const Module* following = after < modules.size() ? modules[after].second.get() : nullptr;
+      if (following && typeid(*following) == typeid(MaxPool2d)) {
+        const auto& pool = static_cast<const MaxPool2d&>(*following);
         h = conv.forward(h, relu ? functional::Activation::relu : functional::Activation::none, pool.options());
         i = after;
         continue;

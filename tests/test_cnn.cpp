@@ -243,7 +243,8 @@ TEST_SUITE("cnn") {
     // over odd sizes the general one, which computes the same windows and ignores the last row and
     // column. Values drawn from a handful, so windows tie and hold NaNs: the winner must be the last
     // NaN, else the first maximum, in both, plain and fused with the convolution before it.
-    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{5, 7}, {11, 35}, {29, 29}, {3, 67}}) {
+    for (const std::pair<int64_t, int64_t> size : {std::pair<int64_t, int64_t>{5, 7}, {11, 35}, {29, 29}, {3, 67}}) {
+      const int64_t h = size.first, w = size.second;  // not a structured binding: clang 14 cannot capture one
       CAPTURE(h);
       CAPTURE(w);
       const int64_t n = 2, c = 3, eh = h - 1, ew = w - 1;
