@@ -116,10 +116,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 struct Conv2dGrads {
   Tensor dx, dweight, dbias;  // undefined where not asked for
 };
-/// Images per chunk of conv2d's walk over a batch, for per_image = (C·kh·kw + O)·out_h·out_w floats
-/// of column matrix and GEMM result per image: ~1 MiB per chunk on the CPU (L2-sized), 64 Mi floats
-/// on a GPU. On the CPU, chunks run on the threads in parallel (examples/bench_cnn_gemm_bound
-/// replays the same GEMMs).
+/// At most this many images per chunk of conv2d's walk over a batch of n, for per_image =
+/// (C·kh·kw + O)·out_h·out_w floats of column matrix and GEMM result per image: ~1 MiB per chunk on
+/// the CPU (L2-sized), 64 Mi floats on a GPU. The batch is cut into chunks = ⌈n / that⌉ chunks of
+/// near-equal size, chunk c covering images [c·n/chunks, (c+1)·n/chunks): the threads, which run
+/// the chunks in parallel on the CPU, then get near-equal shares (64 images in 22 chunks: 32 and 32
+/// rather than 33 and 31). examples/bench_cnn_gemm_bound replays the same GEMMs.
 int64_t conv2d_chunk_images(Device device, int64_t per_image, int64_t batch);
 /// conv2d's gradients from dy and the forward's output y (read only when act is relu): dweight is
 /// dz·colᵀ, dx is col2im(weightᵀ·dz), dbias is Σ dz over the batch and positions.

@@ -2,13 +2,13 @@
 // draws the shapes), pooling, batch norm and dropout's mask. Validation lives here, so every error
 // names the op and the shapes whichever layer or function called it.
 //
-// conv2d walks the batch in chunks of `nb` images. For each chunk, im2col writes the column matrix
-// col [K, nb·L] (K = C·kh·kw, L = out_h·out_w), one GEMM per group gives yt [O, nb·L] = W·col, and
-// conv_output moves yt into y's [nb, O, L] layout with the bias and activation. The chunk is sized
-// so that col and yt stay in the CPU's cache (≈ 1 MiB) between the passes that write and read them,
-// and chunks run on the CPU's threads in parallel; on a GPU chunks are large, so the GEMMs are. The
-// backward recomputes col per chunk rather than keeping it: im2col from cache costs less than
-// holding the whole batch's columns.
+// conv2d walks the batch in chunks of at most `nb` images, near-equal in size. For each chunk, im2col
+// writes the column matrix col [K, nb·L] (K = C·kh·kw, L = out_h·out_w), one GEMM per group gives
+// yt [O, nb·L] = W·col, and conv_output moves yt into y's [nb, O, L] layout with the bias and
+// activation. The chunk is sized so that col and yt stay in the CPU's cache (≈ 1 MiB) between the
+// passes that write and read them, and chunks run on the CPU's threads in parallel; on a GPU chunks
+// are large, so the GEMMs are. The backward recomputes col per chunk rather than keeping it: im2col
+// from cache costs less than holding the whole batch's columns.
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -138,7 +138,7 @@ void conv_forward_chunks(const Tensor& x, const Tensor& weight, const Conv2dPara
   const Tensor col = new_tensor({slots, k, nb * L}, x.device()), yt = new_tensor({slots, o, nb * L}, x.device());
   const kernels::Backend& be = backend(x);
   for_each_chunk(chunks, slots, [&](int64_t chunk, int slot) {
-    const int64_t b0 = chunk * nb, cb = std::min(nb, n - b0), cols = cb * L;
+    const int64_t b0 = chunk * n / chunks, cb = (chunk + 1) * n / chunks - b0, cols = cb * L;
     float* col_s = ptr<float>(col) + slot * k * nb * L;
     float* yt_s = ptr<float>(yt) + slot * o * nb * L;
     be.im2col(col_s, ptr<float>(xc) + b0 * c * win.in_size(), cb, c, win);
@@ -182,7 +182,7 @@ Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Co
   if (db_parts.defined()) fill(db_parts, 0.f);
   const kernels::Backend& be = backend(x);
   for_each_chunk(chunks, slots, [&](int64_t chunk, int slot) {
-    const int64_t b0 = chunk * nb, cb = std::min(nb, n - b0), cols = cb * L;
+    const int64_t b0 = chunk * n / chunks, cb = (chunk + 1) * n / chunks - b0, cols = cb * L;
     float* dzt_s = ptr<float>(dzt) + slot * o * nb * L;
     prologue(b0, cb, dzt_s, db_parts.defined() ? ptr<float>(db_parts) + chunk * o : nullptr);
     if (need_dweight) {  // the chunk's dW[g] = dz[g] · col[g]ᵀ: [og, cols] · [cols, kg]

@@ -52,18 +52,17 @@ struct Gemm {
   int groups = 1;
 };
 
-// One layer's GEMMs in a step: `chunks` independent pieces of work, each running `gemms` (the last
-// piece runs `last`: a batch need not divide into whole chunks). A linear layer is one piece.
+// One layer's GEMMs in a step, as independent pieces of work (a convolution's chunks of images; a
+// linear layer is one piece).
 struct Stage {
-  std::vector<Gemm> gemms, last;
-  int chunks = 1;
+  std::vector<std::vector<Gemm>> pieces;
 };
 
 // A convolution's GEMMs over cb images (`first`: no input gradient).
 std::vector<Gemm> conv_gemms(int o, int k, int groups, int cb, int positions, bool first) {
   const int n = cb * positions;
-  std::vector<Gemm> gemms{{false, false, o, n, k, groups},   // y = W·col
-                          {false, true, o, k, n, groups}};  // dW = dz·colᵀ
+  std::vector<Gemm> gemms{{false, false, o, n, k, groups},      // y = W·col
+                          {false, true, o, k, n, groups}};      // dW = dz·colᵀ
   if (!first) gemms.push_back({true, false, k, n, o, groups});  // dcol = Wᵀ·dz
   return gemms;
 }
@@ -85,24 +84,23 @@ std::vector<Stage> step_stages(nn::Sequential& model, const Shape& example, int 
       const int o = static_cast<int>(conv->out_channels());
       const int k = static_cast<int>(conv->weight.numel() / conv->out_channels()) * g;  // C·kh·kw
       const int positions = static_cast<int>(y.size(2) * y.size(3));
-      const int nb = chunked ? static_cast<int>(dispatch::conv2d_chunk_images(Device::cpu(),
-                                                                              int64_t{k + o} * positions, batch))
-                             : batch;
+      const int nb =
+          chunked ? static_cast<int>(dispatch::conv2d_chunk_images(Device::cpu(), int64_t{k + o} * positions, batch))
+                  : batch;
+      const int chunks = (batch + nb - 1) / nb;
       Stage s;
-      s.chunks = (batch + nb - 1) / nb;
-      s.gemms = conv_gemms(o / g, k / g, g, nb, positions, first);
-      s.last = conv_gemms(o / g, k / g, g, batch - (s.chunks - 1) * nb, positions, first);
+      for (int c = 0; c < chunks; ++c)  // the chunks dispatch::conv2d cuts: near-equal, in order
+        s.pieces.push_back(
+            conv_gemms(o / g, k / g, g, (c + 1) * batch / chunks - c * batch / chunks, positions, first));
       stages.push_back(std::move(s));
       x = y;
       first = false;
     } else if (const auto* linear = dynamic_cast<const nn::Linear*>(child.get())) {
       const int i = static_cast<int>(linear->in_features()), o = static_cast<int>(linear->out_features());
-      Stage s;
-      s.gemms = {{false, true, batch, o, i},   // y = x·Wᵀ
-                 {true, false, o, i, batch}};  // dW = dzᵀ·x
-      if (!first) s.gemms.push_back({false, false, batch, i, o});  // dx = dz·W
-      s.last = s.gemms;
-      stages.push_back(std::move(s));
+      std::vector<Gemm> gemms{{false, true, batch, o, i},        // y = x·Wᵀ
+                              {true, false, o, i, batch}};       // dW = dzᵀ·x
+      if (!first) gemms.push_back({false, false, batch, i, o});  // dx = dz·W
+      stages.push_back({{gemms}});
       x = (*child)(x);
       first = false;
     } else {
@@ -119,8 +117,8 @@ struct Buffers {
     size_t size_a = 0, size_b = 0, size_c = 0;
     for (const auto* stages : steps)
       for (const Stage& s : *stages)
-        for (const auto* list : {&s.gemms, &s.last})
-          for (const Gemm& g : *list) {
+        for (const auto& piece : s.pieces)
+          for (const Gemm& g : piece) {
             size_a = std::max(size_a, static_cast<size_t>(g.groups) * g.m * g.k);
             size_b = std::max(size_b, static_cast<size_t>(g.groups) * g.k * g.n);
             size_c = std::max(size_c, static_cast<size_t>(g.groups) * g.m * g.n);
@@ -132,8 +130,8 @@ struct Buffers {
 void run(const std::vector<Gemm>& gemms, Buffers& buf) {
   for (const Gemm& g : gemms)
     for (int grp = 0; grp < g.groups; ++grp)
-      cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
-                  1.f, buf.a.data() + static_cast<size_t>(grp) * g.m * g.k, g.ta ? g.m : g.k,
+      cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k, 1.f,
+                  buf.a.data() + static_cast<size_t>(grp) * g.m * g.k, g.ta ? g.m : g.k,
                   buf.b.data() + static_cast<size_t>(grp) * g.k * g.n, g.tb ? g.k : g.n, 0.f,
                   buf.c.data() + static_cast<size_t>(grp) * g.m * g.n, g.n);
 }
@@ -142,23 +140,22 @@ void run(const std::vector<Gemm>& gemms, Buffers& buf) {
 // then single-threaded, as inside any parallel region), the others run OpenBLAS threaded.
 void run_step(const std::vector<Stage>& stages, std::vector<Buffers>& buffers, int threads) {
   for (const Stage& s : stages) {
-    const int slots = std::min(threads, s.chunks);
+    const int pieces = static_cast<int>(s.pieces.size()), slots = std::min(threads, pieces);
     if (slots <= 1) {
-      for (int chunk = 0; chunk < s.chunks; ++chunk) run(chunk + 1 == s.chunks ? s.last : s.gemms, buffers[0]);
+      for (const auto& piece : s.pieces) run(piece, buffers[0]);
       continue;
     }
 #pragma omp parallel for num_threads(slots) schedule(static)
-    for (int chunk = 0; chunk < s.chunks; ++chunk)
-      run(chunk + 1 == s.chunks ? s.last : s.gemms, buffers[static_cast<size_t>(omp_get_thread_num())]);
+    for (int p = 0; p < pieces; ++p)
+      run(s.pieces[static_cast<size_t>(p)], buffers[static_cast<size_t>(omp_get_thread_num())]);
   }
 }
 
 double flop_of(const std::vector<Stage>& stages) {
   double flop = 0;
-  for (const Stage& s : stages) {
-    for (const Gemm& g : s.gemms) flop += 2.0 * g.m * g.n * g.k * g.groups * (s.chunks - 1);
-    for (const Gemm& g : s.last) flop += 2.0 * g.m * g.n * g.k * g.groups;
-  }
+  for (const Stage& s : stages)
+    for (const auto& piece : s.pieces)
+      for (const Gemm& g : piece) flop += 2.0 * g.m * g.n * g.k * g.groups;
   return flop;
 }
 
@@ -173,7 +170,7 @@ int train_and_compare(const std::string& spec, const std::string& dir, int threa
   data::DataLoader loader(train, {.batch_size = batch, .shuffle = true, .seed = 1});
   Generator init(0), noise(1);
   const auto model = nn::build_model(spec, {1, 28, 28}, init, &noise);
-  std::vector<Stage> stages[2], last[2];  // [0]: chunked, [1]: whole-batch
+  std::vector<Stage> stages[2], last[2];                    // [0]: chunked, [1]: whole-batch
   const int rest = static_cast<int>(train.size() % batch);  // the last batch's images
   for (int whole = 0; whole < 2; ++whole) {
     stages[whole] = step_stages(*model, {1, 28, 28}, batch, !whole);

@@ -255,7 +255,8 @@ TEST_SUITE("cnn") {
       for (int64_t p = 0; p < n * c; ++p)
         for (int64_t i = 0; i < eh; ++i)
           for (int64_t j = 0; j < ew; ++j) even.push_back(odd[static_cast<size_t>((p * h + i) * w + j)]);
-      const Tensor xo = Tensor::from_vector(odd, {n, c, h, w}, true), xe = Tensor::from_vector(even, {n, c, eh, ew}, true);
+      const Tensor xo = Tensor::from_vector(odd, {n, c, h, w}, true),
+                   xe = Tensor::from_vector(even, {n, c, eh, ew}, true);
       const Tensor yo = F::max_pool2d(xo, {2}), ye = F::max_pool2d(xe, {2});
       const auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
         if (a.size() != b.size()) return false;

@@ -146,8 +146,8 @@ inline void take_later(__m512& best, __m512i& at, __m512 v, int32_t offset) {
   at = _mm512_mask_mov_epi32(at, m, _mm512_set1_epi32(offset));
 }
 
-void max_pool_2x2_plane(float* __restrict o, int32_t* __restrict idx, const float* __restrict plane,
-                        const Window2d& w, float bias, bool relu) {
+void max_pool_2x2_plane(float* __restrict o, int32_t* __restrict idx, const float* __restrict plane, const Window2d& w,
+                        float bias, bool relu) {
   const int64_t W = w.width, OW = w.out_w;
   const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
   for (int64_t oh = 0; oh < w.out_h; ++oh, o += OW, idx += OW) {
@@ -185,7 +185,9 @@ void max_pool_2x2_backward_plane(float* __restrict plane, const float* __restric
     for (int64_t q0 = 0; q0 < OW; q0 += 16) {
       const RowBlock m(q0, OW);
       __m512 grad = _mm512_maskz_loadu_ps(m.out, g + q0);
-      if (pooled) grad = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m.out, pooled + q0), zero, _CMP_GT_OQ), grad);
+      if (pooled)
+        grad =
+            _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m.out, pooled + q0), zero, _CMP_GT_OQ), grad);
       const __m512i corner = _mm512_set1_epi32(static_cast<int32_t>(2 * oh * W + 2 * q0));
       const __m512i at = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m.out, idx + q0), _mm512_add_epi32(corner, kEven));
       const auto tap = [&](int32_t offset) {
@@ -250,7 +252,8 @@ void max_pool2d_backward(float* dx, const float* dy, const int32_t* indices, int
 #if defined(__AVX512F__)
     if (is_2x2(w)) {
       for (int64_t p = begin; p < end; ++p)
-        max_pool_2x2_backward_plane(dx + p * w.in_size(), dy + p * w.out_size(), indices + p * w.out_size(), nullptr, w);
+        max_pool_2x2_backward_plane(dx + p * w.in_size(), dy + p * w.out_size(), indices + p * w.out_size(), nullptr,
+                                    w);
       return;
     }
 #endif
