@@ -26,12 +26,8 @@ struct Run {
 
 // `within`: a time limit in seconds (coreutils' timeout: exit 124 when it had to stop the run), 0
 // for none; `memory_kib`: a limit on the address space (ulimit -v), 0 for none.
-inline Run run_minidl(const std::string& args, int within = 0, long memory_kib = 0) {
-  // OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning against OpenBLAS's.
-  const std::string cmd = (memory_kib ? "ulimit -v " + std::to_string(memory_kib) + "; " : std::string()) +
-                          "OMP_WAIT_POLICY=passive " +
-                          (within ? "timeout " + std::to_string(within) + " " : std::string()) +
-                          std::string(MINIDL_BIN) + " " + args + " 2>&1";
+// Runs a shell command line to its end: its exit code (-1 if a signal ended it) and its output.
+inline Run run_shell(const std::string& cmd) {
   FILE* pipe = ::popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -41,12 +37,20 @@ inline Run run_minidl(const std::string& args, int within = 0, long memory_kib =
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+inline Run run_minidl(const std::string& args, int within = 0, long memory_kib = 0) {
+  // OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning against OpenBLAS's.
+  return run_shell((memory_kib ? "ulimit -v " + std::to_string(memory_kib) + "; " : std::string()) +
+                   "OMP_WAIT_POLICY=passive " + (within ? "timeout " + std::to_string(within) + " " : std::string()) +
+                   std::string(MINIDL_BIN) + " " + args + " 2>&1");
+}
+
 // Starts minidl in the background (output to `log`) and returns its pid (minidl's own: the shell
 // execs it). `env`: variable assignments for it, e.g. "MINIDL_CACHE_DIR=/x ".
-inline pid_t spawn_minidl(const std::string& args, const std::string& log, const std::string& env = "") {
+// Starts a shell command line in the background and returns the shell's pid (the program's own when
+// the line execs it).
+inline pid_t spawn_shell(const std::string& cmd) {
   // Everything is prepared before fork(): between fork and exec the child may not allocate (another
   // thread could hold the allocator's lock — it did under ASan, and the child hung).
-  const std::string cmd = env + "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -54,6 +58,10 @@ inline pid_t spawn_minidl(const std::string& args, const std::string& log, const
     ::_exit(127);
   }
   return pid;
+}
+
+inline pid_t spawn_minidl(const std::string& args, const std::string& log, const std::string& env = "") {
+  return spawn_shell(env + "exec " + std::string(MINIDL_BIN) + " " + args + " > " + log + " 2>&1");
 }
 
 // Waits for pid; the exit code, or 128 + the signal that ended it.

@@ -21,22 +21,11 @@ namespace {
 int cases_run = -1;
 int cases_skipped = 0;
 
-struct CountCases : doctest::IReporter {
-  explicit CountCases(const doctest::ContextOptions&) {}
-  void report_query(const doctest::QueryData&) override {}
-  void test_run_start() override {}
+struct CountCases : minidl::testing::RunListener {
+  using RunListener::RunListener;
   void test_run_end(const doctest::TestRunStats& stats) override {
     cases_run = static_cast<int>(stats.numTestCasesPassingFilters);
   }
-  void test_case_start(const doctest::TestCaseData&) override {}
-  void test_case_reenter(const doctest::TestCaseData&) override {}
-  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
-  void test_case_exception(const doctest::TestCaseException&) override {}
-  void subcase_start(const doctest::SubcaseSignature&) override {}
-  void subcase_end() override {}
-  void log_assert(const doctest::AssertData&) override {}
-  void log_message(const doctest::MessageData&) override {}
-  void test_case_skipped(const doctest::TestCaseData&) override {}
 };
 REGISTER_LISTENER("count-cases", 1, CountCases);
 

@@ -970,28 +970,13 @@ std::string under_mpirun(int ranks) { return std::string(MINIDL_MPIEXEC) + " " +
 std::string mpi_env() { return std::string(MINIDL_MPI_ENV) + " OMP_WAIT_POLICY=passive "; }
 
 Run run_ranks(int ranks, const std::string& args, const std::string& env = "") {
-  const std::string cmd =
-      env + mpi_env() + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return run_shell(env + mpi_env() + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " 2>&1");
 }
 
 // mpirun in the background, output to `log`: the pid is mpirun's own (the shell execs it).
 pid_t spawn_ranks(int ranks, const std::string& args, const std::string& log, const std::string& env = "") {
-  const std::string cmd = env + mpi_env() + "exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " +
-                          args + " > " + log + " 2>&1";
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
+  return spawn_shell(env + mpi_env() + "exec " + under_mpirun(ranks) + std::string(MINIDL_BIN) + " " + args + " > " +
+                     log + " 2>&1");
 }
 
 pid_t parent_of(pid_t pid) {

@@ -21,22 +21,12 @@ using namespace minidl;
 namespace {
 
 // One world for the whole run, joined when the cases start (not when doctest only lists them).
-struct JoinWorld : doctest::IReporter {
-  explicit JoinWorld(const doctest::ContextOptions&) {}
-  void report_query(const doctest::QueryData&) override {}
+struct JoinWorld : testing::RunListener {
+  using RunListener::RunListener;
   void test_run_start() override {
     if (dist::is_built() && dist::launched_world_size() > 1) dist::init();
   }
   void test_run_end(const doctest::TestRunStats&) override { dist::finalize(); }
-  void test_case_start(const doctest::TestCaseData&) override {}
-  void test_case_reenter(const doctest::TestCaseData&) override {}
-  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
-  void test_case_exception(const doctest::TestCaseException&) override {}
-  void subcase_start(const doctest::SubcaseSignature&) override {}
-  void subcase_end() override {}
-  void log_assert(const doctest::AssertData&) override {}
-  void log_message(const doctest::MessageData&) override {}
-  void test_case_skipped(const doctest::TestCaseData&) override {}
 };
 REGISTER_LISTENER("join-world", 0, JoinWorld);
 

@@ -83,6 +83,25 @@ Counts train_epoch(nn::Module& model, optim::Optimizer& opt, data::DataLoader& l
   return c;
 }
 
+// nn::train_step over one epoch to warm up, then over a second one, counting: the step minidl train
+// takes, with `options` (guards, clipping, gradient sync).
+Counts train_step_epoch(nn::Module& model, optim::Optimizer& opt, data::DataLoader& loader,
+                        const nn::StepOptions& options) {
+  for (const data::Batch& batch : loader) nn::train_step(model, opt, batch.inputs, batch.targets, options);
+  Counts c;
+  const int64_t storage_before = memory_stats().backend_allocations;
+  allocations = 0;
+  counting = true;
+  for (const data::Batch& batch : loader) {
+    nn::train_step(model, opt, batch.inputs, batch.targets, options);
+    ++c.steps;
+  }
+  counting = false;
+  c.heap = allocations;
+  c.storage = memory_stats().backend_allocations - storage_before;
+  return c;
+}
+
 }  // namespace
 
 TEST_SUITE("steady state") {
@@ -147,20 +166,11 @@ TEST_SUITE("steady state") {
     const auto opt = optim::make_optimizer("nesterov", model->parameters(), {.lr = 0.01f});
     int hooks = 0;
     const nn::StepOptions options{.clip_grad_norm = 5.0, .after_backward = [&hooks] { ++hooks; }};
-    for (const data::Batch& batch : loader) nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
-    const int64_t storage_before = memory_stats().backend_allocations;
-    allocations = 0;
-    counting = true;
-    int64_t steps = 0;
-    for (const data::Batch& batch : loader) {
-      nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
-      ++steps;
-    }
-    counting = false;
-    CHECK(steps == 12);
+    const Counts c = train_step_epoch(*model, *opt, loader, options);
+    CHECK(c.steps == 12);
     CHECK(hooks == 24);
-    CHECK(allocations == 0);
-    CHECK(memory_stats().backend_allocations - storage_before == 0);
+    CHECK(c.heap == 0);
+    CHECK(c.storage == 0);
   }
 
   TEST_CASE("a data-parallel step (grad-ready hook, buckets packed and unpacked, a world of one) allocates nothing") {
@@ -174,20 +184,11 @@ TEST_SUITE("steady state") {
     dist::DataParallel parallel(*model, {.bucket_bytes = 4096});  // several buckets
     REQUIRE(parallel.buckets().size() > 1);
     const nn::StepOptions options{.clip_grad_norm = 5.0, .sync = &parallel};
-    for (const data::Batch& batch : loader) nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
-    const int64_t storage_before = memory_stats().backend_allocations;
-    allocations = 0;
-    counting = true;
-    int64_t steps = 0;
-    for (const data::Batch& batch : loader) {
-      nn::train_step(*model, *opt, batch.inputs, batch.targets, options);
-      ++steps;
-    }
-    counting = false;
-    CHECK(steps == 12);
+    const Counts c = train_step_epoch(*model, *opt, loader, options);
+    CHECK(c.steps == 12);
     CHECK(parallel.stats().steps == 24);
-    CHECK(allocations == 0);
-    CHECK(memory_stats().backend_allocations - storage_before == 0);
+    CHECK(c.heap == 0);
+    CHECK(c.storage == 0);
   }
 
   TEST_CASE("the counter sees allocations (so zero means zero)") {
