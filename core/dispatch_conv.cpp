@@ -316,6 +316,21 @@ Shape pooled_shape(const Shape& in, const Window2d& win) {
 
 int64_t planes(const Shape& s) { return s.size() == 4 ? s[0] * s[1] : s[0]; }
 
+// A pooling backward's window: the forward's input plane and options, its output from dy's shape
+// (the forward checked them).
+Window2d backward_window(const Shape& x_shape, const Shape& dy_shape, const Pool2dParams& p) {
+  return {.height = x_shape[x_shape.size() - 2],
+          .width = x_shape[x_shape.size() - 1],
+          .kernel_h = p.kernel,
+          .kernel_w = p.kernel,
+          .stride_h = p.stride,
+          .stride_w = p.stride,
+          .pad_h = p.padding,
+          .pad_w = p.padding,
+          .out_h = dy_shape[dy_shape.size() - 2],
+          .out_w = dy_shape[dy_shape.size() - 1]};
+}
+
 }  // namespace
 
 MaxResult max_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
@@ -329,16 +344,7 @@ MaxResult max_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
 }
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, const Pool2dParams& p) {
-  Window2d w{.height = x_shape[x_shape.size() - 2],
-             .width = x_shape[x_shape.size() - 1],
-             .kernel_h = p.kernel,
-             .kernel_w = p.kernel,
-             .stride_h = p.stride,
-             .stride_w = p.stride,
-             .pad_h = p.padding,
-             .pad_w = p.padding};
-  w.out_h = dy.shape()[dy.dim() - 2];
-  w.out_w = dy.shape()[dy.dim() - 1];
+  const Window2d w = backward_window(x_shape, dy.shape(), p);
   Tensor dx = new_tensor(x_shape, dy.device());
   if (dx.numel() == 0) return dx;
   const Tensor g = contiguous(dy);
@@ -356,16 +362,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p, const char* op) {
 }
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dParams& p) {
-  Window2d w{.height = x_shape[x_shape.size() - 2],
-             .width = x_shape[x_shape.size() - 1],
-             .kernel_h = p.kernel,
-             .kernel_w = p.kernel,
-             .stride_h = p.stride,
-             .stride_w = p.stride,
-             .pad_h = p.padding,
-             .pad_w = p.padding};
-  w.out_h = dy.shape()[dy.dim() - 2];
-  w.out_w = dy.shape()[dy.dim() - 1];
+  const Window2d w = backward_window(x_shape, dy.shape(), p);
   Tensor dx = new_tensor(x_shape, dy.device());
   if (dx.numel() == 0) return dx;
   const Tensor g = contiguous(dy);
