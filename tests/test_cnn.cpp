@@ -6,6 +6,7 @@
 // state_dict names, train/eval, Sequential's fused Conv2d + ReLU).
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -151,25 +152,34 @@ TEST_SUITE("cnn") {
     // One image is one chunk, so its im2col and col2im loops take both threads themselves. Their
     // per-thread scratch buffers belong to the calling thread (the other thread once read its own,
     // empty one, and crashed). Same results as on 1 thread, up to the rounding of OpenBLAS's GEMMs,
-    // which split their work by the thread count.
-    Tensor x = random_tensor({1, 3, 160, 160}, 45, true), w = random_tensor({4, 3, 3, 3}, 46, true);
-    const int before = num_threads();
-    std::vector<float> y1, gx1, gw1;
-    for (const int threads : {1, 2}) {
-      CAPTURE(threads);
-      set_num_threads(threads);
+    // which split their work by the thread count: each element is a sum whose length and Σ|terms|
+    // set its tolerance (testing::reorder_tolerance). With dy = 1 (the gradient of sum) every sum is
+    // linear in |x| and |w| termwise, so the same op run on |x| and |w| gives each element's Σ|terms|:
+    //   y  = Σ over 3 channels × 9 taps of w·x           (27 terms, Σ|w||x|)
+    //   dx = Σ over 4 outputs × 9 taps of w              (36 terms, Σ|w|)
+    //   dw = Σ over the 160 × 160 positions of x         (25,600 terms, Σ|x| ≈ 2·10⁴ against a sum ≈ 1)
+    const Tensor x = random_tensor({1, 3, 160, 160}, 45, true), w = random_tensor({4, 3, 3, 3}, 46, true);
+    const auto absolute = [](const Tensor& t) {
+      std::vector<float> v = t.to_vector();
+      for (float& e : v) e = std::fabs(e);
+      return Tensor::from_vector(v, t.shape(), true);
+    };
+    const auto run = [](Tensor x, Tensor w) {
       x.set_grad(Tensor()), w.set_grad(Tensor());
       const Tensor y = F::conv2d(x, w, Tensor(), {.padding = 1});
       sum(y).backward();
-      if (threads == 1) {
-        y1 = y.to_vector(), gx1 = x.grad().to_vector(), gw1 = w.grad().to_vector();
-        continue;
-      }
-      check_close(y.to_vector(), y1, 1e-5, 1e-5);
-      check_close(x.grad().to_vector(), gx1, 1e-5, 1e-5);
-      check_close(w.grad().to_vector(), gw1, 1e-5, 1e-5);
-    }
+      return std::array<std::vector<float>, 3>{y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+    };
+    const auto widen = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    const int before = num_threads();
+    set_num_threads(1);
+    const auto one = run(x, w), abs_sums = run(absolute(x), absolute(w));
+    set_num_threads(2);
+    const auto two = run(x, w);
     set_num_threads(before);
+    testing::check_reordered(two[0], one[0], 27, widen(abs_sums[0]));
+    testing::check_reordered(two[1], one[1], 36, widen(abs_sums[1]));
+    testing::check_reordered(two[2], one[2], 160 * 160, widen(abs_sums[2]));
   }
 
   TEST_CASE("gradcheck: conv2d over the grid, with and without bias, fused ReLU included") {
