@@ -71,6 +71,21 @@ std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor
   return y;
 }
 
+Tensor absolute(const Tensor& t) {
+  std::vector<float> v = t.contiguous().to_vector();
+  for (float& e : v) e = std::fabs(e);
+  return Tensor::from_vector(v, t.shape());
+}
+
+// conv2d's output against its definition: each element is a sum of C/groups · kh · kw products (and
+// the bias) that im2col + GEMM adds in its own order, so it is within testing::reorder_tolerance of
+// the exact sum, with Σ|terms| the same definition evaluated on |x|, |w| and |b|.
+void check_conv2d(const Tensor& got, const Tensor& x, const Tensor& w, const Tensor& b, F::Conv2dOptions o) {
+  const int64_t terms = w.size(1) * w.size(2) * w.size(3) + (b.defined() ? 1 : 0);
+  testing::check_reordered(got.to_vector(), direct_conv2d(x, w, b, o), terms,
+                           direct_conv2d(absolute(x), absolute(w), b.defined() ? absolute(b) : Tensor(), o));
+}
+
 void check_close(const std::vector<float>& got, const std::vector<double>& want, double rtol, double atol = 1e-6) {
   REQUIRE(got.size() == want.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -83,13 +98,25 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want, 
   check_close(got, std::vector<double>(want.begin(), want.end()), rtol, atol);
 }
 
-// Against PyTorch: within rtol of each element and of the array's largest magnitude. Both sides
-// sum in float32 in different orders, so an element that is a small difference of large terms (a
-// weight gradient summed over a batch) may differ by more than rtol of itself, never of its scale.
-void check_matches_torch(const std::vector<float>& got, const std::vector<float>& want, double rtol = 1e-5) {
+// Against PyTorch, for an op whose every output element is one sum of at most n terms: both sides add
+// them in float32 in their own orders, so they agree within testing::reorder_tolerance of each
+// element's Σ|terms|, which `abs_sums` gives (the same op run on absolute values).
+void check_matches_torch(const std::vector<float>& got, const std::vector<float>& want, int64_t n,
+                         const std::vector<float>& abs_sums) {
+  std::vector<double> sums(abs_sums.size());  // |·|: a max pool's forward on x itself gives its maxima
+  for (size_t i = 0; i < sums.size(); ++i) sums[i] = std::fabs(static_cast<double>(abs_sums[i]));
+  testing::check_reordered(got, want, n, sums);
+}
+
+// Against PyTorch, for batch norm: an element passes through up to four sums over the M = N·H·W
+// values of its channel (mean and variance forward; Σdy and Σdy·x̂ backward), each within e(M) of
+// its terms' size; normalized by M they enter the element at most at the array's largest magnitude
+// (`scale`), so two orders differ by at most 4 · 2·e(M) · scale, plus each side's final rounding.
+void check_batch_norm_matches_torch(const std::vector<float>& got, const std::vector<float>& want, int64_t m) {
   double scale = 0;
   for (float v : want) scale = std::max(scale, std::fabs(static_cast<double>(v)));
-  check_close(got, want, rtol, rtol * scale);
+  std::vector<double> abs_sums(want.size(), 2 * static_cast<double>(m) * scale);  // 4 sums: 2 × reorder's 2
+  testing::check_reordered(got, want, m, abs_sums);
 }
 
 void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs) {
@@ -130,7 +157,7 @@ TEST_SUITE("cnn") {
       CAPTURE(k.w);
       const Tensor x = random_tensor(k.x, seed++), w = random_tensor(k.w, seed++);
       const Tensor b = k.bias ? random_tensor({k.w[0]}, seed++) : Tensor();
-      check_close(F::conv2d(x, w, b, k.o).to_vector(), direct_conv2d(x, w, b, k.o), 1e-5, 1e-5);
+      check_conv2d(F::conv2d(x, w, b, k.o), x, w, b, k.o);
     }
   }
 
@@ -139,13 +166,11 @@ TEST_SUITE("cnn") {
     const Tensor x_nhwc = random_tensor({2, 6, 5, 3}, 40), w_t = random_tensor({3, 4, 3, 3}, 41);
     const Tensor x = x_nhwc.permute({0, 3, 1, 2}), w = w_t.transpose(0, 1);
     CHECK_FALSE(x.is_contiguous());
-    check_close(F::conv2d(x, w, Tensor(), {.padding = 1}).to_vector(), direct_conv2d(x, w, Tensor(), {.padding = 1}),
-                1e-5, 1e-5);
+    check_conv2d(F::conv2d(x, w, Tensor(), {.padding = 1}), x, w, Tensor(), {.padding = 1});
     // 16 channels × 9 taps × 30·30 positions ≈ 130k column entries per image: several chunks.
     const Tensor big = random_tensor({5, 16, 30, 30}, 42), wb = random_tensor({8, 16, 3, 3}, 43);
     const Tensor bias = random_tensor({8}, 44);
-    check_close(F::conv2d(big, wb, bias, {.padding = 1}).to_vector(), direct_conv2d(big, wb, bias, {.padding = 1}),
-                1e-4, 1e-4);
+    check_conv2d(F::conv2d(big, wb, bias, {.padding = 1}), big, wb, bias, {.padding = 1});
   }
 
   TEST_CASE("one large image on 2 threads: a single chunk whose loops split across threads, as on 1 thread") {
@@ -212,25 +237,28 @@ TEST_SUITE("cnn") {
       CAPTURE(o.padding);
       const int64_t s = o.stride ? o.stride : o.kernel_size, k = o.kernel_size, p = o.padding;
       const int64_t oh = (7 + 2 * p - k) / s + 1, ow = (6 + 2 * p - k) / s + 1;
-      std::vector<double> want_max, want_avg;
+      std::vector<double> want_max, want_avg, abs_avg;
       for (int64_t plane = 0; plane < 6; ++plane)
         for (int64_t i = 0; i < oh; ++i)
           for (int64_t j = 0; j < ow; ++j) {
-            double best = -INFINITY, sum = 0;
+            double best = -INFINITY, sum = 0, abs_sum = 0;
             for (int64_t a = 0; a < k; ++a)
               for (int64_t b = 0; b < k; ++b) {
                 const int64_t h = i * s - p + a, w = j * s - p + b;
                 if (h < 0 || h >= 7 || w < 0 || w >= 6) continue;
                 best = std::max<double>(best, xv[(plane * 7 + h) * 6 + w]);
                 sum += xv[(plane * 7 + h) * 6 + w];
+                abs_sum += std::fabs(xv[(plane * 7 + h) * 6 + w]);
               }
             want_max.push_back(best);
             want_avg.push_back(sum / (k * k));
+            abs_avg.push_back(abs_sum / (k * k));
           }
       const Tensor y = F::max_pool2d(x, o);
       CHECK(y.shape() == Shape{2, 3, oh, ow});
       check_close(y.to_vector(), want_max, 0, 0);
-      check_close(F::avg_pool2d(x, o).to_vector(), want_avg, 1e-6, 1e-7);
+      // An average is a sum of k² terms (and a division, one more rounding) in the kernel's order.
+      testing::check_reordered(F::avg_pool2d(x, o).to_vector(), want_avg, k * k + 1, abs_avg);
     }
     CHECK(F::max_pool2d(random_tensor({3, 4, 4}, 301), {2}).shape() == Shape{3, 2, 2});  // [C, H, W] works too
   }
@@ -377,32 +405,57 @@ TEST_SUITE("cnn") {
     CHECK(mean.to_vector() == m);  // unchanged in evaluation
   }
 
-  TEST_CASE("conv2d, pooling and batch_norm match PyTorch's values and gradients to 1e-5") {
+  TEST_CASE("conv2d, pooling and batch_norm match PyTorch's values and gradients, within each sum's rounding") {
     using namespace reference::cnn;
+    // Each element's Σ|terms|: the same op on |x|, |w|, |b| and |dy|, whose terms are all ≥ 0.
+    const auto abs_tensor = [](const Floats& v, const Shape& shape) {
+      Floats a(v);
+      for (float& e : a) e = std::fabs(e);
+      return Tensor::from_vector(a, shape, true);
+    };
     for (const ConvReference& r : conv_references()) {
       CAPTURE(std::string(r.name));
-      const Tensor x = Tensor::from_vector(r.x, Shape(r.x_shape), true);
-      const Tensor w = Tensor::from_vector(r.w, Shape(r.w_shape), true);
-      const Tensor b = r.b.empty() ? Tensor() : Tensor::from_vector(r.b, {Shape(r.w_shape)[0]}, true);
-      const Tensor y = F::conv2d(x, w, b, {r.stride, r.padding, r.dilation, r.groups});
-      check_matches_torch(y.to_vector(), r.y);
-      y.backward(Tensor::from_vector(r.dy, y.shape()));
-      check_matches_torch(x.grad().to_vector(), r.dx);
-      check_matches_torch(w.grad().to_vector(), r.dw);
-      if (b.defined()) check_matches_torch(b.grad().to_vector(), r.db);
+      const Shape ws(r.w_shape);
+      const F::Conv2dOptions o{r.stride, r.padding, r.dilation, r.groups};
+      const auto run = [&](const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy) {
+        const Tensor y = F::conv2d(x, w, b, o);
+        y.backward(dy.view(y.shape()));
+        return y;
+      };
+      const Tensor x = Tensor::from_vector(r.x, Shape(r.x_shape), true), w = Tensor::from_vector(r.w, ws, true);
+      const Tensor b = r.b.empty() ? Tensor() : Tensor::from_vector(r.b, {ws[0]}, true);
+      const Tensor y = run(x, w, b, Tensor::from_vector(r.dy, {static_cast<int64_t>(r.dy.size())}));
+      const Tensor ax = abs_tensor(r.x, Shape(r.x_shape)), aw = abs_tensor(r.w, ws);
+      const Tensor ab = r.b.empty() ? Tensor() : abs_tensor(r.b, {ws[0]});
+      const Tensor ay = run(ax, aw, ab, abs_tensor(r.dy, {static_cast<int64_t>(r.dy.size())}));
+      // y: C/groups·kh·kw products and the bias; dx: (out channels/groups)·kh·kw; dw, db: N·OH·OW.
+      const int64_t positions = y.size(0) * y.size(2) * y.size(3);
+      check_matches_torch(y.to_vector(), r.y, ws[1] * ws[2] * ws[3] + 1, ay.to_vector());
+      check_matches_torch(x.grad().to_vector(), r.dx, ws[0] / r.groups * ws[2] * ws[3], ax.grad().to_vector());
+      check_matches_torch(w.grad().to_vector(), r.dw, positions, aw.grad().to_vector());
+      if (b.defined()) check_matches_torch(b.grad().to_vector(), r.db, positions, ab.grad().to_vector());
     }
     for (const PoolReference& r : pool_references()) {
       CAPTURE(std::string(r.name));
-      const Tensor x = Tensor::from_vector(r.x, Shape(r.x_shape), true);
       const F::Pool2dOptions o{r.kernel, r.stride, r.padding};
-      const Tensor y = r.max ? F::max_pool2d(x, o) : F::avg_pool2d(x, o);
-      check_matches_torch(y.to_vector(), r.y);
-      y.backward(Tensor::from_vector(r.dy, y.shape()));
-      check_matches_torch(x.grad().to_vector(), r.dx);
+      const auto run = [&](const Tensor& x, const Tensor& dy) {
+        const Tensor y = r.max ? F::max_pool2d(x, o) : F::avg_pool2d(x, o);
+        y.backward(dy.view(y.shape()));
+        return y;
+      };
+      const Tensor x = Tensor::from_vector(r.x, Shape(r.x_shape), true);
+      const Tensor y = run(x, Tensor::from_vector(r.dy, {static_cast<int64_t>(r.dy.size())}));
+      // Max pooling routes |dy| through the same maxima as dy (on |x| they would move).
+      const Tensor ax = r.max ? Tensor::from_vector(r.x, Shape(r.x_shape), true) : abs_tensor(r.x, Shape(r.x_shape));
+      const Tensor ay = run(ax, abs_tensor(r.dy, {static_cast<int64_t>(r.dy.size())}));
+      // A window's k² values (a maximum is exact); an input's gradient gathers from ⌈k/stride⌉² windows.
+      const int64_t per_side = (r.kernel + r.stride - 1) / r.stride;
+      check_matches_torch(y.to_vector(), r.y, r.kernel * r.kernel, ay.to_vector());
+      check_matches_torch(x.grad().to_vector(), r.dx, per_side * per_side, ax.grad().to_vector());
     }
     for (const BatchNormReference& r : batch_norm_references()) {
       CAPTURE(std::string(r.name));
-      const int64_t c = Shape(r.x_shape)[1];
+      const int64_t c = Shape(r.x_shape)[1], per_channel = Shape(r.x_shape).numel() / c;
       Tensor w = Tensor::from_vector(r.w, {c}, true), b = Tensor::from_vector(r.b, {c}, true);
       Tensor mean = Tensor::zeros({c}), var = Tensor::ones({c});
       // Training steps on inputs x_k = x·(k + 1) + k; running statistics compared after each.
@@ -411,8 +464,8 @@ TEST_SUITE("cnn") {
         const Tensor xk =
             Tensor::from_vector(r.x, Shape(r.x_shape)) * static_cast<float>(k + 1) + static_cast<float>(k);
         F::batch_norm(xk, mean, var, w, b, true);
-        check_matches_torch(mean.to_vector(), r.running_mean[k]);
-        check_matches_torch(var.to_vector(), r.running_var[k]);
+        check_batch_norm_matches_torch(mean.to_vector(), r.running_mean[k], per_channel);
+        check_batch_norm_matches_torch(var.to_vector(), r.running_var[k], per_channel);
       }
       for (const bool training : {true, false}) {
         CAPTURE(training);
@@ -421,11 +474,11 @@ TEST_SUITE("cnn") {
         Tensor m = mean.clone(), v = var.clone();
         const Tensor y = F::batch_norm(x, m, v, w, b, training);
         const auto& want = training ? r.train : r.eval;
-        check_matches_torch(y.to_vector(), want.y);
+        check_batch_norm_matches_torch(y.to_vector(), want.y, per_channel);
         y.backward(Tensor::from_vector(r.dy, y.shape()));
-        check_matches_torch(x.grad().to_vector(), want.dx);
-        check_matches_torch(w.grad().to_vector(), want.dw);
-        check_matches_torch(b.grad().to_vector(), want.db);
+        check_batch_norm_matches_torch(x.grad().to_vector(), want.dx, per_channel);
+        check_batch_norm_matches_torch(w.grad().to_vector(), want.dw, per_channel);
+        check_batch_norm_matches_torch(b.grad().to_vector(), want.db, per_channel);
       }
     }
   }

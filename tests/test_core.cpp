@@ -26,13 +26,26 @@ std::vector<float> iota(int64_t n, float start = 0.f) {
   return v;
 }
 
-// Naive row-major matrix product, for checking matmul.
-std::vector<float> naive_matmul(const std::vector<float>& a, const std::vector<float>& b, int m, int k, int n) {
-  std::vector<float> c(static_cast<size_t>(m * n), 0.f);
+// Naive row-major matrix product in double, for checking matmul.
+std::vector<double> naive_matmul(const std::vector<float>& a, const std::vector<float>& b, int m, int k, int n) {
+  std::vector<double> c(static_cast<size_t>(m * n), 0.0);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j)
-      for (int p = 0; p < k; ++p) c[i * n + j] += a[i * k + p] * b[p * n + j];
+      for (int p = 0; p < k; ++p) c[i * n + j] += double{a[i * k + p]} * b[p * n + j];
   return c;
+}
+
+std::vector<float> absolute(std::vector<float> v) {
+  for (float& e : v) e = std::fabs(e);
+  return v;
+}
+
+// matmul's result against the exact product: each element is a k-term dot product that BLAS adds in
+// its own order, so it is within testing::reorder_tolerance of the exact value, with Σ|aᵢbᵢ| the
+// product of |a| and |b|.
+void check_matmul(const std::vector<float>& got, const std::vector<float>& a, const std::vector<float>& b, int m, int k,
+                  int n) {
+  testing::check_reordered(got, naive_matmul(a, b, m, k, n), k, naive_matmul(absolute(a), absolute(b), m, k, n));
 }
 
 void check_close(const std::vector<float>& got, const std::vector<float>& want, double eps = 1e-5) {
@@ -205,8 +218,11 @@ TEST_SUITE("core") {
     CHECK(argmax(x, 0).dtype() == DType::int32);
     CHECK(sum(x.transpose(0, 1), 1).to_vector() == std::vector<float>{5, 7, 9});
     CHECK(sum(Tensor::zeros({0})).item() == 0.f);
-    // Long sums stay accurate: a float accumulator running left to right would drift by ~1%.
-    CHECK(sum(Tensor::full({1000000}, 0.1f)).item() == doctest::Approx(100000.0).epsilon(1e-6));
+    // Long sums stay accurate: a float accumulator running left to right would drift by ~1%. The
+    // kernel adds in double (kernels/cpu/reduce.cpp), whose error here is n·2⁻⁵³·Σ ≈ 10⁻¹⁰ relative,
+    // and rounds once to float (2⁻²⁴ ≈ 6·10⁻⁸), so the result is float(10⁶ · 0.1f) within an ulp.
+    const double exact = 1e6 * double{0.1f};
+    CHECK(std::fabs(sum(Tensor::full({1000000}, 0.1f)).item() - exact) <= 0x1p-24 * exact);
   }
 
   TEST_CASE("reductions give bitwise the same results on 1 and 2 threads") {
@@ -239,17 +255,17 @@ TEST_SUITE("core") {
     Generator gen(1);
     const int m = 5, k = 7, n = 3;
     const Tensor a = Tensor::randn({m, k}, gen), b = Tensor::randn({k, n}, gen);
-    const auto want = naive_matmul(a.to_vector(), b.to_vector(), m, k, n);
-    check_close(matmul(a, b).to_vector(), want, 1e-4);
+    const auto av = a.to_vector(), bv = b.to_vector();
+    check_matmul(matmul(a, b).to_vector(), av, bv, m, k, n);
     const Tensor at = a.transpose(0, 1).contiguous().transpose(0, 1);  // same values, column-major
     const Tensor bt = b.transpose(0, 1).contiguous().transpose(0, 1);
-    check_close(matmul(at, b).to_vector(), want, 1e-4);
-    check_close(matmul(a, bt).to_vector(), want, 1e-4);
-    check_close(matmul(at, bt).to_vector(), want, 1e-4);
+    check_matmul(matmul(at, b).to_vector(), av, bv, m, k, n);
+    check_matmul(matmul(a, bt).to_vector(), av, bv, m, k, n);
+    check_matmul(matmul(at, bt).to_vector(), av, bv, m, k, n);
     // A stepped slice cannot be described to BLAS and is copied; the result is the same.
     const Tensor wide = Tensor::randn({m, 2 * k}, gen);
     const Tensor stepped = wide.slice(1, 0, 2 * k, 2);
-    check_close(matmul(stepped, b).to_vector(), naive_matmul(stepped.to_vector(), b.to_vector(), m, k, n), 1e-4);
+    check_matmul(matmul(stepped, b).to_vector(), stepped.to_vector(), bv, m, k, n);
     CHECK(matmul(Tensor::zeros({2, 0}), Tensor::zeros({0, 3})).to_vector() == std::vector<float>(6, 0.f));
   }
 
@@ -260,8 +276,8 @@ TEST_SUITE("core") {
     CHECK(y.shape() == Shape{3, 4, 2});
     for (int i = 0; i < 3; ++i) {
       const auto ai = a.slice(0, i, i + 1).reshape({4, 5}).to_vector();
-      check_close(y.slice(0, i, i + 1).to_vector(), naive_matmul(ai, b.slice(0, i, i + 1).to_vector(), 4, 5, 2), 1e-4);
-      check_close(yw.slice(0, i, i + 1).to_vector(), naive_matmul(ai, w.to_vector(), 4, 5, 2), 1e-4);
+      check_matmul(y.slice(0, i, i + 1).to_vector(), ai, b.slice(0, i, i + 1).to_vector(), 4, 5, 2);
+      check_matmul(yw.slice(0, i, i + 1).to_vector(), ai, w.to_vector(), 4, 5, 2);
     }
   }
 
