@@ -2,7 +2,7 @@
 // by the build), images as data: URIs, charts as JSON that the script draws. Nothing in it points
 // outside the file: a Content-Security-Policy lets the browser fetch nothing but data: images, and
 // every text from outside (a command line, a path, a model description) is escaped with '/' as an
-// entity, so the file holds no "//" at all outside its base64 images (tests/test_report.cpp checks).
+// entity, so the file holds no "//" at all outside its base64 images (tests/test_seeing.cpp checks).
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // optimizer's state, instead of one pass per term of the update (kernels/optimizer_math.h).
 // Every branch of an update (weight decay or not, amsgrad, centered, …) is fixed for a whole call:
 // decided once, outside the loop, so the loop body is straight-line arithmetic that vectorizes.
-// NOTE: this file is compiled with -fno-math-errno (kernels/CMakeLists.txt), or g++ would keep
+// NOTE: this file is compiled with -fno-math-errno (CMakeLists.txt), or g++ would keep
 // sqrtf a scalar call for the sake of errno and no adaptive loop would vectorize.
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/parallel.h"
