@@ -1,6 +1,7 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
-// library, module by module, in dependency order (kernels ← core ← autograd ← nn, optim; core ← data;
-// dist above them all).
+// library, module by module, each after the modules it uses (scripts/check-layering): core, autograd
+// (ops on tensors), optim (on autograd), data (on core), nn (layers, and the training step and
+// evaluation, which use optim and data), dist (on all of them). Each header once.
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -23,29 +24,6 @@
 #include <minidl/autograd/reduce.h>           // sum, mean, max, argmax
 #include <minidl/autograd/softmax.h>          // softmax, log_softmax
 #include <minidl/autograd/to_dot.h>           // to_dot: the tape as a Graphviz graph
-
-// ---- dist: data-parallel training over MPI (a world of one process without it)
-#include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
-#include <minidl/dist/collectives.h>    // all_reduce, broadcast, barrier, all_reduce_async
-#include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
-#include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
-#include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
-
-// ---- nn: layers and losses
-#include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
-#include <minidl/nn/batch_norm.h>  // BatchNorm1d, BatchNorm2d
-#include <minidl/nn/clip_grad.h>   // clip_grad_norm, grad_squared_norms
-#include <minidl/nn/conv2d.h>      // Conv2d
-#include <minidl/nn/dropout.h>     // Dropout
-#include <minidl/nn/evaluate.h>    // evaluate(model, loader): loss, accuracy, confusion matrix
-#include <minidl/nn/functional.h>  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
-#include <minidl/nn/linear.h>      // Linear
-#include <minidl/nn/loss.h>        // MSELoss, CrossEntropyLoss
-#include <minidl/nn/model_spec.h>  // build_model("conv(32,3,padding=1) relu …"), plan_model
-#include <minidl/nn/module.h>      // Module: parameters(), buffers(), state_dict(), train()/eval()
-#include <minidl/nn/pooling.h>     // MaxPool2d, AvgPool2d
-#include <minidl/nn/sequential.h>  // Sequential, mlp()
-#include <minidl/nn/train_step.h>  // train_step(model, optimizer, inputs, targets): the step minidl train takes
 
 // ---- optim: optimizers and learning-rate schedules
 #include <minidl/optim/adagrad.h>       // Adagrad: torch.optim.Adagrad
@@ -71,6 +49,22 @@
 #include <minidl/data/mnist.h>                // MNIST, FashionMNIST
 #include <minidl/data/safetensors.h>          // save_safetensors, load_safetensors
 #include <minidl/data/shard.h>                // Shard: a rank's part of every batch (data parallelism)
+
+// ---- nn: layers and losses
+#include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
+#include <minidl/nn/batch_norm.h>  // BatchNorm1d, BatchNorm2d
+#include <minidl/nn/clip_grad.h>   // clip_grad_norm, grad_squared_norms
+#include <minidl/nn/conv2d.h>      // Conv2d
+#include <minidl/nn/dropout.h>     // Dropout
+#include <minidl/nn/evaluate.h>    // evaluate(model, loader): loss, accuracy, confusion matrix
+#include <minidl/nn/functional.h>  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
+#include <minidl/nn/linear.h>      // Linear
+#include <minidl/nn/loss.h>        // MSELoss, CrossEntropyLoss
+#include <minidl/nn/model_spec.h>  // build_model("conv(32,3,padding=1) relu …"), plan_model
+#include <minidl/nn/module.h>      // Module: parameters(), buffers(), state_dict(), train()/eval()
+#include <minidl/nn/pooling.h>     // MaxPool2d, AvgPool2d
+#include <minidl/nn/sequential.h>  // Sequential, mlp()
+#include <minidl/nn/train_step.h>  // train_step(model, optimizer, inputs, targets): the step minidl train takes
 
 // ---- dist: data-parallel training over MPI (a world of one process without it)
 #include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
