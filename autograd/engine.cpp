@@ -1,6 +1,7 @@
-// The backward pass. Nodes are collected from the loss's grad_fn through their inputs, then run in
-// reverse tape order (newest first): a node's creation number is larger than its inputs' nodes', so
-// every gradient flowing into a node is complete before it runs. Gradients reaching a tensor along
+// The backward pass, in micrograd's two steps: collect the nodes the loss reaches (Engine::
+// collect_tape), then replay them in reverse tape order, newest first (Engine::replay): a node's
+// creation number is larger than its inputs' nodes', so every gradient flowing into a node is
+// complete before it runs. Gradients reaching a tensor along
 // several paths are summed; leaves accumulate into grad() across backward() calls, as in PyTorch.
 // Afterwards the graph is released (closures and saved tensors freed); a second backward() through
 // it throws. With a GradReadyHook installed, each leaf is reported as soon as the last node that
@@ -118,6 +119,104 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
   leaf.grad = exclusive ? std::move(g) : dispatch::copy(g);
 }
 
+// The scratch vectors of a backward pass: kept between calls (per thread), so a training step's
+// backward allocates nothing once they have grown; a backward started from inside a closure (a
+// nested pass) gets fresh ones.
+class ScratchScope {
+ public:
+  ScratchScope() : scratch_(depth_++ == 0 ? reused_ : fresh_) {}
+  ~ScratchScope() { --depth_; }
+  Scratch& operator*() { return scratch_; }
+
+ private:
+  static thread_local Scratch reused_;
+  static thread_local int depth_;
+  Scratch fresh_;
+  Scratch& scratch_;
+};
+thread_local Scratch ScratchScope::reused_;
+thread_local int ScratchScope::depth_ = 0;
+
+}  // namespace
+
+// The steps of the backward pass, with access to the nodes' bookkeeping (pending gradients, the
+// pass that last saw them).
+struct Engine {
+  // The part of the tape that `root` reaches, newest first: micrograd's topological order, obtained by
+  // sorting on the number each node got when its op ran (a node is always newer than its inputs').
+  // shared_ptrs keep each node alive until all are released, whatever order release() drops their
+  // inputs in. A node is marked seen with this pass's number.
+  static void collect_tape(const std::shared_ptr<Node>& root, Scratch& scratch) {
+    const uint64_t pass = next_pass++;
+    auto& tape = scratch.tape;
+    auto& stack = scratch.stack;
+    tape.assign(1, root);
+    stack.assign(1, root.get());
+    root->seen_in_pass_ = pass;
+    while (!stack.empty()) {
+      Node* node = stack.back();
+      stack.pop_back();
+      check(!node->released(), "backward: the graph through '", node->name(),
+            "' was already released by an earlier backward(); run the forward pass again (each forward "
+            "pass supports one backward)");
+      for (const Tensor& input : node->inputs()) {
+        if (!input.defined()) continue;  // an optional input left out (a layer without bias)
+        const auto& fn = detail::impl_of(input)->grad_fn;
+        if (fn && fn->seen_in_pass_ != pass) {
+          fn->seen_in_pass_ = pass;
+          tape.push_back(fn);
+          stack.push_back(fn.get());
+        }
+      }
+    }
+    std::sort(tape.begin(), tape.end(), [](const auto& a, const auto& b) { return a->sequence_nr() > b->sequence_nr(); });
+  }
+
+  // Hands each input of `node` its gradient: added to what other paths already brought to the node
+  // that made it, or accumulated into a leaf's grad().
+  static void send_grads(const Node& node, Grads& grads) {
+    for (size_t i = 0; i < node.inputs().size(); ++i) {
+      const Tensor& input = node.inputs()[i];
+      Tensor& g = grads[i];
+      if (!g.defined() || !input.defined() || !input.requires_grad()) continue;
+      check(g.shape() == input.shape(), "backward: '", node.name(), "' returned a gradient of shape ", g.shape(),
+            " for input ", i, " of shape ", input.shape(), " (a bug in that op's backward)");
+      if (const auto& fn = detail::impl_of(input)->grad_fn)
+        fn->pending_grad_ = fn->pending_grad_.defined()
+                                ? dispatch::binary(kernels::BinaryOp::add, fn->pending_grad_, g, "backward")
+                                : std::move(g);
+      else
+        accumulate_into_leaf(*detail::impl_of(input), std::move(g));
+    }
+  }
+
+  // The replay: newest first, each node turns the gradient of its output into its inputs'.
+  static void replay(const std::vector<std::shared_ptr<Node>>& tape, const Tensor& seed, std::vector<LeafUses>& leaves) {
+    tape.front()->pending_grad_ = seed;
+    for (const auto& node : tape) {
+      Tensor dout = std::move(node->pending_grad_);
+      if (dout.defined()) {  // else no path from the root carried a gradient here
+        node->check_saved_versions();
+        Grads grads = node->backward(dout);
+        dout = Tensor{};  // so that pass-through gradients can be handed on without a copy
+        send_grads(*node, grads);
+      }
+      if (!leaves.empty()) release_leaf_uses(*node, leaves);
+    }
+  }
+};
+
+namespace {
+// Releases every node of the tape when the pass ends, also when a closure throws: the graph is
+// spent either way.
+struct ReleaseAll {
+  std::vector<std::shared_ptr<Node>>& tape;
+  ~ReleaseAll() {
+    for (auto& node : tape) node->release();
+    tape.clear();
+  }
+};
+
 }  // namespace
 
 void run_backward(const Tensor& root, const Tensor& seed) {
@@ -127,83 +226,13 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     for (GradReadyHook* hook : GradReadyHook::active()) (*hook)(root);
     return;
   }
-
-  // The reachable part of the tape, newest first. shared_ptrs keep each node alive until all are
-  // released, whatever order release() drops their inputs in. The vectors are kept between calls
-  // (per thread), so a training step's backward allocates nothing once they have grown; a backward
-  // started from inside a closure gets fresh ones. A node is marked seen with this pass's number.
-  static thread_local Scratch reused;
-  static thread_local int depth = 0;
-  Scratch fresh;
-  Scratch& scratch = depth == 0 ? reused : fresh;
-  struct Depth {
-    Depth() { ++depth; }
-    ~Depth() { --depth; }
-  } nesting;
-  const uint64_t pass = next_pass++;
-  auto& tape = scratch.tape;
-  auto& stack = scratch.stack;
-  tape.clear();
-  stack.clear();
-  stack.push_back(root.grad_fn().get());
-  tape.push_back(root.grad_fn());
-  root.grad_fn()->seen_in_pass_ = pass;
-  while (!stack.empty()) {
-    Node* node = stack.back();
-    stack.pop_back();
-    check(!node->released(), "backward: the graph through '", node->name(),
-          "' was already released by an earlier backward(); run the forward pass again (each forward "
-          "pass supports one backward)");
-    for (const Tensor& input : node->inputs()) {
-      if (!input.defined()) continue;  // an optional input left out (a layer without bias)
-      const auto& fn = detail::impl_of(input)->grad_fn;
-      if (fn && fn->seen_in_pass_ != pass) {
-        fn->seen_in_pass_ = pass;
-        tape.push_back(fn);
-        stack.push_back(fn.get());
-      }
-    }
-  }
-  std::sort(tape.begin(), tape.end(), [](const auto& a, const auto& b) { return a->sequence_nr() > b->sequence_nr(); });
-
-  struct ReleaseAll {  // also when a closure throws: the graph is spent either way
-    std::vector<std::shared_ptr<Node>>& tape;
-    ~ReleaseAll() {
-      for (auto& node : tape) node->release();
-      tape.clear();
-    }
-  } release_all{tape};
-
-  auto& leaves = scratch.leaves;
-  leaves.clear();
-  if (!GradReadyHook::active().empty()) count_leaf_uses(tape, leaves);
-
-  root.grad_fn()->pending_grad_ = seed;
-  for (const auto& node : tape) {
-    Tensor dout = std::move(node->pending_grad_);
-    if (!dout.defined()) {  // no path from the root carried a gradient here
-      if (!leaves.empty()) release_leaf_uses(*node, leaves);
-      continue;
-    }
-    node->check_saved_versions();
-    Grads grads = node->backward(dout);
-    dout = Tensor{};  // so that pass-through gradients can be handed on without a copy
-    for (size_t i = 0; i < node->inputs().size(); ++i) {
-      const Tensor& input = node->inputs()[i];
-      Tensor& g = grads[i];
-      if (!g.defined() || !input.defined() || !input.requires_grad()) continue;
-      check(g.shape() == input.shape(), "backward: '", node->name(), "' returned a gradient of shape ", g.shape(),
-            " for input ", i, " of shape ", input.shape(), " (a bug in that op's backward)");
-      if (const auto& fn = detail::impl_of(input)->grad_fn) {
-        fn->pending_grad_ = fn->pending_grad_.defined()
-                                ? dispatch::binary(kernels::BinaryOp::add, fn->pending_grad_, g, "backward")
-                                : std::move(g);
-      } else {
-        accumulate_into_leaf(*detail::impl_of(input), std::move(g));
-      }
-    }
-    if (!leaves.empty()) release_leaf_uses(*node, leaves);
-  }
+  ScratchScope scope;
+  Scratch& scratch = *scope;
+  Engine::collect_tape(root.grad_fn(), scratch);
+  ReleaseAll release_all{scratch.tape};
+  scratch.leaves.clear();
+  if (!GradReadyHook::active().empty()) count_leaf_uses(scratch.tape, scratch.leaves);
+  Engine::replay(scratch.tape, seed, scratch.leaves);
 }
 
 }  // namespace autograd

@@ -70,7 +70,7 @@ class Node {
   virtual void release();
 
  private:
-  friend void run_backward(const Tensor& root, const Tensor& seed);
+  friend struct Engine;  // the backward pass (autograd/engine.cpp) keeps its bookkeeping here
   const char* name_;
   uint64_t sequence_nr_;
   std::array<Tensor, kMaxInputs> inputs_;

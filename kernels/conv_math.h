@@ -181,5 +181,41 @@ MINIDL_HD inline float dropout_factor(uint64_t seed, int64_t i, float p, float s
   return u >= p ? scale : 0.f;
 }
 
+/// Batch norm over a channel's m values, PyTorch's formulas. The statistics are sums in double, each
+/// backend its own reduction (the CPU a loop, CUDA a block tree); what they become is computed here.
+///
+/// Forward: y = x·alpha + beta, with invstd = 1/√(var + eps) (var the biased variance, squares/m),
+/// alpha = invstd·weight and beta = bias − mean·alpha.
+struct BatchNormAffine {
+  float invstd, alpha, beta;
+};
+MINIDL_HD inline BatchNormAffine batch_norm_affine(double mean, double var, float eps, float weight, float bias) {
+  const float invstd = static_cast<float>(1.0 / ::sqrt(var + static_cast<double>(eps)));
+  const float alpha = invstd * weight;
+  return {invstd, alpha, bias - static_cast<float>(mean) * alpha};
+}
+
+/// A training step's running statistics: exponential averages, the variance unbiased (squares/(m − 1)).
+MINIDL_HD inline void batch_norm_update_running(float& running_mean, float& running_var, double mean, double squares,
+                                                int64_t m, float momentum) {
+  running_mean = static_cast<float>(momentum * mean + (1.0 - momentum) * running_mean);
+  running_var = static_cast<float>(momentum * squares / static_cast<double>(m - 1) + (1.0 - momentum) * running_var);
+}
+
+/// Backward, from the channel's Σdy and Σdy·(x − mean): in training (the statistics depend on x)
+///   dx = (dy − mean(dy) − (x − mean)·k)·invstd·w,  k = Σdy·(x − mean)·invstd² / m,
+/// in evaluation dx = dy·invstd·w; dweight = Σdy·(x − mean)·invstd and dbias = Σdy in both.
+struct BatchNormGrad {
+  float mean_dy, k;
+};
+MINIDL_HD inline BatchNormGrad batch_norm_grad(double sum_dy, double dot, float invstd, int64_t m) {
+  return {static_cast<float>(sum_dy / static_cast<double>(m)),
+          static_cast<float>(dot * invstd * invstd / static_cast<double>(m))};
+}
+MINIDL_HD inline float batch_norm_dx_training(float dy, float x, float mean, float invstd, float w, BatchNormGrad g) {
+  return (dy - g.mean_dy - (x - mean) * g.k) * invstd * w;
+}
+MINIDL_HD inline float batch_norm_dx_eval(float dy, float invstd, float w) { return dy * invstd * w; }
+
 }  // namespace math
 }  // namespace minidl::kernels

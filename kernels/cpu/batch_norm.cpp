@@ -1,9 +1,11 @@
 // Batch normalization, a channel per task: x is [n, c, inner], so a channel is n runs of `inner`
 // contiguous values. Statistics are summed in double, the mean first and then the squared
-// deviations (two passes: no cancellation), as PyTorch's CPU kernel does; the output is
-// x·alpha + beta with alpha = invstd·weight and beta = bias − mean·alpha, PyTorch's formula.
+// deviations (two passes: no cancellation), as PyTorch's CPU kernel does; what the sums become (the
+// affine coefficients, the running statistics, the gradient's formula) is kernels/conv_math.h's,
+// shared with the CUDA kernel.
 #include <cmath>
 
+#include "kernels/conv_math.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/parallel.h"
 
@@ -26,20 +28,15 @@ void batch_norm_forward(float* y, float* save_mean, float* save_invstd, float* r
           for (int64_t k = 0, at = (b * c + ch) * inner; k < inner; ++k)
             squares += (x[at + k] - mean) * (x[at + k] - mean);
         var = squares / static_cast<double>(m);
-        if (running_mean) {
-          running_mean[ch] = static_cast<float>(momentum * mean + (1.0 - momentum) * running_mean[ch]);
-          running_var[ch] =
-              static_cast<float>(momentum * squares / static_cast<double>(m - 1) + (1.0 - momentum) * running_var[ch]);
-        }
+        if (running_mean) math::batch_norm_update_running(running_mean[ch], running_var[ch], mean, squares, m, momentum);
       } else {
         mean = running_mean[ch];
         var = running_var[ch];
       }
-      const float invstd = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+      const auto [invstd, alpha, beta] =
+          math::batch_norm_affine(mean, var, eps, weight ? weight[ch] : 1.f, bias ? bias[ch] : 0.f);
       save_mean[ch] = static_cast<float>(mean);
       save_invstd[ch] = invstd;
-      const float alpha = invstd * (weight ? weight[ch] : 1.f);
-      const float beta = (bias ? bias[ch] : 0.f) - static_cast<float>(mean) * alpha;
       for (int64_t b = 0; b < n; ++b)
         for (int64_t k = 0, at = (b * c + ch) * inner; k < inner; ++k) y[at + k] = x[at + k] * alpha + beta;
     }
@@ -62,17 +59,11 @@ void batch_norm_backward(float* dx, float* dweight, float* dbias, const float* d
       if (dweight) dweight[ch] = static_cast<float>(dot * invstd);
       if (dbias) dbias[ch] = static_cast<float>(sum);
       if (!dx) continue;
-      if (training) {
-        // dx = (dy − mean(dy) − (x − mean)·k)·invstd·w with k = Σ dy·(x − mean)·invstd² / M
-        const float k = static_cast<float>(dot * invstd * invstd / static_cast<double>(m));
-        const float mean_dy = static_cast<float>(sum / static_cast<double>(m));
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t j = 0, at = (b * c + ch) * inner; j < inner; ++j)
-            dx[at + j] = (dy[at + j] - mean_dy - (x[at + j] - mean) * k) * invstd * w;
-      } else {
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t j = 0, at = (b * c + ch) * inner; j < inner; ++j) dx[at + j] = dy[at + j] * invstd * w;
-      }
+      const math::BatchNormGrad g = math::batch_norm_grad(sum, dot, invstd, m);
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t j = 0, at = (b * c + ch) * inner; j < inner; ++j)
+          dx[at + j] = training ? math::batch_norm_dx_training(dy[at + j], x[at + j], mean, invstd, w, g)
+                                : math::batch_norm_dx_eval(dy[at + j], invstd, w);
     }
   });
 }

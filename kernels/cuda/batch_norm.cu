@@ -1,8 +1,9 @@
 // Batch normalization: a block per channel. The statistics and the backward's two sums are block
-// reductions in double (a fixed tree, so runs repeat bit for bit); the elementwise parts use the
-// same formulas as kernels/cpu/batch_norm.cpp.
+// reductions in double (a fixed tree, so runs repeat bit for bit); what the sums become is
+// kernels/conv_math.h's, shared with kernels/cpu/batch_norm.cpp.
 #include <cmath>
 
+#include "kernels/conv_math.h"
 #include "kernels/cuda/runtime.cuh"
 
 namespace minidl::kernels::cuda {
@@ -41,21 +42,19 @@ __global__ void batch_norm_forward_kernel(float* y, float* save_mean, float* sav
       const double squares = channel_sum(
           x, n, c, inner, ch, [&](int64_t at) { return (x[at] - mean) * (x[at] - mean); }, shared);
       var = squares / static_cast<double>(m);
-      if (threadIdx.x == 0 && running_mean) {
-        running_mean[ch] = static_cast<float>(momentum * mean + (1.0 - momentum) * running_mean[ch]);
-        running_var[ch] =
-            static_cast<float>(momentum * squares / static_cast<double>(m - 1) + (1.0 - momentum) * running_var[ch]);
-      }
+      if (threadIdx.x == 0 && running_mean)
+        math::batch_norm_update_running(running_mean[ch], running_var[ch], mean, squares, m, momentum);
     } else {
       mean = running_mean[ch];
       var = running_var[ch];
     }
     if (threadIdx.x == 0) {
-      const float invstd = static_cast<float>(1.0 / sqrt(var + static_cast<double>(eps)));
+      const math::BatchNormAffine a =
+          math::batch_norm_affine(mean, var, eps, weight ? weight[ch] : 1.f, bias ? bias[ch] : 0.f);
       save_mean[ch] = static_cast<float>(mean);
-      save_invstd[ch] = invstd;
-      alpha_beta[0] = invstd * (weight ? weight[ch] : 1.f);
-      alpha_beta[1] = (bias ? bias[ch] : 0.f) - static_cast<float>(mean) * alpha_beta[0];
+      save_invstd[ch] = a.invstd;
+      alpha_beta[0] = a.alpha;
+      alpha_beta[1] = a.beta;
     }
     __syncthreads();
     const float alpha = alpha_beta[0], beta = alpha_beta[1];
@@ -87,11 +86,11 @@ __global__ void batch_norm_backward_kernel(float* dx, float* dweight, float* dbi
     }
     __syncthreads();
     if (dx) {
-      const float k = static_cast<float>(sums[1] * invstd * invstd / static_cast<double>(m));
-      const float mean_dy = static_cast<float>(sums[0] / static_cast<double>(m));
+      const math::BatchNormGrad g = math::batch_norm_grad(sums[0], sums[1], invstd, m);
       for (int64_t t = threadIdx.x; t < m; t += blockDim.x) {
         const int64_t at = ((t / inner) * c + ch) * inner + t % inner;
-        dx[at] = training ? (dy[at] - mean_dy - (x[at] - mean) * k) * invstd * w : dy[at] * invstd * w;
+        dx[at] = training ? math::batch_norm_dx_training(dy[at], x[at], mean, invstd, w, g)
+                          : math::batch_norm_dx_eval(dy[at], invstd, w);
       }
     }
     __syncthreads();

@@ -14,91 +14,78 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
-// ---- kernels
+// ---- each optimizer's element: its math, and the name its launch errors give
 
-__global__ void sgd_step_kernel(math::SgdChunk chunk, SgdHyper hyper) {
-  int k = 0;
-  MINIDL_GRID_LOOP(i, chunk.start[chunk.count]) {
-    k = math::sgd_chunk_tensor(chunk, i, k);
-    const SgdTensor& t = chunk.tensors[k];
-    const int64_t e = i - chunk.start[k];
+struct SgdElement {
+  static constexpr const char* kName = "sgd_step_kernel";
+  __device__ void operator()(const SgdTensor& t, int64_t e, const SgdHyper& hyper) const {
     math::sgd_update(t.param[e], t.grad[e], t.buffer ? t.buffer + e : nullptr, t.first, hyper);
   }
-}
+};
 
-__global__ void adam_step_kernel(math::TensorChunk<OptimTensor> chunk, AdamHyper hyper) {
-  int k = 0;
-  MINIDL_GRID_LOOP(i, chunk.start[chunk.count]) {
-    k = math::chunk_tensor(chunk, i, k);
-    const OptimTensor& t = chunk.tensors[k];
-    const int64_t e = i - chunk.start[k];
+struct AdamElement {
+  static constexpr const char* kName = "adam_step_kernel";
+  __device__ void operator()(const OptimTensor& t, int64_t e, const AdamHyper& hyper) const {
     math::adam_update(t.param[e], t.grad[e], t.state[0][e], t.state[1][e], t.state[2] ? t.state[2] + e : nullptr, hyper,
                       t.step_size, t.correction);
   }
-}
+};
 
-__global__ void rmsprop_step_kernel(math::TensorChunk<OptimTensor> chunk, RMSpropHyper hyper) {
-  int k = 0;
-  MINIDL_GRID_LOOP(i, chunk.start[chunk.count]) {
-    k = math::chunk_tensor(chunk, i, k);
-    const OptimTensor& t = chunk.tensors[k];
-    const int64_t e = i - chunk.start[k];
+struct RMSpropElement {
+  static constexpr const char* kName = "rmsprop_step_kernel";
+  __device__ void operator()(const OptimTensor& t, int64_t e, const RMSpropHyper& hyper) const {
     math::rmsprop_update(t.param[e], t.grad[e], t.state[0][e], t.state[1] ? t.state[1] + e : nullptr,
                          t.state[2] ? t.state[2] + e : nullptr, hyper);
   }
-}
+};
 
-__global__ void adagrad_step_kernel(math::TensorChunk<OptimTensor> chunk, AdagradHyper hyper) {
+struct AdagradElement {
+  static constexpr const char* kName = "adagrad_step_kernel";
+  __device__ void operator()(const OptimTensor& t, int64_t e, const AdagradHyper& hyper) const {
+    math::adagrad_update(t.param[e], t.grad[e], t.state[0][e], hyper, t.step_size);
+  }
+};
+
+// ---- one kernel and one launcher for them all
+
+// A grid-stride walk over the concatenation of a chunk's tensors, Element's update on each element.
+template <class Element, class T, class Hyper>
+__global__ void step_kernel(math::TensorChunk<T> chunk, Hyper hyper) {
   int k = 0;
   MINIDL_GRID_LOOP(i, chunk.start[chunk.count]) {
     k = math::chunk_tensor(chunk, i, k);
-    const OptimTensor& t = chunk.tensors[k];
-    const int64_t e = i - chunk.start[k];
-    math::adagrad_update(t.param[e], t.grad[e], t.state[0][e], hyper, t.step_size);
+    Element{}(chunk.tensors[k], i - chunk.start[k], hyper);
   }
 }
 
 // One launch per kPerLaunch tensors.
-template <class T, class Launch>
-void in_chunks(const T* tensors, int64_t count, Launch&& launch) {
+template <class Element, class T, class Hyper>
+void launch_steps(const T* tensors, int64_t count, const Hyper& hyper) {
   for (int64_t first = 0; first < count; first += math::TensorChunk<T>::kPerLaunch) {
     const auto chunk =
         math::make_chunk(tensors + first, std::min<int64_t>(count - first, math::TensorChunk<T>::kPerLaunch));
     const int64_t n = chunk.start[chunk.count];
-    if (n > 0) launch(chunk, n);
+    if (n == 0) continue;
+    step_kernel<Element><<<grid_for(n), kThreads, 0, stream()>>>(chunk, hyper);
+    check_launch(Element::kName, __FILE__, __LINE__);
   }
 }
 
 }  // namespace
 
-// ---- launchers
+// ---- the kernel table's entries
 
 void sgd_step(const SgdTensor* tensors, int64_t count, const SgdHyper& hyper) {
-  in_chunks(tensors, count, [&](const math::SgdChunk& chunk, int64_t n) {
-    sgd_step_kernel<<<grid_for(n), kThreads, 0, stream()>>>(chunk, hyper);
-    MINIDL_CUDA_CHECK_LAUNCH(sgd_step_kernel);
-  });
+  launch_steps<SgdElement>(tensors, count, hyper);
 }
-
 void adam_step(const OptimTensor* tensors, int64_t count, const AdamHyper& hyper) {
-  in_chunks(tensors, count, [&](const math::TensorChunk<OptimTensor>& chunk, int64_t n) {
-    adam_step_kernel<<<grid_for(n), kThreads, 0, stream()>>>(chunk, hyper);
-    MINIDL_CUDA_CHECK_LAUNCH(adam_step_kernel);
-  });
+  launch_steps<AdamElement>(tensors, count, hyper);
 }
-
 void rmsprop_step(const OptimTensor* tensors, int64_t count, const RMSpropHyper& hyper) {
-  in_chunks(tensors, count, [&](const math::TensorChunk<OptimTensor>& chunk, int64_t n) {
-    rmsprop_step_kernel<<<grid_for(n), kThreads, 0, stream()>>>(chunk, hyper);
-    MINIDL_CUDA_CHECK_LAUNCH(rmsprop_step_kernel);
-  });
+  launch_steps<RMSpropElement>(tensors, count, hyper);
 }
-
 void adagrad_step(const OptimTensor* tensors, int64_t count, const AdagradHyper& hyper) {
-  in_chunks(tensors, count, [&](const math::TensorChunk<OptimTensor>& chunk, int64_t n) {
-    adagrad_step_kernel<<<grid_for(n), kThreads, 0, stream()>>>(chunk, hyper);
-    MINIDL_CUDA_CHECK_LAUNCH(adagrad_step_kernel);
-  });
+  launch_steps<AdagradElement>(tensors, count, hyper);
 }
 
 }  // namespace minidl::kernels::cuda
