@@ -450,4 +450,89 @@ Tensor dropout_mask(const Shape& shape, Device device, float p, uint64_t seed) {
   return mask;
 }
 
+// ---- layer normalization (language models; here beside batch norm, its per-channel sibling)
+
+LayerNormResult layer_norm(const Tensor& x_in, int64_t cols, const Tensor& weight, const Tensor& bias, float eps,
+                           const char* op) {
+  check_float(x_in, op);
+  check(cols > 0 && x_in.numel() % cols == 0, op, ": cannot normalize ", x_in.shape(), " over groups of ", cols,
+        " elements");
+  for (const Tensor* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    check_float(*p, op);
+    check_same_device(x_in, *p, op);
+    check(p->numel() == cols, op, ": weight/bias of shape ", p->shape(), " for ", cols, " normalized elements");
+  }
+  const Tensor x = contiguous(x_in), w = weight.defined() ? contiguous(weight) : Tensor{},
+               b = bias.defined() ? contiguous(bias) : Tensor{};
+  const int64_t rows = x.numel() / cols;
+  LayerNormResult r{detail::make_tensor(x.shape(), DType::float32, x.device()),
+                    detail::make_tensor(Shape{rows}, DType::float32, x.device()),
+                    detail::make_tensor(Shape{rows}, DType::float32, x.device())};
+  if (rows == 0) return r;
+  backend(x).layer_norm_forward(ptr<float>(r.y), ptr<float>(r.mean), ptr<float>(r.rstd),
+                          ptr<float>(x), ptr<float>(w),
+                          ptr<float>(b), rows, cols, eps);
+  return r;
+}
+
+LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x_in, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& rstd, bool need_dx, bool need_dweight, bool need_dbias) {
+  const int64_t rows = mean.numel(), cols = rows ? x_in.numel() / rows : 0;
+  const Tensor x = contiguous(x_in), g = contiguous(dy), w = weight.defined() ? contiguous(weight) : Tensor{};
+  const auto make = [&](bool need, const Shape& s) {
+    return need ? detail::make_tensor(s, DType::float32, x.device()) : Tensor{};
+  };
+  LayerNormGrads r{make(need_dx, x.shape()), make(need_dweight, weight.defined() ? weight.shape() : Shape{}),
+                   make(need_dbias, Shape{cols})};
+  if (rows == 0) {
+    for (Tensor* t : {&r.dweight, &r.dbias})
+      if (t->defined()) fill(*t, 0.f);
+    return r;
+  }
+  const auto p = [](const Tensor& t) { return ptr<float>(t); };
+  backend(x).layer_norm_backward(p(r.dx), p(r.dweight), p(r.dbias), p(g), p(x), p(w), p(mean), p(rstd), rows, cols);
+  return r;
+}
+
+// ---- fused attention (language models)
+
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+                          const char* op) {
+  for (const Tensor* t : {&q, &k, &v}) {
+    check_float(*t, op);
+    check_same_device(q, *t, op);
+  }
+  check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op, ": expected q [..., T, D], k and v [..., S, D] ",
+        "of one rank (at least 2), got ", q.shape(), ", ", k.shape(), ", ", v.shape());
+  bool same = k.shape() == v.shape() && q.size(-1) == k.size(-1);
+  for (int d = 0; same && d < q.dim() - 2; ++d) same = q.shape()[d] == k.shape()[d];
+  check(same, op, ": shapes of q ", q.shape(), ", k ", k.shape(), " and v ", v.shape(),
+        " do not match (q [..., T, D], k and v [..., S, D] with the same leading dims)");
+  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1);
+  const int64_t heads = t * d > 0 ? q.numel() / (t * d) : 0;
+  const Tensor qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
+  AttentionResult r{new_tensor(q.shape(), q.device()), new_tensor(Shape{heads, t}, q.device())};
+  if (r.out.numel() == 0) return r;
+  backend(q).attention_forward(ptr<float>(r.out), ptr<float>(r.lse), ptr<float>(qc), ptr<float>(kc), ptr<float>(vc),
+                               heads, t, s, d, scale, causal);
+  return r;
+}
+
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal) {
+  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1), heads = lse.size(0);
+  const Tensor g = contiguous(dout), qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
+  AttentionGrads r{new_tensor(q.shape(), q.device()), new_tensor(k.shape(), q.device()),
+                   new_tensor(v.shape(), q.device())};
+  for (Tensor* x : {&r.dq, &r.dk, &r.dv})
+    if (x->numel() > 0 && (heads * t == 0 || d == 0)) fill(*x, 0.f);
+  if (heads * t == 0 || d == 0) return r;
+  const Tensor delta = new_tensor(Shape{heads, t}, q.device());
+  backend(q).attention_backward(ptr<float>(r.dq), ptr<float>(r.dk), ptr<float>(r.dv), ptr<float>(delta), ptr<float>(g),
+                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(out), ptr<float>(lse),
+                                heads, t, s, d, scale, causal);
+  return r;
+}
+
 }  // namespace minidl::dispatch
