@@ -132,9 +132,8 @@ Tensor tanh(const Tensor& x) {
 // y = |x|;  dx = dy·sign(x)   (0 at x = 0)
 Tensor abs(const Tensor& x) {
   Tensor y = dispatch::unary(UnaryOp::abs, x, "abs");
-  record("abs", y, {x}, Saves{x}, [x](const Tensor& dy) {
-    return Grads{dispatch::binary(BinaryOp::abs_backward, x, dy, "abs")};
-  });
+  record("abs", y, {x}, Saves{x},
+         [x](const Tensor& dy) { return Grads{dispatch::binary(BinaryOp::abs_backward, x, dy, "abs")}; });
   return y;
 }
 

@@ -67,7 +67,8 @@ Tensor triangle(const Tensor& x, int64_t diagonal, bool lower, const char* op) {
   const Tensor zero = Tensor::zeros({}, {.device = x.device()});
   Tensor y = dispatch::where(mask, x, zero, op);
   // y = m ? x : 0;  dx = m ? dy : 0
-  record(op, y, {x}, Saves{}, [mask, zero, op](const Tensor& dy) { return Grads{dispatch::where(mask, dy, zero, op)}; });
+  record(op, y, {x}, Saves{},
+         [mask, zero, op](const Tensor& dy) { return Grads{dispatch::where(mask, dy, zero, op)}; });
   return y;
 }
 

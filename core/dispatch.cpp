@@ -253,8 +253,8 @@ void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a_in, const Ten
 
 Tensor where(const Tensor& mask_in, const Tensor& a, const Tensor& b, const char* op) {
   check_defined(mask_in, op);
-  check(mask_in.dtype() == DType::float32 || mask_in.dtype() == DType::int32, op, ": mask must be float32 or int32, got ",
-        mask_in.dtype(), " ", mask_in.shape());
+  check(mask_in.dtype() == DType::float32 || mask_in.dtype() == DType::int32, op,
+        ": mask must be float32 or int32, got ", mask_in.dtype(), " ", mask_in.shape());
   check_float(a, op);
   check_float(b, op);
   check_same_device(mask_in, a, op);

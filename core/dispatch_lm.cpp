@@ -63,7 +63,8 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index, const char* 
   Tensor out = new_tensor(index.shape(), x.device());
   if (out.numel() == 0) return out;
   const Tensor xc = contiguous(x), idx = contiguous(index);
-  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx), index_layout(xc.shape(), d, index.shape()[d], false));
+  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx),
+                    index_layout(xc.shape(), d, index.shape()[d], false));
   return out;
 }
 
@@ -77,7 +78,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, const cha
   Tensor out = new_tensor(shape, x.device());
   if (out.numel() == 0) return out;
   const Tensor xc = contiguous(x), idx = contiguous(index);
-  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx), index_layout(x.shape(), d, index.numel(), true));
+  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx),
+                    index_layout(x.shape(), d, index.numel(), true));
   return out;
 }
 
@@ -123,9 +125,8 @@ LayerNormResult layer_norm(const Tensor& x_in, int64_t cols, const Tensor& weigh
                     detail::make_tensor(Shape{rows}, DType::float32, x.device()),
                     detail::make_tensor(Shape{rows}, DType::float32, x.device())};
   if (rows == 0) return r;
-  backend(x).layer_norm_forward(ptr<float>(r.y), ptr<float>(r.mean), ptr<float>(r.rstd),
-                          ptr<float>(x), ptr<float>(w),
-                          ptr<float>(b), rows, cols, eps);
+  backend(x).layer_norm_forward(ptr<float>(r.y), ptr<float>(r.mean), ptr<float>(r.rstd), ptr<float>(x), ptr<float>(w),
+                                ptr<float>(b), rows, cols, eps);
   return r;
 }
 
@@ -150,8 +151,7 @@ LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x_in, const T
 
 // ---- fused attention (language models)
 
-AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
-                          const char* op) {
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const char* op) {
   for (const Tensor* t : {&q, &k, &v}) {
     check_float(*t, op);
     check_same_device(q, *t, op);
@@ -183,8 +183,8 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   if (heads * t == 0 || d == 0) return r;
   const Tensor delta = new_tensor(Shape{heads, t}, q.device());
   backend(q).attention_backward(ptr<float>(r.dq), ptr<float>(r.dk), ptr<float>(r.dv), ptr<float>(delta), ptr<float>(g),
-                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(out), ptr<float>(lse),
-                                heads, t, s, d, scale, causal);
+                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(out), ptr<float>(lse), heads,
+                                t, s, d, scale, causal);
   return r;
 }
 

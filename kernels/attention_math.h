@@ -26,7 +26,9 @@ MINIDL_HD inline float dot_row(const float* a, const float* b, int64_t d) {
 
 /// Keys a causal query row i sees: j ≤ i (PyTorch's is_causal: the top-left aligned lower
 /// triangle), else all s.
-MINIDL_HD inline int64_t attention_keys(int64_t i, int64_t s, bool causal) { return causal ? (i + 1 < s ? i + 1 : s) : s; }
+MINIDL_HD inline int64_t attention_keys(int64_t i, int64_t s, bool causal) {
+  return causal ? (i + 1 < s ? i + 1 : s) : s;
+}
 
 /// out_i and L_i for one query row against keys [0, n) of k and v ([n, d] rows).
 MINIDL_HD inline void attention_row(float* out, float* lse, const float* q, const float* k, const float* v, int64_t n,

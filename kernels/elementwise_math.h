@@ -57,9 +57,12 @@ MINIDL_HD inline float vector_exp(float x) {
   const float n = floorf(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  const float p =
-      (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-        1.6666665459e-1f) * r + 5.0000001201e-1f) * r * r + r + 1.f;
+  const float p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+                    1.6666665459e-1f) *
+                       r +
+                   5.0000001201e-1f) *
+                      r * r +
+                  r + 1.f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
@@ -83,7 +86,8 @@ MINIDL_HD inline float normal_cdf(float x) {
            t * (0.37409196f +
                 t * (0.09678418f +
                      t * (-0.18628806f +
-                          t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+                          t * (0.27886807f +
+                               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
   const float half_erfc = 0.5f * t * vector_exp(-z * z + p);
   return x < 0.f ? half_erfc : 1.f - half_erfc;
 }

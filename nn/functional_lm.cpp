@@ -27,6 +27,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   check(weight.dim() == 2, "embedding: weight must be [num_embeddings, dim], got ", weight.shape());
   check(indices.dtype() == DType::int32, "embedding: indices must be int32, got ", indices.dtype(), " ",
         indices.shape());
+  dispatch::check_same_device(indices, weight, "embedding");
+  dispatch::check_indices(indices, weight.shape()[0], "embedding", "index");  // so the error names this op
   Shape shape = indices.shape();
   shape.push_back(weight.shape()[1]);
   return index_select(weight, 0, indices.reshape({-1})).reshape(shape);
@@ -59,8 +61,8 @@ Tensor layer_norm(const Tensor& x, std::vector<int64_t> normalized_shape, const 
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
   Tensor y = dispatch::unary(tanh_approximation ? UnaryOp::gelu_tanh : UnaryOp::gelu, x, "gelu");
   record("gelu", y, {x}, Saves{x}, [x, tanh_approximation](const Tensor& dy) {
-    return Grads{dispatch::binary(tanh_approximation ? BinaryOp::gelu_tanh_backward : BinaryOp::gelu_backward, x, dy,
-                                  "gelu")};
+    return Grads{
+        dispatch::binary(tanh_approximation ? BinaryOp::gelu_tanh_backward : BinaryOp::gelu_backward, x, dy, "gelu")};
   });
   return y;
 }
@@ -82,9 +84,9 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in, CrossEnt
   dispatch::check_defined(targets_in, "cross_entropy");
   check(options.label_smoothing >= 0.f && options.label_smoothing <= 1.f,
         "cross_entropy: label_smoothing must be in [0, 1], got ", options.label_smoothing);
-  check(logits_in.dim() == targets_in.dim() + 1 && (logits_in.dim() == 2 || logits_in.dim() == 3), "cross_entropy: ",
-        "expected logits [N, C] with targets [N], or [N, T, C] with [N, T]; got ", logits_in.shape(), " and ",
-        targets_in.shape());
+  check(logits_in.dim() == targets_in.dim() + 1 && (logits_in.dim() == 2 || logits_in.dim() == 3),
+        "cross_entropy: ", "expected logits [N, C] with targets [N], or [N, T, C] with [N, T]; got ", logits_in.shape(),
+        " and ", targets_in.shape());
   const int64_t c = logits_in.size(-1);
   const Tensor logits = logits_in.reshape({-1, c}), targets = targets_in.reshape({-1});
   check(targets.dtype() == DType::int32 && targets.shape()[0] == logits.shape()[0], "cross_entropy: targets ",

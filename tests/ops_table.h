@@ -35,10 +35,15 @@ inline const std::map<std::string, Fn>& ops() {
       {"maximum", [](V in) { return minidl::maximum(in[0], in[1]); }},
       {"minimum", [](V in) { return minidl::minimum(in[0], in[1]); }},
       {"where", [](V in) { return minidl::where(in[0], in[1], in[2]); }},
-      {"masked_fill_softmax",
-       [](V in) { return minidl::softmax(minidl::masked_fill(in[0], in[1], -INFINITY), -1); }},
-      {"cat", [](V in) { return minidl::cat({in[0], in[1], in[2]}, 1); }},
-      {"stack", [](V in) { return minidl::stack({in[0], in[1], in[2]}, 1); }},
+      {"masked_fill_softmax", [](V in) { return minidl::softmax(minidl::masked_fill(in[0], in[1], -INFINITY), -1); }},
+      {"cat",
+       [](V in) {
+         return minidl::cat({in[0], in[1], in[2]}, 1);
+       }},
+      {"stack",
+       [](V in) {
+         return minidl::stack({in[0], in[1], in[2]}, 1);
+       }},
       {"split", [](V in) { return scaled_parts(minidl::split(in[0], 2, 0), 0); }},
       {"chunk", [](V in) { return scaled_parts(minidl::chunk(in[0], 3, 1), 1); }},
       {"tril", [](V in) { return minidl::tril(in[0], -1); }},
@@ -52,7 +57,10 @@ inline const std::map<std::string, Fn>& ops() {
       {"matmul_vector_batch", [](V in) { return minidl::matmul(in[0], in[1]); }},
       {"embedding", [](V in) { return F::embedding(in[0], in[1]); }},
       {"layer_norm_last", [](V in) { return F::layer_norm(in[0], {8}, in[1], in[2], 1e-5f); }},
-      {"layer_norm_two_dims", [](V in) { return F::layer_norm(in[0], {3, 8}, in[1], in[2], 1e-5f); }},
+      {"layer_norm_two_dims",
+       [](V in) {
+         return F::layer_norm(in[0], {3, 8}, in[1], in[2], 1e-5f);
+       }},
       {"gelu", [](V in) { return F::gelu(in[0]); }},
       {"gelu_tanh", [](V in) { return F::gelu(in[0], true); }},
       {"silu", [](V in) { return F::silu(in[0]); }},

@@ -64,7 +64,8 @@ TEST_SUITE("ops") {
       expect_close(y.to_vector(), c.output.values, kTerms, c.name + " value");
       y.backward(ops_table::make(c.direction, false));
       for (size_t i = 0; i < in.size(); ++i)
-        if (!c.grads[i].values.empty()) expect_close(in[i].grad().to_vector(), c.grads[i].values, kTerms, c.name + " grad " + std::to_string(i));
+        if (!c.grads[i].values.empty())
+          expect_close(in[i].grad().to_vector(), c.grads[i].values, kTerms, c.name + " grad " + std::to_string(i));
     }
   }
 
@@ -81,8 +82,8 @@ TEST_SUITE("ops") {
     Generator gen(7);
     const Tensor a = Tensor::randn({3, 2, 5, 4}, gen).set_requires_grad();
     const Tensor b = Tensor::randn({2, 3, 5}, gen).set_requires_grad();  // used as [2, 5, 3] transposed
-    auto r = autograd::gradcheck([](const auto& in) { return matmul(in[0].transpose(-1, -2), in[1].transpose(-1, -2)); },
-                                 {a, b});
+    auto r = autograd::gradcheck(
+        [](const auto& in) { return matmul(in[0].transpose(-1, -2), in[1].transpose(-1, -2)); }, {a, b});
     INFO(r.report);
     CHECK(r.ok);
     std::vector<Tensor> many;
@@ -138,7 +139,7 @@ TEST_SUITE("ops") {
     CHECK(std::isnan(maximum(Tensor::from_vector({NAN}, {1}), Tensor::ones({1})).item()));
   }
 
-  TEST_CASE("split and chunk return views; embedding's gradient adds repeated rows, the same on every run") {
+  TEST_CASE("split and chunk return views, and embedding's gradient adds repeated rows, the same on every run") {
     const Tensor x = Tensor::arange(10).to(DType::float32).reshape({2, 5});
     const auto parts = split(x, 2, 1);
     REQUIRE(parts.size() == 3);
@@ -191,36 +192,43 @@ TEST_SUITE("ops") {
           std::string::npos);
     CHECK(error_of([&] { index_select(x, 1, Tensor::zeros({2})); }).find("index_select: index must be int32") !=
           std::string::npos);
-    CHECK(error_of([&] { gather(x, 0, Tensor::from_vector({0, 1, 2}, {1, 3})); }).find("gather: index") !=
-          std::string::npos);
-    CHECK(error_of([&] { cat({x, Tensor::zeros({3, 3})}, 1); }).find("cat: tensor 1 of shape [3, 3]") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+            gather(x, 0, Tensor::from_vector({0, 1, 2}, {1, 3}));
+          }).find("gather: index") != std::string::npos);
+    CHECK(error_of([&] {
+            cat({x, Tensor::zeros({3, 3})}, 1);
+          }).find("cat: tensor 1 of shape [3, 3]") != std::string::npos);
     CHECK(error_of([&] { cat({}, 0); }).find("cat: expected at least one tensor") != std::string::npos);
     CHECK(error_of([&] { stack({x, Tensor::zeros({3, 2})}, 0); }).find("stack: tensor 1") != std::string::npos);
     CHECK(error_of([&] { split(x, 0, 1); }).find("split: size must be > 0") != std::string::npos);
     CHECK(error_of([&] { chunk(x, 0, 1); }).find("chunk: chunks must be > 0") != std::string::npos);
     CHECK(error_of([&] { tril(Tensor::zeros({3})); }).find("tril: expected a tensor of at least 2 dims") !=
           std::string::npos);
-    CHECK(error_of([&] { matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4})); }).find("matmul: batch dims") !=
-          std::string::npos);
-    CHECK(error_of([&] { matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 2})); }).find("not aligned") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+            matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4}));
+          }).find("matmul: batch dims") != std::string::npos);
+    CHECK(error_of([&] {
+            matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 2}));
+          }).find("not aligned") != std::string::npos);
     CHECK(error_of([&] { clamp(x, 1.f, 0.f); }).find("clamp: lo 1 exceeds hi 0") != std::string::npos);
     CHECK(error_of([&] { masked_fill(x, Tensor::zeros({4}), 0.f); }).find("masked_fill:") != std::string::npos);
     CHECK(error_of([&] { where(Tensor::zeros({2}), x, x); }).find("where:") != std::string::npos);
-    CHECK(error_of([&] { F::embedding(Tensor::from_vector({5}, {1}), Tensor::zeros({4, 2})); })
-              .find("embedding: index 5") == std::string::npos);  // index_select names itself below
-    CHECK(error_of([&] { F::embedding(Tensor::from_vector({5}, {1}), Tensor::zeros({4, 2})); })
-              .find("out of range [0, 4)") != std::string::npos);
-    CHECK(error_of([&] { F::embedding(Tensor::zeros({2}), Tensor::zeros({4, 2})); }).find("embedding: indices must be int32") !=
-          std::string::npos);
-    CHECK(error_of([&] { F::layer_norm(x, {2}, Tensor{}, Tensor{}); })
-              .find("layer_norm: normalized_shape [2] is not the trailing shape of x [2, 3]") != std::string::npos);
-    CHECK(error_of([&] { F::scaled_dot_product_attention(x, x, Tensor::zeros({2, 4})); })
-              .find("scaled_dot_product_attention: shapes") != std::string::npos);
-    CHECK(error_of([&] { F::cross_entropy(x, Tensor::from_vector({0, 7}, {2}), {.ignore_index = 1}); })
-              .find("cross_entropy: target 7 at position 1") != std::string::npos);
-    CHECK(error_of([&] { F::cross_entropy(x, Tensor::from_vector({0, 1}, {2}), {.label_smoothing = 2.f}); })
-              .find("label_smoothing must be in [0, 1]") != std::string::npos);
+    CHECK(error_of([&] { F::embedding(Tensor::from_vector({5}, {1}), Tensor::zeros({4, 2})); }) ==
+          "embedding: index 5 at position 0 is out of range [0, 4)");
+    CHECK(error_of([&] {
+            F::embedding(Tensor::zeros({2}), Tensor::zeros({4, 2}));
+          }).find("embedding: indices must be int32") != std::string::npos);
+    CHECK(error_of([&] {
+            F::layer_norm(x, {2}, Tensor{}, Tensor{});
+          }).find("layer_norm: normalized_shape [2] is not the trailing shape of x [2, 3]") != std::string::npos);
+    CHECK(error_of([&] {
+            F::scaled_dot_product_attention(x, x, Tensor::zeros({2, 4}));
+          }).find("scaled_dot_product_attention: shapes") != std::string::npos);
+    CHECK(error_of([&] {
+            F::cross_entropy(x, Tensor::from_vector({0, 7}, {2}), {.ignore_index = 1});
+          }).find("cross_entropy: target 7 at position 1") != std::string::npos);
+    CHECK(error_of([&] {
+            F::cross_entropy(x, Tensor::from_vector({0, 1}, {2}), {.label_smoothing = 2.f});
+          }).find("label_smoothing must be in [0, 1]") != std::string::npos);
   }
 }

@@ -7,8 +7,8 @@
 
 namespace minidl::kernels::cpu {
 
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads,
-                       int64_t t, int64_t s, int64_t d, float scale, bool causal) {
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads, int64_t t,
+                       int64_t s, int64_t d, float scale, bool causal) {
   parallel_for(heads * t, s * d * 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t h = r / t, i = r % t;

@@ -44,8 +44,8 @@ __global__ void attention_dkv_kernel(float* dk, float* dv, const float* delta, c
 
 // ---- launchers
 
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads,
-                       int64_t t, int64_t s, int64_t d, float scale, bool causal) {
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads, int64_t t,
+                       int64_t s, int64_t d, float scale, bool causal) {
   if (heads * t == 0) return;
   attention_forward_kernel<<<grid_for(heads * t, 64), 64, 0, stream()>>>(out, lse, q, k, v, heads, t, s, d, scale,
                                                                          causal);

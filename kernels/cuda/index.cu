@@ -18,7 +18,8 @@ __global__ void gather_kernel(float* out, const float* x, const int32_t* index, 
 }
 
 __global__ void scatter_add_kernel(float* dx, const float* dy, const int32_t* index, IndexLayout l) {
-  MINIDL_GRID_LOOP(t, l.outer * l.inner) math::scatter_add_range(dx, dy, index, l, t / l.inner, t % l.inner, t % l.inner + 1);
+  MINIDL_GRID_LOOP(t, l.outer * l.inner)
+  math::scatter_add_range(dx, dy, index, l, t / l.inner, t % l.inner, t % l.inner + 1);
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace {
 
 __global__ void layer_norm_forward_kernel(float* y, float* mean, float* rstd, const float* x, const float* weight,
                                           const float* bias, int64_t rows, int64_t cols, float eps) {
-  MINIDL_GRID_LOOP(r, rows) math::layer_norm_row(y + r * cols, mean + r, rstd + r, x + r * cols, weight, bias, cols, eps);
+  MINIDL_GRID_LOOP(r, rows)
+  math::layer_norm_row(y + r * cols, mean + r, rstd + r, x + r * cols, weight, bias, cols, eps);
 }
 
 __global__ void layer_norm_dx_kernel(float* dx, const float* dy, const float* x, const float* weight, const float* mean,
