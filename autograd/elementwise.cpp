@@ -129,6 +129,59 @@ Tensor tanh(const Tensor& x) {
   return y;
 }
 
+// y = |x|;  dx = dy·sign(x)   (0 at x = 0)
+Tensor abs(const Tensor& x) {
+  Tensor y = dispatch::unary(UnaryOp::abs, x, "abs");
+  record("abs", y, {x}, Saves{x},
+         [x](const Tensor& dy) { return Grads{dispatch::binary(BinaryOp::abs_backward, x, dy, "abs")}; });
+  return y;
+}
+
+// y = xᵖ;  dx = dy·p·xᵖ⁻¹   (0 for p = 0, where xᵖ⁻¹ may be inf at x = 0)
+Tensor pow(const Tensor& x, float p) {
+  Tensor y = dispatch::binary(BinaryOp::pow, x, scalar_like(x, p, "pow"), "pow");
+  record("pow", y, {x}, Saves{x}, [x, p](const Tensor& dy) {
+    if (p == 0.f) return Grads{Tensor::zeros(x.shape(), {.device = x.device()})};
+    const Tensor d = dispatch::binary(BinaryOp::pow, x, scalar_like(x, p - 1.f, "pow"), "pow");
+    return Grads{dy * d * p};
+  });
+  return y;
+}
+
+// y = min(max(x, lo), hi);  dx = dy·1[lo ≤ x ≤ hi]
+Tensor clamp(const Tensor& x, float lo, float hi) {
+  dispatch::check_float(x, "clamp");
+  check(lo <= hi, "clamp: lo ", lo, " exceeds hi ", hi, " for x of shape ", x.shape());
+  const Tensor lo_t = scalar_like(x, lo, "clamp"), hi_t = scalar_like(x, hi, "clamp");
+  Tensor y = dispatch::binary(BinaryOp::minimum, dispatch::binary(BinaryOp::maximum, x, lo_t, "clamp"), hi_t, "clamp");
+  record("clamp", y, {x}, Saves{x}, [x, lo_t, hi_t](const Tensor& dy) {
+    const Tensor inside = dispatch::binary(BinaryOp::mul, dispatch::binary(BinaryOp::ge, x, lo_t, "clamp"),
+                                           dispatch::binary(BinaryOp::le, x, hi_t, "clamp"), "clamp");
+    return Grads{dispatch::where(inside, dy, scalar_like(x, 0.f, "clamp"), "clamp")};
+  });
+  return y;
+}
+
+// y = max(a, b);  da = dy·w(a, b),  db = dy·w(b, a),  w(a, b) = 1[a > b] + ½·1[a = b]
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::maximum, a, b, "maximum");
+  record("maximum", y, {a, b}, Saves{a, b}, [a, b](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy * dispatch::binary(BinaryOp::max_weight, a, b, "maximum"); }),
+                 if_needed(b, [&] { return dy * dispatch::binary(BinaryOp::max_weight, b, a, "maximum"); })};
+  });
+  return y;
+}
+
+// y = min(a, b);  da = dy·w(b, a),  db = dy·w(a, b)   (w as in maximum)
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor y = dispatch::binary(BinaryOp::minimum, a, b, "minimum");
+  record("minimum", y, {a, b}, Saves{a, b}, [a, b](const Tensor& dy) {
+    return Grads{if_needed(a, [&] { return dy * dispatch::binary(BinaryOp::max_weight, b, a, "minimum"); }),
+                 if_needed(b, [&] { return dy * dispatch::binary(BinaryOp::max_weight, a, b, "minimum"); })};
+  });
+  return y;
+}
+
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }

@@ -19,6 +19,16 @@ Tensor square(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
+Tensor abs(const Tensor& x);
+
+/// x^exponent elementwise (a negative x with a non-integer exponent gives NaN, as torch.pow).
+Tensor pow(const Tensor& x, float exponent);
+/// min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi (as torch.clamp). Needs lo ≤ hi.
+Tensor clamp(const Tensor& x, float lo, float hi);
+/// Elementwise max/min of two broadcast tensors (NaN propagates); on ties each side gets half the
+/// gradient, as torch.maximum/minimum.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

@@ -251,6 +251,32 @@ void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a_in, const Ten
   backend(out).binary(kind, ptr<float>(out), ptr<float>(a), ptr<float>(b), l);
 }
 
+Tensor where(const Tensor& mask_in, const Tensor& a, const Tensor& b, const char* op) {
+  check_defined(mask_in, op);
+  check(mask_in.dtype() == DType::float32 || mask_in.dtype() == DType::int32, op,
+        ": mask must be float32 or int32, got ", mask_in.dtype(), " ", mask_in.shape());
+  check_float(a, op);
+  check_float(b, op);
+  check_same_device(mask_in, a, op);
+  check_same_device(a, b, op);
+  const Tensor mask = mask_in.dtype() == DType::float32 ? mask_in : cast(mask_in, DType::float32);
+  const Shape shape = broadcast_shapes(broadcast_shapes(mask.shape(), a.shape(), op), b.shape(), op);
+  Tensor out = new_like(shape, a);
+  if (out.numel() == 0) return out;
+  kernels::WhereLayout l;
+  l.ndim = shape.size();
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = shape[d];
+    l.strides[0][d] = out.strides()[d];
+  }
+  broadcast_strides(mask, shape, l.strides[1]);
+  broadcast_strides(a, shape, l.strides[2]);
+  broadcast_strides(b, shape, l.strides[3]);
+  kernels::coalesce(l);
+  backend(out).where(ptr<float>(out), ptr<float>(mask), ptr<float>(a), ptr<float>(b), l);
+  return out;
+}
+
 // ---- reductions
 
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op) {
@@ -536,13 +562,13 @@ Tensor cross_entropy_backward(const Tensor& probs, const Tensor& targets, const 
 namespace {
 
 // The last two dims of `t` as a GEMM operand, if its strides let BLAS read it in place: rows
-// contiguous (row-major), or columns contiguous (the transpose of a row-major matrix).
+// contiguous (row-major), or columns contiguous (the transpose of a row-major matrix). The batch
+// stride is set by the caller.
 bool as_gemm_operand(const Tensor& t, GemmOperand& op) {
   const int n = t.dim();
   const int64_t rows = t.shape()[n - 2], cols = t.shape()[n - 1];
   const int64_t sr = t.strides()[n - 2], sc = t.strides()[n - 1];
   op.data = ptr<float>(t);
-  op.batch_stride = n == 3 && t.shape()[0] > 1 ? t.strides()[0] : 0;
   if ((sc == 1 || cols == 1) && (rows == 1 || sr >= cols)) {
     op.transposed = false;
     op.ld = rows == 1 ? std::max<int64_t>(cols, 1) : sr;
@@ -564,34 +590,88 @@ GemmOperand gemm_operand(const Tensor& t, Tensor& keep_alive) {
   return op;
 }
 
+// The batch dims of `t` (all but its last two) as strides over the broadcast batch shape `batch`:
+// 0 where t repeats (a missing or size-1 dim).
+void batch_strides(const Tensor& t, const Shape& batch, int64_t* strides) {
+  const int lead = batch.size() - (t.dim() - 2);
+  for (int d = 0; d < batch.size(); ++d) {
+    const int td = d - lead;
+    strides[d] = (td < 0 || t.shape()[td] == 1) ? 0 : t.strides()[td];
+  }
+}
+
+Shape batch_shape(const Tensor& t) {
+  Shape s = t.shape();
+  s.erase(s.size() - 1);
+  s.erase(s.size() - 1);
+  return s;
+}
+
 }  // namespace
 
+// Batch dims broadcast as in torch.matmul: the batch shape is broadcast_shapes of the operands'
+// leading dims, and each operand is read in place with stride 0 where it repeats. The batch
+// layout {out, a, b} is coalesced; its last dim becomes the GEMM's batch (one stride per operand)
+// and any dims left are walked here, one batched GEMM each ([B, H, T, D] @ [1, H, D, D] is H GEMM
+// calls of B matrices, or one when the strides merge).
 Tensor matmul(const Tensor& a, const Tensor& b, const char* op) {
   check_float(a, op);
   check_float(b, op);
   check_same_device(a, b, op);
-  check((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), op,
-        ": expected 2-D or 3-D (batched) tensors, got shapes ", a.shape(), " and ", b.shape());
+  check(a.dim() >= 2 && b.dim() >= 2, op, ": expected tensors of at least 2 dims, got shapes ", a.shape(), " and ",
+        b.shape());
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1];
   const int64_t k2 = b.shape()[b.dim() - 2], n = b.shape()[b.dim() - 1];
   check(k == k2, op, ": shapes ", a.shape(), " and ", b.shape(), " are not aligned (", k, " != ", k2, ")");
-  const int64_t ba = a.dim() == 3 ? a.shape()[0] : 1, bb = b.dim() == 3 ? b.shape()[0] : 1;
-  check(ba == bb || ba == 1 || bb == 1, op, ": batch sizes of ", a.shape(), " and ", b.shape(), " differ (", ba, " vs ",
-        bb, ")");
-  const int64_t batch = std::max(ba, bb);
+  const Shape ba = batch_shape(a), bb = batch_shape(b);
+  bool compatible = true;
+  for (int d = 1; d <= std::min(ba.size(), bb.size()); ++d) {
+    const int64_t x = ba[ba.size() - d], y = bb[bb.size() - d];
+    compatible = compatible && (x == y || x == 1 || y == 1);
+  }
+  check(compatible, op, ": batch dims of ", a.shape(), " and ", b.shape(), " do not broadcast");
+  const Shape batch = broadcast_shapes(ba, bb, op);
   for (int64_t v : {m, n, k}) check_int32_range(v, op, "matrix size");
-
-  const Shape shape = a.dim() == 3 || b.dim() == 3 ? Shape{batch, m, n} : Shape{m, n};
+  Shape shape = batch;
+  shape.push_back(m);
+  shape.push_back(n);
   Tensor out = new_like(shape, a);
   if (out.numel() == 0) return out;
   if (k == 0) {
     fill(out, 0.f);
     return out;
   }
-  Tensor a_copy, b_copy;
-  const GemmOperand ga = gemm_operand(a, a_copy), gb = gemm_operand(b, b_copy);
   check_int32_range(n, op, "leading dimension");
-  backend(out).gemm(batch, m, n, k, ga, gb, ptr<float>(out), n, m * n, 0.f);
+  Tensor a_copy, b_copy;
+  GemmOperand ga = gemm_operand(a, a_copy), gb = gemm_operand(b, b_copy);
+  kernels::StridedLayout<3> l;  // the batch dims of {out, a, b}
+  l.ndim = batch.size();
+  for (int d = 0; d < l.ndim; ++d) {
+    l.shape[d] = batch[d];
+    l.strides[0][d] = out.strides()[d];
+  }
+  batch_strides(a_copy.defined() ? a_copy : a, batch, l.strides[1]);
+  batch_strides(b_copy.defined() ? b_copy : b, batch, l.strides[2]);
+  kernels::coalesce(l);
+  const int last = l.ndim - 1;
+  const int64_t count = last >= 0 ? l.shape[last] : 1;
+  ga.batch_stride = last >= 0 ? l.strides[1][last] : 0;
+  gb.batch_stride = last >= 0 ? l.strides[2][last] : 0;
+  const int64_t c_stride = last >= 0 ? l.strides[0][last] : m * n;
+  const float *a0 = ga.data, *b0 = gb.data;
+  int64_t outer = 1;
+  for (int d = 0; d < last; ++d) outer *= l.shape[d];
+  for (int64_t t = 0; t < outer; ++t) {
+    int64_t off[3] = {0, 0, 0}, rest = t;
+    for (int d = last - 1; d >= 0; --d) {
+      const int64_t i = rest % l.shape[d];
+      rest /= l.shape[d];
+      for (int o = 0; o < 3; ++o) off[o] += i * l.strides[o][d];
+    }
+    ga.data = a0 + off[1];
+    gb.data = b0 + off[2];
+    backend(out).gemm(count, m, n, k, ga, gb, ptr<float>(out) + off[0], n, c_stride, 0.f);
+  }
   return out;
 }
 

@@ -28,6 +28,14 @@ Tensor cast(const Tensor& x, DType dtype);
 Tensor to_device(const Tensor& x, Device device);
 /// Rows indices[i] of x along dim 0, gathered into one new tensor [len(indices), …] (int32 indices).
 Tensor index_select_rows(const Tensor& x, const Tensor& indices, const char* op);
+/// x's elements along dim `dim` picked by the int32 `index` (same rank as x, each other dim no larger
+/// than x's): out[…, j, …] = x[…, index[…, j, …], …] (torch.gather). Indices are checked.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index, const char* op);
+/// The slices x[…, index[j], …] along dim for a 1-D int32 index (torch.index_select).
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, const char* op);
+/// The adjoint of both: dx of shape x_shape with dy's elements added at the positions they were
+/// read from (index as given to gather, or 1-D for index_select, told by `per_row`).
+Tensor scatter_add(const Tensor& dy, int64_t dim, const Tensor& index, const Shape& x_shape, bool per_row);
 /// Every element of contiguous `dst` set to value (converted to dst's dtype).
 void fill(const Tensor& dst, float value);
 
@@ -36,6 +44,8 @@ Tensor unary(UnaryOp kind, const Tensor& x, const char* op);
 Tensor binary(BinaryOp kind, const Tensor& a, const Tensor& b, const char* op);
 /// out = kind(a, b) into an existing tensor of the broadcast shape; out may be a or b (in place).
 void binary_into(BinaryOp kind, const Tensor& out, const Tensor& a, const Tensor& b, const char* op);
+/// mask ≠ 0 ? a : b, the three broadcast together; mask is float32 (or int32, cast first).
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b, const char* op);
 
 // ---- reductions; `dim` may be negative
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim, const char* op);
@@ -162,6 +172,33 @@ struct BatchNormGrads {
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                                    const Tensor& save_invstd, bool training, bool need_dx, bool need_dweight,
                                    bool need_dbias);
+
+struct LayerNormResult {
+  Tensor y;
+  Tensor mean, rstd;  // [rows]: each row's mean and 1/√(var + eps), for the backward
+};
+/// Normalizes x over its last dims, which hold `cols` elements per row (kernels/layer_norm_math.h);
+/// weight and bias hold cols elements (or are undefined).
+LayerNormResult layer_norm(const Tensor& x, int64_t cols, const Tensor& weight, const Tensor& bias, float eps,
+                           const char* op);
+struct LayerNormGrads {
+  Tensor dx, dweight, dbias;  // undefined where not asked for
+};
+LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& rstd, bool need_dx, bool need_dweight, bool need_dbias);
+
+struct AttentionResult {
+  Tensor out;  // q's shape
+  Tensor lse;  // [heads, t]: each query row's log-sum-exp of scores, for the backward
+};
+/// Fused softmax(q·kᵀ·scale (+ causal mask))·v over the last two dims of q [..., t, d] and
+/// k, v [..., s, d]; the leading dims (the heads) must be equal.
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const char* op);
+struct AttentionGrads {
+  Tensor dq, dk, dv;
+};
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal);
 
 /// A dropout mask of `shape` on `device`: each element 1/(1 − p) with probability 1 − p, else 0,
 /// drawn from `seed` by position (the same mask on every backend). 0 ≤ p < 1.

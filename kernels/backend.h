@@ -15,10 +15,35 @@
 namespace minidl::kernels {
 
 /// Unary float ops, out[i] = f(in[i]). Their math is in kernels/elementwise_math.h.
-enum class UnaryOp { neg, exp, log, relu, sigmoid, tanh, sqrt, square };
+enum class UnaryOp { neg, exp, log, relu, sigmoid, tanh, sqrt, square, abs, gelu, gelu_tanh, silu };
 
-/// Binary float ops, out = f(a, b). The *_backward ops take a = the forward output y, b = dy.
-enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_backward };
+/// Binary float ops, out = f(a, b). relu/sigmoid/tanh_backward take a = the forward output y and
+/// b = dy; abs/gelu/gelu_tanh/silu_backward take a = the forward input x and b = dy. Comparisons
+/// (eq … ge) give masks: 1.f where the relation holds, else 0.f. max_weight is maximum's gradient
+/// share of a: 1 where a > b, ½ where a = b, 0 where a < b (ties split the gradient, as PyTorch).
+enum class BinaryOp {
+  add,
+  sub,
+  mul,
+  div,
+  relu_backward,
+  sigmoid_backward,
+  tanh_backward,
+  pow,
+  maximum,
+  minimum,
+  max_weight,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
+  abs_backward,
+  gelu_backward,
+  gelu_tanh_backward,
+  silu_backward
+};
 
 /// One backend: a device's memory functions and kernels, every entry listed once below as
 /// X(return type, name, (parameters)). From this list come the Backend table's function pointers
@@ -42,6 +67,11 @@ enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_
   /* Row r of out = row rows[r] of in, for rows of row_elems elements (a batch gathered from a */                 \
   /* dataset); every index is valid, the caller checked. */                                                       \
   X(void, gather_rows, (void* out, const void* in, const int32_t* rows, int64_t n_rows, int64_t row_elems))       \
+  /* out[o, j, i] = x[o, index(o, j, i), i] (kernels/index_math.h); every index is valid, the caller */           \
+  /* checked. scatter_add is its adjoint: dx[o, r, i] = Σ_{j : index(o, j, i) = r} dy[o, j, i], dx */            \
+  /* overwritten, each sum taken in order of j (deterministic on every backend, no atomics). */                   \
+  X(void, gather, (float* out, const float* x, const int32_t* index, const IndexLayout& layout))                  \
+  X(void, scatter_add, (float* dx, const float* dy, const int32_t* index, const IndexLayout& layout))             \
   X(void, cast_int32_to_float32, (float* out, const int32_t* in, int64_t n))                                      \
   X(void, cast_float32_to_int32, (int32_t* out, const float* in, int64_t n))                                      \
   /* ---- elementwise */                                                                                          \
@@ -49,6 +79,8 @@ enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_
   X(void, unary, (UnaryOp op, float* out, const float* in, int64_t n))                                            \
   /* out = f(a, b) over the broadcast layout (kernels/layout.h) */                                                \
   X(void, binary, (BinaryOp op, float* out, const float* a, const float* b, const BinaryLayout& layout))          \
+  /* out = mask ≠ 0 ? a : b over the broadcast layout {out, mask, a, b} (where, masked_fill) */                 \
+  X(void, where, (float* out, const float* mask, const float* a, const float* b, const WhereLayout& layout))      \
   /* ---- reductions */                                                                                           \
   X(void, sum, (float* out, const float* in, int64_t outer, int64_t reduce, int64_t inner))                       \
   /* Max and the index of its first occurrence (NaN counts as the maximum, as in PyTorch). */                     \
@@ -143,6 +175,25 @@ enum class BinaryOp { add, sub, mul, div, relu_backward, sigmoid_backward, tanh_
   X(void, batch_norm_backward,                                                                                    \
     (float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,               \
      const float* save_mean, const float* save_invstd, int64_t n, int64_t c, int64_t inner, bool training))       \
+  /* ---- layer normalization of x [rows, cols] over each row (kernels/layer_norm_math.h): y, and the */          \
+  /* row statistics mean and rstd = 1/√(var + eps) kept for the backward; weight/bias null: 1, 0 */             \
+  X(void, layer_norm_forward,                                                                                     \
+    (float* y, float* mean, float* rstd, const float* x, const float* weight, const float* bias, int64_t rows,    \
+     int64_t cols, float eps))                                                                                    \
+  /* dx (null: skipped) from the saved statistics, and dweight/dbias (null: skipped) as column sums. */           \
+  X(void, layer_norm_backward,                                                                                    \
+    (float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,               \
+     const float* mean, const float* rstd, int64_t rows, int64_t cols))                                           \
+  /* ---- fused attention over `heads` independent heads (kernels/attention_math.h): q, out, dq, dout */          \
+  /* [heads, t, d], k, v, dk, dv [heads, s, d], lse and delta [heads, t], all contiguous. The forward */          \
+  /* keeps each query row's log-sum-exp for the backward; delta is the backward's scratch. */                     \
+  X(void, attention_forward,                                                                                      \
+    (float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads, int64_t t, int64_t s, \
+     int64_t d, float scale, bool causal))                                                                        \
+  X(void, attention_backward,                                                                                     \
+    (float* dq, float* dk, float* dv, float* delta, const float* dout, const float* q, const float* k,            \
+     const float* v, const float* out, const float* lse, int64_t heads, int64_t t, int64_t s, int64_t d,          \
+     float scale, bool causal))                                                                                   \
   /* ---- dropout: mask[i] = 1/(1 − p) or 0 (kernels/conv_math.h, dropout_factor: seeded, counter-based) */     \
   X(void, dropout_mask, (float* mask, int64_t n, uint64_t seed, float p))
 

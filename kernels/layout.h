@@ -21,6 +21,7 @@ struct StridedLayout {
 };
 using CopyLayout = StridedLayout<2>;    // {dst, src}
 using BinaryLayout = StridedLayout<3>;  // {out, a, b}
+using WhereLayout = StridedLayout<4>;   // {out, mask, a, b}
 
 /// Rewrites `l` to the fewest dimensions that visit the same elements in the same order: size-1
 /// dimensions are dropped and dimension d merges into d+1 wherever every operand steps through both
@@ -64,6 +65,15 @@ MINIDL_HD constexpr void offsets_at(const StridedLayout<N>& l, int64_t linear, i
     for (int k = 0; k < N; ++k) offset[k] += i * l.strides[k][d];
   }
 }
+
+/// gather and its scatter-add: x is a contiguous [outer, n, inner] array indexed along its middle
+/// dim, out (and dy) a contiguous [outer, k, inner] array, and index element (o, j, i) lies at
+/// o·index_strides[0] + j·index_strides[1] + i·index_strides[2] (index_select: {0, 1, 0}, one
+/// index per row; gather: an index per element).
+struct IndexLayout {
+  int64_t outer = 1, n = 0, k = 0, inner = 1;
+  int64_t index_strides[3] = {};
+};
 
 /// One operand of a row-major GEMM: a matrix (or matrices `batch_stride` apart) with leading
 /// dimension `ld`. `transposed` means the stored matrix is the operand's transpose, so a transposed

@@ -8,6 +8,8 @@
 #include <minidl/core/tensor.h>
 #include <minidl/kernels/activation.h>
 
+#include <vector>
+
 namespace minidl::nn::functional {
 
 using kernels::Activation;
@@ -83,5 +85,39 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target);
 /// Mean over rows of −log softmax(logits)[row, target[row]] for logits [N, C] and int32 class
 /// indices [N] in [0, C). One fused, numerically stable op whose backward is (softmax − onehot) / N.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets);
+
+/// PyTorch's cross_entropy options: rows whose target is ignore_index count neither in the loss nor
+/// in the mean (the mean is over the other rows; all rows ignored gives NaN, as PyTorch), and
+/// label_smoothing ε in [0, 1] mixes the one-hot target with the uniform distribution:
+///   loss_row = (1 − ε)·(−log p_target) + ε·mean_c(−log p_c)
+struct CrossEntropyOptions {
+  int64_t ignore_index = -100;
+  float label_smoothing = 0.f;
+};
+/// cross_entropy with options: logits [N, C] (or [N, T, C], then targets [N, T]), int32 targets.
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options);
+
+// ---- language models (nn/functional_lm.cpp, nn/attention.cpp; docs/language-models.md)
+
+/// Rows of weight [V, C] picked by int32 indices of any shape: out = weight[indices], of shape
+/// indices.shape + [C]. dweight is the scatter-add of dout into the rows used (repeats add up),
+/// deterministic. Indices outside [0, V) throw.
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+/// Normalizes x over its trailing dims `normalized_shape` (torch.nn.functional.layer_norm):
+///   y = (x − μ) / √(σ² + eps) · weight + bias,  μ, σ² the mean and biased variance of each group;
+/// weight and bias of normalized_shape, or undefined. One fused op whose backward reuses the
+/// forward's per-row μ and 1/√(σ² + eps).
+Tensor layer_norm(const Tensor& x, std::vector<int64_t> normalized_shape, const Tensor& weight, const Tensor& bias,
+                  float eps = 1e-5f);
+/// GELU: x·Φ(x) with Φ the standard normal CDF (exact, through erfc), or with
+/// tanh_approximation, ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (PyTorch's approximate='tanh').
+Tensor gelu(const Tensor& x, bool tanh_approximation = false);
+/// SiLU (swish): x·σ(x).
+Tensor silu(const Tensor& x);
+/// softmax(q·kᵀ/√D + mask)·v for q [..., T, D], k and v [..., S, D] (the leading dims equal), with
+/// the causal mask hiding key j > query i when is_causal. Fused: each thread handles one query row
+/// at a time with an online softmax, so no [T, S] score matrix is ever stored; the backward
+/// recomputes a row's scores from q, k and the row's saved log-sum-exp.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool is_causal = false);
 
 }  // namespace minidl::nn::functional

@@ -446,8 +446,10 @@ TEST_SUITE("core") {
   TEST_CASE("misuse raises minidl::Error naming the op and the shapes") {
     const Tensor a = Tensor::zeros({64, 784}), w = Tensor::zeros({256, 784});
     CHECK(error_of([&] { matmul(a, w); }) == "matmul: shapes [64, 784] and [256, 784] are not aligned (784 != 256)");
-    CHECK(error_of([] { matmul(Tensor::zeros({3}), Tensor::zeros({3})); }) ==
-          "matmul: expected 2-D or 3-D (batched) tensors, got shapes [3] and [3]");
+    CHECK(error_of([] { matmul(Tensor::zeros({}), Tensor::zeros({3})); }) ==
+          "matmul: expected tensors of at least 1 dim, got shapes [] and [3]");
+    // Vectors are as torch.matmul takes them: [3]·[3] is their dot product.
+    CHECK(matmul(Tensor::from_vector({1.f, 2.f, 3.f}, {3}), Tensor::from_vector({4.f, 5.f, 6.f}, {3})).item() == 32.f);
     CHECK(error_of([] {
             Tensor::zeros({2, 3}) + Tensor::zeros({4});
           }) == "add: shapes [2, 3] and [4] do not broadcast (dim -1: 3 vs 4)");

@@ -16,12 +16,16 @@
 #include <minidl/core/tensor.h>     // Tensor: factories, views, data access, backward()
 
 // ---- autograd: differentiable ops and the tape
+#include <minidl/autograd/compare.h>          // eq, ne, lt, le, gt, ge (float masks), where, masked_fill
 #include <minidl/autograd/custom_op.h>        // record_op(): writing a new op from outside, with its backward
-#include <minidl/autograd/elementwise.h>      // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square
+#include <minidl/autograd/elementwise.h>      // + − * /, relu, sigmoid, tanh, exp, log, sqrt, square, abs, pow,
+                                              // clamp, maximum, minimum
 #include <minidl/autograd/grad_ready_hook.h>  // GradReadyHook: a leaf's gradient is final (during backward)
 #include <minidl/autograd/gradcheck.h>        // autograd::gradcheck
-#include <minidl/autograd/matmul.h>           // matmul (2-D and batched)
+#include <minidl/autograd/index.h>            // gather, index_select (scatter-add backward)
+#include <minidl/autograd/matmul.h>           // matmul (torch.matmul: batch dims broadcast)
 #include <minidl/autograd/reduce.h>           // sum, mean, max, argmax
+#include <minidl/autograd/shape_ops.h>        // cat, stack, split, chunk, tril, triu
 #include <minidl/autograd/softmax.h>          // softmax, log_softmax
 #include <minidl/autograd/to_dot.h>           // to_dot: the tape as a Graphviz graph
 
@@ -57,7 +61,8 @@
 #include <minidl/nn/conv2d.h>      // Conv2d
 #include <minidl/nn/dropout.h>     // Dropout
 #include <minidl/nn/evaluate.h>    // evaluate(model, loader): loss, accuracy, confusion matrix
-#include <minidl/nn/functional.h>  // nn::functional: linear, conv2d, max/avg_pool2d, dropout, batch_norm, losses
+#include <minidl/nn/functional.h>  // nn::functional: linear, conv2d, pooling, dropout, batch_norm, losses,
+                                   // embedding, layer_norm, gelu, silu, scaled_dot_product_attention
 #include <minidl/nn/linear.h>      // Linear
 #include <minidl/nn/loss.h>        // MSELoss, CrossEntropyLoss
 #include <minidl/nn/model_spec.h>  // build_model("conv(32,3,padding=1) relu …"), plan_model

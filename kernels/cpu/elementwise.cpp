@@ -42,4 +42,19 @@ void binary(BinaryOp op, float* out, const float* a, const float* b, const Binar
   });
 }
 
+void where(float* out, const float* mask, const float* a, const float* b, const WhereLayout& layout) {
+  const int last = layout.ndim - 1;
+  int64_t s[4];
+  for (int k = 0; k < 4; ++k) s[k] = last >= 0 ? layout.strides[k][last] : 1;
+  for_each_row(layout, [&](const int64_t* off, int64_t len) {
+    float* o = out + off[0];
+    const float *m = mask + off[1], *x = a + off[2], *y = b + off[3];
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
+      for (int64_t i = 0; i < len; ++i) o[i] = math::select(m[i], x[i], y[i]);
+    } else {
+      for (int64_t i = 0; i < len; ++i) o[i * s[0]] = math::select(m[i * s[1]], x[i * s[2]], y[i * s[3]]);
+    }
+  });
+}
+
 }  // namespace minidl::kernels::cpu

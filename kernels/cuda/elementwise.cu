@@ -36,6 +36,15 @@ __global__ void binary_strided_kernel(float* out, const float* a, const float* b
   }
 }
 
+__global__ void where_kernel(float* out, const float* mask, const float* a, const float* b, WhereLayout layout,
+                             int64_t n) {
+  MINIDL_GRID_LOOP(i, n) {
+    int64_t offset[4];
+    offsets_at(layout, i, offset);
+    out[offset[0]] = math::select(mask[offset[1]], a[offset[2]], b[offset[3]]);
+  }
+}
+
 // y[r, c] = act(y[r, c] + bias[c]), bias null: none.
 __global__ void bias_activation_kernel(float* y, const float* bias, int64_t rows, int64_t cols, Activation act) {
   MINIDL_GRID_LOOP(i, rows * cols) {
@@ -102,6 +111,13 @@ void binary(BinaryOp op, float* out, const float* a, const float* b, const Binar
       MINIDL_CUDA_CHECK_LAUNCH(binary_strided_kernel);
     }
   });
+}
+
+void where(float* out, const float* mask, const float* a, const float* b, const WhereLayout& layout) {
+  const int64_t n = numel(layout);
+  if (n == 0) return;
+  where_kernel<<<grid_for(n), kThreads, 0, stream()>>>(out, mask, a, b, layout, n);
+  MINIDL_CUDA_CHECK_LAUNCH(where_kernel);
 }
 
 void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols, Activation act) {

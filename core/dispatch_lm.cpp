@@ -1,0 +1,191 @@
+// Lowering of the language-model kernels (issue 26): gather/index_select and their scatter-add,
+// layer norm, and fused attention. Like core/dispatch.cpp: validate, allocate, call the backend of
+// the operands' device; the math is in kernels/{index,layer_norm,attention}_math.h.
+#include "core/backend_table.h"
+#include "core/dispatch.h"
+#include "core/tensor_impl.h"
+
+namespace minidl::dispatch {
+
+namespace {
+
+template <class T>
+T* ptr(const Tensor& t) {
+  return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr;
+}
+
+const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
+
+Tensor new_tensor(const Shape& shape, Device device) { return detail::make_tensor(shape, DType::float32, device); }
+
+}  // namespace
+
+// ---- indexing
+
+namespace {
+
+// The [outer, n, inner] view of x_shape around dim d, with k selected positions and the index's
+// strides: per_row for index_select (one index per slice), else gather's index of dy's shape.
+kernels::IndexLayout index_layout(const Shape& x_shape, int d, int64_t k, bool per_row) {
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < d; ++i) outer *= x_shape[i];
+  for (int i = d + 1; i < x_shape.size(); ++i) inner *= x_shape[i];
+  kernels::IndexLayout l{outer, x_shape[d], k, inner, {0, 1, 0}};
+  if (!per_row) {
+    l.index_strides[0] = k * inner;
+    l.index_strides[1] = inner;
+    l.index_strides[2] = 1;
+  }
+  return l;
+}
+
+void check_index_tensor(const Tensor& x, const Tensor& index, const char* op) {
+  check_float(x, op);
+  check_defined(index, op);
+  check(index.dtype() == DType::int32, op, ": index must be int32, got ", index.dtype(), " ", index.shape());
+  check_same_device(x, index, op);
+}
+
+}  // namespace
+
+Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index, const char* op) {
+  check_index_tensor(x_in, index, op);
+  const int d = normalize_dim(dim, x_in.shape(), op);
+  check(index.dim() == x_in.dim(), op, ": index of shape ", index.shape(), " must have the rank of x ", x_in.shape());
+  Tensor x = x_in;
+  for (int k = 0; k < x.dim(); ++k) {
+    if (k == d) continue;
+    check(index.shape()[k] <= x_in.shape()[k], op, ": index of shape ", index.shape(), " is larger than x ",
+          x_in.shape(), " in dim ", k);
+    x = x.detach().slice(k, 0, index.shape()[k]);
+  }
+  check_indices(index, x_in.shape()[d], op, "index");
+  Tensor out = new_tensor(index.shape(), x.device());
+  if (out.numel() == 0) return out;
+  const Tensor xc = contiguous(x), idx = contiguous(index);
+  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx),
+                    index_layout(xc.shape(), d, index.shape()[d], false));
+  return out;
+}
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
+  check_index_tensor(x, index, op);
+  const int d = normalize_dim(dim, x.shape(), op);
+  check(index.dim() == 1, op, ": index must be 1-D, got shape ", index.shape());
+  check_indices(index, x.shape()[d], op, "index");
+  Shape shape = x.shape();
+  shape[d] = index.numel();
+  Tensor out = new_tensor(shape, x.device());
+  if (out.numel() == 0) return out;
+  const Tensor xc = contiguous(x), idx = contiguous(index);
+  backend(x).gather(ptr<float>(out), ptr<float>(xc), ptr<int32_t>(idx),
+                    index_layout(x.shape(), d, index.numel(), true));
+  return out;
+}
+
+Tensor scatter_add(const Tensor& dy, int64_t dim, const Tensor& index, const Shape& x_shape, bool per_row) {
+  const int d = normalize_dim(dim, x_shape, "scatter_add");
+  // gather read from x sliced to the index's shape outside d: the scatter covers that part of dx.
+  Shape part = x_shape;
+  if (!per_row)
+    for (int k = 0; k < part.size(); ++k)
+      if (k != d) part[k] = index.shape()[k];
+  Tensor dx = new_tensor(part, dy.device());
+  if (dx.numel() > 0) {
+    const Tensor g = contiguous(dy), idx = contiguous(index);
+    backend(dy).scatter_add(ptr<float>(dx), ptr<float>(g), ptr<int32_t>(idx),
+                            index_layout(part, d, dy.shape()[d], per_row));
+  }
+  if (part == x_shape) return dx;
+  Tensor full = new_tensor(x_shape, dy.device());
+  fill(full, 0.f);
+  Tensor view = full;
+  for (int k = 0; k < part.size(); ++k) view = view.slice(k, 0, part[k]);
+  copy_into(view, dx, "scatter_add");
+  return full;
+}
+
+// ---- layer normalization (language models; here beside batch norm, its per-channel sibling)
+
+LayerNormResult layer_norm(const Tensor& x_in, int64_t cols, const Tensor& weight, const Tensor& bias, float eps,
+                           const char* op) {
+  check_float(x_in, op);
+  check(cols > 0 && x_in.numel() % cols == 0, op, ": cannot normalize ", x_in.shape(), " over groups of ", cols,
+        " elements");
+  for (const Tensor* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    check_float(*p, op);
+    check_same_device(x_in, *p, op);
+    check(p->numel() == cols, op, ": weight/bias of shape ", p->shape(), " for ", cols, " normalized elements");
+  }
+  const Tensor x = contiguous(x_in), w = weight.defined() ? contiguous(weight) : Tensor{},
+               b = bias.defined() ? contiguous(bias) : Tensor{};
+  const int64_t rows = x.numel() / cols;
+  LayerNormResult r{detail::make_tensor(x.shape(), DType::float32, x.device()),
+                    detail::make_tensor(Shape{rows}, DType::float32, x.device()),
+                    detail::make_tensor(Shape{rows}, DType::float32, x.device())};
+  if (rows == 0) return r;
+  backend(x).layer_norm_forward(ptr<float>(r.y), ptr<float>(r.mean), ptr<float>(r.rstd), ptr<float>(x), ptr<float>(w),
+                                ptr<float>(b), rows, cols, eps);
+  return r;
+}
+
+LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x_in, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& rstd, bool need_dx, bool need_dweight, bool need_dbias) {
+  const int64_t rows = mean.numel(), cols = rows ? x_in.numel() / rows : 0;
+  const Tensor x = contiguous(x_in), g = contiguous(dy), w = weight.defined() ? contiguous(weight) : Tensor{};
+  const auto make = [&](bool need, const Shape& s) {
+    return need ? detail::make_tensor(s, DType::float32, x.device()) : Tensor{};
+  };
+  LayerNormGrads r{make(need_dx, x.shape()), make(need_dweight, weight.defined() ? weight.shape() : Shape{}),
+                   make(need_dbias, Shape{cols})};
+  if (rows == 0) {
+    for (Tensor* t : {&r.dweight, &r.dbias})
+      if (t->defined()) fill(*t, 0.f);
+    return r;
+  }
+  const auto p = [](const Tensor& t) { return ptr<float>(t); };
+  backend(x).layer_norm_backward(p(r.dx), p(r.dweight), p(r.dbias), p(g), p(x), p(w), p(mean), p(rstd), rows, cols);
+  return r;
+}
+
+// ---- fused attention (language models)
+
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const char* op) {
+  for (const Tensor* t : {&q, &k, &v}) {
+    check_float(*t, op);
+    check_same_device(q, *t, op);
+  }
+  check(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op, ": expected q [..., T, D], k and v [..., S, D] ",
+        "of one rank (at least 2), got ", q.shape(), ", ", k.shape(), ", ", v.shape());
+  bool same = k.shape() == v.shape() && q.size(-1) == k.size(-1);
+  for (int d = 0; same && d < q.dim() - 2; ++d) same = q.shape()[d] == k.shape()[d];
+  check(same, op, ": shapes of q ", q.shape(), ", k ", k.shape(), " and v ", v.shape(),
+        " do not match (q [..., T, D], k and v [..., S, D] with the same leading dims)");
+  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1);
+  const int64_t heads = t * d > 0 ? q.numel() / (t * d) : 0;
+  const Tensor qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
+  AttentionResult r{new_tensor(q.shape(), q.device()), new_tensor(Shape{heads, t}, q.device())};
+  if (r.out.numel() == 0) return r;
+  backend(q).attention_forward(ptr<float>(r.out), ptr<float>(r.lse), ptr<float>(qc), ptr<float>(kc), ptr<float>(vc),
+                               heads, t, s, d, scale, causal);
+  return r;
+}
+
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal) {
+  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1), heads = lse.size(0);
+  const Tensor g = contiguous(dout), qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
+  AttentionGrads r{new_tensor(q.shape(), q.device()), new_tensor(k.shape(), q.device()),
+                   new_tensor(v.shape(), q.device())};
+  for (Tensor* x : {&r.dq, &r.dk, &r.dv})
+    if (x->numel() > 0 && (heads * t == 0 || d == 0)) fill(*x, 0.f);
+  if (heads * t == 0 || d == 0) return r;
+  const Tensor delta = new_tensor(Shape{heads, t}, q.device());
+  backend(q).attention_backward(ptr<float>(r.dq), ptr<float>(r.dk), ptr<float>(r.dv), ptr<float>(delta), ptr<float>(g),
+                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(out), ptr<float>(lse), heads,
+                                t, s, d, scale, causal);
+  return r;
+}
+
+}  // namespace minidl::dispatch
