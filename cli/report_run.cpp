@@ -21,7 +21,7 @@ namespace minidl::cli {
 namespace {
 
 std::string optimizer_html(const TrainConfig& c) {
-  std::string out = code(c.optimizer) + ", lr " + general(c.lr);
+  std::string out = code(c.optimizer) + ", lr " + optim::format_option(c.lr);  // exact, as the run used it
   try {
     for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c)))
       out += ", " + escape_html(key) + " " + escape_html(value);

@@ -101,8 +101,8 @@ std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& wh
     os << last_finite_loss;
   else
     os << "none yet";
-  os << "); try a smaller --lr (now " << c.lr << ")" << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm")
-     << " or --skip-nonfinite";
+  os << "); try a smaller --lr (now " << optim::format_option(c.lr) << ")"
+     << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm") << " or --skip-nonfinite";
   return os.str();
 }
 
@@ -134,7 +134,8 @@ void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
 
 std::string describe(const TrainConfig& c, int64_t params) {
   std::ostringstream os;
-  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
+  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr "
+     << optim::format_option(c.lr);
   // Only the options this optimizer uses, as it resolved them (defaults included, "off" ones left out).
   for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c))) {
     os << ' ' << key << ' ' << value;

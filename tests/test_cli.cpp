@@ -199,7 +199,8 @@ TEST_SUITE("cli") {
     const std::pair<std::string, std::string> cases[] = {
         {t + "--optimizer lamb",
          "minidl train: error: unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, "
-         "adagrad)"},
+         "adagrad; one defined in a plugin needs --plugin LIBRARY.so before the command, e.g. minidl --plugin "
+         "libminidl_lion.so train --optimizer lion)"},
         {t + "--optimizer adam --opt momentum=0.9",
          "minidl train: error: adam: unknown option 'momentum' (adam takes: lr, betas, eps, weight_decay, amsgrad)"},
         {t + "--optimizer adam --opt betas=0.9",
@@ -221,7 +222,8 @@ TEST_SUITE("cli") {
          "minidl sweep: error: --lr: expected a range LO..HI, e.g. 1e-3..1, got '0.1'"},
         {"sweep " + tiny.data() + " --lr 1..0.1", "minidl sweep: error: --lr: expected 0 < LO <= HI, got 1..0.1"},
         {"sweep " + tiny.data() + " --jobs 0", "minidl sweep: error: --jobs must be >= 1, got 0"},
-        {"sweep " + tiny.data() + " --points 1", "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
+        {"sweep " + tiny.data() + " --lr 1e-3..1 --points 1",
+         "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
         {"compare " + tiny.data() + " --optimizers nesterov:form=nag",
          "minidl compare: error: nesterov: option form: expected pytorch, sutskever or lookahead, got 'nag'"},
         {t + "--lr 0", "minidl train: error: --lr must be > 0, got 0"},
@@ -265,7 +267,8 @@ TEST_SUITE("cli") {
          "minidl train: error: --save: cannot write to directory '" + tiny / "d2" + "' (No such file or directory)"},
         {"compare " + tiny.data() + " --optimizers sgd,momentum,bogus --out " + tiny / "cmp",
          "minidl compare: error: unknown optimizer 'bogus' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, "
-         "adagrad)"},
+         "adagrad; one defined in a plugin needs --plugin LIBRARY.so before the command, e.g. minidl --plugin "
+         "libminidl_lion.so train --optimizer lion)"},
         {"compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,-1 --out " + tiny / "cmp",
          "minidl compare: error: --lr must be > 0, got -1 (for nesterov)"},
         {t + "--log-every -1", "minidl train: error: --log-every must be >= 0, got -1"},
@@ -705,6 +708,117 @@ TEST_SUITE("cli") {
 #endif
   }
 
+  TEST_CASE("without --lr every command runs an optimizer at the lr its Options declare (plugins too)") {
+    TinyMnist tiny;
+    const std::string common = tiny.data() + " --hidden 8 --epochs 1 --threads 1 ";
+    const Run adam = run_minidl("train " + common + "--optimizer adam");
+    CAPTURE(adam.output);
+    CHECK(adam.output.find("adam lr 0.001 betas 0.9,0.999 eps 1e-08, batch") != std::string::npos);
+    const Run sgd = run_minidl("train " + common + "--optimizer sgd");
+    CHECK(sgd.output.find("sgd lr 0.1, batch") != std::string::npos);  // SGD declares 0.1 (optim/sgd.h says why)
+    const Run help = run_minidl("train --help");
+    CHECK(help.output.find("  adam       lr=0.001 ") != std::string::npos);
+#if defined(MINIDL_LION_PLUGIN)
+    const std::string lion = std::string("--plugin ") + MINIDL_LION_PLUGIN + " ";
+    const Run train = run_minidl(lion + "train " + common + "--optimizer lion");
+    CAPTURE(train.output);
+    CHECK(train.output.find("lion lr 0.0001 betas 0.9,0.99, batch") != std::string::npos);
+    const Run compare = run_minidl(lion + "compare " + common + "--optimizers nesterov,lion --out " + tiny / "cmp");
+    CAPTURE(compare.output);
+    REQUIRE(compare.code == 0);
+    CHECK(compare.output.find("compare: nesterov lr 0.01, seed 0") != std::string::npos);
+    CHECK(compare.output.find("compare: lion lr 0.0001, seed 0") != std::string::npos);
+    CHECK(compare.output.find("| lion | 0.0001 |") != std::string::npos);
+#else
+    SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF): the Lion plugin cases");
+#endif
+  }
+
+  TEST_CASE("a NAdam plugin trains, and sweep passes --plugin to its runs, each around its own default lr") {
+    TinyMnist tiny;
+    const std::string nadam = std::string("--plugin ") + MINIDL_NADAM_PLUGIN + " ";
+    const Run without = run_minidl("train " + tiny.data() + " --optimizer nadam");
+    CHECK(without.code == 2);
+    CHECK(without.output.find("unknown optimizer 'nadam'") != std::string::npos);
+    CHECK(without.output.find("needs --plugin LIBRARY.so") != std::string::npos);
+    const Run sweep =
+        run_minidl(nadam + "sweep " + tiny.data() +
+                   " --optimizers adam,nadam --points 3 --epochs 1 --hidden 8 --threads 1 --out " + tiny / "sweep");
+    CAPTURE(sweep.output);
+    REQUIRE(sweep.code == 0);
+    // Three decades centred on each one's declared lr (1e-3 and 2e-3), as the CSV writes them.
+    CHECK(sweep.output.find("adam 3.16e-05..0.0316, nadam 6.32e-05..0.0632") != std::string::npos);
+    CHECK(sweep.output.find("nadam lr 0.002 seed 0: ") != std::string::npos);
+    CHECK(sweep.output.find("| 0.002 | – |") != std::string::npos);  // outside adam's grid
+  }
+
+  TEST_CASE("a layer from a plugin (examples/custom_layer) trains, draws, reports, evaluates, resumes and predicts") {
+#if defined(MINIDL_LEAKY_RELU_PLUGIN)
+    TinyMnist tiny;
+    const std::string plugin = std::string("--plugin ") + MINIDL_LEAKY_RELU_PLUGIN + " ";
+    const std::string model = " --model 'linear(32) leaky_relu(0.1) linear(10)' ";
+    const Run help = run_minidl(plugin + "train --help");
+    CHECK(help.output.find("leaky_relu(SLOPE=0.01)  LeakyReLU (examples/custom_layer)") != std::string::npos);
+    const Run without = run_minidl("train " + tiny.data() + model);
+    CHECK(without.code == 2);
+    CHECK(without.output.find("unknown layer 'leaky_relu'") != std::string::npos);
+    const Run train =
+        run_minidl(plugin + "train " + tiny.data() + model + "--epochs 3 --batch-size 16 --lr 0.05 --save " +
+                   tiny / "ck-{epoch}.safetensors --report " + tiny / "r.html");
+    CAPTURE(train.output);
+    REQUIRE(train.code == 0);
+    CHECK(train.output.find("final test accuracy 100.00%") != std::string::npos);
+    CHECK(slurp(tiny / "r.html").find("leaky_relu(0.1)") != std::string::npos);  // the report names the model
+    const Run graph = run_minidl(plugin + "graph" + model + "--batch-size 2 --format none --out " + tiny / "g.dot");
+    CAPTURE(graph.output);
+    CHECK(graph.code == 0);
+    CHECK(slurp(tiny / "g.dot").find("leaky_relu") != std::string::npos);  // its op, recorded on the tape
+    const Run eval = run_minidl(plugin + "eval --checkpoint " + tiny / "ck-3.safetensors " + tiny.data());
+    CAPTURE(eval.output);
+    CHECK(eval.output.find("accuracy 100.00% (100 correct)") != std::string::npos);
+    const Run resumed = run_minidl(plugin + "train " + tiny.data() + " --resume " + tiny / "ck-2.safetensors --save " +
+                                   tiny / "b.safetensors");
+    CAPTURE(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(slurp(tiny / "ck-3.safetensors") == slurp(tiny / "b.safetensors"));  // bitwise the uninterrupted run
+    std::vector<float> px;
+    for (uint8_t v : image_of(3, 12345)) px.push_back(v / 255.f);
+    data::save_png(tiny / "three.png", Tensor::from_vector(px, {28, 28}));
+    const Run predict = run_minidl(plugin + "predict --checkpoint " + tiny / "ck-3.safetensors " + tiny / "three.png");
+    CAPTURE(predict.output);
+    CHECK(predict.output.starts_with(tiny / "three.png" + ": 3  (probability "));
+    const Run eval_without = run_minidl("eval --checkpoint " + tiny / "ck-3.safetensors " + tiny.data());
+    CHECK(eval_without.code != 0);
+    CHECK(eval_without.output.find("--plugin") != std::string::npos);
+#else
+    SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF)");
+#endif
+  }
+
+  TEST_CASE("hyperparameters keep every digit: header, checkpoint config, summary and resume") {
+    // 1/3, 0.9999999 and 1.2345678e-4 as floats, whose shortest texts "%g" cut to 0.333333, 1, 0.000123457.
+    const std::string third = optim::format_option(1.f / 3), wd = optim::format_option(1.2345678e-4f);
+    CHECK(third == "0.33333334");
+    TinyMnist tiny;
+    const std::string flags = tiny.data() + " --hidden 8 --threads 1 --lr " + third +
+                              " --momentum 0.9999999 --weight-decay " + wd + " --clip-grad-norm 1 ";
+    const Run first =
+        run_minidl("train " + flags + "--epochs 1 --save " + tiny / "ck.safetensors --summary " + tiny / "s.json");
+    CAPTURE(first.output);
+    REQUIRE(first.code == 0);
+    const std::string header = "nesterov lr " + third + " momentum 0.9999999 weight_decay " + wd + ", batch";
+    CHECK(first.output.find(header) != std::string::npos);
+    const std::string checkpoint = slurp(tiny / "ck.safetensors");
+    CHECK(checkpoint.find("\\\"momentum\\\":0.9999999") != std::string::npos);
+    CHECK(checkpoint.find("\\\"lr\\\":" + third) != std::string::npos);
+    CHECK(slurp(tiny / "s.json").find("\"lr\": " + third) != std::string::npos);  // config and epochs
+    const Run resumed =
+        run_minidl("train " + tiny.data() + " --threads 1 --epochs 2 --resume " + tiny / "ck.safetensors");
+    CAPTURE(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(resumed.output.find(header) != std::string::npos);
+  }
+
   TEST_CASE("the header prints only the options an optimizer uses, and --help lists every optimizer") {
     TinyMnist tiny;
     const std::pair<std::string, std::string> runs[] = {
@@ -729,7 +843,7 @@ TEST_SUITE("cli") {
     }
     const Run help = run_minidl("train --help");
     for (const char* line :
-         {"  sgd        lr=0.01 weight_decay=0\n",
+         {"  sgd        lr=0.1 weight_decay=0\n",
           "  rmsprop    lr=0.01 alpha=0.99 eps=1e-08 weight_decay=0 momentum=0 centered=false\n",
           "  adagrad    lr=0.01 lr_decay=0 weight_decay=0 initial_accumulator_value=0 eps=1e-10\n", "--opt TEXT"})
       CHECK(help.output.find(line) != std::string::npos);
