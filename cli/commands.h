@@ -37,6 +37,7 @@ struct TrainArgs : RuntimeFlags {
   std::string telemetry;                     // JSONL of per-step optimizer statistics, empty: none
   std::string report;                        // a self-contained HTML report of the run (cli/report.h), empty: none
   bool quiet = false;                        // no per-epoch lines (compare prints its own)
+  bool no_progress = false;                  // no live progress bar even on a terminal (--no-progress)
   std::string save;                          // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -79,9 +81,11 @@ int run_graph(const GraphArgs& args) {
   const std::string dot = autograd::to_dot(loss, names);
 
   std::ofstream out(args.out);
+  const int open_error = errno;  // why the open failed, before anything else changes errno
+  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(open_error), ")"));
   out << dot;
   out.close();
-  if (!out) throw Error("graph: cannot write '" + args.out + "'");
+  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(errno), ")"));
   const size_t summary_end = dot.find(". Forward");
   std::printf("wrote %s: one training step of model %s, batch %lld: %s\n", args.out.c_str(),
               model_name(args.config).c_str(), static_cast<long long>(n),

@@ -308,6 +308,8 @@ int main(int argc, char** argv) {
   train->add_option("--config-json", config_json)->group("");
   bool quiet = false;
   train->add_flag("--quiet", quiet, "no header and per-epoch lines (errors still)");
+  train->add_flag("--no-progress", t.no_progress,
+                  "no live progress bar (it is drawn only when stdout is a terminal, and only by rank 0)");
 
   // ---- eval
   EvalArgs e;

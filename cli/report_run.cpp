@@ -119,7 +119,7 @@ std::vector<Chart> run_curves(const RunRecord& r) {
          .title = "Training loss per step",
          .note = "Faint: each step's batch loss, before that step's update. Line: a centred average over " +
                  std::to_string(2 * half + 1) +
-                 " steps, its window shrinking evenly at both ends (no lag, no start-up artefact).",
+                 " steps, shifted inward at the ends rather than shrunk (no lag, no artefact at either end).",
          .x = {.label = "step", .integer = true},
          .y = {.label = "cross-entropy (nats)", .log = true},
          .series = {{.name = "each step", .color = 0, .faint = true, .x0 = first, .y = loss},

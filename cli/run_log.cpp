@@ -142,8 +142,8 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
     if (!out) throw Error("--summary: cannot write '" + args_.summary + "'");
   }
   if (args_.quiet) return;
-  std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * final_accuracy,
-              static_cast<long long>(config_.epochs), total_seconds_);
+  std::printf("final test accuracy %.2f%% after %lld epoch%s (%.1fs of training)\n", 100 * final_accuracy,
+              static_cast<long long>(config_.epochs), config_.epochs == 1 ? "" : "s", total_seconds_);
   if (!last_checkpoint.empty()) std::printf("checkpoint: %s\n", last_checkpoint.c_str());
 }
 

@@ -177,7 +177,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids
     return std::sqrt(s / static_cast<double>(v.size() - 1));
   };
   std::ostringstream md;
-  md << "Final test accuracy (%, mean ± std over seeds) at each lr:\n\n| lr |";
+  md << "Final test accuracy (%, mean ± std over seeds; no ± with one seed) at each lr:\n\n| lr |";
   for (const auto& o : optimizers) md << ' ' << o.label << " |";
   md << "\n|---|";
   for (size_t k = 0; k < optimizers.size(); ++k) md << "---|";
@@ -199,7 +199,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids
       if (p.diverged)
         md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
       else
-        md << ' ' << fixed(mean(p.accuracy), 2) << " ± " << fixed(stddev(p.accuracy), 2);
+        md << ' ' << fixed(mean(p.accuracy), 2) << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "");
       md << " |";
     }
     md << '\n';
@@ -227,9 +227,10 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids
     while (hi + 1 < lrs.size() && std::isfinite(acc[hi + 1]) && acc[hi + 1] >= acc[best] - basin) ++hi;
     const Point& p = points.at({o.label, lrs[best]});
     const double width = std::log10(std::stod(lrs[hi]) / std::stod(lrs[lo]));
-    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2) << " ± " << fixed(stddev(p.accuracy), 2)
-       << "% | " << lrs[lo] << "–" << lrs[hi] << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | "
-       << fixed(width, 2) << " | " << fixed(mean(p.train_loss), 4) << " | "
+    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2)
+       << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "") << "% | " << lrs[lo] << "–" << lrs[hi]
+       << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | " << fixed(width, 2) << " | "
+       << fixed(mean(p.train_loss), 4) << " | "
        << (p.steps.empty()
                ? std::string("not reached")
                : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
@@ -340,10 +341,10 @@ int run_sweep(const SweepArgs& args) {
     ranges += (ranges.empty() ? "around each one's default lr: " : ", ") + o.label + " " + range;
   }
   std::printf(
-      "sweep: %zu optimizers × %d lrs (%s) × %zu seeds = %zu runs, %zu already in %s; %d at a time, "
+      "sweep: %zu optimizers × %d lrs (%s) × %zu seed%s = %zu runs, %zu already in %s; %d at a time, "
       "%d thread%s each\n",
-      optimizers.size(), args.points, ranges.c_str(), args.seeds.size(), grid.size(), grid.size() - pending.size(),
-      csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
+      optimizers.size(), args.points, ranges.c_str(), args.seeds.size(), args.seeds.size() == 1 ? "" : "s", grid.size(),
+      grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
   std::fflush(stdout);
 
   // ---- the runs, up to --jobs at once

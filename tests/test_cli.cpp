@@ -20,6 +20,7 @@
 #include <thread>
 
 #include <minidl/minidl.h>
+#include "cli/chart.h"
 #include "cli_testing.h"
 #include "testing.h"
 
@@ -178,12 +179,12 @@ TEST_SUITE("cli") {
     INFO(cnn.output);
     REQUIRE(cnn.code == 0);
     CHECK(cnn.output.find("model cnn (421642 parameters), nesterov lr 0.05 momentum 0.9, cosine schedule, shifts of "
-                          "up to 2 pixels, batch 50, 1 epochs") != std::string::npos);
+                          "up to 2 pixels, batch 50, 1 epoch") != std::string::npos);
     const Run lenet = run_minidl("train " + tiny.data() + " --model lenet --epochs 1 --lr 0.02");
     INFO(lenet.output);
     REQUIRE(lenet.code == 0);
     CHECK(lenet.output.find("model lenet (61706 parameters), nesterov lr 0.02 momentum 0.9, cosine schedule, shifts "
-                            "of up to 2 pixels, batch 64, 1 epochs") != std::string::npos);
+                            "of up to 2 pixels, batch 64, 1 epoch") != std::string::npos);
     const Run help = run_minidl("train --help");
     CHECK(help.output.find("--model") != std::string::npos);
     CHECK(help.output.find("cnn") != std::string::npos);
@@ -723,12 +724,19 @@ TEST_SUITE("cli") {
     const Run train = run_minidl(lion + "train " + common + "--optimizer lion");
     CAPTURE(train.output);
     CHECK(train.output.find("lion lr 0.0001 betas 0.9,0.99, batch") != std::string::npos);
-    const Run compare = run_minidl(lion + "compare " + common + "--optimizers nesterov,lion --out " + tiny / "cmp");
+    const Run compare = run_minidl(lion + "compare " + common + "--optimizers nesterov,lion --out " + tiny / "cmp" +
+                                   " --report " + tiny / "cmp.html");
     CAPTURE(compare.output);
     REQUIRE(compare.code == 0);
     CHECK(compare.output.find("compare: nesterov lr 0.01, seed 0") != std::string::npos);
     CHECK(compare.output.find("compare: lion lr 0.0001, seed 0") != std::string::npos);
-    CHECK(compare.output.find("| lion | 0.0001 |") != std::string::npos);
+    const size_t row = compare.output.find("| lion | 0.0001 | ");
+    REQUIRE(row != std::string::npos);
+    CHECK(compare.output.substr(row, compare.output.find('\n', row) - row).find("±") == std::string::npos);  // 1 seed
+    CHECK(compare.output.find("final test accuracy (1 seed)") != std::string::npos);
+    // The report's subtitle gives every optimizer's settings, not only the first run's.
+    CHECK(slurp(tiny / "cmp.html").find("nesterov lr 0.01 momentum 0.9; lion lr 0.0001 betas 0.9,0.99 (mnist") !=
+          std::string::npos);
 #else
     SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF): the Lion plugin cases");
 #endif
@@ -793,6 +801,44 @@ TEST_SUITE("cli") {
 #else
     SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF)");
 #endif
+  }
+
+  TEST_CASE(
+      "the progress bar is drawn only on a terminal, and --no-progress turns it off there too; graph --out says why") {
+    TinyMnist tiny;
+    if (::access("/usr/bin/script", X_OK) != 0) {
+      SKIP_TEST("no /usr/bin/script (util-linux) to give the run a terminal");
+      return;
+    }
+    // script(1) runs the command on a pseudo-terminal, as a user's shell would.
+    const std::string run = std::string(MINIDL_BIN) + " train " + tiny.data() + " --hidden 8 --epochs 1 --threads 1";
+    const Run on_terminal = run_shell("/usr/bin/script -qec '" + run + "' /dev/null");
+    CAPTURE(on_terminal.output);
+    CHECK(on_terminal.output.find("ETA") != std::string::npos);  // the bar (its last draw, at the epoch's end)
+    const Run off = run_shell("/usr/bin/script -qec '" + run + " --no-progress' /dev/null");
+    CAPTURE(off.output);
+    CHECK(off.output.find("epoch 1/1  train loss") != std::string::npos);
+    CHECK(off.output.find("ETA") == std::string::npos);
+    const Run graph = run_minidl("graph --hidden 4 --format none --out " + tiny / "missing/g.dot");
+    CHECK(graph.code == 1);
+    CHECK(graph.output ==
+          "minidl graph: error: graph: cannot write '" + tiny / "missing/g.dot" + "' (No such file or directory)\n");
+  }
+
+  TEST_CASE("the report's smoothed loss averages a full window at every point, the ends included") {
+    std::vector<double> y(50);
+    for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<double>(i * i % 11);  // a noisy series
+    const std::vector<double> s = cli::smooth(y, 3);                               // windows of 7 points
+    const auto mean = [&](size_t lo) {
+      double sum = 0;
+      for (size_t k = lo; k < lo + 7; ++k) sum += y[k];
+      return sum / 7;
+    };
+    CHECK(s.front() == doctest::Approx(mean(0)));
+    CHECK(s[20] == doctest::Approx(mean(17)));     // centred where it fits
+    CHECK(s.back() == doctest::Approx(mean(43)));  // not y.back(), the last raw value
+    CHECK(s.back() != y.back());
+    CHECK(cli::smooth({1.0, 3.0}, 3) == std::vector<double>{2.0, 2.0});  // fewer points than a window: all of them
   }
 
   TEST_CASE("hyperparameters keep every digit: header, checkpoint config, summary and resume") {
@@ -893,6 +939,8 @@ TEST_SUITE("cli") {
       CHECK(r.output.find(formula) != std::string::npos);
       CHECK(r.output.find("check: the optimizer's step() gives θ = ") != std::string::npos);
       CHECK(r.output.find(": matches") != std::string::npos);
+      for (const char* minus_zero : {" -0 ", " -0\n", "(-0)", "· -0 "})  // a zero's sign is not a value to explain
+        CHECK(r.output.find(minus_zero) == std::string::npos);
     }
     const std::string ck = tiny / "ck.safetensors";
     const Run bad =
@@ -995,7 +1043,7 @@ TEST_SUITE("cli") {
           CHECK(csv.find(key) == csv.rfind(key));  // exactly once
         }
     const std::string md = slurp(out + "/sweep.md");
-    CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds) at each lr:"));
+    CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds; no ± with one seed) at each lr:"));
     CHECK(md.find("| 0.0316 |") != std::string::npos);
     CHECK(md.find("| optimizer | best lr | best accuracy | basin | width (decades) |") != std::string::npos);
     CHECK(rest.output.find("wrote " + out + "/sweep.csv, " + out + "/sweep.md, " + out + "/sweep.png") !=
@@ -1151,7 +1199,7 @@ TEST_SUITE("cli under mpirun") {
     INFO(two.output);
     REQUIRE(one.code == 0);
     REQUIRE(two.code == 0);
-    CHECK(two.output.find("batch 16 over 2 ranks (8 per rank), 2 epochs, seed 0, 1 threads per rank") !=
+    CHECK(two.output.find("batch 16 over 2 ranks (8 per rank), 2 epochs, seed 0, 1 thread per rank") !=
           std::string::npos);
     CHECK(count_of(two.output, "minidl train:") == 1);  // rank 0 alone reports
     CHECK(count_of(two.output, "final test accuracy") == 1);
