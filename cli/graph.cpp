@@ -75,7 +75,7 @@ int run_graph(const GraphArgs& args) {
   for (int64_t i = 0; i < n; ++i) classes[static_cast<size_t>(i)] = static_cast<int32_t>(i % kClasses);
   const Tensor labels = Tensor::from_vector(classes, {n});
   const Tensor loss = nn::functional::cross_entropy((*model)(images), labels);
-  NamedTensors names = model->named_parameters();
+  NamedTensors names = model->state_dict();  // parameters and buffers: batch norm's running statistics by name
   names.emplace_back("images", images);
   names.emplace_back("labels", labels);
   const std::string dot = autograd::to_dot(loss, names);
