@@ -256,11 +256,12 @@ void add_comparison(ReportPage& page, const std::vector<Group>& all) {
   page.charts(comparison_curves(groups));
   const std::vector<Chart> telemetry = comparison_telemetry(groups);
   if (!telemetry.empty()) {
-    page.section("Optimizer telemetry", "telemetry",
-                 "The first seed of each run, all parameters together: the gradient's norm, the direction buffer's, "
-                 "the cosine between them (near 0 once the first descent is over: each batch's gradient is mostly noise "
-                 "against the buffer's average; near 1 it keeps agreeing, clearly below 0 it undoes the last steps), "
-                 "and the step's size relative to the weights.");
+    page.section(
+        "Optimizer telemetry", "telemetry",
+        "The first seed of each run, all parameters together: the gradient's norm, the direction buffer's, "
+        "the cosine between them (near 0 once the first descent is over: each batch's gradient is mostly noise "
+        "against the buffer's average; near 1 it keeps agreeing, clearly below 0 it undoes the last steps), "
+        "and the step's size relative to the weights.");
     page.charts(telemetry);
   }
 }

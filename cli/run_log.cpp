@@ -92,6 +92,9 @@ void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double s
 }
 
 void RunLog::epoch(const EpochRecord& r) {
+  // A --log-every window does not cross an epoch's end: a run resumed from this epoch's checkpoint
+  // starts a fresh window there, so its first step row equals the uninterrupted run's.
+  window_loss_ = 0, window_ = 0;
   total_seconds_ += r.train_seconds;
   record_.epochs.push_back(r);
   epochs_.push_back(

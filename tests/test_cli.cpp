@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <minidl/minidl.h>
@@ -839,6 +840,32 @@ TEST_SUITE("cli") {
     CHECK(s.back() == doctest::Approx(mean(43)));  // not y.back(), the last raw value
     CHECK(s.back() != y.back());
     CHECK(cli::smooth({1.0, 3.0}, 3) == std::vector<double>{2.0, 2.0});  // fewer points than a window: all of them
+  }
+
+  TEST_CASE(
+      "the --metrics rows after a resume equal the uninterrupted run's (a window does not cross an epoch's end)") {
+    TinyMnist tiny;
+    // 300 images in batches of 32: 10 steps an epoch, rows every 4 steps, so the row at step 12 has
+    // a window that would start in epoch 1 if it crossed the epoch's end.
+    const std::string common = "train " + tiny.data() + " --hidden 8 --batch-size 32 --threads 1 --log-every 4 ";
+    REQUIRE(
+        run_minidl(common + "--epochs 2 --metrics " + tiny / "a.csv --save " + tiny / "ck-{epoch}.safetensors").code ==
+        0);
+    REQUIRE(run_minidl("train " + tiny.data() + " --threads 1 --log-every 4 --resume " +
+                       tiny / "ck-1.safetensors --metrics " + tiny / "b.csv")
+                .code == 0);
+    // Every column but the seconds, of every row of epoch 2.
+    const auto rows_of_epoch_2 = [](const std::string& csv) {
+      std::vector<std::string> rows;
+      std::istringstream in(csv);
+      for (std::string line; std::getline(in, line);)
+        if (line.starts_with("step,2,") || line.starts_with("epoch,2,"))
+          rows.push_back(line.substr(0, line.rfind(',')));
+      return rows;
+    };
+    const auto a = rows_of_epoch_2(slurp(tiny / "a.csv")), b = rows_of_epoch_2(slurp(tiny / "b.csv"));
+    CHECK(a.size() >= 3);  // rows at steps 12, 16 (and 20), and the epoch's
+    CHECK(a == b);
   }
 
   TEST_CASE("hyperparameters keep every digit: header, checkpoint config, summary and resume") {
