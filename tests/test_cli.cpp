@@ -805,7 +805,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE(
-      "the progress bar is drawn only on a terminal, and --no-progress turns it off there too; graph --out says why") {
+      "the progress bar is drawn only on a terminal, --no-progress turns it off there too, and graph --out says why") {
     TinyMnist tiny;
     if (::access("/usr/bin/script", X_OK) != 0) {
       SKIP_TEST("no /usr/bin/script (util-linux) to give the run a terminal");
