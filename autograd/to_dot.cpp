@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "autograd/node.h"
@@ -104,6 +105,7 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
           what = "input " + std::to_string(k);
       if (what.starts_with("a tensor") && detail::impl_of(saved)->storage.get() == op.output_storage)
         what = "its output";
+      if (what.starts_with("a tensor") && node.name() == std::string_view("dropout")) what = "its mask";
       if (const auto named = name_of.find(detail::impl_of(saved)); named != name_of.end()) what = named->second;
       saves += (saves.empty() ? "saves " : ",\n") + what + " " + describe(saved);
     }

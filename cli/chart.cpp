@@ -69,8 +69,9 @@ std::vector<double> smooth(const std::vector<double>& y, int64_t half_width) {
   }
   std::vector<double> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t h = std::min({half_width, i, n - 1 - i});
-    const auto lo = static_cast<size_t>(i - h), hi = static_cast<size_t>(i + h + 1);
+    const int64_t width = std::min(2 * half_width + 1, n);  // the same at every point: no end artefact
+    const auto lo = static_cast<size_t>(std::clamp<int64_t>(i - half_width, 0, n - width));
+    const auto hi = lo + static_cast<size_t>(width);
     const int64_t k = count[hi] - count[lo];
     out[static_cast<size_t>(i)] = k > 0 ? (sum[hi] - sum[lo]) / static_cast<double>(k) : NAN;
   }

@@ -44,10 +44,11 @@ struct Chart {
 /// The chart as report.js reads it; values rounded to 5 significant digits, non-finite as null.
 nlohmann::json to_json(const Chart& chart);
 
-/// A centred moving average of half-width h: point i averages the finite values from i − h' to
-/// i + h' with h' = min(h, i, n − 1 − i), so the window shrinks evenly at both ends. Unlike a
-/// trailing average it neither lags a falling loss nor carries the first (largest) values along
-/// until its window fills; non-finite values are skipped (NaN where a window has none).
+/// A moving average over windows of 2h + 1 points (all n when fewer), centred on point i where it
+/// fits and shifted inward at the ends: point i averages the finite values from lo to lo + 2h, lo =
+/// clamp(i − h, 0, n − 2h − 1). Unlike a trailing average it does not lag a falling loss, and unlike
+/// a window that shrinks towards the ends, its last point is not the last batch's raw (noisy) loss;
+/// non-finite values are skipped (NaN where a window has none).
 std::vector<double> smooth(const std::vector<double>& y, int64_t half_width);
 
 /// The half-width for n per-step points: about 1% of the run on each side (at least 1).

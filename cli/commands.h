@@ -37,6 +37,7 @@ struct TrainArgs : RuntimeFlags {
   std::string telemetry;                     // JSONL of per-step optimizer statistics, empty: none
   std::string report;                        // a self-contained HTML report of the run (cli/report.h), empty: none
   bool quiet = false;                        // no per-epoch lines (compare prints its own)
+  bool no_progress = false;                  // no live progress bar even on a terminal (--no-progress)
   std::string save;                          // checkpoint path after every epoch; "{epoch}" becomes the epoch number
   std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
@@ -68,16 +69,18 @@ int run_compare(const CompareArgs& args);
 
 struct SweepArgs : RuntimeFlags {       // threads: per run; 0: the cores divided among the jobs
   std::vector<std::string> optimizers;  // each name[:key=value[:key=value…]]
-  double lr_low = 1e-3, lr_high = 1;    // the grid: `points` values log-spaced from lr_low to lr_high
+  double lr_low = 0, lr_high = 0;       // the grid: `points` values log-spaced from lr_low to lr_high;
+                                        // 0, 0: each optimizer's own lr ×/÷ 10^1.5 (its default, centred)
   int points = 7;
   std::vector<uint64_t> seeds;
-  TrainConfig base;           // every training setting but optimizer, lr and seed
-  int jobs = 1;               // runs at once, each a process of its own
-  std::string out = "sweep";  // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
-  double target = 0.97;       // for the steps-to-reach column
-  double basin = 0.5;         // accuracy points below the best that count as the basin
-  std::string program;        // the minidl executable each run runs
-  std::string report;         // an HTML report of the sweep (cli/report.h), empty: none
+  TrainConfig base;                  // every training setting but optimizer, lr and seed
+  int jobs = 1;                      // runs at once, each a process of its own
+  std::string out = "sweep";         // sweep.csv, sweep.md, sweep.png, sweep.json, runs/
+  double target = 0.97;              // for the steps-to-reach column
+  double basin = 0.5;                // accuracy points below the best that count as the basin
+  std::string program;               // the minidl executable each run runs
+  std::vector<std::string> plugins;  // --plugin libraries, loaded by every run too
+  std::string report;                // an HTML report of the sweep (cli/report.h), empty: none
 };
 int run_sweep(const SweepArgs& args);
 

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/report.h"
 #include "nn/linear.h"
+#include "optim/registry.h"
 
 namespace minidl::cli {
 
@@ -64,14 +65,16 @@ std::string sparkline(const std::vector<double>& v, double lo, double hi) {
   return out;
 }
 
-// The lr of run k: --lr's one value, its k-th, or the optimizer's usual one. Without --lr plain SGD
-// needs a larger step than the momentum methods (their steps are about 1/(1 − μ) = 10 times longer),
-// and Adam, AdamW and RMSprop, whose steps are about lr per coordinate whatever the gradient's
-// scale, a smaller one.
+// The lr of run k: --lr's one value, its k-th, or the one the optimizer declares in its Options
+// (optim::default_lr: SGD's 0.1, the momentum methods' 0.01, Adam's 1e-3, a plugin's own), so that
+// without --lr each optimizer runs at its own default and none at a value chosen for another.
 float run_lr(const CompareArgs& args, const std::string& name, size_t k) {
   if (!args.lrs.empty()) return args.lrs[args.lrs.size() == 1 ? 0 : k];
-  const bool adaptive = name == "adam" || name == "adamw" || name == "rmsprop";
-  return name == "sgd" ? 0.1f : adaptive ? 0.001f : 0.01f;
+  try {
+    return optim::default_lr(name);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
 }
 
 // Every run's optimizer, made before the first run trains (on a 1×1 Linear, with the bias group of
@@ -141,7 +144,8 @@ int run_compare(const CompareArgs& args) {
       t.summary = stem + ".json";
       if (!args.telemetry.empty()) t.telemetry = stem + ".telemetry.jsonl";
       t.quiet = true;
-      std::printf("compare: %s lr %g, seed %llu …\n", choice.label.c_str(), lr, static_cast<unsigned long long>(seed));
+      std::printf("compare: %s lr %s, seed %llu …\n", choice.label.c_str(), optim::format_option(lr).c_str(),
+                  static_cast<unsigned long long>(seed));
       std::fflush(stdout);
       if (const int code = run_train(t); code != 0) return code;
       row.runs.push_back(read_summary(t.summary));
@@ -152,8 +156,10 @@ int run_compare(const CompareArgs& args) {
 
   // ---- the table: markdown, so that it pastes into docs as it is
   std::ostringstream table;
-  table << "| optimizer | lr | final test accuracy (mean ± std, " << args.seeds.size()
-        << " seeds) | train loss after epoch 1 | steps to " << fixed(100 * args.target, 0)
+  const bool one_seed = args.seeds.size() == 1;  // then no spread to show: "± 0.00" would claim one
+  table << "| optimizer | lr | final test accuracy ("
+        << (one_seed ? std::string("1 seed") : str_cat("mean ± std, ", args.seeds.size(), " seeds"))
+        << ") | train loss after epoch 1 | steps to " << fixed(100 * args.target, 0)
         << "% test accuracy (checked each epoch) | training time |\n"
         << "|---|---|---|---|---|---|\n";
   double lo = 1, hi = 0;
@@ -180,8 +186,8 @@ int run_compare(const CompareArgs& args) {
       }
     }
     const Stats acc = stats(final_acc), loss = stats(first_loss), time = stats(seconds), steps = stats(steps_to_97);
-    table << "| " << r.optimizer << " | " << r.lr << " | " << fixed(acc.mean, 2) << " ± " << fixed(acc.std, 2) << "% | "
-          << fixed(loss.mean, 4) << " | "
+    table << "| " << r.optimizer << " | " << optim::format_option(r.lr) << " | " << fixed(acc.mean, 2)
+          << (one_seed ? "" : " ± " + fixed(acc.std, 2)) << "% | " << fixed(loss.mean, 4) << " | "
           << (reached ? fixed(steps.mean, 0) + (reached < static_cast<int>(r.runs.size())
                                                     ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
                                                     : std::string())

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -68,21 +69,28 @@ std::vector<int64_t> parse_int_list(const std::string& text, const char* flag, c
   return values;
 }
 
+namespace {
+// A float hyperparameter as JSON: the double nearest its shortest round-trip text, which JSON then
+// prints as that text (0.9999999, not the float's 0.99999988079071045) and which get<float>() reads
+// back as the same float.
+json exact(float v) { return std::strtod(optim::format_option(v).c_str(), nullptr); }
+}  // namespace
+
 std::string to_json(const TrainConfig& c) {
   json j = {{"dataset", c.dataset},
             {"hidden", c.hidden},
             {"optimizer", c.optimizer},
-            {"lr", c.lr},
-            {"weight_decay", c.weight_decay},
+            {"lr", exact(c.lr)},
+            {"weight_decay", exact(c.weight_decay)},
             {"schedule", c.schedule},
             {"step_size", c.step_size},
-            {"gamma", c.gamma},
+            {"gamma", exact(c.gamma)},
             {"warmup_epochs", c.warmup_epochs},
             {"batch_size", c.batch_size},
             {"epochs", c.epochs},
             {"seed", c.seed}};
-  if (c.momentum) j["momentum"] = *c.momentum;
-  if (c.dampening) j["dampening"] = *c.dampening;
+  if (c.momentum) j["momentum"] = exact(*c.momentum);
+  if (c.dampening) j["dampening"] = exact(*c.dampening);
   // Written only when set, so a run without them records the same settings as before they existed.
   if (c.clip_grad_norm > 0) j["clip_grad_norm"] = c.clip_grad_norm;
   if (!c.nesterov_form.empty()) j["nesterov_form"] = c.nesterov_form;

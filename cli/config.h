@@ -18,7 +18,7 @@ struct TrainConfig {
   std::vector<int64_t> hidden = {256};
   int64_t augment_shift = 0;  // shift training images by up to this many pixels (0: no augmentation)
   std::string optimizer = "nesterov";
-  float lr = 0.01f;
+  float lr = 0.01f;  // without --lr, the optimizer's declared default (optim::default_lr; main.cpp sets it)
   std::optional<float> momentum;   // unset: the optimizer's default (0.9) where it has one
   std::optional<float> dampening;  // unset: 0 where it applies
   std::string nesterov_form;       // empty: pytorch (see optim/nesterov.h)

@@ -45,19 +45,18 @@ float at(const Tensor& t, int64_t flat) { return t.to_vector()[static_cast<size_
 void line(const std::string& term, double value, const std::string& formula) {
   size_t chars = 0;
   for (const unsigned char c : term) chars += (c & 0xC0) != 0x80;
-  std::printf("  %s%s %15.8g   %s\n", term.c_str(), std::string(chars < 14 ? 14 - chars : 0, ' ').c_str(), value,
+  // + 0.0 turns −0 into 0: "-0" is an artefact of the sign of a zero product, not a value to explain.
+  std::printf("  %s%s %15.8g   %s\n", term.c_str(), std::string(chars < 14 ? 14 - chars : 0, ' ').c_str(), value + 0.0,
               formula.c_str());
 }
 
-std::string hyper(float v) {  // a hyperparameter, as the user wrote it (%g)
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
+std::string hyper(float v) {  // a hyperparameter, exactly as the run used it (shortest round-trip text)
+  return optim::format_option(v + 0.f);
 }
 
-std::string num(double v) {  // a computed value, to 8 significant digits
+std::string num(double v) {  // a computed value, to 8 significant digits, never "-0"
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.8g", v);
+  std::snprintf(buf, sizeof buf, "%.8g", v + 0.0);
   return buf;
 }
 
@@ -134,7 +133,8 @@ int run_explain_step(const ExplainArgs& args) {
   std::string settings;
   for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config)))
     if (key != "weight_decay") settings += ", " + key + " " + value;
-  std::printf("%s, lr %g, weight decay %g%s\n\n", config.optimizer.c_str(), lr, wd, settings.c_str());
+  std::printf("%s, lr %s, weight decay %s%s\n\n", config.optimizer.c_str(), hyper(lr).c_str(), hyper(wd).c_str(),
+              settings.c_str());
   line("θ", theta, "the weight now");
   line("grad", grad, "∂loss/∂θ on this batch (backward)");
   float delta = 0;

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -73,15 +75,17 @@ int run_graph(const GraphArgs& args) {
   for (int64_t i = 0; i < n; ++i) classes[static_cast<size_t>(i)] = static_cast<int32_t>(i % kClasses);
   const Tensor labels = Tensor::from_vector(classes, {n});
   const Tensor loss = nn::functional::cross_entropy((*model)(images), labels);
-  NamedTensors names = model->named_parameters();
+  NamedTensors names = model->state_dict();  // parameters and buffers: batch norm's running statistics by name
   names.emplace_back("images", images);
   names.emplace_back("labels", labels);
   const std::string dot = autograd::to_dot(loss, names);
 
   std::ofstream out(args.out);
+  const int open_error = errno;  // why the open failed, before anything else changes errno
+  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(open_error), ")"));
   out << dot;
   out.close();
-  if (!out) throw Error("graph: cannot write '" + args.out + "'");
+  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(errno), ")"));
   const size_t summary_end = dot.find(". Forward");
   std::printf("wrote %s: one training step of model %s, batch %lld: %s\n", args.out.c_str(),
               model_name(args.config).c_str(), static_cast<long long>(n),

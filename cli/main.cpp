@@ -16,6 +16,7 @@
 #include "cli/run_record.h"
 #include "core/backend.h"
 #include "dist/world.h"
+#include "nn/model_spec.h"
 #include "optim/registry.h"
 
 using namespace minidl;
@@ -29,9 +30,13 @@ std::string joined_names() {
   return s + " (options: see below)";
 }
 
+// The layer kinds of --model descriptions (plugins' included), under the help of commands that take it.
+std::string layers_footer() { return "\nLayers of a --model description, with their arguments:\n" + nn::layers_help(); }
+
 // The optimizers (plugins included) with their options, under a command's --help.
 std::string optimizers_footer() {
-  return "\nOptimizers and their options, with defaults (set with --opt key=value, repeatable, e.g.\n"
+  return layers_footer() +
+         "\nOptimizers and their options, with defaults (set with --opt key=value, repeatable, e.g.\n"
          "--opt betas=0.9,0.99 --opt amsgrad=true; --momentum, --dampening, --weight-decay and\n"
          "--nesterov-form are shorthands for those options; lr is --lr):\n" +
          optim::optimizers_help();
@@ -55,7 +60,7 @@ struct RunFlags {
       return option;
     };
     flag("dataset", app->add_option("--dataset", c.dataset, "mnist | fashion-mnist")->capture_default_str());
-    flag("model", app->add_option("--model", c.model, kModelHelp)->capture_default_str());
+    flag("model", app->add_option("--model", c.model, model_help())->capture_default_str());
     flag("hidden", app->add_option("--hidden", hidden, "hidden layer sizes, comma-separated (--model mlp)")
                        ->capture_default_str());
     flag("augment-shift", app->add_option("--augment-shift", c.augment_shift,
@@ -63,7 +68,9 @@ struct RunFlags {
                               ->capture_default_str());
     if (with_optimizer_and_lr) {
       flag("optimizer", app->add_option("--optimizer", c.optimizer, joined_names())->capture_default_str());
-      flag("lr", app->add_option("--lr", c.lr, "learning rate")->capture_default_str());
+      flag("lr", app->add_option("--lr", c.lr,
+                                 "learning rate (default: the optimizer's own, its lr= below; the run's header "
+                                 "prints the one used)"));
     }
     momentum_option =
         flag("momentum", app->add_option("--momentum", momentum, "momentum (momentum, nesterov, rmsprop)"));
@@ -125,6 +132,14 @@ struct RunFlags {
     if (flags_given)
       for (const auto& [name, option] : given)
         if (option->count()) flags_given->push_back(name);
+    // Without --lr, the lr the optimizer declares (Adam's 1e-3, a plugin's own): one source of defaults.
+    if (std::find(set.begin(), set.end(), "lr") == set.end()) {
+      try {
+        config.lr = optim::default_lr(config.optimizer);
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+    }
     apply_recipe(config, set);  // --model cnn's settings, where the command line gave none
     return config;
   }
@@ -254,7 +269,8 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "help for every subcommand");
   std::vector<std::string> plugins;
   app.add_option("--plugin", plugins,
-                 "load a shared library that registers optimizers (e.g. examples/custom_optimizer); it runs with "
+                 "load a shared library that registers optimizers or layers (examples/custom_optimizer, "
+                 "examples/custom_layer); it runs with "
                  "your rights, so load only code you trust; repeatable");
 
   // ---- train
@@ -292,6 +308,8 @@ int main(int argc, char** argv) {
   train->add_option("--config-json", config_json)->group("");
   bool quiet = false;
   train->add_flag("--quiet", quiet, "no header and per-epoch lines (errors still)");
+  train->add_flag("--no-progress", t.no_progress,
+                  "no live progress bar (it is drawn only when stdout is a terminal, and only by rank 0)");
 
   // ---- eval
   EvalArgs e;
@@ -311,7 +329,7 @@ int main(int argc, char** argv) {
                    "comma-separated optimizers, each name[:key=value[:key=value…]], e.g. adam,nesterov:form=lookahead")
       ->capture_default_str();
   compare->add_option("--lr", compare_lrs,
-                      "one lr for all, or one per optimizer (default: sgd 0.1, adaptive 0.001, others 0.01)");
+                      "one lr for all, or one per optimizer (default: each optimizer's own, its lr= below)");
   compare->add_option("--seeds", compare_seeds, "comma-separated seeds (initial weights and batch order)")
       ->capture_default_str();
   CLI::Option* compare_epochs =
@@ -330,14 +348,16 @@ int main(int argc, char** argv) {
   // ---- sweep
   SweepArgs w;
   RunFlags sweep_flags;
-  std::string sweep_optimizers = "sgd,momentum,nesterov,adam", sweep_lr = "1e-3..1", sweep_seeds = "0";
+  std::string sweep_optimizers = "sgd,momentum,nesterov,adam", sweep_lr, sweep_seeds = "0";
   CLI::App* sweep = app.add_subcommand(
       "sweep",
       "train each optimizer at each lr of a log grid over seeds (same start per seed); CSV, table, plot, "
       "and each optimizer's lr basin width");
   sweep->add_option("--optimizers", sweep_optimizers, "comma-separated optimizers, each name[:key=value[:key=value…]]")
       ->capture_default_str();
-  sweep->add_option("--lr", sweep_lr, "the lr range LO..HI, log-spaced with --points")->capture_default_str();
+  sweep->add_option("--lr", sweep_lr,
+                    "the lr range LO..HI, log-spaced with --points (default: for each optimizer, its own lr "
+                    "(lr= below) ×/÷ 10^1.5, three decades centred on it)");
   sweep->add_option("--points", w.points, "grid points from LO to HI (both included)")->capture_default_str();
   sweep->add_option("--seeds", sweep_seeds, "comma-separated seeds (initial weights and batch order)")
       ->capture_default_str();
@@ -393,13 +413,14 @@ int main(int argc, char** argv) {
   CLI::App* graph = app.add_subcommand("graph",
                                        "the autograd tape of one training step as a Graphviz graph (DOT, "
                                        "and SVG/PNG when Graphviz's dot is installed)");
-  graph->add_option("--model", g.config.model, kModelHelp)->capture_default_str();
+  graph->add_option("--model", g.config.model, model_help())->capture_default_str();
   graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")
       ->capture_default_str();
   graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
   graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
   graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
   graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
+  graph->footer(layers_footer());
 
   try {
     app.parse(argc, argv);
@@ -460,14 +481,17 @@ int main(int argc, char** argv) {
       if (sweep_epochs->count()) sweep_set.push_back("epochs");
       w.base = sweep_flags.finish(nullptr, sweep_set);
       w.optimizers = split_list(sweep_optimizers);
-      const size_t dots = sweep_lr.find("..");
-      if (dots == std::string::npos)
-        throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + sweep_lr + "'");
-      w.lr_low = parse_number<double>(sweep_lr.substr(0, dots), "--lr");
-      w.lr_high = parse_number<double>(sweep_lr.substr(dots + 2), "--lr");
+      if (!sweep_lr.empty()) {  // else each optimizer's range is centred on its own lr
+        const size_t dots = sweep_lr.find("..");
+        if (dots == std::string::npos)
+          throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + sweep_lr + "'");
+        w.lr_low = parse_number<double>(sweep_lr.substr(0, dots), "--lr");
+        w.lr_high = parse_number<double>(sweep_lr.substr(dots + 2), "--lr");
+      }
       for (const std::string& seed : split_list(sweep_seeds))
         w.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
       w.program = "/proc/self/exe";
+      w.plugins = plugins;  // each run is a process of its own: it loads them too
       return run_sweep(w);
     }
     return run_predict(p);

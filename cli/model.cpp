@@ -49,16 +49,19 @@ std::string model_name(const TrainConfig& c) {
   return name.str();
 }
 
-const char* const kModelHelp =
-    "mlp (784 → --hidden → 10), lenet (LeNet-5), cnn (conv32-pool-conv64-pool-fc128-dropout-fc10); lenet and "
-    "cnn bring a recipe for the flags not given: nesterov, --lr 0.05, --schedule cosine, --epochs 8, "
-    "--augment-shift 2. Or layers, e.g. 'conv(16,5) relu maxpool(2) flatten linear(10)' "
-    "(conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, sigmoid, tanh; docs/convolution.md)";
+std::string model_help() {
+  std::string layers;
+  for (const std::string& name : nn::layer_names()) layers += (layers.empty() ? "" : ", ") + name;
+  return "mlp (784 → --hidden → 10), lenet (LeNet-5), cnn (conv32-pool-conv64-pool-fc128-dropout-fc10); lenet and "
+         "cnn bring a recipe for the flags not given: nesterov with --lr 0.05, --schedule cosine, --epochs 8, "
+         "--augment-shift 2. Or layers, e.g. 'conv(16,5) relu maxpool(2) flatten linear(10)' (" +
+         layers + "; their arguments below; docs/convolution.md)";
+}
 
 void apply_recipe(TrainConfig& c, const std::vector<std::string>& given) {
   if (c.model != "cnn" && c.model != "lenet") return;
   const auto unset = [&](const char* flag) { return std::find(given.begin(), given.end(), flag) == given.end(); };
-  if (unset("lr")) c.lr = 0.05f;
+  if (unset("lr") && c.optimizer == "nesterov") c.lr = 0.05f;  // the recipe's; others keep their own default
   if (unset("schedule")) c.schedule = "cosine";
   if (unset("epochs")) c.epochs = 8;
   if (unset("augment-shift")) c.augment_shift = 2;

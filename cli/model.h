@@ -28,12 +28,14 @@ Tensor model_input(const Tensor& rows, const Shape& example_shape);
 /// "784-256-10" for an MLP, else the model's name or description, for the run's header line.
 std::string model_name(const TrainConfig& config);
 
-/// --model's help text: the named models and how to describe others.
-extern const char* const kModelHelp;
+/// --model's help text: the named models and how to describe others, with every layer kind
+/// registered now (plugins loaded before the command line is parsed included).
+std::string model_help();
 
 /// A named model's training recipe, for every setting the command line did not give (`given`
 /// holds the flags that were, by name: "lr", "epochs", …). --model cnn and lenet: Nesterov with
-/// lr 0.05 on a cosine schedule over 8 epochs, shifting the training images by up to 2 pixels.
+/// lr 0.05 (other optimizers keep their own lr) on a cosine schedule over 8 epochs, shifting the training images by up
+/// to 2 pixels.
 void apply_recipe(TrainConfig& config, const std::vector<std::string>& given);
 
 }  // namespace minidl::cli

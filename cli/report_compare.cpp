@@ -16,6 +16,7 @@
 #include "cli/report.h"
 #include "cli/report_page.h"
 #include "cli/report_sections.h"
+#include "optim/registry.h"
 
 namespace minidl::cli {
 
@@ -40,6 +41,28 @@ std::string setting_text(const std::string& key, const nlohmann::json& value) {
     return out;
   }
   return key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+}
+
+// Every run's optimizer settings, as the run headers print them, then what they share: a comparison's
+// subtitle (the first run's description alone named only its own optimizer).
+std::string settings_subtitle(const std::vector<const RunRecord*>& runs) {
+  std::vector<std::string> seen;
+  std::string out;
+  for (const RunRecord* r : runs) {
+    const TrainConfig& c = r->config;
+    std::string s = c.optimizer + " lr " + optim::format_option(c.lr);
+    try {
+      for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c)))
+        s += " " + key + " " + value;
+    } catch (const Error&) {  // an optimizer from a plugin not loaded now: the options as given
+      for (const auto& [key, value] : c.optimizer_options) s += " " + key + "=" + value;
+    }
+    if (std::find(seen.begin(), seen.end(), s) != seen.end()) continue;
+    seen.push_back(s);
+    out += (out.empty() ? "" : "; ") + s;
+  }
+  const TrainConfig& c = runs.front()->config;
+  return out + str_cat(" (", c.dataset, ", model ", model_name(c), ", batch ", c.batch_size, ")");
 }
 
 std::vector<Group> group_runs(const std::vector<RunRecord>& runs) {
@@ -233,10 +256,12 @@ void add_comparison(ReportPage& page, const std::vector<Group>& all) {
   page.charts(comparison_curves(groups));
   const std::vector<Chart> telemetry = comparison_telemetry(groups);
   if (!telemetry.empty()) {
-    page.section("Optimizer telemetry", "telemetry",
-                 "The first seed of each run, all parameters together: the gradient's norm, the direction buffer's, "
-                 "whether the gradient agrees with the buffer (cos near 1) or fights it, and the step's size relative "
-                 "to the weights.");
+    page.section(
+        "Optimizer telemetry", "telemetry",
+        "The first seed of each run, all parameters together: the gradient's norm, the direction buffer's, "
+        "the cosine between them (near 0 once the first descent is over: each batch's gradient is mostly noise "
+        "against the buffer's average; near 1 it keeps agreeing, clearly below 0 it undoes the last steps), "
+        "and the step's size relative to the weights.");
     page.charts(telemetry);
   }
 }
@@ -252,7 +277,9 @@ ReportWritten write_comparison_report(const std::string& path, const std::vector
   for (const Group& g : groups) seeds = std::max(seeds, g.runs.size());
   const std::string shape = std::to_string(groups.size()) + (groups.size() == 1 ? " setting" : " settings") + " × " +
                             std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds");
-  ReportPage page(heading + ": " + shape, heading + ": " + shape, runs.front().description);
+  std::vector<const RunRecord*> all;
+  for (const RunRecord& r : runs) all.push_back(&r);
+  ReportPage page(heading + ": " + shape, heading + ": " + shape, settings_subtitle(all));
   page.section("The runs", "runs");
   const RunRecord& first = runs.front();
   std::vector<std::pair<std::string, std::string>> facts;
@@ -354,7 +381,11 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
                   "minidl sweep: " + std::to_string(order.size()) + " optimizers × " +
                       std::to_string(points[order.front()].size()) + " lrs × " + std::to_string(seeds.size()) +
                       (seeds.size() == 1 ? " seed" : " seeds"),
-                  best_runs.empty() ? dir : best_runs.front().description);
+                  best_runs.empty() ? dir : settings_subtitle([&] {
+                    std::vector<const RunRecord*> best;  // each optimizer at its best lr
+                    for (const RunRecord& r : best_runs) best.push_back(&r);
+                    return best;
+                  }()));
   page.section("Accuracy against the learning rate", "sweep",
                "How sensitive each optimizer is to its lr: a wide plateau near the top is a forgiving optimizer. "
                "Hover over a chart (or tap it) to read its values.");

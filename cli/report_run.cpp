@@ -21,7 +21,7 @@ namespace minidl::cli {
 namespace {
 
 std::string optimizer_html(const TrainConfig& c) {
-  std::string out = code(c.optimizer) + ", lr " + general(c.lr);
+  std::string out = code(c.optimizer) + ", lr " + optim::format_option(c.lr);  // exact, as the run used it
   try {
     for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c)))
       out += ", " + escape_html(key) + " " + escape_html(value);
@@ -119,7 +119,7 @@ std::vector<Chart> run_curves(const RunRecord& r) {
          .title = "Training loss per step",
          .note = "Faint: each step's batch loss, before that step's update. Line: a centred average over " +
                  std::to_string(2 * half + 1) +
-                 " steps, its window shrinking evenly at both ends (no lag, no start-up artefact).",
+                 " steps, shifted inward at the ends rather than shrunk (no lag, no artefact at either end).",
          .x = {.label = "step", .integer = true},
          .y = {.label = "cross-entropy (nats)", .log = true},
          .series = {{.name = "each step", .color = 0, .faint = true, .x0 = first, .y = loss},

@@ -108,7 +108,11 @@ std::vector<Chart> telemetry_charts(const std::vector<TelemetryTrace>& traces, c
     if (!any) continue;
     c.note = "Lines: centred averages over " + std::to_string(2 * half + 1) + " steps" +
              (traces.size() == 1 ? "; faint: each step." : ".") +
-             (f.log ? "" : " Undefined steps (no buffer yet) are left out, not drawn as 0.");
+             (f.log ? ""
+                    : " Undefined steps (no buffer yet) are left out, not drawn as 0. Near 0 is normal once the first "
+                      "descent is over (each batch's gradient is mostly noise against the buffer's average); staying "
+                      "near 1: the lr could be larger; staying clearly below 0: steps undo each other, the lr is "
+                      "likely too large.");
     charts.push_back(std::move(c));
   }
   return charts;

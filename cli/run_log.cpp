@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "core/allocator.h"
 #include "core/backend.h"
+#include "optim/options.h"
 
 namespace minidl::cli {
 
@@ -84,24 +86,28 @@ void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double s
   window_loss_ += loss;
   ++window_;
   if (!metrics_.is_open() || args_.log_every <= 0 || steps % args_.log_every != 0) return;
-  metrics_ << "step," << epoch << ',' << steps << ',' << lr << ',' << window_loss_ / window_ << ",,," << seconds
-           << '\n';
+  metrics_ << "step," << epoch << ',' << steps << ',' << optim::format_option(static_cast<float>(lr)) << ','
+           << window_loss_ / window_ << ",,," << seconds << '\n';
   window_loss_ = 0, window_ = 0;
 }
 
 void RunLog::epoch(const EpochRecord& r) {
+  // A --log-every window does not cross an epoch's end: a run resumed from this epoch's checkpoint
+  // starts a fresh window there, so its first step row equals the uninterrupted run's.
+  window_loss_ = 0, window_ = 0;
   total_seconds_ += r.train_seconds;
   record_.epochs.push_back(r);
-  epochs_.push_back({{"epoch", r.epoch},
-                     {"lr", r.lr},
-                     {"train_loss", r.train_loss},
-                     {"test_loss", r.test_loss},
-                     {"test_accuracy", r.test_accuracy},
-                     {"train_seconds", r.train_seconds},
-                     {"eval_seconds", r.eval_seconds},
-                     {"skipped_steps", r.skipped},
-                     {"steps", r.steps},
-                     {"peak_rss_mib", peak_rss_mib()}});
+  epochs_.push_back(
+      {{"epoch", r.epoch},
+       {"lr", std::strtod(optim::format_option(static_cast<float>(r.lr)).c_str(), nullptr)},  // its shortest text
+       {"train_loss", r.train_loss},
+       {"test_loss", r.test_loss},
+       {"test_accuracy", r.test_accuracy},
+       {"train_seconds", r.train_seconds},
+       {"eval_seconds", r.eval_seconds},
+       {"skipped_steps", r.skipped},
+       {"steps", r.steps},
+       {"peak_rss_mib", peak_rss_mib()}});
   if (device_.is_cuda()) {  // a loop in steady state allocates no device memory after its first epoch
     epochs_.back()["cuda_malloc_calls"] = cuda::malloc_calls();
     epochs_.back()["cuda_peak_mib"] = static_cast<double>(memory_stats(device_).peak_bytes_in_use) / (1 << 20);
@@ -115,8 +121,8 @@ void RunLog::epoch(const EpochRecord& r) {
   }
   std::fflush(stdout);
   if (metrics_.is_open()) {
-    metrics_ << "epoch," << r.epoch << ',' << r.steps << ',' << r.lr << ',' << r.train_loss << ',' << r.test_loss << ','
-             << r.test_accuracy << ',' << r.train_seconds << '\n';
+    metrics_ << "epoch," << r.epoch << ',' << r.steps << ',' << optim::format_option(static_cast<float>(r.lr)) << ','
+             << r.train_loss << ',' << r.test_loss << ',' << r.test_accuracy << ',' << r.train_seconds << '\n';
     metrics_.flush();
   }
 }
@@ -139,8 +145,8 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
     if (!out) throw Error("--summary: cannot write '" + args_.summary + "'");
   }
   if (args_.quiet) return;
-  std::printf("final test accuracy %.2f%% after %lld epochs (%.1fs of training)\n", 100 * final_accuracy,
-              static_cast<long long>(config_.epochs), total_seconds_);
+  std::printf("final test accuracy %.2f%% after %lld epoch%s (%.1fs of training)\n", 100 * final_accuracy,
+              static_cast<long long>(config_.epochs), config_.epochs == 1 ? "" : "s", total_seconds_);
   if (!last_checkpoint.empty()) std::printf("checkpoint: %s\n", last_checkpoint.c_str());
 }
 

@@ -25,7 +25,8 @@ class RunLog {
   void header(const std::string& description, int64_t start_epoch, int64_t resume_batch);
   /// The first step is about to run: the process's start-up time ends here.
   void starting();
-  /// After a step: its loss into the --log-every window (a CSV row when it fills).
+  /// After a step: its loss into the --log-every window (a CSV row when it fills: the mean since the
+  /// last row or the epoch's start, whichever is later).
   void step(int64_t epoch, int64_t steps, double lr, double loss, double seconds);
   /// After an epoch's evaluation: its line, CSV row and summary entry.
   void epoch(const EpochRecord& record);

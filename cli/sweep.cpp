@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/report.h"
 #include "core/backend.h"
+#include "optim/registry.h"
 
 namespace minidl::cli {
 
@@ -120,8 +121,34 @@ std::string fixed(double v, int digits) {
 }
 
 // The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
-std::string report(const std::vector<OptimizerChoice>& optimizers, const std::vector<std::string>& lrs,
+// The grid's lrs of each optimizer (by label): one shared grid with --lr, else each its own.
+using LrGrids = std::map<std::string, std::vector<std::string>>;
+
+// `points` lrs log-spaced from lo to hi, as the CSV writes them (duplicates after rounding dropped).
+std::vector<std::string> log_grid(double lo, double hi, int points) {
+  std::vector<std::string> lrs;
+  for (int i = 0; i < points; ++i) {
+    const double t = points == 1 ? 0.0 : static_cast<double>(i) / (points - 1);
+    const std::string lr = format_lr(std::exp(std::log(lo) + t * (std::log(hi) - std::log(lo))));
+    if (lrs.empty() || lrs.back() != lr) lrs.push_back(lr);
+  }
+  return lrs;
+}
+
+// Every lr of any optimizer's grid, ascending: the table's rows.
+std::vector<std::string> all_lrs(const LrGrids& grids) {
+  std::vector<std::string> lrs;
+  for (const auto& [label, own] : grids)
+    for (const std::string& lr : own)
+      if (std::find(lrs.begin(), lrs.end(), lr) == lrs.end()) lrs.push_back(lr);
+  std::sort(lrs.begin(), lrs.end(),
+            [](const std::string& a, const std::string& b) { return std::stod(a) < std::stod(b); });
+  return lrs;
+}
+
+std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids& grids,
                    const std::vector<Result>& results, double basin, double target) {
+  const std::vector<std::string> rows = all_lrs(grids);
   struct Point {
     std::vector<double> accuracy, train_loss, steps;
     int diverged = 0;
@@ -150,14 +177,19 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const std::ve
     return std::sqrt(s / static_cast<double>(v.size() - 1));
   };
   std::ostringstream md;
-  md << "Final test accuracy (%, mean ± std over seeds) at each lr:\n\n| lr |";
+  md << "Final test accuracy (%, mean ± std over seeds; no ± with one seed) at each lr:\n\n| lr |";
   for (const auto& o : optimizers) md << ' ' << o.label << " |";
   md << "\n|---|";
   for (size_t k = 0; k < optimizers.size(); ++k) md << "---|";
   md << '\n';
-  for (const std::string& lr : lrs) {
+  for (const std::string& lr : rows) {
     md << "| " << lr << " |";
     for (const auto& o : optimizers) {
+      const std::vector<std::string>& own = grids.at(o.label);
+      if (std::find(own.begin(), own.end(), lr) == own.end()) {  // outside this optimizer's range
+        md << " – |";
+        continue;
+      }
       const auto it = points.find({o.label, lr});
       if (it == points.end()) {
         md << " (not run) |";
@@ -167,7 +199,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const std::ve
       if (p.diverged)
         md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
       else
-        md << ' ' << fixed(mean(p.accuracy), 2) << " ± " << fixed(stddev(p.accuracy), 2);
+        md << ' ' << fixed(mean(p.accuracy), 2) << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "");
       md << " |";
     }
     md << '\n';
@@ -177,6 +209,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const std::ve
      << "| optimizer | best lr | best accuracy | basin | width (decades) | final train loss at best lr | steps to "
      << fixed(100 * target, 0) << "% at best lr |\n|---|---|---|---|---|---|---|\n";
   for (const auto& o : optimizers) {
+    const std::vector<std::string>& lrs = grids.at(o.label);
     std::vector<double> acc(lrs.size(), NAN);
     for (size_t i = 0; i < lrs.size(); ++i) {
       const auto it = points.find({o.label, lrs[i]});
@@ -194,9 +227,10 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const std::ve
     while (hi + 1 < lrs.size() && std::isfinite(acc[hi + 1]) && acc[hi + 1] >= acc[best] - basin) ++hi;
     const Point& p = points.at({o.label, lrs[best]});
     const double width = std::log10(std::stod(lrs[hi]) / std::stod(lrs[lo]));
-    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2) << " ± " << fixed(stddev(p.accuracy), 2)
-       << "% | " << lrs[lo] << "–" << lrs[hi] << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | "
-       << fixed(width, 2) << " | " << fixed(mean(p.train_loss), 4) << " | "
+    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2)
+       << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "") << "% | " << lrs[lo] << "–" << lrs[hi]
+       << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | " << fixed(width, 2) << " | "
+       << fixed(mean(p.train_loss), 4) << " | "
        << (p.steps.empty()
                ? std::string("not reached")
                : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
@@ -236,9 +270,10 @@ int run_sweep(const SweepArgs& args) {
   // ---- check everything before the first run
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,nesterov,adam");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
-  if (!(args.lr_low > 0 && args.lr_high >= args.lr_low && std::isfinite(args.lr_high)))
+  const bool own_ranges = args.lr_low == 0 && args.lr_high == 0;  // no --lr: each optimizer's, centred on its lr
+  if (!own_ranges && !(args.lr_low > 0 && args.lr_high >= args.lr_low && std::isfinite(args.lr_high)))
     throw UsageError(str_cat("--lr: expected 0 < LO <= HI, got ", args.lr_low, "..", args.lr_high));
-  if (args.points < 1 || (args.points == 1 && args.lr_low != args.lr_high))
+  if (args.points < 1 || (args.points == 1 && !own_ranges && args.lr_low != args.lr_high))
     throw UsageError(str_cat("--points must be >= 2 (1 when LO = HI), got ", args.points));
   if (args.jobs < 1) throw UsageError(str_cat("--jobs must be >= 1, got ", args.jobs));
   if (args.threads < 0) throw UsageError(str_cat("--threads must be >= 1, got ", args.threads));
@@ -253,17 +288,17 @@ int run_sweep(const SweepArgs& args) {
   const std::string data = args.data_dir.empty() ? default_data_dir(args.base.dataset) : args.data_dir;
   check_data_present(data, args.base.dataset);
 
-  std::vector<std::string> lrs;
-  for (int i = 0; i < args.points; ++i) {
-    const double t = args.points == 1 ? 0.0 : static_cast<double>(i) / (args.points - 1);
-    const std::string lr =
-        format_lr(std::exp(std::log(args.lr_low) + t * (std::log(args.lr_high) - std::log(args.lr_low))));
-    if (lrs.empty() || lrs.back() != lr) lrs.push_back(lr);
-  }
+  LrGrids grids;
   std::vector<Run> grid;
-  for (const auto& o : optimizers)
-    for (const std::string& lr : lrs)
+  for (const auto& o : optimizers) {
+    // Three decades centred on the optimizer's declared lr (1e-3..1 for 0.0316): each one searched
+    // around its own default, so no optimizer's range is chosen for another's.
+    const double centre = own_ranges ? optim::default_lr(o.name) : 0, half = args.points == 1 ? 1 : std::pow(10.0, 1.5);
+    grids[o.label] = own_ranges ? log_grid(centre / half, centre * half, args.points)
+                                : log_grid(args.lr_low, args.lr_high, args.points);
+    for (const std::string& lr : grids[o.label])
       for (uint64_t seed : args.seeds) grid.push_back({o, lr, seed});
+  }
 
   // ---- the output directory: a new one, or one holding this very sweep's earlier runs
   const std::string runs_dir = args.out + "/runs";
@@ -295,10 +330,20 @@ int run_sweep(const SweepArgs& args) {
   if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv << kHeader << '\n' << std::flush;
   const int threads =
       args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
+  std::string ranges;  // "1e-3..1", or each optimizer's own range
+  for (const auto& o : optimizers) {
+    const std::vector<std::string>& own = grids.at(o.label);
+    const std::string range = own.front() + ".." + own.back();
+    if (!own_ranges) {
+      ranges = range;
+      break;
+    }
+    ranges += (ranges.empty() ? "around each one's default lr: " : ", ") + o.label + " " + range;
+  }
   std::printf(
-      "sweep: %zu optimizers × %zu lrs (%s..%s) × %zu seeds = %zu runs, %zu already in %s; %d at a time, "
+      "sweep: %zu optimizers × %d lrs (%s) × %zu seed%s = %zu runs, %zu already in %s; %d at a time, "
       "%d thread%s each\n",
-      optimizers.size(), lrs.size(), lrs.front().c_str(), lrs.back().c_str(), args.seeds.size(), grid.size(),
+      optimizers.size(), args.points, ranges.c_str(), args.seeds.size(), args.seeds.size() == 1 ? "" : "s", grid.size(),
       grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
   std::fflush(stdout);
 
@@ -324,19 +369,11 @@ int run_sweep(const SweepArgs& args) {
       config.lr = std::stof(run.lr);
       config.seed = run.seed;
       const std::string stem = runs_dir + "/" + run.stem();
-      std::vector<std::string> argv_strings = {args.program,
-                                               "train",
-                                               "--config-json",
-                                               to_json(config),
-                                               "--quiet",
-                                               "--summary",
-                                               stem + ".json",
-                                               "--data",
-                                               data,
-                                               "--device",
-                                               args.device,
-                                               "--threads",
-                                               std::to_string(threads)};
+      std::vector<std::string> argv_strings = {args.program};
+      for (const std::string& plugin : args.plugins) argv_strings.insert(argv_strings.end(), {"--plugin", plugin});
+      argv_strings.insert(argv_strings.end(),
+                          {"train", "--config-json", to_json(config), "--quiet", "--summary", stem + ".json", "--data",
+                           data, "--device", args.device, "--threads", std::to_string(threads)});
       std::vector<char*> argv;
       for (std::string& a : argv_strings) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -396,7 +433,7 @@ int run_sweep(const SweepArgs& args) {
   }
 
   // ---- the report: markdown table and basins, then the plot
-  const std::string md = report(optimizers, lrs, results, args.basin, args.target);
+  const std::string md = report(optimizers, grids, results, args.basin, args.target);
   std::ofstream(args.out + "/sweep.md") << md;
   std::printf("\n%s", md.c_str());
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_sweep.py";

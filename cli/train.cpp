@@ -101,8 +101,8 @@ std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& wh
     os << last_finite_loss;
   else
     os << "none yet";
-  os << "); try a smaller --lr (now " << c.lr << ")" << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm")
-     << " or --skip-nonfinite";
+  os << "); try a smaller --lr (now " << optim::format_option(c.lr) << ")"
+     << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm") << " or --skip-nonfinite";
   return os.str();
 }
 
@@ -134,7 +134,8 @@ void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
 
 std::string describe(const TrainConfig& c, int64_t params) {
   std::ostringstream os;
-  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr " << c.lr;
+  os << c.dataset << ", model " << model_name(c) << " (" << params << " parameters), " << c.optimizer << " lr "
+     << optim::format_option(c.lr);
   // Only the options this optimizer uses, as it resolved them (defaults included, "off" ones left out).
   for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c))) {
     os << ' ' << key << ' ' << value;
@@ -148,7 +149,8 @@ std::string describe(const TrainConfig& c, int64_t params) {
   if (dist::world_size() > 1)  // the global batch, and the largest share of it (the remainder rule)
     os << " over " << dist::world_size() << " ranks ("
        << data::shard_range(c.batch_size, {0, dist::world_size()}).second << " per rank)";
-  os << ", " << c.epochs << " epochs, seed " << c.seed << ", " << num_threads() << " threads";
+  os << ", " << c.epochs << (c.epochs == 1 ? " epoch" : " epochs") << ", seed " << c.seed << ", " << num_threads()
+     << (num_threads() == 1 ? " thread" : " threads");
   if (dist::world_size() > 1) os << " per rank";
   return os.str();
 }
@@ -373,7 +375,7 @@ struct EpochProgress {
 // One epoch: shuffle, then per batch the images as the model takes them (shifted when augmenting),
 // the lr of the schedule, and one training step (nn::train_step: forward, cross-entropy, backward,
 // the numerical guards, the update). Stops early, between steps, when a signal asks.
-EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
+EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool live_bar) {
   const TrainConfig& c = run.config;
   if (run.auto_threads) set_num_threads(recommended_threads());  // other programs may have come or gone
   run.model->train();
@@ -384,7 +386,7 @@ EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool quiet) {
     p = {run.resumed.state.batch, run.resumed.state.epoch_loss_sum, run.resumed.state.epoch_seen, 0,
          p.rng_before_shuffle};
   const int64_t batches = run.loader.num_batches();
-  Progress progress(str_cat("epoch ", epoch + 1, "/", c.epochs), batches, stdout_is_terminal() && !quiet);
+  Progress progress(str_cat("epoch ", epoch + 1, "/", c.epochs), batches, live_bar);
   while (p.batch < batches && !agreed_stop(run, true)) {
     const data::Batch batch = run.loader.batch(p.batch);
     const int64_t examples = batch.targets.numel();  // this rank's share of the global batch
@@ -526,7 +528,9 @@ int run_train(const TrainArgs& given) {
   ModelViewCollector view;  // --report: the last evaluation's predictions
   const StopOnSignals signals;
   for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
-    const EpochProgress p = train_epoch(run, log, epoch, args.quiet);
+    // The bar only on a terminal, and only rank 0's under mpirun (the others' would interleave in it).
+    const bool live_bar = stdout_is_terminal() && !args.quiet && !args.no_progress && dist::rank() == 0;
+    const EpochProgress p = train_epoch(run, log, epoch, live_bar);
     // Ranks stopped mid-epoch all stopped after the same step; at the epoch's end they ask each other.
     const int stop = !run.parallel                        ? stop_signal
                      : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()

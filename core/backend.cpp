@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -18,8 +19,24 @@
 
 namespace minidl {
 
+namespace {
+
+std::atomic<bool> threads_chosen{false};  // by set_num_threads, or by the default below
+
+// The default thread count (core/backend.h), once, unless the program or OMP_NUM_THREADS chose one.
+bool choose_default_threads() {
+  if (!threads_chosen.exchange(true) && !std::getenv("OMP_NUM_THREADS"))
+    kernels::cpu::set_num_threads(recommended_threads());
+  return true;
+}
+
+}  // namespace
+
 const kernels::Backend& backend_for(Device device) {
-  if (device.is_cpu()) return kernels::cpu::backend();
+  if (device.is_cpu()) {
+    [[maybe_unused]] static const bool chosen = choose_default_threads();  // at the first CPU op
+    return kernels::cpu::backend();
+  }
 #if MINIDL_WITH_CUDA
   return kernels::cuda::backend(device.index);
 #else
@@ -29,10 +46,14 @@ const kernels::Backend& backend_for(Device device) {
 
 void set_num_threads(int n) {
   check(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
+  threads_chosen = true;
   kernels::cpu::set_num_threads(n);
 }
 
-int num_threads() { return kernels::cpu::num_threads(); }
+int num_threads() {
+  [[maybe_unused]] static const bool chosen = choose_default_threads();
+  return kernels::cpu::num_threads();
+}
 
 int available_cpus() {
   cpu_set_t set;

@@ -9,7 +9,12 @@
 
 namespace minidl {
 
-/// Threads used by CPU kernels and OpenBLAS together (default: the number of cores).
+/// Threads used by CPU kernels and OpenBLAS together. Default, chosen at the library's first CPU
+/// op (or num_threads() call) without the program calling anything: recommended_threads(), the
+/// cores other programs leave free, as the minidl program's --threads 0 does. OpenMP's own default,
+/// every core, made a loop 20× slower on a busy 2-core machine: each parallel region waits at its
+/// barrier for the thread the scheduler parked behind the other program. OMP_NUM_THREADS, when set,
+/// is kept instead; set_num_threads(n), before or after, overrides either.
 void set_num_threads(int n);
 int num_threads();
 

@@ -1,8 +1,9 @@
-// dropout, the op, and the Dropout layer. A composite: y = x ⊙ mask, with mask = 1/(1 − p) where
-// kept and 0 where dropped, so its gradient dy ⊙ mask comes from mul's backward.
+// dropout, the op, and the Dropout layer: y = x ⊙ mask, with mask = 1/(1 − p) where kept and 0
+// where dropped, and its gradient dy ⊙ mask.
 #include "nn/dropout.h"
 
 #include "autograd/elementwise.h"
+#include "autograd/node.h"
 #include "core/dispatch.h"
 #include "nn/functional.h"
 
@@ -14,7 +15,17 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   dispatch::check_float(x, "dropout");
   check(p >= 0.f && p < 1.f, "dropout: p must be in [0, 1), got ", p, " (input ", x.shape(), ")");
   if (!training || p == 0.f) return x;
-  return x * dispatch::dropout_mask(x.shape(), x.device(), p, gen.next_u64());
+  // y = x ⊙ mask;  dx = dy ⊙ mask. Recorded as one "dropout" op that saves its mask (rather than
+  // as a mul by a constant), so the tape, and minidl graph, show what it is.
+  const Tensor mask = dispatch::dropout_mask(x.shape(), x.device(), p, gen.next_u64());
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = x * mask;
+  }
+  autograd::record("dropout", y, {x}, autograd::Saves{mask},
+                   [mask](const Tensor& dy) { return autograd::Grads{dy * mask}; });
+  return y;
 }
 
 }  // namespace functional

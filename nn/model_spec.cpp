@@ -1,8 +1,10 @@
-// The model description's parser and builder. One walk over the layers serves both plan_model and
-// build_model: it infers each layer's input from the previous layer's output shape, checks it, and
-// either records the state it would create or creates the module.
+// The model description's parser, its table of layer kinds, and the walk that plans and builds. One
+// walk over the layers serves both plan_model and build_model: it infers each layer's input from the
+// previous layer's output shape, and the layer's kind checks it and either records the state it
+// would create or creates the module.
 #include "nn/model_spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -20,11 +22,7 @@ namespace minidl::nn {
 
 namespace {
 
-struct Layer {
-  std::string kind, text;  // "conv", "conv(32,3,padding=1)"
-  std::vector<double> positional;
-  std::map<std::string, double> named;
-};
+using Layer = LayerBuilder::Parsed;  // "conv", "conv(32,3,padding=1)", its arguments
 
 std::vector<Layer> parse(const std::string& spec) {
   std::vector<Layer> layers;
@@ -83,43 +81,131 @@ std::vector<Layer> parse(const std::string& spec) {
   return layers;
 }
 
-// A layer's arguments by position or name, with defaults, checked to be whole numbers where they
-// must be; anything left over is an error naming it.
-class Args {
- public:
-  Args(const Layer& layer, std::vector<std::string> names) : layer_(layer), names_(std::move(names)) {
-    check(layer.positional.size() <= names_.size(), "model: ", layer.text, ": takes at most ", names_.size(),
-          " positional arguments");
-    for (const auto& [name, v] : layer.named) {
-      bool known = false;
-      for (const auto& n : names_) known = known || n == name;
-      check(known, "model: ", layer.text, ": unknown argument '", name, "'");
-    }
-  }
-  double number(const std::string& name, std::optional<double> fallback) const {
-    for (size_t k = 0; k < names_.size(); ++k)
-      if (names_[k] == name) {
-        if (k < layer_.positional.size()) {
-          check(!layer_.named.contains(name), "model: ", layer_.text, ": '", name, "' given twice");
-          return layer_.positional[k];
-        }
-        if (const auto it = layer_.named.find(name); it != layer_.named.end()) return it->second;
-        check(fallback.has_value(), "model: ", layer_.text, ": needs '", name, "'");
-        return *fallback;
-      }
-    fail("model: ", layer_.text, ": no argument '", name, "'");  // a bug in this file
-  }
-  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min) const {
-    const double v = number(name, fallback);
-    check(v == std::floor(v) && v >= static_cast<double>(min) && v <= 1e9, "model: ", layer_.text, ": '", name,
-          "' must be a whole number >= ", min, ", got ", v);
-    return static_cast<int64_t>(v);
-  }
+// ---- the built-in layer kinds: each checks its input, declares its state, builds its module
 
- private:
-  const Layer& layer_;
-  std::vector<std::string> names_;
-};
+void need_image(const LayerBuilder& b) {
+  check(b.input().size() == 3, "model: ", b.text(), " (layer ", b.index(), ") needs [C, H, W] inputs, got ", b.input(),
+        b.input().size() == 1 ? "; it cannot come after flatten or linear" : "");
+}
+
+Shape conv_layer(LayerBuilder& b) {
+  need_image(b);
+  const Shape& x = b.input();
+  const int64_t out = b.integer("out", {}, 1), k = b.integer("kernel", {}, 1);
+  const Conv2dOptions o{.stride = b.integer("stride", 1, 1),
+                        .padding = b.integer("padding", 0, 0),
+                        .dilation = b.integer("dilation", 1, 1),
+                        .groups = b.integer("groups", 1, 1)};
+  const bool bias = b.integer("bias", 1, 0) != 0;
+  check(x[0] % o.groups == 0 && out % o.groups == 0, "model: ", b.text(), ": ", x[0], " input and ", out,
+        " output channels must be divisible by groups=", o.groups);
+  const int64_t reach = o.dilation * (k - 1) + 1;
+  check(reach <= x[1] + 2 * o.padding && reach <= x[2] + 2 * o.padding, "model: ", b.text(), ": kernel ", k, "x", k,
+        " does not fit the input ", x, " with padding ", o.padding);
+  b.state("weight", {out, x[0] / o.groups, k, k}, true);
+  if (bias) b.state("bias", {out}, true);
+  if (b.building()) b.add(std::make_shared<Conv2d>(x[0], out, k, o, bias, b.init()));
+  return {out, kernels::window_out_size(x[1], k, o.stride, o.padding, o.dilation),
+          kernels::window_out_size(x[2], k, o.stride, o.padding, o.dilation)};
+}
+
+template <class Pool>
+Shape pool_layer(LayerBuilder& b) {
+  need_image(b);
+  const Shape& x = b.input();
+  const int64_t k = b.integer("kernel", {}, 1);
+  const Pool2dOptions o{k, b.integer("stride", static_cast<double>(k), 1), b.integer("padding", 0, 0)};
+  check(o.padding <= k / 2 && k <= x[1] + 2 * o.padding && k <= x[2] + 2 * o.padding, "model: ", b.text(), ": window ",
+        k, "x", k, " with padding ", o.padding, " does not fit the input ", x,
+        " (padding may be at most half the window)");
+  if (b.building()) b.add(std::make_shared<Pool>(o));
+  return {x[0], kernels::window_out_size(x[1], k, o.stride, o.padding, 1),
+          kernels::window_out_size(x[2], k, o.stride, o.padding, 1)};
+}
+
+Shape batchnorm_layer(LayerBuilder& b) {
+  const Shape& x = b.input();
+  const BatchNormOptions o{.eps = static_cast<float>(b.number("eps", 1e-5)),
+                           .momentum = static_cast<float>(b.number("momentum", 0.1))};
+  check(x.size() == 3 || x.size() == 1, "model: ", b.text(), " needs [C, H, W] or [F] inputs, got ", x);
+  const int64_t c = x[0];
+  b.state("weight", {c}, true);
+  b.state("bias", {c}, true);
+  b.state("running_mean", {c}, false);
+  b.state("running_var", {c}, false);
+  b.state("num_batches_tracked", Shape{}, false);
+  if (b.building()) {
+    if (x.size() == 3)
+      b.add(std::make_shared<BatchNorm2d>(c, o));
+    else
+      b.add(std::make_shared<BatchNorm1d>(c, o));
+  }
+  return x;
+}
+
+Shape dropout_layer(LayerBuilder& b) {
+  const double p = b.number("p", 0.5);
+  check(p >= 0 && p < 1, "model: ", b.text(), ": p must be in [0, 1), got ", p);
+  Generator& noise = b.noise();
+  if (b.building()) b.add(std::make_shared<Dropout>(static_cast<float>(p), noise));
+  return b.input();
+}
+
+Shape flatten_layer(LayerBuilder& b) {
+  if (b.building()) b.add(std::make_shared<Flatten>());
+  return {b.input().numel()};
+}
+
+Shape linear_layer(LayerBuilder& b) {
+  const Shape& x = b.input();
+  check(x.size() == 1, "model: ", b.text(), " (layer ", b.index(), ") needs flat [F] inputs, got ", x,
+        "; put flatten before it");
+  const int64_t out = b.integer("out", {}, 1);
+  const bool bias = b.integer("bias", 1, 0) != 0;
+  b.state("weight", {out, x[0]}, true);
+  if (bias) b.state("bias", {out}, true);
+  if (b.building()) b.add(std::make_shared<Linear>(x[0], out, bias, b.init()));
+  return {out};
+}
+
+template <class Activation>
+Shape activation_layer(LayerBuilder& b) {
+  if (b.building()) b.add(std::make_shared<Activation>());
+  return b.input();
+}
+
+// The layer kinds, built-ins first, one line each. An explicit table rather than self-registering
+// statics, which the linker drops from a static library when nothing references their file.
+std::vector<LayerKind>& layer_table() {
+  static std::vector<LayerKind> kinds = {
+      {"conv",
+       {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"},
+       "conv(OUT, K, stride=1, padding=0, dilation=1, groups=1, bias=1)  Conv2d over [C, H, W] inputs",
+       conv_layer},
+      {"maxpool", {"kernel", "stride", "padding"}, "maxpool(K, stride=K, padding=0)  MaxPool2d", pool_layer<MaxPool2d>},
+      {"avgpool", {"kernel", "stride", "padding"}, "avgpool(K, stride=K, padding=0)  AvgPool2d", pool_layer<AvgPool2d>},
+      {"batchnorm",
+       {"eps", "momentum"},
+       "batchnorm(eps=1e-5, momentum=0.1)  BatchNorm2d on [C, H, W], 1d on [F]",
+       batchnorm_layer},
+      {"dropout", {"p"}, "dropout(P=0.5)  Dropout", dropout_layer},
+      {"flatten", {}, "flatten  [C, H, W] → [C·H·W]", flatten_layer},
+      {"linear", {"out", "bias"}, "linear(OUT, bias=1)  Linear over [F] inputs", linear_layer},
+      {"relu", {}, "relu", activation_layer<ReLU>},
+      {"sigmoid", {}, "sigmoid", activation_layer<Sigmoid>},
+      {"tanh", {}, "tanh", activation_layer<Tanh>},
+  };
+  return kinds;
+}
+
+const LayerKind& layer_kind(const std::string& name) {
+  for (const LayerKind& k : layer_table())
+    if (k.name == name) return k;
+  std::string known;
+  for (const LayerKind& k : layer_table()) known += (known.empty() ? "" : ", ") + k.name;
+  fail("model: unknown layer '", name, "' (known: ", known,
+       "; one defined in a plugin needs --plugin LIBRARY.so before the command)");
+}
 
 // Walks the layers over `input`: plans them, and builds them when `model` is not null.
 ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, Generator* init, Generator* noise) {
@@ -129,98 +215,9 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
   const std::vector<Layer> layers = parse(spec);
   for (size_t index = 0; index < layers.size(); ++index) {
     const Layer& l = layers[index];
-    const std::string prefix = std::to_string(index) + ".";
-    const auto add_state = [&](const char* name, const Shape& shape, bool parameter) {
-      check(shape.numel() < kMaxModelTensorElements, "model: ", l.text, ": ", name, " of shape ", shape,
-            " is too large");
-      plan.state.emplace_back(prefix + name, shape);
-      if (parameter) plan.parameters += shape.numel();
-    };
-    const auto need_image = [&] {
-      check(x.size() == 3, "model: ", l.text, " (layer ", index, ") needs [C, H, W] inputs, got ", x,
-            x.size() == 1 ? "; it cannot come after flatten or linear" : "");
-    };
-    if (l.kind == "conv") {
-      need_image();
-      const Args a(l, {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"});
-      const int64_t out = a.integer("out", {}, 1), k = a.integer("kernel", {}, 1);
-      const Conv2dOptions o{.stride = a.integer("stride", 1, 1),
-                            .padding = a.integer("padding", 0, 0),
-                            .dilation = a.integer("dilation", 1, 1),
-                            .groups = a.integer("groups", 1, 1)};
-      const bool bias = a.integer("bias", 1, 0) != 0;
-      check(x[0] % o.groups == 0 && out % o.groups == 0, "model: ", l.text, ": ", x[0], " input and ", out,
-            " output channels must be divisible by groups=", o.groups);
-      const int64_t reach = o.dilation * (k - 1) + 1;
-      check(reach <= x[1] + 2 * o.padding && reach <= x[2] + 2 * o.padding, "model: ", l.text, ": kernel ", k, "x", k,
-            " does not fit the input ", x, " with padding ", o.padding);
-      add_state("weight", {out, x[0] / o.groups, k, k}, true);
-      if (bias) add_state("bias", {out}, true);
-      if (model) model->emplace<Conv2d>(x[0], out, k, o, bias, *init);
-      x = {out, kernels::window_out_size(x[1], k, o.stride, o.padding, o.dilation),
-           kernels::window_out_size(x[2], k, o.stride, o.padding, o.dilation)};
-    } else if (l.kind == "maxpool" || l.kind == "avgpool") {
-      need_image();
-      const Args a(l, {"kernel", "stride", "padding"});
-      const int64_t k = a.integer("kernel", {}, 1);
-      const Pool2dOptions o{k, a.integer("stride", static_cast<double>(k), 1), a.integer("padding", 0, 0)};
-      check(o.padding <= k / 2 && k <= x[1] + 2 * o.padding && k <= x[2] + 2 * o.padding, "model: ", l.text,
-            ": window ", k, "x", k, " with padding ", o.padding, " does not fit the input ", x,
-            " (padding may be at most half the window)");
-      if (model) {
-        if (l.kind == "maxpool")
-          model->emplace<MaxPool2d>(o);
-        else
-          model->emplace<AvgPool2d>(o);
-      }
-      x = {x[0], kernels::window_out_size(x[1], k, o.stride, o.padding, 1),
-           kernels::window_out_size(x[2], k, o.stride, o.padding, 1)};
-    } else if (l.kind == "batchnorm") {
-      const Args a(l, {"eps", "momentum"});
-      const BatchNormOptions o{.eps = static_cast<float>(a.number("eps", 1e-5)),
-                               .momentum = static_cast<float>(a.number("momentum", 0.1))};
-      check(x.size() == 3 || x.size() == 1, "model: ", l.text, " needs [C, H, W] or [F] inputs, got ", x);
-      const int64_t c = x[0];
-      add_state("weight", {c}, true);
-      add_state("bias", {c}, true);
-      add_state("running_mean", {c}, false);
-      add_state("running_var", {c}, false);
-      add_state("num_batches_tracked", Shape{}, false);
-      if (model) {
-        if (x.size() == 3)
-          model->emplace<BatchNorm2d>(c, o);
-        else
-          model->emplace<BatchNorm1d>(c, o);
-      }
-    } else if (l.kind == "dropout") {
-      const Args a(l, {"p"});
-      const double p = a.number("p", 0.5);
-      check(p >= 0 && p < 1, "model: ", l.text, ": p must be in [0, 1), got ", p);
-      plan.has_dropout = true;
-      if (model) model->emplace<Dropout>(static_cast<float>(p), noise ? *noise : default_generator());
-    } else if (l.kind == "flatten") {
-      Args(l, {});
-      if (model) model->emplace<Flatten>();
-      x = {x.numel()};
-    } else if (l.kind == "linear") {
-      check(x.size() == 1, "model: ", l.text, " (layer ", index, ") needs flat [F] inputs, got ", x,
-            "; put flatten before it");
-      const Args a(l, {"out", "bias"});
-      const int64_t out = a.integer("out", {}, 1);
-      const bool bias = a.integer("bias", 1, 0) != 0;
-      add_state("weight", {out, x[0]}, true);
-      if (bias) add_state("bias", {out}, true);
-      if (model) model->emplace<Linear>(x[0], out, bias, *init);
-      x = {out};
-    } else if (l.kind == "relu" || l.kind == "sigmoid" || l.kind == "tanh") {
-      Args(l, {});
-      if (model && l.kind == "relu") model->emplace<ReLU>();
-      if (model && l.kind == "sigmoid") model->emplace<Sigmoid>();
-      if (model && l.kind == "tanh") model->emplace<Tanh>();
-    } else {
-      fail("model: unknown layer '", l.kind, "' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, ",
-           "relu, sigmoid, tanh)");
-    }
+    const LayerKind& kind = layer_kind(l.kind);
+    LayerBuilder b(l, static_cast<int64_t>(index), kind.arguments, x, plan, model, init, noise);
+    x = kind.build(b);
     check(x.numel() >= 1, "model: ", l.text, " (layer ", index, ") leaves nothing of its input");
     check(x.numel() < kMaxExampleActivations, "model: ", l.text, ": an output of shape ", x,
           " per example is too large");
@@ -230,6 +227,93 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
 }
 
 }  // namespace
+
+LayerBuilder::LayerBuilder(const Parsed& layer, int64_t index, const std::vector<std::string>& arguments, Shape input,
+                           ModelPlan& plan, Sequential* model, Generator* init, Generator* noise)
+    : layer_(layer),
+      text_(layer.text),
+      index_(index),
+      arguments_(arguments),
+      input_(std::move(input)),
+      plan_(plan),
+      model_(model),
+      init_(init),
+      noise_(noise) {
+  check(layer.positional.size() <= arguments.size(), "model: ", layer.text, ": takes at most ", arguments.size(),
+        " positional arguments");
+  for (const auto& [name, v] : layer.named) {
+    bool known = false;
+    for (const auto& n : arguments) known = known || n == name;
+    check(known, "model: ", layer.text, ": unknown argument '", name, "'");
+  }
+}
+
+double LayerBuilder::number(const std::string& name, std::optional<double> fallback) const {
+  for (size_t k = 0; k < arguments_.size(); ++k)
+    if (arguments_[k] == name) {
+      if (k < layer_.positional.size()) {
+        check(!layer_.named.contains(name), "model: ", text_, ": '", name, "' given twice");
+        return layer_.positional[k];
+      }
+      if (const auto it = layer_.named.find(name); it != layer_.named.end()) return it->second;
+      check(fallback.has_value(), "model: ", text_, ": needs '", name, "'");
+      return *fallback;
+    }
+  fail("model: ", text_, ": no argument '", name, "' (the layer kind does not list it)");
+}
+
+int64_t LayerBuilder::integer(const std::string& name, std::optional<double> fallback, int64_t min) const {
+  const double v = number(name, fallback);
+  check(v == std::floor(v) && v >= static_cast<double>(min) && v <= 1e9, "model: ", text_, ": '", name,
+        "' must be a whole number >= ", min, ", got ", v);
+  return static_cast<int64_t>(v);
+}
+
+void LayerBuilder::state(const std::string& name, const Shape& shape, bool parameter) {
+  check(shape.numel() < kMaxModelTensorElements, "model: ", text_, ": ", name, " of shape ", shape, " is too large");
+  plan_.state.emplace_back(std::to_string(index_) + "." + name, shape);
+  if (parameter) plan_.parameters += shape.numel();
+}
+
+Generator& LayerBuilder::init() const {
+  check(init_ != nullptr, "model: ", text_, ": init() is only there while building");
+  return *init_;
+}
+
+Generator& LayerBuilder::noise() {
+  plan_.has_dropout = true;
+  return noise_ ? *noise_ : default_generator();
+}
+
+void LayerBuilder::add(std::shared_ptr<Module> module) {
+  check(model_ != nullptr, "model: ", text_, ": add() while planning (check building() first)");
+  model_->push_back(std::move(module));
+}
+
+void register_layer(LayerKind kind) {
+  check(!kind.name.empty() && std::all_of(kind.name.begin(), kind.name.end(),
+                                          [](char c) {
+                                            return std::islower(static_cast<unsigned char>(c)) || c == '_' ||
+                                                   std::isdigit(static_cast<unsigned char>(c));
+                                          }),
+        "register_layer: '", kind.name, "' is not a lowercase name (letters, digits, _)");
+  check(static_cast<bool>(kind.build), "register_layer: no build function given for '", kind.name, "'");
+  for (const LayerKind& k : layer_table())
+    check(k.name != kind.name, "register_layer: '", kind.name, "' is already registered");
+  layer_table().push_back(std::move(kind));
+}
+
+std::vector<std::string> layer_names() {
+  std::vector<std::string> names;
+  for (const LayerKind& k : layer_table()) names.push_back(k.name);
+  return names;
+}
+
+std::string layers_help() {
+  std::string out;
+  for (const LayerKind& k : layer_table()) out += "  " + (k.help.empty() ? k.name : k.help) + "\n";
+  return out;
+}
 
 std::string named_model_spec(const std::string& name) {
   if (name == "cnn")

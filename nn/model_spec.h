@@ -3,7 +3,10 @@
 //   conv(32,3,padding=1) relu maxpool(2) conv(64,3,padding=1) relu maxpool(2) flatten linear(128) relu
 //   dropout(0.25) linear(10)
 //
-// Layers are separated by spaces or commas; arguments are numbers, positional or name=value:
+// Layers are separated by spaces or commas; arguments are numbers, positional or name=value. The
+// vocabulary is one table of layer kinds (register_layer): the built-ins in nn/model_spec.cpp, one
+// line each, and any a program or a --plugin library registers. layers_help() lists them with their
+// arguments, for --help and the docs; the built-ins are
 //   conv(OUT, K, stride=1, padding=0, dilation=1, groups=1, bias=1)   Conv2d over [C, H, W] inputs
 //   maxpool(K, stride=K, padding=0)   avgpool(K, stride=K, padding=0) MaxPool2d, AvgPool2d
 //   batchnorm(eps=1e-5, momentum=0.1)                                 BatchNorm2d on [C, H, W], 1d on [F]
@@ -16,7 +19,10 @@
 // tensors map one to one onto the equivalent PyTorch model.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +58,73 @@ struct ModelPlan {
 /// one example must stay below these.
 constexpr int64_t kMaxModelTensorElements = int64_t{1} << 28;  // 1 GiB of float32
 constexpr int64_t kMaxExampleActivations = int64_t{1} << 28;
+
+/// One layer of a description as it is planned or built: its text and arguments, the shape of one
+/// example it gets, and what it creates. A layer kind's function reads its arguments, checks its
+/// input (throwing Error naming text()), declares its state, adds its module when building(), and
+/// returns its output shape. plan_model calls it with building() false (nothing allocated),
+/// build_model again with it true.
+class LayerBuilder {
+ public:
+  const std::string& text() const { return text_; }  // "conv(32,3,padding=1)"
+  int64_t index() const { return index_; }           // its position, and its module's name
+  const Shape& input() const { return input_; }      // one example's shape, without the batch dim
+  /// Argument `name` (one of the kind's argument names), given by position or name, else
+  /// `fallback`; without a fallback it must be given.
+  double number(const std::string& name, std::optional<double> fallback = std::nullopt) const;
+  /// The same, checked to be a whole number in [min, 1e9].
+  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min) const;
+  /// Declares a tensor of the layer's module's state_dict ("weight"; parameter: trained), checking
+  /// its size against the limits above. Every tensor the module has must be declared, in the order
+  /// of its state_dict, so that checkpoints are checked before a model is built.
+  void state(const std::string& name, const Shape& shape, bool parameter);
+  bool building() const { return model_ != nullptr; }
+  /// Generators, only when building: init for weights (in layer order), noise for random masks
+  /// (calling it also marks the plan as has_dropout, so that a checkpoint keeps the noise's state).
+  Generator& init() const;
+  Generator& noise();
+  /// Appends the layer's module (only when building).
+  void add(std::shared_ptr<Module> module);
+
+  // What plan_model and build_model set up; not for layer functions.
+  struct Parsed {
+    std::string kind, text;
+    std::vector<double> positional;
+    std::map<std::string, double> named;
+  };
+  LayerBuilder(const Parsed& layer, int64_t index, const std::vector<std::string>& arguments, Shape input,
+               ModelPlan& plan, Sequential* model, Generator* init, Generator* noise);
+
+ private:
+  const Parsed& layer_;
+  std::string text_;
+  int64_t index_;
+  const std::vector<std::string>& arguments_;
+  Shape input_;
+  ModelPlan& plan_;
+  Sequential* model_;
+  Generator* init_;
+  Generator* noise_;
+};
+
+/// A kind of layer for descriptions: its name, its argument names in positional order, one line of
+/// help ("conv(OUT, K, stride=1, …)   Conv2d over [C, H, W] inputs"), and the function that plans
+/// and builds it, returning the output shape of one example.
+struct LayerKind {
+  std::string name;
+  std::vector<std::string> arguments;
+  std::string help;
+  std::function<Shape(LayerBuilder&)> build;
+};
+
+/// Adds a layer kind (throws if the name is taken or not a lowercase word). From then on
+/// descriptions, --model, checkpoints (which store the description) and --help know it; a program
+/// calls it, or a --plugin library does in a static initializer (examples/custom_layer).
+void register_layer(LayerKind kind);
+/// Known layer names, in registration order.
+std::vector<std::string> layer_names();
+/// One line per layer kind, "  <help>\n", for --help and the docs.
+std::string layers_help();
 
 /// Plans `spec` for examples of `input_shape` (one example, without the batch dim: {1, 28, 28} for
 /// MNIST images, {784} for flat ones). Throws Error naming the layer for a bad description, a layer

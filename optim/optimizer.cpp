@@ -54,16 +54,24 @@ void Optimizer::resize_state() {
 
 int Optimizer::add_state(std::string slot, std::optional<float> init, bool direction) {
   for (const Slot& s : slots_) check(s.name != slot, name_, ": state slot '", slot, "' declared twice");
-  slots_.push_back({std::move(slot), init, direction, std::vector<Tensor>(static_cast<size_t>(num_params()))});
+  slots_.push_back(
+      {std::move(slot), init, direction, std::nullopt, std::vector<Tensor>(static_cast<size_t>(num_params()))});
   return static_cast<int>(slots_.size()) - 1;
+}
+
+int Optimizer::add_state(std::string slot, Shape shape, float init) {
+  const int index = add_state(std::move(slot), init, false);
+  slots_.back().shape = std::move(shape);
+  return index;
 }
 
 Tensor& Optimizer::state_at(int slot, int64_t i, const Tensor& param) {
   Slot& s = slots_[static_cast<size_t>(slot)];
   Tensor& t = s.tensors[static_cast<size_t>(i)];
+  const Shape& shape = s.shape ? *s.shape : param.shape();
   if (!t.defined())
-    t = s.init ? Tensor::full(param.shape(), *s.init, {.device = param.device()})
-               : Tensor::empty(param.shape(), {.device = param.device()});
+    t = s.init ? Tensor::full(shape, *s.init, {.device = param.device()})
+               : Tensor::empty(shape, {.device = param.device()});
   return t;
 }
 
@@ -180,8 +188,10 @@ void Optimizer::load_state(const NamedTensors& state, int64_t steps) {
           slots_.empty() && !per_param_steps_ ? str_cat(": has no per-parameter state, got '", key, "'")
                                               : str_cat(": unexpected state tensor '", key, "' (expected ", expected,
                                                         " with i in 0..", params.size() - 1, ")"));
-    check(t.shape() == params[i]->shape() && t.dtype() == DType::float32, name(), ": ", key, " has shape ", t.shape(),
-          ", parameter ", i, " has shape ", params[i]->shape());
+    const Shape& expected_shape = slots_[slot].shape ? *slots_[slot].shape : params[i]->shape();
+    check(t.shape() == expected_shape && t.dtype() == DType::float32, name(), ": ", key, " has shape ", t.shape(),
+          slots_[slot].shape ? str_cat(", the slot's is ", expected_shape)
+                             : str_cat(", parameter ", i, " has shape ", params[i]->shape()));
     // Own the tensor (step() updates it in place), on the parameter's device: a checkpoint is host data.
     const Tensor moved = dispatch::to_device(t, params[i]->device());
     loaded[slot][i] = moved.shares_storage(t) ? dispatch::copy(t) : moved;

@@ -94,19 +94,31 @@ class Optimizer {
   /// first step on the parameter's device, filled with `init` (nullopt: left for the kernel to set,
   /// with OptimSlot::first). direction: see direction_state_names().
   int add_state(std::string slot, std::optional<float> init = 0.f, bool direction = false);
-  /// Keep one step count per parameter (saved as "step"), as torch's Adam and Adagrad do.
+  /// Declares a per-parameter state slot of a fixed shape, whatever the parameter's: a scalar
+  /// (Shape{1}) such as NAdam's running product μ_1·…·μ_t, or a small tensor. Created filled with
+  /// `init` on the parameter's first step, on its device; saved, loaded, moved and reported like the
+  /// others ("<slot>.<i>" in a checkpoint). Read it with state_at(slot, i, p).item(), update it in
+  /// place (state_at(…).mul_(mu)) or assign it.
+  int add_state(std::string slot, Shape shape, float init);
+  /// Keep one step count per parameter (saved as "step"), as torch's Adam and Adagrad do. Both loops
+  /// below advance it, before they hand a parameter over: inside the loop param_steps(i) is t, the
+  /// step being taken (1 on a parameter's first), and a parameter without a gradient does not count.
   void count_steps_per_param() { per_param_steps_ = true; }
   /// Slot `slot` (an index from add_state) of parameter i, creating it if need be.
   Tensor& state_at(int slot, int64_t i, const Tensor& param);
 
   /// Calls f(group, p, i) for every parameter p that has a gradient, i being its index across groups
-  /// (the index of its per-parameter state).
+  /// (the index of its per-parameter state). Call it once per step: with count_steps_per_param() it
+  /// advances p's step count first, so that param_steps(i) inside f is this step's t.
   template <class F>
   void for_each_param_with_grad(F&& f) {
     int64_t i = 0;
     for (ParamGroup& group : groups_)
       for (Tensor& p : group.params) {
-        if (p.grad().defined()) f(group, p, i);
+        if (p.grad().defined()) {
+          if (per_param_steps_) ++param_steps_[static_cast<size_t>(i)];
+          f(group, p, i);
+        }
         ++i;
       }
   }
@@ -134,6 +146,7 @@ class Optimizer {
     std::string name;
     std::optional<float> init;
     bool direction;
+    std::optional<Shape> shape;   // nullopt: the parameter's
     std::vector<Tensor> tensors;  // per parameter; undefined before its first step
   };
   std::span<const dispatch::OptimSlot> gather(const ParamGroup& group, int64_t first, std::array<int, 3> slots);

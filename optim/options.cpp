@@ -1,5 +1,6 @@
 #include "optim/options.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -39,10 +40,18 @@ bool parse_option(const std::string& text, Betas& value) {
   return true;
 }
 
+// The shortest text that strtof reads back as the same float, written as "%g" writes it (0.0001,
+// 1e-08): std::to_chars in general format at the fewest significant digits that round-trip (at
+// most 9 for a float). 0.9999999f stays "0.9999999" and 1.f/3 "0.33333334", where "%g"'s fixed 6
+// digits made them 1 and 0.333333 and so changed the hyperparameter a run used.
 std::string format_option(float value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(value));
-  return buf;
+  char buf[48];
+  for (int digits = 1;; ++digits) {
+    const auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, digits);
+    float back = 0.f;
+    std::from_chars(buf, r.ptr, back);
+    if (back == value || digits >= 9 || !std::isfinite(value)) return std::string(buf, r.ptr);
+  }
 }
 std::string format_option(bool value) { return value ? "true" : "false"; }
 std::string format_option(int64_t value) { return std::to_string(value); }

@@ -31,7 +31,8 @@ bool has_option(const OptimizerSpec& s, std::string_view option) {
 // The config as key=value options: its shorthands first (those that say "none" dropped where the
 // optimizer has no such option), then its own list.
 OptionValues option_values(const OptimizerSpec& s, const OptimizerConfig& c) {
-  OptionValues out = {{"lr", format_option(c.lr)}};
+  OptionValues out;
+  if (c.lr) out.emplace_back("lr", format_option(*c.lr));
   const auto shorthand = [&](const char* key, std::optional<float> value) {
     if (!value || (*value == 0.f && !has_option(s, key))) return;
     out.emplace_back(key, format_option(*value));
@@ -61,7 +62,18 @@ const OptimizerSpec& optimizer_spec(std::string_view name) {
     if (e.name == name) return e;
   std::string known;
   for (const OptimizerSpec& e : table()) known += (known.empty() ? "" : ", ") + e.name;
-  fail("unknown optimizer '", name, "' (known: ", known, ")");
+  fail("unknown optimizer '", name, "' (known: ", known,
+       "; one defined in a plugin needs --plugin LIBRARY.so before the command, e.g. minidl --plugin "
+       "libminidl_lion.so train --optimizer lion)");
+}
+
+float default_lr(std::string_view name) {
+  const OptimizerSpec& s = optimizer_spec(name);
+  for (const OptionInfo& o : s.options) {
+    float lr = 0.f;
+    if (o.name == "lr" && parse_option(o.default_value, lr)) return lr;  // exact: format_option round-trips
+  }
+  fail(name, ": declares no default lr (it was registered with a factory, not an Options aggregate); give one");
 }
 
 std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Tensor> params,

@@ -22,9 +22,10 @@ namespace minidl::optim {
 /// option the optimizer does not have is an error ("sgd: unknown option 'momentum' (sgd takes: lr,
 /// weight_decay)"), except momentum or dampening 0, which mean "none". weight_decay 0 means unset:
 /// the optimizer's default stays (AdamW's 1e-2; options {"weight_decay", "0"} turns it off).
-/// Options left unset take the optimizer's default.
+/// Options left unset take the optimizer's default, lr included: each optimizer declares its own in
+/// its Options (Adam's 1e-3, Lion's 1e-4), the one source of defaults for every command.
 struct OptimizerConfig {
-  float lr = 0.01f;
+  std::optional<float> lr;  // unset: the optimizer's declared default (default_lr)
   std::optional<float> momentum;
   std::optional<float> dampening;
   float weight_decay = 0.f;
@@ -66,8 +67,12 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Ten
                                           const OptimizerConfig& config);
 /// Known names, in registration order.
 std::vector<std::string> optimizer_names();
-/// The registered spec of `name` (throws for an unknown name).
+/// The registered spec of `name`. An unknown name throws, naming the known ones and pointing at
+/// --plugin (an optimizer defined in a shared library exists only once the library is loaded).
 const OptimizerSpec& optimizer_spec(std::string_view name);
+/// The lr optimizer `name` declares in its Options (what a run without --lr uses). An optimizer
+/// registered with a bare factory declares none: that throws, asking for an lr.
+float default_lr(std::string_view name);
 /// The options `config` gives optimizer `name`, resolved (defaults filled in) and checked, without
 /// lr and without those that are off (0, false, a default choice): what a run's header prints,
 /// e.g. {{"betas", "0.9,0.999"}, {"eps", "1e-08"}}. Throws like make_optimizer on a bad option.

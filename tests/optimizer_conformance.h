@@ -11,6 +11,8 @@
 //   }
 //
 // The checks, each on small problems whose answers are known:
+//   0. the step counts: after 3 steps steps() is 3 and param_steps(0) is 3 (an Adam-like optimizer
+//      whose count stayed 0 would divide 0 by 0 in its bias correction);
 //   1. lr = 0 leaves the parameters exactly as they were, whatever the gradients;
 //   2. a zero gradient leaves them as they were (no weight decay: none is passed);
 //   3. state() → load_state() into a fresh optimizer over copied parameters continues bitwise the
@@ -84,6 +86,16 @@ inline void check_optimizer(const Options& o) {
   CAPTURE(o.name);
   const std::vector<float> start = {1.f, -1.f, 0.5f, 2.f, -0.3f, 0.7f, 1.2f};
 
+  {  // 0. step counts, first: a count stuck at 0 is the cause of the failures below, so name it
+    const Tensor p = leaf(start);
+    const auto opt = o.make({p}, 0.001f);
+    detail::run(*opt, p, detail::quadratic, 3);
+    CHECK_MESSAGE(opt->steps() == 3, "steps() is " << opt->steps() << " after 3 steps (step() must end with ++steps_)");
+    CHECK_MESSAGE(opt->param_steps(0) == 3,
+                  "param_steps(0) is " << opt->param_steps(0)
+                                       << " after 3 steps: the step count did not advance (loop with "
+                                          "for_each_param_with_grad, which counts, and end step() with ++steps_)");
+  }
   {  // 1. lr = 0: no change at all
     const Tensor p = leaf(start);
     const auto opt = o.make({p}, 0.f);

@@ -17,9 +17,11 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <minidl/minidl.h>
+#include "cli/chart.h"
 #include "cli_testing.h"
 #include "testing.h"
 
@@ -178,12 +180,12 @@ TEST_SUITE("cli") {
     INFO(cnn.output);
     REQUIRE(cnn.code == 0);
     CHECK(cnn.output.find("model cnn (421642 parameters), nesterov lr 0.05 momentum 0.9, cosine schedule, shifts of "
-                          "up to 2 pixels, batch 50, 1 epochs") != std::string::npos);
+                          "up to 2 pixels, batch 50, 1 epoch") != std::string::npos);
     const Run lenet = run_minidl("train " + tiny.data() + " --model lenet --epochs 1 --lr 0.02");
     INFO(lenet.output);
     REQUIRE(lenet.code == 0);
     CHECK(lenet.output.find("model lenet (61706 parameters), nesterov lr 0.02 momentum 0.9, cosine schedule, shifts "
-                            "of up to 2 pixels, batch 64, 1 epochs") != std::string::npos);
+                            "of up to 2 pixels, batch 64, 1 epoch") != std::string::npos);
     const Run help = run_minidl("train --help");
     CHECK(help.output.find("--model") != std::string::npos);
     CHECK(help.output.find("cnn") != std::string::npos);
@@ -199,7 +201,8 @@ TEST_SUITE("cli") {
     const std::pair<std::string, std::string> cases[] = {
         {t + "--optimizer lamb",
          "minidl train: error: unknown optimizer 'lamb' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, "
-         "adagrad)"},
+         "adagrad; one defined in a plugin needs --plugin LIBRARY.so before the command, e.g. minidl --plugin "
+         "libminidl_lion.so train --optimizer lion)"},
         {t + "--optimizer adam --opt momentum=0.9",
          "minidl train: error: adam: unknown option 'momentum' (adam takes: lr, betas, eps, weight_decay, amsgrad)"},
         {t + "--optimizer adam --opt betas=0.9",
@@ -221,7 +224,8 @@ TEST_SUITE("cli") {
          "minidl sweep: error: --lr: expected a range LO..HI, e.g. 1e-3..1, got '0.1'"},
         {"sweep " + tiny.data() + " --lr 1..0.1", "minidl sweep: error: --lr: expected 0 < LO <= HI, got 1..0.1"},
         {"sweep " + tiny.data() + " --jobs 0", "minidl sweep: error: --jobs must be >= 1, got 0"},
-        {"sweep " + tiny.data() + " --points 1", "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
+        {"sweep " + tiny.data() + " --lr 1e-3..1 --points 1",
+         "minidl sweep: error: --points must be >= 2 (1 when LO = HI), got 1"},
         {"compare " + tiny.data() + " --optimizers nesterov:form=nag",
          "minidl compare: error: nesterov: option form: expected pytorch, sutskever or lookahead, got 'nag'"},
         {t + "--lr 0", "minidl train: error: --lr must be > 0, got 0"},
@@ -265,7 +269,8 @@ TEST_SUITE("cli") {
          "minidl train: error: --save: cannot write to directory '" + tiny / "d2" + "' (No such file or directory)"},
         {"compare " + tiny.data() + " --optimizers sgd,momentum,bogus --out " + tiny / "cmp",
          "minidl compare: error: unknown optimizer 'bogus' (known: sgd, momentum, nesterov, adam, adamw, rmsprop, "
-         "adagrad)"},
+         "adagrad; one defined in a plugin needs --plugin LIBRARY.so before the command, e.g. minidl --plugin "
+         "libminidl_lion.so train --optimizer lion)"},
         {"compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,-1 --out " + tiny / "cmp",
          "minidl compare: error: --lr must be > 0, got -1 (for nesterov)"},
         {t + "--log-every -1", "minidl train: error: --log-every must be >= 0, got -1"},
@@ -722,6 +727,188 @@ TEST_SUITE("cli") {
 #endif
   }
 
+  TEST_CASE("without --lr every command runs an optimizer at the lr its Options declare (plugins too)") {
+    TinyMnist tiny;
+    const std::string common = tiny.data() + " --hidden 8 --epochs 1 --threads 1 ";
+    const Run adam = run_minidl("train " + common + "--optimizer adam");
+    CAPTURE(adam.output);
+    CHECK(adam.output.find("adam lr 0.001 betas 0.9,0.999 eps 1e-08, batch") != std::string::npos);
+    const Run sgd = run_minidl("train " + common + "--optimizer sgd");
+    CHECK(sgd.output.find("sgd lr 0.1, batch") != std::string::npos);  // SGD declares 0.1 (optim/sgd.h says why)
+    const Run help = run_minidl("train --help");
+    CHECK(help.output.find("  adam       lr=0.001 ") != std::string::npos);
+#if defined(MINIDL_LION_PLUGIN)
+    const std::string lion = std::string("--plugin ") + MINIDL_LION_PLUGIN + " ";
+    const Run train = run_minidl(lion + "train " + common + "--optimizer lion");
+    CAPTURE(train.output);
+    CHECK(train.output.find("lion lr 0.0001 betas 0.9,0.99, batch") != std::string::npos);
+    const Run compare = run_minidl(lion + "compare " + common + "--optimizers nesterov,lion --out " + tiny / "cmp" +
+                                   " --report " + tiny / "cmp.html");
+    CAPTURE(compare.output);
+    REQUIRE(compare.code == 0);
+    CHECK(compare.output.find("compare: nesterov lr 0.01, seed 0") != std::string::npos);
+    CHECK(compare.output.find("compare: lion lr 0.0001, seed 0") != std::string::npos);
+    const size_t row = compare.output.find("| lion | 0.0001 | ");
+    REQUIRE(row != std::string::npos);
+    CHECK(compare.output.substr(row, compare.output.find('\n', row) - row).find("±") == std::string::npos);  // 1 seed
+    CHECK(compare.output.find("final test accuracy (1 seed)") != std::string::npos);
+    // The report's subtitle gives every optimizer's settings, not only the first run's.
+    CHECK(slurp(tiny / "cmp.html").find("nesterov lr 0.01 momentum 0.9; lion lr 0.0001 betas 0.9,0.99 (mnist") !=
+          std::string::npos);
+#else
+    SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF): the Lion plugin cases");
+#endif
+  }
+
+  TEST_CASE("a NAdam plugin trains, and sweep passes --plugin to its runs, each around its own default lr") {
+    TinyMnist tiny;
+    const std::string nadam = std::string("--plugin ") + MINIDL_NADAM_PLUGIN + " ";
+    const Run without = run_minidl("train " + tiny.data() + " --optimizer nadam");
+    CHECK(without.code == 2);
+    CHECK(without.output.find("unknown optimizer 'nadam'") != std::string::npos);
+    CHECK(without.output.find("needs --plugin LIBRARY.so") != std::string::npos);
+    const Run sweep =
+        run_minidl(nadam + "sweep " + tiny.data() +
+                   " --optimizers adam,nadam --points 3 --epochs 1 --hidden 8 --threads 1 --out " + tiny / "sweep");
+    CAPTURE(sweep.output);
+    REQUIRE(sweep.code == 0);
+    // Three decades centred on each one's declared lr (1e-3 and 2e-3), as the CSV writes them.
+    CHECK(sweep.output.find("adam 3.16e-05..0.0316, nadam 6.32e-05..0.0632") != std::string::npos);
+    CHECK(sweep.output.find("nadam lr 0.002 seed 0: ") != std::string::npos);
+    CHECK(sweep.output.find("| 0.002 | – |") != std::string::npos);  // outside adam's grid
+  }
+
+  TEST_CASE("a layer from a plugin (examples/custom_layer) trains, draws, reports, evaluates, resumes and predicts") {
+#if defined(MINIDL_LEAKY_RELU_PLUGIN)
+    TinyMnist tiny;
+    const std::string plugin = std::string("--plugin ") + MINIDL_LEAKY_RELU_PLUGIN + " ";
+    const std::string model = " --model 'linear(32) leaky_relu(0.1) linear(10)' ";
+    const Run help = run_minidl(plugin + "train --help");
+    CHECK(help.output.find("leaky_relu(SLOPE=0.01)  LeakyReLU (examples/custom_layer)") != std::string::npos);
+    const Run without = run_minidl("train " + tiny.data() + model);
+    CHECK(without.code == 2);
+    CHECK(without.output.find("unknown layer 'leaky_relu'") != std::string::npos);
+    const Run train =
+        run_minidl(plugin + "train " + tiny.data() + model + "--epochs 3 --batch-size 16 --lr 0.05 --save " +
+                   tiny / "ck-{epoch}.safetensors --report " + tiny / "r.html");
+    CAPTURE(train.output);
+    REQUIRE(train.code == 0);
+    CHECK(train.output.find("final test accuracy 100.00%") != std::string::npos);
+    CHECK(slurp(tiny / "r.html").find("leaky_relu(0.1)") != std::string::npos);  // the report names the model
+    const Run graph = run_minidl(plugin + "graph" + model + "--batch-size 2 --format none --out " + tiny / "g.dot");
+    CAPTURE(graph.output);
+    CHECK(graph.code == 0);
+    CHECK(slurp(tiny / "g.dot").find("leaky_relu") != std::string::npos);  // its op, recorded on the tape
+    const Run eval = run_minidl(plugin + "eval --checkpoint " + tiny / "ck-3.safetensors " + tiny.data());
+    CAPTURE(eval.output);
+    CHECK(eval.output.find("accuracy 100.00% (100 correct)") != std::string::npos);
+    const Run resumed = run_minidl(plugin + "train " + tiny.data() + " --resume " + tiny / "ck-2.safetensors --save " +
+                                   tiny / "b.safetensors");
+    CAPTURE(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(slurp(tiny / "ck-3.safetensors") == slurp(tiny / "b.safetensors"));  // bitwise the uninterrupted run
+    std::vector<float> px;
+    for (uint8_t v : image_of(3, 12345)) px.push_back(v / 255.f);
+    data::save_png(tiny / "three.png", Tensor::from_vector(px, {28, 28}));
+    const Run predict = run_minidl(plugin + "predict --checkpoint " + tiny / "ck-3.safetensors " + tiny / "three.png");
+    CAPTURE(predict.output);
+    CHECK(predict.output.starts_with(tiny / "three.png" + ": 3  (probability "));
+    const Run eval_without = run_minidl("eval --checkpoint " + tiny / "ck-3.safetensors " + tiny.data());
+    CHECK(eval_without.code != 0);
+    CHECK(eval_without.output.find("--plugin") != std::string::npos);
+#else
+    SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF)");
+#endif
+  }
+
+  TEST_CASE(
+      "the progress bar is drawn only on a terminal, --no-progress turns it off there too, and graph --out says why") {
+    TinyMnist tiny;
+    if (::access("/usr/bin/script", X_OK) != 0) {
+      SKIP_TEST("no /usr/bin/script (util-linux) to give the run a terminal");
+      return;
+    }
+    // script(1) runs the command on a pseudo-terminal, as a user's shell would.
+    const std::string run = std::string(MINIDL_BIN) + " train " + tiny.data() + " --hidden 8 --epochs 1 --threads 1";
+    const Run on_terminal = run_shell("/usr/bin/script -qec '" + run + "' /dev/null");
+    CAPTURE(on_terminal.output);
+    CHECK(on_terminal.output.find("ETA") != std::string::npos);  // the bar (its last draw, at the epoch's end)
+    const Run off = run_shell("/usr/bin/script -qec '" + run + " --no-progress' /dev/null");
+    CAPTURE(off.output);
+    CHECK(off.output.find("epoch 1/1  train loss") != std::string::npos);
+    CHECK(off.output.find("ETA") == std::string::npos);
+    const Run graph = run_minidl("graph --hidden 4 --format none --out " + tiny / "missing/g.dot");
+    CHECK(graph.code == 1);
+    CHECK(graph.output ==
+          "minidl graph: error: graph: cannot write '" + tiny / "missing/g.dot" + "' (No such file or directory)\n");
+  }
+
+  TEST_CASE("the report's smoothed loss averages a full window at every point, the ends included") {
+    std::vector<double> y(50);
+    for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<double>(i * i % 11);  // a noisy series
+    const std::vector<double> s = cli::smooth(y, 3);                               // windows of 7 points
+    const auto mean = [&](size_t lo) {
+      double sum = 0;
+      for (size_t k = lo; k < lo + 7; ++k) sum += y[k];
+      return sum / 7;
+    };
+    CHECK(s.front() == doctest::Approx(mean(0)));
+    CHECK(s[20] == doctest::Approx(mean(17)));     // centred where it fits
+    CHECK(s.back() == doctest::Approx(mean(43)));  // not y.back(), the last raw value
+    CHECK(s.back() != y.back());
+    CHECK(cli::smooth({1.0, 3.0}, 3) == std::vector<double>{2.0, 2.0});  // fewer points than a window: all of them
+  }
+
+  TEST_CASE(
+      "the --metrics rows after a resume equal the uninterrupted run's (a window does not cross an epoch's end)") {
+    TinyMnist tiny;
+    // 300 images in batches of 32: 10 steps an epoch, rows every 4 steps, so the row at step 12 has
+    // a window that would start in epoch 1 if it crossed the epoch's end.
+    const std::string common = "train " + tiny.data() + " --hidden 8 --batch-size 32 --threads 1 --log-every 4 ";
+    REQUIRE(
+        run_minidl(common + "--epochs 2 --metrics " + tiny / "a.csv --save " + tiny / "ck-{epoch}.safetensors").code ==
+        0);
+    REQUIRE(run_minidl("train " + tiny.data() + " --threads 1 --log-every 4 --resume " +
+                       tiny / "ck-1.safetensors --metrics " + tiny / "b.csv")
+                .code == 0);
+    // Every column but the seconds, of every row of epoch 2.
+    const auto rows_of_epoch_2 = [](const std::string& csv) {
+      std::vector<std::string> rows;
+      std::istringstream in(csv);
+      for (std::string line; std::getline(in, line);)
+        if (line.starts_with("step,2,") || line.starts_with("epoch,2,"))
+          rows.push_back(line.substr(0, line.rfind(',')));
+      return rows;
+    };
+    const auto a = rows_of_epoch_2(slurp(tiny / "a.csv")), b = rows_of_epoch_2(slurp(tiny / "b.csv"));
+    CHECK(a.size() >= 3);  // rows at steps 12, 16 (and 20), and the epoch's
+    CHECK(a == b);
+  }
+
+  TEST_CASE("hyperparameters keep every digit: header, checkpoint config, summary and resume") {
+    // 1/3, 0.9999999 and 1.2345678e-4 as floats, whose shortest texts "%g" cut to 0.333333, 1, 0.000123457.
+    const std::string third = optim::format_option(1.f / 3), wd = optim::format_option(1.2345678e-4f);
+    CHECK(third == "0.33333334");
+    TinyMnist tiny;
+    const std::string flags = tiny.data() + " --hidden 8 --threads 1 --lr " + third +
+                              " --momentum 0.9999999 --weight-decay " + wd + " --clip-grad-norm 1 ";
+    const Run first =
+        run_minidl("train " + flags + "--epochs 1 --save " + tiny / "ck.safetensors --summary " + tiny / "s.json");
+    CAPTURE(first.output);
+    REQUIRE(first.code == 0);
+    const std::string header = "nesterov lr " + third + " momentum 0.9999999 weight_decay " + wd + ", batch";
+    CHECK(first.output.find(header) != std::string::npos);
+    const std::string checkpoint = slurp(tiny / "ck.safetensors");
+    CHECK(checkpoint.find("\\\"momentum\\\":0.9999999") != std::string::npos);
+    CHECK(checkpoint.find("\\\"lr\\\":" + third) != std::string::npos);
+    CHECK(slurp(tiny / "s.json").find("\"lr\": " + third) != std::string::npos);  // config and epochs
+    const Run resumed =
+        run_minidl("train " + tiny.data() + " --threads 1 --epochs 2 --resume " + tiny / "ck.safetensors");
+    CAPTURE(resumed.output);
+    REQUIRE(resumed.code == 0);
+    CHECK(resumed.output.find(header) != std::string::npos);
+  }
+
   TEST_CASE("the header prints only the options an optimizer uses, and --help lists every optimizer") {
     TinyMnist tiny;
     const std::pair<std::string, std::string> runs[] = {
@@ -746,7 +933,7 @@ TEST_SUITE("cli") {
     }
     const Run help = run_minidl("train --help");
     for (const char* line :
-         {"  sgd        lr=0.01 weight_decay=0\n",
+         {"  sgd        lr=0.1 weight_decay=0\n",
           "  rmsprop    lr=0.01 alpha=0.99 eps=1e-08 weight_decay=0 momentum=0 centered=false\n",
           "  adagrad    lr=0.01 lr_decay=0 weight_decay=0 initial_accumulator_value=0 eps=1e-10\n", "--opt TEXT"})
       CHECK(help.output.find(line) != std::string::npos);
@@ -796,6 +983,8 @@ TEST_SUITE("cli") {
       CHECK(r.output.find(formula) != std::string::npos);
       CHECK(r.output.find("check: the optimizer's step() gives θ = ") != std::string::npos);
       CHECK(r.output.find(": matches") != std::string::npos);
+      for (const char* minus_zero : {" -0 ", " -0\n", "(-0)", "· -0 "})  // a zero's sign is not a value to explain
+        CHECK(r.output.find(minus_zero) == std::string::npos);
     }
     const std::string ck = tiny / "ck.safetensors";
     const Run bad =
@@ -898,7 +1087,7 @@ TEST_SUITE("cli") {
           CHECK(csv.find(key) == csv.rfind(key));  // exactly once
         }
     const std::string md = slurp(out + "/sweep.md");
-    CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds) at each lr:"));
+    CHECK(md.starts_with("Final test accuracy (%, mean ± std over seeds; no ± with one seed) at each lr:"));
     CHECK(md.find("| 0.0316 |") != std::string::npos);
     CHECK(md.find("| optimizer | best lr | best accuracy | basin | width (decades) |") != std::string::npos);
     CHECK(rest.output.find("wrote " + out + "/sweep.csv, " + out + "/sweep.md, " + out + "/sweep.png") !=
@@ -1054,7 +1243,7 @@ TEST_SUITE("cli under mpirun") {
     INFO(two.output);
     REQUIRE(one.code == 0);
     REQUIRE(two.code == 0);
-    CHECK(two.output.find("batch 16 over 2 ranks (8 per rank), 2 epochs, seed 0, 1 threads per rank") !=
+    CHECK(two.output.find("batch 16 over 2 ranks (8 per rank), 2 epochs, seed 0, 1 thread per rank") !=
           std::string::npos);
     CHECK(count_of(two.output, "minidl train:") == 1);  // rank 0 alone reports
     CHECK(count_of(two.output, "final test accuracy") == 1);

@@ -769,7 +769,7 @@ TEST_SUITE("cnn") {
     CHECK(error_of([&] { nn::plan_model("conv(8)", img); }) == "model: conv(8): needs 'kernel'");
     CHECK(error_of([&] { nn::plan_model("dense(10)", img); }) ==
           "model: unknown layer 'dense' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, "
-          "sigmoid, tanh)");
+          "sigmoid, tanh; one defined in a plugin needs --plugin LIBRARY.so before the command)");
     CHECK(error_of([&] { nn::plan_model("flatten linear(1000000000) linear(1000000000)", img); }) ==
           "model: linear(1000000000): weight of shape [1000000000, 784] is too large");
     CHECK(error_of([&] { nn::plan_model("conv(8,3", img); }) == "model: 'conv(' is not closed in 'conv(8,3'");

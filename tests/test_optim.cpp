@@ -241,9 +241,37 @@ TEST_SUITE("optim") {
     CHECK(optim::make_optimizer("nesterov", {w}, {.dampening = 0.f}) != nullptr);  // an explicit 0 is "none"
   }
 
+  TEST_CASE("hyperparameters round-trip exactly through options text, the registry and the run header's values") {
+    for (const float v : {1.f / 3, 0.9999999f, 1.2345678e-4f}) {
+      CAPTURE(v);
+      const std::string text = optim::format_option(v);
+      float back = 0.f;
+      REQUIRE(optim::parse_option(text, back));
+      CHECK(back == v);  // bitwise: the shortest text that reads back as the same float
+      optim::Betas betas;
+      REQUIRE(optim::parse_option(optim::format_option(optim::Betas{v, v}), betas));
+      CHECK(betas == optim::Betas{v, v});
+      const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
+      CHECK(optim::make_optimizer("adam", {w}, {.lr = v})->lr() == v);
+      CHECK(optim::make_optimizer("adam", {w}, {.lr = v, .weight_decay = v})->param_groups()[0].weight_decay == v);
+      const auto used = optim::optimizer_options_in_use("momentum", {.momentum = v, .dampening = v});
+      REQUIRE(used.size() == 2);
+      CHECK(used[0].second == text);
+      CHECK(used[1].second == text);
+    }
+    CHECK(optim::format_option(0.9999999f) == "0.9999999");
+    CHECK(optim::format_option(1e-4f) == "0.0001");  // written as "%g" writes it where that is exact
+    CHECK(optim::format_option(1e-8f) == "1e-08");
+    // Without an lr each optimizer takes the one it declares.
+    const Tensor w = Tensor::zeros({2}, {.requires_grad = true});
+    CHECK(optim::make_optimizer("adam", {w}, {})->lr() == 1e-3f);
+    CHECK(optim::make_optimizer("sgd", {w}, {})->lr() == 0.1f);
+    CHECK(optim::default_lr("nesterov") == 0.01f);
+  }
+
   TEST_CASE("an optimizer defined outside the library is one class and one registration line") {
     optim::register_optimizer("signsgd", [](std::vector<Tensor> p, const optim::OptimizerConfig& c) {
-      return std::make_unique<SignSGD>(std::move(p), c.lr);
+      return std::make_unique<SignSGD>(std::move(p), c.lr.value_or(0.01f));
     });
     const auto names = optim::optimizer_names();
     CHECK(std::find(names.begin(), names.end(), "signsgd") != names.end());

@@ -200,6 +200,21 @@ TEST_SUITE("seeing") {
     CHECK(chart(swept, "sweep-accuracy").at("bands").get<int>() == 2);
   }
 
+  TEST_CASE("minidl graph names batch norm's running statistics and dropout's mask, and draws dropout as dropout") {
+    TinyMnist scratch;  // only for its temporary directory
+    const Run graph = run_minidl(
+        "graph --model 'flatten linear(8) batchnorm dropout(0.5) relu linear(10)' --batch-size 4 --format none --out " +
+        (scratch / "bn.dot"));
+    INFO(graph.output);
+    REQUIRE(graph.code == 0);
+    const std::string dot = slurp(scratch / "bn.dot");
+    CHECK(dot.find("2.running_mean\\n[8]\\nno grad") != std::string::npos);
+    CHECK(dot.find("2.running_var\\n[8]\\nno grad") != std::string::npos);
+    CHECK(dot.find(" dropout\\n") != std::string::npos);  // its own op, not a mul by a constant
+    CHECK(dot.find("saves its mask [4, 8]") != std::string::npos);
+    CHECK(dot.find(" mul\\n") == std::string::npos);
+  }
+
   TEST_CASE(
       "minidl graph: the DOT of a known MLP step has the tape's ops, leaves and edges, and an SVG when dot exists") {
     TinyMnist scratch;  // only for its temporary directory
