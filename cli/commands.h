@@ -38,6 +38,7 @@ struct TrainArgs : RuntimeFlags {
   std::string report;                        // a self-contained HTML report of the run (cli/report.h), empty: none
   bool quiet = false;                        // no per-epoch lines (compare prints its own)
   std::string save;                          // checkpoint path after every epoch; "{epoch}" becomes the epoch number
+  bool save_given = false;                   // --save was on the command line (an empty path is refused)
   std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
   bool epochs_given = false;

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/run_record.h"
+#include "data/atomic_file.h"
 #include "core/backend.h"
 #include "dist/world.h"
 #include "optim/registry.h"
@@ -281,7 +282,8 @@ int main(int argc, char** argv) {
   train->add_option("--report", t.report,
                     "write a self-contained HTML report: settings, curves, confusion matrix, worst mistakes, what the "
                     "first layer learned, telemetry (docs/training.md)");
-  train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
+  CLI::Option* save_option =
+      train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
   train
       ->add_option("--bucket-mb", t.bucket_mb,
@@ -429,6 +431,7 @@ int main(int argc, char** argv) {
                                " as one process"));
     if (*train) {
       t.epochs_given = epochs->count() > 0;
+      t.save_given = save_option->count() > 0;
       t.config = train_flags.finish(&t.run_flags_given,
                                     t.epochs_given ? std::vector<std::string>{"epochs"} : std::vector<std::string>{});
       if (!config_json.empty()) t.config = train_config_from_json(config_json, "--config-json");
@@ -472,6 +475,9 @@ int main(int argc, char** argv) {
     }
     return run_predict(p);
   } catch (const UsageError& err) {
+    std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
+    return 2;
+  } catch (const data::RefusedOutput& err) {  // the output policy (data/atomic_file.h): a bad command line
     std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
     return 2;
   } catch (const std::exception& err) {

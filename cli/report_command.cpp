@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
+#include "data/atomic_file.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
 #include "nn/evaluate.h"
@@ -69,13 +70,7 @@ std::vector<RunRecord> summaries_in(const std::string& dir) {
 
 }  // namespace
 
-void check_report_path(const std::string& path, const char* flag) {
-  const fs::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(std::string(flag) + ": cannot write to directory '" + dir + "'");
-  if (fs::is_directory(p)) throw UsageError(std::string(flag) + ": '" + path + "' is a directory");
-}
+void check_report_path(const std::string& path, const char* flag) { data::check_output_target(path, flag); }
 
 int run_report(const ReportArgs& args) {
   if (args.inputs.empty())
@@ -91,6 +86,9 @@ int run_report(const ReportArgs& args) {
                                               : checkpoints)
         .push_back(input);
   }
+  std::vector<data::NamedFile> inputs;
+  for (const std::string& input : args.inputs) inputs.push_back({"the input", input});
+  data::check_distinct_outputs({{"--out", args.out}}, inputs);
   if (!dirs.empty()) {
     if (args.inputs.size() > 1) throw UsageError("a directory (of compare or sweep) comes alone");
     const ReportWritten w = fs::exists(dirs[0] + "/sweep.csv")
@@ -116,6 +114,8 @@ int run_report(const ReportArgs& args) {
   if (!summaries.empty()) {
     run = read_run_record(summaries[0]);
     if (checkpoint.empty()) checkpoint = find_checkpoint(run), implied = !checkpoint.empty();
+    data::check_distinct_outputs({{"--out", args.out}},
+                                 {{"the summary's checkpoint", checkpoint}, {"the summary's telemetry", run.telemetry}});
   }
   ModelView view;
   bool have_view = false;

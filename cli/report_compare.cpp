@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
@@ -207,10 +208,7 @@ std::vector<Chart> comparison_telemetry(const std::vector<Group>& groups) {
 
 ReportWritten finish(ReportPage& page, const std::string& path, std::chrono::steady_clock::time_point start) {
   const std::string html = page.str(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  std::ofstream out(path, std::ios::binary);
-  out << html;
-  out.close();
-  if (!out) throw Error("--report: cannot write '" + path + "'");
+  data::write_text_atomically(path, html, "--report");
   return {path, html.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
@@ -236,10 +237,7 @@ ReportWritten write_run_report(const std::string& path, const RunRecord& run, co
   const double seconds =
       seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string html = page.str(seconds);
-  std::ofstream out(path, std::ios::binary);
-  out << html;
-  out.close();
-  if (!out) throw Error("--report: cannot write '" + path + "'");
+  data::write_text_atomically(path, html, "--report");
   return {path, html.size(),
           seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }

@@ -32,6 +32,7 @@
 #include "cli/telemetry.h"
 #include "core/allocator.h"
 #include "core/backend.h"
+#include "data/atomic_file.h"
 #include "data/augment.h"
 #include "data/data_loader.h"
 #include "data/shard.h"
@@ -115,21 +116,26 @@ std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
   return path;
 }
 
-// Refuses a --save path whose directory cannot be written, before any training time is spent.
-void check_writable(const std::string& path, const char* flag) {
-  const std::filesystem::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(str_cat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
-  if (std::filesystem::is_directory(p)) throw UsageError(str_cat(flag, ": '", path, "' is a directory"));
+// The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
+// (perhaps its own directory), and each is checked, as every output, by the one output policy
+// (data/atomic_file.h) before any training time is spent.
+std::vector<data::NamedFile> save_paths(const std::string& pattern, int64_t first, int64_t last) {
+  const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
+  std::vector<data::NamedFile> paths;
+  for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
+    paths.push_back({"--save", checkpoint_path(pattern, epoch)});
+  return paths;
 }
 
-// The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
-// (perhaps its own directory), and each is checked before any training time is spent.
-void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
-  const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
-  for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
-    check_writable(checkpoint_path(pattern, epoch), "--save");
+// Every output of the run: each an acceptable target, no two the same file, none the --resume input.
+void check_outputs(const TrainArgs& args, int64_t first_epoch, int64_t last_epoch) {
+  std::vector<data::NamedFile> outputs;
+  if (args.save_given || !args.save.empty()) outputs = save_paths(args.save, first_epoch, last_epoch);
+  for (const data::NamedFile& f : {data::NamedFile{"--report", args.report}, {"--summary", args.summary},
+                                   {"--metrics", args.metrics}, {"--telemetry", args.telemetry}})
+    if (!f.path.empty()) outputs.push_back(f);
+  for (const data::NamedFile& f : outputs) data::check_output_target(f.path, f.flag.c_str());
+  data::check_distinct_outputs(outputs, {{"--resume", args.resume}});
 }
 
 std::string describe(const TrainConfig& c, int64_t params) {
@@ -261,10 +267,7 @@ Device checked_device(const TrainArgs& args, const TrainConfig& config, const Ch
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
   const Device device = parse_device(
       args.device == "cuda" && dist::world_size() > 1 ? str_cat("cuda:", dist::local_rank()) : args.device);
-  if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
-  if (!args.summary.empty()) check_writable(args.summary, "--summary");
-  if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
-  if (!args.report.empty()) check_writable(args.report, "--report");
+  check_outputs(args, resumed.state.epoch + 1, config.epochs);
   return device;
 }
 
