@@ -178,6 +178,9 @@ bool load_plugin(const std::string& plugin) {
 
 // --data, --threads and --device, defined once for every command that takes them.
 enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };
+// --memory-budget-mb of whichever command runs (cli/model.h).
+double memory_budget_mb = kDefaultMemoryBudgetMiB;
+
 void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
                        const char* threads_help =
                            "CPU threads (default 0: as many as CPUs are free now, "
@@ -185,7 +188,13 @@ void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
   if (which & kData)
     app->add_option("--data", r.data_dir,
                     "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
-  if (which & kThreads) app->add_option("--threads", r.threads, threads_help);
+  if (which & kThreads) {
+    app->add_option("--threads", r.threads, threads_help);
+    app->add_option("--memory-budget-mb", memory_budget_mb,
+                    "the memory a model may ask for: a training step and an evaluation batch must fit "
+                    "(docs/reliability.md)")
+        ->capture_default_str();
+  }
   if (which & kDevice)
     app->add_option("--device", r.device, "cpu, cuda or cuda:N (checkpoints load on any device)")
         ->capture_default_str();
@@ -423,6 +432,9 @@ int main(int argc, char** argv) {
                      : *report  ? "report"
                                 : "predict";
   try {
+    if (!(memory_budget_mb >= 1 && memory_budget_mb <= (1 << 30)))
+      throw UsageError(str_cat("--memory-budget-mb must be in [1, 2^30], got ", memory_budget_mb));
+    set_memory_budget_mib(memory_budget_mb);
     // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
     // themselves side by side, writing the same files.
     if (!*train && dist::launched_world_size() > 1)

@@ -43,7 +43,7 @@ ModelView look_at_checkpoint(const Checkpoint& ck, const std::string& path, cons
   check_data_present(dir, ck.config.dataset);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(ck.config.dataset));
   const Shape example = model_input_shape(ck.config);
-  data::DataLoader loader(test, {.batch_size = example.size() > 1 ? 250 : 1000, .device = device});
+  data::DataLoader loader(test, {.batch_size = evaluation_batch(ck.config), .device = device});
   ModelViewCollector collector;
   const nn::Evaluation e = nn::evaluate(*model, loader, example, collector.observer());
   return collector.finish(e, *model, test, class_names(ck.config.dataset));

@@ -301,7 +301,7 @@ Run::Run(const TrainArgs& args)
                      .seed = config.seed + 1,
                      .device = device,
                      .shard = {dist::rank(), dist::world_size()}}),
-      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000,
+      test_loader(test, {.batch_size = evaluation_batch(config),
                          .device = device,
                          .shard = {dist::rank(), dist::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),

@@ -21,10 +21,25 @@ namespace minidl::nn {
 namespace {
 
 struct Layer {
-  std::string kind, text;  // "conv", "conv(32,3,padding=1)"
+  std::string kind, text;  // "conv", "conv(32,3,padding=1)" (shortened past kShownChars)
   std::vector<double> positional;
   std::map<std::string, double> named;
+  std::vector<std::string> positional_text;  // as written, for what only a whole number may be
+  std::map<std::string, std::string> named_text;
 };
+
+// A description (or a part) as an error line shows it: at most kShownChars characters, so that a
+// 5 MB description is not repeated in full.
+constexpr size_t kShownChars = 120;
+std::string shown(const std::string& text) {
+  if (text.size() <= kShownChars) return text;
+  return text.substr(0, kShownChars) + "… (" + std::to_string(text.size()) + " characters)";
+}
+
+// "16", not "16.0", "1e1" or "0x10": a size is written in decimal digits.
+bool is_whole_number_text(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
 
 std::vector<Layer> parse(const std::string& spec) {
   std::vector<Layer> layers;
@@ -37,10 +52,11 @@ std::vector<Layer> parse(const std::string& spec) {
     Layer layer;
     while (i < spec.size() && (std::isalnum(static_cast<unsigned char>(spec[i])) || spec[i] == '_'))
       layer.kind += spec[i++];
-    check(!layer.kind.empty(), "model: expected a layer name at '", spec.substr(start, 20), "' in '", spec, "'");
+    check(!layer.kind.empty(), "model: expected a layer name at '", spec.substr(start, 20), "' in '", shown(spec),
+          "'");
     if (i < spec.size() && spec[i] == '(') {
       const size_t close = spec.find(')', i);
-      check(close != std::string::npos, "model: '", layer.kind, "(' is not closed in '", spec, "'");
+      check(close != std::string::npos, "model: '", shown(layer.kind), "(' is not closed in '", shown(spec), "'");
       std::string args = spec.substr(i + 1, close - i - 1);
       for (size_t a = 0; a <= args.size();) {
         size_t end = args.find(',', a);
@@ -51,7 +67,7 @@ std::vector<Layer> parse(const std::string& spec) {
         a = end + 1;
         if (arg.empty()) {
           check(args.find_first_not_of(" \t") == std::string::npos, "model: empty argument in '",
-                spec.substr(start, close + 1 - start), "'");
+                shown(spec.substr(start, close + 1 - start)), "'");
           break;
         }
         const size_t eq = arg.find('=');
@@ -63,21 +79,26 @@ std::vector<Layer> parse(const std::string& spec) {
         } catch (const std::exception&) {
           used = 0;
         }
-        check(used != 0 && used == value.size() && std::isfinite(v), "model: '", arg, "' in '",
-              spec.substr(start, close + 1 - start), "' is not a number");
+        check(used != 0 && used == value.size() && std::isfinite(v) && value.find_first_of("xX") == std::string::npos,
+              "model: '", shown(arg), "' in '",
+              shown(spec.substr(start, close + 1 - start)), "' is not a number");
         if (eq == std::string::npos) {
           check(layer.named.empty(), "model: positional argument '", arg, "' after a named one in '",
-                spec.substr(start, close + 1 - start), "'");
+                shown(spec.substr(start, close + 1 - start)), "'");
           layer.positional.push_back(v);
+          layer.positional_text.push_back(value);
         } else {
-          check(layer.named.emplace(arg.substr(0, eq), v).second, "model: '", arg.substr(0, eq), "' given twice in '",
-                spec.substr(start, close + 1 - start), "'");
+          layer.named_text[arg.substr(0, eq)] = value;
+          check(layer.named.emplace(arg.substr(0, eq), v).second, "model: '", shown(arg.substr(0, eq)),
+                "' given twice in '",
+                shown(spec.substr(start, close + 1 - start)), "'");
         }
       }
       i = close + 1;
     }
-    layer.text = spec.substr(start, i - start);
+    layer.text = shown(spec.substr(start, i - start));
     layers.push_back(std::move(layer));
+    check(layers.size() <= kMaxLayers, "model: more than ", kMaxLayers, " layers in the description");
   }
   check(!layers.empty(), "model: the description names no layer");
   return layers;
@@ -109,14 +130,32 @@ class Args {
       }
     fail("model: ", layer_.text, ": no argument '", name, "'");  // a bug in this file
   }
-  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min) const {
+  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min,
+                  int64_t max = 1000000000) const {
     const double v = number(name, fallback);
-    check(v == std::floor(v) && v >= static_cast<double>(min) && v <= 1e9, "model: ", layer_.text, ": '", name,
-          "' must be a whole number >= ", min, ", got ", v);
+    const std::string* text = written(name);
+    check(v == std::floor(v) && v >= static_cast<double>(min) && v <= static_cast<double>(max) &&
+              (!text || is_whole_number_text(*text)),
+          "model: ", layer_.text, ": '", name, "' must be a whole number in [", min, ", ", max, "], written in digits",
+          ", got ", text ? shown(*text) : std::to_string(v));
     return static_cast<int64_t>(v);
+  }
+  /// A number that must lie in [lo, hi] (`open_lo`: above lo).
+  double in_range(const std::string& name, double fallback, double lo, double hi, bool open_lo) const {
+    const double v = number(name, fallback);
+    check((open_lo ? v > lo : v >= lo) && v <= hi, "model: ", layer_.text, ": '", name, "' must be in ",
+          open_lo ? "(" : "[", lo, ", ", hi, "], got ", v);
+    return v;
   }
 
  private:
+  // The argument as written, or null when it was not (its default).
+  const std::string* written(const std::string& name) const {
+    for (size_t k = 0; k < names_.size() && k < layer_.positional.size(); ++k)
+      if (names_[k] == name) return &layer_.positional_text[k];
+    const auto it = layer_.named_text.find(name);
+    return it == layer_.named_text.end() ? nullptr : &it->second;
+  }
   const Layer& layer_;
   std::vector<std::string> names_;
 };
@@ -148,7 +187,7 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
                             .padding = a.integer("padding", 0, 0),
                             .dilation = a.integer("dilation", 1, 1),
                             .groups = a.integer("groups", 1, 1)};
-      const bool bias = a.integer("bias", 1, 0) != 0;
+      const bool bias = a.integer("bias", 1, 0, 1) != 0;
       check(x[0] % o.groups == 0 && out % o.groups == 0, "model: ", l.text, ": ", x[0], " input and ", out,
             " output channels must be divisible by groups=", o.groups);
       const int64_t reach = o.dilation * (k - 1) + 1;
@@ -177,8 +216,8 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
            kernels::window_out_size(x[2], k, o.stride, o.padding, 1)};
     } else if (l.kind == "batchnorm") {
       const Args a(l, {"eps", "momentum"});
-      const BatchNormOptions o{.eps = static_cast<float>(a.number("eps", 1e-5)),
-                               .momentum = static_cast<float>(a.number("momentum", 0.1))};
+      const BatchNormOptions o{.eps = static_cast<float>(a.in_range("eps", 1e-5, 0, 1, /*open_lo=*/true)),
+                               .momentum = static_cast<float>(a.in_range("momentum", 0.1, 0, 1, false))};
       check(x.size() == 3 || x.size() == 1, "model: ", l.text, " needs [C, H, W] or [F] inputs, got ", x);
       const int64_t c = x[0];
       add_state("weight", {c}, true);
@@ -207,7 +246,7 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
             "; put flatten before it");
       const Args a(l, {"out", "bias"});
       const int64_t out = a.integer("out", {}, 1);
-      const bool bias = a.integer("bias", 1, 0) != 0;
+      const bool bias = a.integer("bias", 1, 0, 1) != 0;
       add_state("weight", {out, x[0]}, true);
       if (bias) add_state("bias", {out}, true);
       if (model) model->emplace<Linear>(x[0], out, bias, *init);
@@ -218,12 +257,13 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
       if (model && l.kind == "sigmoid") model->emplace<Sigmoid>();
       if (model && l.kind == "tanh") model->emplace<Tanh>();
     } else {
-      fail("model: unknown layer '", l.kind, "' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, ",
+      fail("model: unknown layer '", shown(l.kind), "' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, ",
            "relu, sigmoid, tanh)");
     }
     check(x.numel() >= 1, "model: ", l.text, " (layer ", index, ") leaves nothing of its input");
     check(x.numel() < kMaxExampleActivations, "model: ", l.text, ": an output of shape ", x,
           " per example is too large");
+    plan.activations += x.numel();
   }
   plan.output = x;
   return plan;

@@ -44,6 +44,9 @@ struct ModelPlan {
   std::vector<std::pair<std::string, Shape>> state;
   Shape output;
   int64_t parameters = 0;
+  /// The elements of every layer's output for one example, summed: what a training step keeps for
+  /// its backward pass per example (×4 bytes), and an upper bound on what a forward pass writes.
+  int64_t activations = 0;
   bool has_dropout = false;
 };
 
@@ -52,6 +55,8 @@ struct ModelPlan {
 /// one example must stay below these.
 constexpr int64_t kMaxModelTensorElements = int64_t{1} << 28;  // 1 GiB of float32
 constexpr int64_t kMaxExampleActivations = int64_t{1} << 28;
+/// At most this many layers: a description of 10^6 `relu`s (5 MB) is refused as it is parsed.
+constexpr size_t kMaxLayers = 4096;
 
 /// Plans `spec` for examples of `input_shape` (one example, without the batch dim: {1, 28, 28} for
 /// MNIST images, {784} for flat ones). Throws Error naming the layer for a bad description, a layer

@@ -438,6 +438,68 @@ TEST_SUITE("cli") {
     }
   }
 
+  TEST_CASE("a checkpoint whose model costs more than the memory budget, or has 200,000 layers, is refused at once") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --save " + ck).code == 0);
+    // Forged as the red-team did: the settings name another model, the tensors are that model's
+    // (so every shape check passes), the checksum is valid.
+    const auto forge = [&](const std::string& name, const std::string& spec) {
+      data::SafetensorsFile f = data::load_safetensors(ck);
+      f.metadata.erase(data::kChecksumKey);
+      std::string& config = f.metadata.at("config");
+      REQUIRE(config.starts_with("{"));  // an MLP's settings name no model: the default
+      config.insert(1, "\"model\":\"" + spec + "\",");
+      Generator init(0);
+      f.tensors.clear();
+      if (spec.size() < 1000)
+        for (auto& [n, t] : nn::build_model(spec, {1, 28, 28}, init)->state_dict()) f.tensors.emplace_back(n, t);
+      data::save_safetensors(tiny / name, f.tensors, f.metadata);
+      return tiny / name;
+    };
+    const std::string conv = forge("conv.safetensors", "conv(5000,1) tanh maxpool(28) flatten linear(10)");
+    std::string relus = "flatten";
+    for (int i = 0; i < 200000; ++i) relus += " relu";
+    const std::string deep = forge("deep.safetensors", relus + " linear(10)");
+#if defined(MINIDL_SANITIZED)
+    const long memory_kib = 0;  // AddressSanitizer reserves terabytes of address space
+#else
+    const long memory_kib = 500 << 10;  // 500 MiB of address space: less than the resident set allowed
+#endif
+    const std::pair<std::string, std::string> cases[] = {
+        {"eval --checkpoint " + conv,
+         "minidl eval: error: checkpoint: " + conv +
+             ": the run's settings in the checkpoint are invalid: model: an evaluation batch of 250 examples needs "
+             "about 7487 MiB: 60010 parameters (1 MiB), 30 MiB of activations per example; the budget is 4096 MiB, "
+             "--memory-budget-mb raises it"},
+        {"report " + conv + " --out " + (tiny / "r.html"), ""},
+        {"predict x.png --checkpoint " + conv, ""},
+        {"explain-step --checkpoint " + conv, ""},
+        {"train " + tiny.data() + " --epochs 2 --resume " + conv, ""},
+        {"eval --checkpoint " + deep, "minidl eval: error: checkpoint: " + deep +
+                                          ": the run's settings in the checkpoint are invalid: model: more than 4096 "
+                                          "layers in the description"},
+    };
+    for (const auto& [args, message] : cases) {
+      CAPTURE(args);
+      const auto start = std::chrono::steady_clock::now();
+      const Run r = run_minidl(args, 30, memory_kib);
+      CAPTURE(r.output);
+      CHECK(r.code == 1);
+      if (!message.empty()) CHECK(r.output == message + "\n");
+      CHECK(r.output.find("budget is 4096 MiB") + r.output.find("4096 layers") != 2 * std::string::npos);
+      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    }
+    // With the budget raised, the same model is evaluated: the budget is the only thing in the way.
+    const Run raised = run_minidl("eval --checkpoint " + conv + " --memory-budget-mb 9000 " + tiny.data(), 60);
+    CAPTURE(raised.output);
+    CHECK(raised.code == 0);
+    // Registering a module is O(1) (a set of names, not a scan): 200,000 layers in one Sequential.
+    nn::Sequential many;
+    for (int i = 0; i < 200000; ++i) many.emplace<nn::ReLU>();
+    CHECK(many.children().size() == 200000);
+  }
+
   TEST_CASE("a plugin whose static initializer throws is reported naming it, exit 2 (not std::terminate)") {
     const Run r = run_minidl(std::string("--plugin ") + MINIDL_THROWING_PLUGIN + " train");
     CHECK(r.code == 2);
