@@ -51,10 +51,10 @@ ModelView look_at_checkpoint(const Checkpoint& ck, const std::string& path, cons
 
 // Where a summary's checkpoint is now: as recorded, or beside the summary.
 std::string find_checkpoint(const RunRecord& r) {
-  if (r.checkpoint.empty()) return "";
-  if (fs::exists(r.checkpoint)) return r.checkpoint;
-  const fs::path beside = fs::path(r.source).parent_path() / fs::path(r.checkpoint).filename();
-  return fs::exists(beside) ? beside.string() : "";
+  std::string why_not;
+  const std::string path = file_named_by(r, r.checkpoint, &why_not);
+  if (!why_not.empty() && path.empty()) std::fprintf(stderr, "minidl report: warning: %s\n", why_not.c_str());
+  return path;
 }
 
 std::vector<RunRecord> summaries_in(const std::string& dir) {

@@ -228,8 +228,11 @@ ReportWritten write_run_report(const std::string& path, const RunRecord& run, co
         "Per layer and step, from the --telemetry file: the gradient's norm, the norm of the optimizer's "
         "direction buffer (momentum, Adam's first moment), whether the gradient points along that buffer "
         "(cos near 1) or against it (oscillation), and how far each step moved the weights relative to their size.");
-    if (std::filesystem::exists(run.telemetry))
-      page.charts(telemetry_charts(read_telemetry(run.telemetry, /*layers=*/true), "telemetry"));
+    std::string why_not;
+    if (const std::string telemetry = file_named_by(run, run.telemetry, &why_not); !telemetry.empty())
+      page.charts(telemetry_charts(read_telemetry(telemetry, /*layers=*/true), "telemetry"));
+    else if (!why_not.empty())
+      page.html("<p class=\"notice\">Not read: " + code(why_not) + ".</p>\n");
     else
       page.html("<p class=\"notice\">The telemetry file " + code(run.telemetry) + " is no longer there.</p>\n");
   }

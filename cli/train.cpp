@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -36,6 +37,7 @@
 #include "data/augment.h"
 #include "data/data_loader.h"
 #include "data/shard.h"
+#include "dist/agreement.h"
 #include "dist/data_parallel.h"
 #include "dist/evaluate.h"
 #include "dist/world.h"
@@ -245,6 +247,38 @@ struct Run {
   std::unique_ptr<dist::DataParallel> parallel;
 };
 
+// A setting's value as a person wrote it: a float setting (lr) as its shortest float text, "0.1"
+// rather than the double "0.10000000149011612".
+std::string shortest(const nlohmann::json& value) {
+  if (!value.is_number_float() || static_cast<double>(value.get<float>()) != value.get<double>()) return value.dump();
+  char text[32];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value.get<float>());
+  return ec == std::errc() ? std::string(text, end) : value.dump();
+}
+
+constexpr double kMaxBucketMiB = 65536;  // far past any model's gradients: a bucket of all of them
+
+// What every rank of a data-parallel run must have alike (dist/agreement.h): every setting of the
+// run, the parameters' shapes, where a resumed run continues, the exchange's flags, the data.
+dist::Fingerprint fingerprint(const Run& run, const TrainArgs& args) {
+  dist::Fingerprint f;
+  const nlohmann::json settings = nlohmann::json::parse(to_json(run.config));
+  for (const auto& [key, value] : settings.items())
+    f.emplace_back(key, value.is_string() ? value.get<std::string>() : shortest(value));
+  std::string shapes;
+  for (const auto& [name, p] : run.model->named_parameters()) shapes += str_cat(name, ' ', p.shape(), ' ');
+  f.emplace_back("the model's parameters", shapes);
+  f.emplace_back("the resumed position", str_cat("epoch ", run.resumed.state.epoch, " batch ", run.resumed.state.batch,
+                                                 " step ", run.resumed.state.optimizer_steps));
+  f.emplace_back("--bucket-mb", str_cat(args.bucket_mb));
+  f.emplace_back("--no-overlap", str_cat(args.no_overlap));
+  f.emplace_back("the training examples", str_cat(run.train.size()));
+  f.emplace_back("the test examples", str_cat(run.test.size()));
+  f.emplace_back("the training data's hash", str_cat(run.train.content_hash()));
+  f.emplace_back("the test data's hash", str_cat(run.test.content_hash()));
+  return f;
+}
+
 TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
   if (args.resume.empty()) return args.config;
   if (!args.run_flags_given.empty())
@@ -263,6 +297,9 @@ TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
 Device checked_device(const TrainArgs& args, const TrainConfig& config, const Checkpoint& resumed) {
   validate(config);
   if (args.log_every < 0) throw UsageError(str_cat("--log-every must be >= 0, got ", args.log_every));
+  // Checked here, in a process of one too: 1e30 MiB once became a negative byte count.
+  if (!(std::isfinite(args.bucket_mb) && args.bucket_mb > 0 && args.bucket_mb <= kMaxBucketMiB))
+    throw UsageError(str_cat("--bucket-mb must be in (0, ", kMaxBucketMiB, "] MiB, got ", args.bucket_mb));
   apply_threads_flag(args.threads);
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
   const Device device = parse_device(
@@ -327,6 +364,7 @@ Run::Run(const TrainArgs& args)
   }
   if (dist::world_size() > 1) {
     check(std::isfinite(args.bucket_mb) && args.bucket_mb > 0, "--bucket-mb must be > 0, got ", args.bucket_mb);
+    dist::check_ranks_agree(fingerprint(*this, args));  // before any collective that assumes it
     // Dropout's masks: each rank draws its own share's, from a stream of its own (seed + 2, then
     // moved on by rank), so that the ranks' masks are not copies of one another. They are not the
     // single process's masks: a run with dropout is data-parallel in distribution, not in bits.
@@ -535,6 +573,11 @@ int run_train(const TrainArgs& given) {
                      : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()
                                                           : agreed_stop(run, false);
     if (stop) return interrupted(run, args, epoch, &p, stop);
+    // Replicas apply the same all-reduced updates, so they are equal bit for bit: a cheap hash per
+    // epoch proves it, and stops a run whose ranks parted (dist/agreement.h).
+    if (run.parallel)
+      dist::check_replicas_agree(dist::parameters_hash(run.model->parameters()),
+                                 str_cat("by step ", run.optimizer->steps(), " (checked after epoch ", epoch + 1, ")"));
     const auto eval_start = std::chrono::steady_clock::now();
     const bool report_it = !args.report.empty() && epoch + 1 == run.config.epochs;
     if (run.parallel) run.parallel->sync_buffers();  // rank 0's running statistics on every rank

@@ -227,10 +227,12 @@ void check_output_target(const std::string& path, const char* op) {
 
 namespace {
 
-// The identity of a file for check_distinct_outputs: "dev:ino" where it exists, else its path.
-std::string identity(const std::string& path) {
+// The identity of a file for check_distinct_outputs: "dev:ino" where it exists, else its path. An
+// output's link is its own identity (the link is replaced, not written through); an input's link is
+// its target's (that is what is read).
+std::string identity(const std::string& path, bool follow) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0)
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) == 0)
     return str_cat("inode ", static_cast<unsigned long long>(st.st_dev), ':',
                    static_cast<unsigned long long>(st.st_ino));
   std::error_code ec;
@@ -242,7 +244,7 @@ std::string identity(const std::string& path) {
 
 void check_distinct_outputs(const std::vector<NamedFile>& outputs, const std::vector<NamedFile>& inputs) {
   std::vector<std::string> ids;
-  for (const NamedFile& o : outputs) ids.push_back(o.path.empty() ? "" : identity(o.path));
+  for (const NamedFile& o : outputs) ids.push_back(o.path.empty() ? "" : identity(o.path, false));
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (ids[i].empty()) continue;
     for (size_t j = 0; j < i; ++j)
@@ -250,7 +252,7 @@ void check_distinct_outputs(const std::vector<NamedFile>& outputs, const std::ve
         throw RefusedOutput(str_cat(outputs[j].flag, " '", outputs[j].path, "' and ", outputs[i].flag, " '",
                                     outputs[i].path, "' are the same file: one would overwrite the other"));
     for (const NamedFile& in : inputs)
-      if (!in.path.empty() && identity(in.path) == ids[i])
+      if (!in.path.empty() && (identity(in.path, true) == ids[i] || identity(in.path, false) == ids[i]))
         throw RefusedOutput(str_cat(outputs[i].flag, " '", outputs[i].path, "' is the same file as ", in.flag, " '",
                                     in.path, "': writing it would destroy the input"));
   }

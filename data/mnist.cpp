@@ -1,5 +1,6 @@
 #include "data/mnist.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/dispatch.h"
@@ -96,5 +97,18 @@ Tensor normalize_pixels(const Tensor& pixels, const ImageDatasetInfo& info) {
 
 MNIST::MNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
 FashionMNIST::FashionMNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
+
+uint64_t ImageDataset::content_hash() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto add = [&h](std::span<const uint8_t> bytes) {
+    for (const uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
+  };
+  const std::span<const uint8_t> images = images_.data;
+  const size_t part = std::min<size_t>(images.size(), size_t{64} << 10);
+  add(images.first(part));
+  add(images.last(part));
+  add(std::span(reinterpret_cast<const uint8_t*>(labels_.data()), labels_.size() * sizeof(int32_t)));
+  return h;
+}
 
 }  // namespace minidl::data
