@@ -53,13 +53,14 @@ void check_ranks_agree(const Fingerprint& mine) {
   for (int r = 0; r < world_size(); ++r) all.push_back(parse(broadcast_string(text, r)));
   const Fingerprint& first = all[0];
   for (size_t i = 0;; ++i) {
-    bool differs = false, ended = false;
+    size_t ended = 0;
+    bool differs = false;
     for (const Fingerprint& f : all) {
-      ended = ended || i >= f.size();
-      differs = differs || i >= f.size() || i >= first.size() || f[i] != first[i];
+      ended += i >= f.size();
+      differs = differs || (i < f.size() && i < first.size() && f[i] != first[i]);
     }
-    if (ended && !differs) return;
-    if (!differs) continue;
+    if (ended == all.size()) return;  // every field alike
+    if (!differs && ended == 0) continue;
     std::string message = "the ranks must run the same training, and they disagree on ";
     message += i < first.size() ? first[i].first : "the number of settings";
     for (size_t r = 0; r < all.size(); ++r)
