@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <exception>
 #include <sstream>
+#include <type_traits>
 
 #include "cli/commands.h"
 #include "cli/model.h"
@@ -37,6 +38,10 @@ std::string optimizers_footer() {
          "--nesterov-form are shorthands for those options; lr is --lr):\n" +
          optim::optimizers_help();
 }
+
+// An unsigned flag (a seed): "-1" would otherwise wrap to 2^64 - 1.
+const CLI::Validator kNonNegative(
+    [](std::string& text) { return text.starts_with("-") ? "must be >= 0, got " + text : std::string(); }, "");
 
 // The flags that set a run's settings, shared by train and sweep (and so by every run a sweep
 // starts): one definition, so a sweep accepts every training flag train does.
@@ -93,7 +98,9 @@ struct RunFlags {
     flag("batch-size", app->add_option("--batch-size", c.batch_size, "examples per step")->capture_default_str());
     if (with_optimizer_and_lr)
       flag("seed",
-           app->add_option("--seed", c.seed, "seed of the initialization and the data order")->capture_default_str());
+           app->add_option("--seed", c.seed, "seed of the initialization and the data order")
+                   ->check(kNonNegative)  // "-1" would wrap to 2^64 - 1
+                   ->capture_default_str());
     flag("nesterov-form", app->add_option("--nesterov-form", c.nesterov_form,
                                           "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)"));
     flag("no-decay-bias",
@@ -108,6 +115,9 @@ struct RunFlags {
   // After parsing: the lists, the options given, which flags were set, and the model's recipe for the
   // settings neither those flags nor the command itself (`also_set`: "epochs", compare's "lr") set.
   TrainConfig finish(std::vector<std::string>* flags_given = nullptr, std::vector<std::string> also_set = {}) {
+    // "conv(8,3) relu, , ," records as "conv(8,3) relu": separators at the ends mean nothing.
+    const size_t first = config.model.find_first_not_of(" \t,"), last = config.model.find_last_not_of(" \t,");
+    config.model = first == std::string::npos ? "" : config.model.substr(first, last - first + 1);
     config.hidden = parse_int_list(hidden, "--hidden", "sizes");
     if (!milestones.empty()) config.milestones = parse_int_list(milestones, "--milestones", "epochs");
     if (momentum_option->count()) config.momentum = momentum;
@@ -219,6 +229,8 @@ bool load_plugins(int argc, char** argv) {
 
 template <class T>
 T parse_number(const std::string& text, const char* flag) {
+  if constexpr (std::is_unsigned_v<T>)  // ">>" reads "-1" as 2^64 - 1
+    if (text.find('-') != std::string::npos) throw UsageError(std::string(flag) + ": '" + text + "' is negative");
   std::istringstream in(text);
   T value{};
   if (!(in >> value) || !in.eof()) throw UsageError(std::string(flag) + ": '" + text + "' is not a number");
@@ -408,7 +420,9 @@ int main(int argc, char** argv) {
   graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")
       ->capture_default_str();
   graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
-  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
+  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")
+      ->check(kNonNegative)
+      ->capture_default_str();
   graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
   graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
 

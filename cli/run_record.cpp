@@ -73,11 +73,14 @@ nlohmann::json parse_report_json(std::string_view text, const std::string& path,
 
 RunRecord read_run_record(const std::string& path) {
   const std::vector<uint8_t> bytes = data::read_file(path, "report", kMaxSummaryBytes, "a run summary");
+  return run_record_from_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+RunRecord run_record_from_text(std::string_view text, const std::string& path) {
   RunRecord r;
   r.source = path;
   try {
-    const auto j = parse_report_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                                     path, "a run summary");
+    const auto j = parse_report_json(text, path, "a run summary");
     check(j.is_object() && j.contains("config") && j.contains("epochs"),
           "not a run summary (minidl train --summary writes one: it has 'config' and 'epochs')");
     r.config = train_config_from_json(j.at("config").dump(), path);

@@ -51,6 +51,8 @@ void add_to_summary(nlohmann::json& summary, const RunRecord& record);
 /// Reads a --summary file written by `minidl train` (one from before steps were recorded has no
 /// step curves). Error naming the file when it is not one.
 RunRecord read_run_record(const std::string& path);
+/// The same from a summary's text (`path` names it in errors): what tests/fuzz/fuzz_summary.cpp feeds.
+RunRecord run_record_from_text(std::string_view text, const std::string& path);
 
 /// The largest run summary `report` reads (a 100-epoch run's is a few MB), and its telemetry.
 constexpr size_t kMaxSummaryBytes = size_t{32} << 20, kMaxTelemetryBytes = size_t{512} << 20;

@@ -137,7 +137,13 @@ void check_outputs(const TrainArgs& args, int64_t first_epoch, int64_t last_epoc
                                    {"--metrics", args.metrics}, {"--telemetry", args.telemetry}})
     if (!f.path.empty()) outputs.push_back(f);
   for (const data::NamedFile& f : outputs) data::check_output_target(f.path, f.flag.c_str());
-  data::check_distinct_outputs(outputs, {{"--resume", args.resume}});
+  data::check_distinct_outputs(outputs);
+  // The checkpoint may be saved back over the one resumed (read whole at start: the usual way to
+  // continue a run); no other output may replace it.
+  std::vector<data::NamedFile> reports;
+  for (const data::NamedFile& f : outputs)
+    if (f.flag != "--save") reports.push_back(f);
+  data::check_distinct_outputs(reports, {{"--resume", args.resume}});
 }
 
 std::string describe(const TrainConfig& c, int64_t params) {

@@ -181,7 +181,7 @@ int open_directory_of(const std::string& path, const char* op, std::string* name
   check(!path.empty(), op, ": an empty path names no file");
   *name = target.filename().string();
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  check(fd >= 0, op, ": ", path, ": cannot open its directory ", dir, ": ", std::strerror(errno));
+  check(fd >= 0, op, ": ", path, ": cannot create a temporary file in ", dir, ": ", std::strerror(errno));
   return fd;
 }
 
@@ -212,17 +212,18 @@ void check_output_target(const std::string& path, const char* op) {
   if (path.empty()) throw RefusedOutput(str_cat(op, ": an empty path names no file"));
   std::string name;
   Fd dir;
-  try {
-    dir.fd = open_directory_of(path, op, &name);
-  } catch (const Error& e) {
-    throw RefusedOutput(e.what());
-  }
+  const std::filesystem::path target(path);
+  const std::string dir_name = target.has_parent_path() ? target.parent_path().string() : ".";
+  name = target.filename().string();
+  dir.fd = ::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir.fd < 0)
+    throw RefusedOutput(str_cat(op, ": cannot write to directory '", dir_name, "' (", std::strerror(errno), ")"));
   if (name.empty() || name == "." || name == "..")
     throw RefusedOutput(str_cat(op, ": ", path, ": names a directory, not a file"));
   struct stat existing {};
   inspect_target(dir.fd, name, path, op, &existing);
   if (::faccessat(dir.fd, ".", W_OK, AT_EACCESS) != 0)
-    throw RefusedOutput(str_cat(op, ": ", path, ": cannot write to its directory (", std::strerror(errno), ")"));
+    throw RefusedOutput(str_cat(op, ": cannot write to directory '", dir_name, "' (", std::strerror(errno), ")"));
 }
 
 namespace {

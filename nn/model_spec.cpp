@@ -134,10 +134,11 @@ class Args {
                   int64_t max = 1000000000) const {
     const double v = number(name, fallback);
     const std::string* text = written(name);
-    check(v == std::floor(v) && v >= static_cast<double>(min) && v <= static_cast<double>(max) &&
-              (!text || is_whole_number_text(*text)),
-          "model: ", layer_.text, ": '", name, "' must be a whole number in [", min, ", ", max, "], written in digits",
-          ", got ", text ? shown(*text) : std::to_string(v));
+    const bool digits = !text || is_whole_number_text(*text);
+    check(v == std::floor(v) && v >= static_cast<double>(min) && v <= static_cast<double>(max) && digits, "model: ",
+          layer_.text, ": '", name, "' must be a whole number >= ", min,
+          max < 1000000000 ? str_cat(" and <= ", max) : std::string(),
+          digits || v != std::floor(v) ? "" : " in decimal digits", ", got ", digits ? str_cat(v) : shown(*text));
     return static_cast<int64_t>(v);
   }
   /// A number that must lie in [lo, hi] (`open_lo`: above lo).

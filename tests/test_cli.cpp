@@ -271,6 +271,32 @@ TEST_SUITE("cli") {
         {"compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,-1 --out " + tiny / "cmp",
          "minidl compare: error: --lr must be > 0, got -1 (for nesterov)"},
         {t + "--log-every -1", "minidl train: error: --log-every must be >= 0, got -1"},
+        // The second hardening pass's small ones (issue 24).
+        {t + "--seed -1", "minidl: error: --seed: must be >= 0, got -1 (see minidl --help)"},
+        {"compare " + tiny.data() + " --optimizers sgd --seeds 1,-1 --out " + tiny / "cmp",
+         "minidl compare: error: --seeds: '-1' is negative"},
+        {"compare " + tiny.data() + " --optimizers sgd,sgd --out " + tiny / "cmp",
+         "minidl compare: error: --optimizers names sgd twice: both runs would write the same files"},
+        {"compare " + tiny.data() + " --optimizers sgd --seeds 1,1 --out " + tiny / "cmp",
+         "minidl compare: error: --seeds names 1 twice: both runs would write the same files"},
+        {"sweep " + tiny.data() + " --jobs 1000",
+         "minidl sweep: error: --jobs must be at most the " + cpus + " CPUs this process may use, got 1000"},
+        {t + "--bucket-mb 1e30", "minidl train: error: --bucket-mb must be in (0, 65536] MiB, got 1e+30"},
+        {t + "--model 'conv(8,3,bias=2) flatten linear(10)'",
+         "minidl train: error: --model: model: conv(8,3,bias=2): 'bias' must be a whole number >= 0 and <= 1, got 2"},
+        {t + "--model 'batchnorm(eps=-1) flatten linear(10)'",
+         "minidl train: error: --model: model: batchnorm(eps=-1): 'eps' must be in (0, 1], got -1"},
+        {t + "--model 'batchnorm(momentum=5) flatten linear(10)'",
+         "minidl train: error: --model: model: batchnorm(momentum=5): 'momentum' must be in [0, 1], got 5"},
+        {t + "--model 'conv(0x10,3) flatten linear(10)'",
+         "minidl train: error: --model: model: '0x10' in 'conv(0x10,3)' is not a number"},
+        {t + "--model 'conv(1e3,3) flatten linear(10)'",
+         "minidl train: error: --model: model: conv(1e3,3): 'out' must be a whole number >= 1 in decimal digits, got "
+         "1e3"},
+        {t + "--model 'flatten " + std::string(300, 'q') + "'",
+         "minidl train: error: --model: model: unknown layer '" + std::string(120, 'q') +
+             "… (300 characters)' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, "
+             "sigmoid, tanh)"},
         {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
         {t + "--summary /nonexistent/dir/s.json",
          "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
@@ -446,7 +472,8 @@ TEST_SUITE("cli") {
     REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --save " + ck).code == 0);
     // Forged as the red-team did: the settings name another model, the tensors are that model's
     // (so every shape check passes), the checksum is valid.
-    const auto forge = [&](const std::string& name, const std::string& spec) {
+    const auto forge = [&](const std::string& name, const std::string& spec,
+                           const std::function<void(NamedTensors&)>& edit = nullptr) {
       data::SafetensorsFile f = data::load_safetensors(ck);
       f.metadata.erase(data::kChecksumKey);
       std::string& config = f.metadata.at("config");
@@ -456,6 +483,7 @@ TEST_SUITE("cli") {
       f.tensors.clear();
       if (spec.size() < 1000)
         for (auto& [n, t] : nn::build_model(spec, {1, 28, 28}, init)->state_dict()) f.tensors.emplace_back(n, t);
+      if (edit) edit(f.tensors);
       data::save_safetensors(tiny / name, f.tensors, f.metadata);
       return tiny / name;
     };
@@ -496,6 +524,22 @@ TEST_SUITE("cli") {
     const Run raised = run_minidl("eval --checkpoint " + conv + " --memory-budget-mb 9000 " + tiny.data(), 60);
     CAPTURE(raised.output);
     CHECK(raised.code == 0);
+    // Values no training makes: a negative variance, a weight of 3e38 (they gave "loss -nan", exit 0).
+    const std::string negative = forge("var.safetensors", "batchnorm flatten linear(10)", [](NamedTensors& t) {
+      for (auto& [n, v] : t)
+        if (n == "0.running_var") v.template data<float>()[0] = -1;
+    });
+    const std::string huge = forge("huge.safetensors", "flatten linear(10)",
+                                   [](NamedTensors& t) { t[0].second.template data<float>()[3] = 3e38f; });
+    CHECK(run_minidl("eval --checkpoint " + negative).output ==
+          "minidl eval: error: checkpoint: " + negative +
+              ": '0.running_var' holds 1 negative variance: a variance is >= 0 (a damaged or forged checkpoint)\n");
+    CHECK(run_minidl("eval --checkpoint " + huge).output ==
+          "minidl eval: error: checkpoint: " + huge +
+              ": '1.weight' holds 1 value beyond ±1e+18: the weights are unusable (a damaged or forged checkpoint)\n");
+    // Separators at a description's ends are not kept in the model's recorded name.
+    const Run spaced = run_minidl("train " + tiny.data() + " --epochs 1 --model 'flatten linear(10), , ,'");
+    CHECK(spaced.output.find("model flatten linear(10) (7850 parameters)") != std::string::npos);
     // Registering a module is O(1) (a set of names, not a scan): 200,000 layers in one Sequential.
     nn::Sequential many;
     for (int i = 0; i < 200000; ++i) many.emplace<nn::ReLU>();

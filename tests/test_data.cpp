@@ -263,6 +263,15 @@ TEST_SUITE("data") {
       unsetenv("XDG_CACHE_HOME");
     else
       setenv("XDG_CACHE_HOME", xdg_saved.c_str(), 1);
+    // A link at MINIDL_CACHE_DIR's name (planted, to a directory only its owner may use) is not
+    // followed: nothing is written through it.
+    TempDir target;
+    fs::permissions(target.path, fs::perms::owner_all);
+    const std::string link = dir / "cache-link";
+    plant_link(target.path.string(), link);
+    setenv("MINIDL_CACHE_DIR", link.c_str(), 1);
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(listing(target.path).empty());
     setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
     if (!can_act_as_others()) SKIP_TEST("not root: cannot make files of another user");
     // An entry another user made (here: a well-formed one, forged for other data) is not read.
