@@ -24,6 +24,9 @@ ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageD
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte", info);
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte", info);
+  // Compressed files: their headers first, so that a count mismatch is known before inflating.
+  if (const auto i = gzip_idx_dims(images_path), l = gzip_idx_dims(labels_path); !i.empty() && !l.empty())
+    check(i[0] == l[0], info.name, ": ", i[0], " images in ", images_path, " but ", l[0], " labels in ", labels_path);
   IdxArray images = read_idx(images_path);
   const IdxArray labels = read_idx(labels_path);
   check(images.dims.size() == 3 && images.dims[1] == 28 && images.dims[2] == 28, info.name, ": ", images_path,

@@ -863,7 +863,7 @@ TEST_SUITE("cli") {
     }
   }
 
-  TEST_CASE("a rewrite keeps the file's mode and owner; a streamed output's write error exits 1") {
+  TEST_CASE("a rewrite keeps the file's mode and owner, and a streamed output's write error exits 1") {
     TinyMnist tiny;
     const std::string ck = tiny / "ck.safetensors", metrics = tiny / "m.csv";
     REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck).code == 0);

@@ -322,6 +322,21 @@ TEST_SUITE("data") {
     unsetenv("MINIDL_CACHE_DIR");
   }
 
+  TEST_CASE("images and labels whose .gz headers disagree are refused before either is inflated or cached") {
+    TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    // 3000 images of zeros compress to a few KB; the labels say 2000.
+    write_bytes(dir / "train-images-idx3-ubyte.gz", gzip(idx({3000, 28, 28}, std::vector<uint8_t>(3000 * 784))));
+    write_bytes(dir / "train-labels-idx1-ubyte.gz", gzip(idx({2000}, std::vector<uint8_t>(2000))));
+    CHECK(data::gzip_idx_dims(dir / "train-images-idx3-ubyte.gz") == std::vector<int64_t>{3000, 28, 28});
+    CHECK(error_of([&] { data::load_mnist_format(dir.path.string(), data::Split::train, data::MNIST::info); }) ==
+          "mnist: 3000 images in " + (dir / "train-images-idx3-ubyte.gz") + " but 2000 labels in " +
+              (dir / "train-labels-idx1-ubyte.gz"));
+    CHECK(listing(cache.path).empty());  // nothing was inflated whole, so nothing was cached
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
   TEST_CASE("the cache holds at most MINIDL_CACHE_MAX_MB, evicting the least recently used entries") {
     TempDir dir, cache;
     fs::permissions(cache.path, fs::perms::owner_all);
