@@ -27,7 +27,3 @@ run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 run(${WORK_DIR}/build/consumer_optimizer_test)
 run(${WORK_DIR}/build/consumer_examples)
-# The build tree is a package too (find_package with minidl_DIR=<build directory>): configuring the
-# consumer against it must find every dependency its targets name (nlohmann_json failed here).
-run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build-tree -G ${GENERATOR} -Dminidl_DIR=${BUILD_DIR}
-    -DCMAKE_BUILD_TYPE=Release -DEXAMPLES_DIR=${SOURCE_DIR}/examples)
