@@ -16,6 +16,8 @@ constexpr const char* kFormat = "minidl-checkpoint";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 
 // NaN or infinite weights evaluate to a meaningless accuracy (8.40% in one such file): say so.
+constexpr float kMaxCheckpointValue = 1e18f;
+
 void check_finite(const NamedTensors& tensors, const std::string& path) {
   for (const auto& [name, t] : tensors) {
     if (t.dtype() != DType::float32) continue;
@@ -23,6 +25,15 @@ void check_finite(const NamedTensors& tensors, const std::string& path) {
     for (const float v : t.to_vector()) bad += !std::isfinite(v);
     check(bad == 0, "checkpoint: ", path, ": '", name, "' holds ", bad, " non-finite value", bad == 1 ? "" : "s",
           " (NaN or infinity) of ", t.numel(), ": the weights are unusable (a run that diverged?)");
+    // Finite but absurd: 3e38 overflows the first product, and a negative variance has no square
+    // root; both gave "loss -nan" and exit 0. Trained weights stay many orders of magnitude below.
+    int64_t huge = 0, negative = 0;
+    const bool variance = name.ends_with("running_var");
+    for (const float v : t.to_vector()) huge += std::fabs(v) > kMaxCheckpointValue, negative += variance && v < 0;
+    check(huge == 0, "checkpoint: ", path, ": '", name, "' holds ", huge, " value", huge == 1 ? "" : "s",
+          " beyond ±", kMaxCheckpointValue, ": the weights are unusable (a damaged or forged checkpoint)");
+    check(negative == 0, "checkpoint: ", path, ": '", name, "' holds ", negative, " negative variance",
+          negative == 1 ? "" : "s", ": a variance is >= 0 (a damaged or forged checkpoint)");
   }
 }
 }  // namespace

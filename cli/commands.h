@@ -39,6 +39,7 @@ struct TrainArgs : RuntimeFlags {
   bool quiet = false;                        // no per-epoch lines (compare prints its own)
   bool no_progress = false;                  // no live progress bar even on a terminal (--no-progress)
   std::string save;                          // checkpoint path after every epoch; "{epoch}" becomes the epoch number
+  bool save_given = false;                   // --save was on the command line (an empty path is refused)
   std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
   bool epochs_given = false;

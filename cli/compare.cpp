@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/report.h"
 #include "nn/linear.h"
@@ -113,6 +114,14 @@ int run_compare(const CompareArgs& args) {
   std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   check_runs(args, choices);
+  for (size_t i = 0; i < choices.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (choices[i].file_stem() == choices[j].file_stem())
+        throw UsageError("--optimizers names " + choices[i].label + " twice: both runs would write the same files");
+  for (size_t i = 0; i < args.seeds.size(); ++i)
+    if (std::find(args.seeds.begin(), args.seeds.begin() + static_cast<std::ptrdiff_t>(i), args.seeds[i]) !=
+        args.seeds.begin() + static_cast<std::ptrdiff_t>(i))
+      throw UsageError(str_cat("--seeds names ", args.seeds[i], " twice: both runs would write the same files"));
   if (!args.report.empty()) check_report_path(args.report);
   std::error_code ec;
   std::filesystem::create_directories(args.out, ec);
@@ -207,7 +216,7 @@ int run_compare(const CompareArgs& args) {
   else
     std::printf("\n%s\ntest accuracy after the one epoch (mean over seeds):\n%s", table.str().c_str(),
                 sparks.str().c_str());
-  std::ofstream(args.out + "/summary.md") << table.str();
+  data::write_text_atomically(args.out + "/summary.md", table.str(), "compare --out");
 
   // ---- plots: Python draws them from the CSVs, when it is there; the comparison never needs it
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_metrics.py";

@@ -78,7 +78,7 @@ int run_eval(const EvalArgs& args) {
   check_data_present(dir, dataset);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(dataset));
   const Shape example = model_input_shape(ck.config);
-  data::DataLoader loader(test, {.batch_size = example.size() > 1 ? 250 : 1000, .device = device});
+  data::DataLoader loader(test, {.batch_size = evaluation_batch(ck.config), .device = device});
   const nn::Evaluation e = nn::evaluate(*model, loader, example);
   std::printf("%s test set, %lld images: loss %.4f, accuracy %.2f%% (%lld correct)\n", dataset.c_str(),
               static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "autograd/to_dot.h"
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "nn/functional.h"
@@ -61,6 +62,11 @@ int run_graph(const GraphArgs& args) {
   const std::string extension = std::filesystem::path(args.out).extension().string();
   if (extension == ".svg" || extension == ".png")
     throw UsageError("--out names the DOT file (e.g. graph.dot); the " + extension.substr(1) + " goes beside it");
+  std::vector<data::NamedFile> outputs = {{"--out", args.out}};
+  for (const std::string& format : args.formats)
+    outputs.push_back({"--out's " + format, std::filesystem::path(args.out).replace_extension(format).string()});
+  for (const data::NamedFile& f : outputs) data::check_output_target(f.path, "graph --out");
+  data::check_distinct_outputs(outputs);
   try {
     plan_run_model(args.config);
   } catch (const Error& e) {
@@ -80,12 +86,7 @@ int run_graph(const GraphArgs& args) {
   names.emplace_back("labels", labels);
   const std::string dot = autograd::to_dot(loss, names);
 
-  std::ofstream out(args.out);
-  const int open_error = errno;  // why the open failed, before anything else changes errno
-  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(open_error), ")"));
-  out << dot;
-  out.close();
-  if (!out) throw Error(str_cat("graph: cannot write '", args.out, "' (", std::strerror(errno), ")"));
+  data::write_text_atomically(args.out, dot, "graph --out");
   const size_t summary_end = dot.find(". Forward");
   std::printf("wrote %s: one training step of model %s, batch %lld: %s\n", args.out.c_str(),
               model_name(args.config).c_str(), static_cast<long long>(n),
@@ -101,11 +102,16 @@ int run_graph(const GraphArgs& args) {
         args.formats.front().c_str());
     return 0;
   }
+  // dot reads and writes in a private directory; its image is then published under the output policy
+  // (data/atomic_file.h), so a link planted beside --out is replaced, never written through.
+  const data::PrivateDirectory drawing("graph --out");
+  data::write_text_atomically(drawing / "graph.dot", dot, "graph --out");
   for (const std::string& format : args.formats) {
     const std::string image = stem.string() + "." + format;
-    const int code = run_program({dot_program, "-T" + format, args.out, "-o", image});
+    const int code = run_program({dot_program, "-T" + format, drawing / "graph.dot", "-o", drawing / ("g." + format)});
     if (code != 0)
       throw Error(str_cat("graph: ", dot_program, " -T", format, " ", args.out, " failed (exit ", code, ")"));
+    data::publish_copy(drawing / ("g." + format), image, "graph --out");
     std::printf("rendered %s\n", image.c_str());
   }
   return 0;

@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <exception>
 #include <sstream>
+#include <type_traits>
 
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/run_record.h"
+#include "data/atomic_file.h"
 #include "core/backend.h"
 #include "dist/world.h"
 #include "nn/model_spec.h"
@@ -41,6 +43,10 @@ std::string optimizers_footer() {
          "--nesterov-form are shorthands for those options; lr is --lr):\n" +
          optim::optimizers_help();
 }
+
+// An unsigned flag (a seed): "-1" would otherwise wrap to 2^64 - 1.
+const CLI::Validator kNonNegative(
+    [](std::string& text) { return text.starts_with("-") ? "must be >= 0, got " + text : std::string(); }, "");
 
 // The flags that set a run's settings, shared by train and sweep (and so by every run a sweep
 // starts): one definition, so a sweep accepts every training flag train does.
@@ -99,7 +105,9 @@ struct RunFlags {
     flag("batch-size", app->add_option("--batch-size", c.batch_size, "examples per step")->capture_default_str());
     if (with_optimizer_and_lr)
       flag("seed",
-           app->add_option("--seed", c.seed, "seed of the initialization and the data order")->capture_default_str());
+           app->add_option("--seed", c.seed, "seed of the initialization and the data order")
+                   ->check(kNonNegative)  // "-1" would wrap to 2^64 - 1
+                   ->capture_default_str());
     flag("nesterov-form", app->add_option("--nesterov-form", c.nesterov_form,
                                           "nesterov: pytorch (default) | sutskever | lookahead (docs/optimizers.md)"));
     flag("no-decay-bias",
@@ -114,6 +122,9 @@ struct RunFlags {
   // After parsing: the lists, the options given, which flags were set, and the model's recipe for the
   // settings neither those flags nor the command itself (`also_set`: "epochs", compare's "lr") set.
   TrainConfig finish(std::vector<std::string>* flags_given = nullptr, std::vector<std::string> also_set = {}) {
+    // "conv(8,3) relu, , ," records as "conv(8,3) relu": separators at the ends mean nothing.
+    const size_t first = config.model.find_first_not_of(" \t,"), last = config.model.find_last_not_of(" \t,");
+    config.model = first == std::string::npos ? "" : config.model.substr(first, last - first + 1);
     config.hidden = parse_int_list(hidden, "--hidden", "sizes");
     if (!milestones.empty()) config.milestones = parse_int_list(milestones, "--milestones", "epochs");
     if (momentum_option->count()) config.momentum = momentum;
@@ -192,6 +203,9 @@ bool load_plugin(const std::string& plugin) {
 
 // --data, --threads and --device, defined once for every command that takes them.
 enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };
+// --memory-budget-mb of whichever command runs (cli/model.h).
+double memory_budget_mb = kDefaultMemoryBudgetMiB;
+
 void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
                        const char* threads_help =
                            "CPU threads (default 0: as many as CPUs are free now, "
@@ -199,7 +213,13 @@ void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which,
   if (which & kData)
     app->add_option("--data", r.data_dir,
                     "dataset directory (default: data/mnist, or /usr/share/datasets/fashion-mnist)");
-  if (which & kThreads) app->add_option("--threads", r.threads, threads_help);
+  if (which & kThreads) {
+    app->add_option("--threads", r.threads, threads_help);
+    app->add_option("--memory-budget-mb", memory_budget_mb,
+                    "the memory a model may ask for: a training step and an evaluation batch must fit "
+                    "(docs/reliability.md)")
+        ->capture_default_str();
+  }
   if (which & kDevice)
     app->add_option("--device", r.device, "cpu, cuda or cuda:N (checkpoints load on any device)")
         ->capture_default_str();
@@ -224,6 +244,8 @@ bool load_plugins(int argc, char** argv) {
 
 template <class T>
 T parse_number(const std::string& text, const char* flag) {
+  if constexpr (std::is_unsigned_v<T>)  // ">>" reads "-1" as 2^64 - 1
+    if (text.find('-') != std::string::npos) throw UsageError(std::string(flag) + ": '" + text + "' is negative");
   std::istringstream in(text);
   T value{};
   if (!(in >> value) || !in.eof()) throw UsageError(std::string(flag) + ": '" + text + "' is not a number");
@@ -297,7 +319,8 @@ int main(int argc, char** argv) {
   train->add_option("--report", t.report,
                     "write a self-contained HTML report: settings, curves, confusion matrix, worst mistakes, what the "
                     "first layer learned, telemetry (docs/training.md)");
-  train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
+  CLI::Option* save_option =
+      train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
   train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
   train
       ->add_option("--bucket-mb", t.bucket_mb,
@@ -417,7 +440,9 @@ int main(int argc, char** argv) {
   graph->add_option("--hidden", graph_hidden, "hidden layer sizes, comma-separated (--model mlp)")
       ->capture_default_str();
   graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
-  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")->capture_default_str();
+  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")
+      ->check(kNonNegative)
+      ->capture_default_str();
   graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
   graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
   graph->footer(layers_footer());
@@ -442,6 +467,9 @@ int main(int argc, char** argv) {
                      : *report  ? "report"
                                 : "predict";
   try {
+    if (!(memory_budget_mb >= 1 && memory_budget_mb <= (1 << 30)))
+      throw UsageError(str_cat("--memory-budget-mb must be in [1, 2^30], got ", memory_budget_mb));
+    set_memory_budget_mib(memory_budget_mb);
     // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
     // themselves side by side, writing the same files.
     if (!*train && dist::launched_world_size() > 1)
@@ -450,6 +478,7 @@ int main(int argc, char** argv) {
                                " as one process"));
     if (*train) {
       t.epochs_given = epochs->count() > 0;
+      t.save_given = save_option->count() > 0;
       t.config = train_flags.finish(&t.run_flags_given,
                                     t.epochs_given ? std::vector<std::string>{"epochs"} : std::vector<std::string>{});
       if (!config_json.empty()) t.config = train_config_from_json(config_json, "--config-json");
@@ -496,6 +525,9 @@ int main(int argc, char** argv) {
     }
     return run_predict(p);
   } catch (const UsageError& err) {
+    std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
+    return 2;
+  } catch (const data::RefusedOutput& err) {  // the output policy (data/atomic_file.h): a bad command line
     std::fprintf(stderr, "minidl %s: error: %s\n", name, err.what());
     return 2;
   } catch (const std::exception& err) {

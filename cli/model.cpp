@@ -1,6 +1,7 @@
 #include "cli/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 namespace minidl::cli {
@@ -19,12 +20,37 @@ Shape model_input_shape(const TrainConfig& c) {
   return spec.compare(first == std::string::npos ? 0 : first, 6, "linear") == 0 ? Shape{kInputs} : Shape{1, 28, 28};
 }
 
+namespace {
+
+double memory_budget_mib = kDefaultMemoryBudgetMiB;
+
+std::string mib(double bytes) { return str_cat(static_cast<int64_t>(std::ceil(bytes / (1 << 20))), " MiB"); }
+
+}  // namespace
+
+void set_memory_budget_mib(double mib) { memory_budget_mib = mib; }
+
+int64_t evaluation_batch(const TrainConfig& c) { return model_input_shape(c).size() > 1 ? 250 : 1000; }
+
 nn::ModelPlan plan_run_model(const TrainConfig& c) {
   nn::ModelPlan plan = nn::plan_model(model_spec(c), model_input_shape(c));
   check(plan.output == Shape{kClasses}, "model: its output per example is ", plan.output, "; a classifier of ",
         kClasses, " classes must end in [", kClasses, "] (e.g. flatten linear(", kClasses, "))");
   check(plan.parameters <= kMaxParameters, "model: ", plan.parameters, " parameters are more than the ", kMaxParameters,
         " a run may have");
+  const double weights = 4.0 * static_cast<double>(plan.parameters);
+  const double per_example = 4.0 * static_cast<double>(plan.activations);
+  const double budget = memory_budget_mib * (1 << 20);
+  const double train = 4 * weights + 2 * per_example * static_cast<double>(c.batch_size);
+  const double eval = weights + per_example * static_cast<double>(evaluation_batch(c));
+  const auto numbers = [&] {
+    return str_cat(plan.parameters, " parameters (", mib(weights), "), ", mib(per_example),
+                   " of activations per example; the budget is ", mib(budget), ", --memory-budget-mb raises it");
+  };
+  check(train <= budget, "model: a training step of ", c.batch_size, " examples needs about ", mib(train), ": ",
+        numbers());
+  check(eval <= budget, "model: an evaluation batch of ", evaluation_batch(c), " examples needs about ", mib(eval),
+        ": ", numbers());
   return plan;
 }
 

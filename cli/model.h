@@ -19,7 +19,17 @@ std::string model_spec(const TrainConfig& config);
 /// One example's shape as the model takes it: [784] for a model that starts with linear (an MLP),
 /// else the image, [1, 28, 28].
 Shape model_input_shape(const TrainConfig& config);
-/// Plans the model (nn::plan_model) and checks that it ends in the 10 classes; Error otherwise.
+/// The memory a model may ask for (docs/reliability.md, "The cost of a checkpoint"): 4 GiB unless
+/// --memory-budget-mb says otherwise.
+constexpr double kDefaultMemoryBudgetMiB = 4096;
+void set_memory_budget_mib(double mib);
+/// The batch an evaluation runs in: 250 images, or 1000 flat examples.
+int64_t evaluation_batch(const TrainConfig& config);
+/// Plans the model (nn::plan_model) and checks that it ends in the 10 classes and that a training
+/// step of config.batch_size examples and an evaluation batch fit the memory budget: weights,
+/// gradients and two optimizer slots (4 × 4 bytes a parameter) plus twice the activations of the
+/// batch (outputs and their gradients) for training; the weights plus the batch's activations for
+/// evaluation. Error otherwise, with the numbers.
 nn::ModelPlan plan_run_model(const TrainConfig& config);
 /// The model, weights from `init`, dropout masks from `noise` (which must outlive it).
 std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Generator& init, Generator* noise);

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
+#include "data/atomic_file.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
 #include "nn/evaluate.h"
@@ -42,7 +43,7 @@ ModelView look_at_checkpoint(const Checkpoint& ck, const std::string& path, cons
   check_data_present(dir, ck.config.dataset);
   const data::ImageDataset test = data::load_mnist_format(dir, data::Split::test, dataset_info(ck.config.dataset));
   const Shape example = model_input_shape(ck.config);
-  data::DataLoader loader(test, {.batch_size = example.size() > 1 ? 250 : 1000, .device = device});
+  data::DataLoader loader(test, {.batch_size = evaluation_batch(ck.config), .device = device});
   ModelViewCollector collector;
   const nn::Evaluation e = nn::evaluate(*model, loader, example, collector.observer());
   return collector.finish(e, *model, test, class_names(ck.config.dataset));
@@ -50,10 +51,10 @@ ModelView look_at_checkpoint(const Checkpoint& ck, const std::string& path, cons
 
 // Where a summary's checkpoint is now: as recorded, or beside the summary.
 std::string find_checkpoint(const RunRecord& r) {
-  if (r.checkpoint.empty()) return "";
-  if (fs::exists(r.checkpoint)) return r.checkpoint;
-  const fs::path beside = fs::path(r.source).parent_path() / fs::path(r.checkpoint).filename();
-  return fs::exists(beside) ? beside.string() : "";
+  std::string why_not;
+  const std::string path = file_named_by(r, r.checkpoint, &why_not);
+  if (!why_not.empty() && path.empty()) std::fprintf(stderr, "minidl report: warning: %s\n", why_not.c_str());
+  return path;
 }
 
 std::vector<RunRecord> summaries_in(const std::string& dir) {
@@ -69,13 +70,7 @@ std::vector<RunRecord> summaries_in(const std::string& dir) {
 
 }  // namespace
 
-void check_report_path(const std::string& path, const char* flag) {
-  const fs::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(std::string(flag) + ": cannot write to directory '" + dir + "'");
-  if (fs::is_directory(p)) throw UsageError(std::string(flag) + ": '" + path + "' is a directory");
-}
+void check_report_path(const std::string& path, const char* flag) { data::check_output_target(path, flag); }
 
 int run_report(const ReportArgs& args) {
   if (args.inputs.empty())
@@ -91,6 +86,9 @@ int run_report(const ReportArgs& args) {
                                               : checkpoints)
         .push_back(input);
   }
+  std::vector<data::NamedFile> inputs;
+  for (const std::string& input : args.inputs) inputs.push_back({"the input", input});
+  data::check_distinct_outputs({{"--out", args.out}}, inputs);
   if (!dirs.empty()) {
     if (args.inputs.size() > 1) throw UsageError("a directory (of compare or sweep) comes alone");
     const ReportWritten w = fs::exists(dirs[0] + "/sweep.csv")
@@ -116,6 +114,8 @@ int run_report(const ReportArgs& args) {
   if (!summaries.empty()) {
     run = read_run_record(summaries[0]);
     if (checkpoint.empty()) checkpoint = find_checkpoint(run), implied = !checkpoint.empty();
+    data::check_distinct_outputs({{"--out", args.out}},
+                                 {{"the summary's checkpoint", checkpoint}, {"the summary's telemetry", run.telemetry}});
   }
   ModelView view;
   bool have_view = false;

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "data/atomic_file.h"
+#include "data/file_bytes.h"
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
@@ -218,8 +220,8 @@ std::string runs_table(const std::vector<Group>& groups) {
 std::vector<Chart> comparison_telemetry(const std::vector<Group>& groups) {
   std::vector<TelemetryTrace> traces;
   for (const Group& g : groups) {
-    const std::string& path = g.runs.front()->telemetry;
-    if (path.empty() || !std::filesystem::exists(path)) continue;
+    const std::string path = file_named_by(*g.runs.front(), g.runs.front()->telemetry, nullptr);
+    if (path.empty()) continue;
     std::vector<TelemetryTrace> t = read_telemetry(path, /*layers=*/false);
     if (t.empty()) continue;
     t.front().name = g.label;
@@ -230,10 +232,7 @@ std::vector<Chart> comparison_telemetry(const std::vector<Group>& groups) {
 
 ReportWritten finish(ReportPage& page, const std::string& path, std::chrono::steady_clock::time_point start) {
   const std::string html = page.str(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  std::ofstream out(path, std::ios::binary);
-  out << html;
-  out.close();
-  if (!out) throw Error("--report: cannot write '" + path + "'");
+  data::write_text_atomically(path, html, "--report");
   return {path, html.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }
 
@@ -298,11 +297,19 @@ ReportWritten write_comparison_report(const std::string& path, const std::vector
   return finish(page, path, start);
 }
 
+// A file of a sweep's directory, as `report` reads it: a regular file (a FIFO is refused at once,
+// never waited on) of at most 64 MiB.
+std::string sweep_file(const std::string& path, const char* what) {
+  const std::vector<uint8_t> bytes = data::read_file(path, "report", size_t{64} << 20, what);
+  return std::string(bytes.begin(), bytes.end());
+}
+
 ReportWritten write_sweep_report(const std::string& path, const std::string& dir) {
   const auto start = std::chrono::steady_clock::now();
   // sweep.csv: optimizer,lr,seed,status,final_test_accuracy,final_test_loss,final_train_loss,…
-  std::ifstream csv(dir + "/sweep.csv");
-  check(csv.good(), "report: ", dir, " holds no sweep.csv (not a sweep's --out directory)");
+  check(std::filesystem::exists(dir + "/sweep.csv"), "report: ", dir,
+        " holds no sweep.csv (not a sweep's --out directory)");
+  std::istringstream csv(sweep_file(dir + "/sweep.csv", "a sweep's CSV"));
   struct Point {
     std::vector<double> accuracy, train_loss;
     int diverged = 0;
@@ -390,8 +397,8 @@ ReportWritten write_sweep_report(const std::string& path, const std::string& dir
                "How sensitive each optimizer is to its lr: a wide plateau near the top is a forgiving optimizer. "
                "Hover over a chart (or tap it) to read its values.");
   page.charts({accuracy, loss});
-  std::ifstream md(dir + "/sweep.md");
-  if (md.good()) {
+  if (std::filesystem::exists(dir + "/sweep.md")) {
+    std::istringstream md(sweep_file(dir + "/sweep.md", "a sweep's table"));
     page.section("The table and the basins", "table", "As written to sweep.md.");
     std::string html, table;
     const auto flush_table = [&] {

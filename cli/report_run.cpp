@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/report.h"
@@ -227,8 +228,11 @@ ReportWritten write_run_report(const std::string& path, const RunRecord& run, co
         "Per layer and step, from the --telemetry file: the gradient's norm, the norm of the optimizer's "
         "direction buffer (momentum, Adam's first moment), whether the gradient points along that buffer "
         "(cos near 1) or against it (oscillation), and how far each step moved the weights relative to their size.");
-    if (std::filesystem::exists(run.telemetry))
-      page.charts(telemetry_charts(read_telemetry(run.telemetry, /*layers=*/true), "telemetry"));
+    std::string why_not;
+    if (const std::string telemetry = file_named_by(run, run.telemetry, &why_not); !telemetry.empty())
+      page.charts(telemetry_charts(read_telemetry(telemetry, /*layers=*/true), "telemetry"));
+    else if (!why_not.empty())
+      page.html("<p class=\"notice\">Not read: " + code(why_not) + ".</p>\n");
     else
       page.html("<p class=\"notice\">The telemetry file " + code(run.telemetry) + " is no longer there.</p>\n");
   }
@@ -236,10 +240,7 @@ ReportWritten write_run_report(const std::string& path, const RunRecord& run, co
   const double seconds =
       seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string html = page.str(seconds);
-  std::ofstream out(path, std::ios::binary);
-  out << html;
-  out.close();
-  if (!out) throw Error("--report: cannot write '" + path + "'");
+  data::write_text_atomically(path, html, "--report");
   return {path, html.size(),
           seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }

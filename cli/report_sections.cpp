@@ -1,6 +1,11 @@
 #include "cli/report_sections.h"
 
 #include <algorithm>
+#include <string_view>
+
+#include "data/file_bytes.h"
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -36,8 +41,10 @@ std::vector<double> as_doubles(const std::vector<float>& v) { return {v.begin(),
 // ---- telemetry
 
 std::vector<TelemetryTrace> read_telemetry(const std::string& path, bool layers) {
-  std::ifstream in(path);
-  check(in.good(), "report: cannot read the telemetry file '", path, "'");
+  // Read whole, bounded and from a regular file only: a FIFO or /dev/zero named as telemetry is an
+  // error at once, not a hang or an endless line.
+  const std::vector<uint8_t> bytes = data::read_file(path, "report", kMaxTelemetryBytes, "a telemetry file");
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::vector<TelemetryTrace> traces;
   std::map<std::string, size_t> index;
   const auto figure = [](const nlohmann::json& j, const char* key) {
@@ -54,13 +61,15 @@ std::vector<TelemetryTrace> read_telemetry(const std::string& path, bool layers)
     t.cos.push_back(figure(j, "cos_grad_buffer"));
     t.update_ratio.push_back(figure(j, "update_ratio"));
   };
-  std::string line;
   int64_t number = 0;
-  while (std::getline(in, line)) {
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line = text.substr(at, end - at);
+    at = end + 1;
     ++number;
     if (line.empty()) continue;
     try {
-      const auto j = nlohmann::json::parse(line);
+      const auto j = parse_report_json(line, str_cat(path, " line ", number), "minidl telemetry");
       const double step = j.at("step").get<double>();
       if (layers && j.contains("layers")) {
         for (const auto& layer : j.at("layers")) add(layer.at("name").get<std::string>(), step, layer);
@@ -69,6 +78,8 @@ std::vector<TelemetryTrace> read_telemetry(const std::string& path, bool layers)
       }
     } catch (const nlohmann::json::exception& e) {
       fail("report: ", path, " line ", number, ": not minidl telemetry (", e.what(), ")");
+    } catch (const std::bad_alloc&) {
+      fail("report: ", path, ": out of memory reading it as telemetry");
     }
   }
   return traces;

@@ -15,6 +15,7 @@
 #include "core/allocator.h"
 #include "core/backend.h"
 #include "optim/options.h"
+#include "data/atomic_file.h"
 
 namespace minidl::cli {
 
@@ -58,9 +59,9 @@ RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
              .telemetry = args.telemetry};
   if (args.metrics.empty()) return;
   const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
-  metrics_.open(args.metrics, append ? std::ios::app : std::ios::trunc);
-  if (!metrics_) throw UsageError("--metrics: cannot write '" + args.metrics + "' (" + std::strerror(errno) + ")");
-  if (!append) metrics_ << "kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n";
+  // Streamed under the output policy (data/atomic_file.h): a write error (a full disk) stops the run.
+  metrics_ = std::make_unique<data::OutputFile>(args.metrics, "--metrics", append);
+  if (!append) metrics_->write("kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n");
 }
 
 void RunLog::header(const std::string& description, int64_t start_epoch, int64_t resume_batch) {
@@ -85,9 +86,11 @@ void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double s
   record_.step_lr.push_back(static_cast<float>(lr));
   window_loss_ += loss;
   ++window_;
-  if (!metrics_.is_open() || args_.log_every <= 0 || steps % args_.log_every != 0) return;
-  metrics_ << "step," << epoch << ',' << steps << ',' << optim::format_option(static_cast<float>(lr)) << ','
-           << window_loss_ / window_ << ",,," << seconds << '\n';
+  if (!metrics_ || args_.log_every <= 0 || steps % args_.log_every != 0) return;
+  std::ostringstream row;
+  row << "step," << epoch << ',' << steps << ',' << optim::format_option(static_cast<float>(lr)) << ',' << window_loss_ / window_ << ",,," << seconds
+      << '\n';
+  metrics_->write(row.str());
   window_loss_ = 0, window_ = 0;
 }
 
@@ -120,10 +123,11 @@ void RunLog::epoch(const EpochRecord& r) {
     std::printf("\n");
   }
   std::fflush(stdout);
-  if (metrics_.is_open()) {
-    metrics_ << "epoch," << r.epoch << ',' << r.steps << ',' << optim::format_option(static_cast<float>(r.lr)) << ','
-             << r.train_loss << ',' << r.test_loss << ',' << r.test_accuracy << ',' << r.train_seconds << '\n';
-    metrics_.flush();
+  if (metrics_) {
+    std::ostringstream row;
+    row << "epoch," << r.epoch << ',' << r.steps << ',' << optim::format_option(static_cast<float>(r.lr)) << ',' << r.train_loss << ',' << r.test_loss << ','
+             << r.test_accuracy << ',' << r.train_seconds << '\n';
+    metrics_->write(row.str());
   }
 }
 
@@ -140,9 +144,7 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
                               {"final_test_accuracy", final_accuracy},
                               {"peak_rss_mib", peak_rss_mib()}};
     add_to_summary(summary, record_);
-    std::ofstream out(args_.summary);
-    out << summary.dump(1) << '\n';
-    if (!out) throw Error("--summary: cannot write '" + args_.summary + "'");
+    data::write_text_atomically(args_.summary, summary.dump(1) + '\n', "--summary");
   }
   if (args_.quiet) return;
   std::printf("final test accuracy %.2f%% after %lld epoch%s (%.1fs of training)\n", 100 * final_accuracy,

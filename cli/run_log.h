@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/run_record.h"
 #include "core/device.h"
+#include "data/atomic_file.h"
 
 namespace minidl::cli {
 
@@ -39,7 +41,7 @@ class RunLog {
   const TrainArgs& args_;
   const TrainConfig& config_;
   Device device_;
-  std::ofstream metrics_;
+  std::unique_ptr<data::OutputFile> metrics_;  // --metrics
   double window_loss_ = 0;
   int64_t window_ = 0;
   double startup_seconds_ = -1, total_seconds_ = 0;

@@ -1,11 +1,14 @@
 #include "cli/run_record.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <new>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "data/file_bytes.h"
 
 namespace minidl::cli {
 
@@ -53,16 +56,31 @@ void add_to_summary(nlohmann::json& summary, const RunRecord& r) {
   summary["resumed_after_epoch"] = r.resumed_after_epoch;
 }
 
+nlohmann::json parse_report_json(std::string_view text, const std::string& path, const char* what) {
+  constexpr int kMaxDepth = 64;
+  const auto bounded = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    check(depth <= kMaxDepth, "report: ", path, ": not ", what, " (nested more than ", kMaxDepth, " levels deep)");
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, bounded);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("report: ", path, ": not ", what, " (invalid JSON at byte ", e.byte, ")");
+  } catch (const std::bad_alloc&) {
+    fail("report: ", path, ": out of memory parsing it as ", what);
+  }
+}
+
 RunRecord read_run_record(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  check(!ec, "report: cannot read '", path, "' (", ec.message(), ")");
-  check(size <= (uintmax_t{256} << 20), "report: ", path, " is ", size >> 20, " MiB; a run's summary is far smaller");
-  std::ifstream in(path);
+  const std::vector<uint8_t> bytes = data::read_file(path, "report", kMaxSummaryBytes, "a run summary");
+  return run_record_from_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+RunRecord run_record_from_text(std::string_view text, const std::string& path) {
   RunRecord r;
   r.source = path;
   try {
-    const auto j = nlohmann::json::parse(in);
+    const auto j = parse_report_json(text, path, "a run summary");
     check(j.is_object() && j.contains("config") && j.contains("epochs"),
           "not a run summary (minidl train --summary writes one: it has 'config' and 'epochs')");
     r.config = train_config_from_json(j.at("config").dump(), path);
@@ -95,10 +113,31 @@ RunRecord read_run_record(const std::string& path) {
     r.resumed_after_epoch = j.value("resumed_after_epoch", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     fail("report: ", path, ": not a run summary (", e.what(), ")");
+  } catch (const std::bad_alloc&) {
+    fail("report: ", path, ": out of memory reading it as a run summary");
   } catch (const Error& e) {
+    if (std::string_view(e.what()).starts_with("report: ")) throw;
     fail("report: ", path, ": ", e.what());
   }
   return r;
+}
+
+std::string file_named_by(const RunRecord& record, const std::string& named, std::string* why_not) {
+  namespace fs = std::filesystem;
+  if (named.empty()) return "";
+  if (record.source.empty()) return fs::exists(named) ? named : "";
+  std::error_code ec;
+  const fs::path dir = fs::weakly_canonical(fs::absolute(fs::path(record.source).parent_path(), ec), ec);
+  for (const fs::path& candidate : {fs::path(named), fs::path(record.source).parent_path() / fs::path(named).filename()}) {
+    if (!fs::exists(candidate, ec)) continue;
+    const fs::path real = fs::weakly_canonical(candidate, ec);
+    const auto [d, r] = std::mismatch(dir.begin(), dir.end(), real.begin(), real.end());
+    if (!ec && d == dir.end() && r != real.end()) return candidate.string();
+    if (why_not && why_not->empty())
+      *why_not = str_cat(candidate.string(), " is outside the summary's directory ", dir.string(),
+                         "; report reads only the files beside a summary");
+  }
+  return "";
 }
 
 void remember_command_line(int argc, char** argv) {

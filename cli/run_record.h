@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/config.h"
@@ -50,6 +51,23 @@ void add_to_summary(nlohmann::json& summary, const RunRecord& record);
 /// Reads a --summary file written by `minidl train` (one from before steps were recorded has no
 /// step curves). Error naming the file when it is not one.
 RunRecord read_run_record(const std::string& path);
+/// The same from a summary's text (`path` names it in errors): what tests/fuzz/fuzz_summary.cpp feeds.
+RunRecord run_record_from_text(std::string_view text, const std::string& path);
+
+/// The largest run summary `report` reads (a 100-epoch run's is a few MB), and its telemetry.
+constexpr size_t kMaxSummaryBytes = size_t{32} << 20, kMaxTelemetryBytes = size_t{512} << 20;
+
+/// JSON text of a file `report` reads, parsed with bounded cost: at most 64 levels of nesting, an
+/// allocation failure and a syntax error are Errors naming `path` (a syntax error by its byte
+/// offset only: no byte of a file that is not valid JSON reaches a message).
+nlohmann::json parse_report_json(std::string_view text, const std::string& path, const char* what);
+
+/// A file that a summary read by `report` names (its telemetry, its checkpoint): as recorded, or
+/// the file of that name beside the summary, and only when it is inside the summary's own
+/// directory once links are resolved. "" when there is none; then `why_not` says why, when the
+/// file exists but is elsewhere. A record that was not read from a file (a live run's) names its
+/// own files: they are returned as they are.
+std::string file_named_by(const RunRecord& record, const std::string& named, std::string* why_not);
 
 /// The command line of this process, as remembered by main() (arguments with spaces or quotes
 /// quoted for a POSIX shell).

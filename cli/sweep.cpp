@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/report.h"
 #include "core/backend.h"
@@ -276,6 +277,10 @@ int run_sweep(const SweepArgs& args) {
   if (args.points < 1 || (args.points == 1 && !own_ranges && args.lr_low != args.lr_high))
     throw UsageError(str_cat("--points must be >= 2 (1 when LO = HI), got ", args.points));
   if (args.jobs < 1) throw UsageError(str_cat("--jobs must be >= 1, got ", args.jobs));
+  // Each run is a training process that keeps a core busy: more at once than cores only thrash.
+  if (args.jobs > available_cpus())
+    throw UsageError(str_cat("--jobs must be at most the ", available_cpus(), " CPUs this process may use, got ",
+                             args.jobs));
   if (args.threads < 0) throw UsageError(str_cat("--threads must be >= 1, got ", args.threads));
   if (!(args.target > 0 && args.target <= 1))
     throw UsageError(str_cat("--target must be in (0, 1], got ", args.target));
@@ -313,7 +318,7 @@ int run_sweep(const SweepArgs& args) {
       throw UsageError("--out " + args.out + " holds a sweep with other training settings (" + settings_path +
                        "); use another --out, or the same flags to continue it");
   } else {
-    std::ofstream(settings_path) << settings;
+    data::write_text_atomically(settings_path, settings, "sweep --out");
   }
   const std::string csv_path = args.out + "/sweep.csv";
   std::vector<Result> results = read_csv(csv_path);
@@ -325,9 +330,8 @@ int run_sweep(const SweepArgs& args) {
   std::vector<Run> pending;
   for (const Run& r : grid)
     if (!done(r)) pending.push_back(r);
-  std::ofstream csv(csv_path, std::ios::app);
-  if (!csv) throw UsageError("--out: cannot write '" + csv_path + "'");
-  if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv << kHeader << '\n' << std::flush;
+  data::OutputFile csv(csv_path, "sweep --out", /*append=*/true);  // the output policy, data/atomic_file.h
+  if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv.write(std::string(kHeader) + '\n');
   const int threads =
       args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
   std::string ranges;  // "1e-3..1", or each optimizer's own range
@@ -377,14 +381,13 @@ int run_sweep(const SweepArgs& args) {
       std::vector<char*> argv;
       for (std::string& a : argv_strings) argv.push_back(a.data());
       argv.push_back(nullptr);
-      const std::string log = stem + ".log";
+      const data::OutputFile log(stem + ".log", "sweep --out");  // its output, under the output policy
       const pid_t pid = ::fork();
       check(pid >= 0, "sweep: fork failed");
       if (pid == 0) {  // the run: its output to its log, then minidl train (no allocation in between)
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) ::_exit(126);
+        if (::dup2(log.fd(), 1) < 0 || ::dup2(log.fd(), 2) < 0) ::_exit(126);
         ::execv(argv[0], argv.data());
         ::_exit(127);
       }
@@ -415,7 +418,7 @@ int run_sweep(const SweepArgs& args) {
     }
     const Result r = read_run(run, runs_dir, code, args.target);
     results.push_back(r);
-    csv << csv_line(r) << '\n' << std::flush;
+    csv.write(csv_line(r) + '\n');
     ++finished;
     std::printf("sweep: [%zu/%zu] %s lr %s seed %llu: %s\n", finished, grid.size(), run.optimizer.label.c_str(),
                 run.lr.c_str(), static_cast<unsigned long long>(run.seed),
@@ -434,16 +437,19 @@ int run_sweep(const SweepArgs& args) {
 
   // ---- the report: markdown table and basins, then the plot
   const std::string md = report(optimizers, grids, results, args.basin, args.target);
-  std::ofstream(args.out + "/sweep.md") << md;
+  data::write_text_atomically(args.out + "/sweep.md", md, "sweep --out");
   std::printf("\n%s", md.c_str());
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_sweep.py";
   const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  const std::string command = python + " " + script + " " + csv_path + " " + args.out + "/sweep.png";
-  if (std::filesystem::exists(script) && std::system((command + " > /dev/null 2>&1").c_str()) == 0)
+  // The plot is drawn in a private directory, then published under the output policy.
+  const data::PrivateDirectory drawing("sweep --out");
+  const std::string command = python + " " + script + " " + csv_path + " " + (drawing / "sweep.png");
+  if (std::filesystem::exists(script) && std::system((command + " > /dev/null 2>&1").c_str()) == 0 &&
+      (data::publish_copy(drawing / "sweep.png", args.out + "/sweep.png", "sweep --out"), true))
     std::printf("\nwrote %s, %s/sweep.md, %s/sweep.png\n", csv_path.c_str(), args.out.c_str(), args.out.c_str());
   else
-    std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s\n", csv_path.c_str(),
-                args.out.c_str(), command.c_str());
+    std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s %s %s %s/sweep.png\n",
+                csv_path.c_str(), args.out.c_str(), python.c_str(), script.c_str(), csv_path.c_str(), args.out.c_str());
   if (!args.report.empty()) print_written(write_sweep_report(args.report, args.out));
   return 0;
 }

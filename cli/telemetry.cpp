@@ -10,8 +10,7 @@
 namespace minidl::cli {
 
 Telemetry::Telemetry(const std::string& path, const optim::Optimizer& optimizer, const NamedTensors& names)
-    : out_(path), path_(path), optimizer_(optimizer) {
-  check(out_.good(), "--telemetry: cannot write '", path, "' (", std::strerror(errno), ")");
+    : file_(path, "--telemetry"), optimizer_(optimizer) {
   for (const auto& g : optimizer_.param_groups())
     for (const Tensor& p : g.params) {
       std::string name = "param " + std::to_string(names_.size());
@@ -124,12 +123,12 @@ void Telemetry::after_step(int64_t step) {
     }
     out_ << "]}\n";
   }
-  check(out_.good(), "--telemetry: writing '", path_, "' failed");
+  flush();
 }
 
 void Telemetry::flush() {
-  out_.flush();
-  check(out_.good(), "--telemetry: cannot write '", path_, "' (", std::strerror(errno), ")");
+  file_.write(out_.view());
+  out_.str({});
 }
 
 }  // namespace minidl::cli

@@ -16,10 +16,11 @@
 // scripts/plot_metrics.py draw them.
 #pragma once
 
-#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "data/atomic_file.h"
 #include "optim/optimizer.h"
 
 namespace minidl::cli {
@@ -34,13 +35,14 @@ class Telemetry {
   void gradients_ready();
   /// After step(): writes the step's lines.
   void after_step(int64_t step);
-  /// Writes what is buffered, so the file can be read (by --report) while the run goes on.
+  /// Writes what is buffered (after_step writes each step's lines itself), so the file can be read
+  /// (by --report) while the run goes on.
   void flush();
 
  private:
   std::vector<Tensor> slot(const std::string& name) const;  // per parameter, undefined where none
-  std::ofstream out_;
-  std::string path_;
+  data::OutputFile file_;    // streamed under the output policy (data/atomic_file.h)
+  std::ostringstream out_;  // the step's lines, written to file_ at once
   const optim::Optimizer& optimizer_;
   std::vector<Tensor> before_;
   std::vector<std::string> names_;                        // per parameter, in the groups' order

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -32,9 +33,11 @@
 #include "cli/telemetry.h"
 #include "core/allocator.h"
 #include "core/backend.h"
+#include "data/atomic_file.h"
 #include "data/augment.h"
 #include "data/data_loader.h"
 #include "data/shard.h"
+#include "dist/agreement.h"
 #include "dist/data_parallel.h"
 #include "dist/evaluate.h"
 #include "dist/world.h"
@@ -115,21 +118,32 @@ std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
   return path;
 }
 
-// Refuses a --save path whose directory cannot be written, before any training time is spent.
-void check_writable(const std::string& path, const char* flag) {
-  const std::filesystem::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(str_cat(flag, ": cannot write to directory '", dir, "' (", std::strerror(errno), ")"));
-  if (std::filesystem::is_directory(p)) throw UsageError(str_cat(flag, ": '", path, "' is a directory"));
+// The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
+// (perhaps its own directory), and each is checked, as every output, by the one output policy
+// (data/atomic_file.h) before any training time is spent.
+std::vector<data::NamedFile> save_paths(const std::string& pattern, int64_t first, int64_t last) {
+  const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
+  std::vector<data::NamedFile> paths;
+  for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
+    paths.push_back({"--save", checkpoint_path(pattern, epoch)});
+  return paths;
 }
 
-// The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
-// (perhaps its own directory), and each is checked before any training time is spent.
-void check_save_paths(const std::string& pattern, int64_t first, int64_t last) {
-  const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
-  for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
-    check_writable(checkpoint_path(pattern, epoch), "--save");
+// Every output of the run: each an acceptable target, no two the same file, none the --resume input.
+void check_outputs(const TrainArgs& args, int64_t first_epoch, int64_t last_epoch) {
+  std::vector<data::NamedFile> outputs;
+  if (args.save_given || !args.save.empty()) outputs = save_paths(args.save, first_epoch, last_epoch);
+  for (const data::NamedFile& f : {data::NamedFile{"--report", args.report}, {"--summary", args.summary},
+                                   {"--metrics", args.metrics}, {"--telemetry", args.telemetry}})
+    if (!f.path.empty()) outputs.push_back(f);
+  for (const data::NamedFile& f : outputs) data::check_output_target(f.path, f.flag.c_str());
+  data::check_distinct_outputs(outputs);
+  // The checkpoint may be saved back over the one resumed (read whole at start: the usual way to
+  // continue a run); no other output may replace it.
+  std::vector<data::NamedFile> reports;
+  for (const data::NamedFile& f : outputs)
+    if (f.flag != "--save") reports.push_back(f);
+  data::check_distinct_outputs(reports, {{"--resume", args.resume}});
 }
 
 std::string describe(const TrainConfig& c, int64_t params) {
@@ -241,6 +255,38 @@ struct Run {
   std::unique_ptr<dist::DataParallel> parallel;
 };
 
+// A setting's value as a person wrote it: a float setting (lr) as its shortest float text, "0.1"
+// rather than the double "0.10000000149011612".
+std::string shortest(const nlohmann::json& value) {
+  if (!value.is_number_float() || static_cast<double>(value.get<float>()) != value.get<double>()) return value.dump();
+  char text[32];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value.get<float>());
+  return ec == std::errc() ? std::string(text, end) : value.dump();
+}
+
+constexpr double kMaxBucketMiB = 65536;  // far past any model's gradients: a bucket of all of them
+
+// What every rank of a data-parallel run must have alike (dist/agreement.h): every setting of the
+// run, the parameters' shapes, where a resumed run continues, the exchange's flags, the data.
+dist::Fingerprint fingerprint(const Run& run, const TrainArgs& args) {
+  dist::Fingerprint f;
+  const nlohmann::json settings = nlohmann::json::parse(to_json(run.config));
+  for (const auto& [key, value] : settings.items())
+    f.emplace_back(key, value.is_string() ? value.get<std::string>() : shortest(value));
+  std::string shapes;
+  for (const auto& [name, p] : run.model->named_parameters()) shapes += str_cat(name, ' ', p.shape(), ' ');
+  f.emplace_back("the model's parameters", shapes);
+  f.emplace_back("the resumed position", str_cat("epoch ", run.resumed.state.epoch, " batch ", run.resumed.state.batch,
+                                                 " step ", run.resumed.state.optimizer_steps));
+  f.emplace_back("--bucket-mb", str_cat(args.bucket_mb));
+  f.emplace_back("--no-overlap", str_cat(args.no_overlap));
+  f.emplace_back("the training examples", str_cat(run.train.size()));
+  f.emplace_back("the test examples", str_cat(run.test.size()));
+  f.emplace_back("the training data's hash", str_cat(run.train.content_hash()));
+  f.emplace_back("the test data's hash", str_cat(run.test.content_hash()));
+  return f;
+}
+
 TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
   if (args.resume.empty()) return args.config;
   if (!args.run_flags_given.empty())
@@ -259,14 +305,14 @@ TrainConfig run_settings(const TrainArgs& args, Checkpoint& resumed) {
 Device checked_device(const TrainArgs& args, const TrainConfig& config, const Checkpoint& resumed) {
   validate(config);
   if (args.log_every < 0) throw UsageError(str_cat("--log-every must be >= 0, got ", args.log_every));
+  // Checked here, in a process of one too: 1e30 MiB once became a negative byte count.
+  if (!(std::isfinite(args.bucket_mb) && args.bucket_mb > 0 && args.bucket_mb <= kMaxBucketMiB))
+    throw UsageError(str_cat("--bucket-mb must be in (0, ", kMaxBucketMiB, "] MiB, got ", args.bucket_mb));
   apply_threads_flag(args.threads);
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
   const Device device = parse_device(
       args.device == "cuda" && dist::world_size() > 1 ? str_cat("cuda:", dist::local_rank()) : args.device);
-  if (!args.save.empty()) check_save_paths(args.save, resumed.state.epoch + 1, config.epochs);
-  if (!args.summary.empty()) check_writable(args.summary, "--summary");
-  if (!args.telemetry.empty()) check_writable(args.telemetry, "--telemetry");
-  if (!args.report.empty()) check_writable(args.report, "--report");
+  check_outputs(args, resumed.state.epoch + 1, config.epochs);
   return device;
 }
 
@@ -300,7 +346,7 @@ Run::Run(const TrainArgs& args)
                      .seed = config.seed + 1,
                      .device = device,
                      .shard = {dist::rank(), dist::world_size()}}),
-      test_loader(test, {.batch_size = example_shape.size() > 1 ? 250 : 1000,
+      test_loader(test, {.batch_size = evaluation_batch(config),
                          .device = device,
                          .shard = {dist::rank(), dist::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),
@@ -326,6 +372,7 @@ Run::Run(const TrainArgs& args)
   }
   if (dist::world_size() > 1) {
     check(std::isfinite(args.bucket_mb) && args.bucket_mb > 0, "--bucket-mb must be > 0, got ", args.bucket_mb);
+    dist::check_ranks_agree(fingerprint(*this, args));  // before any collective that assumes it
     // Dropout's masks: each rank draws its own share's, from a stream of its own (seed + 2, then
     // moved on by rank), so that the ranks' masks are not copies of one another. They are not the
     // single process's masks: a run with dropout is data-parallel in distribution, not in bits.
@@ -536,6 +583,11 @@ int run_train(const TrainArgs& given) {
                      : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()
                                                           : agreed_stop(run, false);
     if (stop) return interrupted(run, args, epoch, &p, stop);
+    // Replicas apply the same all-reduced updates, so they are equal bit for bit: a cheap hash per
+    // epoch proves it, and stops a run whose ranks parted (dist/agreement.h).
+    if (run.parallel)
+      dist::check_replicas_agree(dist::parameters_hash(run.model->parameters()),
+                                 str_cat("by step ", run.optimizer->steps(), " (checked after epoch ", epoch + 1, ")"));
     const auto eval_start = std::chrono::steady_clock::now();
     const bool report_it = !args.report.empty() && epoch + 1 == run.config.epochs;
     if (run.parallel) run.parallel->sync_buffers();  // rank 0's running statistics on every rank

@@ -96,8 +96,18 @@ int open_cache_directory() {
     prefix /= part;
     ::mkdir(prefix.c_str(), 0700);  // existing ones (EEXIST) are checked below, the last one only
   }
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
+  // O_NOFOLLOW: a link at the cache directory's name (one planted to a root-only directory) is not
+  // followed, and said so, once.
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    static std::atomic<bool> warned_link{false};
+    if ((errno == ELOOP || errno == ENOTDIR) && fs::is_symlink(dir) && !warned_link.exchange(true))
+      std::fprintf(stderr,
+                   "minidl: warning: not using %s to cache decompressed files: it is a symbolic link (point "
+                   "MINIDL_CACHE_DIR at the directory itself); decompressing in memory\n",
+                   dir.c_str());
+    return -1;
+  }
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077) == 0) return fd;
   // minidl's own default directory, made 0755 by versions before this check: tightened, once. A
@@ -108,10 +118,10 @@ int open_cache_directory() {
   if (!warned.exchange(true))
     std::fprintf(stderr,
                  "minidl: warning: not using %s to cache decompressed files: it must belong to you (uid %u) with "
-                 "mode 0700, and it belongs to uid %u with mode %03o (chmod 700 it, or point MINIDL_CACHE_DIR "
+                 "mode 0700, and it belongs to uid %u with mode %04o (chmod 700 it, or point MINIDL_CACHE_DIR "
                  "elsewhere); decompressing in memory\n",
                  dir.c_str(), static_cast<unsigned>(::geteuid()), static_cast<unsigned>(st.st_uid),
-                 static_cast<unsigned>(st.st_mode & 0777));
+                 static_cast<unsigned>(st.st_mode & 07777));
   return -1;
 }
 

@@ -69,6 +69,15 @@ std::vector<uint8_t> read_file(const std::string& path, const char* op) {
   return bytes;
 }
 
+std::vector<uint8_t> read_file(const std::string& path, const char* op, size_t max_size, const char* what) {
+  const RegularFile file(path, op);
+  check(file.size <= max_size, op, ": ", path, ": ", file.size, " bytes, more than the ", max_size, " ", what,
+        " may have");
+  std::vector<uint8_t> bytes(file.size);
+  file.read_into(bytes.data(), path, op);
+  return bytes;
+}
+
 Bytes read_bytes(const std::string& path, const char* op) {
   const RegularFile file(path, op);
   std::shared_ptr<uint8_t[]> buffer(new uint8_t[std::max<size_t>(file.size, 1)]);  // not value-initialized

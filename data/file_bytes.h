@@ -36,6 +36,10 @@ class Bytes {
 /// The bytes of regular file `path`. `op` prefixes error messages ("read_idx: data/x: cannot open:
 /// …"); a FIFO, a directory or a device is refused without blocking.
 std::vector<uint8_t> read_file(const std::string& path, const char* op);
+/// The same for a file of at most `max_size` bytes: a larger one is refused, from its size, before
+/// anything is allocated or read ("<op>: <path>: 3 GiB, more than the 16 MiB a … may be" is the
+/// caller's to word: `what` names the kind of file, e.g. "a run summary").
+std::vector<uint8_t> read_file(const std::string& path, const char* op, size_t max_size, const char* what);
 
 /// The same as Bytes, in a buffer that is not zeroed first (MNIST's 47 MB are read straight in).
 Bytes read_bytes(const std::string& path, const char* op);

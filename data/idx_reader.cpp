@@ -116,6 +116,16 @@ IdxArray gunzip_idx(std::span<const uint8_t> compressed, const std::string& path
   return parse_idx(Bytes(std::shared_ptr<const void>(std::move(buffer), data), data, h.bytes + got), path);
 }
 
+std::vector<int64_t> gzip_idx_dims(const std::string& path) {
+  const Bytes file = read_bytes(path, "read_idx");
+  if (!is_gzip(file.span())) return {};
+  GzipReader gz(file.span(), path, "read_idx");
+  std::array<uint8_t, kMagicBytes + 4 * 255> head;
+  size_t head_bytes = gz.read(head.data(), kMagicBytes);
+  if (head_bytes == kMagicBytes) head_bytes += gz.read(head.data() + kMagicBytes, 4 * size_t{head[3]});
+  return parse_header(std::span(head.data(), head_bytes), path).dims;
+}
+
 IdxArray read_idx(const std::string& path) {
   Bytes file = read_bytes(path, "read_idx");
   if (!is_gzip(file.span())) {

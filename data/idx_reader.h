@@ -24,6 +24,11 @@ struct IdxArray {
 /// then read from the user's cache (data/decompression_cache.h), after checking the entry.
 IdxArray read_idx(const std::string& path);
 
+/// The dimensions a gzip-compressed IDX file's header states, inflating only the header; {} for a
+/// file that is not gzip. What lets two files be checked against each other before either is
+/// inflated (a 1 MB .gz claiming 1,369,000 images beside 2000 labels used to inflate 1 GB first).
+std::vector<int64_t> gzip_idx_dims(const std::string& path);
+
 /// Parses IDX bytes already in memory (`path` only names them in errors).
 IdxArray parse_idx(Bytes bytes, const std::string& path);
 

@@ -1,5 +1,6 @@
 #include "data/mnist.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/dispatch.h"
@@ -23,6 +24,9 @@ ImageDataset load_mnist_format(const std::string& dir, Split split, const ImageD
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte", info);
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte", info);
+  // Compressed files: their headers first, so that a count mismatch is known before inflating.
+  if (const auto i = gzip_idx_dims(images_path), l = gzip_idx_dims(labels_path); !i.empty() && !l.empty())
+    check(i[0] == l[0], info.name, ": ", i[0], " images in ", images_path, " but ", l[0], " labels in ", labels_path);
   IdxArray images = read_idx(images_path);
   const IdxArray labels = read_idx(labels_path);
   check(images.dims.size() == 3 && images.dims[1] == 28 && images.dims[2] == 28, info.name, ": ", images_path,
@@ -96,5 +100,18 @@ Tensor normalize_pixels(const Tensor& pixels, const ImageDatasetInfo& info) {
 
 MNIST::MNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
 FashionMNIST::FashionMNIST(const std::string& dir, Split split) : ImageDataset(load_mnist_format(dir, split, info)) {}
+
+uint64_t ImageDataset::content_hash() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto add = [&h](std::span<const uint8_t> bytes) {
+    for (const uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
+  };
+  const std::span<const uint8_t> images = images_.data;
+  const size_t part = std::min<size_t>(images.size(), size_t{64} << 10);
+  add(images.first(part));
+  add(images.last(part));
+  add(std::span(reinterpret_cast<const uint8_t*>(labels_.data()), labels_.size() * sizeof(int32_t)));
+  return h;
+}
 
 }  // namespace minidl::data

@@ -24,6 +24,19 @@ namespace {
 
 using Layer = LayerBuilder::Parsed;  // "conv", "conv(32,3,padding=1)", its arguments
 
+// A description (or a part) as an error line shows it: at most kShownChars characters, so that a
+// 5 MB description is not repeated in full.
+constexpr size_t kShownChars = 120;
+std::string shown(const std::string& text) {
+  if (text.size() <= kShownChars) return text;
+  return text.substr(0, kShownChars) + "… (" + std::to_string(text.size()) + " characters)";
+}
+
+// "16", not "16.0", "1e1" or "0x10": a size is written in decimal digits.
+bool is_whole_number_text(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
 std::vector<Layer> parse(const std::string& spec) {
   std::vector<Layer> layers;
   size_t i = 0;
@@ -35,10 +48,11 @@ std::vector<Layer> parse(const std::string& spec) {
     Layer layer;
     while (i < spec.size() && (std::isalnum(static_cast<unsigned char>(spec[i])) || spec[i] == '_'))
       layer.kind += spec[i++];
-    check(!layer.kind.empty(), "model: expected a layer name at '", spec.substr(start, 20), "' in '", spec, "'");
+    check(!layer.kind.empty(), "model: expected a layer name at '", spec.substr(start, 20), "' in '", shown(spec),
+          "'");
     if (i < spec.size() && spec[i] == '(') {
       const size_t close = spec.find(')', i);
-      check(close != std::string::npos, "model: '", layer.kind, "(' is not closed in '", spec, "'");
+      check(close != std::string::npos, "model: '", shown(layer.kind), "(' is not closed in '", shown(spec), "'");
       std::string args = spec.substr(i + 1, close - i - 1);
       for (size_t a = 0; a <= args.size();) {
         size_t end = args.find(',', a);
@@ -49,7 +63,7 @@ std::vector<Layer> parse(const std::string& spec) {
         a = end + 1;
         if (arg.empty()) {
           check(args.find_first_not_of(" \t") == std::string::npos, "model: empty argument in '",
-                spec.substr(start, close + 1 - start), "'");
+                shown(spec.substr(start, close + 1 - start)), "'");
           break;
         }
         const size_t eq = arg.find('=');
@@ -61,21 +75,26 @@ std::vector<Layer> parse(const std::string& spec) {
         } catch (const std::exception&) {
           used = 0;
         }
-        check(used != 0 && used == value.size() && std::isfinite(v), "model: '", arg, "' in '",
-              spec.substr(start, close + 1 - start), "' is not a number");
+        check(used != 0 && used == value.size() && std::isfinite(v) && value.find_first_of("xX") == std::string::npos,
+              "model: '", shown(arg), "' in '",
+              shown(spec.substr(start, close + 1 - start)), "' is not a number");
         if (eq == std::string::npos) {
           check(layer.named.empty(), "model: positional argument '", arg, "' after a named one in '",
-                spec.substr(start, close + 1 - start), "'");
+                shown(spec.substr(start, close + 1 - start)), "'");
           layer.positional.push_back(v);
+          layer.positional_text.push_back(value);
         } else {
-          check(layer.named.emplace(arg.substr(0, eq), v).second, "model: '", arg.substr(0, eq), "' given twice in '",
-                spec.substr(start, close + 1 - start), "'");
+          layer.named_text[arg.substr(0, eq)] = value;
+          check(layer.named.emplace(arg.substr(0, eq), v).second, "model: '", shown(arg.substr(0, eq)),
+                "' given twice in '",
+                shown(spec.substr(start, close + 1 - start)), "'");
         }
       }
       i = close + 1;
     }
-    layer.text = spec.substr(start, i - start);
+    layer.text = shown(spec.substr(start, i - start));
     layers.push_back(std::move(layer));
+    check(layers.size() <= kMaxLayers, "model: more than ", kMaxLayers, " layers in the description");
   }
   check(!layers.empty(), "model: the description names no layer");
   return layers;
@@ -96,7 +115,7 @@ Shape conv_layer(LayerBuilder& b) {
                         .padding = b.integer("padding", 0, 0),
                         .dilation = b.integer("dilation", 1, 1),
                         .groups = b.integer("groups", 1, 1)};
-  const bool bias = b.integer("bias", 1, 0) != 0;
+  const bool bias = b.integer("bias", 1, 0, 1) != 0;
   check(x[0] % o.groups == 0 && out % o.groups == 0, "model: ", b.text(), ": ", x[0], " input and ", out,
         " output channels must be divisible by groups=", o.groups);
   const int64_t reach = o.dilation * (k - 1) + 1;
@@ -125,8 +144,8 @@ Shape pool_layer(LayerBuilder& b) {
 
 Shape batchnorm_layer(LayerBuilder& b) {
   const Shape& x = b.input();
-  const BatchNormOptions o{.eps = static_cast<float>(b.number("eps", 1e-5)),
-                           .momentum = static_cast<float>(b.number("momentum", 0.1))};
+  const BatchNormOptions o{.eps = static_cast<float>(b.in_range("eps", 1e-5, 0, 1, /*open_lo=*/true)),
+                           .momentum = static_cast<float>(b.in_range("momentum", 0.1, 0, 1, false))};
   check(x.size() == 3 || x.size() == 1, "model: ", b.text(), " needs [C, H, W] or [F] inputs, got ", x);
   const int64_t c = x[0];
   b.state("weight", {c}, true);
@@ -161,7 +180,7 @@ Shape linear_layer(LayerBuilder& b) {
   check(x.size() == 1, "model: ", b.text(), " (layer ", b.index(), ") needs flat [F] inputs, got ", x,
         "; put flatten before it");
   const int64_t out = b.integer("out", {}, 1);
-  const bool bias = b.integer("bias", 1, 0) != 0;
+  const bool bias = b.integer("bias", 1, 0, 1) != 0;
   b.state("weight", {out, x[0]}, true);
   if (bias) b.state("bias", {out}, true);
   if (b.building()) b.add(std::make_shared<Linear>(x[0], out, bias, b.init()));
@@ -203,7 +222,7 @@ const LayerKind& layer_kind(const std::string& name) {
     if (k.name == name) return k;
   std::string known;
   for (const LayerKind& k : layer_table()) known += (known.empty() ? "" : ", ") + k.name;
-  fail("model: unknown layer '", name, "' (known: ", known,
+  fail("model: unknown layer '", shown(name), "' (known: ", known,
        "; one defined in a plugin needs --plugin LIBRARY.so before the command)");
 }
 
@@ -221,6 +240,7 @@ ModelPlan walk(const std::string& spec, const Shape& input, Sequential* model, G
     check(x.numel() >= 1, "model: ", l.text, " (layer ", index, ") leaves nothing of its input");
     check(x.numel() < kMaxExampleActivations, "model: ", l.text, ": an output of shape ", x,
           " per example is too large");
+    plan.activations += x.numel();
   }
   plan.output = x;
   return plan;
@@ -262,11 +282,30 @@ double LayerBuilder::number(const std::string& name, std::optional<double> fallb
   fail("model: ", text_, ": no argument '", name, "' (the layer kind does not list it)");
 }
 
-int64_t LayerBuilder::integer(const std::string& name, std::optional<double> fallback, int64_t min) const {
+int64_t LayerBuilder::integer(const std::string& name, std::optional<double> fallback, int64_t min,
+                              int64_t max) const {
   const double v = number(name, fallback);
-  check(v == std::floor(v) && v >= static_cast<double>(min) && v <= 1e9, "model: ", text_, ": '", name,
-        "' must be a whole number >= ", min, ", got ", v);
+  const std::string* text = written(name);
+  const bool digits = !text || is_whole_number_text(*text);
+  check(v == std::floor(v) && v >= static_cast<double>(min) && v <= static_cast<double>(max) && digits, "model: ",
+        text_, ": '", name, "' must be a whole number >= ", min,
+        max < 1000000000 ? str_cat(" and <= ", max) : std::string(), digits || v != std::floor(v) ? "" : " in decimal digits",
+        ", got ", digits ? str_cat(v) : shown(*text));
   return static_cast<int64_t>(v);
+}
+
+double LayerBuilder::in_range(const std::string& name, double fallback, double lo, double hi, bool open_lo) const {
+  const double v = number(name, fallback);
+  check((open_lo ? v > lo : v >= lo) && v <= hi, "model: ", text_, ": '", name, "' must be in ", open_lo ? "(" : "[",
+        lo, ", ", hi, "], got ", v);
+  return v;
+}
+
+const std::string* LayerBuilder::written(const std::string& name) const {
+  for (size_t k = 0; k < arguments_.size() && k < layer_.positional.size(); ++k)
+    if (arguments_[k] == name) return &layer_.positional_text[k];
+  const auto it = layer_.named_text.find(name);
+  return it == layer_.named_text.end() ? nullptr : &it->second;
 }
 
 void LayerBuilder::state(const std::string& name, const Shape& shape, bool parameter) {

@@ -50,6 +50,9 @@ struct ModelPlan {
   std::vector<std::pair<std::string, Shape>> state;
   Shape output;
   int64_t parameters = 0;
+  /// The elements of every layer's output for one example, summed: what a training step keeps for
+  /// its backward pass per example (×4 bytes), and an upper bound on what a forward pass writes.
+  int64_t activations = 0;
   bool has_dropout = false;
 };
 
@@ -58,6 +61,8 @@ struct ModelPlan {
 /// one example must stay below these.
 constexpr int64_t kMaxModelTensorElements = int64_t{1} << 28;  // 1 GiB of float32
 constexpr int64_t kMaxExampleActivations = int64_t{1} << 28;
+/// At most this many layers: a description of 10^6 `relu`s (5 MB) is refused as it is parsed.
+constexpr size_t kMaxLayers = 4096;
 
 /// One layer of a description as it is planned or built: its text and arguments, the shape of one
 /// example it gets, and what it creates. A layer kind's function reads its arguments, checks its
@@ -72,8 +77,12 @@ class LayerBuilder {
   /// Argument `name` (one of the kind's argument names), given by position or name, else
   /// `fallback`; without a fallback it must be given.
   double number(const std::string& name, std::optional<double> fallback = std::nullopt) const;
-  /// The same, checked to be a whole number in [min, 1e9].
-  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min) const;
+  /// The same, checked to be a whole number in [min, max], written in decimal digits ("16", not
+  /// "1e1" or "0x10").
+  int64_t integer(const std::string& name, std::optional<double> fallback, int64_t min,
+                  int64_t max = 1000000000) const;
+  /// A number in [lo, hi] (`open_lo`: above lo), e.g. batch norm's eps in (0, 1].
+  double in_range(const std::string& name, double fallback, double lo, double hi, bool open_lo) const;
   /// Declares a tensor of the layer's module's state_dict ("weight"; parameter: trained), checking
   /// its size against the limits above. Every tensor the module has must be declared, in the order
   /// of its state_dict, so that checkpoints are checked before a model is built.
@@ -88,14 +97,17 @@ class LayerBuilder {
 
   // What plan_model and build_model set up; not for layer functions.
   struct Parsed {
-    std::string kind, text;
+    std::string kind, text;  // "conv", "conv(32,3,padding=1)" (shortened to 120 characters in errors)
     std::vector<double> positional;
     std::map<std::string, double> named;
+    std::vector<std::string> positional_text;  // the arguments as written, for what only digits may spell
+    std::map<std::string, std::string> named_text;
   };
   LayerBuilder(const Parsed& layer, int64_t index, const std::vector<std::string>& arguments, Shape input,
                ModelPlan& plan, Sequential* model, Generator* init, Generator* noise);
 
  private:
+  const std::string* written(const std::string& name) const;  // the argument as written, or null
   const Parsed& layer_;
   std::string text_;
   int64_t index_;

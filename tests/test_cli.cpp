@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <minidl/minidl.h>
 #include "cli/chart.h"
@@ -274,6 +276,32 @@ TEST_SUITE("cli") {
         {"compare " + tiny.data() + " --optimizers sgd,nesterov --lr 0.1,-1 --out " + tiny / "cmp",
          "minidl compare: error: --lr must be > 0, got -1 (for nesterov)"},
         {t + "--log-every -1", "minidl train: error: --log-every must be >= 0, got -1"},
+        // The second hardening pass's small ones (issue 24).
+        {t + "--seed -1", "minidl: error: --seed: must be >= 0, got -1 (see minidl --help)"},
+        {"compare " + tiny.data() + " --optimizers sgd --seeds 1,-1 --out " + tiny / "cmp",
+         "minidl compare: error: --seeds: '-1' is negative"},
+        {"compare " + tiny.data() + " --optimizers sgd,sgd --out " + tiny / "cmp",
+         "minidl compare: error: --optimizers names sgd twice: both runs would write the same files"},
+        {"compare " + tiny.data() + " --optimizers sgd --seeds 1,1 --out " + tiny / "cmp",
+         "minidl compare: error: --seeds names 1 twice: both runs would write the same files"},
+        {"sweep " + tiny.data() + " --jobs 1000",
+         "minidl sweep: error: --jobs must be at most the " + cpus + " CPUs this process may use, got 1000"},
+        {t + "--bucket-mb 1e30", "minidl train: error: --bucket-mb must be in (0, 65536] MiB, got 1e+30"},
+        {t + "--model 'conv(8,3,bias=2) flatten linear(10)'",
+         "minidl train: error: --model: model: conv(8,3,bias=2): 'bias' must be a whole number >= 0 and <= 1, got 2"},
+        {t + "--model 'batchnorm(eps=-1) flatten linear(10)'",
+         "minidl train: error: --model: model: batchnorm(eps=-1): 'eps' must be in (0, 1], got -1"},
+        {t + "--model 'batchnorm(momentum=5) flatten linear(10)'",
+         "minidl train: error: --model: model: batchnorm(momentum=5): 'momentum' must be in [0, 1], got 5"},
+        {t + "--model 'conv(0x10,3) flatten linear(10)'",
+         "minidl train: error: --model: model: '0x10' in 'conv(0x10,3)' is not a number"},
+        {t + "--model 'conv(1e3,3) flatten linear(10)'",
+         "minidl train: error: --model: model: conv(1e3,3): 'out' must be a whole number >= 1 in decimal digits, got "
+         "1e3"},
+        {t + "--model 'flatten " + std::string(300, 'q') + "'",
+         "minidl train: error: --model: model: unknown layer '" + std::string(120, 'q') +
+             "… (300 characters)' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, "
+             "sigmoid, tanh)"},
         {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
         {t + "--summary /nonexistent/dir/s.json",
          "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
@@ -445,6 +473,86 @@ TEST_SUITE("cli") {
       // machine (the memory limit above is what shows that nothing was allocated).
       CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
     }
+  }
+
+  TEST_CASE("a checkpoint whose model costs more than the memory budget, or has 200,000 layers, is refused at once") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 32 --epochs 1 --batch-size 16 --save " + ck).code == 0);
+    // Forged as the red-team did: the settings name another model, the tensors are that model's
+    // (so every shape check passes), the checksum is valid.
+    const auto forge = [&](const std::string& name, const std::string& spec,
+                           const std::function<void(NamedTensors&)>& edit = nullptr) {
+      data::SafetensorsFile f = data::load_safetensors(ck);
+      f.metadata.erase(data::kChecksumKey);
+      std::string& config = f.metadata.at("config");
+      REQUIRE(config.starts_with("{"));  // an MLP's settings name no model: the default
+      config.insert(1, "\"model\":\"" + spec + "\",");
+      Generator init(0);
+      f.tensors.clear();
+      if (spec.size() < 1000)
+        for (auto& [n, t] : nn::build_model(spec, {1, 28, 28}, init)->state_dict()) f.tensors.emplace_back(n, t);
+      if (edit) edit(f.tensors);
+      data::save_safetensors(tiny / name, f.tensors, f.metadata);
+      return tiny / name;
+    };
+    const std::string conv = forge("conv.safetensors", "conv(5000,1) tanh maxpool(28) flatten linear(10)");
+    std::string relus = "flatten";
+    for (int i = 0; i < 200000; ++i) relus += " relu";
+    const std::string deep = forge("deep.safetensors", relus + " linear(10)");
+#if defined(MINIDL_SANITIZED)
+    const long memory_kib = 0;  // AddressSanitizer reserves terabytes of address space
+#else
+    const long memory_kib = 500 << 10;  // 500 MiB of address space: less than the resident set allowed
+#endif
+    const std::pair<std::string, std::string> cases[] = {
+        {"eval --checkpoint " + conv,
+         "minidl eval: error: checkpoint: " + conv +
+             ": the run's settings in the checkpoint are invalid: model: an evaluation batch of 250 examples needs "
+             "about 7487 MiB: 60010 parameters (1 MiB), 30 MiB of activations per example; the budget is 4096 MiB, "
+             "--memory-budget-mb raises it"},
+        {"report " + conv + " --out " + (tiny / "r.html"), ""},
+        {"predict x.png --checkpoint " + conv, ""},
+        {"explain-step --checkpoint " + conv, ""},
+        {"train " + tiny.data() + " --epochs 2 --resume " + conv, ""},
+        {"eval --checkpoint " + deep, "minidl eval: error: checkpoint: " + deep +
+                                          ": the run's settings in the checkpoint are invalid: model: more than 4096 "
+                                          "layers in the description"},
+    };
+    for (const auto& [args, message] : cases) {
+      CAPTURE(args);
+      const auto start = std::chrono::steady_clock::now();
+      const Run r = run_minidl(args, 30, memory_kib);
+      CAPTURE(r.output);
+      CHECK(r.code == 1);
+      if (!message.empty()) CHECK(r.output == message + "\n");
+      CHECK(r.output.find("budget is 4096 MiB") + r.output.find("4096 layers") != 2 * std::string::npos);
+      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    }
+    // With the budget raised, the same model is evaluated: the budget is the only thing in the way.
+    const Run raised = run_minidl("eval --checkpoint " + conv + " --memory-budget-mb 9000 " + tiny.data(), 60);
+    CAPTURE(raised.output);
+    CHECK(raised.code == 0);
+    // Values no training makes: a negative variance, a weight of 3e38 (they gave "loss -nan", exit 0).
+    const std::string negative = forge("var.safetensors", "batchnorm flatten linear(10)", [](NamedTensors& t) {
+      for (auto& [n, v] : t)
+        if (n == "0.running_var") v.template data<float>()[0] = -1;
+    });
+    const std::string huge = forge("huge.safetensors", "flatten linear(10)",
+                                   [](NamedTensors& t) { t[0].second.template data<float>()[3] = 3e38f; });
+    CHECK(run_minidl("eval --checkpoint " + negative).output ==
+          "minidl eval: error: checkpoint: " + negative +
+              ": '0.running_var' holds 1 negative variance: a variance is >= 0 (a damaged or forged checkpoint)\n");
+    CHECK(run_minidl("eval --checkpoint " + huge).output ==
+          "minidl eval: error: checkpoint: " + huge +
+              ": '1.weight' holds 1 value beyond ±1e+18: the weights are unusable (a damaged or forged checkpoint)\n");
+    // Separators at a description's ends are not kept in the model's recorded name.
+    const Run spaced = run_minidl("train " + tiny.data() + " --epochs 1 --model 'flatten linear(10), , ,'");
+    CHECK(spaced.output.find("model flatten linear(10) (7850 parameters)") != std::string::npos);
+    // Registering a module is O(1) (a set of names, not a scan): 200,000 layers in one Sequential.
+    nn::Sequential many;
+    for (int i = 0; i < 200000; ++i) many.emplace<nn::ReLU>();
+    CHECK(many.children().size() == 200000);
   }
 
   TEST_CASE("a plugin whose static initializer throws is reported naming it, exit 2 (not std::terminate)") {
@@ -668,6 +776,135 @@ TEST_SUITE("cli") {
           std::string::npos);
     CHECK(slurp(ck) == before);
     CHECK(error_of([&] { cli_load(ck); }).empty());
+  }
+
+  TEST_CASE("every output replaces a link another user planted in a sticky directory, never writing through it") {
+    // The output policy (data/atomic_file.h): a shared sticky directory (like /tmp), a root-only file
+    // in it, and at every name an output of each command will take, a link to that file owned by
+    // another user. Each writer replaces the link (or refuses); the victim stays byte-identical.
+    TinyMnist tiny;
+    const fs::path shared = tiny.dir / "shared";
+    fs::create_directories(shared);
+    fs::permissions(shared, fs::perms::all | fs::perms::sticky_bit);
+    const std::string victim = (shared / "victim").string(), secret = "root-only secret\n";
+    std::ofstream(victim) << secret;
+    fs::permissions(victim, fs::perms::owner_read | fs::perms::owner_write);
+    const auto plant = [&](const fs::path& at) {
+      fs::create_directories(at.parent_path());
+      fs::permissions(at.parent_path(), fs::perms::all | fs::perms::sticky_bit);
+      REQUIRE(::symlink(victim.c_str(), at.c_str()) == 0);
+      if (::geteuid() == 0) REQUIRE(::lchown(at.c_str(), 65534, 65534) == 0);
+      return at.string();
+    };
+    const auto replaced = [&](const std::string& path) {  // a regular file now, the victim untouched
+      CAPTURE(path);
+      CHECK(fs::is_regular_file(fs::symlink_status(path)));
+      CHECK(slurp(victim) == secret);
+    };
+    const std::string ck = plant(shared / "ck.safetensors"), report = plant(shared / "run.html"),
+                      summary = plant(shared / "run.json"), metrics = plant(shared / "run.csv"),
+                      telemetry = plant(shared / "run.jsonl");
+    const Run train = run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck + " --report " +
+                                 report + " --summary " + summary + " --metrics " + metrics + " --telemetry " + telemetry);
+    CAPTURE(train.output);
+    REQUIRE(train.code == 0);
+    for (const std::string& path : {ck, report, summary, metrics, telemetry}) replaced(path);
+    // report --out, graph --out (the DOT file and the image dot renders), compare's and sweep's files.
+    const std::string page = plant(shared / "page.html");
+    CHECK(run_minidl("report " + summary + " --out " + page).code == 0);
+    replaced(page);
+    const std::string dot = plant(shared / "g.dot"), svg = plant(shared / "g.svg");
+    CHECK(run_minidl("graph --hidden 8 --out " + dot + " --format svg").code == 0);
+    replaced(dot);
+    if (!std::system("command -v dot > /dev/null")) replaced(svg);
+    const std::string compared = plant(shared / "cmp" / "summary.md"),
+                      compared_csv = plant(shared / "cmp" / "sgd-seed0.csv");
+    const Run compare = run_minidl("compare " + tiny.data() + " --optimizers sgd --epochs 1 --hidden 8 --out " +
+                                   (shared / "cmp").string());
+    CAPTURE(compare.output);
+    CHECK(compare.code == 0);
+    replaced(compared);
+    replaced(compared_csv);
+    const std::string table = plant(shared / "sw" / "sweep.md"), plot = plant(shared / "sw" / "sweep.png");
+    const Run sweep = run_minidl("sweep " + tiny.data() + " --optimizers sgd --seeds 0 --lr 0.1..0.1 --points 1 " +
+                                 "--epochs 1 --hidden 8 --threads 1 --out " + (shared / "sw").string());
+    CAPTURE(sweep.output);
+    CHECK(sweep.code == 0);
+    replaced(table);
+    if (fs::exists(fs::symlink_status(plot)) && !fs::is_symlink(plot)) replaced(plot);
+    CHECK(slurp(victim) == secret);
+  }
+
+  TEST_CASE("outputs onto a device, a FIFO or a directory, or onto another output or an input, are refused first") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck + " --summary " +
+                       (tiny / "s.json"))
+                .code == 0);
+    const std::string before = slurp(ck);
+    // A character device as root may make one (the red team's `dev/null`); a FIFO otherwise.
+    const std::string node = tiny / "node";
+    const bool device = ::geteuid() == 0 && ::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+    if (!device) REQUIRE(::mkfifo(node.c_str(), 0666) == 0);
+    const std::string what = device ? "a character device" : "a FIFO";
+    const std::pair<std::string, std::string> cases[] = {
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --save " + node,
+         "minidl train: error: --save: " + node + ": is " + what + "; an output must be a regular file"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --report " + node,
+         "minidl train: error: --report: " + node + ": is " + what + "; an output must be a regular file"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --metrics /dev/full",
+         "minidl train: error: --metrics: /dev/full: is a character device; an output must be a regular file"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --summary " + tiny.dir.string(),
+         "minidl train: error: --summary: " + tiny.dir.string() + ": is a directory; an output must be a regular file"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck + " --report " + ck,
+         "minidl train: error: --save '" + ck + "' and --report '" + ck +
+             "' are the same file: one would overwrite the other"},
+        {"train " + tiny.data() + " --epochs 2 --resume " + ck + " --summary " + ck,
+         "minidl train: error: --summary '" + ck + "' is the same file as --resume '" + ck +
+             "': writing it would destroy the input"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --metrics " + (tiny / "m") + " --summary " + (tiny / "m"),
+         "minidl train: error: --summary '" + (tiny / "m") + "' and --metrics '" + (tiny / "m") +
+             "' are the same file: one would overwrite the other"},
+        {"report " + (tiny / "s.json") + " --out " + (tiny / "s.json"),
+         "minidl report: error: --out '" + (tiny / "s.json") + "' is the same file as the input '" + (tiny / "s.json") +
+             "': writing it would destroy the input"},
+        {"graph --hidden 8 --out " + node, "minidl graph: error: graph --out: " + node + ": is " + what +
+                                               "; an output must be a regular file"},
+        {"train " + tiny.data() + " --hidden 8 --epochs 1 --save ''",
+         "minidl train: error: --save: an empty path names no file"},
+    };
+    for (const auto& [args, message] : cases) {
+      CAPTURE(args);
+      const Run r = run_minidl(args, 30);
+      CHECK(r.code == 2);
+      CHECK(r.output == message + "\n");
+      CHECK(slurp(ck) == before);
+      struct stat st {};
+      REQUIRE(::lstat(node.c_str(), &st) == 0);
+      CHECK((device ? S_ISCHR(st.st_mode) : S_ISFIFO(st.st_mode)));
+    }
+  }
+
+  TEST_CASE("a rewrite keeps the file's mode and owner, and a streamed output's write error exits 1") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors", metrics = tiny / "m.csv";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck).code == 0);
+    ::chmod(ck.c_str(), 0600);
+    const bool root = ::geteuid() == 0;
+    if (root) REQUIRE(::chown(ck.c_str(), 65534, 65534) == 0);
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --save " + ck).code == 0);
+    struct stat st {};
+    REQUIRE(::stat(ck.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    if (root) CHECK(st.st_uid == 65534);
+    // --metrics past a file-size limit (EFBIG, as a full disk's ENOSPC): exit 1 naming the file.
+    const Run full = run_shell("bash -c \"ulimit -f 1; trap '' XFSZ; OMP_WAIT_POLICY=passive " +
+                               std::string(MINIDL_BIN) + " train " + tiny.data() +
+                               " --hidden 8 --epochs 30 --log-every 1 --metrics " + metrics + " 2>&1\"");
+    CAPTURE(full.output);
+    CHECK(full.code == 1);
+    CHECK(full.output.find("minidl train: error: --metrics: " + metrics + ": write failed: File too large") !=
+          std::string::npos);
   }
 
   TEST_CASE("a truncated or bit-flipped checkpoint is refused, naming the file") {
@@ -1347,6 +1584,42 @@ TEST_SUITE("cli under mpirun") {
       else  // only the watchdog can tell a hung rank from a slow one
         CHECK(log.find("rank 0: no progress for 2 s in ") != std::string::npos);
       if (signal == SIGSTOP) CHECK(log.find("; rank 1 did not answer within 0.5 s (dead or hung") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("ranks started with different settings or data stop together, naming what differs, never a crash") {
+    if (const std::string why = why_no_mpirun(); !why.empty()) SKIP_TEST(why);
+    TinyMnist tiny;
+    // Another copy of the data with every training label changed: a poisoned rank.
+    const std::string poisoned = tiny / "poisoned";
+    fs::create_directories(poisoned);
+    for (const char* name : {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+      fs::copy_file(tiny / name, poisoned + "/" + name);
+    std::vector<uint8_t> labels(300);
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<uint8_t>((i + 1) % 10);
+    write_idx(poisoned + "/train-labels-idx1-ubyte", {300}, labels);
+    // mpirun's MPMD form: "-n 1 A : -n 1 B", the rank-count flag being MINIDL_MPIEXEC's last word.
+    const std::string launcher = MINIDL_MPIEXEC, count_flag = launcher.substr(launcher.rfind(' ') + 1);
+    const std::string train = std::string(MINIDL_BIN) + " train --threads 1 --batch-size 16 ";
+    const std::tuple<std::string, std::string, std::string> cases[] = {
+        {"--epochs 1 --hidden 32", "--epochs 1 --hidden 64", "disagree on hidden: rank 0 has '[32]', rank 1 has '[64]'"},
+        {"--epochs 1 --lr 0.1", "--epochs 1 --lr 5", "disagree on lr: rank 0 has '0.1', rank 1 has '5'"},
+        {"--epochs 1 --seed 1", "--epochs 1 --seed 7", "disagree on seed: rank 0 has '1', rank 1 has '7'"},
+        {"--epochs 1 --optimizer sgd", "--epochs 1 --optimizer adam",
+         "disagree on optimizer: rank 0 has 'sgd', rank 1 has 'adam'"},
+        {"--epochs 1", "--epochs 2", "disagree on epochs: rank 0 has '1', rank 1 has '2'"},
+        {"--epochs 1", "--epochs 1 --data " + poisoned, "disagree on the training data's hash: rank 0 has '"},
+    };
+    for (const auto& [mine, theirs, message] : cases) {
+      CAPTURE(theirs);
+      const std::string data = theirs.find("--data") != std::string::npos ? "" : tiny.data() + " ";
+      const Run r = run_shell(mpi_env() + under_mpirun(1) + train + tiny.data() + " " + mine + " : " + count_flag +
+                              " 1 " + train + data + theirs + " 2>&1");
+      CAPTURE(r.output);
+      CHECK(r.code > 0);
+      CHECK(r.code < 128);  // an exit, not a signal (rank 0 used to die of SIGSEGV)
+      CHECK(r.output.find("minidl train: error: the ranks must run the same training, and they " + message) !=
+            std::string::npos);
     }
   }
 

@@ -263,6 +263,15 @@ TEST_SUITE("data") {
       unsetenv("XDG_CACHE_HOME");
     else
       setenv("XDG_CACHE_HOME", xdg_saved.c_str(), 1);
+    // A link at MINIDL_CACHE_DIR's name (planted, to a directory only its owner may use) is not
+    // followed: nothing is written through it.
+    TempDir target;
+    fs::permissions(target.path, fs::perms::owner_all);
+    const std::string link = dir / "cache-link";
+    plant_link(target.path.string(), link);
+    setenv("MINIDL_CACHE_DIR", link.c_str(), 1);
+    CHECK(data::read_idx(src).data[1] == 2);
+    CHECK(listing(target.path).empty());
     setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
     if (!can_act_as_others()) SKIP_TEST("not root: cannot make files of another user");
     // An entry another user made (here: a well-formed one, forged for other data) is not read.
@@ -310,6 +319,21 @@ TEST_SUITE("data") {
     CHECK(error_of([&] {
             data::read_idx(dir / "liar.gz");
           }).find("bytes of gzip data can hold (deflate expands at most 1032:1)") != std::string::npos);
+    unsetenv("MINIDL_CACHE_DIR");
+  }
+
+  TEST_CASE("images and labels whose .gz headers disagree are refused before either is inflated or cached") {
+    TempDir dir, cache;
+    fs::permissions(cache.path, fs::perms::owner_all);
+    setenv("MINIDL_CACHE_DIR", cache.path.c_str(), 1);
+    // 3000 images of zeros compress to a few KB; the labels say 2000.
+    write_bytes(dir / "train-images-idx3-ubyte.gz", gzip(idx({3000, 28, 28}, std::vector<uint8_t>(3000 * 784))));
+    write_bytes(dir / "train-labels-idx1-ubyte.gz", gzip(idx({2000}, std::vector<uint8_t>(2000))));
+    CHECK(data::gzip_idx_dims(dir / "train-images-idx3-ubyte.gz") == std::vector<int64_t>{3000, 28, 28});
+    CHECK(error_of([&] { data::load_mnist_format(dir.path.string(), data::Split::train, data::MNIST::info); }) ==
+          "mnist: 3000 images in " + (dir / "train-images-idx3-ubyte.gz") + " but 2000 labels in " +
+              (dir / "train-labels-idx1-ubyte.gz"));
+    CHECK(listing(cache.path).empty());  // nothing was inflated whole, so nothing was cached
     unsetenv("MINIDL_CACHE_DIR");
   }
 

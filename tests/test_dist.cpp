@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "minidl/minidl.h"
+#include "dist/agreement.h"
 #include "testing.h"
 
 using namespace minidl;
@@ -186,6 +187,26 @@ TEST_SUITE("dist across ranks") {
     dist::Request request = dist::all_reduce_async(std::span<float>(f), dist::ReduceOp::sum, "test sum");
     request.wait("test sum");
     CHECK(f[0] == static_cast<float>(n * n * (n + 1) / 2));
+  }
+
+  TEST_CASE("ranks that disagree stop together: the first differing field and each rank's value, or the drift") {
+    if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
+    const int r = dist::rank(), n = dist::world_size();
+    dist::check_ranks_agree({{"model", "mlp"}, {"lr", "0.1"}});  // the same everywhere: nothing
+    std::string values;
+    for (int k = 0; k < n; ++k) values += str_cat(k ? ", " : ": ", "rank ", k, " has '", k == n - 1 ? "5" : "0.1", "'");
+    // Every rank gets the same message, naming the first field that differs (not the later one).
+    CHECK(error_of([&] {
+            dist::check_ranks_agree({{"model", "mlp"}, {"lr", r == n - 1 ? "5" : "0.1"}, {"seed", str_cat(r)}});
+          }) == "the ranks must run the same training, and they disagree on lr" + values +
+                    " (start every rank with the same flags and data)");
+    dist::check_replicas_agree(42, "by step 7");
+    CHECK(error_of([&] { dist::check_replicas_agree(r == 1 ? 43 : 42, "by step 7 (checked after epoch 1)"); }) ==
+          "the replicas drifted apart by step 7 (checked after epoch 1): the parameters of rank 1 differ from rank "
+          "0's (a rank trained on other data or settings, or its memory was corrupted)");
+    Tensor w = Tensor::full({3}, 1.f);
+    CHECK(dist::parameters_hash({w}) == dist::parameters_hash({w.clone()}));
+    CHECK(dist::parameters_hash({w}) != dist::parameters_hash({Tensor::full({3}, 1.0000001f)}));
   }
 
   TEST_CASE("100 steps on N ranks equal one process on the same global batches to 1e-5, MLP and CNN") {
