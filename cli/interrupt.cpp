@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 
 namespace minidl::cli {
@@ -23,6 +25,11 @@ extern "C" void request_stop(int sig) {
 }  // namespace
 
 void make_output_nonblocking_on_stop() { output_nonblocking_on_stop = 1; }
+
+void pause_for_tests(const char* moment) {
+  const char* wanted = std::getenv("MINIDL_TEST_PAUSE");
+  if (wanted && std::strcmp(wanted, moment) == 0) std::raise(SIGSTOP);
+}
 
 StopOnSignals::StopOnSignals() {
   stop_signal = 0;

@@ -32,4 +32,10 @@ void make_output_nonblocking_on_stop();
 /// "SIGINT" or "SIGTERM".
 const char* signal_name(int sig);
 
+/// For tests: when the environment's MINIDL_TEST_PAUSE names `moment`, the process stops itself
+/// (SIGSTOP) there, so that a test can signal it at exactly that point (waitpid with WUNTRACED, the
+/// signal, then SIGCONT) instead of guessing when the run gets there. Moments: "before-summary"
+/// (the last epoch trained, evaluated and saved; the summary and report not yet written).
+void pause_for_tests(const char* moment);
+
 }  // namespace minidl::cli

@@ -130,6 +130,13 @@ std::string file_named_by(const RunRecord& record, const std::string& named, std
   const fs::path dir = fs::weakly_canonical(fs::absolute(fs::path(record.source).parent_path(), ec), ec);
   for (const fs::path& candidate : {fs::path(named), fs::path(record.source).parent_path() / fs::path(named).filename()}) {
     if (!fs::exists(candidate, ec)) continue;
+    // Never opened, so never waited on or read endlessly: a FIFO, /dev/zero, a directory.
+    if (const fs::file_status st = fs::status(candidate, ec); !fs::is_regular_file(st))
+      fail("report: ", record.source, " names ", candidate.string(), ", which is not a regular file (",
+           fs::is_directory(st) ? "a directory"
+           : fs::is_fifo(st)    ? "a FIFO"
+                                : "a device or socket",
+           "); give the summary of a run whose files are regular files");
     const fs::path real = fs::weakly_canonical(candidate, ec);
     const auto [d, r] = std::mismatch(dir.begin(), dir.end(), real.begin(), real.end());
     if (!ec && d == dir.end() && r != real.end()) return candidate.string();

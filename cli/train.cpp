@@ -614,6 +614,7 @@ int run_train(const TrainArgs& given) {
       return interrupted(run, args, epoch, nullptr, late);
   }
   if (run.parallel) report_exchange(*run.parallel);
+  pause_for_tests("before-summary");
   log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
   if (!args.report.empty() && dist::rank() == 0) {
     if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there

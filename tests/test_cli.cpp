@@ -301,7 +301,7 @@ TEST_SUITE("cli") {
         {t + "--model 'flatten " + std::string(300, 'q') + "'",
          "minidl train: error: --model: model: unknown layer '" + std::string(120, 'q') +
              "… (300 characters)' (known: conv, maxpool, avgpool, batchnorm, dropout, flatten, linear, relu, "
-             "sigmoid, tanh)"},
+             "sigmoid, tanh; one defined in a plugin needs --plugin LIBRARY.so before the command)"},
         {t + "--clip-grad-norm -1", "minidl train: error: --clip-grad-norm must be > 0 (or 0: off), got -1"},
         {t + "--summary /nonexistent/dir/s.json",
          "minidl train: error: --summary: cannot write to directory '/nonexistent/dir' (No such file or directory)"},
@@ -659,20 +659,20 @@ TEST_SUITE("cli") {
   TEST_CASE(
       "SIGTERM after the last epoch's training (evaluation, save, summary) is reported: the run completes, then exits "
       "143") {
-    // No timing: --summary names a FIFO, so once the last epoch is evaluated and saved the run waits
-    // in opening it for a reader. It is signalled there, then the test reads the summary.
+    // No timing: MINIDL_TEST_PAUSE stops the run (SIGSTOP) once the last epoch is trained, evaluated
+    // and saved, before its summary; it is signalled there and let go on (cli/interrupt.h).
     TinyMnist tiny;
-    const std::string log = tiny / "log", summary = tiny / "summary.fifo";
-    REQUIRE(::mkfifo(summary.c_str(), 0600) == 0);
+    const std::string log = tiny / "log", summary = tiny / "summary.json";
     const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --summary " + summary +
                                        " --save " + (tiny / "ck.safetensors"),
-                                   log);
-    for (int wait = 0; wait < 6000 && slurp(log).find("epoch 2/2  train loss") == std::string::npos; ++wait)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ::kill(pid, SIGTERM);
-    const std::string json = slurp(summary);  // opens the FIFO: the run's summary write goes on
+                                   log, "MINIDL_TEST_PAUSE=before-summary ");
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, WUNTRACED) == pid);
+    REQUIRE(WIFSTOPPED(status));
+    ::kill(pid, SIGTERM);  // pending while it is stopped, handled once it goes on
+    ::kill(pid, SIGCONT);
     const int code = wait_for(pid);
-    const std::string out = slurp(log);
+    const std::string out = slurp(log), json = slurp(summary);
     CAPTURE(out);
     CHECK(code == 128 + SIGTERM);
     CHECK(json.find("\"final_test_accuracy\"") != std::string::npos);
@@ -885,6 +885,37 @@ TEST_SUITE("cli") {
     }
   }
 
+  TEST_CASE("report refuses at once a summary that names /dev/zero or a FIFO as its telemetry") {
+    TinyMnist tiny;
+    const std::string summary = tiny / "s.json";
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 8 --epochs 1 --telemetry " + (tiny / "t.jsonl") +
+                       " --summary " + summary)
+                .code == 0);
+    const std::string json = slurp(summary);
+    const std::string key = "\"telemetry\": \"";
+    const size_t at = json.find(key);
+    REQUIRE(at != std::string::npos);
+    const size_t value = at + key.size(), end = json.find('"', value);
+    const std::string fifo = tiny / "fifo.jsonl";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const auto& [named, what] : {std::pair<std::string, std::string>{"/dev/zero", "a device or socket"},
+                                      {fifo, "a FIFO"}}) {
+      CAPTURE(named);
+      const std::string forged = tiny / "forged.json";
+      std::ofstream(forged) << json.substr(0, value) + named + json.substr(end);
+      const auto start = std::chrono::steady_clock::now();
+      const Run r = run_minidl("report " + forged + " --out " + (tiny / "r.html"), 30);
+      CHECK(r.code == 1);
+      CHECK(r.output == "minidl report: error: report: " + forged + " names " + named +
+                            ", which is not a regular file (" + what +
+                            "); give the summary of a run whose files are regular files\n");
+      // Not opened, so no wait and no endless read: a hang would end at run_minidl's 30 s (exit 124).
+      // An idle machine takes a tenth of a second; 10 s leaves room for a loaded one.
+      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+      CHECK(!fs::exists(tiny / "r.html"));
+    }
+  }
+
   TEST_CASE("a rewrite keeps the file's mode and owner, and a streamed output's write error exits 1") {
     TinyMnist tiny;
     const std::string ck = tiny / "ck.safetensors", metrics = tiny / "m.csv";
@@ -1075,9 +1106,9 @@ TEST_SUITE("cli") {
     CHECK(off.output.find("epoch 1/1  train loss") != std::string::npos);
     CHECK(off.output.find("ETA") == std::string::npos);
     const Run graph = run_minidl("graph --hidden 4 --format none --out " + tiny / "missing/g.dot");
-    CHECK(graph.code == 1);
-    CHECK(graph.output ==
-          "minidl graph: error: graph: cannot write '" + tiny / "missing/g.dot" + "' (No such file or directory)\n");
+    CHECK(graph.code == 2);  // refused before any work, as every output the policy refuses (data/atomic_file.h)
+    CHECK(graph.output == "minidl graph: error: graph --out: cannot write to directory '" + tiny / "missing" +
+                              "' (No such file or directory)\n");
   }
 
   TEST_CASE("the report's smoothed loss averages a full window at every point, the ends included") {
@@ -1605,7 +1636,7 @@ TEST_SUITE("cli under mpirun") {
         {"--epochs 1 --hidden 32", "--epochs 1 --hidden 64", "disagree on hidden: rank 0 has '[32]', rank 1 has '[64]'"},
         {"--epochs 1 --lr 0.1", "--epochs 1 --lr 5", "disagree on lr: rank 0 has '0.1', rank 1 has '5'"},
         {"--epochs 1 --seed 1", "--epochs 1 --seed 7", "disagree on seed: rank 0 has '1', rank 1 has '7'"},
-        {"--epochs 1 --optimizer sgd", "--epochs 1 --optimizer adam",
+        {"--epochs 1 --lr 0.01 --optimizer sgd", "--epochs 1 --lr 0.01 --optimizer adam",
          "disagree on optimizer: rank 0 has 'sgd', rank 1 has 'adam'"},
         {"--epochs 1", "--epochs 2", "disagree on epochs: rank 0 has '1', rank 1 has '2'"},
         {"--epochs 1", "--epochs 1 --data " + poisoned, "disagree on the training data's hash: rank 0 has '"},
