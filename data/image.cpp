@@ -155,7 +155,8 @@ Taps resample_taps(int64_t n_in, int64_t n_out) {
     if (n_out < n_in) {
       const double lo = o * s, hi = (o + 1) * s;
       for (auto i = static_cast<int64_t>(lo); i < n_in && static_cast<double>(i) < hi; ++i) {
-        const double overlap = std::min<double>(static_cast<double>(i + 1), hi) - std::max<double>(static_cast<double>(i), lo);
+        const double overlap =
+            std::min<double>(static_cast<double>(i + 1), hi) - std::max<double>(static_cast<double>(i), lo);
         if (overlap > 0) t.emplace_back(i, overlap / s);
       }
     } else {

@@ -872,8 +872,9 @@ TEST_SUITE("data") {
     // Blank, and below the threshold, stay blank.
     CHECK(max(data::mnist_preprocess(Tensor::zeros({28, 28}))).item() == 0.f);
     CHECK(max(data::mnist_preprocess(Tensor::full({50, 20}, 0.05f))).item() == 0.f);
-    CHECK(error_of([] { data::mnist_preprocess(Tensor::zeros({784})); })
-              .starts_with("mnist_preprocess: expected [height, width] pixels, got "));
+    CHECK(error_of([] {
+            data::mnist_preprocess(Tensor::zeros({784}));
+          }).starts_with("mnist_preprocess: expected [height, width] pixels, got "));
   }
 
   TEST_CASE("mnist_preprocess leaves real MNIST test digits as they are, when data/mnist is present") {
