@@ -109,8 +109,9 @@ void validate(const TrainConfig& config);
 struct PredictArgs : RuntimeFlags {  // device only
   std::string checkpoint;
   std::vector<std::string> images;
-  bool invert = false;  // for dark digits on a light background
-  bool picture = true;  // draw the image the model saw beside the probabilities (--no-picture: don't)
+  bool invert = false;      // for dark digits on a light background
+  bool picture = true;      // draw the image the model saw beside the probabilities (--no-picture: don't)
+  bool raw_resize = false;  // squeeze the whole image to 28×28 instead of fitting and centring the digit
 };
 int run_predict(const PredictArgs& args);
 

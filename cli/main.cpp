@@ -416,6 +416,10 @@ int main(int argc, char** argv) {
   predict->add_flag("--invert", p.invert,
                     "invert the images (for dark digits on a light background; predict warns when one looks so)");
   predict->add_flag("!--no-picture", p.picture, "do not draw the 28×28 image the model saw");
+  predict->add_flag("--raw-resize", p.raw_resize,
+                    "resize the whole image to 28×28 as it is, instead of preparing it as MNIST was (the digit's "
+                    "box fitted into 20×20 keeping its aspect ratio, centred by its centre of mass; Fashion-MNIST "
+                    "checkpoints always resize the whole image)");
   add_runtime_flags(predict, p, kDevice);
   predict->add_option("images", p.images, "image files")->required();
 

@@ -1,10 +1,11 @@
-// minidl predict: classify image files with a trained checkpoint. Each image is read as grayscale,
-// resized to 28×28, scaled to [0, 1] and normalized like the training data. Beside the
-// probabilities it draws the 28×28 image the model was given, so a user sees what it saw, and it
-// warns (it does not silently flip) when an image looks dark-on-light without --invert: the model
-// was trained on light digits on a dark background, and a confident answer for the negative of a
-// digit means nothing. A warning, not detection, because a flip the user did not ask for would make
-// the answer depend on a guess about the background.
+// minidl predict: classify image files with a trained checkpoint. Each image is read as grayscale in
+// [0, 1] and prepared as MNIST's digits were (data::mnist_preprocess: the digit's bounding box fitted
+// into 20×20 keeping its aspect ratio, centred by its centre of mass in 28×28; --raw-resize, and a
+// Fashion-MNIST checkpoint, squeeze the whole image to 28×28 instead), then normalized like the training data. Beside
+// the probabilities it draws the 28×28 image the model was given, so a user sees what it saw, and it warns (it does not
+// silently flip) when an image looks dark-on-light without --invert: the model was trained on light digits on a dark
+// background, and a confident answer for the negative of a digit means nothing. A warning, not detection, because a
+// flip the user did not ask for would make the answer depend on a guess about the background.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,20 +36,26 @@ void warn_if_blank(const Tensor& pixels, const std::string& path, bool invert) {
                invert ? "" : "; a dark digit on a light or transparent background needs --invert");
 }
 
-// The mean of the image's outer two-pixel frame, in [0, 1] as the model sees it (after --invert):
-// MNIST's is 0, a digit photographed or drawn dark on white paper has one near 1.
-float border_mean(const std::vector<float>& v) {
+// The mean of the image's outer frame (two pixels of 28, in proportion for other sizes), in [0, 1]
+// after --invert: MNIST's is 0, a digit photographed or drawn dark on white paper has one near 1.
+// Measured on the image as loaded, before the digit is fitted and centred: light paper is above the
+// threshold, so fitting would make the paper the "digit" and leave a dark frame around it.
+float border_mean(const Tensor& image) {
+  const std::vector<float> v = image.to_vector();
+  const int64_t h = image.size(0), w = image.size(1);
+  const int64_t frame = std::max<int64_t>(1, std::llround(2.0 * static_cast<double>(std::min(h, w)) / 28));
   double sum = 0;
-  int n = 0;
-  for (int r = 0; r < 28; ++r)
-    for (int c = 0; c < 28; ++c)
-      if (r < 2 || r >= 26 || c < 2 || c >= 26) sum += v[static_cast<size_t>(r * 28 + c)], ++n;
-  return static_cast<float>(sum / n);
+  int64_t n = 0;
+  for (int64_t r = 0; r < h; ++r)
+    for (int64_t c = 0; c < w; ++c)
+      if (r < frame || r >= h - frame || c < frame || c >= w - frame) sum += v[static_cast<size_t>(r * w + c)], ++n;
+  return static_cast<float>(sum / static_cast<double>(n));
 }
 
-void warn_if_dark_on_light(const std::vector<float>& v, const std::string& path, bool invert) {
+void warn_if_dark_on_light(const Tensor& image, const std::string& path, bool invert) {
+  const std::vector<float> v = image.to_vector();
   if (std::all_of(v.begin(), v.end(), [&](float p) { return p == v.front(); })) return;  // blank: warned already
-  const float border = border_mean(v);
+  const float border = border_mean(image);
   if (border <= 0.5f) return;
   std::fprintf(
       stderr,
@@ -60,12 +67,15 @@ void warn_if_dark_on_light(const std::vector<float>& v, const std::string& path,
 // The 28×28 image as the model got it, two characters per pixel (a terminal cell is about twice as
 // tall as wide), dark to light through " .:-=+*#%@"; the probabilities as bars beside rows 9–18.
 void print_picture(const std::vector<float>& v, const std::vector<float>& p, const std::vector<std::string>& names,
-                   bool invert) {
+                   const PredictArgs& args, bool fitted) {
   static const char ramp[] = " .:-=+*#%@";
   int width = 0;  // the longest class name (Fashion-MNIST's are words)
   for (const std::string& name : names) width = std::max(width, static_cast<int>(name.size()));
-  std::printf("  what the model saw (28×28, after resizing%s; dark ' ' to light '@'):\n",
-              invert ? " and --invert" : "");
+  std::printf("  what the model saw (28×28, %s%s; dark ' ' to light '@'):\n",
+              fitted            ? "fitted into 20×20 and centred by its centre of mass, as MNIST was"
+              : args.raw_resize ? "the whole image resized (--raw-resize)"
+                                : "the whole image resized, as Fashion-MNIST's were",
+              args.invert ? ", after --invert" : "");
   for (int r = 0; r < 28; ++r) {
     std::string line = "  |";
     for (int c = 0; c < 28; ++c) {
@@ -102,15 +112,20 @@ int run_predict(const PredictArgs& args) {
   const data::ImageDatasetInfo& info = dataset_info(ck.config.dataset);
   const std::vector<std::string> names = class_names(ck.config.dataset);
 
+  // MNIST's digit recipe (data::mnist_preprocess); Fashion-MNIST's images were whole pictures
+  // resized with their longest edge to 28, which --raw-resize's squeeze is closest to.
+  const bool fit = !args.raw_resize && ck.config.dataset == "mnist";
   NoGradGuard no_grad;
   for (const std::string& path : args.images) {
     // Transparency is composited onto the background the image is said to have: dark (MNIST's), or
     // light with --invert, which then turns it dark like the rest.
-    Tensor pixels = data::load_image(path, 28, args.invert ? 1.f : 0.f).reshape({1, kInputs});
-    warn_if_blank(pixels, path, args.invert);
-    if (args.invert) pixels = 1.f - pixels;              // MNIST digits are light on dark
+    Tensor image = data::load_image(path, fit ? 0 : 28, args.invert ? 1.f : 0.f);
+    warn_if_blank(image, path, args.invert);
+    if (args.invert) image = 1.f - image;  // MNIST digits are light on dark
+    warn_if_dark_on_light(image, path, args.invert);
+    if (fit) image = data::mnist_preprocess(image);
+    Tensor pixels = image.reshape({1, kInputs});
     const std::vector<float> seen = pixels.to_vector();  // [0, 1], as drawn below
-    warn_if_dark_on_light(seen, path, args.invert);
     pixels = pixels.to(device);
     const Tensor input = model_input(data::normalize_pixels(pixels, info), example);
     const std::vector<float> p = softmax((*model)(input), 1).to_vector();
@@ -118,7 +133,7 @@ int run_predict(const PredictArgs& args) {
     std::printf("%s: %s  (probability %.4f)\n ", path.c_str(), names[best].c_str(), p[best]);
     for (int c = 0; c < kClasses; ++c) std::printf(" %s:%.4f", names[c].c_str(), p[c]);
     std::printf("\n");
-    if (args.picture) print_picture(seen, p, names, args.invert);
+    if (args.picture) print_picture(seen, p, names, args, fit);
   }
   return 0;
 }

@@ -847,6 +847,123 @@ TEST_SUITE("data") {
     CHECK(std::vector<uint8_t>(a.data.begin(), a.data.end()) == pixels);
   }
 
+  TEST_CASE("mnist_preprocess centres a digit by its mass, keeps its aspect ratio, leaves a blank image blank") {
+    // The centre of mass in pixel indices and the box of the pixels above `above`.
+    struct Seen {
+      double cy = 0, cx = 0;
+      int64_t top = 99, bottom = -1, left = 99, right = -1;
+    };
+    const auto seen = [](const Tensor& image, float above) {
+      Seen s;
+      double mass = 0;
+      const std::vector<float> v = image.to_vector();
+      for (int64_t r = 0; r < 28; ++r)
+        for (int64_t c = 0; c < 28; ++c) {
+          const double x = v[static_cast<size_t>(r * 28 + c)];
+          mass += x, s.cy += x * static_cast<double>(r), s.cx += x * static_cast<double>(c);
+          if (x > above)
+            s.top = std::min(s.top, r), s.bottom = std::max(s.bottom, r), s.left = std::min(s.left, c),
+            s.right = std::max(s.right, c);
+        }
+      s.cy /= mass, s.cx /= mass;
+      return s;
+    };
+    // A small "L" (4 wide, 6 tall) in the top-left corner of a 40×30 image: grown to 20 tall
+    // (scale 20/6, bilinear), 13 wide, and moved so its centre of mass is within ½ pixel of (14, 14).
+    Tensor small = Tensor::zeros({40, 30});
+    for (int r = 2; r < 8; ++r) small.data<float>()[r * 30 + 1] = 1.f;
+    for (int c = 1; c < 5; ++c) small.data<float>()[7 * 30 + c] = 1.f;
+    const Tensor l = data::mnist_preprocess(small);
+    CHECK(l.shape() == Shape{28, 28});
+    const Seen a = seen(l, 0.f);
+    CHECK(std::fabs(a.cy - 14) <= 0.5);
+    CHECK(std::fabs(a.cx - 14) <= 0.5);
+    CHECK(a.bottom - a.top + 1 == 20);
+    CHECK(a.right - a.left + 1 == 13);  // 4 · 20/6 = 13.3, rounded
+    // A wide bar (60×10 of 1 in a 100×100 image, off-centre): shrunk by area averaging to 20×3
+    // (10 · 20/60 = 3.33, rounded): every output pixel is a full average of ones, so still 1.
+    Tensor wide = Tensor::zeros({100, 100});
+    for (int r = 70; r < 80; ++r)
+      for (int c = 5; c < 65; ++c) wide.data<float>()[r * 100 + c] = 1.f;
+    const Tensor w = data::mnist_preprocess(wide);
+    const Seen b = seen(w, 0.f);
+    CHECK(b.right - b.left + 1 == 20);
+    CHECK(b.bottom - b.top + 1 == 3);
+    CHECK(std::fabs(b.cy - 14) <= 0.5);
+    CHECK(std::fabs(b.cx - 14) <= 0.5);
+    CHECK(max(w).item() == doctest::Approx(1.0).epsilon(1e-6));  // area weights sum to 1 (in double)
+    CHECK(sum(w).item() == doctest::Approx(60.0).epsilon(1e-5));
+    // Blank, and below the threshold, stay blank.
+    CHECK(max(data::mnist_preprocess(Tensor::zeros({28, 28}))).item() == 0.f);
+    CHECK(max(data::mnist_preprocess(Tensor::full({50, 20}, 0.05f))).item() == 0.f);
+    CHECK(error_of([] {
+            data::mnist_preprocess(Tensor::zeros({784}));
+          }).starts_with("mnist_preprocess: expected [height, width] pixels, got "));
+  }
+
+  TEST_CASE("mnist_preprocess leaves real MNIST test digits as they are, when data/mnist is present") {
+    const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
+    if (!fs::exists(dir + "/t10k-images-idx3-ubyte"))
+      SKIP_TEST("no MNIST in " + dir + " (scripts/fetch-mnist puts it there)");
+    // MNIST's digits were prepared this way, so for a digit whose box of pixels above the threshold t
+    // has a longer side of 20, the scale is 1 (the taps are the identity, exact in double) and its
+    // centre of mass is already within [13.5, 14.5] (shift 0). What can change: pixels ≤ t outside
+    // that box are cropped, so no pixel changes by more than t; and cropping moves the centre of mass
+    // a little, which for a digit near a half-pixel boundary can tip the shift to one pixel: such a
+    // digit is the input moved by one pixel, again up to t. A few digits have a longer side of 19
+    // in MNIST itself (cut at its border, or its own rounding): those are grown to 20.
+    const data::IdxArray images = data::read_idx(dir + "/t10k-images-idx3-ubyte");
+    const float t = data::MnistLayout{}.threshold;
+    const auto off_by = [](const std::vector<float>& out, const std::vector<float>& in, int dy, int dx) {
+      float worst = 0;  // max |out(r, c) − in(r − dy, c − dx)|, 0 outside `in`
+      for (int r = 0; r < 28; ++r)
+        for (int c = 0; c < 28; ++c) {
+          const int sr = r - dy, sc = c - dx;
+          const float was = sr >= 0 && sr < 28 && sc >= 0 && sc < 28 ? in[static_cast<size_t>(sr * 28 + sc)] : 0.f;
+          worst = std::max(worst, std::fabs(out[static_cast<size_t>(r * 28 + c)] - was));
+        }
+      return worst;
+    };
+    struct Box {
+      int top = 28, bottom = -1, left = 28, right = -1;
+      int longer() const { return std::max(bottom - top + 1, right - left + 1); }
+      bool at_edge() const { return top == 0 || left == 0 || bottom == 27 || right == 27; }
+    };
+    const auto box_above = [](const std::vector<float>& v, float threshold) {
+      Box b;
+      for (int p = 0; p < 784; ++p)
+        if (v[static_cast<size_t>(p)] > threshold)
+          b.top = std::min(b.top, p / 28), b.bottom = std::max(b.bottom, p / 28), b.left = std::min(b.left, p % 28),
+          b.right = std::max(b.right, p % 28);
+      return b;
+    };
+    int64_t unchanged = 0, moved = 0, grown = 0;
+    const int64_t n = 10000;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<float> px(784);
+      for (size_t p = 0; p < 784; ++p) px[p] = images.data[static_cast<size_t>(i) * 784 + p] / 255.f;
+      const std::vector<float> out = data::mnist_preprocess(Tensor::from_vector(px, {28, 28})).to_vector();
+      CAPTURE(i);
+      if (const Box in = box_above(px, t); in.longer() != 20) {
+        // Rescaled to 20 (counted above 0: bilinear blending may bring an edge pixel under t), unless
+        // MNIST had cut the digit at its border: centring then moves part of it out again.
+        CHECK((in.at_edge() || box_above(out, 0.f).longer() == 20));
+        ++grown;
+      } else if (off_by(out, px, 0, 0) <= t) {
+        ++unchanged;
+      } else {
+        bool one_pixel = false;
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dx = -1; dx <= 1; ++dx) one_pixel = one_pixel || off_by(out, px, dy, dx) <= t;
+        CHECK_MESSAGE(one_pixel, "changed by more than ", t, " and is not itself moved by one pixel");
+        ++moved;
+      }
+    }
+    MESSAGE(unchanged, " of ", n, " MNIST test digits unchanged up to the threshold ", t, ", ", moved,
+            " moved by one pixel, ", grown, " grown to 20 pixels");
+    CHECK(unchanged > moved + grown);  // the point: MNIST is (nearly all) a fixed point of its own recipe
+  }
+
   TEST_CASE("real MNIST, when data/mnist is present") {
     const std::string dir = std::string(MINIDL_SOURCE_DIR) + "/data/mnist";
     if (!fs::exists(dir + "/train-images-idx3-ubyte") && !fs::exists(dir + "/train-images-idx3-ubyte.gz"))

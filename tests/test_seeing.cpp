@@ -247,11 +247,11 @@ TEST_SUITE("seeing") {
   }
 
   TEST_CASE("predict draws the digit it saw, and warns about a dark digit on a light background (both polarities)") {
-    TinyMnist tiny;
+    TinyMnist tiny(Digits::mnist_prepared);
     const std::string ck = tiny / "ck.safetensors";
     REQUIRE(run_minidl("train " + tiny.data() + " " + kTinyRun + " --lr 0.05 --save " + ck).code == 0);
     // A "3" of the training set's kind, light on dark as MNIST, and its negative (dark on light).
-    const auto digit = image_of(3, 4242);
+    const auto digit = prepared_image_of(3, 4242);
     std::string light_on_dark = "P5 28 28 255\n", dark_on_light = light_on_dark;
     for (uint8_t p : digit) light_on_dark += static_cast<char>(p), dark_on_light += static_cast<char>(255 - p);
     std::ofstream(tiny / "light.pgm", std::ios::binary) << light_on_dark;
@@ -261,7 +261,8 @@ TEST_SUITE("seeing") {
     INFO(light.output);
     CHECK(light.output.starts_with(tiny / "light.pgm" + ": 3  (probability "));
     CHECK(light.output.find("warning") == std::string::npos);
-    // The picture: 28 rows between bars, 56 characters wide; the lit rows 9 and 10 of a "3" are light.
+    // The picture: 28 rows between bars, 56 characters wide; the lit rows 8 and 20 of a "3" are light
+    // in columns 4–23 (characters 8–47), where preparing it as MNIST's left them (it already was).
     std::vector<std::string> rows;
     std::stringstream lines(light.output);
     for (std::string line; std::getline(lines, line);)
@@ -269,12 +270,17 @@ TEST_SUITE("seeing") {
     REQUIRE(rows.size() == 28);
     const auto lit = [](const std::string& row) {
       return static_cast<size_t>(
-          std::count_if(row.begin(), row.end(), [](char c) { return c == '%' || c == '@' || c == '#'; }));
+          std::count_if(row.begin(), row.end(), [](char c) { return c != ' ' && c != '.' && c != ':'; }));
     };
-    CHECK(lit(rows[9]) == 56);  // the "3"'s lit rows, edge to edge
-    CHECK(lit(rows[10]) == 56);
-    CHECK(rows[0].find_first_not_of(" .:") == std::string::npos);  // the dark border
-    CHECK(light.output.find(" 3  ") != std::string::npos);         // the probabilities beside the picture
+    CHECK(lit(rows[8].substr(8, 40)) == 40);  // the "3"'s lit rows, across its 20-pixel box
+    CHECK(lit(rows[20].substr(8, 40)) == 40);
+    CHECK(rows[8].substr(0, 8).find_first_not_of(" .:") == std::string::npos);  // dark beside the box
+    CHECK(rows[0].find_first_not_of(" .:") == std::string::npos);               // the dark border
+    CHECK(light.output.find("fitted into 20×20 and centred by its centre of mass, as MNIST was") != std::string::npos);
+    // --raw-resize draws the image as it was given, saying so.
+    const Run raw = run_minidl("predict --raw-resize --checkpoint " + ck + " " + (tiny / "light.pgm"));
+    CHECK(raw.output.find("the whole image resized (--raw-resize)") != std::string::npos);
+    CHECK(light.output.find(" 3  ") != std::string::npos);  // the probabilities beside the picture
 
     // Dark on light without --invert: warned, naming the fix; with --invert: right, no warning.
     const Run dark = run_minidl("predict --checkpoint " + ck + " " + (tiny / "dark.pgm"));

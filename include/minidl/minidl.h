@@ -49,7 +49,7 @@
 #include <minidl/data/dataset.h>              // Dataset, TensorDataset, Batch
 #include <minidl/data/decompression_cache.h>  // where decompressed .gz files are cached, and how they are checked
 #include <minidl/data/idx_reader.h>           // read_idx: MNIST's IDX files, raw or .gz
-#include <minidl/data/image.h>                // load_image, save_png
+#include <minidl/data/image.h>                // load_image, mnist_preprocess, save_png
 #include <minidl/data/mnist.h>                // MNIST, FashionMNIST
 #include <minidl/data/safetensors.h>          // save_safetensors, load_safetensors
 #include <minidl/data/shard.h>                // Shard: a rank's part of every batch (data parallelism)
