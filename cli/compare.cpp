@@ -222,10 +222,15 @@ int run_compare(const CompareArgs& args) {
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_metrics.py";
   const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   const std::string command = python + " " + script + " " + args.out;
-  if (std::filesystem::exists(script) && std::system((command + " > /dev/null 2>&1").c_str()) == 0)
+  // The plots are drawn in a private directory, then published under the output policy.
+  const data::PrivateDirectory drawing("compare --out");
+  if (std::filesystem::exists(script) &&
+      std::system((command + " --to " + drawing / "" + " > /dev/null 2>&1").c_str()) == 0) {
+    for (const char* png : {"loss.png", "accuracy.png", "telemetry.png"})
+      if (std::filesystem::exists(drawing / png)) data::publish_copy(drawing / png, args.out + "/" + png, "compare --out");
     std::printf("\nwrote %s/*.csv, summary.md, loss.png, accuracy.png%s\n", args.out.c_str(),
                 args.telemetry.empty() ? "" : ", telemetry.png");
-  else
+  } else
     std::printf("\nwrote %s/*.csv and summary.md; for plots (python3-matplotlib): %s\n", args.out.c_str(),
                 command.c_str());
   if (!args.report.empty()) {

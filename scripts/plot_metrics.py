@@ -29,7 +29,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("dir")
 ap.add_argument("--smooth", type=int, default=10)
+ap.add_argument("--to", help="where to write the PNGs (default: DIR); minidl compare draws into a private "
+                "directory and publishes them under its output policy")
 args = ap.parse_args()
+out_dir = args.to or args.dir
 
 
 def optimizer_of(path):
@@ -93,7 +96,7 @@ ax.set_yscale("log")
 ax.legend()
 ax.set_title("training loss per step")
 fig.tight_layout()
-fig.savefig(os.path.join(args.dir, "loss.png"), dpi=110)
+fig.savefig(os.path.join(out_dir, "loss.png"), dpi=110)
 
 fig, ax = plt.subplots(figsize=(7, 4))
 if max(len(c) for curves in epochs.values() for c in curves) > 1:
@@ -113,7 +116,7 @@ else:  # one epoch, one evaluation: a curve of one point says nothing, a bar wit
     ax.set_title("test accuracy after the one epoch (mean over seeds)")
 ax.set_ylabel("test accuracy (%)")
 fig.tight_layout()
-fig.savefig(os.path.join(args.dir, "accuracy.png"), dpi=110)
+fig.savefig(os.path.join(out_dir, "accuracy.png"), dpi=110)
 
 telemetry = [p for p in sorted(glob.glob(os.path.join(args.dir, "*.jsonl"))) if is_telemetry(p)]
 if telemetry:
@@ -139,5 +142,5 @@ if telemetry:
     axes[2].set_xlabel("step")
     axes[0].legend()
     fig.tight_layout()
-    fig.savefig(os.path.join(args.dir, "telemetry.png"), dpi=110)
-print(f"plot_metrics: wrote {args.dir}/loss.png, accuracy.png" + (", telemetry.png" if telemetry else ""))
+    fig.savefig(os.path.join(out_dir, "telemetry.png"), dpi=110)
+print(f"plot_metrics: wrote {out_dir}/loss.png, accuracy.png" + (", telemetry.png" if telemetry else ""))
