@@ -85,10 +85,10 @@ inline std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Returns once a run logging to `log` has finished its first epoch (up to a minute: a loaded machine
+// Returns once a run logging to `log` has finished its first epoch (up to five minutes: a loaded machine
 // or the sanitizers make start-up slow).
 inline void wait_for_training(const std::string& log) {
-  for (int wait = 0; wait < 6000 && slurp(log).find("epoch 1/") == std::string::npos; ++wait)
+  for (int wait = 0; wait < 30000 && slurp(log).find("epoch 1/") == std::string::npos; ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 

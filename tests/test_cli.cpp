@@ -1486,9 +1486,9 @@ pid_t rank_pid(pid_t launcher, int rank) {
   return 0;
 }
 
-// Returns once `log` contains `text` (up to a minute).
+// Returns once `log` contains `text` (up to five minutes: mpirun's ranks crawl on an oversubscribed machine).
 void wait_for_text(const std::string& log, const std::string& text) {
-  for (int wait = 0; wait < 6000 && slurp(log).find(text) == std::string::npos; ++wait)
+  for (int wait = 0; wait < 30000 && slurp(log).find(text) == std::string::npos; ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
@@ -1557,7 +1557,8 @@ TEST_SUITE("cli under mpirun") {
     const pid_t mpirun =
         spawn_ranks(2, common + "--epochs 100000 --save " + (tiny / "part-{epoch}.safetensors"), tiny / "part.log");
     // Under way once its third checkpoint exists (rank 0 writes it; mpirun's output to a file may lag).
-    for (int wait = 0; wait < 6000 && !fs::exists(tiny / "part-3.safetensors"); ++wait)
+    // Idle that takes 3 s; up to five minutes, since two spin-waiting ranks crawl on a loaded machine.
+    for (int wait = 0; wait < 30000 && !fs::exists(tiny / "part-3.safetensors"); ++wait)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ::kill(mpirun, SIGTERM);
     const int code = wait_for(mpirun);
