@@ -525,15 +525,19 @@ TEST_SUITE("cli") {
     for (const auto& [args, message] : cases) {
       CAPTURE(args);
       const auto start = std::chrono::steady_clock::now();
-      const Run r = run_minidl(args, 30, memory_kib);
+      const Run r = run_minidl(args, 120, memory_kib);
       CAPTURE(r.output);
       CHECK(r.code == 1);
       if (!message.empty()) CHECK(r.output == message + "\n");
       CHECK(r.output.find("budget is 4096 MiB") + r.output.find("4096 layers") != 2 * std::string::npos);
-      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+      // "At once" is proven by the address-space limit above (the refused model's first batch
+      // would not fit in it); the clock only catches a refusal that came after minutes of work.
+      // Idle it takes ~0.1 s; the bound is generous for a machine loaded many times over.
+      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));
     }
     // With the budget raised, the same model is evaluated: the budget is the only thing in the way.
-    const Run raised = run_minidl("eval --checkpoint " + conv + " --memory-budget-mb 9000 " + tiny.data(), 60);
+    // (13 s of CPU when idle, minutes on a loaded machine: the limit only stops a hang.)
+    const Run raised = run_minidl("eval --checkpoint " + conv + " --memory-budget-mb 9000 " + tiny.data(), 600);
     CAPTURE(raised.output);
     CHECK(raised.code == 0);
     // Values no training makes: a negative variance, a weight of 3e38 (they gave "loss -nan", exit 0).
