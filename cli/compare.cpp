@@ -234,9 +234,9 @@ int run_compare(const CompareArgs& args) {
     std::printf("\nwrote %s/*.csv and summary.md; for plots (python3-matplotlib): %s\n", args.out.c_str(),
                 command.c_str());
   if (!args.report.empty()) {
-    std::vector<RunRecord> runs;
-    for (const std::string& summary : summaries) runs.push_back(read_run_record(summary));
-    print_written(write_comparison_report(args.report, runs, "minidl compare"));
+    std::vector<report::RunSummary> runs;
+    for (const std::string& summary : summaries) runs.push_back(read_run_summary(summary));
+    print_written(report::write_comparison(runs, args.report, "minidl compare", classifier_describer()));
   }
   return 0;
 }

@@ -244,12 +244,7 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids
 
 }  // namespace
 
-std::string OptimizerChoice::file_stem() const {
-  std::string s = label;
-  for (char& c : s)
-    if (c == ':' || c == '=' || c == ',' || c == '/') c = '-';
-  return s;
-}
+std::string OptimizerChoice::file_stem() const { return report::file_stem(label); }
 
 OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfig& base) {
   const auto parts = split(text, ':');
@@ -450,7 +445,7 @@ int run_sweep(const SweepArgs& args) {
   else
     std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s %s %s %s/sweep.png\n",
                 csv_path.c_str(), args.out.c_str(), python.c_str(), script.c_str(), csv_path.c_str(), args.out.c_str());
-  if (!args.report.empty()) print_written(write_sweep_report(args.report, args.out));
+  if (!args.report.empty()) print_written(report::write_sweep(args.out, args.report, classifier_describer()));
   return 0;
 }
 

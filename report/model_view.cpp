@@ -1,4 +1,4 @@
-#include "cli/model_view.h"
+#include "report/model_view.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,8 +8,9 @@
 #include "core/grad_mode.h"
 #include "nn/conv2d.h"
 #include "nn/linear.h"
+#include "report/format.h"
 
-namespace minidl::cli {
+namespace minidl::report {
 
 namespace {
 
@@ -23,12 +24,6 @@ std::vector<float> test_pixels(const data::ImageDataset& test, int64_t index) {
   const data::ImageDatasetInfo& info = test.info();
   for (float& v : px) v = std::clamp(v * info.std + info.mean, 0.f, 1.f);
   return px;
-}
-
-std::string fixed(double v, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, v);
-  return text;
 }
 
 float max_abs(const float* v, int64_t n) {
@@ -177,4 +172,4 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
   return view;
 }
 
-}  // namespace minidl::cli
+}  // namespace minidl::report
