@@ -45,8 +45,15 @@ struct Describer {
   std::function<Facts(const RunSummary&)> settings{};
   /// The optimizer with the options it ran with, one line of text ("nesterov lr 0.01 momentum 0.9").
   std::function<std::string(const RunSummary&)> optimizer{};
-  /// Sections a kind of run adds to its page after the curves (a language model's samples).
+  /// The page's heading and its "Result" row (HTML). Default: the last epoch's test accuracy.
+  std::function<std::string(const RunSummary&)> headline{};
+  std::function<std::string(const RunSummary&)> result{};
+  /// Sections a kind of run adds to its page after the curves (a language model's samples at each
+  /// evaluation, its attention maps), reading its own fields from RunSummary::json.
   std::function<void(const RunSummary&, Page&)> sections{};
+  /// Whether the page has a classifier's sections: its test set through the model's eyes and what
+  /// its first layer learned (from RunReportOptions::model, or a notice saying why they are missing).
+  bool classifier = true;
 };
 
 struct RunReportOptions {

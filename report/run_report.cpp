@@ -26,6 +26,11 @@ std::string result_html(const RunSummary& r, const ModelView* model) {
   return result;
 }
 
+// "98.04% test accuracy", after the last epoch (the summary's final accuracy without epochs).
+std::string accuracy_headline(const RunSummary& r) {
+  return percent(r.epochs.empty() ? r.final_accuracy : r.epochs.back().test_accuracy) + " test accuracy";
+}
+
 std::string data_html(const RunSummary& r, const nlohmann::json& c, const ModelView* model) {
   const EpochRecord* last = r.epochs.empty() ? nullptr : &r.epochs.back();
   std::string data = code(c.value("dataset", std::string("?"))) + ", batches of " +
@@ -55,7 +60,7 @@ std::string training_text(const RunSummary& r) {
 
 Facts run_facts(const RunSummary& r, const ModelView* model, const Describer& describer) {
   const nlohmann::json c = settings_json(r);
-  Facts rows{{"Result", result_html(r, model)}};
+  Facts rows{{"Result", describer.result ? describer.result(r) : result_html(r, model)}};
   if (!r.command.empty()) rows.emplace_back("Command", code(r.command));
   for (auto& row : settings_facts(describer, r)) rows.push_back(std::move(row));
   rows.emplace_back("Data", data_html(r, c, model));
@@ -201,16 +206,15 @@ void add_telemetry(Page& page, const RunSummary& run) {
 Written write(const RunSummary& run, const std::string& path, const RunReportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   data::check_output_target(path, "report");
-  const EpochRecord* last = run.epochs.empty() ? nullptr : &run.epochs.back();
-  const double accuracy = last ? last->test_accuracy : run.final_accuracy;
-  const std::string name = model_name(options.describer, run);
-  Page page("minidl: " + percent(accuracy) + " — " + name, "minidl train: " + percent(accuracy) + " test accuracy",
+  const Describer& d = options.describer;
+  const std::string name = model_name(d, run), heading = d.headline ? d.headline(run) : accuracy_headline(run);
+  Page page("minidl: " + heading + " — " + name, "minidl train: " + heading,
             run.description.empty() ? name : run.description);
   page.section("The run", "run");
   page.facts(run_facts(run, options.model, options.describer));
   add_curves(page, run);
-  if (options.describer.sections) options.describer.sections(run, page);
-  add_model_view(page, options.model);
+  if (d.sections) d.sections(run, page);
+  if (d.classifier) add_model_view(page, options.model);
   add_telemetry(page, run);
   const auto elapsed = [&] {
     return options.seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

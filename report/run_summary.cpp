@@ -90,6 +90,7 @@ RunSummary summary_from_text(std::string_view text, const std::string& path) {
   r.source = path;
   try {
     read_fields(parse_report_json(text, path, "a run summary"), r);
+    r.json = std::string(text);
   } catch (const nlohmann::json::exception& e) {
     fail("report: ", path, ": not a run summary (", e.what(), ")");
   } catch (const std::bad_alloc&) {

@@ -35,6 +35,9 @@ struct RunSummary {
   double final_accuracy = NAN;
   std::string telemetry{}, checkpoint{};  // files the run wrote, "" for none
   int64_t resumed_after_epoch = 0;        // 0: a run from scratch
+  /// The whole summary as it was read (JSON text; "" for one made in memory): the fields a kind of
+  /// run adds (a language model's losses per evaluation, its samples), for the sections it adds.
+  std::string json{};
 
   /// The run's training seconds (all epochs).
   double train_seconds() const;

@@ -69,6 +69,23 @@ TEST_CASE("report::write makes a run's page from a summary in memory, with the s
   CHECK(html.find("<section id=\"samples\"><h2>Samples</h2>") != std::string::npos);
   CHECK(html.find("sample text") != std::string::npos);
   CHECK(html.find("//") == std::string::npos);  // self-contained: no URL of any kind
+  // A classifier's sections, with a notice that the model's view was not given.
+  CHECK(html.find("<section id=\"test-set\">") != std::string::npos);
+}
+
+TEST_CASE("a kind of run that is no classifier gives its own headline and result, and no test-set sections") {
+  Scratch scratch;
+  const std::string path = (scratch.dir / "lm.html").string();
+  report::Describer describer;
+  describer.classifier = false;
+  describer.headline = [](const report::RunSummary&) { return std::string("validation loss 2.0142"); };
+  describer.result = [](const report::RunSummary&) { return std::string("<b>2.0142</b> nats per byte"); };
+  report::write(small_run(), path, {.describer = describer});
+  const std::string html = slurp(path);
+  CHECK(html.find("<h1>minidl train: validation loss 2.0142</h1>") != std::string::npos);
+  CHECK(html.find("<b>2.0142</b> nats per byte") != std::string::npos);
+  CHECK(html.find("<section id=\"test-set\">") == std::string::npos);
+  CHECK(html.find("<section id=\"learned\">") == std::string::npos);
 }
 
 TEST_CASE("report::write reads a summary back from its file, and refuses what is not one") {
@@ -80,6 +97,7 @@ TEST_CASE("report::write reads a summary back from its file, and refuses what is
   const report::RunSummary run = report::read_summary(summary.string());
   CHECK(run.source == summary.string());
   CHECK(run.step_loss.size() == 2);
+  CHECK(run.json.find("\"steps\"") != std::string::npos);  // the whole summary, for a kind's own fields
   const report::Written w = report::write(run, (scratch.dir / "run.html").string());
   CHECK(slurp(w.path).find("75.00%") != std::string::npos);
 
