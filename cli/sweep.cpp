@@ -410,10 +410,10 @@ pid_t start_run(const SweepArgs& args, const Plan& plan, const Run& run) {
 
 // The runs in progress and what finished: sweep.csv gains a line as each run ends.
 struct Progress {
-  std::vector<Result> results;
+  std::vector<Result> results{};
   data::OutputFile* csv = nullptr;
   size_t finished = 0, total = 0;
-  std::string failure;  // the first run that failed (not diverged), with its log
+  std::string failure{};  // the first run that failed (not diverged), with its log
 };
 
 // A run ended with `status`: recorded when it finished or diverged, else (stopped, failed) left to
