@@ -33,14 +33,16 @@ EpochRecord epoch_from_json(const nlohmann::json& e) {
 
 // The fields of a summary object into `r` (nlohmann's exceptions for a field of the wrong type).
 void read_fields(const nlohmann::json& j, RunSummary& r) {
-  check(j.is_object() && j.contains("config") && j.contains("epochs"),
-        "not a run summary (minidl train --summary writes one: it has 'config' and 'epochs')");
+  // A run by epochs has "epochs"; a run by steps (a language model's) may have "steps" alone.
+  check(j.is_object() && j.contains("config") && (j.contains("epochs") || j.contains("steps")),
+        "not a run summary (minidl train --summary writes one: it has 'config', and 'epochs' or 'steps')");
   check(j.at("config").is_object(), "its 'config' is not an object");
   r.config = j.at("config").dump();
   r.device = j.value("device", "cpu");
   r.blas_core = j.value("blas_core", "");
   r.threads = j.value("threads", 0);
-  for (const auto& e : j.at("epochs")) r.epochs.push_back(epoch_from_json(e));
+  if (j.contains("epochs"))
+    for (const auto& e : j.at("epochs")) r.epochs.push_back(epoch_from_json(e));
   r.final_accuracy = j.value("final_test_accuracy", NAN);
   r.command = j.value("command", "");
   r.started = j.value("started", "");

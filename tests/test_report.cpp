@@ -101,6 +101,13 @@ TEST_CASE("report::write reads a summary back from its file, and refuses what is
   const report::Written w = report::write(run, (scratch.dir / "run.html").string());
   CHECK(slurp(w.path).find("75.00%") != std::string::npos);
 
+  // A run by steps alone (no epochs): its curves per step.
+  std::ofstream(scratch.dir / "steps.json") << R"({"config": {}, "steps": {"loss": [3.0, 2.5], "lr": [0.001, 0.001]}})";
+  const report::RunSummary by_steps = report::read_summary((scratch.dir / "steps.json").string());
+  CHECK(by_steps.epochs.empty());
+  CHECK(slurp(report::write(by_steps, (scratch.dir / "steps.html").string()).path).find("\"loss-steps\"") !=
+        std::string::npos);
+
   std::ofstream(scratch.dir / "not.json") << R"({"epochs": []})";
   CHECK(error_of([&] { report::read_summary((scratch.dir / "not.json").string()); }).find("not a run summary") !=
         std::string::npos);
