@@ -101,9 +101,8 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-}  // namespace
-
-int run_compare(const CompareArgs& args) {
+// Every flag and every run's optimizer checked, before anything is written or run.
+std::vector<OptimizerChoice> check_compare_args(const CompareArgs& args) {
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,momentum,nesterov");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
   if (!(args.target > 0 && args.target <= 1))
@@ -111,7 +110,7 @@ int run_compare(const CompareArgs& args) {
   if (!args.lrs.empty() && args.lrs.size() != 1 && args.lrs.size() != args.optimizers.size())
     throw UsageError(
         str_cat("--lr takes one value or one per optimizer (", args.optimizers.size(), "), got ", args.lrs.size()));
-  std::vector<OptimizerChoice> choices;  // all checked before anything is written or run
+  std::vector<OptimizerChoice> choices;
   for (const std::string& text : args.optimizers) choices.push_back(parse_optimizer_choice(text, args.base));
   check_runs(args, choices);
   for (size_t i = 0; i < choices.size(); ++i)
@@ -123,47 +122,72 @@ int run_compare(const CompareArgs& args) {
         args.seeds.begin() + static_cast<std::ptrdiff_t>(i))
       throw UsageError(str_cat("--seeds names ", args.seeds[i], " twice: both runs would write the same files"));
   if (!args.report.empty()) check_report_path(args.report);
-  std::error_code ec;
-  std::filesystem::create_directories(args.out, ec);
-  if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
+  return choices;
+}
 
-  struct Row {
-    std::string optimizer;
-    float lr;
-    std::vector<RunResult> runs;
-  };
-  std::vector<Row> rows;
-  std::vector<std::string> summaries;  // every run's, for the report
-  for (size_t k = 0; k < choices.size(); ++k) {
-    const OptimizerChoice& choice = choices[k];
-    const std::string& name = choice.name;
-    const float lr = run_lr(args, name, k);
-    Row row{choice.label, lr, {}};
-    for (const uint64_t seed : args.seeds) {
-      TrainArgs t;
-      t.config = args.base;
-      t.config.optimizer = name;
-      t.config.optimizer_options = choice.options;
-      t.config.lr = lr;
-      t.config.seed = seed;
-      static_cast<RuntimeFlags&>(t) = args;  // --data, --threads, --device
-      t.log_every = args.log_every;
-      const std::string stem = args.out + "/" + choice.file_stem() + "-seed" + std::to_string(seed);
-      t.metrics = stem + ".csv";
-      t.summary = stem + ".json";
-      if (!args.telemetry.empty()) t.telemetry = stem + ".telemetry.jsonl";
-      t.quiet = true;
-      std::printf("compare: %s lr %s, seed %llu …\n", choice.label.c_str(), optim::format_option(lr).c_str(),
-                  static_cast<unsigned long long>(seed));
-      std::fflush(stdout);
-      if (const int code = run_train(t); code != 0) return code;
-      row.runs.push_back(read_summary(t.summary));
-      summaries.push_back(t.summary);
-    }
-    rows.push_back(std::move(row));
+// One optimizer's runs, a result per seed.
+struct Row {
+  std::string optimizer;
+  float lr;
+  std::vector<RunResult> runs;
+};
+
+// One run: an ordinary `train` whose CSV, summary (and telemetry) land in --out.
+TrainArgs train_args(const CompareArgs& args, const OptimizerChoice& choice, float lr, uint64_t seed) {
+  TrainArgs t;
+  t.config = args.base;
+  t.config.optimizer = choice.name;
+  t.config.optimizer_options = choice.options;
+  t.config.lr = lr;
+  t.config.seed = seed;
+  static_cast<RuntimeFlags&>(t) = args;  // --data, --threads, --device
+  t.log_every = args.log_every;
+  const std::string stem = args.out + "/" + choice.file_stem() + "-seed" + std::to_string(seed);
+  t.metrics = stem + ".csv";
+  t.summary = stem + ".json";
+  if (!args.telemetry.empty()) t.telemetry = stem + ".telemetry.jsonl";
+  t.quiet = true;
+  return t;
+}
+
+// The table's row of one optimizer (final accuracy, first epoch's loss, steps to --target, time),
+// and its line of sparks (the mean test accuracy per epoch, on the scale lo..hi).
+void add_row(const Row& r, const CompareArgs& args, double lo, double hi, std::ostream& table, std::ostream& sparks) {
+  const bool one_seed = args.seeds.size() == 1;
+  std::vector<double> final_acc, first_loss, seconds, steps_to_target;
+  std::vector<double> mean_curve(r.runs.front().test_accuracy.size(), 0.0);
+  for (const RunResult& run : r.runs) {
+    final_acc.push_back(100 * run.test_accuracy.back());
+    first_loss.push_back(run.train_loss.front());
+    seconds.push_back(run.seconds);
+    for (size_t e = 0; e < run.test_accuracy.size(); ++e)
+      mean_curve[e] += run.test_accuracy[e] / static_cast<double>(r.runs.size());
+    const auto reached = std::find_if(run.test_accuracy.begin(), run.test_accuracy.end(),
+                                      [&](double a) { return a >= args.target; });
+    if (reached != run.test_accuracy.end())
+      steps_to_target.push_back(static_cast<double>(run.steps[static_cast<size_t>(reached - run.test_accuracy.begin())]));
   }
+  const size_t reached = steps_to_target.size();
+  const Stats acc = stats(final_acc), loss = stats(first_loss), time = stats(seconds), steps = stats(steps_to_target);
+  table << "| " << r.optimizer << " | " << optim::format_option(r.lr) << " | " << fixed(acc.mean, 2)
+        << (one_seed ? "" : " ± " + fixed(acc.std, 2)) << "% | " << fixed(loss.mean, 4) << " | "
+        << (reached ? fixed(steps.mean, 0) + (reached < r.runs.size()
+                                                  ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
+                                                  : std::string())
+                    : std::string("not reached"))
+        << " | " << fixed(time.mean, 1) << " s |\n";
+  char label[32];
+  std::snprintf(label, sizeof label, "%-10s", r.optimizer.c_str());
+  if (mean_curve.size() > 1)
+    sparks << "  " << label << " " << sparkline(mean_curve, lo, hi) << "  " << fixed(100 * mean_curve.front(), 2)
+           << "% → " << fixed(100 * mean_curve.back(), 2) << "%\n";
+  else  // one epoch, one evaluation: a one-bar sparkline would say nothing
+    sparks << "  " << label << " " << fixed(100 * mean_curve.front(), 2) << "%\n";
+}
 
-  // ---- the table: markdown, so that it pastes into docs as it is
+// The table, as markdown so that it pastes into docs as it is, printed with the sparks and
+// written to summary.md.
+void write_table(const CompareArgs& args, const std::vector<Row>& rows) {
   std::ostringstream table;
   const bool one_seed = args.seeds.size() == 1;  // then no spread to show: "± 0.00" would claim one
   table << "| optimizer | lr | final test accuracy ("
@@ -176,40 +200,7 @@ int run_compare(const CompareArgs& args) {
     for (const RunResult& run : r.runs)
       for (double a : run.test_accuracy) lo = std::min(lo, a), hi = std::max(hi, a);
   std::ostringstream sparks;
-  for (const Row& r : rows) {
-    std::vector<double> final_acc, first_loss, seconds, steps_to_97;
-    int reached = 0;
-    std::vector<double> mean_curve(r.runs.front().test_accuracy.size(), 0.0);
-    for (const RunResult& run : r.runs) {
-      final_acc.push_back(100 * run.test_accuracy.back());
-      first_loss.push_back(run.train_loss.front());
-      seconds.push_back(run.seconds);
-      for (size_t e = 0; e < run.test_accuracy.size(); ++e)
-        mean_curve[e] += run.test_accuracy[e] / static_cast<double>(r.runs.size());
-      for (size_t e = 0; e < run.test_accuracy.size(); ++e) {
-        if (run.test_accuracy[e] >= args.target) {
-          steps_to_97.push_back(static_cast<double>(run.steps[e]));
-          ++reached;
-          break;
-        }
-      }
-    }
-    const Stats acc = stats(final_acc), loss = stats(first_loss), time = stats(seconds), steps = stats(steps_to_97);
-    table << "| " << r.optimizer << " | " << optim::format_option(r.lr) << " | " << fixed(acc.mean, 2)
-          << (one_seed ? "" : " ± " + fixed(acc.std, 2)) << "% | " << fixed(loss.mean, 4) << " | "
-          << (reached ? fixed(steps.mean, 0) + (reached < static_cast<int>(r.runs.size())
-                                                    ? str_cat(" (", reached, " of ", r.runs.size(), " runs)")
-                                                    : std::string())
-                      : std::string("not reached"))
-          << " | " << fixed(time.mean, 1) << " s |\n";
-    char label[32];
-    std::snprintf(label, sizeof label, "%-10s", r.optimizer.c_str());
-    if (mean_curve.size() > 1)
-      sparks << "  " << label << " " << sparkline(mean_curve, lo, hi) << "  " << fixed(100 * mean_curve.front(), 2)
-             << "% → " << fixed(100 * mean_curve.back(), 2) << "%\n";
-    else  // one epoch, one evaluation: a one-bar sparkline would say nothing
-      sparks << "  " << label << " " << fixed(100 * mean_curve.front(), 2) << "%\n";
-  }
+  for (const Row& r : rows) add_row(r, args, lo, hi, table, sparks);
   if (rows.front().runs.front().test_accuracy.size() > 1)
     std::printf("\n%s\ntest accuracy per epoch (mean over seeds; one scale for all, %.2f%%–%.2f%%):\n%s",
                 table.str().c_str(), 100 * lo, 100 * hi, sparks.str().c_str());
@@ -217,8 +208,10 @@ int run_compare(const CompareArgs& args) {
     std::printf("\n%s\ntest accuracy after the one epoch (mean over seeds):\n%s", table.str().c_str(),
                 sparks.str().c_str());
   data::write_text_atomically(args.out + "/summary.md", table.str(), "compare --out");
+}
 
-  // ---- plots: Python draws them from the CSVs, when it is there; the comparison never needs it
+// Plots: Python draws them from the CSVs, when it is there; the comparison never needs it.
+void draw_plots(const CompareArgs& args) {
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_metrics.py";
   const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   const std::string command = python + " " + script + " " + args.out;
@@ -230,13 +223,41 @@ int run_compare(const CompareArgs& args) {
       if (std::filesystem::exists(drawing / png)) data::publish_copy(drawing / png, args.out + "/" + png, "compare --out");
     std::printf("\nwrote %s/*.csv, summary.md, loss.png, accuracy.png%s\n", args.out.c_str(),
                 args.telemetry.empty() ? "" : ", telemetry.png");
-  } else
+  } else {
     std::printf("\nwrote %s/*.csv and summary.md; for plots (python3-matplotlib): %s\n", args.out.c_str(),
                 command.c_str());
+  }
+}
+
+}  // namespace
+
+int run_compare(const CompareArgs& args) {
+  const std::vector<OptimizerChoice> choices = check_compare_args(args);
+  std::error_code ec;
+  std::filesystem::create_directories(args.out, ec);
+  if (ec) throw UsageError("--out: cannot create '" + args.out + "' (" + ec.message() + ")");
+  std::vector<Row> rows;
+  std::vector<std::string> summaries;  // every run's, for the report
+  for (size_t k = 0; k < choices.size(); ++k) {
+    const float lr = run_lr(args, choices[k].name, k);
+    Row row{choices[k].label, lr, {}};
+    for (const uint64_t seed : args.seeds) {
+      const TrainArgs t = train_args(args, choices[k], lr, seed);
+      std::printf("compare: %s lr %s, seed %llu …\n", choices[k].label.c_str(), optim::format_option(lr).c_str(),
+                  static_cast<unsigned long long>(seed));
+      std::fflush(stdout);
+      if (const int code = run_train(t); code != 0) return code;
+      row.runs.push_back(read_summary(t.summary));
+      summaries.push_back(t.summary);
+    }
+    rows.push_back(std::move(row));
+  }
+  write_table(args, rows);
+  draw_plots(args);
   if (!args.report.empty()) {
-    std::vector<RunRecord> runs;
-    for (const std::string& summary : summaries) runs.push_back(read_run_record(summary));
-    print_written(write_comparison_report(args.report, runs, "minidl compare"));
+    std::vector<report::RunSummary> runs;
+    for (const std::string& summary : summaries) runs.push_back(read_run_summary(summary));
+    print_written(report::write_comparison(runs, args.report, "minidl compare", classifier_describer()));
   }
   return 0;
 }

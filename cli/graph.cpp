@@ -51,9 +51,8 @@ int run_program(std::vector<std::string> args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-}  // namespace
-
-int run_graph(const GraphArgs& args) {
+// Every flag and the model checked, and the outputs refused by the output policy, before any work.
+void check_graph_args(const GraphArgs& args) {
   if (args.config.batch_size < 1 || args.config.batch_size > 4096)
     throw UsageError(str_cat("--batch-size must be in [1, 4096] for a graph, got ", args.config.batch_size));
   for (const std::string& format : args.formats)
@@ -72,11 +71,15 @@ int run_graph(const GraphArgs& args) {
   } catch (const Error& e) {
     throw UsageError(std::string("--model: ") + e.what());
   }
-  Generator init(args.config.seed), noise(args.config.seed + 2);
-  const auto model = make_model(args.config, init, &noise);
+}
+
+// The DOT of one training step's tape: the model on a batch of zero images with labels 0, 1, 2, …
+std::string step_graph(const TrainConfig& config) {
+  Generator init(config.seed), noise(config.seed + 2);
+  const auto model = make_model(config, init, &noise);
   model->train();  // as in a training step: dropout draws its mask, batch norm uses the batch
-  const int64_t n = args.config.batch_size;
-  const Tensor images = model_input(Tensor::zeros({n, kInputs}), model_input_shape(args.config));
+  const int64_t n = config.batch_size;
+  const Tensor images = model_input(Tensor::zeros({n, kInputs}), model_input_shape(config));
   std::vector<int32_t> classes(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) classes[static_cast<size_t>(i)] = static_cast<int32_t>(i % kClasses);
   const Tensor labels = Tensor::from_vector(classes, {n});
@@ -84,14 +87,11 @@ int run_graph(const GraphArgs& args) {
   NamedTensors names = model->state_dict();  // parameters and buffers: batch norm's running statistics by name
   names.emplace_back("images", images);
   names.emplace_back("labels", labels);
-  const std::string dot = autograd::to_dot(loss, names);
+  return autograd::to_dot(loss, names);
+}
 
-  data::write_text_atomically(args.out, dot, "graph --out");
-  const size_t summary_end = dot.find(". Forward");
-  std::printf("wrote %s: one training step of model %s, batch %lld: %s\n", args.out.c_str(),
-              model_name(args.config).c_str(), static_cast<long long>(n),
-              dot.substr(dot.find(": ") + 2, summary_end - dot.find(": ") - 2).c_str());
-  if (args.formats.empty()) return 0;
+// The images --format asks for, rendered by Graphviz's dot when it is installed.
+void render(const GraphArgs& args, const std::string& dot) {
   const std::string dot_program = find_program("dot");
   const std::filesystem::path stem = std::filesystem::path(args.out).replace_extension();
   if (dot_program.empty()) {
@@ -100,7 +100,7 @@ int run_graph(const GraphArgs& args) {
         "with it: dot -T%s %s -o %s.%s\n",
         args.formats.front().c_str(), args.formats.front().c_str(), args.out.c_str(), stem.c_str(),
         args.formats.front().c_str());
-    return 0;
+    return;
   }
   // dot reads and writes in a private directory; its image is then published under the output policy
   // (data/atomic_file.h), so a link planted beside --out is replaced, never written through.
@@ -114,6 +114,19 @@ int run_graph(const GraphArgs& args) {
     data::publish_copy(drawing / ("g." + format), image, "graph --out");
     std::printf("rendered %s\n", image.c_str());
   }
+}
+
+}  // namespace
+
+int run_graph(const GraphArgs& args) {
+  check_graph_args(args);
+  const std::string dot = step_graph(args.config);
+  data::write_text_atomically(args.out, dot, "graph --out");
+  const size_t summary_end = dot.find(". Forward");
+  std::printf("wrote %s: one training step of model %s, batch %lld: %s\n", args.out.c_str(),
+              model_name(args.config).c_str(), static_cast<long long>(args.config.batch_size),
+              dot.substr(dot.find(": ") + 2, summary_end - dot.find(": ") - 2).c_str());
+  if (!args.formats.empty()) render(args, dot);
   return 0;
 }
 

@@ -1,50 +1,35 @@
-// Reports: one self-contained HTML file per run, comparison or sweep (`--report FILE.html` on train,
-// compare and sweep; `minidl report RUN…` afterwards). What each shows is decided in
-// report_run.cpp (a run: its settings, curves, confusion matrix, worst mistakes, what its first
-// layer learned, its optimizer telemetry) and report_compare.cpp (runs side by side, seeds as
-// shaded spreads; a sweep's accuracy against the lr); how a page is made, in report_page.h.
+// The program's side of reports (the pages themselves are the library's, report/report.h):
+// `--report FILE.html` on train, compare and sweep, and `minidl report RUN…` afterwards
+// (cli/report_command.cpp). What only the program knows about a run's settings (TrainConfig: the
+// MLP's name from --hidden, the optimizer's options in use, the schedule) reaches the pages as a
+// report::Describer.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "cli/model_view.h"
 #include "cli/run_record.h"
+#include "report/report.h"
 
 namespace minidl::cli {
 
-/// What a written report was: for the line the command prints, and for tests.
-struct ReportWritten {
-  std::string path;
-  size_t bytes = 0;
-  double seconds = 0;  // from `started` (the caller's clock) to the file written
-};
+/// What train's last evaluation observed for its report (report/model_view.h).
+using report::ModelViewCollector;
 
-/// The report of one run. `model`: what the trained model shows (null: those sections say why they
-/// are missing, e.g. a summary without its checkpoint). `seconds_before`: time already spent on the
-/// report by the caller (gathering the model's view), included in the reported time.
-ReportWritten write_run_report(const std::string& path, const RunRecord& run, const ModelView* model,
-                               double seconds_before = 0);
+/// How a classifier run of `minidl train` is described in its report: the model (name, layers,
+/// parameters), the optimizer with the options in use, the lr schedule.
+report::Describer classifier_describer();
 
 /// `minidl train --report`: the run's record, and the model's view from the last evaluation (which
 /// `view` observed); prints where it went unless `quiet`.
-ReportWritten write_train_report(const std::string& path, const RunRecord& run, ModelViewCollector& view,
-                                 const nn::Evaluation& last_evaluation, nn::Sequential& model,
-                                 const data::ImageDataset& test, bool quiet);
+report::Written write_train_report(const std::string& path, const RunRecord& run, report::ModelViewCollector& view,
+                                   const nn::Evaluation& last_evaluation, nn::Sequential& model,
+                                   const data::ImageDataset& test, bool quiet);
 
-/// Several runs side by side: runs that differ only in their seed form a group, drawn as the mean
-/// over its seeds with the spread (min to max) shaded. `heading`: e.g. "minidl compare".
-ReportWritten write_comparison_report(const std::string& path, const std::vector<RunRecord>& runs,
-                                      const std::string& heading);
-
-/// A sweep's report from its --out directory (sweep.csv, sweep.md, runs/*.json): accuracy and loss
-/// against the lr per optimizer, the table and basins, and the curves at each optimizer's best lr.
-ReportWritten write_sweep_report(const std::string& path, const std::string& sweep_dir);
-
-/// Refuses (UsageError) a report path whose directory cannot be written, before any work.
+/// Refuses (data::RefusedOutput) a report path that the output policy refuses, before any work.
 void check_report_path(const std::string& path, const char* flag = "--report");
 
 /// "report: FILE (1.2 MB) written in 0.14 s" on stdout.
-void print_written(const ReportWritten& written);
+void print_written(const report::Written& written);
 
 }  // namespace minidl::cli

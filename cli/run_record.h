@@ -1,28 +1,23 @@
-// A training run as minidl keeps it on disk: the --summary JSON. Besides the settings, the
-// per-epoch losses, accuracy and timings it always held, it records what a report draws: the
-// command line, when the run started, its header line, every step's training loss and lr, and the
-// telemetry file and last checkpoint it wrote. `minidl report RUN.json` draws the run from it;
-// the parts that need the trained model (confusion matrix, wrong digits, weights) come from the
-// checkpoint it names, when that is still there.
+// A training run as `minidl train` keeps it while it runs, and writes into its --summary JSON:
+// besides the settings, the per-epoch losses, accuracy and timings, what a report draws (the
+// command line, when the run started, its header line, every step's training loss and lr, the
+// telemetry file and last checkpoint it wrote). Reports read summaries back as
+// report::RunSummary (report/run_summary.h).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "cli/config.h"
+#include "report/run_summary.h"
 
 namespace minidl::cli {
 
 /// One finished epoch, as reported.
-struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
-  int64_t steps = 0, skipped = 0;
-  double train_loss = 0, test_loss = 0, test_accuracy = 0, train_seconds = 0, eval_seconds = 0, lr = 0;
-};
+using EpochRecord = report::EpochRecord;
 
 struct RunRecord {
   std::string source{};       // the file it was read from; "" for the run in this process
@@ -48,26 +43,15 @@ struct RunRecord {
 /// resumed_after_epoch.
 void add_to_summary(nlohmann::json& summary, const RunRecord& record);
 
-/// Reads a --summary file written by `minidl train` (one from before steps were recorded has no
-/// step curves). Error naming the file when it is not one.
-RunRecord read_run_record(const std::string& path);
-/// The same from a summary's text (`path` names it in errors): what tests/fuzz/fuzz_summary.cpp feeds.
-RunRecord run_record_from_text(std::string_view text, const std::string& path);
+/// The record as a report reads a summary (its settings as to_json writes them).
+report::RunSummary to_summary(const RunRecord& record);
 
-/// The largest run summary `report` reads (a 100-epoch run's is a few MB), and its telemetry.
-constexpr size_t kMaxSummaryBytes = size_t{32} << 20, kMaxTelemetryBytes = size_t{512} << 20;
+/// A summary for `minidl report` and compare: report::read_summary, with its settings checked as
+/// `minidl train` reads them (Error naming the file when they are not a run's settings).
+report::RunSummary read_run_summary(const std::string& path);
 
-/// JSON text of a file `report` reads, parsed with bounded cost: at most 64 levels of nesting, an
-/// allocation failure and a syntax error are Errors naming `path` (a syntax error by its byte
-/// offset only: no byte of a file that is not valid JSON reaches a message).
-nlohmann::json parse_report_json(std::string_view text, const std::string& path, const char* what);
-
-/// A file that a summary read by `report` names (its telemetry, its checkpoint): as recorded, or
-/// the file of that name beside the summary, and only when it is inside the summary's own
-/// directory once links are resolved. "" when there is none; then `why_not` says why, when the
-/// file exists but is elsewhere. A record that was not read from a file (a live run's) names its
-/// own files: they are returned as they are.
-std::string file_named_by(const RunRecord& record, const std::string& named, std::string* why_not);
+/// The summary's settings (checked by read_run_summary).
+TrainConfig config_of(const report::RunSummary& summary);
 
 /// The command line of this process, as remembered by main() (arguments with spaces or quotes
 /// quoted for a POSIX shell).

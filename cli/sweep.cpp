@@ -121,7 +121,6 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
 // The grid's lrs of each optimizer (by label): one shared grid with --lr, else each its own.
 using LrGrids = std::map<std::string, std::vector<std::string>>;
 
@@ -147,14 +146,15 @@ std::vector<std::string> all_lrs(const LrGrids& grids) {
   return lrs;
 }
 
-std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids& grids,
-                   const std::vector<Result>& results, double basin, double target) {
-  const std::vector<std::string> rows = all_lrs(grids);
-  struct Point {
-    std::vector<double> accuracy, train_loss, steps;
-    int diverged = 0;
-  };
-  std::map<std::pair<std::string, std::string>, Point> points;
+// One optimizer at one lr: its seeds' results.
+struct Point {
+  std::vector<double> accuracy, train_loss, steps;
+  int diverged = 0;
+};
+using Points = std::map<std::pair<std::string, std::string>, Point>;  // (label, lr) → its seeds
+
+Points collect_points(const std::vector<Result>& results) {
+  Points points;
   for (const Result& r : results) {
     Point& p = points[{r.optimizer, r.lr}];
     if (r.status != "ok") {
@@ -165,91 +165,94 @@ std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids
     p.train_loss.push_back(r.train_loss);
     if (std::isfinite(r.steps_to_target)) p.steps.push_back(r.steps_to_target);
   }
-  const auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return v.empty() ? NAN : s / static_cast<double>(v.size());
-  };
-  const auto stddev = [&](const std::vector<double>& v) {
-    if (v.size() < 2) return 0.0;
-    const double m = mean(v);
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / static_cast<double>(v.size() - 1));
-  };
-  std::ostringstream md;
+  return points;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? NAN : s / static_cast<double>(v.size());
+}
+
+// The sample standard deviation (0 for fewer than two values).
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+// One cell of the accuracy table: the mean ± std over seeds, or why there is none.
+std::string accuracy_cell(const Points& points, const std::vector<std::string>& own, const std::string& label,
+                          const std::string& lr) {
+  if (std::find(own.begin(), own.end(), lr) == own.end()) return "–";  // outside this optimizer's range
+  const auto it = points.find({label, lr});
+  if (it == points.end()) return "(not run)";
+  const Point& p = it->second;
+  if (p.diverged) return str_cat("diverged (", p.diverged, " of ", p.diverged + p.accuracy.size(), ")");
+  return fixed(mean(p.accuracy), 2) + (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "");
+}
+
+void accuracy_table(std::ostream& md, const std::vector<OptimizerChoice>& optimizers, const LrGrids& grids,
+                    const Points& points) {
   md << "Final test accuracy (%, mean ± std over seeds; no ± with one seed) at each lr:\n\n| lr |";
   for (const auto& o : optimizers) md << ' ' << o.label << " |";
   md << "\n|---|";
   for (size_t k = 0; k < optimizers.size(); ++k) md << "---|";
   md << '\n';
-  for (const std::string& lr : rows) {
+  for (const std::string& lr : all_lrs(grids)) {
     md << "| " << lr << " |";
-    for (const auto& o : optimizers) {
-      const std::vector<std::string>& own = grids.at(o.label);
-      if (std::find(own.begin(), own.end(), lr) == own.end()) {  // outside this optimizer's range
-        md << " – |";
-        continue;
-      }
-      const auto it = points.find({o.label, lr});
-      if (it == points.end()) {
-        md << " (not run) |";
-        continue;
-      }
-      const Point& p = it->second;
-      if (p.diverged)
-        md << " diverged (" << p.diverged << " of " << p.diverged + p.accuracy.size() << ")";
-      else
-        md << ' ' << fixed(mean(p.accuracy), 2) << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "");
-      md << " |";
-    }
+    for (const auto& o : optimizers) md << ' ' << accuracy_cell(points, grids.at(o.label), o.label, lr) << " |";
     md << '\n';
   }
+}
+
+// One optimizer's row of the basin table: its best lr, and the grid points within `basin` of it.
+std::string basin_row(const OptimizerChoice& o, const std::vector<std::string>& lrs, const Points& points,
+                      double basin) {
+  std::vector<double> acc(lrs.size(), NAN);
+  for (size_t i = 0; i < lrs.size(); ++i) {
+    const auto it = points.find({o.label, lrs[i]});
+    if (it != points.end() && !it->second.diverged) acc[i] = mean(it->second.accuracy);
+  }
+  size_t best = lrs.size();
+  for (size_t i = 0; i < lrs.size(); ++i)
+    if (std::isfinite(acc[i]) && (best == lrs.size() || acc[i] > acc[best])) best = i;
+  if (best == lrs.size()) return "| " + o.label + " | – | – | – | – | – | – |\n";
+  size_t lo = best, hi = best;
+  while (lo > 0 && std::isfinite(acc[lo - 1]) && acc[lo - 1] >= acc[best] - basin) --lo;
+  while (hi + 1 < lrs.size() && std::isfinite(acc[hi + 1]) && acc[hi + 1] >= acc[best] - basin) ++hi;
+  const Point& p = points.at({o.label, lrs[best]});
+  const double width = std::log10(std::stod(lrs[hi]) / std::stod(lrs[lo]));
+  const std::string steps =
+      p.steps.empty() ? std::string("not reached")
+                      : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
+                                                       ? str_cat(" (", p.steps.size(), " of ", p.accuracy.size(), " seeds)")
+                                                       : std::string());
+  return str_cat("| ", o.label, " | ", lrs[best], " | ", fixed(acc[best], 2),
+                 p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "", "% | ", lrs[lo], "–", lrs[hi], " (",
+                 hi - lo + 1, " of ", lrs.size(), " points) | ", fixed(width, 2), " | ", fixed(mean(p.train_loss), 4),
+                 " | ", steps, " |\n");
+}
+
+// The table (accuracy at each lr, per optimizer) and each optimizer's basin, as markdown.
+std::string report(const std::vector<OptimizerChoice>& optimizers, const LrGrids& grids,
+                   const std::vector<Result>& results, double basin, double target) {
+  const Points points = collect_points(results);
+  std::ostringstream md;
+  accuracy_table(md, optimizers, grids, points);
   md << "\nBasin: the grid points around each optimizer's best whose mean accuracy is within " << basin
      << " points of that best (no seed diverging); its width in decades of lr is log10(high / low):\n\n"
      << "| optimizer | best lr | best accuracy | basin | width (decades) | final train loss at best lr | steps to "
      << fixed(100 * target, 0) << "% at best lr |\n|---|---|---|---|---|---|---|\n";
-  for (const auto& o : optimizers) {
-    const std::vector<std::string>& lrs = grids.at(o.label);
-    std::vector<double> acc(lrs.size(), NAN);
-    for (size_t i = 0; i < lrs.size(); ++i) {
-      const auto it = points.find({o.label, lrs[i]});
-      if (it != points.end() && !it->second.diverged) acc[i] = mean(it->second.accuracy);
-    }
-    size_t best = lrs.size();
-    for (size_t i = 0; i < lrs.size(); ++i)
-      if (std::isfinite(acc[i]) && (best == lrs.size() || acc[i] > acc[best])) best = i;
-    if (best == lrs.size()) {
-      md << "| " << o.label << " | – | – | – | – | – | – |\n";
-      continue;
-    }
-    size_t lo = best, hi = best;
-    while (lo > 0 && std::isfinite(acc[lo - 1]) && acc[lo - 1] >= acc[best] - basin) --lo;
-    while (hi + 1 < lrs.size() && std::isfinite(acc[hi + 1]) && acc[hi + 1] >= acc[best] - basin) ++hi;
-    const Point& p = points.at({o.label, lrs[best]});
-    const double width = std::log10(std::stod(lrs[hi]) / std::stod(lrs[lo]));
-    md << "| " << o.label << " | " << lrs[best] << " | " << fixed(acc[best], 2)
-       << (p.accuracy.size() > 1 ? " ± " + fixed(stddev(p.accuracy), 2) : "") << "% | " << lrs[lo] << "–" << lrs[hi]
-       << " (" << hi - lo + 1 << " of " << lrs.size() << " points) | " << fixed(width, 2) << " | "
-       << fixed(mean(p.train_loss), 4) << " | "
-       << (p.steps.empty()
-               ? std::string("not reached")
-               : fixed(mean(p.steps), 0) + (p.steps.size() < p.accuracy.size()
-                                                ? str_cat(" (", p.steps.size(), " of ", p.accuracy.size(), " seeds)")
-                                                : std::string()))
-       << " |\n";
-  }
+  for (const auto& o : optimizers) md << basin_row(o, grids.at(o.label), points, basin);
   return md.str();
 }
 
 }  // namespace
 
-std::string OptimizerChoice::file_stem() const {
-  std::string s = label;
-  for (char& c : s)
-    if (c == ':' || c == '=' || c == ',' || c == '/') c = '-';
-  return s;
-}
+std::string OptimizerChoice::file_stem() const { return report::file_stem(label); }
 
 OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfig& base) {
   const auto parts = split(text, ':');
@@ -267,11 +270,12 @@ OptimizerChoice parse_optimizer_choice(const std::string& text, const TrainConfi
   return c;
 }
 
-int run_sweep(const SweepArgs& args) {
-  // ---- check everything before the first run
+namespace {
+
+// Every flag checked before the first run.
+void check_sweep_args(const SweepArgs& args, bool own_ranges) {
   if (args.optimizers.empty()) throw UsageError("--optimizers needs at least one name, e.g. sgd,nesterov,adam");
   if (args.seeds.empty()) throw UsageError("--seeds needs at least one seed");
-  const bool own_ranges = args.lr_low == 0 && args.lr_high == 0;  // no --lr: each optimizer's, centred on its lr
   if (!own_ranges && !(args.lr_low > 0 && args.lr_high >= args.lr_low && std::isfinite(args.lr_high)))
     throw UsageError(str_cat("--lr: expected 0 < LO <= HI, got ", args.lr_low, "..", args.lr_high));
   if (args.points < 1 || (args.points == 1 && !own_ranges && args.lr_low != args.lr_high))
@@ -288,24 +292,42 @@ int run_sweep(const SweepArgs& args) {
   validate(args.base);
   parse_device(args.device);
   if (!args.report.empty()) check_report_path(args.report);
-  std::vector<OptimizerChoice> optimizers;
-  for (const std::string& text : args.optimizers) optimizers.push_back(parse_optimizer_choice(text, args.base));
-  const std::string data = args.data_dir.empty() ? default_data_dir(args.base.dataset) : args.data_dir;
-  check_data_present(data, args.base.dataset);
+}
 
+// What the sweep runs: each optimizer's lrs and every (optimizer, lr, seed).
+struct Plan {
+  bool own_ranges = false;  // no --lr: each optimizer's range, centred on its lr
+  std::vector<OptimizerChoice> optimizers;
   LrGrids grids;
   std::vector<Run> grid;
-  for (const auto& o : optimizers) {
+  std::string data;  // the data directory every run reads
+  int threads = 1;   // per run
+};
+
+Plan plan_sweep(const SweepArgs& args) {
+  Plan plan;
+  plan.own_ranges = args.lr_low == 0 && args.lr_high == 0;
+  check_sweep_args(args, plan.own_ranges);
+  for (const std::string& text : args.optimizers) plan.optimizers.push_back(parse_optimizer_choice(text, args.base));
+  plan.data = args.data_dir.empty() ? default_data_dir(args.base.dataset) : args.data_dir;
+  check_data_present(plan.data, args.base.dataset);
+  for (const auto& o : plan.optimizers) {
     // Three decades centred on the optimizer's declared lr (1e-3..1 for 0.0316): each one searched
     // around its own default, so no optimizer's range is chosen for another's.
-    const double centre = own_ranges ? optim::default_lr(o.name) : 0, half = args.points == 1 ? 1 : std::pow(10.0, 1.5);
-    grids[o.label] = own_ranges ? log_grid(centre / half, centre * half, args.points)
-                                : log_grid(args.lr_low, args.lr_high, args.points);
-    for (const std::string& lr : grids[o.label])
-      for (uint64_t seed : args.seeds) grid.push_back({o, lr, seed});
+    const double centre = plan.own_ranges ? optim::default_lr(o.name) : 0;
+    const double half = args.points == 1 ? 1 : std::pow(10.0, 1.5);
+    plan.grids[o.label] = plan.own_ranges ? log_grid(centre / half, centre * half, args.points)
+                                          : log_grid(args.lr_low, args.lr_high, args.points);
+    for (const std::string& lr : plan.grids[o.label])
+      for (uint64_t seed : args.seeds) plan.grid.push_back({o, lr, seed});
   }
+  plan.threads =
+      args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
+  return plan;
+}
 
-  // ---- the output directory: a new one, or one holding this very sweep's earlier runs
+// The output directory: a new one, or one holding this very sweep's earlier runs (sweep.json).
+void prepare_out(const SweepArgs& args) {
   const std::string runs_dir = args.out + "/runs";
   std::error_code ec;
   std::filesystem::create_directories(runs_dir, ec);
@@ -320,8 +342,10 @@ int run_sweep(const SweepArgs& args) {
   } else {
     data::write_text_atomically(settings_path, settings, "sweep --out");
   }
-  const std::string csv_path = args.out + "/sweep.csv";
-  std::vector<Result> results = read_csv(csv_path);
+}
+
+// The runs of the grid not yet in sweep.csv's results.
+std::vector<Run> pending_runs(const std::vector<Run>& grid, const std::vector<Result>& results) {
   const auto done = [&](const Run& r) {
     return std::any_of(results.begin(), results.end(), [&](const Result& x) {
       return x.optimizer == r.optimizer.label && x.lr == r.lr && x.seed == r.seed;
@@ -330,15 +354,16 @@ int run_sweep(const SweepArgs& args) {
   std::vector<Run> pending;
   for (const Run& r : grid)
     if (!done(r)) pending.push_back(r);
-  data::OutputFile csv(csv_path, "sweep --out", /*append=*/true);  // the output policy, data/atomic_file.h
-  if (results.empty() && std::filesystem::file_size(csv_path) == 0) csv.write(std::string(kHeader) + '\n');
-  const int threads =
-      args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / args.jobs);
+  return pending;
+}
+
+// "sweep: 3 optimizers × 7 lrs (…) × 2 seeds = 42 runs, …".
+void print_plan(const SweepArgs& args, const Plan& plan, size_t pending, const std::string& csv_path) {
   std::string ranges;  // "1e-3..1", or each optimizer's own range
-  for (const auto& o : optimizers) {
-    const std::vector<std::string>& own = grids.at(o.label);
+  for (const auto& o : plan.optimizers) {
+    const std::vector<std::string>& own = plan.grids.at(o.label);
     const std::string range = own.front() + ".." + own.back();
-    if (!own_ranges) {
+    if (!plan.own_ranges) {
       ranges = range;
       break;
     }
@@ -347,11 +372,76 @@ int run_sweep(const SweepArgs& args) {
   std::printf(
       "sweep: %zu optimizers × %d lrs (%s) × %zu seed%s = %zu runs, %zu already in %s; %d at a time, "
       "%d thread%s each\n",
-      optimizers.size(), args.points, ranges.c_str(), args.seeds.size(), args.seeds.size() == 1 ? "" : "s", grid.size(),
-      grid.size() - pending.size(), csv_path.c_str(), args.jobs, threads, threads == 1 ? "" : "s");
+      plan.optimizers.size(), args.points, ranges.c_str(), args.seeds.size(), args.seeds.size() == 1 ? "" : "s",
+      plan.grid.size(), plan.grid.size() - pending, csv_path.c_str(), args.jobs, plan.threads,
+      plan.threads == 1 ? "" : "s");
   std::fflush(stdout);
+}
 
-  // ---- the runs, up to --jobs at once
+// One run as a `minidl train` process, its output to its log in runs/.
+pid_t start_run(const SweepArgs& args, const Plan& plan, const Run& run) {
+  TrainConfig config = args.base;
+  config.optimizer = run.optimizer.name;
+  config.optimizer_options.insert(config.optimizer_options.end(), run.optimizer.options.begin(),
+                                  run.optimizer.options.end());
+  config.lr = std::stof(run.lr);
+  config.seed = run.seed;
+  const std::string stem = args.out + "/runs/" + run.stem();
+  std::vector<std::string> argv_strings = {args.program};
+  for (const std::string& plugin : args.plugins) argv_strings.insert(argv_strings.end(), {"--plugin", plugin});
+  argv_strings.insert(argv_strings.end(),
+                      {"train", "--config-json", to_json(config), "--quiet", "--summary", stem + ".json", "--data",
+                       plan.data, "--device", args.device, "--threads", std::to_string(plan.threads)});
+  std::vector<char*> argv;
+  for (std::string& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const data::OutputFile log(stem + ".log", "sweep --out");  // its output, under the output policy
+  const pid_t pid = ::fork();
+  check(pid >= 0, "sweep: fork failed");
+  if (pid == 0) {  // the run: its output to its log, then minidl train (no allocation in between)
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    if (::dup2(log.fd(), 1) < 0 || ::dup2(log.fd(), 2) < 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The runs in progress and what finished: sweep.csv gains a line as each run ends.
+struct Progress {
+  std::vector<Result> results{};
+  data::OutputFile* csv = nullptr;
+  size_t finished = 0, total = 0;
+  std::string failure{};  // the first run that failed (not diverged), with its log
+};
+
+// A run ended with `status`: recorded when it finished or diverged, else (stopped, failed) left to
+// be run again by a resumed sweep.
+void run_ended(const SweepArgs& args, const Run& run, int status, Progress& progress) {
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const std::string runs_dir = args.out + "/runs";
+  std::ifstream log_file(runs_dir + "/" + run.stem() + ".log");
+  const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  const bool diverged = code == 1 && log.find("training diverged") != std::string::npos;
+  if (code != 0 && !diverged) {
+    if (!stop_requested && progress.failure.empty())
+      progress.failure = str_cat(run.stem(), " failed (exit ", code, "): ", log);
+    return;
+  }
+  const Result r = read_run(run, runs_dir, code, args.target);
+  progress.results.push_back(r);
+  progress.csv->write(csv_line(r) + '\n');
+  ++progress.finished;
+  std::printf("sweep: [%zu/%zu] %s lr %s seed %llu: %s\n", progress.finished, progress.total,
+              run.optimizer.label.c_str(), run.lr.c_str(), static_cast<unsigned long long>(run.seed),
+              diverged ? "diverged" : (fixed(100 * r.accuracy, 2) + "%").c_str());
+  std::fflush(stdout);
+}
+
+// The pending runs, up to --jobs at once, until all ended, one failed, or SIGINT/SIGTERM asked to
+// stop (passed on to the runs: each ends after its current step).
+void run_pending(const SweepArgs& args, const Plan& plan, const std::vector<Run>& pending, Progress& progress) {
   stop_requested = 0;
   struct sigaction action {
   }, old_int{}, old_term{};
@@ -359,84 +449,36 @@ int run_sweep(const SweepArgs& args) {
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
   std::map<pid_t, Run> running;
-  size_t next = 0, finished = grid.size() - pending.size();
-  std::string failure;
+  size_t next = 0;
   bool forwarded = false;
-  while ((next < pending.size() && !stop_requested && failure.empty()) || !running.empty()) {
-    while (next < pending.size() && static_cast<int>(running.size()) < args.jobs && !stop_requested &&
-           failure.empty()) {
+  const auto may_start = [&] { return next < pending.size() && !stop_requested && progress.failure.empty(); };
+  while (may_start() || !running.empty()) {
+    while (may_start() && static_cast<int>(running.size()) < args.jobs) {
       const Run& run = pending[next++];
-      TrainConfig config = args.base;
-      config.optimizer = run.optimizer.name;
-      config.optimizer_options.insert(config.optimizer_options.end(), run.optimizer.options.begin(),
-                                      run.optimizer.options.end());
-      config.lr = std::stof(run.lr);
-      config.seed = run.seed;
-      const std::string stem = runs_dir + "/" + run.stem();
-      std::vector<std::string> argv_strings = {args.program};
-      for (const std::string& plugin : args.plugins) argv_strings.insert(argv_strings.end(), {"--plugin", plugin});
-      argv_strings.insert(argv_strings.end(),
-                          {"train", "--config-json", to_json(config), "--quiet", "--summary", stem + ".json", "--data",
-                           data, "--device", args.device, "--threads", std::to_string(threads)});
-      std::vector<char*> argv;
-      for (std::string& a : argv_strings) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      const data::OutputFile log(stem + ".log", "sweep --out");  // its output, under the output policy
-      const pid_t pid = ::fork();
-      check(pid >= 0, "sweep: fork failed");
-      if (pid == 0) {  // the run: its output to its log, then minidl train (no allocation in between)
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGTERM, SIG_DFL);
-        if (::dup2(log.fd(), 1) < 0 || ::dup2(log.fd(), 2) < 0) ::_exit(126);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-      }
-      running.emplace(pid, run);
+      running.emplace(start_run(args, plan, run), run);
     }
-    if (stop_requested && !forwarded) {  // pass the stop on: each run ends after its current step
+    if (stop_requested && !forwarded) {
       for (const auto& [child, run] : running) ::kill(child, SIGINT);
       forwarded = true;
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) break;
     const auto it = running.find(pid);
     if (it == running.end()) continue;
     const Run run = it->second;
     running.erase(it);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    const std::string log_path = runs_dir + "/" + run.stem() + ".log";
-    std::ifstream log_file(log_path);
-    const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
-    const bool diverged = code == 1 && log.find("training diverged") != std::string::npos;
-    if (code != 0 && !diverged) {
-      if (!stop_requested && failure.empty()) failure = str_cat(run.stem(), " failed (exit ", code, "): ", log);
-      continue;  // stopped or failed: not recorded, so a resumed sweep runs it again
-    }
-    const Result r = read_run(run, runs_dir, code, args.target);
-    results.push_back(r);
-    csv.write(csv_line(r) + '\n');
-    ++finished;
-    std::printf("sweep: [%zu/%zu] %s lr %s seed %llu: %s\n", finished, grid.size(), run.optimizer.label.c_str(),
-                run.lr.c_str(), static_cast<unsigned long long>(run.seed),
-                diverged ? "diverged" : (fixed(100 * r.accuracy, 2) + "%").c_str());
-    std::fflush(stdout);
+    run_ended(args, run, status, progress);
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
-  if (!failure.empty()) throw Error("sweep: " + failure);
-  if (stop_requested) {
-    std::printf("sweep: interrupted; %zu of %zu runs done and kept in %s; run the same command again to continue\n",
-                finished, grid.size(), csv_path.c_str());
-    std::fflush(stdout);
-    return 130;
-  }
+}
 
-  // ---- the report: markdown table and basins, then the plot
-  const std::string md = report(optimizers, grids, results, args.basin, args.target);
+// sweep.md (printed too), the plot when matplotlib is there, and the --report page.
+void write_outputs(const SweepArgs& args, const Plan& plan, const std::vector<Result>& results,
+                   const std::string& csv_path) {
+  const std::string md = report(plan.optimizers, plan.grids, results, args.basin, args.target);
   data::write_text_atomically(args.out + "/sweep.md", md, "sweep --out");
   std::printf("\n%s", md.c_str());
   const std::string script = std::string(MINIDL_SOURCE_DIR) + "/scripts/plot_sweep.py";
@@ -450,7 +492,31 @@ int run_sweep(const SweepArgs& args) {
   else
     std::printf("\nwrote %s and %s/sweep.md; for the plot (python3-matplotlib): %s %s %s %s/sweep.png\n",
                 csv_path.c_str(), args.out.c_str(), python.c_str(), script.c_str(), csv_path.c_str(), args.out.c_str());
-  if (!args.report.empty()) print_written(write_sweep_report(args.report, args.out));
+  if (!args.report.empty()) print_written(report::write_sweep(args.out, args.report, classifier_describer()));
+}
+
+}  // namespace
+
+int run_sweep(const SweepArgs& args) {
+  const Plan plan = plan_sweep(args);
+  prepare_out(args);
+  const std::string csv_path = args.out + "/sweep.csv";
+  Progress progress{.results = read_csv(csv_path), .total = plan.grid.size()};
+  const std::vector<Run> pending = pending_runs(plan.grid, progress.results);
+  data::OutputFile csv(csv_path, "sweep --out", /*append=*/true);  // the output policy, data/atomic_file.h
+  if (progress.results.empty() && std::filesystem::file_size(csv_path) == 0) csv.write(std::string(kHeader) + '\n');
+  progress.csv = &csv;
+  progress.finished = plan.grid.size() - pending.size();
+  print_plan(args, plan, pending.size(), csv_path);
+  run_pending(args, plan, pending, progress);
+  if (!progress.failure.empty()) throw Error("sweep: " + progress.failure);
+  if (stop_requested) {
+    std::printf("sweep: interrupted; %zu of %zu runs done and kept in %s; run the same command again to continue\n",
+                progress.finished, plan.grid.size(), csv_path.c_str());
+    std::fflush(stdout);
+    return 130;
+  }
+  write_outputs(args, plan, progress.results, csv_path);
   return 0;
 }
 

@@ -23,7 +23,7 @@
 #include <tuple>
 
 #include <minidl/minidl.h>
-#include "cli/chart.h"
+#include "report/chart.h"
 #include "cli_testing.h"
 #include "testing.h"
 
@@ -1124,7 +1124,7 @@ TEST_SUITE("cli") {
   TEST_CASE("the report's smoothed loss averages a full window at every point, the ends included") {
     std::vector<double> y(50);
     for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<double>(i * i % 11);  // a noisy series
-    const std::vector<double> s = cli::smooth(y, 3);                               // windows of 7 points
+    const std::vector<double> s = report::smooth(y, 3);                               // windows of 7 points
     const auto mean = [&](size_t lo) {
       double sum = 0;
       for (size_t k = lo; k < lo + 7; ++k) sum += y[k];
@@ -1134,7 +1134,7 @@ TEST_SUITE("cli") {
     CHECK(s[20] == doctest::Approx(mean(17)));     // centred where it fits
     CHECK(s.back() == doctest::Approx(mean(43)));  // not y.back(), the last raw value
     CHECK(s.back() != y.back());
-    CHECK(cli::smooth({1.0, 3.0}, 3) == std::vector<double>{2.0, 2.0});  // fewer points than a window: all of them
+    CHECK(report::smooth({1.0, 3.0}, 3) == std::vector<double>{2.0, 2.0});  // fewer points than a window: all of them
   }
 
   TEST_CASE(

@@ -77,3 +77,10 @@
 #include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
 #include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
 #include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
+
+// ---- report: HTML reports of runs, comparisons and sweeps, from run summaries
+#include <minidl/report/chart.h>        // Chart, Series, Axis, smooth: a report's line charts as data
+#include <minidl/report/model_view.h>   // ModelView, ModelViewCollector: what a trained classifier shows
+#include <minidl/report/page.h>         // Page: one self-contained HTML page, escape_html
+#include <minidl/report/run_summary.h>  // RunSummary, read_summary: a --summary JSON read back
+#include <minidl/report/report.h>       // write(summary, path), write_comparison, write_sweep, Describer

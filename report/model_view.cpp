@@ -1,4 +1,4 @@
-#include "cli/model_view.h"
+#include "report/model_view.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,8 +8,9 @@
 #include "core/grad_mode.h"
 #include "nn/conv2d.h"
 #include "nn/linear.h"
+#include "report/format.h"
 
-namespace minidl::cli {
+namespace minidl::report {
 
 namespace {
 
@@ -23,12 +24,6 @@ std::vector<float> test_pixels(const data::ImageDataset& test, int64_t index) {
   const data::ImageDatasetInfo& info = test.info();
   for (float& v : px) v = std::clamp(v * info.std + info.mean, 0.f, 1.f);
   return px;
-}
-
-std::string fixed(double v, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, v);
-  return text;
 }
 
 float max_abs(const float* v, int64_t n) {
@@ -83,6 +78,69 @@ bool is_elementwise_after_conv(const nn::Module& m) {
   return type == "ReLU" || type == "Sigmoid" || type == "Tanh" || type == "BatchNorm2d";
 }
 
+// The test images classified wrong, most confident first (ties: lower index first, so the order is
+// reproducible), at most kWrongShown, with their top three classes. `probabilities`: [example][class].
+std::vector<WrongGuess> wrong_guesses(const std::vector<float>& probabilities, const std::vector<int32_t>& truth,
+                                      int64_t classes, const data::ImageDataset& test, size_t most) {
+  const auto n = static_cast<int64_t>(truth.size());
+  std::vector<std::pair<float, int64_t>> wrong;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* p = probabilities.data() + i * classes;
+    const auto best = std::max_element(p, p + classes) - p;
+    if (best != truth[static_cast<size_t>(i)]) wrong.emplace_back(p[best], i);
+  }
+  std::sort(wrong.begin(), wrong.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  std::vector<WrongGuess> out;
+  for (size_t w = 0; w < std::min(wrong.size(), most); ++w) {
+    const int64_t i = wrong[w].second;
+    const float* p = probabilities.data() + i * classes;
+    std::vector<int> order(static_cast<size_t>(classes));
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(3, classes), order.end(),
+                      [&](int a, int b) { return p[a] > p[b]; });
+    WrongGuess g{.index = i, .truth = truth[static_cast<size_t>(i)], .pixels = test_pixels(test, i)};
+    for (int k = 0; k < std::min<int64_t>(3, classes); ++k) g.classes[k] = order[k], g.probabilities[k] = p[order[k]];
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// Test image `index` through the model's layers up to the first convolution (child `conv`) and
+// what acts on its output element by element (batch norm, the activation): the maps the next
+// layer (pooling, most often) sees, one tile per filter on one scale.
+Tiles feature_maps(const nn::Sequential& model, size_t conv, const data::ImageDataset& test, int64_t index,
+                   const std::vector<std::string>& class_names) {
+  const auto& children = model.children();
+  const Device device = dynamic_cast<const nn::Conv2d&>(*children[conv].second).weight.device();
+  Tensor x = test.range(index, index + 1).inputs.view({1, 1, kSide, kSide}).to(device);
+  std::string through;
+  size_t last = conv;
+  for (size_t k = 0; k <= conv; ++k) x = (*children[k].second)(x);
+  while (last + 1 < children.size() && is_elementwise_after_conv(*children[last + 1].second)) {
+    x = (*children[++last].second)(x);
+    through += " → " + children[last].second->type_name();
+  }
+  const Shape& s = x.shape();  // [1, O, H, W]
+  Tiles maps;
+  maps.of = s[1];
+  maps.count = std::min(maps.of, kMostFilters);
+  maps.height = s[2], maps.width = s[3];
+  const std::vector<float> v = x.to(Device::cpu()).to_vector();
+  maps.values.assign(v.begin(), v.begin() + maps.count * maps.height * maps.width);
+  maps.is_signed = std::any_of(maps.values.begin(), maps.values.end(), [](float f) { return f < 0; });
+  maps.shared_scale = true;
+  maps.title = "Feature maps of test image " + std::to_string(index);
+  for (int64_t k = 0; k < maps.count; ++k) maps.labels.push_back("map " + std::to_string(k));
+  maps.caption = "Test image " + std::to_string(index) + " (a " +
+                 class_names[static_cast<size_t>(test.range(index, index + 1).targets.to_int_vector()[0])] +
+                 ") through the first convolution" + through + ": one " + std::to_string(maps.height) + "×" +
+                 std::to_string(maps.width) + " map per filter, in the filters' order, all on one scale " +
+                 (maps.is_signed ? "(red positive, blue negative)" : "(black 0, white the largest)") +
+                 ": bright where the image has the filter's pattern.";
+  return maps;
+}
+
 }  // namespace
 
 nn::EvaluationObserver ModelViewCollector::observer() {
@@ -103,28 +161,7 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
   view.correct = evaluation.correct;
   view.loss = evaluation.loss;
   view.class_names = class_names;
-
-  // The wrong ones, most confident first (ties: lower index first, so the order is reproducible).
-  const auto n = static_cast<int64_t>(truth_.size());
-  std::vector<std::pair<float, int64_t>> wrong;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* p = probabilities_.data() + i * classes_;
-    const auto best = std::max_element(p, p + classes_) - p;
-    if (best != truth_[static_cast<size_t>(i)]) wrong.emplace_back(p[best], i);
-  }
-  std::sort(wrong.begin(), wrong.end(),
-            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-  for (size_t w = 0; w < std::min(wrong.size(), kWrongShown); ++w) {
-    const int64_t i = wrong[w].second;
-    const float* p = probabilities_.data() + i * classes_;
-    std::vector<int> order(static_cast<size_t>(classes_));
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(3, classes_), order.end(),
-                      [&](int a, int b) { return p[a] > p[b]; });
-    WrongGuess g{.index = i, .truth = truth_[static_cast<size_t>(i)], .pixels = test_pixels(test, i)};
-    for (int k = 0; k < std::min<int64_t>(3, classes_); ++k) g.classes[k] = order[k], g.probabilities[k] = p[order[k]];
-    view.wrong.push_back(std::move(g));
-  }
+  view.wrong = wrong_guesses(probabilities_, truth_, classes_, test, kWrongShown);
 
   // What the first layer with weights learned.
   NoGradGuard no_grad;
@@ -139,37 +176,10 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
     }
     if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer)) {
       view.learned.push_back(filter_tiles(*conv));
-      // One test digit through the first convolution and what acts on its output element by
-      // element (batch norm, the activation): the maps the next layer (pooling, most often) sees.
       const int64_t index = 0;
       view.digit = test_pixels(test, index);
-      Tensor x = test.range(index, index + 1).inputs.view({1, 1, kSide, kSide}).to(conv->weight.device());
-      std::string through;
-      size_t last = c;
-      for (size_t k = 0; k <= c; ++k) x = (*children[k].second)(x);
-      while (last + 1 < children.size() && is_elementwise_after_conv(*children[last + 1].second)) {
-        x = (*children[++last].second)(x);
-        through += " → " + children[last].second->type_name();
-      }
-      const Shape& s = x.shape();  // [1, O, H, W]
-      Tiles maps;
-      maps.of = s[1];
-      maps.count = std::min(maps.of, kMostFilters);
-      maps.height = s[2], maps.width = s[3];
-      const std::vector<float> v = x.to(Device::cpu()).to_vector();
-      maps.values.assign(v.begin(), v.begin() + maps.count * maps.height * maps.width);
-      maps.is_signed = std::any_of(maps.values.begin(), maps.values.end(), [](float f) { return f < 0; });
-      maps.shared_scale = true;
-      maps.title = "Feature maps of test image " + std::to_string(index);
-      for (int64_t k = 0; k < maps.count; ++k) maps.labels.push_back("map " + std::to_string(k));
-      maps.caption = "Test image " + std::to_string(index) + " (a " +
-                     class_names[static_cast<size_t>(test.range(index, index + 1).targets.to_int_vector()[0])] +
-                     ") through the first convolution" + through + ": one " + std::to_string(maps.height) + "×" +
-                     std::to_string(maps.width) + " map per filter, in the filters' order, all on one scale " +
-                     (maps.is_signed ? "(red positive, blue negative)" : "(black 0, white the largest)") +
-                     ": bright where the image has the filter's pattern.";
       view.digit_caption = "Test image " + std::to_string(index);
-      view.learned.push_back(std::move(maps));
+      view.learned.push_back(feature_maps(model, c, test, index, class_names));
       break;
     }
   }
@@ -177,4 +187,4 @@ ModelView ModelViewCollector::finish(const nn::Evaluation& evaluation, nn::Seque
   return view;
 }
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

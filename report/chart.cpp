@@ -1,10 +1,11 @@
-#include "cli/chart.h"
+#include "report/chart.h"
+#include "report/chart_json.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace minidl::cli {
+namespace minidl::report {
 
 namespace {
 
@@ -80,4 +81,4 @@ std::vector<double> smooth(const std::vector<double>& y, int64_t half_width) {
 
 int64_t smoothing_half_width(size_t n) { return std::max<int64_t>(1, static_cast<int64_t>(n) / 100); }
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

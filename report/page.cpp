@@ -1,10 +1,16 @@
-#include "cli/report_page.h"
+#include "report/page.h"
 
 #include <cstdio>
 
 #include "data/image.h"
+#include "report/chart_json.h"
 
-namespace minidl::cli {
+namespace minidl::report {
+
+// The page's style and script: report/assets/report.css and report.js, made string constants by the
+// build (report/assets/embed.cmake).
+extern const char* const kReportCss;
+extern const char* const kReportJs;
 
 std::string escape_html(const std::string& text) {
   std::string out;
@@ -60,25 +66,25 @@ std::string png_data_uri(std::span<const uint8_t> pixels, int width, int height,
   return "data:image/png;base64," + base64(png);
 }
 
-ReportPage::ReportPage(const std::string& title, const std::string& heading, const std::string& subtitle)
+Page::Page(const std::string& title, const std::string& heading, const std::string& subtitle)
     : title_(title) {
   head_ =
       "<header><h1>" + escape_html(heading) + "</h1><p class=\"subtitle\">" + escape_html(subtitle) + "</p></header>\n";
 }
 
-void ReportPage::section(const std::string& title, const std::string& id, const std::string& intro_html) {
+void Page::section(const std::string& title, const std::string& id, const std::string& intro_html) {
   if (!body_.empty()) body_ += "</section>\n";
   body_ += "<section id=\"" + escape_html(id) + "\"><h2>" + escape_html(title) + "</h2>\n";
   if (!intro_html.empty()) body_ += "<p class=\"intro\">" + intro_html + "</p>\n";
 }
 
-void ReportPage::facts(const std::vector<std::pair<std::string, std::string>>& rows) {
+void Page::facts(const std::vector<std::pair<std::string, std::string>>& rows) {
   body_ += "<dl class=\"facts\">\n";
   for (const auto& [label, value] : rows) body_ += "<dt>" + escape_html(label) + "</dt><dd>" + value + "</dd>\n";
   body_ += "</dl>\n";
 }
 
-void ReportPage::charts(const std::vector<Chart>& charts) {
+void Page::charts(const std::vector<Chart>& charts) {
   body_ += "<div class=\"charts\">\n";
   for (const Chart& c : charts) {
     body_ += "<figure class=\"chart\" id=\"chart-" + escape_html(c.id) + "\" data-chart=\"" + escape_html(c.id) +
@@ -91,9 +97,9 @@ void ReportPage::charts(const std::vector<Chart>& charts) {
   body_ += "</div>\n";
 }
 
-void ReportPage::html(const std::string& fragment) { body_ += fragment; }
+void Page::html(const std::string& fragment) { body_ += fragment; }
 
-std::string ReportPage::str(double seconds) const {
+std::string Page::str(double seconds) const {
   nlohmann::json data = nlohmann::json::object();
   for (const Chart& c : charts_) data[c.id] = to_json(c);
   // In a <script> element "</" would end it early; "\/" and "\u003c" are the same JSON strings
@@ -129,4 +135,4 @@ std::string ReportPage::str(double seconds) const {
   return page;
 }
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

@@ -1,4 +1,4 @@
-// One self-contained HTML page for reports: its style and script inline (cli/report_assets, embedded
+// One self-contained HTML page for reports: its style and script inline (report/assets, embedded
 // by the build), images as data: URIs, charts as JSON that the script draws. Nothing in it points
 // outside the file: a Content-Security-Policy lets the browser fetch nothing but data: images, and
 // every text from outside (a command line, a path, a model description) is escaped with '/' as an
@@ -11,12 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "cli/chart.h"
+#include <minidl/report/chart.h>
 
-namespace minidl::cli {
-
-extern const char* const kReportCss;  // cli/report_assets/report.css
-extern const char* const kReportJs;   // cli/report_assets/report.js
+namespace minidl::report {
 
 /// Text made safe for HTML: & < > " ' and / as entities.
 std::string escape_html(const std::string& text);
@@ -25,10 +22,10 @@ std::string base64(std::span<const uint8_t> bytes);
 /// "data:image/png;base64,…" for 8-bit pixels (1 channel grey, 3 RGB), row-major.
 std::string png_data_uri(std::span<const uint8_t> pixels, int width, int height, int channels);
 
-class ReportPage {
+class Page {
  public:
   /// `title`: the browser tab's; `heading` and `subtitle` open the page (plain text, escaped).
-  ReportPage(const std::string& title, const std::string& heading, const std::string& subtitle);
+  Page(const std::string& title, const std::string& heading, const std::string& subtitle);
 
   /// A section: its heading, an id for links, and an introduction (HTML, or "" for none).
   void section(const std::string& title, const std::string& id, const std::string& intro_html = "");
@@ -49,4 +46,4 @@ class ReportPage {
   std::vector<Chart> charts_;
 };
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

@@ -1,16 +1,15 @@
 // A line chart of a report, as data: axes (linear or logarithmic), series of points, shaded bands
 // (the spread over seeds). minidl computes every number (smoothing and spreads included) and the
-// page's script (cli/report_assets/report.js) only draws them as inline SVG, at the size the
+// page's script (report/assets/report.js) only draws them as inline SVG, at the size the
 // screen gives it, with the values under the pointer.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace minidl::cli {
+namespace minidl::report {
 
 struct Series {
   std::string name{};
@@ -41,9 +40,6 @@ struct Chart {
   std::vector<int64_t> points() const;
 };
 
-/// The chart as report.js reads it; values rounded to 5 significant digits, non-finite as null.
-nlohmann::json to_json(const Chart& chart);
-
 /// A moving average over windows of 2h + 1 points (all n when fewer), centred on point i where it
 /// fits and shifted inward at the ends: point i averages the finite values from lo to lo + 2h, lo =
 /// clamp(i − h, 0, n − 2h − 1). Unlike a trailing average it does not lag a falling loss, and unlike
@@ -54,4 +50,4 @@ std::vector<double> smooth(const std::vector<double>& y, int64_t half_width);
 /// The half-width for n per-step points: about 1% of the run on each side (at least 1).
 int64_t smoothing_half_width(size_t n);
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "data/mnist.h"
-#include "nn/evaluate.h"
-#include "nn/sequential.h"
+#include <minidl/data/mnist.h>
+#include <minidl/nn/evaluate.h>
+#include <minidl/nn/sequential.h>
 
-namespace minidl::cli {
+namespace minidl::report {
 
 /// A test image the model classified wrongly.
 struct WrongGuess {
@@ -63,4 +63,4 @@ class ModelViewCollector {
   int64_t classes_ = 0;
 };
 
-}  // namespace minidl::cli
+}  // namespace minidl::report

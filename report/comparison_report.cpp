@@ -5,32 +5,20 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <set>
-#include <sstream>
 
 #include "data/atomic_file.h"
-#include "data/file_bytes.h"
-#include "cli/commands.h"
-#include "cli/model.h"
-#include "cli/report.h"
-#include "cli/report_page.h"
-#include "cli/report_sections.h"
-#include "optim/registry.h"
+#include "report/comparison.h"
+#include "report/describe.h"
+#include "report/format.h"
+#include "report/report.h"
+#include "report/telemetry.h"
 
-namespace minidl::cli {
+namespace minidl::report {
 
 namespace {
 
 constexpr size_t kMostGroups = 8;  // curves per chart; more are unreadable
-
-struct Group {
-  std::string label{};
-  std::vector<const RunRecord*> runs{};  // one per seed
-  double mean_accuracy = NAN;
-};
 
 // A setting as a label shows it: "nesterov", "lr 0.01", "betas=0.9,0.99".
 std::string setting_text(const std::string& key, const nlohmann::json& value) {
@@ -45,33 +33,29 @@ std::string setting_text(const std::string& key, const nlohmann::json& value) {
   return key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
 }
 
+}  // namespace
+
 // Every run's optimizer settings, as the run headers print them, then what they share: a comparison's
 // subtitle (the first run's description alone named only its own optimizer).
-std::string settings_subtitle(const std::vector<const RunRecord*>& runs) {
+std::string settings_subtitle(const std::vector<const RunSummary*>& runs, const Describer& describer) {
   std::vector<std::string> seen;
   std::string out;
-  for (const RunRecord* r : runs) {
-    const TrainConfig& c = r->config;
-    std::string s = c.optimizer + " lr " + optim::format_option(c.lr);
-    try {
-      for (const auto& [key, value] : optim::optimizer_options_in_use(c.optimizer, optimizer_config(c)))
-        s += " " + key + " " + value;
-    } catch (const Error&) {  // an optimizer from a plugin not loaded now: the options as given
-      for (const auto& [key, value] : c.optimizer_options) s += " " + key + "=" + value;
-    }
+  for (const RunSummary* r : runs) {
+    const std::string s = optimizer_line(describer, *r);
     if (std::find(seen.begin(), seen.end(), s) != seen.end()) continue;
     seen.push_back(s);
     out += (out.empty() ? "" : "; ") + s;
   }
-  const TrainConfig& c = runs.front()->config;
-  return out + str_cat(" (", c.dataset, ", model ", model_name(c), ", batch ", c.batch_size, ")");
+  const nlohmann::json c = settings_json(*runs.front());
+  return out + str_cat(" (", c.value("dataset", std::string("?")), ", model ", model_name(describer, *runs.front()),
+                       ", batch ", c.value("batch_size", int64_t{0}), ")");
 }
 
-std::vector<Group> group_runs(const std::vector<RunRecord>& runs) {
+std::vector<Group> group_runs(const std::vector<RunSummary>& runs, const Describer& describer) {
   std::vector<Group> groups;
   std::vector<nlohmann::json> settings;  // per group, without the seed
-  for (const RunRecord& r : runs) {
-    nlohmann::json s = nlohmann::json::parse(to_json(r.config));
+  for (const RunSummary& r : runs) {
+    nlohmann::json s = settings_json(r);
     s.erase("seed");
     const auto at = std::find(settings.begin(), settings.end(), s);
     if (at == settings.end()) {
@@ -98,13 +82,15 @@ std::vector<Group> group_runs(const std::vector<RunRecord>& runs) {
     std::string label;
     for (const std::string& key : differing)
       if (settings[g].contains(key)) label += (label.empty() ? "" : ", ") + setting_text(key, settings[g][key]);
-    groups[g].label = label.empty() ? model_name(groups[g].runs.front()->config) : label;
+    groups[g].label = label.empty() ? model_name(describer, *groups[g].runs.front()) : label;
     double sum = 0;
-    for (const RunRecord* r : groups[g].runs) sum += r->epochs.empty() ? NAN : r->epochs.back().test_accuracy;
+    for (const RunSummary* r : groups[g].runs) sum += r->epochs.empty() ? NAN : r->epochs.back().test_accuracy;
     groups[g].mean_accuracy = sum / static_cast<double>(groups[g].runs.size());
   }
   return groups;
 }
+
+namespace {
 
 // Mean and min–max over the seeds, pointwise over the length all of them have.
 Series spread(const std::string& name, int color, const std::vector<std::vector<double>>& curves) {
@@ -159,7 +145,7 @@ std::vector<Chart> comparison_curves(const std::vector<Group>& groups) {
     const Group& group = groups[g];
     const int color = static_cast<int>(g % 8);
     std::vector<std::vector<double>> smoothed, acc, tl, trl;
-    for (const RunRecord* r : group.runs) {
+    for (const RunSummary* r : group.runs) {
       if (!r->step_loss.empty()) {
         half = smoothing_half_width(r->step_loss.size());
         smoothed.push_back(smooth(as_doubles(r->step_loss), half));
@@ -186,6 +172,8 @@ std::vector<Chart> comparison_curves(const std::vector<Group>& groups) {
   return charts;
 }
 
+}  // namespace
+
 std::string runs_table(const std::vector<Group>& groups) {
   std::string out =
       "<div class=\"scroll\"><table class=\"data\"><tr><th>run</th><th>seeds</th><th>final test accuracy</th>"
@@ -194,7 +182,7 @@ std::string runs_table(const std::vector<Group>& groups) {
     const Group& group = groups[g];
     std::vector<double> acc;
     double test_loss = 0, train_loss = 0, seconds = 0;
-    for (const RunRecord* r : group.runs) {
+    for (const RunSummary* r : group.runs) {
       if (r->epochs.empty()) continue;
       acc.push_back(100 * r->epochs.back().test_accuracy);
       test_loss += r->epochs.back().test_loss, train_loss += r->epochs.back().train_loss, seconds += r->train_seconds();
@@ -216,6 +204,8 @@ std::string runs_table(const std::vector<Group>& groups) {
   return out + "</table></div>\n";
 }
 
+namespace {
+
 // The telemetry of each group's first seed, the whole model's figures (group 0), one line per group.
 std::vector<Chart> comparison_telemetry(const std::vector<Group>& groups) {
   std::vector<TelemetryTrace> traces;
@@ -230,11 +220,15 @@ std::vector<Chart> comparison_telemetry(const std::vector<Group>& groups) {
   return traces.empty() ? std::vector<Chart>{} : telemetry_charts(traces, "telemetry");
 }
 
-ReportWritten finish(ReportPage& page, const std::string& path, std::chrono::steady_clock::time_point start) {
+}  // namespace
+
+Written finish(Page& page, const std::string& path, std::chrono::steady_clock::time_point start) {
   const std::string html = page.str(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  data::write_text_atomically(path, html, "--report");
+  data::write_text_atomically(path, html, "report");
   return {path, html.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }
+
+namespace {
 
 // The groups drawn as curves: all of them, or the best kMostGroups by mean final accuracy.
 std::vector<Group> shown(std::vector<Group> groups, std::string* note) {
@@ -247,7 +241,9 @@ std::vector<Group> shown(std::vector<Group> groups, std::string* note) {
   return groups;
 }
 
-void add_comparison(ReportPage& page, const std::vector<Group>& all) {
+}  // namespace
+
+void add_comparison(Page& page, const std::vector<Group>& all) {
   std::string note;
   const std::vector<Group> groups = shown(all, &note);
   page.section("Curves", "curves",
@@ -265,30 +261,39 @@ void add_comparison(ReportPage& page, const std::vector<Group>& all) {
   }
 }
 
+namespace {
+
+// The "Model" row the describer gives, else the model's name.
+std::string model_row(const RunSummary& run, const Describer& describer) {
+  for (const auto& [label, value] : settings_facts(describer, run))
+    if (label == "Model") return value;
+  return code(model_name(describer, run));
+}
+
 }  // namespace
 
-ReportWritten write_comparison_report(const std::string& path, const std::vector<RunRecord>& runs,
-                                      const std::string& heading) {
+Written write_comparison(const std::vector<RunSummary>& runs, const std::string& path, const std::string& heading,
+                         const Describer& describer) {
   check(!runs.empty(), "report: no runs to compare");
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<Group> groups = group_runs(runs);
+  data::check_output_target(path, "report");
+  const std::vector<Group> groups = group_runs(runs, describer);
   size_t seeds = 0;
   for (const Group& g : groups) seeds = std::max(seeds, g.runs.size());
   const std::string shape = std::to_string(groups.size()) + (groups.size() == 1 ? " setting" : " settings") + " × " +
                             std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds");
-  std::vector<const RunRecord*> all;
-  for (const RunRecord& r : runs) all.push_back(&r);
-  ReportPage page(heading + ": " + shape, heading + ": " + shape, settings_subtitle(all));
+  std::vector<const RunSummary*> all;
+  for (const RunSummary& r : runs) all.push_back(&r);
+  Page page(heading + ": " + shape, heading + ": " + shape, settings_subtitle(all, describer));
   page.section("The runs", "runs");
-  const RunRecord& first = runs.front();
-  std::vector<std::pair<std::string, std::string>> facts;
+  const RunSummary& first = runs.front();
+  const nlohmann::json c = settings_json(first);
+  Facts facts;
   if (!first.command.empty()) facts.emplace_back("Command", code(first.command));
-  facts.emplace_back(
-      "Model", code(model_name(first.config)) +
-                   (model_spec(first.config) != model_name(first.config) ? ": " + code(model_spec(first.config)) : ""));
-  facts.emplace_back("Data", code(first.config.dataset) + ", batches of " + std::to_string(first.config.batch_size) +
-                                 ", " + std::to_string(first.epochs.size()) +
-                                 (first.epochs.size() == 1 ? " epoch" : " epochs"));
+  facts.emplace_back("Model", model_row(first, describer));
+  facts.emplace_back("Data", code(c.value("dataset", std::string("?"))) + ", batches of " +
+                                 std::to_string(c.value("batch_size", int64_t{0})) + ", " +
+                                 std::to_string(first.epochs.size()) + (first.epochs.size() == 1 ? " epoch" : " epochs"));
   facts.emplace_back("Device", escape_html(first.device + ", " + std::to_string(first.threads) + " threads"));
   if (!first.started.empty()) facts.emplace_back("Started", escape_html(first.started));
   page.facts(facts);
@@ -297,140 +302,4 @@ ReportWritten write_comparison_report(const std::string& path, const std::vector
   return finish(page, path, start);
 }
 
-// A file of a sweep's directory, as `report` reads it: a regular file (a FIFO is refused at once,
-// never waited on) of at most 64 MiB.
-std::string sweep_file(const std::string& path, const char* what) {
-  const std::vector<uint8_t> bytes = data::read_file(path, "report", size_t{64} << 20, what);
-  return std::string(bytes.begin(), bytes.end());
-}
-
-ReportWritten write_sweep_report(const std::string& path, const std::string& dir) {
-  const auto start = std::chrono::steady_clock::now();
-  // sweep.csv: optimizer,lr,seed,status,final_test_accuracy,final_test_loss,final_train_loss,…
-  check(std::filesystem::exists(dir + "/sweep.csv"), "report: ", dir,
-        " holds no sweep.csv (not a sweep's --out directory)");
-  std::istringstream csv(sweep_file(dir + "/sweep.csv", "a sweep's CSV"));
-  struct Point {
-    std::vector<double> accuracy, train_loss;
-    int diverged = 0;
-  };
-  std::vector<std::string> order;
-  std::map<std::string, std::map<double, Point>> points;  // optimizer → lr → its seeds
-  std::map<std::string, std::string> lr_text;             // optimizer + lr → the lr as the CSV writes it
-  std::string line;
-  std::getline(csv, line);
-  check(line.starts_with("optimizer,lr,seed,status,final_test_accuracy"), "report: ", dir,
-        "/sweep.csv: not a sweep's CSV");
-  std::set<uint64_t> seeds;
-  while (std::getline(csv, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string item; std::getline(ss, item, ',');) f.push_back(item);
-    if (f.size() < 7) continue;
-    if (std::find(order.begin(), order.end(), f[0]) == order.end()) order.push_back(f[0]);
-    const double lr = std::strtod(f[1].c_str(), nullptr);
-    lr_text[f[0] + "@" + general(lr)] = f[1];
-    seeds.insert(std::strtoull(f[2].c_str(), nullptr, 10));
-    Point& p = points[f[0]][lr];
-    if (f[3] != "ok") {
-      ++p.diverged;
-      continue;
-    }
-    p.accuracy.push_back(100 * std::strtod(f[4].c_str(), nullptr));
-    p.train_loss.push_back(std::strtod(f[6].c_str(), nullptr));
-  }
-  check(!order.empty(), "report: ", dir, "/sweep.csv has no runs yet");
-
-  Chart accuracy{.id = "sweep-accuracy",
-                 .title = "Final test accuracy against the learning rate",
-                 .x = {.label = "learning rate", .log = true},
-                 .y = {.label = "final test accuracy (%)", .cap = 100}};
-  Chart loss{.id = "sweep-loss",
-             .title = "Final training loss against the learning rate",
-             .x = {.label = "learning rate", .log = true},
-             .y = {.label = "cross-entropy (nats)", .log = true}};
-  std::string diverged;
-  std::vector<RunRecord> best_runs;
-  for (size_t k = 0; k < order.size(); ++k) {
-    const std::string& name = order[k];
-    Series a{.name = name, .color = static_cast<int>(k % 8), .markers = true}, l = a;
-    double best_lr = NAN, best = -1;
-    for (const auto& [lr, p] : points[name]) {
-      if (p.diverged)
-        diverged += (diverged.empty() ? "" : "; ") + name + " at lr " + general(lr) + " (" +
-                    std::to_string(p.diverged) + " of " + std::to_string(p.diverged + p.accuracy.size()) + " seeds)";
-      if (p.accuracy.empty() || p.diverged) continue;
-      // x, not lr: clang before 16 cannot capture a structured binding in a lambda.
-      const auto add = [x = lr](Series& s, const std::vector<double>& v) {
-        double sum = 0;
-        for (double value : v) sum += value;
-        s.x.push_back(x), s.y.push_back(sum / static_cast<double>(v.size()));
-        s.lo.push_back(*std::min_element(v.begin(), v.end())), s.hi.push_back(*std::max_element(v.begin(), v.end()));
-      };
-      add(a, p.accuracy), add(l, p.train_loss);
-      if (a.y.back() > best) best = a.y.back(), best_lr = lr;
-    }
-    accuracy.series.push_back(a), loss.series.push_back(l);
-    if (!std::isfinite(best_lr)) continue;
-    // The runs at this optimizer's best lr, for their curves: runs/<label>-lr<lr>-seed<seed>.json.
-    for (uint64_t seed : seeds) {
-      const std::string stem = OptimizerChoice{name, name, {}}.file_stem() + "-lr" +
-                               lr_text[name + "@" + general(best_lr)] + "-seed" + std::to_string(seed) + ".json";
-      if (std::filesystem::exists(dir + "/runs/" + stem)) best_runs.push_back(read_run_record(dir + "/runs/" + stem));
-    }
-  }
-  const std::string spread = seeds.size() > 1 ? " Lines: the mean over seeds; shaded: lowest to highest seed." : "";
-  accuracy.note = "Each point is one lr of the grid." + spread +
-                  (diverged.empty() ? "" : " Diverged (left out): " + diverged + ".");
-  loss.note = "The training loss of the last epoch." + spread;
-
-  ReportPage page("minidl sweep",
-                  "minidl sweep: " + std::to_string(order.size()) + " optimizers × " +
-                      std::to_string(points[order.front()].size()) + " lrs × " + std::to_string(seeds.size()) +
-                      (seeds.size() == 1 ? " seed" : " seeds"),
-                  best_runs.empty() ? dir : settings_subtitle([&] {
-                    std::vector<const RunRecord*> best;  // each optimizer at its best lr
-                    for (const RunRecord& r : best_runs) best.push_back(&r);
-                    return best;
-                  }()));
-  page.section("Accuracy against the learning rate", "sweep",
-               "How sensitive each optimizer is to its lr: a wide plateau near the top is a forgiving optimizer. "
-               "Hover over a chart (or tap it) to read its values.");
-  page.charts({accuracy, loss});
-  if (std::filesystem::exists(dir + "/sweep.md")) {
-    std::istringstream md(sweep_file(dir + "/sweep.md", "a sweep's table"));
-    page.section("The table and the basins", "table", "As written to sweep.md.");
-    std::string html, table;
-    const auto flush_table = [&] {
-      if (!table.empty()) html += "<div class=\"scroll\"><table class=\"data\">" + table + "</table></div>\n";
-      table.clear();
-    };
-    for (std::string row; std::getline(md, row);) {
-      if (!row.starts_with("|")) {
-        flush_table();
-        if (!row.empty()) html += "<p>" + escape_html(row) + "</p>\n";
-        continue;
-      }
-      if (row.starts_with("|---")) continue;
-      const bool header = table.empty();
-      table += "<tr>";
-      std::stringstream cells(row.substr(1));
-      for (std::string cell; std::getline(cells, cell, '|');) {
-        const size_t a = cell.find_first_not_of(' '), b = cell.find_last_not_of(' ');
-        table += (header ? "<th>" : "<td>") + escape_html(a == std::string::npos ? "" : cell.substr(a, b - a + 1)) +
-                 (header ? "</th>" : "</td>");
-      }
-      table += "</tr>";
-    }
-    flush_table();
-    page.html(html);
-  }
-  if (!best_runs.empty()) {
-    page.section("The runs at each optimizer's best lr", "best", "");
-    page.html(runs_table(group_runs(best_runs)));
-    add_comparison(page, group_runs(best_runs));
-  }
-  return finish(page, path, start);
-}
-
-}  // namespace minidl::cli
+}  // namespace minidl::report

@@ -1,0 +1,133 @@
+#include "report/run_summary.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <new>
+
+#include "core/error.h"
+#include "data/file_bytes.h"
+#include "report/bounded_json.h"
+
+namespace minidl::report {
+
+namespace {
+
+std::vector<float> floats(const nlohmann::json& array) {
+  std::vector<float> out;
+  out.reserve(array.size());
+  for (const auto& v : array) out.push_back(v.is_number() ? v.get<float>() : NAN);  // null: not finite
+  return out;
+}
+
+EpochRecord epoch_from_json(const nlohmann::json& e) {
+  return {.epoch = e.at("epoch").get<int64_t>(),
+          .steps = e.value("steps", int64_t{0}),
+          .skipped = e.value("skipped_steps", int64_t{0}),
+          .train_loss = e.value("train_loss", NAN),
+          .test_loss = e.value("test_loss", NAN),
+          .test_accuracy = e.value("test_accuracy", NAN),
+          .train_seconds = e.value("train_seconds", 0.0),
+          .eval_seconds = e.value("eval_seconds", 0.0),
+          .lr = e.value("lr", NAN)};
+}
+
+// The fields of a summary object into `r` (nlohmann's exceptions for a field of the wrong type).
+void read_fields(const nlohmann::json& j, RunSummary& r) {
+  // A run by epochs has "epochs"; a run by steps (a language model's) may have "steps" alone.
+  check(j.is_object() && j.contains("config") && (j.contains("epochs") || j.contains("steps")),
+        "not a run summary (minidl train --summary writes one: it has 'config', and 'epochs' or 'steps')");
+  check(j.at("config").is_object(), "its 'config' is not an object");
+  r.config = j.at("config").dump();
+  r.device = j.value("device", "cpu");
+  r.blas_core = j.value("blas_core", "");
+  r.threads = j.value("threads", 0);
+  if (j.contains("epochs"))
+    for (const auto& e : j.at("epochs")) r.epochs.push_back(epoch_from_json(e));
+  r.final_accuracy = j.value("final_test_accuracy", NAN);
+  r.command = j.value("command", "");
+  r.started = j.value("started", "");
+  r.description = j.value("description", "");
+  r.first_step = j.value("first_step", int64_t{1});
+  if (j.contains("steps")) {
+    r.step_loss = floats(j.at("steps").at("loss"));
+    r.step_lr = floats(j.at("steps").at("lr"));
+    check(r.step_lr.size() == r.step_loss.size(), "steps: ", r.step_loss.size(), " losses but ", r.step_lr.size(),
+          " lrs");
+  }
+  r.telemetry = j.value("telemetry", "");
+  r.checkpoint = j.value("checkpoint", "");
+  r.resumed_after_epoch = j.value("resumed_after_epoch", int64_t{0});
+}
+
+}  // namespace
+
+double RunSummary::train_seconds() const {
+  double s = 0;
+  for (const EpochRecord& e : epochs) s += e.train_seconds;
+  return s;
+}
+
+nlohmann::json parse_report_json(std::string_view text, const std::string& path, const char* what) {
+  constexpr int kMaxDepth = 64;
+  const auto bounded = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    check(depth <= kMaxDepth, "report: ", path, ": not ", what, " (nested more than ", kMaxDepth, " levels deep)");
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, bounded);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("report: ", path, ": not ", what, " (invalid JSON at byte ", e.byte, ")");
+  } catch (const std::bad_alloc&) {
+    fail("report: ", path, ": out of memory parsing it as ", what);
+  }
+}
+
+RunSummary read_summary(const std::string& path) {
+  const std::vector<uint8_t> bytes = data::read_file(path, "report", kMaxSummaryBytes, "a run summary");
+  return summary_from_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+RunSummary summary_from_text(std::string_view text, const std::string& path) {
+  RunSummary r;
+  r.source = path;
+  try {
+    read_fields(parse_report_json(text, path, "a run summary"), r);
+    r.json = std::string(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail("report: ", path, ": not a run summary (", e.what(), ")");
+  } catch (const std::bad_alloc&) {
+    fail("report: ", path, ": out of memory reading it as a run summary");
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).starts_with("report: ")) throw;
+    fail("report: ", path, ": ", e.what());
+  }
+  return r;
+}
+
+std::string file_named_by(const RunSummary& summary, const std::string& named, std::string* why_not) {
+  namespace fs = std::filesystem;
+  if (named.empty()) return "";
+  if (summary.source.empty()) return fs::exists(named) ? named : "";
+  std::error_code ec;
+  const fs::path dir = fs::weakly_canonical(fs::absolute(fs::path(summary.source).parent_path(), ec), ec);
+  for (const fs::path& candidate :
+       {fs::path(named), fs::path(summary.source).parent_path() / fs::path(named).filename()}) {
+    if (!fs::exists(candidate, ec)) continue;
+    // Never opened, so never waited on or read endlessly: a FIFO, /dev/zero, a directory.
+    if (const fs::file_status st = fs::status(candidate, ec); !fs::is_regular_file(st))
+      fail("report: ", summary.source, " names ", candidate.string(), ", which is not a regular file (",
+           fs::is_directory(st) ? "a directory"
+           : fs::is_fifo(st)    ? "a FIFO"
+                                : "a device or socket",
+           "); give the summary of a run whose files are regular files");
+    const fs::path real = fs::weakly_canonical(candidate, ec);
+    const auto [d, r] = std::mismatch(dir.begin(), dir.end(), real.begin(), real.end());
+    if (!ec && d == dir.end() && r != real.end()) return candidate.string();
+    if (why_not && why_not->empty())
+      *why_not = str_cat(candidate.string(), " is outside the summary's directory ", dir.string(),
+                         "; report reads only the files beside a summary");
+  }
+  return "";
+}
+
+}  // namespace minidl::report
