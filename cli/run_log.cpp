@@ -16,38 +16,10 @@
 #include "core/backend.h"
 #include "optim/options.h"
 #include "data/atomic_file.h"
+#include "run/summary.h"
 #include "run/trainer.h"
 
 namespace minidl::cli {
-
-namespace {
-
-// Seconds since this process was started (exec), so start-up includes loading the shared libraries:
-// the kernel's start time is in clock ticks since boot (10 ms resolution).
-double seconds_since_process_start() {
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');  // the command name may hold spaces; fields follow it
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) {
-      timespec now{};
-      clock_gettime(CLOCK_BOOTTIME, &now);
-      return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9 - std::stod(field) / sysconf(_SC_CLK_TCK);
-    }
-  }
-  return -1;
-}
-
-}  // namespace
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
-}
 
 RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
     : args_(args), config_(config), device_(device) {
@@ -73,7 +45,7 @@ void RunLog::header(const std::string& description, int64_t start_epoch, int64_t
 }
 
 void RunLog::on_step_begin(const run::Trainer&) {
-  if (startup_seconds_ < 0) startup_seconds_ = seconds_since_process_start();
+  if (startup_seconds_ < 0) startup_seconds_ = run::seconds_since_process_start();
 }
 
 void RunLog::on_step(const run::Trainer&, const run::StepReport& s) {

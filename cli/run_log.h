@@ -14,6 +14,7 @@
 #include "cli/run_record.h"
 #include "core/device.h"
 #include "run/hook.h"
+#include "run/summary.h"
 
 namespace minidl::cli {
 
@@ -43,7 +44,6 @@ class RunLog : public run::Hook {
   RunRecord record_;
 };
 
-/// Peak resident memory of this process so far (MiB).
-double peak_rss_mib();
+using run::peak_rss_mib;  // run/summary.h
 
 }  // namespace minidl::cli

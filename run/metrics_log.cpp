@@ -10,9 +10,9 @@
 namespace minidl::run {
 
 MetricsLog::MetricsLog(const std::string& path, std::vector<std::string> metrics, Options options)
-    : file_(std::make_unique<data::OutputFile>(path, options.flag.c_str(), options.append)),
-      metrics_(std::move(metrics)),
-      options_(std::move(options)) {
+    : metrics_(std::move(metrics)),
+      options_(std::move(options)),
+      file_(std::make_unique<data::OutputFile>(path, options_.flag.c_str(), options_.append)) {
   if (options_.append) return;
   std::string header = "kind,epoch,step,lr,train_loss,";
   for (const std::string& m : metrics_) header += m + ',';

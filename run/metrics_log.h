@@ -39,9 +39,9 @@ class MetricsLog : public Hook {
   void on_evaluation(const Trainer&, const EvalReport& eval) override;
 
  private:
-  std::unique_ptr<data::OutputFile> file_;
   std::vector<std::string> metrics_;
-  Options options_;
+  Options options_;                         // before file_: it names the file in file_'s errors
+  std::unique_ptr<data::OutputFile> file_;  // (which keeps a pointer to options_.flag's text)
   double window_loss_ = 0;
   int64_t window_ = 0;
 };

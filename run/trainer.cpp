@@ -104,12 +104,15 @@ void Trainer::resume(const Checkpoint& ck, const std::string& path) {
 }
 
 TrainingState Trainer::state() const {
+  // A position inside an epoch, with its running loss; without epochs, the running loss since the
+  // last evaluation (none right after one: the batch index means nothing to such a source).
+  const bool position = batch_ > 0 && (has_epochs() || seen_ > 0);
   TrainingState s{.epoch = epoch_,
                   .optimizer_steps = optimizer_.steps(),
                   .loader_rng = epoch_begun_ ? rng_before_epoch_ : source_.generator().state(),
-                  .batch = batch_,
-                  .epoch_loss_sum = batch_ > 0 ? loss_sum_ : 0,
-                  .epoch_seen = batch_ > 0 ? seen_ : 0,
+                  .batch = position ? batch_ : 0,
+                  .epoch_loss_sum = position ? loss_sum_ : 0,
+                  .epoch_seen = position ? seen_ : 0,
                   .schedule_state = schedule_ ? schedule_->state() : std::vector<double>{}};
   for (const auto& [key, generator] : generators_) s.generators.emplace_back(key, generator->state());
   return s;

@@ -86,5 +86,6 @@
 #include <minidl/run/interrupt.h>     // StopOnSignals: SIGINT/SIGTERM stop a run between steps
 #include <minidl/run/metrics_log.h>   // MetricsLog: the metrics CSV, a row per evaluation and per N steps
 #include <minidl/run/progress.h>      // Progress, ProgressBar: the live bar on a terminal
+#include <minidl/run/summary.h>       // Summary: steps, train seconds, every evaluation, as JSON
 #include <minidl/run/telemetry.h>     // Telemetry: per-step optimizer figures, JSON lines
 #include <minidl/run/trainer.h>       // Trainer: epochs or steps, evaluation, checkpoints, resume
