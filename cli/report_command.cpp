@@ -16,6 +16,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "cli/report.h"
 #include "core/backend.h"
@@ -173,6 +174,20 @@ int run_report(const ReportArgs& args) {
   const Inputs in = sort_inputs(args);
   print_written(!in.dirs.empty() || in.summaries.size() >= 2 ? write_several(args, in) : write_one(args, in));
   return 0;
+}
+
+
+Command add_report(CLI::App& app) {
+  auto r = std::make_shared<ReportArgs>();
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
+      "several summaries to compare, or a compare or sweep directory");
+  report->add_option("--out", r->out, "the HTML file to write")->capture_default_str();
+  add_runtime_flags(report, *r, kData | kThreads | kDevice);
+  report->add_option("runs", r->inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")
+      ->required();
+  return {report, [r] { return run_report(*r); }};
 }
 
 }  // namespace minidl::cli
