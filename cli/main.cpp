@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/model.h"
 #include "cli/run_record.h"
 #include "data/atomic_file.h"
@@ -155,15 +156,6 @@ struct RunFlags {
     return config;
   }
 };
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 // A plugin's static initializers run inside dlopen(). An exception escaping one cannot be caught
 // around the call (glibc's loader is C: the unwinder stops there and calls std::terminate, exit 134),

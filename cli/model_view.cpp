@@ -1,3 +1,4 @@
+#include "cli/format.h"
 #include "cli/model_view.h"
 
 #include <algorithm>
@@ -23,12 +24,6 @@ std::vector<float> test_pixels(const data::ImageDataset& test, int64_t index) {
   const data::ImageDatasetInfo& info = test.info();
   for (float& v : px) v = std::clamp(v * info.std + info.mean, 0.f, 1.f);
   return px;
-}
-
-std::string fixed(double v, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, v);
-  return text;
 }
 
 float max_abs(const float* v, int64_t n) {

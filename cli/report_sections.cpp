@@ -16,12 +16,6 @@
 
 namespace minidl::cli {
 
-std::string fixed(double v, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, v);
-  return text;
-}
-
 std::string general(double v) {
   char text[64];
   std::snprintf(text, sizeof text, "%g", v);

@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "cli/chart.h"
+#include "cli/format.h"
 #include "cli/model_view.h"
 #include "cli/run_record.h"
 
 namespace minidl::cli {
 
-std::string fixed(double v, int digits);
 /// Up to 6 significant digits, as printf's %g: 0.01, 1e-05, 0.5.
 std::string general(double v);
 /// 0.98041 → "98.04%".
