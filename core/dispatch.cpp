@@ -70,6 +70,11 @@ void check_defined(const Tensor& x, const char* op) {
   check(x.defined(), op, ": got an undefined tensor (default-constructed, or a grad() never computed)");
 }
 
+Tensor scalar_like(const Tensor& like, float value, const char* op) {
+  check_defined(like, op);
+  return Tensor::full({}, value, {.device = like.device()});
+}
+
 void check_float(const Tensor& x, const char* op) {
   check_defined(x, op);
   check(x.dtype() == DType::float32, op, ": expected a float32 tensor, got ", x.dtype(), " ", x.shape());
