@@ -51,7 +51,7 @@ void line(const std::string& term, double value, const std::string& formula) {
 // The parameter --param names and its index across the optimizer's groups (that of its state).
 struct Target {
   Tensor param;
-  int64_t index = -1;                       // in the optimizer
+  int64_t index = -1;                        // in the optimizer
   const optim::ParamGroup* group = nullptr;  // its lr and weight decay
   int64_t flat = 0;                          // the coordinate, row-major
 };
@@ -84,7 +84,7 @@ struct NextBatch {
 // The batch the run would train on next, at the lr its schedule gives there: backward() leaves its
 // gradients in the parameters.
 NextBatch backward_on_next_batch(const ExplainArgs& args, const Checkpoint& ck, nn::Module& model,
-                            optim::Optimizer& optimizer) {
+                                 optim::Optimizer& optimizer) {
   const TrainConfig& config = ck.config;
   const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
   check_data_present(dir, config.dataset);
@@ -139,8 +139,8 @@ int run_explain_step(const ExplainArgs& args) {
               static_cast<long long>(ck.state.epoch + 1), static_cast<long long>(batch.index + 1),
               static_cast<long long>(batch.count), batch.loss);
   std::printf("%s, lr %s, weight decay %s%s\n\n", config.optimizer.c_str(),
-              optim::explain_option(target.group->lr).c_str(), optim::explain_option(target.group->weight_decay).c_str(),
-              settings(config).c_str());
+              optim::explain_option(target.group->lr).c_str(),
+              optim::explain_option(target.group->weight_decay).c_str(), settings(config).c_str());
   const float theta = at(target.param, target.flat);
   line("θ", theta, "the weight now");
   line("grad", at(target.param.grad(), target.flat), "∂loss/∂θ on this batch (backward)");
@@ -150,7 +150,8 @@ int run_explain_step(const ExplainArgs& args) {
 
   optimizer->step();  // the optimizer's own update, to check the explanation against
   const float actual = at(target.param, target.flat);
-  const bool matches = std::fabs(static_cast<double>(actual) - after) <= 1e-6 * std::max(1.0, std::fabs(double{actual}));
+  const bool matches =
+      std::fabs(static_cast<double>(actual) - after) <= 1e-6 * std::max(1.0, std::fabs(double{actual}));
   std::printf("\ncheck: the optimizer's step() gives θ = %.8g: %s\n", actual, matches ? "matches" : "DIFFERS");
   return matches ? 0 : 1;
 }

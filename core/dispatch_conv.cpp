@@ -320,8 +320,8 @@ Window2d backward_window(const Shape& x_shape, const Shape& dy_shape, const Pool
       window(x_shape[x_shape.size() - 2], x_shape[x_shape.size() - 1], p.kernel, p.kernel, p.stride, p.padding);
   check(dy_shape.size() == x_shape.size() && dy_shape[dy_shape.size() - 2] == win.out_h &&
             dy_shape[dy_shape.size() - 1] == win.out_w,
-        "pool2d backward: dy ", dy_shape, " is not the output shape of input ", x_shape, " (", win.out_h, "x", win.out_w,
-        " per plane)");
+        "pool2d backward: dy ", dy_shape, " is not the output shape of input ", x_shape, " (", win.out_h, "x",
+        win.out_w, " per plane)");
   return win;
 }
 

@@ -26,7 +26,6 @@ const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()
 // (autograd/node.h), as with every in-place write in core/dispatch.cpp.
 void bump_version(const Tensor& t) { detail::impl_of(t)->storage->bump_version(); }
 
-
 // Checks every slot, then hands the backend one descriptor per tensor (made by describe(slot,
 // param, grad)) in one call. Non-contiguous parameters are updated in a copy and written back.
 template <class Tensors, class Describe, class Launch>

@@ -162,8 +162,8 @@ void check_tiling(std::vector<Placed>& placed, uint64_t data_size, const std::st
 
 // The CRC-32 in the metadata, if any (required with require_checksum), against the file's bytes
 // with the checksum's own digits read as zeros.
-void check_checksum(std::span<const uint8_t> bytes, uint64_t length, const Metadata& metadata,
-                    const std::string& path, bool require_checksum) {
+void check_checksum(std::span<const uint8_t> bytes, uint64_t length, const Metadata& metadata, const std::string& path,
+                    bool require_checksum) {
   const auto it = metadata.find(kChecksumKey);
   check(it != metadata.end() || !require_checksum, "load_safetensors: ", path,
         ": no checksum in the metadata (damaged, or not written by minidl)");

@@ -38,7 +38,8 @@ std::optional<StepExplanation> Momentum::explain_step(int64_t param, int64_t fla
   const Coordinate c = coordinate(param, flat);
   StepExplanation e;
   const float decay = c.weight_decay * c.theta;
-  e.add("wd·θ", decay, "weight decay's pull towards 0: " + explain_option(c.weight_decay) + " · " + explain_number(c.theta));
+  e.add("wd·θ", decay,
+        "weight decay's pull towards 0: " + explain_option(c.weight_decay) + " · " + explain_number(c.theta));
   const float g = c.weight_decay != 0.f ? c.grad + decay : c.grad;
   e.add("g", g, "g = grad + wd·θ");
   const std::optional<float> before = state_before("momentum_buffer", param, flat);

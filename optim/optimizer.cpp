@@ -154,8 +154,8 @@ Optimizer::Coordinate Optimizer::coordinate(int64_t param, int64_t flat) const {
   for (const ParamGroup& group : groups_)
     for (const Tensor& p : group.params) {
       if (i++ != param) continue;
-      check(flat >= 0 && flat < p.numel(), name_, ": explain_step: coordinate ", flat, " is outside a parameter of shape ",
-            p.shape());
+      check(flat >= 0 && flat < p.numel(), name_, ": explain_step: coordinate ", flat,
+            " is outside a parameter of shape ", p.shape());
       check(p.grad().defined(), name_, ": explain_step: the parameter of shape ", p.shape(),
             " has no gradient (call backward() first)");
       return {value_at(p, flat), value_at(p.grad(), flat), group.lr, group.weight_decay, param_steps(param) + 1};

@@ -16,12 +16,21 @@ std::vector<ScheduleEntry>& table() {
   using O = const ScheduleOptions&;
   static std::vector<ScheduleEntry> entries = {
       {"none", [](O o) { return std::make_unique<ConstantLR>(o.lr); }},
-      {"step", [](O o) { return std::make_unique<StepLR>(o.lr, o.step_size > 0 ? o.step_size : (o.epochs + 2) / 3, o.gamma); }},
+      {"step",
+       [](O o) { return std::make_unique<StepLR>(o.lr, o.step_size > 0 ? o.step_size : (o.epochs + 2) / 3, o.gamma); }},
       {"multistep", [](O o) { return std::make_unique<MultiStepLR>(o.lr, o.milestones, o.gamma); }},
       {"exponential", [](O o) { return std::make_unique<ExponentialLR>(o.lr, o.gamma); }},
       {"cosine", [](O o) { return std::make_unique<CosineAnnealingLR>(o.lr, static_cast<double>(o.epochs)); }},
-      {"onecycle", [](O o) { return std::make_unique<OneCycleLR>(o.lr, o.epochs, o.steps_per_epoch, OneCycleLR::Options{.pct_start = o.pct_start}); }},
-      {"plateau", [](O o) { return std::make_unique<ReduceLROnPlateau>(o.lr, ReduceLROnPlateau::Options{.factor = o.gamma, .patience = o.patience}); }},
+      {"onecycle",
+       [](O o) {
+         return std::make_unique<OneCycleLR>(o.lr, o.epochs, o.steps_per_epoch,
+                                             OneCycleLR::Options{.pct_start = o.pct_start});
+       }},
+      {"plateau",
+       [](O o) {
+         return std::make_unique<ReduceLROnPlateau>(
+             o.lr, ReduceLROnPlateau::Options{.factor = o.gamma, .patience = o.patience});
+       }},
   };
   return entries;
 }

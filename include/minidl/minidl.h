@@ -42,8 +42,8 @@
 #include <minidl/optim/registry.h>      // make_optimizer("adam", …), register_optimizer<T>("name")
 #include <minidl/optim/rmsprop.h>
 #include <minidl/optim/schedule_registry.h>  // make_schedule("cosine", …), register_schedule("name", builder)       // RMSprop: torch.optim.RMSprop (momentum, centered)
-#include <minidl/optim/sgd.h>           // SGD
-#include <minidl/optim/step_explanation.h>  // StepExplanation: one coordinate's step as named terms (explain-step)
+#include <minidl/optim/sgd.h>                // SGD
+#include <minidl/optim/step_explanation.h>   // StepExplanation: one coordinate's step as named terms (explain-step)
 
 // ---- data: datasets, loading, files
 #include <minidl/data/augment.h>              // random_shift
