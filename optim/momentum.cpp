@@ -37,19 +37,8 @@ namespace minidl::optim {
 std::optional<StepExplanation> Momentum::explain_step(int64_t param, int64_t flat) const {
   const Coordinate c = coordinate(param, flat);
   StepExplanation e;
-  const float decay = c.weight_decay * c.theta;
-  e.add("wd·θ", decay,
-        "weight decay's pull towards 0: " + explain_option(c.weight_decay) + " · " + explain_number(c.theta));
-  const float g = c.weight_decay != 0.f ? c.grad + decay : c.grad;
-  e.add("g", g, "g = grad + wd·θ");
-  const std::optional<float> before = state_before("momentum_buffer", param, flat);
-  const float b0 = before.value_or(0.f);
-  e.add("b (before)", b0, before ? "momentum buffer from the steps so far" : "no buffer yet: this is its first step");
-  const float b = before ? momentum_ * b0 + (1.f - dampening_) * g : g;
-  e.add("b (after)", b,
-        before ? "b = μ·b + (1 − dampening)·g = " + explain_option(momentum_) + " · " + explain_number(b0) + " + " +
-                     explain_option(1.f - dampening_) + " · " + explain_number(g)
-               : "b = g on the first step");
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
+  const float b = explain_momentum_buffer(e, state_before("momentum_buffer", param, flat), g, momentum_, dampening_);
   e.delta = -c.lr * b;
   e.add("Δθ", e.delta, "Δθ = −lr·b");
   return e;

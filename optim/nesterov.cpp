@@ -88,29 +88,20 @@ std::optional<StepExplanation> Nesterov::explain_step(int64_t param, int64_t fla
   if (form_ == Form::lookahead) return std::nullopt;
   const Coordinate c = coordinate(param, flat);
   StepExplanation e;
-  const float decay = c.weight_decay * c.theta;
-  e.add("wd·θ", decay,
-        "weight decay's pull towards 0: " + explain_option(c.weight_decay) + " · " + explain_number(c.theta));
-  const float g = c.weight_decay != 0.f ? c.grad + decay : c.grad;
-  e.add("g", g, "g = grad + wd·θ");
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
   const std::optional<float> before = state_before("momentum_buffer", param, flat);
-  const float b0 = before.value_or(0.f);
-  const std::string mu = explain_option(momentum_);
   if (form_ == Form::sutskever) {
-    e.add("v (before)", b0, before ? "the velocity from the steps so far" : "the velocity starts at 0");
-    const float v = momentum_ * b0 + -c.lr * g;
+    const float v0 = before.value_or(0.f);
+    e.add("v (before)", v0, before ? "the velocity from the steps so far" : "the velocity starts at 0");
+    const float v = momentum_ * v0 + -c.lr * g;
     e.add("v (after)", v,
-          "v = μ·v − lr·g = " + mu + " · " + explain_number(b0) + " − " + explain_option(c.lr) + " · " +
-              explain_number(g));
+          "v = μ·v − lr·g = " + explain_option(momentum_) + " · " + explain_number(v0) + " − " + explain_option(c.lr) +
+              " · " + explain_number(g));
     e.delta = momentum_ * v - c.lr * g;
     e.add("Δθ", e.delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
     return e;
   }
-  e.add("b (before)", b0, before ? "momentum buffer from the steps so far" : "no buffer yet: this is its first step");
-  const float b = before ? momentum_ * b0 + g : g;
-  e.add("b (after)", b,
-        before ? "b = μ·b + g = " + mu + " · " + explain_number(b0) + " + " + explain_number(g)
-               : "b = g on the first step");
+  const float b = explain_momentum_buffer(e, before, g, momentum_, /*dampening=*/0.f);
   const float d = g + momentum_ * b;
   e.add("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");
   e.delta = -c.lr * d;

@@ -21,11 +21,7 @@ namespace minidl::optim {
 std::optional<StepExplanation> SGD::explain_step(int64_t param, int64_t flat) const {
   const Coordinate c = coordinate(param, flat);
   StepExplanation e;
-  const float decay = c.weight_decay * c.theta;
-  e.add("wd·θ", decay,
-        "weight decay's pull towards 0: " + explain_option(c.weight_decay) + " · " + explain_number(c.theta));
-  const float g = c.weight_decay != 0.f ? c.grad + decay : c.grad;
-  e.add("g", g, "g = grad + wd·θ");
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
   e.delta = -c.lr * g;
   e.add("Δθ", e.delta, "Δθ = −lr·g = −" + explain_option(c.lr) + " · " + explain_number(g));
   return e;

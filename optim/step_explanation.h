@@ -4,6 +4,7 @@
 // which optimizer made them, so a plugin's optimizer is explained exactly as a built-in one.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,13 @@ std::string explain_number(double value);
 /// A hyperparameter in a formula, exactly as the run uses it (format_option's shortest round-trip
 /// text), never "-0".
 std::string explain_option(float value);
+
+/// Terms several optimizers share. The SGD family's coupled weight decay: adds wd·θ and
+/// g = grad + wd·θ, and returns g.
+float explain_coupled_decay(StepExplanation& e, float theta, float grad, float weight_decay);
+/// The momentum buffer (torch.optim.SGD's): adds b before and after (b = g on the first step, when
+/// `before` is nullopt; else μ·b + (1 − dampening)·g), and returns b after.
+float explain_momentum_buffer(StepExplanation& e, std::optional<float> before, float g, float momentum,
+                              float dampening);
 
 }  // namespace minidl::optim
