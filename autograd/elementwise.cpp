@@ -12,14 +12,10 @@ using autograd::Grads;
 using autograd::record;
 using autograd::Saves;
 using dispatch::BinaryOp;
+using dispatch::scalar_like;
 using dispatch::UnaryOp;
 
 namespace {
-
-Tensor scalar_like(const Tensor& t, float value, const char* op) {
-  dispatch::check_defined(t, op);
-  return Tensor::full({}, value, {.device = t.device()});
-}
 
 // Gradient for an input only when it requires one; `grad` is not evaluated otherwise.
 template <class F>

@@ -16,6 +16,7 @@
 #include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/format.h"
 #include "cli/report.h"
 #include "nn/linear.h"
 #include "optim/registry.h"
@@ -94,12 +95,6 @@ void check_runs(const CompareArgs& args, const std::vector<OptimizerChoice>& cho
       throw UsageError(str_cat("--lr must be > 0, got ", config.lr, " (for ", config.optimizer, ")"));
     make_trainer_optimizer(config, tiny);
   }
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 // Every flag and every run's optimizer checked, before anything is written or run.

@@ -1,9 +1,11 @@
 // minidl explain-step: one update of one weight, term by term, with the formula each term comes
-// from — on the batch the checkpoint's run would have trained on next. Then the optimizer's own
-// step() runs, and its result is compared with the explanation, so the two cannot drift apart.
+// from — on the batch the checkpoint's run would have trained on next. The terms come from the
+// optimizer itself (optim::Optimizer::explain_step, written beside each optimizer's step()), so a
+// built-in and a plugin's optimizer are explained by the same code. Then the optimizer's own step()
+// runs, and its result is compared with the explanation, so the two cannot drift apart.
 #include <cmath>
 #include <cstdio>
-#include <sstream>
+#include <optional>
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
@@ -12,14 +14,10 @@
 #include "core/backend.h"
 #include "core/grad_mode.h"
 #include "data/data_loader.h"
-#include "kernels/optimizer_math.h"
 #include "nn/functional.h"
 #include "nn/sequential.h"
-#include "optim/adagrad.h"
-#include "optim/adam.h"
-#include "optim/adamw.h"
-#include "optim/nesterov.h"
-#include "optim/rmsprop.h"
+#include "optim/optimizer.h"
+#include "optim/registry.h"
 
 namespace minidl::cli {
 
@@ -51,14 +49,69 @@ void line(const std::string& term, double value, const std::string& formula) {
               formula.c_str());
 }
 
-std::string hyper(float v) {  // a hyperparameter, exactly as the run used it (shortest round-trip text)
-  return optim::format_option(v + 0.f);
+// The parameter --param names and its index across the optimizer's groups (that of its state).
+struct Target {
+  Tensor param;
+  int64_t index = -1;                        // in the optimizer
+  const optim::ParamGroup* group = nullptr;  // its lr and weight decay
+  int64_t flat = 0;                          // the coordinate, row-major
+};
+
+Target find_target(const ExplainArgs& args, const nn::Module& model, const optim::Optimizer& optimizer) {
+  Target target;
+  std::string known;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (name == args.param) target.param = p;
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  if (!target.param.defined())
+    throw UsageError("--param: no parameter '" + args.param + "' (the model has " + known + ")");
+  target.flat = flat_index(args.index, target.param.shape(), args.param);
+  int64_t i = 0;
+  for (const auto& group : optimizer.param_groups())
+    for (const Tensor& p : group.params) {
+      if (p.is_same(target.param)) target.index = i, target.group = &group;
+      ++i;
+    }
+  return target;
 }
 
-std::string num(double v) {  // a computed value, to 8 significant digits, never "-0"
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.8g", v + 0.0);
-  return buf;
+// Where the step falls in the run, for the header line.
+struct NextBatch {
+  int64_t index, count;
+  float loss;
+};
+
+// The batch the run would train on next, at the lr its schedule gives there: backward() leaves its
+// gradients in the parameters.
+NextBatch backward_on_next_batch(const ExplainArgs& args, const Checkpoint& ck, nn::Module& model,
+                                 optim::Optimizer& optimizer) {
+  const TrainConfig& config = ck.config;
+  const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
+  check_data_present(dir, config.dataset);
+  const data::ImageDataset train = data::load_mnist_format(dir, data::Split::train, dataset_info(config.dataset));
+  data::DataLoader loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1});
+  loader.generator().set_state(ck.state.loader_rng);
+  loader.begin();
+  const int64_t batch_index = ck.state.batch < loader.num_batches() ? ck.state.batch : 0;
+  const auto schedule = make_schedule(config, loader.num_batches());
+  schedule->load_state(ck.state.schedule_state);
+  schedule->apply(optimizer,
+                  static_cast<double>(ck.state.epoch) + static_cast<double>(batch_index) / loader.num_batches());
+  const data::Batch batch = loader.batch(batch_index);
+  optimizer.zero_grad();
+  const Tensor loss =
+      nn::functional::cross_entropy(model(model_input(batch.inputs, model_input_shape(config))), batch.targets);
+  loss.backward();
+  return {batch_index, loader.num_batches(), loss.item()};
+}
+
+// "adam with betas 0.9,0.999, eps 1e-08": the options the run resolved, lr and weight decay apart.
+std::string settings(const TrainConfig& config) {
+  std::string out;
+  for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config)))
+    if (key != "weight_decay") out += ", " + key + " " + value;
+  return out;
 }
 
 }  // namespace
@@ -75,214 +128,33 @@ int run_explain_step(const ExplainArgs& args) {
   load_parameters(*model, ck.parameters, args.checkpoint);
   const auto optimizer = make_trainer_optimizer(config, *model);
   optimizer->load_state(ck.optimizer_state, ck.state.optimizer_steps);
-  const std::string kind = optimizer->name();
-  const auto* nesterov_opt = dynamic_cast<const optim::Nesterov*>(optimizer.get());
-  const bool nesterov = nesterov_opt != nullptr;
-  const std::string form = nesterov ? optim::to_string(nesterov_opt->form()) : "";
-  const bool known = kind == "sgd" || kind == "momentum" || (nesterov && form != "lookahead") || kind == "adam" ||
-                     kind == "adamw" || kind == "rmsprop" || kind == "adagrad";
-  if (!known)
-    throw UsageError(
-        "explain-step explains sgd, momentum, nesterov (pytorch and sutskever forms), adam, adamw, "
-        "rmsprop and adagrad; this run uses " +
-        config.optimizer + (nesterov ? " (" + form + " form)" : std::string()));
+  const Target target = find_target(args, *model, *optimizer);
 
-  // The parameter, its index in the optimizer (for its buffer) and its group.
-  Tensor param;
-  for (const auto& [name, p] : model->named_parameters())
-    if (name == args.param) param = p;
-  if (!param.defined()) {
-    std::string known;
-    for (const auto& [name, p] : model->named_parameters()) known += (known.empty() ? "" : ", ") + name;
-    throw UsageError("--param: no parameter '" + args.param + "' (the model has " + known + ")");
-  }
-  const int64_t flat = flat_index(args.index, param.shape(), args.param);
-  int64_t opt_index = 0, found = -1;
-  const optim::ParamGroup* group = nullptr;
-  for (const auto& grp : optimizer->param_groups())
-    for (const Tensor& p : grp.params) {
-      if (p.is_same(param)) found = opt_index, group = &grp;
-      ++opt_index;
-    }
-  const Tensor buffer = optimizer->state("momentum_buffer", found);
-
-  // The batch the run would train on next, at the lr its schedule gives there.
-  const std::string dir = args.data_dir.empty() ? default_data_dir(config.dataset) : args.data_dir;
-  check_data_present(dir, config.dataset);
-  const data::ImageDataset train = data::load_mnist_format(dir, data::Split::train, dataset_info(config.dataset));
-  data::DataLoader loader(train, {.batch_size = config.batch_size, .shuffle = true, .seed = config.seed + 1});
-  loader.generator().set_state(ck.state.loader_rng);
-  loader.begin();
-  const int64_t batch_index = ck.state.batch < loader.num_batches() ? ck.state.batch : 0;
-  const auto schedule = make_schedule(config, loader.num_batches());
-  schedule->load_state(ck.state.schedule_state);
-  schedule->apply(*optimizer,
-                  static_cast<double>(ck.state.epoch) + static_cast<double>(batch_index) / loader.num_batches());
-  const data::Batch batch = loader.batch(batch_index);
-  optimizer->zero_grad();
-  const Tensor loss =
-      nn::functional::cross_entropy((*model)(model_input(batch.inputs, model_input_shape(config))), batch.targets);
-  loss.backward();
-
-  // The terms, computed in float exactly as the optimizer's kernel does (kernels/optimizer_math.h).
-  const float lr = group->lr, wd = group->weight_decay;
-  const float theta = at(param, flat), grad = at(param.grad(), flat);
+  const NextBatch batch = backward_on_next_batch(args, ck, *model, *optimizer);
+  const std::optional<optim::StepExplanation> explained = optimizer->explain_step(target.index, target.flat);
+  if (!explained)
+    throw UsageError(config.optimizer + settings(config) +
+                     " does not explain its step (an optimizer does by overriding optim::Optimizer::explain_step)");
   std::printf("explain-step: %s[%s] at step %lld (epoch %lld, batch %lld of %lld; loss on this batch %.6g)\n",
               args.param.c_str(), args.index.c_str(), static_cast<long long>(optimizer->steps() + 1),
-              static_cast<long long>(ck.state.epoch + 1), static_cast<long long>(batch_index + 1),
-              static_cast<long long>(loader.num_batches()), loss.item());
-  std::string settings;
-  for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config)))
-    if (key != "weight_decay") settings += ", " + key + " " + value;
-  std::printf("%s, lr %s, weight decay %s%s\n\n", config.optimizer.c_str(), hyper(lr).c_str(), hyper(wd).c_str(),
-              settings.c_str());
+              static_cast<long long>(ck.state.epoch + 1), static_cast<long long>(batch.index + 1),
+              static_cast<long long>(batch.count), batch.loss);
+  std::printf("%s, lr %s, weight decay %s%s\n\n", config.optimizer.c_str(),
+              optim::explain_option(target.group->lr).c_str(),
+              optim::explain_option(target.group->weight_decay).c_str(), settings(config).c_str());
+  const float theta = at(target.param, target.flat);
   line("θ", theta, "the weight now");
-  line("grad", grad, "∂loss/∂θ on this batch (backward)");
-  float delta = 0;
-  // A state slot's value before the step (its initial value if the parameter has not stepped yet).
-  const auto before = [&](const char* slot, float initial) {
-    const Tensor t = optimizer->state(slot, found);
-    return t.defined() ? at(t, flat) : initial;
-  };
-  const int64_t t_step = optimizer->param_steps(found) + 1;  // this parameter's step count, this step included
-  if (kind == "adam" || kind == "adamw") {
-    const bool decoupled = kind == "adamw";
-    const auto [b1, b2] = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().betas
-                                    : dynamic_cast<const optim::Adam&>(*optimizer).options().betas;
-    const float eps = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().eps
-                                : dynamic_cast<const optim::Adam&>(*optimizer).options().eps;
-    const bool amsgrad = decoupled ? dynamic_cast<const optim::AdamW&>(*optimizer).options().amsgrad
-                                   : dynamic_cast<const optim::Adam&>(*optimizer).options().amsgrad;
-    float p = theta, gt = grad;
-    if (decoupled) {
-      const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * wd);
-      p = theta * decay;
-      line("θ·(1 − lr·wd)", p, "AdamW's decoupled weight decay, before the update: " + num(theta) + " · " + num(decay));
-    } else {
-      if (wd != 0.f) gt = grad + wd * theta;
-      line("g", gt, "g = grad + wd·θ (Adam's weight decay is an L2 term in the gradient)");
-    }
-    const float m0 = before("exp_avg", 0.f), v0 = before("exp_avg_sq", 0.f);
-    const float m = m0 * b1 + static_cast<float>(1.0 - b1) * gt;
-    const float v = v0 * b2 + static_cast<float>(1.0 - b2) * (gt * gt);
-    line("m (before)", m0, t_step == 1 ? "exp_avg starts at 0" : "exp_avg: the running mean of g");
-    line("m (after)", m,
-         "m = β1·m + (1 − β1)·g = " + hyper(b1) + " · " + num(m0) + " + " + hyper(1.f - b1) + " · " + num(gt));
-    line("v (before)", v0, t_step == 1 ? "exp_avg_sq starts at 0" : "exp_avg_sq: the running mean of g²");
-    line("v (after)", v,
-         "v = β2·v + (1 − β2)·g² = " + hyper(b2) + " · " + num(v0) + " + " + hyper(1.f - b2) + " · " + num(gt * gt));
-    float second = v;
-    if (amsgrad) {
-      const float vmax = std::max(before("max_exp_avg_sq", 0.f), v);
-      line("v_max", vmax, "amsgrad: v_max = max(v_max, v), used in place of v");
-      second = vmax;
-    }
-    float step_size = 0, correction = 0;
-    kernels::math::adam_scalars({.lr = lr, .beta1 = b1, .beta2 = b2}, t_step, step_size, correction);
-    line("t", static_cast<double>(t_step), "this parameter's step count");
-    line("lr/(1 − β1^t)", step_size, "the step size, with m's bias correction");
-    line("√(1 − β2^t)", correction, "v's bias correction");
-    const float denom = std::sqrt(second) / correction + eps;
-    line("denom", denom, "√v / √(1 − β2^t) + eps (eps " + hyper(eps) + ")");
-    const float after = p + -step_size * (m / denom);
-    delta = after - theta;
-    line("Δθ", delta,
-         decoupled ? "Δθ = (θ·(1 − lr·wd) − θ) − lr/(1 − β1^t) · m / denom" : "Δθ = −lr/(1 − β1^t) · m / denom");
-  } else if (kind == "rmsprop") {
-    const auto& o = dynamic_cast<const optim::RMSprop&>(*optimizer).options();
-    const float gt = wd != 0.f ? grad + wd * theta : grad;
-    line("g", gt, "g = grad + wd·θ");
-    const float v0 = before("square_avg", 0.f);
-    const float v = v0 * o.alpha + static_cast<float>(1.0 - o.alpha) * (gt * gt);
-    line("v (before)", v0, "square_avg: the running mean of g²");
-    line("v (after)", v,
-         "v = α·v + (1 − α)·g² = " + hyper(o.alpha) + " · " + num(v0) + " + " + hyper(1.f - o.alpha) + " · " +
-             num(gt * gt));
-    float avg;
-    if (o.centered) {
-      const float a0 = before("grad_avg", 0.f);
-      const float a = a0 * o.alpha + static_cast<float>(1.0 - o.alpha) * gt;
-      line("ḡ (after)", a, "centered: ḡ = α·ḡ + (1 − α)·g, from " + num(a0));
-      avg = std::sqrt(v + -1.f * (a * a)) + o.eps;
-      line("avg", avg, "√(v − ḡ²) + eps: the gradient's running standard deviation");
-    } else {
-      avg = std::sqrt(v) + o.eps;
-      line("avg", avg, "√v + eps: the gradient's running root mean square");
-    }
-    if (o.momentum > 0.f) {
-      const float b0 = before("momentum_buffer", 0.f);
-      const float b = b0 * o.momentum + gt / avg;
-      line("b (after)", b, "b = μ·b + g/avg = " + hyper(o.momentum) + " · " + num(b0) + " + " + num(gt / avg));
-      delta = -lr * b;
-      line("Δθ", delta, "Δθ = −lr·b");
-    } else {
-      delta = -lr * (gt / avg);
-      line("Δθ", delta, "Δθ = −lr·g/avg");
-    }
-  } else if (kind == "adagrad") {
-    const auto& o = dynamic_cast<const optim::Adagrad&>(*optimizer).options();
-    const float gt = wd != 0.f ? grad + wd * theta : grad;
-    line("g", gt, "g = grad + wd·θ");
-    const float s0 = before("sum", o.initial_accumulator_value);
-    const float sum = s0 + gt * gt;
-    line("s (after)", sum, "s = s + g² = " + num(s0) + " + " + num(gt * gt));
-    const float clr = kernels::math::adagrad_step_size({.lr = lr, .lr_decay = o.lr_decay}, t_step);
-    line("clr", clr, "lr/(1 + (t − 1)·lr_decay), t = " + std::to_string(t_step));
-    const float denom = std::sqrt(sum) + o.eps;
-    line("√s + eps", denom, "");
-    delta = -clr * (gt / denom);
-    line("Δθ", delta, "Δθ = −clr·g/(√s + eps)");
-  } else {
-    // μ and τ as the optimizer resolved them (from --momentum, --dampening or --opt).
-    float mu = 0.f, tau = 0.f;
-    for (const auto& [key, value] : optim::optimizer_options_in_use(config.optimizer, optimizer_config(config))) {
-      if (key == "momentum") mu = std::stof(value);
-      if (key == "dampening") tau = std::stof(value);
-    }
-    const bool first = !buffer.defined();
-    const float b_before = first ? 0.f : at(buffer, flat);
-    const float decay = wd * theta;
-    line("wd·θ", decay, "weight decay's pull towards 0: " + hyper(wd) + " · " + num(theta));
-    const float gt = wd != 0.f ? grad + decay : grad;
-    line("g", gt, "g = grad + wd·θ");
-    if (kind == "sgd") {
-      delta = -lr * gt;
-      line("Δθ", delta, "Δθ = −lr·g = −" + hyper(lr) + " · " + num(gt));
-    } else if (nesterov && form == "sutskever") {
-      line("v (before)", b_before, first ? "the velocity starts at 0" : "the velocity from the steps so far");
-      const float v = mu * b_before + -lr * gt;
-      line("v (after)", v,
-           "v = μ·v − lr·g = " + hyper(mu) + " · " + num(b_before) + " − " + hyper(lr) + " · " + num(gt));
-      delta = mu * v - lr * gt;
-      line("Δθ", delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
-    } else {
-      line("b (before)", b_before,
-           first ? "no buffer yet: this is its first step" : "momentum buffer from the steps so far");
-      const float b = first ? gt : mu * b_before + (1.f - tau) * gt;
-      line("b (after)", b,
-           first ? "b = g on the first step"
-                 : "b = μ·b + (1 − dampening)·g = " + hyper(mu) + " · " + num(b_before) + " + " + hyper(1.f - tau) +
-                       " · " + num(gt));
-      if (nesterov) {
-        const float d = gt + mu * b;
-        line("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");
-        delta = -lr * d;
-        line("Δθ", delta, "Δθ = −lr·(g + μ·b)");
-      } else {
-        delta = -lr * b;
-        line("Δθ", delta, "Δθ = −lr·b");
-      }
-    }
-  }
-  const float explained = theta + delta;
-  line("θ (after)", explained, "θ + Δθ");
+  line("grad", at(target.param.grad(), target.flat), "∂loss/∂θ on this batch (backward)");
+  for (const optim::StepTerm& term : explained->terms) line(term.term, term.value, term.formula);
+  const float after = theta + explained->delta;
+  line("θ (after)", after, "θ + Δθ");
 
   optimizer->step();  // the optimizer's own update, to check the explanation against
-  const float actual = at(param, flat);
-  const double diff = std::fabs(static_cast<double>(actual) - explained);
-  std::printf("\ncheck: the optimizer's step() gives θ = %.8g: %s\n", actual,
-              diff <= 1e-6 * std::max(1.0, std::fabs(static_cast<double>(actual))) ? "matches" : "DIFFERS");
-  return diff <= 1e-6 * std::max(1.0, std::fabs(static_cast<double>(actual))) ? 0 : 1;
+  const float actual = at(target.param, target.flat);
+  const bool matches =
+      std::fabs(static_cast<double>(actual) - after) <= 1e-6 * std::max(1.0, std::fabs(double{actual}));
+  std::printf("\ncheck: the optimizer's step() gives θ = %.8g: %s\n", actual, matches ? "matches" : "DIFFERS");
+  return matches ? 0 : 1;
 }
 
 

@@ -1,5 +1,7 @@
 #include "cli/flags.h"
 
+#include "cli/format.h"
+
 #include <algorithm>
 
 #include "cli/model.h"
@@ -133,15 +135,6 @@ TrainConfig RunFlags::finish(std::vector<std::string>* flags_given, std::vector<
   }
   apply_recipe(config, set);  // --model cnn's settings, where the command line gave none
   return config;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
 }
 
 void add_runtime_flags(CLI::App* app, RuntimeFlags& r, int which, const char* threads_help) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 
 namespace minidl::cli {
 
@@ -64,8 +65,6 @@ struct RunFlags {
   void add_schedule_and_step_to(CLI::App* app, bool with_seed);
 };
 
-/// "a,b,,c" → {"a", "b", "c"}.
-std::vector<std::string> split_list(const std::string& text);
 
 /// --data, --threads and --device, defined once for every command that takes them.
 enum RuntimeFlag { kData = 1, kThreads = 2, kDevice = 4 };

@@ -23,6 +23,7 @@
 #include "data/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/format.h"
 #include "cli/report.h"
 #include "core/backend.h"
 #include "optim/registry.h"
@@ -51,14 +52,6 @@ std::string format_lr(double lr) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", lr);
   return buf;
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep)) out.push_back(item);
-  return out;
 }
 
 std::vector<Result> read_csv(const std::string& path) {
@@ -115,12 +108,6 @@ Result read_run(const Run& run, const std::string& dir, int code, double target)
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void request_sweep_stop(int) { stop_requested = 1; }
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 // The grid's lrs of each optimizer (by label): one shared grid with --lr, else each its own.
 using LrGrids = std::map<std::string, std::vector<std::string>>;

@@ -45,6 +45,7 @@
 #include "nn/train_step.h"
 #include "optim/lr_scheduler.h"
 #include "optim/registry.h"
+#include "optim/schedule_registry.h"
 #include "run/interrupt.h"
 #include "run/metrics_log.h"
 #include "run/progress.h"
@@ -153,25 +154,15 @@ std::string describe(const TrainConfig& c, int64_t params) {
 }  // namespace
 
 std::unique_ptr<optim::LRSchedule> make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
-  std::unique_ptr<optim::LRSchedule> s;
-  if (c.schedule == "step")
-    s = std::make_unique<optim::StepLR>(c.lr, c.step_size > 0 ? c.step_size : (c.epochs + 2) / 3, c.gamma);
-  else if (c.schedule == "multistep")
-    s = std::make_unique<optim::MultiStepLR>(c.lr, c.milestones, c.gamma);
-  else if (c.schedule == "exponential")
-    s = std::make_unique<optim::ExponentialLR>(c.lr, c.gamma);
-  else if (c.schedule == "cosine")
-    s = std::make_unique<optim::CosineAnnealingLR>(c.lr, static_cast<double>(c.epochs));
-  else if (c.schedule == "onecycle")
-    s = std::make_unique<optim::OneCycleLR>(c.lr, c.epochs, steps_per_epoch,
-                                            optim::OneCycleLR::Options{.pct_start = c.pct_start});
-  else if (c.schedule == "plateau")
-    s = std::make_unique<optim::ReduceLROnPlateau>(
-        c.lr, optim::ReduceLROnPlateau::Options{.factor = c.gamma, .patience = c.patience});
-  else
-    s = std::make_unique<optim::ConstantLR>(c.lr);
-  if (c.warmup_epochs > 0) s = std::make_unique<optim::LinearWarmup>(std::move(s), c.warmup_epochs);
-  return s;
+  return optim::make_schedule(c.schedule, {.lr = c.lr,
+                                           .epochs = c.epochs,
+                                           .steps_per_epoch = steps_per_epoch,
+                                           .gamma = c.gamma,
+                                           .step_size = c.step_size,
+                                           .milestones = c.milestones,
+                                           .patience = c.patience,
+                                           .pct_start = c.pct_start,
+                                           .warmup_epochs = c.warmup_epochs});
 }
 
 optim::OptimizerConfig optimizer_config(const TrainConfig& c) {

@@ -204,7 +204,10 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
 /// drawn from `seed` by position (the same mask on every backend). 0 ≤ p < 1.
 Tensor dropout_mask(const Shape& shape, Device device, float p, uint64_t seed);
 
-// ---- checks shared with the ops layer
+// ---- checks and scalars shared with the ops layer
+/// A 0-d tensor holding `value` on `like`'s device: a scalar operand for the elementwise ops
+/// (broadcast against `like`). `like` must be defined (op names the caller in the error).
+Tensor scalar_like(const Tensor& like, float value, const char* op);
 void check_defined(const Tensor& x, const char* op);
 void check_float(const Tensor& x, const char* op);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);

@@ -41,6 +41,24 @@ void check_fits_int32(int64_t v, const char* op, const char* what, const Shape& 
   check(v <= INT_MAX, op, ": ", what, " ", v, " exceeds the 32-bit limit of the kernels (input ", shape, ")");
 }
 
+// The one Window2d builder: an h×w plane under a kh×kw kernel with the same stride, padding and
+// dilation along both axes (what conv2d and the pools take), with its output size.
+Window2d window(int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride, int64_t padding,
+                int64_t dilation = 1) {
+  return {.height = height,
+          .width = width,
+          .kernel_h = kernel_h,
+          .kernel_w = kernel_w,
+          .stride_h = stride,
+          .stride_w = stride,
+          .pad_h = padding,
+          .pad_w = padding,
+          .dilation_h = dilation,
+          .dilation_w = dilation,
+          .out_h = kernels::window_out_size(height, kernel_h, stride, padding, dilation),
+          .out_w = kernels::window_out_size(width, kernel_w, stride, padding, dilation)};
+}
+
 Window2d conv_window(const Tensor& x, const Tensor& w, const Conv2dParams& p, const char* op) {
   check_float(x, op);
   check_float(w, op);
@@ -57,24 +75,13 @@ Window2d conv_window(const Tensor& x, const Tensor& w, const Conv2dParams& p, co
         w.shape(), ")");
   check(w.shape()[1] * p.groups == c, op, ": weight ", w.shape(), " expects ", w.shape()[1] * p.groups,
         " input channels (", w.shape()[1], " per group × groups=", p.groups, "), input ", x.shape(), " has ", c);
-  Window2d win{.height = x.shape()[2],
-               .width = x.shape()[3],
-               .kernel_h = w.shape()[2],
-               .kernel_w = w.shape()[3],
-               .stride_h = p.stride,
-               .stride_w = p.stride,
-               .pad_h = p.padding,
-               .pad_w = p.padding,
-               .dilation_h = p.dilation,
-               .dilation_w = p.dilation};
-  check(win.kernel_h >= 1 && win.kernel_w >= 1, op, ": empty kernel in weight ", w.shape());
+  check(w.shape()[2] >= 1 && w.shape()[3] >= 1, op, ": empty kernel in weight ", w.shape());
+  const Window2d win = window(x.shape()[2], x.shape()[3], w.shape()[2], w.shape()[3], p.stride, p.padding, p.dilation);
   const int64_t reach_h = p.dilation * (win.kernel_h - 1) + 1, reach_w = p.dilation * (win.kernel_w - 1) + 1;
   check(reach_h <= win.height + 2 * p.padding && reach_w <= win.width + 2 * p.padding, op, ": kernel ", win.kernel_h,
         "x", win.kernel_w, " (dilation ", p.dilation, ", reach ", reach_h, "x", reach_w,
         ") is larger than the padded input ", win.height + 2 * p.padding, "x", win.width + 2 * p.padding, " (input ",
         x.shape(), ", padding ", p.padding, ")");
-  win.out_h = kernels::window_out_size(win.height, win.kernel_h, p.stride, p.padding, p.dilation);
-  win.out_w = kernels::window_out_size(win.width, win.kernel_w, p.stride, p.padding, p.dilation);
   check_fits_int32(c * win.taps(), op, "column rows", x.shape());
   check_fits_int32(win.out_size(), op, "output positions", x.shape());
   return win;
@@ -289,17 +296,7 @@ Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op) {
         " is larger than the padded input ", h + 2 * p.padding, "x", w + 2 * p.padding, " (input ", x, ", padding ",
         p.padding, ")");
   check_fits_int32(h * w, op, "plane size", x);
-  Window2d win{.height = h,
-               .width = w,
-               .kernel_h = p.kernel,
-               .kernel_w = p.kernel,
-               .stride_h = p.stride,
-               .stride_w = p.stride,
-               .pad_h = p.padding,
-               .pad_w = p.padding};
-  win.out_h = kernels::window_out_size(h, p.kernel, p.stride, p.padding, 1);
-  win.out_w = kernels::window_out_size(w, p.kernel, p.stride, p.padding, 1);
-  return win;
+  return window(h, w, p.kernel, p.kernel, p.stride, p.padding);
 }
 
 Window2d pool_window(const Tensor& x, const Pool2dParams& p, const char* op) {
@@ -316,19 +313,16 @@ Shape pooled_shape(const Shape& in, const Window2d& win) {
 
 int64_t planes(const Shape& s) { return s.size() == 4 ? s[0] * s[1] : s[0]; }
 
-// A pooling backward's window: the forward's input plane and options, its output from dy's shape
-// (the forward checked them).
+// A pooling backward's window: the forward's input plane and options (the forward checked them);
+// dy must have the forward's output shape.
 Window2d backward_window(const Shape& x_shape, const Shape& dy_shape, const Pool2dParams& p) {
-  return {.height = x_shape[x_shape.size() - 2],
-          .width = x_shape[x_shape.size() - 1],
-          .kernel_h = p.kernel,
-          .kernel_w = p.kernel,
-          .stride_h = p.stride,
-          .stride_w = p.stride,
-          .pad_h = p.padding,
-          .pad_w = p.padding,
-          .out_h = dy_shape[dy_shape.size() - 2],
-          .out_w = dy_shape[dy_shape.size() - 1]};
+  const Window2d win =
+      window(x_shape[x_shape.size() - 2], x_shape[x_shape.size() - 1], p.kernel, p.kernel, p.stride, p.padding);
+  check(dy_shape.size() == x_shape.size() && dy_shape[dy_shape.size() - 2] == win.out_h &&
+            dy_shape[dy_shape.size() - 1] == win.out_w,
+        "pool2d backward: dy ", dy_shape, " is not the output shape of input ", x_shape, " (", win.out_h, "x",
+        win.out_w, " per plane)");
+  return win;
 }
 
 }  // namespace

@@ -101,6 +101,87 @@ SafetensorsFile load_safetensors(const std::string& path, bool require_checksum)
   return parse_safetensors(file.span(), path, require_checksum);
 }
 
+namespace {
+
+// One tensor's entry of the header, checked: where its bytes lie in the data section.
+struct Placed {
+  uint64_t begin, end;
+  std::string name;
+  Shape shape;
+  DType dtype;
+};
+
+Placed place(const std::string& name, const json& entry, uint64_t data_size, const std::string& path) {
+  const auto bad = [&](const std::string& why) { fail("load_safetensors: ", path, ": tensor '", name, "': ", why); };
+  if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
+    bad("needs dtype, shape and data_offsets");
+  const json& dtype = entry["dtype"];
+  if (!dtype.is_string() || (dtype != "F32" && dtype != "I32"))
+    bad("dtype " + dtype.dump() + " is not supported (F32 or I32)");
+  const json& shape_json = entry["shape"];
+  if (!shape_json.is_array() || shape_json.size() > static_cast<size_t>(Shape::kMaxDims)) bad("bad shape");
+  Shape shape;
+  for (const json& d : shape_json) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t{1} << 40)) bad("bad shape " + shape_json.dump());
+    shape.push_back(d.get<int64_t>());
+  }
+  const json& offsets = entry["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+      !offsets[1].is_number_unsigned())
+    bad("bad data_offsets");
+  const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+  uint64_t numel = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel) || numel > data_size / 4)
+      bad(str_cat("shape ", shape_json.dump(), " needs more than the file's ", data_size, " data bytes"));
+  if (begin > end || end > data_size)
+    bad(str_cat("data_offsets [", begin, ", ", end, "] lie outside the ", data_size, " data bytes (truncated?)"));
+  if (end - begin != numel * 4)
+    bad(str_cat("data_offsets span ", end - begin, " bytes, shape ", shape, " needs ", numel * 4));
+  return {begin, end, name, shape, dtype == "F32" ? DType::float32 : DType::int32};
+}
+
+// As the reference implementation (safetensors' validate): the tensors' byte ranges, in order,
+// tile the data exactly — no overlap, no gap, and nothing after the last one. Two names over one
+// range, or bytes that no tensor owns, are what a tampered or mis-written file looks like. Checked
+// before any tensor is allocated: overlapping ranges could otherwise claim the data many times.
+// Sorts `placed` by offset.
+void check_tiling(std::vector<Placed>& placed, uint64_t data_size, const std::string& path) {
+  std::sort(placed.begin(), placed.end(),
+            [](const auto& a, const auto& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  uint64_t covered = 0;
+  for (const Placed& p : placed) {
+    check(p.begin == covered, "load_safetensors: ", path, ": tensor '", p.name, "': data_offsets [", p.begin, ", ",
+          p.end, "] ", p.begin < covered ? "overlap the previous tensor's" : "leave a gap after byte", " (", covered,
+          ")");
+    covered = p.end;
+  }
+  check(covered == data_size, "load_safetensors: ", path, ": ", data_size - covered,
+        " bytes after the last tensor's data (the header accounts for ", covered, " of ", data_size, ")");
+}
+
+// The CRC-32 in the metadata, if any (required with require_checksum), against the file's bytes
+// with the checksum's own digits read as zeros.
+void check_checksum(std::span<const uint8_t> bytes, uint64_t length, const Metadata& metadata, const std::string& path,
+                    bool require_checksum) {
+  const auto it = metadata.find(kChecksumKey);
+  check(it != metadata.end() || !require_checksum, "load_safetensors: ", path,
+        ": no checksum in the metadata (damaged, or not written by minidl)");
+  if (it == metadata.end()) return;
+  std::string text(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(length));
+  const size_t digits = checksum_position(text);
+  check(digits != std::string::npos && it->second.size() == 8, "load_safetensors: ", path,
+        ": corrupt header: malformed checksum entry");
+  text.replace(digits, 8, "00000000");
+  char computed[9];
+  std::snprintf(computed, sizeof computed, "%08x",
+                crc32_of(bytes.first(8), bytes_of(text), bytes.subspan(static_cast<size_t>(8 + length))));
+  check(it->second == computed, "load_safetensors: ", path, ": checksum mismatch (stored ", it->second, ", computed ",
+        computed, "): the file is corrupt");
+}
+
+}  // namespace
+
 SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& path, bool require_checksum) {
   check(bytes.size() >= 8, "load_safetensors: ", path, ": file is ", bytes.size(),
         " bytes, too short for the 8-byte header length");
@@ -117,83 +198,21 @@ SafetensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
   check(header.is_object(), "load_safetensors: ", path, ": corrupt header: expected a JSON object");
 
   SafetensorsFile out;
-  struct Placed {
-    uint64_t begin, end;
-    std::string name;
-    Shape shape;
-    DType dtype;
-  };
   std::vector<Placed> placed;
   const uint64_t data_start = 8 + length, data_size = bytes.size() - data_start;
   for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      check(entry.is_object(), "load_safetensors: ", path, ": __metadata__ must be an object of strings");
-      for (const auto& [key, value] : entry.items()) {
-        check(value.is_string(), "load_safetensors: ", path, ": metadata '", key, "' is not a string");
-        out.metadata[key] = value.get<std::string>();
-      }
+    if (name != "__metadata__") {
+      placed.push_back(place(name, entry, data_size, path));
       continue;
     }
-    const auto bad = [&, &name = name](const std::string& why) {
-      fail("load_safetensors: ", path, ": tensor '", name, "': ", why);
-    };
-    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
-      bad("needs dtype, shape and data_offsets");
-    const json& dtype = entry["dtype"];
-    if (!dtype.is_string() || (dtype != "F32" && dtype != "I32"))
-      bad("dtype " + dtype.dump() + " is not supported (F32 or I32)");
-    const json& shape_json = entry["shape"];
-    if (!shape_json.is_array() || shape_json.size() > static_cast<size_t>(Shape::kMaxDims)) bad("bad shape");
-    Shape shape;
-    for (const json& d : shape_json) {
-      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t{1} << 40)) bad("bad shape " + shape_json.dump());
-      shape.push_back(d.get<int64_t>());
+    check(entry.is_object(), "load_safetensors: ", path, ": __metadata__ must be an object of strings");
+    for (const auto& [key, value] : entry.items()) {
+      check(value.is_string(), "load_safetensors: ", path, ": metadata '", key, "' is not a string");
+      out.metadata[key] = value.get<std::string>();
     }
-    const json& offsets = entry["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
-        !offsets[1].is_number_unsigned())
-      bad("bad data_offsets");
-    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-    uint64_t numel = 1;
-    for (int64_t d : shape)
-      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel) || numel > data_size / 4)
-        bad(str_cat("shape ", shape_json.dump(), " needs more than the file's ", data_size, " data bytes"));
-    if (begin > end || end > data_size)
-      bad(str_cat("data_offsets [", begin, ", ", end, "] lie outside the ", data_size, " data bytes (truncated?)"));
-    if (end - begin != numel * 4)
-      bad(str_cat("data_offsets span ", end - begin, " bytes, shape ", shape, " needs ", numel * 4));
-    placed.push_back({begin, end, name, shape, dtype == "F32" ? DType::float32 : DType::int32});
   }
-  // As the reference implementation (safetensors' validate): the tensors' byte ranges, in order,
-  // tile the data exactly — no overlap, no gap, and nothing after the last one. Two names over one
-  // range, or bytes that no tensor owns, are what a tampered or mis-written file looks like. Checked
-  // before any tensor is allocated: overlapping ranges could otherwise claim the data many times.
-  std::sort(placed.begin(), placed.end(),
-            [](const auto& a, const auto& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-  uint64_t covered = 0;
-  for (const Placed& p : placed) {
-    check(p.begin == covered, "load_safetensors: ", path, ": tensor '", p.name, "': data_offsets [", p.begin, ", ",
-          p.end, "] ", p.begin < covered ? "overlap the previous tensor's" : "leave a gap after byte", " (", covered,
-          ")");
-    covered = p.end;
-  }
-  check(covered == data_size, "load_safetensors: ", path, ": ", data_size - covered,
-        " bytes after the last tensor's data (the header accounts for ", covered, " of ", data_size, ")");
-  const auto it = out.metadata.find(kChecksumKey);
-  check(it != out.metadata.end() || !require_checksum, "load_safetensors: ", path,
-        ": no checksum in the metadata (damaged, or not written by minidl)");
-  if (it != out.metadata.end()) {
-    std::string text(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(length));
-    const size_t digits = checksum_position(text);
-    check(digits != std::string::npos && it->second.size() == 8, "load_safetensors: ", path,
-          ": corrupt header: malformed checksum entry");
-    text.replace(digits, 8, "00000000");
-    char computed[9];
-    std::snprintf(computed, sizeof computed, "%08x",
-                  crc32_of(bytes.first(8), bytes_of(text), bytes.subspan(static_cast<size_t>(data_start))));
-    check(it->second == computed, "load_safetensors: ", path, ": checksum mismatch (stored ", it->second, ", computed ",
-          computed, "): the file is corrupt");
-  }
+  check_tiling(placed, data_size, path);
+  check_checksum(bytes, length, out.metadata, path, require_checksum);
   // The JSON object iterates by name; hand the tensors back in the order of their data.
   for (Placed& p : placed) {
     Tensor t = Tensor::empty(p.shape, {.dtype = p.dtype});

@@ -31,7 +31,7 @@ Tensor Linear::forward(const Tensor& x, functional::Activation act) {
 
 std::string Linear::extra_repr() const {
   return str_cat("in_features=", in_features_, ", out_features=", out_features_,
-                 ", bias=", bias.defined() ? "true" : "false");
+                 ", bias=", bias.defined() ? "True" : "False");
 }
 
 }  // namespace minidl::nn

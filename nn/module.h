@@ -62,7 +62,8 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
-  /// "Linear", and the arguments shown in its repr, e.g. "in_features=784, out_features=256, bias=true".
+  /// "Linear", and the arguments shown in its repr, e.g. "in_features=784, out_features=256, bias=True" (PyTorch's
+  /// spelling).
   virtual std::string type_name() const = 0;
   virtual std::string extra_repr() const { return ""; }
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }

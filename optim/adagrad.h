@@ -40,6 +40,7 @@ class Adagrad : public Optimizer {
   void step() override;
   using Optimizer::step;  // step(closure) too
   const char* name() const override { return "adagrad"; }
+  std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const override;
   const Options& options() const { return options_; }
 
  private:

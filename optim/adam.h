@@ -8,6 +8,30 @@
 
 namespace minidl::optim {
 
+/// Adam's and AdamW's options, torch's arguments in torch's order. They differ in one default: AdamW's
+/// weight decay is decoupled and on (1e-2), Adam's is an L2 term and off.
+template <bool Decoupled>
+struct AdamOptions {
+  float lr = 1e-3f;
+  Betas betas = {0.9f, 0.999f};
+  float eps = 1e-8f;
+  float weight_decay = Decoupled ? 1e-2f : 0.f;
+  bool amsgrad = false;
+  /// The same values as the other kind's options (AdamW's are handed to Adam's constructor so).
+  template <bool To>
+  AdamOptions<To> as() const {
+    return {.lr = lr, .betas = betas, .eps = eps, .weight_decay = weight_decay, .amsgrad = amsgrad};
+  }
+  static constexpr auto fields() {
+    return std::tuple{field("lr", &AdamOptions::lr, "learning rate"),
+                      field("betas", &AdamOptions::betas, "decay rates of the moments m and v"),
+                      field("eps", &AdamOptions::eps, "added to √v̂ in the denominator"),
+                      field("weight_decay", &AdamOptions::weight_decay,
+                            Decoupled ? "decoupled decay: p = p·(1 − lr·wd)" : "L2 penalty, added to the gradient"),
+                      field("amsgrad", &AdamOptions::amsgrad, "divide by the running maximum of v")};
+  }
+};
+
 /// Adam, identical to torch.optim.Adam(params, lr, betas=(β1, β2), eps, weight_decay, amsgrad).
 /// For each parameter p with gradient grad, its own step count t (1 on its first step; a step
 /// without a gradient does not count) and state m = exp_avg, v = exp_avg_sq, v_max =
@@ -24,29 +48,22 @@ namespace minidl::optim {
 /// Adam and Beyond", ICLR 2018 (amsgrad)
 class Adam : public Optimizer {
  public:
-  struct Options {
-    float lr = 1e-3f;
-    Betas betas = {0.9f, 0.999f};
-    float eps = 1e-8f;
-    float weight_decay = 0.f;
-    bool amsgrad = false;
-    static constexpr auto fields() {
-      return std::tuple{field("lr", &Options::lr, "learning rate"),
-                        field("betas", &Options::betas, "decay rates of the moments m and v"),
-                        field("eps", &Options::eps, "added to √v̂ in the denominator"),
-                        field("weight_decay", &Options::weight_decay, "L2 penalty, added to the gradient"),
-                        field("amsgrad", &Options::amsgrad, "divide by the running maximum of v")};
-    }
-  };
+  using Options = AdamOptions<false>;
   Adam(std::vector<Tensor> params, Options options);
 
   void step() override;
   using Optimizer::step;  // step(closure) too
   const char* name() const override { return "adam"; }
+  std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const override;
   const Options& options() const { return options_; }
 
+ protected:
+  /// For AdamW (optim/adamw.h): the same state and step, the weight decay decoupled when `decoupled`.
+  Adam(std::vector<Tensor> params, Options options, bool decoupled, const char* name);
+
  private:
-  Options options_;
+  Options options_;  // weight_decay as given, coupled or decoupled by decoupled_
+  bool decoupled_;
   int exp_avg_, exp_avg_sq_, max_exp_avg_sq_;  // state slots (max_exp_avg_sq: -1 without amsgrad)
 };
 

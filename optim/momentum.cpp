@@ -31,3 +31,17 @@ void Momentum::step() {
 }
 
 }  // namespace minidl::optim
+
+namespace minidl::optim {
+
+std::optional<StepExplanation> Momentum::explain_step(int64_t param, int64_t flat) const {
+  const Coordinate c = coordinate(param, flat);
+  StepExplanation e;
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
+  const float b = explain_momentum_buffer(e, state_before("momentum_buffer", param, flat), g, momentum_, dampening_);
+  e.delta = -c.lr * b;
+  e.add("Δθ", e.delta, "Δθ = −lr·b");
+  return e;
+}
+
+}  // namespace minidl::optim

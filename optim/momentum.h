@@ -37,6 +37,7 @@ class Momentum : public Optimizer {
   void step() override;
   using Optimizer::step;  // step(closure) too
   const char* name() const override { return "momentum"; }
+  std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const override;
 
  private:
   float momentum_, dampening_;

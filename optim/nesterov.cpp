@@ -82,6 +82,33 @@ Tensor Nesterov::step(const Closure& closure) {
   return loss;
 }
 
+// The pytorch and sutskever forms; the lookahead form's gradient is taken at θ + μ·v by its closure,
+// which explain-step's one backward() at θ does not reproduce, so it is not explained.
+std::optional<StepExplanation> Nesterov::explain_step(int64_t param, int64_t flat) const {
+  if (form_ == Form::lookahead) return std::nullopt;
+  const Coordinate c = coordinate(param, flat);
+  StepExplanation e;
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
+  const std::optional<float> before = state_before("momentum_buffer", param, flat);
+  if (form_ == Form::sutskever) {
+    const float v0 = before.value_or(0.f);
+    e.add("v (before)", v0, before ? "the velocity from the steps so far" : "the velocity starts at 0");
+    const float v = momentum_ * v0 + -c.lr * g;
+    e.add("v (after)", v,
+          "v = μ·v − lr·g = " + explain_option(momentum_) + " · " + explain_number(v0) + " − " + explain_option(c.lr) +
+              " · " + explain_number(g));
+    e.delta = momentum_ * v - c.lr * g;
+    e.add("Δθ", e.delta, "Δθ = μ·v − lr·g: the look-ahead correction μ·v plus the plain step");
+    return e;
+  }
+  const float b = explain_momentum_buffer(e, before, g, momentum_, /*dampening=*/0.f);
+  const float d = g + momentum_ * b;
+  e.add("g + μ·b", d, "Nesterov's correction: the gradient plus the momentum step about to be taken");
+  e.delta = -c.lr * d;
+  e.add("Δθ", e.delta, "Δθ = −lr·(g + μ·b)");
+  return e;
+}
+
 const char* to_string(Nesterov::Form form) {
   switch (form) {
     case Nesterov::Form::pytorch:

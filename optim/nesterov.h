@@ -61,6 +61,7 @@ class Nesterov : public Optimizer {
   Tensor step(const Closure& closure) override;
   bool needs_closure() const override { return form_ == Form::lookahead; }
   const char* name() const override { return "nesterov"; }
+  std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const override;
   Form form() const { return form_; }
 
  private:

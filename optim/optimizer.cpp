@@ -143,6 +143,32 @@ int64_t Optimizer::param_steps(int64_t param) const {
   return per_param_steps_ ? param_steps_.at(static_cast<size_t>(param)) : steps_;
 }
 
+std::optional<StepExplanation> Optimizer::explain_step(int64_t, int64_t) const { return std::nullopt; }
+
+namespace {
+float value_at(const Tensor& t, int64_t flat) { return t.to_vector()[static_cast<size_t>(flat)]; }
+}  // namespace
+
+Optimizer::Coordinate Optimizer::coordinate(int64_t param, int64_t flat) const {
+  int64_t i = 0;
+  for (const ParamGroup& group : groups_)
+    for (const Tensor& p : group.params) {
+      if (i++ != param) continue;
+      check(flat >= 0 && flat < p.numel(), name_, ": explain_step: coordinate ", flat,
+            " is outside a parameter of shape ", p.shape());
+      check(p.grad().defined(), name_, ": explain_step: the parameter of shape ", p.shape(),
+            " has no gradient (call backward() first)");
+      return {value_at(p, flat), value_at(p.grad(), flat), group.lr, group.weight_decay, param_steps(param) + 1};
+    }
+  throw Error(str_cat(name_, ": explain_step: no parameter ", param, " (the optimizer has ", num_params(), ")"));
+}
+
+std::optional<float> Optimizer::state_before(std::string_view slot, int64_t param, int64_t flat) const {
+  const Tensor t = state(slot, param);
+  if (!t.defined()) return std::nullopt;
+  return value_at(t, flat);
+}
+
 NamedTensors Optimizer::state() const {
   NamedTensors out;
   for (const Slot& s : slots_)

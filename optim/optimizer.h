@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <minidl/core/tensor.h>
+#include <minidl/optim/step_explanation.h>
 
 namespace minidl::dispatch {
 struct OptimSlot;  // core/dispatch.h (internal): what the fused kernels take
@@ -87,6 +88,13 @@ class Optimizer {
   virtual NamedTensors state() const;
   virtual void load_state(const NamedTensors& state, int64_t steps);
 
+  /// The step() about to be taken, for coordinate `flat` (row-major) of parameter `param` (its index
+  /// across groups), as named terms computed in float as step() computes them: what `minidl
+  /// explain-step` prints. Call it after backward() and before step(). Each optimizer writes its own
+  /// beside its step(), reading coordinate() and state_before(); nullopt (the default) means this
+  /// optimizer does not explain its steps (or not in its current configuration).
+  virtual std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const;
+
  protected:
   Optimizer(std::vector<Tensor> params, float lr, float weight_decay, const char* name);
 
@@ -135,6 +143,17 @@ class Optimizer {
     }
     release_gathered();
   }
+  /// What explain_step starts from: coordinate `flat` of parameter `param` now, its gradient, its
+  /// group's lr and weight decay, and t, the step count this step will have (param_steps + 1).
+  struct Coordinate {
+    float theta, grad, lr, weight_decay;
+    int64_t t;
+  };
+  Coordinate coordinate(int64_t param, int64_t flat) const;
+  /// Coordinate `flat` of state slot `slot` of parameter `param` before the step; nullopt before the
+  /// parameter's first step (the slot does not exist yet).
+  std::optional<float> state_before(std::string_view slot, int64_t param, int64_t flat) const;
+
   /// Called after add_param_group(), for optimizers that keep per-parameter state of their own.
   virtual void on_param_group_added() {}
 

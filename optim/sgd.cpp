@@ -15,3 +15,16 @@ void SGD::step() {
 }
 
 }  // namespace minidl::optim
+
+namespace minidl::optim {
+
+std::optional<StepExplanation> SGD::explain_step(int64_t param, int64_t flat) const {
+  const Coordinate c = coordinate(param, flat);
+  StepExplanation e;
+  const float g = explain_coupled_decay(e, c.theta, c.grad, c.weight_decay);
+  e.delta = -c.lr * g;
+  e.add("Δθ", e.delta, "Δθ = −lr·g = −" + explain_option(c.lr) + " · " + explain_number(g));
+  return e;
+}
+
+}  // namespace minidl::optim

@@ -31,6 +31,7 @@ class SGD : public Optimizer {
   void step() override;
   using Optimizer::step;  // step(closure) too
   const char* name() const override { return "sgd"; }
+  std::optional<StepExplanation> explain_step(int64_t param, int64_t flat) const override;
 };
 
 }  // namespace minidl::optim

@@ -1276,6 +1276,39 @@ TEST_SUITE("cli") {
           "0.bias, 2.weight, 2.bias)\n");
   }
 
+  TEST_CASE("explain-step explains a plugin's optimizer (Lion) by the code that explains Adam's") {
+    TinyMnist tiny;
+    const std::string ck = tiny / "ck.safetensors";
+    // An optimizer that does not explain itself (Nesterov's lookahead form: its gradient is taken
+    // at θ + μ·v, which one backward at θ does not reproduce) is refused with one line, exit 2.
+    REQUIRE(run_minidl("train " + tiny.data() + " --hidden 16 --epochs 1 --optimizer nesterov --nesterov-form lookahead "
+                       "--save " + ck)
+                .code == 0);
+    const Run lookahead = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck);
+    CHECK(lookahead.code == 2);
+    CHECK(lookahead.output ==
+          "minidl explain-step: error: nesterov, momentum 0.9, form lookahead does not explain its step "
+          "(an optimizer does by overriding optim::Optimizer::explain_step)\n");
+#if defined(MINIDL_LION_PLUGIN)
+    const std::string lion = std::string("--plugin ") + MINIDL_LION_PLUGIN + " ";
+    REQUIRE(run_minidl(lion + "train " + tiny.data() + " --hidden 16 --epochs 1 --optimizer lion --lr 0.001 "
+                       "--weight-decay 0.1 --save " + ck)
+                .code == 0);
+    const Run r = run_minidl(lion + "explain-step " + tiny.data() + " --checkpoint " + ck + " --index 3,400");
+    CAPTURE(r.output);
+    CHECK(r.code == 0);
+    CHECK(r.output.find("lion, lr 0.001, weight decay 0.1, betas 0.9,0.99\n") != std::string::npos);
+    for (const char* term : {"θ·(1 − lr·wd)", "c = β1·m + (1 − β1)·g = 0.9 · ", "sign(c)", "Δθ = (θ·(1 − lr·wd) − θ) − lr·sign(c)"})
+      CHECK(r.output.find(term) != std::string::npos);
+    CHECK(r.output.find(": matches") != std::string::npos);
+    const Run without = run_minidl("explain-step " + tiny.data() + " --checkpoint " + ck);
+    CHECK(without.code == 2);
+    CHECK(without.output.find("unknown optimizer 'lion'") != std::string::npos);
+#else
+    SKIP_TEST("examples are not built (MINIDL_BUILD_EXAMPLES=OFF): the Lion plugin");
+#endif
+  }
+
   TEST_CASE("compare: every optimizer from the same start over seeds, CSVs, summaries and a table") {
     TinyMnist tiny;
     const std::string out = tiny / "cmp";

@@ -78,11 +78,11 @@ TEST_SUITE("nn") {
     repr << *model;
     CHECK(repr.str() ==
           "Sequential(\n"
-          "  (0): Linear(in_features=784, out_features=256, bias=true)\n"
+          "  (0): Linear(in_features=784, out_features=256, bias=True)\n"
           "  (1): ReLU()\n"
-          "  (2): Linear(in_features=256, out_features=128, bias=true)\n"
+          "  (2): Linear(in_features=256, out_features=128, bias=True)\n"
           "  (3): ReLU()\n"
-          "  (4): Linear(in_features=128, out_features=10, bias=true)\n"
+          "  (4): Linear(in_features=128, out_features=10, bias=True)\n"
           ")");
 
     nn::Sequential seq{std::make_shared<nn::Flatten>(), std::make_shared<nn::Tanh>(), std::make_shared<nn::Sigmoid>()};

@@ -223,6 +223,34 @@ TEST_SUITE("optim") {
     CHECK(error_of([] { optim::CosineAnnealingLR(0.1f, 0); }) == "CosineAnnealingLR: t_max must be > 0, got 0");
   }
 
+  TEST_CASE("schedules by name: the registry builds each from a run's settings, warm-up included") {
+    CHECK(optim::schedule_names() ==
+          std::vector<std::string>{"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau"});
+    const auto step = optim::make_schedule("step", {.lr = 0.1f, .gamma = 0.5f, .step_size = 3});
+    const auto cosine = optim::make_schedule("cosine", {.lr = 0.1f, .epochs = 10});
+    const optim::CosineAnnealingLR direct(0.1f, 10);
+    for (int epoch = 0; epoch < 12; ++epoch) {
+      CAPTURE(epoch);
+      CHECK(step->lr(epoch) == doctest::Approx(ref::step_lr[epoch]).epsilon(1e-6));
+      CHECK(cosine->lr(epoch) == direct.lr(epoch));
+    }
+    // step_size 0: a third of the run; a warm-up wraps whichever schedule is named.
+    CHECK(optim::make_schedule("step", {.lr = 1.f, .epochs = 9, .gamma = 0.5f})->lr(3) == 0.5f);
+    const auto warm = optim::make_schedule("none", {.lr = 0.2f, .warmup_epochs = 2});
+    CHECK(warm->lr(0) == doctest::Approx(0.02));
+    CHECK(warm->lr(2) == doctest::Approx(0.2));
+    CHECK(error_of([] { optim::make_schedule("linear", {}); }) ==
+          "unknown schedule 'linear' (known: none, step, multistep, exponential, cosine, onecycle, plateau)");
+    // One line adds a schedule, under a name not taken.
+    optim::register_schedule("halve-each-epoch", [](const optim::ScheduleOptions& o) {
+      return std::make_unique<optim::ExponentialLR>(o.lr, 0.5f);
+    });
+    CHECK(optim::has_schedule("halve-each-epoch"));
+    CHECK(optim::make_schedule("halve-each-epoch", {.lr = 0.8f})->lr(2) == doctest::Approx(0.2));
+    CHECK(error_of([] { optim::register_schedule("cosine", nullptr); }) ==
+          "register_schedule: a schedule named 'cosine' is already registered");
+  }
+
   TEST_CASE("the registry builds optimizers by name and rejects unknown names and unused options") {
     const auto names = optim::optimizer_names();  // a test below may add one more after these
     REQUIRE(names.size() >= 3);

@@ -12,6 +12,7 @@
 // Every coordinate moves by exactly lr (or 0): the sign throws the gradient's size away, so Lion's lr
 // is typically 3–10× smaller than AdamW's. Its one state slot is half of Adam's two.
 // reference: Chen et al., "Symbolic Discovery of Optimization Algorithms", NeurIPS 2023
+#include <optional>
 #include <tuple>
 
 #include <minidl/minidl.h>
@@ -56,6 +57,27 @@ class Lion : public optim::Optimizer {
   }
   using Optimizer::step;  // step(closure) too: a class that overrides step() hides the base's overload
   const char* name() const override { return "lion"; }
+
+  // One coordinate's step as named terms, for `minidl explain-step` (the same code path as Adam's).
+  std::optional<optim::StepExplanation> explain_step(int64_t param, int64_t flat) const override {
+    const Coordinate c = coordinate(param, flat);  // θ, grad, lr, weight decay and t of this coordinate
+    const float beta1 = o_.betas.first, beta2 = o_.betas.second;
+    optim::StepExplanation e;
+    const float p = c.theta * (1.f - c.lr * c.weight_decay);
+    e.add("θ·(1 − lr·wd)", p, "decoupled weight decay, before the update");
+    const float m = state_before("exp_avg", param, flat).value_or(0.f);
+    e.add("m (before)", m, c.t == 1 ? "exp_avg starts at 0" : "exp_avg: the running mean of g");
+    const float interp = beta1 * m + (1.f - beta1) * c.grad;
+    e.add("c", interp,
+          "c = β1·m + (1 − β1)·g = " + optim::explain_option(beta1) + " · " + optim::explain_number(m) + " + " +
+              optim::explain_option(1.f - beta1) + " · " + optim::explain_number(c.grad));
+    const float sign = interp > 0.f ? 1.f : interp < 0.f ? -1.f : 0.f;
+    e.add("sign(c)", sign, "the direction only: every coordinate moves by lr or not at all");
+    e.add("m (after)", beta2 * m + (1.f - beta2) * c.grad, "m = β2·m + (1 − β2)·g, for the next step");
+    e.delta = (p - c.lr * sign) - c.theta;
+    e.add("Δθ", e.delta, "Δθ = (θ·(1 − lr·wd) − θ) − lr·sign(c)");
+    return e;
+  }
 
  private:
   Options o_;

@@ -41,8 +41,10 @@
 #include <minidl/optim/optimizer.h>     // Optimizer: step(), zero_grad(), lr(), named per-parameter state
 #include <minidl/optim/options.h>       // Options as data: parse_options, option_infos (--opt key=value)
 #include <minidl/optim/registry.h>      // make_optimizer("adam", …), register_optimizer<T>("name")
-#include <minidl/optim/rmsprop.h>       // RMSprop: torch.optim.RMSprop (momentum, centered)
-#include <minidl/optim/sgd.h>           // SGD
+#include <minidl/optim/rmsprop.h>
+#include <minidl/optim/schedule_registry.h>  // make_schedule("cosine", …), register_schedule("name", builder)       // RMSprop: torch.optim.RMSprop (momentum, centered)
+#include <minidl/optim/sgd.h>                // SGD
+#include <minidl/optim/step_explanation.h>   // StepExplanation: one coordinate's step as named terms (explain-step)
 
 // ---- data: datasets, loading, files
 #include <minidl/data/augment.h>              // random_shift

@@ -19,24 +19,31 @@ __global__ void attention_forward_kernel(float* out, float* lse, const float* q,
   }
 }
 
-__global__ void attention_dq_kernel(float* dq, float* delta, const float* dout, const float* q, const float* k,
-                                    const float* v, const float* out, const float* lse, int64_t heads, int64_t t,
-                                    int64_t s, int64_t d, float scale, bool causal) {
-  MINIDL_GRID_LOOP(r, heads * t) {
-    const int64_t h = r / t, i = r % t;
-    delta[r] = math::dot_row(dout + r * d, out + r * d, d);
-    math::attention_dq_row(dq + r * d, dout + r * d, q + r * d, k + h * s * d, v + h * s * d, lse[r], delta[r],
-                           math::attention_keys(i, s, causal), d, scale);
+// What both backward kernels read: the forward's operands and results, dout, and the sizes (one
+// struct by value, so the two kernels and their launches cannot disagree on an argument's order).
+struct AttentionBackwardArgs {
+  const float *dout, *q, *k, *v, *out, *lse;
+  int64_t heads, t, s, d;
+  float scale;
+  bool causal;
+};
+
+// A thread per query row r = (h, i): delta_r = dout_r · out_r, then dq_r.
+__global__ void attention_dq_kernel(float* dq, float* delta, AttentionBackwardArgs a) {
+  MINIDL_GRID_LOOP(r, a.heads * a.t) {
+    const int64_t h = r / a.t, i = r % a.t, row = r * a.d, head_kv = h * a.s * a.d;
+    delta[r] = math::dot_row(a.dout + row, a.out + row, a.d);
+    math::attention_dq_row(dq + row, a.dout + row, a.q + row, a.k + head_kv, a.v + head_kv, a.lse[r], delta[r],
+                           math::attention_keys(i, a.s, a.causal), a.d, a.scale);
   }
 }
 
-__global__ void attention_dkv_kernel(float* dk, float* dv, const float* delta, const float* dout, const float* q,
-                                     const float* k, const float* v, const float* lse, int64_t heads, int64_t t,
-                                     int64_t s, int64_t d, float scale, bool causal) {
-  MINIDL_GRID_LOOP(r, heads * s) {
-    const int64_t h = r / s, j = r % s;
-    math::attention_dkv_row(dk + r * d, dv + r * d, k + r * d, v + r * d, q + h * t * d, dout + h * t * d, lse + h * t,
-                            delta + h * t, causal ? j : 0, t, d, scale);
+// A thread per key row r = (h, j): dk_r and dv_r, over the query rows of head h that see key j.
+__global__ void attention_dkv_kernel(float* dk, float* dv, const float* delta, AttentionBackwardArgs a) {
+  MINIDL_GRID_LOOP(r, a.heads * a.s) {
+    const int64_t h = r / a.s, j = r % a.s, row = r * a.d, head_q = h * a.t * a.d;
+    math::attention_dkv_row(dk + row, dv + row, a.k + row, a.v + row, a.q + head_q, a.dout + head_q, a.lse + h * a.t,
+                            delta + h * a.t, a.causal ? j : 0, a.t, a.d, a.scale);
   }
 }
 
@@ -56,14 +63,13 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, float* delta, const float* dout, const float* q,
                         const float* k, const float* v, const float* out, const float* lse, int64_t heads, int64_t t,
                         int64_t s, int64_t d, float scale, bool causal) {
+  const AttentionBackwardArgs args{dout, q, k, v, out, lse, heads, t, s, d, scale, causal};
   if (heads * t > 0) {
-    attention_dq_kernel<<<grid_for(heads * t, 64), 64, 0, stream()>>>(dq, delta, dout, q, k, v, out, lse, heads, t, s,
-                                                                      d, scale, causal);
+    attention_dq_kernel<<<grid_for(heads * t, 64), 64, 0, stream()>>>(dq, delta, args);
     MINIDL_CUDA_CHECK_LAUNCH(attention_dq_kernel);
   }
   if (heads * s > 0) {
-    attention_dkv_kernel<<<grid_for(heads * s, 64), 64, 0, stream()>>>(dk, dv, delta, dout, q, k, v, lse, heads, t, s,
-                                                                       d, scale, causal);
+    attention_dkv_kernel<<<grid_for(heads * s, 64), 64, 0, stream()>>>(dk, dv, delta, args);
     MINIDL_CUDA_CHECK_LAUNCH(attention_dkv_kernel);
   }
 }
