@@ -184,16 +184,16 @@ enum class BinaryOp {
   X(void, layer_norm_backward,                                                                                    \
     (float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,               \
      const float* mean, const float* rstd, int64_t rows, int64_t cols))                                           \
-  /* ---- fused attention over `heads` independent heads (kernels/attention_math.h): q, out, dq, dout */          \
-  /* [heads, t, d], k, v, dk, dv [heads, s, d], lse and delta [heads, t], all contiguous. The forward */          \
-  /* keeps each query row's log-sum-exp for the backward; delta is the backward's scratch. */                     \
+  /* ---- fused attention over batch × heads independent heads (kernels/attention_math.h), each */             \
+  /* operand strided as AttentionLayout says (kernels/layout.h). The forward keeps each query row's */           \
+  /* log-sum-exp for the backward; delta is the backward's scratch. dq, dk, dv are overwritten. */               \
   X(void, attention_forward,                                                                                      \
-    (float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads, int64_t t, int64_t s, \
-     int64_t d, float scale, bool causal))                                                                        \
+    (float* out, float* lse, const float* q, const float* k, const float* v, const AttentionLayout& layout,       \
+     float scale, bool causal))                                                                                   \
   X(void, attention_backward,                                                                                     \
     (float* dq, float* dk, float* dv, float* delta, const float* dout, const float* q, const float* k,            \
-     const float* v, const float* out, const float* lse, int64_t heads, int64_t t, int64_t s, int64_t d,          \
-     float scale, bool causal))                                                                                   \
+     const float* v, const float* out, const float* lse, const AttentionLayout& layout, float scale,              \
+     bool causal))                                                                                                \
   /* ---- dropout: mask[i] = 1/(1 − p) or 0 (kernels/conv_math.h, dropout_factor: seeded, counter-based) */     \
   X(void, dropout_mask, (float* mask, int64_t n, uint64_t seed, float p))
 

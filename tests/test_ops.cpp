@@ -121,6 +121,56 @@ TEST_SUITE("ops") {
     }
   }
 
+  // The heads of one [B, T, 3C] projection, read where they lie (strided), over more query rows
+  // than one block (16) and a head size that is not a whole number of 16-float tiles; and T ≠ S.
+  TEST_CASE("fused attention reads head-split views in place and equals the spelled-out form") {
+    Generator gen(5);
+    const int64_t b = 2, t = 37, h = 3, d = 20, c = h * d;
+    for (const bool causal : {true, false}) {
+      INFO("causal ", causal);
+      Tensor qkv = Tensor::randn({b, t, 3 * c}, gen);
+      qkv.set_requires_grad();
+      const Tensor r = Tensor::randn({b, t, c}, gen);
+      const auto heads = [&](const Tensor& x) {
+        std::vector<Tensor> parts = split(x, c, 2);
+        for (Tensor& p : parts) p = p.view({b, t, h, d}).transpose(1, 2);
+        return parts;
+      };
+      std::vector<Tensor> p = heads(qkv);
+      const Tensor fused = F::scaled_dot_product_attention(p[0], p[1], p[2], causal);
+      CHECK(fused.shape() == Shape{b, h, t, d});
+      const Tensor merged = fused.transpose(1, 2).reshape({b, t, c});
+      sum(merged * r).backward();
+      const Tensor dfused = qkv.grad();
+      qkv.set_grad(Tensor{});
+      p = heads(qkv);
+      Tensor scores = matmul(p[0].contiguous(), p[1].contiguous().transpose(-1, -2)) * (1.f / std::sqrt(float(d)));
+      if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({t, t})), 0.f), -INFINITY);
+      const Tensor spelled = matmul(softmax(scores, -1), p[2].contiguous()).transpose(1, 2).reshape({b, t, c});
+      sum(spelled * r).backward();
+      const int terms = static_cast<int>(t * d + d);
+      expect_close(merged.to_vector(), spelled.to_vector(), terms, "value");
+      expect_close(dfused.to_vector(), qkv.grad().to_vector(), terms, "dqkv");
+    }
+    // Fewer queries than keys (PyTorch's top-left causal alignment), contiguous and transposed.
+    for (const bool causal : {true, false}) {
+      const Tensor q = Tensor::randn({2, 5, 20}, gen).set_requires_grad();
+      const Tensor k = Tensor::randn({2, 21, 20}, gen).set_requires_grad();
+      const Tensor v = Tensor::randn({2, 20, 21}, gen).set_requires_grad();
+      // v transposed: [2, 21, 20] whose rows are strided, copied before the kernel.
+      const Tensor fused = F::scaled_dot_product_attention(q, k, v.transpose(1, 2), causal);
+      sum(fused).backward();
+      const std::vector<Tensor> g{q.grad(), k.grad(), v.grad()};
+      for (Tensor x : {q, k, v}) x.set_grad(Tensor{});
+      Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.f / std::sqrt(20.f));
+      if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({5, 21})), 0.f), -INFINITY);
+      sum(matmul(softmax(scores, -1), v.transpose(1, 2))).backward();
+      expect_close(g[0].to_vector(), q.grad().to_vector(), 21 * 20, "dq");
+      expect_close(g[1].to_vector(), k.grad().to_vector(), 21 * 20, "dk");
+      expect_close(g[2].to_vector(), v.grad().to_vector(), 21 * 20, "dv");
+    }
+  }
+
   TEST_CASE("comparisons give float32 masks of 1 and 0, and where keeps inf out of the branch not taken") {
     const Tensor a = Tensor::from_vector({1.f, 2.f, NAN, -1.f}, {4});
     const Tensor b = Tensor::from_vector({1.f, 3.f, 0.f, -2.f}, {4});
@@ -178,7 +228,7 @@ TEST_SUITE("ops") {
     // One query against three keys, by hand in double.
     const float q[2] = {0.5f, -1.f}, k[6] = {1, 0, 0, 1, 1, 1}, v[6] = {1, 2, 3, 4, 5, 6};
     float out[2], lse;
-    kernels::math::attention_row(out, &lse, q, k, v, 3, 2, 0.5f);
+    kernels::math::attention_row(out, &lse, q, k, 2, v, 2, 3, 2, 0.5f);
     const double s[3] = {0.25, -0.5, -0.25}, z = std::exp(s[0]) + std::exp(s[1]) + std::exp(s[2]);
     CHECK(out[0] == doctest::Approx((std::exp(s[0]) * 1 + std::exp(s[1]) * 3 + std::exp(s[2]) * 5) / z).epsilon(1e-6));
     CHECK(out[1] == doctest::Approx((std::exp(s[0]) * 2 + std::exp(s[1]) * 4 + std::exp(s[2]) * 6) / z).epsilon(1e-6));
