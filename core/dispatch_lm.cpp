@@ -232,14 +232,18 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, flo
 }
 
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, float scale, bool causal) {
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal,
+                                  const AttentionGrads* into) {
   AttentionLayout l = attention_layout(q, k);
   const Tensor qc = attention_operand(q, l.strides[AttentionLayout::q]),
                kc = attention_operand(k, l.strides[AttentionLayout::k]),
                vc = attention_operand(v, l.strides[AttentionLayout::v]),
                oc = attention_operand(out, l.strides[AttentionLayout::out]),
                g = attention_operand(dout, l.strides[AttentionLayout::dout]);
-  AttentionGrads r{new_heads_like(qc), new_heads_like(kc), new_heads_like(vc)};
+  AttentionGrads r = into ? *into : AttentionGrads{new_heads_like(qc), new_heads_like(kc), new_heads_like(vc)};
+  check(r.dq.shape() == q.shape() && r.dk.shape() == k.shape() && r.dv.shape() == v.shape(),
+        "attention: internal: gradients of shapes ", r.dq.shape(), ", ", r.dk.shape(), ", ", r.dv.shape(), " for ",
+        q.shape(), ", ", k.shape(), ", ", v.shape());
   for (Tensor* x : {&r.dq, &r.dk, &r.dv})
     if (x->numel() > 0 && (l.batch * l.heads * l.t == 0 || l.d == 0)) fill(*x, 0.f);
   if (l.batch * l.heads * l.t == 0 || l.d == 0) return r;

@@ -10,7 +10,9 @@
 //   loss = cross_entropy(ln_f(x)·wteᵀ, targets); backward; clip_grad_norm(1); AdamW step
 //
 //   build/examples/bench_gpt_step [--steps 60] [--threads 1] [--layers 4] [--heads 4] [--embd 128]
-//                                 [--block 64] [--batch 12] [--vocab 114]
+//                                 [--block 64] [--batch 12] [--vocab 114] [--packed 1]
+// --packed 0 spells the attention out as the reference does (split, view, transpose, sdpa, merge)
+// instead of F::self_attention on the packed projection.
 // prints one JSON line: {"step_ms_median": …, "step_cpu_ms_median": …, "steps": …, "peak_rss_mib": …, "loss": …}
 #include <sys/resource.h>
 #include <time.h>
@@ -45,6 +47,7 @@ double median(std::vector<double> v) {
 
 struct Config {
   int steps = 60, threads = 1, layers = 4, heads = 4, embd = 128, block = 64, batch = 12, vocab = 114;
+  int packed = 1;  // 1: F::self_attention on the qkv projection; 0: split, view, transpose, sdpa, merge
 };
 
 struct Layer {
@@ -88,6 +91,7 @@ struct Model {
 
   Tensor attention(const Layer& l, const Tensor& h) const {
     const int64_t B = h.size(0), T = h.size(1), C = c.embd, H = c.heads;
+    if (c.packed) return F::linear(F::self_attention(F::linear(h, l.qkv_w, l.qkv_b), H, true), l.proj_w, l.proj_b);
     std::vector<Tensor> qkv = split(F::linear(h, l.qkv_w, l.qkv_b), C, 2);
     for (Tensor& t : qkv) t = t.view({B, T, H, C / H}).transpose(1, 2);
     const Tensor y = F::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], true);
@@ -99,7 +103,7 @@ struct Model {
     Tensor x = F::embedding(idx, wte) + F::embedding(pos, wpe);
     for (const Layer& l : layers) {
       x = x + attention(l, F::layer_norm(x, {C}, l.ln1_w, l.ln1_b));
-      const Tensor h = F::gelu(F::linear(F::layer_norm(x, {C}, l.ln2_w, l.ln2_b), l.fc_w, l.fc_b));
+      const Tensor h = F::linear(F::layer_norm(x, {C}, l.ln2_w, l.ln2_b), l.fc_w, l.fc_b, F::Activation::gelu);
       x = x + F::linear(h, l.fc_proj_w, l.fc_proj_b);
     }
     const Tensor logits = F::linear(F::layer_norm(x, {C}, lnf_w, lnf_b), wte, Tensor{});
@@ -119,8 +123,9 @@ bool parse(int argc, char** argv, Config& c) {
                  : flag == "--block"   ? &c.block
                  : flag == "--batch"   ? &c.batch
                  : flag == "--vocab"   ? &c.vocab
+                 : flag == "--packed"  ? &c.packed
                                        : nullptr;
-    if (!field || value < 1) {
+    if (!field || value < (field == &c.packed ? 0 : 1)) {
       std::fprintf(stderr, "bench_gpt_step: bad flag or value: %s %s\n", argv[i], argv[i + 1]);
       return false;
     }

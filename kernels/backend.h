@@ -105,12 +105,14 @@ enum class BinaryOp {
   X(void, cross_entropy_backward,                                                                                 \
     (float* dlogits, const float* probs, const int32_t* targets, const float* dloss, int64_t n, int64_t c))       \
   /* ---- a Linear layer's epilogue over y [rows, cols], row-major and contiguous, in one pass each way: */       \
-  /* y = act(y + bias) in place (bias of cols elements, or null for none). */                                     \
-  X(void, bias_activation, (float* y, const float* bias, int64_t rows, int64_t cols, Activation act))             \
-  /* dz = dy ⊙ act'(y) from the forward output y (dz may be dy), and dbias[c] = Σ_r dz[r, c] summed */         \
-  /* over rows in order (dbias null: not needed). */                                                              \
+  /* z = y + bias, y = act(z) in place (bias of cols elements, or null for none); z is also written */            \
+  /* to pre when pre is not null (gelu's backward reads it). */                                                   \
+  X(void, bias_activation,                                                                                        \
+    (float* y, float* pre, const float* bias, int64_t rows, int64_t cols, Activation act))                        \
+  /* dz = dy ⊙ act'(z) from `saved`: the forward output y for relu, z for gelu (math::activation_backward; */    \
+  /* dz may be dy), and dbias[c] = Σ_r dz[r, c] summed over rows in order (dbias null: not needed). */          \
   X(void, bias_activation_backward,                                                                               \
-    (float* dz, float* dbias, const float* y, const float* dy, int64_t rows, int64_t cols, Activation act))       \
+    (float* dz, float* dbias, const float* saved, const float* dy, int64_t rows, int64_t cols, Activation act))   \
   /* ---- optimizer: one step over `count` parameter tensors in one pass each (kernels/optimizer_math.h) */       \
   X(void, sgd_step, (const SgdTensor* tensors, int64_t count, const SgdHyper& hyper))                             \
   /* state: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad; else null) */                                           \
