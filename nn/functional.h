@@ -116,9 +116,10 @@ Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 /// SiLU (swish): x·σ(x).
 Tensor silu(const Tensor& x);
 /// softmax(q·kᵀ/√D + mask)·v for q [..., T, D], k and v [..., S, D] (the leading dims equal), with
-/// the causal mask hiding key j > query i when is_causal. Fused: each thread handles one query row
-/// at a time with an online softmax, so no [T, S] score matrix is ever stored; the backward
-/// recomputes a row's scores from q, k and the row's saved log-sum-exp.
+/// the causal mask hiding key j > query i when is_causal. Fused: a CPU thread holds the scores of
+/// one block of 16 query rows at a time (a CUDA thread one query row's, with an online softmax), so
+/// no [T, S] score matrix is ever stored; the backward recomputes a block's scores from q, k and
+/// the rows' saved log-sum-exp. q, k and v are read in place when their rows are contiguous.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool is_causal = false);
 /// Multi-head self-attention of a packed projection qkv [B, T, 3·C] (q, k and v side by side, as
 /// one Linear(C, 3·C) makes them) with `heads` heads of D = C/heads, as one op. Equal to
