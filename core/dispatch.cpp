@@ -394,7 +394,7 @@ double dot(const Tensor& a, const Tensor& b, const char* op) {
 
 // ---- Linear epilogue
 
-void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op) {
+void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op, Tensor* pre) {
   check_float(y, op);
   check(y.dim() == 2 && y.is_contiguous(), op, ": expected a contiguous [rows, cols] output, got ", y.shape());
   if (bias.defined()) {
@@ -403,24 +403,26 @@ void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation a
     check(bias.dim() == 1 && bias.shape()[0] == y.shape()[1], op, ": bias of shape ", bias.shape(), " does not match ",
           y.shape()[1], " output features");
   }
+  if (pre) *pre = new_like(y.shape(), y);
   if (y.numel() == 0) return;
   const Tensor b = bias.defined() ? contiguous(bias) : Tensor{};
   bump_version(y);
-  backend(y).bias_activation(ptr<float>(y), b.defined() ? ptr<float>(b) : nullptr, y.shape()[0], y.shape()[1], act);
+  backend(y).bias_activation(ptr<float>(y), pre ? ptr<float>(*pre) : nullptr, b.defined() ? ptr<float>(b) : nullptr,
+                             y.shape()[0], y.shape()[1], act);
 }
 
-Tensor bias_activation_backward(const Tensor& y, const Tensor& dy, kernels::Activation act, Tensor* dbias,
+Tensor bias_activation_backward(const Tensor& saved, const Tensor& dy, kernels::Activation act, Tensor* dbias,
                                 const char* op) {
-  check(y.dim() == 2 && dy.shape() == y.shape(), op, ": gradient of shape ", dy.shape(), " for an output of shape ",
-        y.shape());
-  const Tensor yc = contiguous(y), g = contiguous(dy);
-  const int64_t rows = y.shape()[0], cols = y.shape()[1];
-  Tensor dz = act == kernels::Activation::none ? g : new_like(y.shape(), y);
-  if (dbias) *dbias = new_like(Shape{cols}, y);
+  check(saved.dim() == 2 && dy.shape() == saved.shape(), op, ": gradient of shape ", dy.shape(),
+        " for an output of shape ", saved.shape());
+  const Tensor sc = contiguous(saved), g = contiguous(dy);
+  const int64_t rows = saved.shape()[0], cols = saved.shape()[1];
+  Tensor dz = act == kernels::Activation::none ? g : new_like(saved.shape(), saved);
+  if (dbias) *dbias = new_like(Shape{cols}, saved);
   if (act == kernels::Activation::none && !dbias) return dz;
   if (rows * cols > 0 || dbias)
-    backend(y).bias_activation_backward(ptr<float>(dz), dbias ? ptr<float>(*dbias) : nullptr, ptr<float>(yc),
-                                        ptr<float>(g), rows, cols, act);
+    backend(saved).bias_activation_backward(ptr<float>(dz), dbias ? ptr<float>(*dbias) : nullptr, ptr<float>(sc),
+                                            ptr<float>(g), rows, cols, act);
   return dz;
 }
 

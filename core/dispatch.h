@@ -88,11 +88,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, const char* op = "matmul");
 
 // ---- a Linear layer's fused epilogue (nn::functional::linear)
 /// y = act(y + bias) in place; y is a contiguous [rows, cols] tensor this op just made, bias [cols]
-/// or undefined.
-void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op);
-/// dz = dy ⊙ act'(y) (a new tensor, or dy itself when there is no activation); *dbias, when
-/// dbias is not null, receives Σ_rows dz.
-Tensor bias_activation_backward(const Tensor& y, const Tensor& dy, kernels::Activation act, Tensor* dbias,
+/// or undefined. With `pre` not null, *pre receives y + bias before the activation (a new tensor):
+/// what gelu's backward reads.
+void bias_activation_(const Tensor& y, const Tensor& bias, kernels::Activation act, const char* op,
+                      Tensor* pre = nullptr);
+/// dz = dy ⊙ act' (a new tensor, or dy itself when there is no activation), act' from `saved`: the
+/// output y for relu, the pre-activation for gelu; *dbias, when dbias is not null, receives Σ_rows dz.
+Tensor bias_activation_backward(const Tensor& saved, const Tensor& dy, kernels::Activation act, Tensor* dbias,
                                 const char* op);
 
 // ---- the fused optimizer steps
@@ -197,8 +199,11 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, flo
 struct AttentionGrads {
   Tensor dq, dk, dv;
 };
+/// The gradients go to new tensors, or into `into`'s (of q's, k's and v's shapes, rows contiguous),
+/// e.g. the three head-split views of one gradient of a packed projection.
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, float scale, bool causal);
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal,
+                                  const AttentionGrads* into = nullptr);
 
 /// A dropout mask of `shape` on `device`: each element 1/(1 − p) with probability 1 − p, else 0,
 /// drawn from `seed` by position (the same mask on every backend). 0 ≤ p < 1.

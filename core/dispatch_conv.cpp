@@ -212,10 +212,17 @@ Conv2dGrads conv_backward_chunks(const Tensor& x, const Tensor& weight, const Co
 
 Window2d pool_window(const Shape& x, const Pool2dParams& p, const char* op);
 
+// The convolution kernels fuse relu only (GELU's backward would need the pre-activation kept).
+void check_conv_activation(kernels::Activation act, const char* op) {
+  check(act != kernels::Activation::gelu, op,
+        ": the fused activation must be none or relu, got gelu (apply nn::functional::gelu to the output)");
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, kernels::Activation act,
               const char* op) {
+  check_conv_activation(act, op);
   const Window2d win = conv_window(x, weight, p, op);
   const int64_t n = x.shape()[0], o = weight.shape()[0];
   check_bias(x, bias, o, op);
@@ -247,6 +254,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& y, const Tensor& x, 
 
 MaxResult conv2d_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& conv,
                             kernels::Activation act, const Pool2dParams& pool, const char* op) {
+  check_conv_activation(act, op);
   const Window2d win = conv_window(x, weight, conv, op);
   const int64_t n = x.shape()[0], o = weight.shape()[0];
   check_bias(x, bias, o, op);

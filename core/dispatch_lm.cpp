@@ -151,6 +151,63 @@ LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x_in, const T
 
 // ---- fused attention (language models)
 
+namespace {
+
+using kernels::AttentionLayout;
+
+// t's [batch, heads, rows, d] strides into st, with batch the first of ≥ 4 dims and heads the rest
+// before the last two: read in place when its rows are contiguous and its head dims merge into one
+// stride (a transposed or head-split view does); false when t must be copied first.
+bool attention_strides(const Tensor& t, int64_t (&st)[3]) {
+  const int n = t.dim();
+  const Shape &shape = t.shape(), &strides = t.strides();
+  if (shape[n - 1] > 1 && strides[n - 1] != 1) return false;
+  const int first_head = n >= 4 ? 1 : 0;
+  st[0] = n >= 4 ? strides[0] : 0;
+  st[1] = n - 2 > first_head ? strides[n - 3] : 0;
+  st[2] = strides[n - 2];
+  for (int i = first_head; i + 1 < n - 2; ++i)
+    if (shape[i + 1] != 1 && strides[i] != strides[i + 1] * shape[i + 1]) return false;
+  return true;
+}
+
+// t itself when attention_strides can read it, else a contiguous copy; strides into st.
+Tensor attention_operand(const Tensor& t, int64_t (&st)[3]) {
+  if (attention_strides(t, st)) return t;
+  Tensor c = contiguous(t);
+  attention_strides(c, st);
+  return c;
+}
+
+// A new tensor of `like`'s [..., rows, d] shape. When `like` is a [B, H, T, D] view of a
+// [B, T, H, D] array (the heads of a projection, transposed), so is the result: its transpose back
+// to [B, T, H·D] is then a view, not a copy (PyTorch's CPU attention lays its output out so too).
+Tensor new_heads_like(const Tensor& like) {
+  const Shape& s = like.shape();
+  if (like.dim() != 4 || like.strides()[1] >= like.strides()[2]) return new_tensor(s, like.device());
+  const Tensor base = new_tensor(Shape{s[0], s[2], s[1], s[3]}, like.device());
+  return detail::make_view(base, s, Shape{s[1] * s[2] * s[3], s[3], s[1] * s[3], 1}, 0);
+}
+
+AttentionLayout attention_layout(const Tensor& q, const Tensor& k) {
+  AttentionLayout l;
+  const int n = q.dim();
+  l.batch = n >= 4 ? q.shape()[0] : 1;
+  l.heads = 1;
+  for (int i = n >= 4 ? 1 : 0; i < n - 2; ++i) l.heads *= q.shape()[i];
+  l.t = q.size(-2);
+  l.s = k.size(-2);
+  l.d = q.size(-1);
+  return l;
+}
+
+void set_strides(AttentionLayout& l, int operand, const Tensor& t) {
+  const bool ok = attention_strides(t, l.strides[operand]);
+  check(ok, "attention: internal: operand ", operand, " of shape ", t.shape(), " is not laid out as expected");
+}
+
+}  // namespace
+
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const char* op) {
   for (const Tensor* t : {&q, &k, &v}) {
     check_float(*t, op);
@@ -162,29 +219,41 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, flo
   for (int d = 0; same && d < q.dim() - 2; ++d) same = q.shape()[d] == k.shape()[d];
   check(same, op, ": shapes of q ", q.shape(), ", k ", k.shape(), " and v ", v.shape(),
         " do not match (q [..., T, D], k and v [..., S, D] with the same leading dims)");
-  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1);
-  const int64_t heads = t * d > 0 ? q.numel() / (t * d) : 0;
-  const Tensor qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
-  AttentionResult r{new_tensor(q.shape(), q.device()), new_tensor(Shape{heads, t}, q.device())};
+  AttentionLayout l = attention_layout(q, k);
+  const Tensor qc = attention_operand(q, l.strides[AttentionLayout::q]),
+               kc = attention_operand(k, l.strides[AttentionLayout::k]),
+               vc = attention_operand(v, l.strides[AttentionLayout::v]);
+  AttentionResult r{new_heads_like(qc), new_tensor(Shape{l.batch * l.heads, l.t}, q.device())};
   if (r.out.numel() == 0) return r;
-  backend(q).attention_forward(ptr<float>(r.out), ptr<float>(r.lse), ptr<float>(qc), ptr<float>(kc), ptr<float>(vc),
-                               heads, t, s, d, scale, causal);
+  set_strides(l, AttentionLayout::out, r.out);
+  backend(q).attention_forward(ptr<float>(r.out), ptr<float>(r.lse), ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), l,
+                               scale, causal);
   return r;
 }
 
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, float scale, bool causal) {
-  const int64_t t = q.size(-2), s = k.size(-2), d = q.size(-1), heads = lse.size(0);
-  const Tensor g = contiguous(dout), qc = contiguous(q), kc = contiguous(k), vc = contiguous(v);
-  AttentionGrads r{new_tensor(q.shape(), q.device()), new_tensor(k.shape(), q.device()),
-                   new_tensor(v.shape(), q.device())};
+                                  const Tensor& out, const Tensor& lse, float scale, bool causal,
+                                  const AttentionGrads* into) {
+  AttentionLayout l = attention_layout(q, k);
+  const Tensor qc = attention_operand(q, l.strides[AttentionLayout::q]),
+               kc = attention_operand(k, l.strides[AttentionLayout::k]),
+               vc = attention_operand(v, l.strides[AttentionLayout::v]),
+               oc = attention_operand(out, l.strides[AttentionLayout::out]),
+               g = attention_operand(dout, l.strides[AttentionLayout::dout]);
+  AttentionGrads r = into ? *into : AttentionGrads{new_heads_like(qc), new_heads_like(kc), new_heads_like(vc)};
+  check(r.dq.shape() == q.shape() && r.dk.shape() == k.shape() && r.dv.shape() == v.shape(),
+        "attention: internal: gradients of shapes ", r.dq.shape(), ", ", r.dk.shape(), ", ", r.dv.shape(), " for ",
+        q.shape(), ", ", k.shape(), ", ", v.shape());
   for (Tensor* x : {&r.dq, &r.dk, &r.dv})
-    if (x->numel() > 0 && (heads * t == 0 || d == 0)) fill(*x, 0.f);
-  if (heads * t == 0 || d == 0) return r;
-  const Tensor delta = new_tensor(Shape{heads, t}, q.device());
+    if (x->numel() > 0 && (l.batch * l.heads * l.t == 0 || l.d == 0)) fill(*x, 0.f);
+  if (l.batch * l.heads * l.t == 0 || l.d == 0) return r;
+  set_strides(l, AttentionLayout::dq, r.dq);
+  set_strides(l, AttentionLayout::dk, r.dk);
+  set_strides(l, AttentionLayout::dv, r.dv);
+  const Tensor delta = new_tensor(Shape{l.batch * l.heads, l.t}, q.device());
   backend(q).attention_backward(ptr<float>(r.dq), ptr<float>(r.dk), ptr<float>(r.dv), ptr<float>(delta), ptr<float>(g),
-                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(out), ptr<float>(lse), heads,
-                                t, s, d, scale, causal);
+                                ptr<float>(qc), ptr<float>(kc), ptr<float>(vc), ptr<float>(oc), ptr<float>(lse), l,
+                                scale, causal);
   return r;
 }
 

@@ -30,17 +30,17 @@ MINIDL_HD inline int64_t attention_keys(int64_t i, int64_t s, bool causal) {
   return causal ? (i + 1 < s ? i + 1 : s) : s;
 }
 
-/// out_i and L_i for one query row against keys [0, n) of k and v ([n, d] rows).
-MINIDL_HD inline void attention_row(float* out, float* lse, const float* q, const float* k, const float* v, int64_t n,
-                                    int64_t d, float scale) {
+/// out_i and L_i for one query row against keys [0, n) of k and v (rows of d, `ks` and `vs` apart).
+MINIDL_HD inline void attention_row(float* out, float* lse, const float* q, const float* k, int64_t ks, const float* v,
+                                    int64_t vs, int64_t n, int64_t d, float scale) {
   for (int64_t c = 0; c < d; ++c) out[c] = 0.f;
   float m = -INFINITY, l = 0.f;
   for (int64_t j = 0; j < n; ++j) {
-    const float s = scale * dot_row(q, k + j * d, d);
+    const float s = scale * dot_row(q, k + j * ks, d);
     const float m_new = s > m ? s : m;
     const float rescale = expf(m - m_new), p = expf(s - m_new);
     l = l * rescale + p;
-    for (int64_t c = 0; c < d; ++c) out[c] = out[c] * rescale + p * v[j * d + c];
+    for (int64_t c = 0; c < d; ++c) out[c] = out[c] * rescale + p * v[j * vs + c];
     m = m_new;
   }
   const float inv = n > 0 ? 1.f / l : 0.f;
@@ -48,25 +48,27 @@ MINIDL_HD inline void attention_row(float* out, float* lse, const float* q, cons
   *lse = n > 0 ? m + logf(l) : -INFINITY;
 }
 
-/// dq_i for one query row (delta = δ_i, lse = L_i).
-MINIDL_HD inline void attention_dq_row(float* dq, const float* dout, const float* q, const float* k, const float* v,
-                                       float lse, float delta, int64_t n, int64_t d, float scale) {
+/// dq_i for one query row (delta = δ_i, lse = L_i); k and v rows `ks` and `vs` apart.
+MINIDL_HD inline void attention_dq_row(float* dq, const float* dout, const float* q, const float* k, int64_t ks,
+                                       const float* v, int64_t vs, float lse, float delta, int64_t n, int64_t d,
+                                       float scale) {
   for (int64_t c = 0; c < d; ++c) dq[c] = 0.f;
   for (int64_t j = 0; j < n; ++j) {
-    const float p = expf(scale * dot_row(q, k + j * d, d) - lse);
-    const float ds = p * (dot_row(dout, v + j * d, d) - delta);
-    for (int64_t c = 0; c < d; ++c) dq[c] += scale * ds * k[j * d + c];
+    const float p = expf(scale * dot_row(q, k + j * ks, d) - lse);
+    const float ds = p * (dot_row(dout, v + j * vs, d) - delta);
+    for (int64_t c = 0; c < d; ++c) dq[c] += scale * ds * k[j * ks + c];
   }
 }
 
-/// dk_j and dv_j for key row j against the query rows i in [first, t) of q and dout ([t, d]).
+/// dk_j and dv_j for key row j against the query rows i in [first, t) of q and dout (rows `qs` and
+/// `gs` apart).
 MINIDL_HD inline void attention_dkv_row(float* dk, float* dv, const float* kj, const float* vj, const float* q,
-                                        const float* dout, const float* lse, const float* delta, int64_t first,
-                                        int64_t t, int64_t d, float scale) {
+                                        int64_t qs, const float* dout, int64_t gs, const float* lse,
+                                        const float* delta, int64_t first, int64_t t, int64_t d, float scale) {
   for (int64_t c = 0; c < d; ++c) dk[c] = dv[c] = 0.f;
   for (int64_t i = first; i < t; ++i) {
-    const float* qi = q + i * d;
-    const float* gi = dout + i * d;
+    const float* qi = q + i * qs;
+    const float* gi = dout + i * gs;
     const float p = expf(scale * dot_row(qi, kj, d) - lse[i]);
     const float ds = p * (dot_row(gi, vj, d) - delta[i]);
     for (int64_t c = 0; c < d; ++c) {

@@ -105,12 +105,14 @@ enum class BinaryOp {
   X(void, cross_entropy_backward,                                                                                 \
     (float* dlogits, const float* probs, const int32_t* targets, const float* dloss, int64_t n, int64_t c))       \
   /* ---- a Linear layer's epilogue over y [rows, cols], row-major and contiguous, in one pass each way: */       \
-  /* y = act(y + bias) in place (bias of cols elements, or null for none). */                                     \
-  X(void, bias_activation, (float* y, const float* bias, int64_t rows, int64_t cols, Activation act))             \
-  /* dz = dy ⊙ act'(y) from the forward output y (dz may be dy), and dbias[c] = Σ_r dz[r, c] summed */         \
-  /* over rows in order (dbias null: not needed). */                                                              \
+  /* z = y + bias, y = act(z) in place (bias of cols elements, or null for none); z is also written */            \
+  /* to pre when pre is not null (gelu's backward reads it). */                                                   \
+  X(void, bias_activation,                                                                                        \
+    (float* y, float* pre, const float* bias, int64_t rows, int64_t cols, Activation act))                        \
+  /* dz = dy ⊙ act'(z) from `saved`: the forward output y for relu, z for gelu (math::activation_backward; */    \
+  /* dz may be dy), and dbias[c] = Σ_r dz[r, c] summed over rows in order (dbias null: not needed). */          \
   X(void, bias_activation_backward,                                                                               \
-    (float* dz, float* dbias, const float* y, const float* dy, int64_t rows, int64_t cols, Activation act))       \
+    (float* dz, float* dbias, const float* saved, const float* dy, int64_t rows, int64_t cols, Activation act))   \
   /* ---- optimizer: one step over `count` parameter tensors in one pass each (kernels/optimizer_math.h) */       \
   X(void, sgd_step, (const SgdTensor* tensors, int64_t count, const SgdHyper& hyper))                             \
   /* state: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad; else null) */                                           \
@@ -184,16 +186,16 @@ enum class BinaryOp {
   X(void, layer_norm_backward,                                                                                    \
     (float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,               \
      const float* mean, const float* rstd, int64_t rows, int64_t cols))                                           \
-  /* ---- fused attention over `heads` independent heads (kernels/attention_math.h): q, out, dq, dout */          \
-  /* [heads, t, d], k, v, dk, dv [heads, s, d], lse and delta [heads, t], all contiguous. The forward */          \
-  /* keeps each query row's log-sum-exp for the backward; delta is the backward's scratch. */                     \
+  /* ---- fused attention over batch × heads independent heads (kernels/attention_math.h), each */             \
+  /* operand strided as AttentionLayout says (kernels/layout.h). The forward keeps each query row's */           \
+  /* log-sum-exp for the backward; delta is the backward's scratch. dq, dk, dv are overwritten. */               \
   X(void, attention_forward,                                                                                      \
-    (float* out, float* lse, const float* q, const float* k, const float* v, int64_t heads, int64_t t, int64_t s, \
-     int64_t d, float scale, bool causal))                                                                        \
+    (float* out, float* lse, const float* q, const float* k, const float* v, const AttentionLayout& layout,       \
+     float scale, bool causal))                                                                                   \
   X(void, attention_backward,                                                                                     \
     (float* dq, float* dk, float* dv, float* delta, const float* dout, const float* q, const float* k,            \
-     const float* v, const float* out, const float* lse, int64_t heads, int64_t t, int64_t s, int64_t d,          \
-     float scale, bool causal))                                                                                   \
+     const float* v, const float* out, const float* lse, const AttentionLayout& layout, float scale,              \
+     bool causal))                                                                                                \
   /* ---- dropout: mask[i] = 1/(1 − p) or 0 (kernels/conv_math.h, dropout_factor: seeded, counter-based) */     \
   X(void, dropout_mask, (float* mask, int64_t n, uint64_t seed, float p))
 

@@ -140,6 +140,14 @@ struct AbsBackward {
 struct GeluBackward {
   MINIDL_HD float operator()(float x, float dy) const { return dy * (normal_cdf(x) + x * normal_pdf(x)); }
 };
+/// A fused epilogue's activation (kernels/activation.h) and its gradient dy·act'(z), from `saved`:
+/// relu's output y (relu' = 1[y > 0]) or gelu's input z.
+MINIDL_HD inline float activation_forward(Activation act, float z) {
+  return act == Activation::relu ? Relu{}(z) : act == Activation::gelu ? Gelu{}(z) : z;
+}
+MINIDL_HD inline float activation_backward(Activation act, float saved, float dy) {
+  return act == Activation::relu ? ReluBackward{}(saved, dy) : act == Activation::gelu ? GeluBackward{}(saved, dy) : dy;
+}
 struct GeluTanhBackward {
   MINIDL_HD float operator()(float x, float dy) const {
     const float th = tanhf(kSqrt2OverPi * (x + 0.044715f * x * x * x));

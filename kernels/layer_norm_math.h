@@ -1,5 +1,6 @@
 // Layer normalization over the last `cols` elements of each row, one row at a time,
-// `__host__ __device__` (the CPU loops and the CUDA threads run these same functions).
+// `__host__ __device__`: the CUDA threads run these functions, and kernels/cpu/layer_norm.cpp the
+// same formulas in loops that vectorize (tests/test_ops.cpp checks that the two agree).
 // docs/language-models.md derives the backward. With μ and σ² the row's mean and biased variance,
 // rstd = 1/√(σ² + eps) and x̂ = (x − μ)·rstd:
 //   forward:   y = x̂·w + b                                (mean and rstd are kept for the backward)
@@ -22,7 +23,7 @@ MINIDL_HD inline void layer_norm_row(float* y, float* mean, float* rstd, const f
   const float mu = static_cast<float>(s / static_cast<double>(cols));
   double v = 0.0;
   for (int64_t c = 0; c < cols; ++c) v += static_cast<double>(x[c] - mu) * (x[c] - mu);
-  const float r = static_cast<float>(1.0 / sqrt(v / static_cast<double>(cols) + eps));
+  const float r = static_cast<float>(1.0 / ::sqrt(v / static_cast<double>(cols) + eps));
   for (int64_t c = 0; c < cols; ++c) {
     const float xhat = (x[c] - mu) * r;
     y[c] = xhat * (w ? w[c] : 1.f) + (b ? b[c] : 0.f);

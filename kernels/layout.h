@@ -75,6 +75,22 @@ struct IndexLayout {
   int64_t index_strides[3] = {};
 };
 
+/// Fused attention's operands, each a [batch, heads, rows, d] array whose rows are contiguous (d
+/// elements, stride 1) and whose batch, head and row strides are its own: q, out, dq and dout have
+/// t rows, k, v, dk and dv have s rows. So q, k and v may be the three head-split views of one
+/// [B, T, 3C] projection and out a [B, T, H, D] array seen as [B, H, T, D], read and written where
+/// they lie. lse and delta are contiguous [batch·heads, t].
+struct AttentionLayout {
+  enum Operand { q, k, v, out, dout, dq, dk, dv, count };
+  int64_t batch = 0, heads = 0, t = 0, s = 0, d = 0;
+  int64_t strides[count][3] = {};  // strides[operand] = {batch, head, row}, in elements
+
+  /// The element offset of row `row` of head (b, h) in `operand`.
+  MINIDL_HD int64_t at(int operand, int64_t b, int64_t h, int64_t row) const {
+    return b * strides[operand][0] + h * strides[operand][1] + row * strides[operand][2];
+  }
+};
+
 /// One operand of a row-major GEMM: a matrix (or matrices `batch_stride` apart) with leading
 /// dimension `ld`. `transposed` means the stored matrix is the operand's transpose, so a transposed
 /// view is multiplied where it lies, never copied.

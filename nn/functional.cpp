@@ -28,17 +28,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
     return linear(x.reshape({-1, weight.shape()[1]}), weight, bias, act).reshape(out_shape);
   }
   Tensor y = dispatch::matmul(x, weight.transpose(0, 1), "linear");
-  dispatch::bias_activation_(y, bias, act, "linear");
-  // dweight reads x, dx reads weight, and dz reads y unless there is no activation: each is saved
-  // only for a gradient that reads it (an input batch never needs dx, so the weight is not saved).
+  Tensor pre;  // gelu: x·Wᵀ + b, which its derivative reads
+  dispatch::bias_activation_(y, bias, act, "linear", act == Activation::gelu ? &pre : nullptr);
+  // dweight reads x, dx reads weight, and dz reads y (relu) or the pre-activation (gelu): each is
+  // saved only for a gradient that reads it (an input batch never needs dx, so the weight is not saved).
+  const Tensor saved = act == Activation::gelu ? pre : act == Activation::relu ? y.detach() : Tensor{};
   autograd::record("linear", y, {x, weight, bias},
                    autograd::Saves{weight.requires_grad() ? x : Tensor{}, x.requires_grad() ? weight : Tensor{},
-                                   act == Activation::none ? Tensor{} : y},
-                   [x, weight, has_bias = bias.defined(), y = y.detach(), act](const Tensor& dy) {
+                                   act == Activation::relu ? y : saved},
+                   [x, weight, has_bias = bias.defined(), saved, act](const Tensor& dy) {
                      autograd::Grads g;
                      Tensor dbias;
-                     const Tensor dz =
-                         dispatch::bias_activation_backward(y, dy, act, has_bias ? &dbias : nullptr, "linear");
+                     const Tensor dz = dispatch::bias_activation_backward(saved.defined() ? saved : dy, dy, act,
+                                                                          has_bias ? &dbias : nullptr, "linear");
                      if (x.requires_grad()) g[0] = dispatch::matmul(dz, weight, "linear");
                      if (weight.requires_grad()) g[1] = dispatch::matmul(dz.transpose(0, 1), x, "linear");
                      g[2] = dbias;

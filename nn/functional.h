@@ -71,10 +71,11 @@ Tensor batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, co
 // ---- linear layers and losses (nn/functional.cpp)
 
 /// y = act(x·weightᵀ + bias) for x [B, in] (or [N, B, in]), weight [out, in], bias [out] or
-/// undefined: a Linear layer, optionally with its ReLU, as one op. Same values as
-/// matmul + add + relu, in fewer passes:
-///   forward:  one GEMM into y, then bias and activation in one pass over y
-///   backward: one pass gives dz = dy ⊙ act'(y) and dbias = Σ_rows dz; then
+/// undefined: a Linear layer, optionally with its ReLU or exact GELU, as one op. Same values as
+/// matmul + add + relu (or gelu), in fewer passes:
+///   forward:  one GEMM into y, then bias and activation in one pass over y (GELU keeps
+///             z = x·weightᵀ + bias too: its derivative Φ(z) + z·φ(z) reads it)
+///   backward: one pass gives dz = dy ⊙ act' and dbias = Σ_rows dz; then
 ///             dweight = dzᵀ·x, computed straight into weight's [out, in] layout, and
 ///             dx = dz·weight only when x requires grad (never for an input batch).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act = Activation::none);
@@ -115,9 +116,18 @@ Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 /// SiLU (swish): x·σ(x).
 Tensor silu(const Tensor& x);
 /// softmax(q·kᵀ/√D + mask)·v for q [..., T, D], k and v [..., S, D] (the leading dims equal), with
-/// the causal mask hiding key j > query i when is_causal. Fused: each thread handles one query row
-/// at a time with an online softmax, so no [T, S] score matrix is ever stored; the backward
-/// recomputes a row's scores from q, k and the row's saved log-sum-exp.
+/// the causal mask hiding key j > query i when is_causal. Fused: a CPU thread holds the scores of
+/// one block of 16 query rows at a time (a CUDA thread one query row's, with an online softmax), so
+/// no [T, S] score matrix is ever stored; the backward recomputes a block's scores from q, k and
+/// the rows' saved log-sum-exp. q, k and v are read in place when their rows are contiguous.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool is_causal = false);
+/// Multi-head self-attention of a packed projection qkv [B, T, 3·C] (q, k and v side by side, as
+/// one Linear(C, 3·C) makes them) with `heads` heads of D = C/heads, as one op. Equal to
+///   q, k, v = split(qkv, C, 2), each viewed [B, T, heads, D] and transposed to [B, heads, T, D]
+///   y = scaled_dot_product_attention(q, k, v, is_causal).transpose(1, 2).reshape({B, T, C})
+/// without copies: the kernel reads the heads where they lie in qkv, writes y in [B, T, C], and
+/// its backward writes d(qkv) as one [B, T, 3·C] tensor (the spelled-out form's split backward
+/// would zero-fill and add three of them).
+Tensor self_attention(const Tensor& qkv, int64_t heads, bool is_causal = false);
 
 }  // namespace minidl::nn::functional

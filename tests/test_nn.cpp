@@ -152,16 +152,16 @@ TEST_SUITE("nn") {
     CHECK(r.ok);
   }
 
-  TEST_CASE("gradcheck: the fused linear, with and without bias and ReLU, on 2-D and 3-D inputs that require grad") {
+  TEST_CASE("gradcheck: the fused linear, with and without bias, ReLU and GELU, on 2-D and 3-D inputs that require grad") {
     // The fused backward (dz = dy ⊙ relu'(y), then dx = dz·W, dW = dzᵀ·x, db = Σ dz) is where a
     // one-character slip (dy for dz) passes every end-to-end test; only these catch it.
     using kernels::Activation;
     for (const Shape& x_shape : {Shape{5, 3}, Shape{2, 4, 3}})
       for (const bool with_bias : {true, false})
-        for (const Activation act : {Activation::none, Activation::relu}) {
+        for (const Activation act : {Activation::none, Activation::relu, Activation::gelu}) {
           CAPTURE(x_shape);
           CAPTURE(with_bias);
-          CAPTURE(act == Activation::relu);
+          CAPTURE(static_cast<int>(act));
           // Values drawn from the first seed whose pre-activations all lie at least 0.2 from ReLU's
           // kink at 0, so that no finite-difference step (0.01 on a value up to 1.5) crosses it.
           Tensor x, w, b;
@@ -180,18 +180,31 @@ TEST_SUITE("nn") {
               inputs);
           INFO(r.report);
           CHECK(r.ok);
-          // And the fused op equals its parts: matmul, add, relu.
+          // And the fused op equals its parts: matmul, add, relu or gelu.
           NoGradGuard no_grad;
           Tensor parts = matmul(x, w.transpose(0, 1));
           if (with_bias) parts = parts + b;
+          const std::vector<float> z = parts.to_vector();
           if (act == Activation::relu) parts = relu(parts);
+          if (act == Activation::gelu) parts = nn::functional::gelu(parts);
           // The fused op may add the bias at another point of each 3-term dot product: the two agree
           // within the rounding of a 4-term sum whose Σ|terms| is |x|·|w|ᵀ + |b| (ReLU only zeroes).
           Tensor abs_sums = matmul(abs_of(x), abs_of(w).transpose(0, 1));
           if (with_bias) abs_sums = abs_sums + abs_of(b);
           const std::vector<float> fused = nn::functional::linear(x, w, b, act).to_vector(), want = parts.to_vector();
           const std::vector<float> sums = abs_sums.to_vector();
-          testing::check_reordered(fused, want, 4, std::vector<double>(sums.begin(), sums.end()));
+          if (act != Activation::gelu) {
+            testing::check_reordered(fused, want, 4, std::vector<double>(sums.begin(), sums.end()));
+            continue;
+          }
+          // GELU passes z's rounding on scaled by its slope (|Φ(z) + z·φ(z)| < 1.13), and each side
+          // evaluates Φ within its own bound (tests/test_ops.cpp: 1.2e-7 + (z² + 10)·eps relative).
+          for (size_t i = 0; i < fused.size(); ++i) {
+            const double zi = z[i], eps = 0x1p-23;
+            const double tol = 1.13 * testing::reorder_tolerance(4, sums[i], zi) +
+                               2 * std::fabs(zi) * (1.2e-7 + (zi * zi + 10) * eps);
+            CHECK(std::fabs(double(fused[i]) - double(want[i])) <= tol);
+          }
         }
   }
 

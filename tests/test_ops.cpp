@@ -10,6 +10,7 @@
 #include <minidl/minidl.h>
 #include "kernels/attention_math.h"
 #include "kernels/elementwise_math.h"
+#include "kernels/layer_norm_math.h"
 #include "ops_table.h"
 #include "testing.h"
 
@@ -121,6 +122,64 @@ TEST_SUITE("ops") {
     }
   }
 
+  // The heads of one [B, T, 3C] projection, read where they lie (strided), over more query rows
+  // than one block (16) and a head size that is not a whole number of 16-float tiles; and T ≠ S.
+  TEST_CASE("fused attention reads head-split views in place, self_attention too, and both equal the spelled-out form") {
+    Generator gen(5);
+    const int64_t b = 2, t = 37, h = 3, d = 20, c = h * d;
+    for (const bool causal : {true, false}) {
+      INFO("causal ", causal);
+      Tensor qkv = Tensor::randn({b, t, 3 * c}, gen);
+      qkv.set_requires_grad();
+      const Tensor r = Tensor::randn({b, t, c}, gen);
+      const auto heads = [&](const Tensor& x) {
+        std::vector<Tensor> parts = split(x, c, 2);
+        for (Tensor& p : parts) p = p.view({b, t, h, d}).transpose(1, 2);
+        return parts;
+      };
+      std::vector<Tensor> p = heads(qkv);
+      const Tensor fused = F::scaled_dot_product_attention(p[0], p[1], p[2], causal);
+      CHECK(fused.shape() == Shape{b, h, t, d});
+      const Tensor merged = fused.transpose(1, 2).reshape({b, t, c});
+      sum(merged * r).backward();
+      const Tensor dfused = qkv.grad();
+      qkv.set_grad(Tensor{});
+      p = heads(qkv);
+      Tensor scores = matmul(p[0].contiguous(), p[1].contiguous().transpose(-1, -2)) * (1.f / std::sqrt(float(d)));
+      if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({t, t})), 0.f), -INFINITY);
+      const Tensor spelled = matmul(softmax(scores, -1), p[2].contiguous()).transpose(1, 2).reshape({b, t, c});
+      sum(spelled * r).backward();
+      const int terms = static_cast<int>(t * d + d);
+      expect_close(merged.to_vector(), spelled.to_vector(), terms, "value");
+      expect_close(dfused.to_vector(), qkv.grad().to_vector(), terms, "dqkv");
+      // self_attention: the same op on the packed projection, as one node.
+      const Tensor dspelled = qkv.grad();
+      qkv.set_grad(Tensor{});
+      const Tensor packed = F::self_attention(qkv, h, causal);
+      CHECK(packed.shape() == Shape{b, t, c});
+      sum(packed * r).backward();
+      expect_close(packed.to_vector(), spelled.to_vector(), terms, "self_attention value");
+      expect_close(qkv.grad().to_vector(), dspelled.to_vector(), terms, "self_attention dqkv");
+    }
+    // Fewer queries than keys (PyTorch's top-left causal alignment), contiguous and transposed.
+    for (const bool causal : {true, false}) {
+      const Tensor q = Tensor::randn({2, 5, 20}, gen).set_requires_grad();
+      const Tensor k = Tensor::randn({2, 21, 20}, gen).set_requires_grad();
+      const Tensor v = Tensor::randn({2, 20, 21}, gen).set_requires_grad();
+      // v transposed: [2, 21, 20] whose rows are strided, copied before the kernel.
+      const Tensor fused = F::scaled_dot_product_attention(q, k, v.transpose(1, 2), causal);
+      sum(fused).backward();
+      const std::vector<Tensor> g{q.grad(), k.grad(), v.grad()};
+      for (Tensor x : {q, k, v}) x.set_grad(Tensor{});
+      Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.f / std::sqrt(20.f));
+      if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({5, 21})), 0.f), -INFINITY);
+      sum(matmul(softmax(scores, -1), v.transpose(1, 2))).backward();
+      expect_close(g[0].to_vector(), q.grad().to_vector(), 21 * 20, "dq");
+      expect_close(g[1].to_vector(), k.grad().to_vector(), 21 * 20, "dk");
+      expect_close(g[2].to_vector(), v.grad().to_vector(), 21 * 20, "dv");
+    }
+  }
+
   TEST_CASE("comparisons give float32 masks of 1 and 0, and where keeps inf out of the branch not taken") {
     const Tensor a = Tensor::from_vector({1.f, 2.f, NAN, -1.f}, {4});
     const Tensor b = Tensor::from_vector({1.f, 3.f, 0.f, -2.f}, {4});
@@ -178,11 +237,38 @@ TEST_SUITE("ops") {
     // One query against three keys, by hand in double.
     const float q[2] = {0.5f, -1.f}, k[6] = {1, 0, 0, 1, 1, 1}, v[6] = {1, 2, 3, 4, 5, 6};
     float out[2], lse;
-    kernels::math::attention_row(out, &lse, q, k, v, 3, 2, 0.5f);
+    kernels::math::attention_row(out, &lse, q, k, 2, v, 2, 3, 2, 0.5f);
     const double s[3] = {0.25, -0.5, -0.25}, z = std::exp(s[0]) + std::exp(s[1]) + std::exp(s[2]);
     CHECK(out[0] == doctest::Approx((std::exp(s[0]) * 1 + std::exp(s[1]) * 3 + std::exp(s[2]) * 5) / z).epsilon(1e-6));
     CHECK(out[1] == doctest::Approx((std::exp(s[0]) * 2 + std::exp(s[1]) * 4 + std::exp(s[2]) * 6) / z).epsilon(1e-6));
     CHECK(lse == doctest::Approx(std::log(z)).epsilon(1e-6));
+  }
+
+  // The CPU kernel vectorizes the formulas whose row functions the CUDA kernels run: the two agree,
+  // over more rows than one chunk of the CPU's partial sums (32) and an odd row length.
+  TEST_CASE("layer norm: the CPU kernel equals the shared row math of the CUDA kernels") {
+    Generator gen(3);
+    const int64_t rows = 75, cols = 45;
+    const Tensor x = (Tensor::randn({rows, cols}, gen) * 3.f + 1.f).detach().set_requires_grad();
+    const Tensor w = Tensor::randn({cols}, gen).set_requires_grad(), b = Tensor::randn({cols}, gen).set_requires_grad();
+    const Tensor dy = Tensor::randn({rows, cols}, gen);
+    const Tensor y = F::layer_norm(x, {cols}, w, b, 1e-5f);
+    y.backward(dy);
+    const std::vector<float> xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector(), gv = dy.to_vector();
+    std::vector<float> ye(rows * cols), dxe(rows * cols), mean(rows), rstd(rows), dwe(cols), dbe(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      kernels::math::layer_norm_row(&ye[r * cols], &mean[r], &rstd[r], &xv[r * cols], wv.data(), bv.data(), cols,
+                                    1e-5f);
+      kernels::math::layer_norm_backward_row(&dxe[r * cols], &gv[r * cols], &xv[r * cols], wv.data(), mean[r], rstd[r],
+                                             cols);
+    }
+    kernels::math::layer_norm_param_grads(dwe.data(), dbe.data(), gv.data(), xv.data(), mean.data(), rstd.data(), rows,
+                                          cols, 0, cols);
+    // Each value sums a row (cols terms, twice: μ, then σ² or the two means of dx); dw and db a column.
+    expect_close(y.to_vector(), ye, 2 * cols, "y");
+    expect_close(x.grad().to_vector(), dxe, 2 * cols, "dx");
+    expect_close(w.grad().to_vector(), dwe, rows, "dweight");
+    expect_close(b.grad().to_vector(), dbe, rows, "dbias");
   }
 
   TEST_CASE("errors name the op and the shapes") {
@@ -224,11 +310,17 @@ TEST_SUITE("ops") {
     CHECK(error_of([&] {
             F::scaled_dot_product_attention(x, x, Tensor::zeros({2, 4}));
           }).find("scaled_dot_product_attention: shapes") != std::string::npos);
+    CHECK(error_of([&] { F::self_attention(Tensor::zeros({2, 3, 12}), 3); }) ==
+          "self_attention: expected qkv [B, T, 3·C] with C a multiple of heads, got [2, 3, 12] and 3 heads");
     CHECK(error_of([&] {
             F::cross_entropy(x, Tensor::from_vector({0, 7}, {2}), {.ignore_index = 1});
           }).find("cross_entropy: target 7 at position 1") != std::string::npos);
     CHECK(error_of([&] {
             F::cross_entropy(x, Tensor::from_vector({0, 1}, {2}), {.label_smoothing = 2.f});
           }).find("label_smoothing must be in [0, 1]") != std::string::npos);
+    // The convolutions fuse ReLU only: a GELU epilogue is refused, not silently dropped.
+    CHECK(error_of([&] {
+            F::conv2d(Tensor::zeros({1, 1, 3, 3}), Tensor::zeros({1, 1, 2, 2}), Tensor{}, {}, F::Activation::gelu);
+          }).find("conv2d: the fused activation must be none or relu, got gelu") != std::string::npos);
   }
 }

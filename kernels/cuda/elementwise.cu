@@ -45,25 +45,28 @@ __global__ void where_kernel(float* out, const float* mask, const float* a, cons
   }
 }
 
-// y[r, c] = act(y[r, c] + bias[c]), bias null: none.
-__global__ void bias_activation_kernel(float* y, const float* bias, int64_t rows, int64_t cols, Activation act) {
+// z = y[r, c] + bias[c] (bias null: none), pre[r, c] = z (pre null: not kept), y[r, c] = act(z).
+__global__ void bias_activation_kernel(float* y, float* pre, const float* bias, int64_t rows, int64_t cols,
+                                       Activation act) {
   MINIDL_GRID_LOOP(i, rows * cols) {
     float v = y[i];
     if (bias) v = math::Add{}(v, bias[i % cols]);
-    y[i] = act == Activation::relu ? math::Relu{}(v) : v;
+    if (pre) pre[i] = v;
+    y[i] = math::activation_forward(act, v);
   }
 }
 
-__global__ void activation_backward_kernel(float* dz, const float* y, const float* dy, int64_t n) {
-  MINIDL_GRID_LOOP(i, n) dz[i] = math::ReluBackward{}(y[i], dy[i]);
+__global__ void activation_backward_kernel(float* dz, const float* saved, const float* dy, int64_t n,
+                                           Activation act) {
+  MINIDL_GRID_LOOP(i, n) dz[i] = math::activation_backward(act, saved[i], dy[i]);
 }
 
-// dz = dy ⊙ act'(y) and dbias[c] = Σ_r dz[r, c] in one pass. A block owns 32 columns (one per lane,
+// dz = dy ⊙ act' (from saved) and dbias[c] = Σ_r dz[r, c] in one pass. A block owns 32 columns (one per lane,
 // so each row's read is coalesced) and its 8 warps take every 8th row; the 8 partial sums per column
 // are added in warp order, so the result is the same on every run.
 constexpr int kColumns = 32, kRowGroups = 8;
-__global__ void bias_activation_backward_kernel(float* dz, float* dbias, const float* y, const float* dy, int64_t rows,
-                                                int64_t cols, Activation act) {
+__global__ void bias_activation_backward_kernel(float* dz, float* dbias, const float* saved, const float* dy,
+                                                int64_t rows, int64_t cols, Activation act) {
   __shared__ float partial[kRowGroups][kColumns];
   const int lane = threadIdx.x % kColumns, group = threadIdx.x / kColumns;
   const int64_t c = static_cast<int64_t>(blockIdx.x) * kColumns + lane;
@@ -71,9 +74,8 @@ __global__ void bias_activation_backward_kernel(float* dz, float* dbias, const f
   if (c < cols) {
     for (int64_t r = group; r < rows; r += kRowGroups) {
       const int64_t i = r * cols + c;
-      float g = dy[i];
-      if (act == Activation::relu) g = math::ReluBackward{}(y[i], g);
-      if (act == Activation::relu || dz != dy) dz[i] = g;
+      const float g = math::activation_backward(act, act == Activation::none ? 0.f : saved[i], dy[i]);
+      if (act != Activation::none || dz != dy) dz[i] = g;
       sum += g;
     }
   }
@@ -120,21 +122,22 @@ void where(float* out, const float* mask, const float* a, const float* b, const 
   MINIDL_CUDA_CHECK_LAUNCH(where_kernel);
 }
 
-void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols, Activation act) {
-  if (!bias && act == Activation::none) return;
-  bias_activation_kernel<<<grid_for(rows * cols), kThreads, 0, stream()>>>(y, bias, rows, cols, act);
+void bias_activation(float* y, float* pre, const float* bias, int64_t rows, int64_t cols, Activation act) {
+  if (!bias && !pre && act == Activation::none) return;
+  bias_activation_kernel<<<grid_for(rows * cols), kThreads, 0, stream()>>>(y, pre, bias, rows, cols, act);
   MINIDL_CUDA_CHECK_LAUNCH(bias_activation_kernel);
 }
 
-void bias_activation_backward(float* dz, float* dbias, const float* y, const float* dy, int64_t rows, int64_t cols,
-                              Activation act) {
+void bias_activation_backward(float* dz, float* dbias, const float* saved, const float* dy, int64_t rows,
+                              int64_t cols, Activation act) {
   if (dbias) {
     if (cols == 0) return;
     const unsigned blocks = static_cast<unsigned>((cols + kColumns - 1) / kColumns);
-    bias_activation_backward_kernel<<<blocks, kColumns * kRowGroups, 0, stream()>>>(dz, dbias, y, dy, rows, cols, act);
+    bias_activation_backward_kernel<<<blocks, kColumns * kRowGroups, 0, stream()>>>(dz, dbias, saved, dy, rows, cols,
+                                                                                    act);
     MINIDL_CUDA_CHECK_LAUNCH(bias_activation_backward_kernel);
-  } else if (act == Activation::relu && rows * cols > 0) {
-    activation_backward_kernel<<<grid_for(rows * cols), kThreads, 0, stream()>>>(dz, y, dy, rows * cols);
+  } else if (act != Activation::none && rows * cols > 0) {
+    activation_backward_kernel<<<grid_for(rows * cols), kThreads, 0, stream()>>>(dz, saved, dy, rows * cols, act);
     MINIDL_CUDA_CHECK_LAUNCH(activation_backward_kernel);
   } else if (dz != dy && rows * cols > 0) {
     MINIDL_CUDA_CHECK(
