@@ -15,6 +15,7 @@
 
 #include "data/atomic_file.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/report.h"
 #include "nn/linear.h"
 #include "optim/registry.h"
@@ -239,6 +240,52 @@ int run_compare(const CompareArgs& args) {
     print_written(write_comparison_report(args.report, runs, "minidl compare"));
   }
   return 0;
+}
+
+
+Command add_compare(CLI::App& app) {
+  struct Flags {
+    CompareArgs args;
+    RunFlags run;
+    std::string optimizers = "sgd,momentum,nesterov", lrs, seeds = "0";
+    CLI::Option* epochs = nullptr;
+  };
+  auto f = std::make_shared<Flags>();
+  CompareArgs& c = f->args;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "train several optimizers from identical weights and batch order, over seeds; table and plots");
+  compare
+      ->add_option("--optimizers", f->optimizers,
+                   "comma-separated optimizers, each name[:key=value[:key=value…]], e.g. adam,nesterov:form=lookahead")
+      ->capture_default_str();
+  compare->add_option("--lr", f->lrs,
+                      "one lr for all, or one per optimizer (default: each optimizer's own, its lr= below)");
+  compare->add_option("--seeds", f->seeds, "comma-separated seeds (initial weights and batch order)")
+      ->capture_default_str();
+  f->epochs = compare->add_option("--epochs", f->run.config.epochs, "epochs per run")->capture_default_str();
+  f->run.add_to(compare, /*with_optimizer_and_lr=*/false);
+  add_runtime_flags(compare, c, kData | kThreads | kDevice);
+  compare->add_option("--out", c.out, "directory for the CSVs, summaries and plots")->capture_default_str();
+  compare->add_option("--log-every", c.log_every, "steps between CSV rows of the training loss")->capture_default_str();
+  compare->add_option("--target", c.target, "test accuracy for the steps-to-reach column (0.97: 97%)")
+      ->capture_default_str();
+  compare->add_flag("--telemetry", c.telemetry_on, "also write each run's optimizer telemetry (JSONL)");
+  compare->add_option("--report", c.report,
+                      "write a self-contained HTML report: one curve per optimizer, seeds shaded");
+  compare->footer(optimizers_footer());
+  return {compare, [f] {
+            CompareArgs& c = f->args;
+            std::vector<std::string> set = {"optimizer", "lr"};  // compare sets both per run
+            if (f->epochs->count()) set.push_back("epochs");
+            c.base = f->run.finish(nullptr, set);
+            c.optimizers = split_list(f->optimizers);
+            for (const std::string& lr : split_list(f->lrs)) c.lrs.push_back(parse_number<float>(lr, "--lr"));
+            c.seeds.clear();
+            for (const std::string& seed : split_list(f->seeds))
+              c.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+            if (c.telemetry_on) c.telemetry = "on";
+            return run_compare(c);
+          }};
 }
 
 }  // namespace minidl::cli

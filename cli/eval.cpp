@@ -7,6 +7,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
@@ -84,6 +85,16 @@ int run_eval(const EvalArgs& args) {
               static_cast<long long>(e.total), e.loss, 100 * e.accuracy, static_cast<long long>(e.correct));
   print_confusion(std::cout, e, class_names(dataset));
   return 0;
+}
+
+
+Command add_eval(CLI::App& app) {
+  auto e = std::make_shared<EvalArgs>();
+  CLI::App* eval = app.add_subcommand("eval", "test loss, accuracy and confusion matrix of a checkpoint");
+  eval->add_option("--checkpoint", e->checkpoint, "checkpoint written by minidl train")->required();
+  eval->add_option("--dataset", e->dataset, "mnist | fashion-mnist (default: the checkpoint's)");
+  add_runtime_flags(eval, *e, kData | kThreads | kDevice);
+  return {eval, [e] { return run_eval(*e); }};
 }
 
 }  // namespace minidl::cli

@@ -7,6 +7,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "core/backend.h"
 #include "core/grad_mode.h"
@@ -69,7 +70,7 @@ int run_explain_step(const ExplainArgs& args) {
   Generator unused(0);
   // Dropout draws the masks the run would draw next, so the step explained is the step it takes.
   Generator noise(config.seed + 2);
-  if (ck.state.noise_rng) noise.set_state(*ck.state.noise_rng);
+  if (const auto* saved = ck.state.generator("noise_rng")) noise.set_state(*saved);
   const auto model = make_model(config, unused, &noise);
   load_parameters(*model, ck.parameters, args.checkpoint);
   const auto optimizer = make_trainer_optimizer(config, *model);
@@ -282,6 +283,17 @@ int run_explain_step(const ExplainArgs& args) {
   std::printf("\ncheck: the optimizer's step() gives θ = %.8g: %s\n", actual,
               diff <= 1e-6 * std::max(1.0, std::fabs(static_cast<double>(actual))) ? "matches" : "DIFFERS");
   return diff <= 1e-6 * std::max(1.0, std::fabs(static_cast<double>(actual))) ? 0 : 1;
+}
+
+
+Command add_explain_step(CLI::App& app) {
+  auto x = std::make_shared<ExplainArgs>();
+  CLI::App* explain = app.add_subcommand("explain-step", "one update of one weight, term by term, with its formulas");
+  explain->add_option("--checkpoint", x->checkpoint, "checkpoint written by minidl train")->required();
+  explain->add_option("--param", x->param, "parameter name, e.g. 0.weight")->capture_default_str();
+  explain->add_option("--index", x->index, "element index, comma-separated (e.g. 3,17)")->capture_default_str();
+  add_runtime_flags(explain, *x, kData | kThreads);
+  return {explain, [x] { return run_explain_step(*x); }};
 }
 
 }  // namespace minidl::cli

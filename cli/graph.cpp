@@ -16,6 +16,7 @@
 #include "autograd/to_dot.h"
 #include "data/atomic_file.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "nn/functional.h"
 
@@ -115,6 +116,34 @@ int run_graph(const GraphArgs& args) {
     std::printf("rendered %s\n", image.c_str());
   }
   return 0;
+}
+
+
+Command add_graph(CLI::App& app) {
+  struct Flags {
+    GraphArgs args;
+    std::string hidden = "256", formats = "svg";
+  };
+  auto f = std::make_shared<Flags>();
+  GraphArgs& g = f->args;
+  CLI::App* graph = app.add_subcommand("graph",
+                                       "the autograd tape of one training step as a Graphviz graph (DOT, "
+                                       "and SVG/PNG when Graphviz's dot is installed)");
+  graph->add_option("--model", g.config.model, model_help())->capture_default_str();
+  graph->add_option("--hidden", f->hidden, "hidden layer sizes, comma-separated (--model mlp)")->capture_default_str();
+  graph->add_option("--batch-size", g.config.batch_size, "examples in the step's batch")->capture_default_str();
+  graph->add_option("--seed", g.config.seed, "seed of the initialization (and dropout's mask)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  graph->add_option("--out", g.out, "the DOT file to write; rendered images go beside it")->capture_default_str();
+  graph->add_option("--format", f->formats, "svg, png, svg,png or none")->capture_default_str();
+  graph->footer(layers_footer());
+  return {graph, [f] {
+            GraphArgs& g = f->args;
+            g.config.hidden = parse_int_list(f->hidden, "--hidden", "sizes");
+            g.formats = f->formats == "none" ? std::vector<std::string>{} : split_list(f->formats);
+            return run_graph(g);
+          }};
 }
 
 }  // namespace minidl::cli

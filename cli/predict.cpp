@@ -14,6 +14,7 @@
 #include "autograd/softmax.h"
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "core/grad_mode.h"
 #include "data/image.h"
@@ -136,6 +137,23 @@ int run_predict(const PredictArgs& args) {
     if (args.picture) print_picture(seen, p, names, args, fit);
   }
   return 0;
+}
+
+
+Command add_predict(CLI::App& app) {
+  auto p = std::make_shared<PredictArgs>();
+  CLI::App* predict = app.add_subcommand("predict", "classify images (PNG, BMP, PGM/PPM) with a checkpoint");
+  predict->add_option("--checkpoint", p->checkpoint, "checkpoint written by minidl train")->required();
+  predict->add_flag("--invert", p->invert,
+                    "invert the images (for dark digits on a light background; predict warns when one looks so)");
+  predict->add_flag("!--no-picture", p->picture, "do not draw the 28×28 image the model saw");
+  predict->add_flag("--raw-resize", p->raw_resize,
+                    "resize the whole image to 28×28 as it is, instead of preparing it as MNIST was (the digit's "
+                    "box fitted into 20×20 keeping its aspect ratio, centred by its centre of mass; Fashion-MNIST "
+                    "checkpoints always resize the whole image)");
+  add_runtime_flags(predict, *p, kDevice);
+  predict->add_option("images", p->images, "image files")->required();
+  return {predict, [p] { return run_predict(*p); }};
 }
 
 }  // namespace minidl::cli

@@ -13,6 +13,7 @@
 
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/model.h"
 #include "cli/report.h"
 #include "data/atomic_file.h"
@@ -150,6 +151,20 @@ int run_report(const ReportArgs& args) {
   const double before = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   print_written(write_run_report(args.out, run, have_view ? &view : nullptr, before));
   return 0;
+}
+
+
+Command add_report(CLI::App& app) {
+  auto r = std::make_shared<ReportArgs>();
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "a self-contained HTML report from saved runs: a --summary JSON (with its checkpoint), a checkpoint, "
+      "several summaries to compare, or a compare or sweep directory");
+  report->add_option("--out", r->out, "the HTML file to write")->capture_default_str();
+  add_runtime_flags(report, *r, kData | kThreads | kDevice);
+  report->add_option("runs", r->inputs, "RUN.json, CHECKPOINT.safetensors, several RUN.json, or a directory")
+      ->required();
+  return {report, [r] { return run_report(*r); }};
 }
 
 }  // namespace minidl::cli

@@ -16,6 +16,7 @@
 #include "core/backend.h"
 #include "optim/options.h"
 #include "data/atomic_file.h"
+#include "run/trainer.h"
 
 namespace minidl::cli {
 
@@ -57,11 +58,6 @@ RunLog::RunLog(const TrainArgs& args, const TrainConfig& config, Device device)
              .blas_core = blas_core(),
              .threads = num_threads(),
              .telemetry = args.telemetry};
-  if (args.metrics.empty()) return;
-  const bool append = !args.resume.empty() && std::filesystem::exists(args.metrics);
-  // Streamed under the output policy (data/atomic_file.h): a write error (a full disk) stops the run.
-  metrics_ = std::make_unique<data::OutputFile>(args.metrics, "--metrics", append);
-  if (!append) metrics_->write("kind,epoch,step,lr,train_loss,test_loss,test_accuracy,seconds\n");
 }
 
 void RunLog::header(const std::string& description, int64_t start_epoch, int64_t resume_batch) {
@@ -76,28 +72,26 @@ void RunLog::header(const std::string& description, int64_t start_epoch, int64_t
   std::fflush(stdout);
 }
 
-void RunLog::starting() {
+void RunLog::on_step_begin(const run::Trainer&) {
   if (startup_seconds_ < 0) startup_seconds_ = seconds_since_process_start();
 }
 
-void RunLog::step(int64_t epoch, int64_t steps, double lr, double loss, double seconds) {
-  if (record_.step_loss.empty()) record_.first_step = steps;
-  record_.step_loss.push_back(static_cast<float>(loss));
-  record_.step_lr.push_back(static_cast<float>(lr));
-  window_loss_ += loss;
-  ++window_;
-  if (!metrics_ || args_.log_every <= 0 || steps % args_.log_every != 0) return;
-  std::ostringstream row;
-  row << "step," << epoch << ',' << steps << ',' << optim::format_option(static_cast<float>(lr)) << ',' << window_loss_ / window_ << ",,," << seconds
-      << '\n';
-  metrics_->write(row.str());
-  window_loss_ = 0, window_ = 0;
+void RunLog::on_step(const run::Trainer&, const run::StepReport& s) {
+  if (record_.step_loss.empty()) record_.first_step = s.step;
+  record_.step_loss.push_back(static_cast<float>(s.loss));
+  record_.step_lr.push_back(static_cast<float>(s.lr));
 }
 
-void RunLog::epoch(const EpochRecord& r) {
-  // A --log-every window does not cross an epoch's end: a run resumed from this epoch's checkpoint
-  // starts a fresh window there, so its first step row equals the uninterrupted run's.
-  window_loss_ = 0, window_ = 0;
+void RunLog::on_evaluation(const run::Trainer&, const run::EvalReport& e) {
+  const EpochRecord r{.epoch = e.epoch,
+                      .steps = e.step,
+                      .skipped = e.skipped,
+                      .train_loss = e.train_loss,
+                      .test_loss = e.metric("test_loss"),
+                      .test_accuracy = e.metric("test_accuracy"),
+                      .train_seconds = e.train_seconds,
+                      .eval_seconds = e.eval_seconds,
+                      .lr = e.lr};
   total_seconds_ += r.train_seconds;
   record_.epochs.push_back(r);
   epochs_.push_back(
@@ -123,12 +117,6 @@ void RunLog::epoch(const EpochRecord& r) {
     std::printf("\n");
   }
   std::fflush(stdout);
-  if (metrics_) {
-    std::ostringstream row;
-    row << "epoch," << r.epoch << ',' << r.steps << ',' << optim::format_option(static_cast<float>(r.lr)) << ',' << r.train_loss << ',' << r.test_loss << ','
-             << r.test_accuracy << ',' << r.train_seconds << '\n';
-    metrics_->write(row.str());
-  }
 }
 
 void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {

@@ -22,6 +22,7 @@
 
 #include "data/atomic_file.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/report.h"
 #include "core/backend.h"
 #include "optim/registry.h"
@@ -452,6 +453,68 @@ int run_sweep(const SweepArgs& args) {
                 csv_path.c_str(), args.out.c_str(), python.c_str(), script.c_str(), csv_path.c_str(), args.out.c_str());
   if (!args.report.empty()) print_written(write_sweep_report(args.report, args.out));
   return 0;
+}
+
+
+namespace {
+// --lr LO..HI of a sweep (absent: each optimizer's range is centred on its own lr).
+void parse_lr_range(const std::string& range, SweepArgs& w) {
+  if (range.empty()) return;
+  const size_t dots = range.find("..");
+  if (dots == std::string::npos) throw UsageError("--lr: expected a range LO..HI, e.g. 1e-3..1, got '" + range + "'");
+  w.lr_low = parse_number<double>(range.substr(0, dots), "--lr");
+  w.lr_high = parse_number<double>(range.substr(dots + 2), "--lr");
+}
+}  // namespace
+
+Command add_sweep(CLI::App& app, const std::vector<std::string>& plugins) {
+  struct Flags {
+    SweepArgs args;
+    RunFlags run;
+    std::string optimizers = "sgd,momentum,nesterov,adam", lr, seeds = "0";
+    CLI::Option* epochs = nullptr;
+  };
+  auto f = std::make_shared<Flags>();
+  SweepArgs& w = f->args;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep",
+      "train each optimizer at each lr of a log grid over seeds (same start per seed); CSV, table, plot, "
+      "and each optimizer's lr basin width");
+  sweep->add_option("--optimizers", f->optimizers, "comma-separated optimizers, each name[:key=value[:key=value…]]")
+      ->capture_default_str();
+  sweep->add_option("--lr", f->lr,
+                    "the lr range LO..HI, log-spaced with --points (default: for each optimizer, its own lr "
+                    "(lr= below) ×/÷ 10^1.5, three decades centred on it)");
+  sweep->add_option("--points", w.points, "grid points from LO to HI (both included)")->capture_default_str();
+  sweep->add_option("--seeds", f->seeds, "comma-separated seeds (initial weights and batch order)")
+      ->capture_default_str();
+  f->epochs = sweep->add_option("--epochs", f->run.config.epochs, "epochs per run")->capture_default_str();
+  f->run.add_to(sweep, /*with_optimizer_and_lr=*/false);
+  sweep->add_option("--jobs", w.jobs, "runs at once, each its own process")->capture_default_str();
+  add_runtime_flags(sweep, w, kData | kThreads | kDevice, "CPU threads per run (default: the cores divided among --jobs)");
+  sweep->add_option("--out", w.out, "directory for sweep.csv, sweep.md, sweep.png and each run's files")
+      ->capture_default_str();
+  sweep->add_option("--target", w.target, "test accuracy for the steps-to-reach column (0.97: 97%)")
+      ->capture_default_str();
+  sweep->add_option("--report", w.report,
+                    "write a self-contained HTML report: accuracy against the lr, curves at the best lrs");
+  sweep->add_option("--basin", w.basin, "accuracy points below an optimizer's best that still count as its basin")
+      ->capture_default_str();
+  sweep->footer("\nA sweep resumes: run the same command again and the runs already in --out/sweep.csv are kept.\n" +
+                optimizers_footer());
+  return {sweep, [f, &plugins] {
+            SweepArgs& w = f->args;
+            std::vector<std::string> set = {"optimizer", "lr"};  // the sweep sets both per run
+            if (f->epochs->count()) set.push_back("epochs");
+            w.base = f->run.finish(nullptr, set);
+            w.optimizers = split_list(f->optimizers);
+            parse_lr_range(f->lr, w);
+            for (const std::string& seed : split_list(f->seeds))
+              w.seeds.push_back(parse_number<uint64_t>(seed, "--seeds"));
+            w.program = "/proc/self/exe";
+            w.plugins = plugins;  // each run is a process of its own: it loads them too
+            return run_sweep(w);
+          }};
 }
 
 }  // namespace minidl::cli

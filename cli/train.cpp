@@ -1,6 +1,7 @@
-// minidl train: make the run, then per epoch train (shuffle; per batch one nn::train_step: forward,
-// cross-entropy, zero_grad, backward, step), evaluate on the test set, report, checkpoint. What the
-// run reports lives in run_log.cpp, the signal handling in interrupt.cpp.
+// minidl train for the MLP and CNN: the flags made into a run::Trainer (run/trainer.h: per epoch
+// shuffle, per batch one nn::train_step, evaluate on the test set, checkpoint), with what the run
+// reports attached as hooks: its lines and summary (run_log.cpp), the metrics CSV, telemetry and
+// progress bar (run/).
 //
 // Under mpirun the same recipe is data-parallel (docs/distributed.md): each rank takes its share of
 // every global batch (--batch-size stays the global batch), dist::DataParallel averages the
@@ -25,12 +26,10 @@
 #include "autograd/reduce.h"
 #include "cli/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
+#include "cli/flags.h"
 #include "cli/model.h"
-#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/run_log.h"
-#include "cli/telemetry.h"
 #include "core/allocator.h"
 #include "core/backend.h"
 #include "data/atomic_file.h"
@@ -46,6 +45,11 @@
 #include "nn/train_step.h"
 #include "optim/lr_scheduler.h"
 #include "optim/registry.h"
+#include "run/interrupt.h"
+#include "run/metrics_log.h"
+#include "run/progress.h"
+#include "run/telemetry.h"
+#include "run/trainer.h"
 
 namespace minidl::cli {
 
@@ -95,29 +99,6 @@ void validate(const TrainConfig& c) {
 
 namespace {
 
-// What a step found wrong, for the message that stops a diverging run.
-std::string nonfinite_message(int64_t epoch, int64_t step, const std::string& what, double last_finite_loss,
-                              const TrainConfig& c) {
-  std::ostringstream os;
-  os << "training diverged at epoch " << epoch + 1 << ", step " << step << ": " << what << " (last finite loss ";
-  if (std::isfinite(last_finite_loss))
-    os << last_finite_loss;
-  else
-    os << "none yet";
-  os << "); try a smaller --lr (now " << optim::format_option(c.lr) << ")"
-     << (c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm") << " or --skip-nonfinite";
-  return os.str();
-}
-
-// Every "{epoch}" in the path becomes the epoch's number.
-std::string checkpoint_path(const std::string& pattern, int64_t epoch) {
-  std::string path = pattern;
-  const std::string number = std::to_string(epoch);
-  for (size_t at = path.find("{epoch}"); at != std::string::npos; at = path.find("{epoch}", at + number.size()))
-    path.replace(at, 7, number);
-  return path;
-}
-
 // The checkpoints of epochs first … last: with "{epoch}" in the pattern each one has its own path
 // (perhaps its own directory), and each is checked, as every output, by the one output policy
 // (data/atomic_file.h) before any training time is spent.
@@ -125,7 +106,7 @@ std::vector<data::NamedFile> save_paths(const std::string& pattern, int64_t firs
   const bool per_epoch = pattern.find("{epoch}") != std::string::npos;
   std::vector<data::NamedFile> paths;
   for (int64_t epoch = first; epoch <= (per_epoch ? last : first); ++epoch)
-    paths.push_back({"--save", checkpoint_path(pattern, epoch)});
+    paths.push_back({"--save", run::checkpoint_path(pattern, epoch, 0)});
   return paths;
 }
 
@@ -218,19 +199,65 @@ std::unique_ptr<optim::Optimizer> make_trainer_optimizer(const TrainConfig& conf
 
 namespace {
 
+// The training images as the model takes them, batch by batch: [B, 784] rows viewed as the model's
+// input, shifted when augmenting. Each rank shifts its share with the draws the single process
+// gives those images, skipping the others' before and after: every rank's generator ends where
+// the single process's does.
+class ImageSource : public run::BatchSource {
+ public:
+  ImageSource(data::DataLoader& loader, const TrainConfig& config, int64_t examples, Shape example_shape,
+              float background, Generator& augment)
+      : loader_(loader), config_(config), examples_(examples), shape_(std::move(example_shape)),
+        background_(background), augment_(augment) {}
+  int64_t batches_per_epoch() const override { return loader_.num_batches(); }
+  void begin_epoch() override { loader_.begin(); }
+  Generator& generator() override { return loader_.generator(); }
+  data::Batch batch(int64_t index) override {
+    data::Batch batch = loader_.batch(index);
+    const int64_t examples = batch.targets.numel();  // this rank's share of the global batch
+    if (examples > 0) batch.inputs = model_input(batch.inputs, shape_);
+    if (config_.augment_shift == 0) return batch;
+    const int64_t global = std::min(config_.batch_size, examples_ - index * config_.batch_size);
+    const auto [first, last] = data::shard_range(global, {dist::rank(), dist::world_size()});
+    data::skip_random_shifts(augment_, first, config_.augment_shift);
+    if (examples > 0)
+      batch.inputs = data::random_shift(batch.inputs.view({-1, 28, 28}), config_.augment_shift, background_, augment_)
+                         .view(batch.inputs.shape());
+    data::skip_random_shifts(augment_, global - last, config_.augment_shift);
+    return batch;
+  }
+
+ private:
+  data::DataLoader& loader_;
+  const TrainConfig& config_;
+  int64_t examples_;
+  Shape shape_;
+  float background_;  // a 0 pixel, normalized: what shifted images uncover
+  Generator& augment_;
+};
+
+// What the trainer needs from the flags: epochs, checkpoints, clipping, the settings it saves.
+// The signal handlers are the command's own (run_train), held while the reports are written too.
+run::TrainerOptions trainer_options(const TrainArgs& args, const TrainConfig& c) {
+  return {.epochs = c.epochs,
+          .save = args.save,
+          .clip_grad_norm = c.clip_grad_norm,
+          .skip_nonfinite = c.skip_nonfinite,
+          .handle_signals = false,
+          .divergence_advice = str_cat("; try a smaller --lr (now ", optim::format_option(c.lr), ")",
+                                       c.clip_grad_norm > 0 ? "" : ", --clip-grad-norm", " or --skip-nonfinite"),
+          .metadata = checkpoint_metadata(c)};
+}
+
 // Everything a run needs, made and checked before its first step: the settings (from the flags, or
-// from the checkpoint when resuming), the model, the optimizer, the data and where the run stands.
-// Each source of randomness has its own generator, all saved in checkpoints: initialization (seed),
-// data order (seed + 1), dropout's masks (seed + 2) and the augmentation's shifts (seed + 3).
+// from the checkpoint when resuming), the model, the optimizer, the data, the trainer and where the
+// run stands. Each source of randomness has its own generator, all saved in checkpoints:
+// initialization (seed), data order (seed + 1), dropout's masks (seed + 2) and the augmentation's
+// shifts (seed + 3).
 struct Run {
   explicit Run(const TrainArgs& args);
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
-
-  /// Where the run stands, for a checkpoint: `epoch` epochs completed, plus `batch` batches of the
-  /// next (0: at an epoch's end; else rng is the loader's state before that epoch's shuffle).
-  TrainingState state(int64_t epoch, int64_t batch = 0, double loss_sum = 0, int64_t seen = 0,
-                      std::array<uint64_t, 4> rng = {});
 
   Checkpoint resumed;  // empty unless --resume (declared first: run_settings fills it for `config`)
   TrainConfig config;
@@ -243,15 +270,11 @@ struct Run {
   data::ImageDataset train, test;
   data::DataLoader loader, test_loader;
   std::unique_ptr<optim::LRSchedule> schedule;
-  float background;  // a 0 pixel, normalized: what shifted images uncover
-  int64_t start_epoch;
-  std::unique_ptr<Telemetry> telemetry;  // --telemetry
-  nn::StepOptions step_options;          // gradient clipping, the telemetry's hook
-  bool auto_threads;                     // --threads 0: follow the CPUs free at each epoch
-  int64_t skipped_total = 0;             // non-finite steps skipped (--skip-nonfinite)
-  double last_finite_loss = NAN;
-  /// Under mpirun: the gradients' exchange (step_options.sync), made last, once the weights are
-  /// final (it broadcasts rank 0's); null in a run of one process.
+  ImageSource source;
+  run::Trainer trainer;
+  std::unique_ptr<run::Telemetry> telemetry;  // --telemetry
+  /// Under mpirun: the gradients' exchange, made last, once the weights are final (it broadcasts
+  /// rank 0's); null in a run of one process.
   std::unique_ptr<dist::DataParallel> parallel;
 };
 
@@ -328,6 +351,11 @@ data::ImageDataset load_split(const TrainArgs& args, const TrainConfig& config, 
   return data::load_mnist_format(dir, split, dataset_info(config.dataset));
 }
 
+
+float background(const TrainConfig& config) {
+  return -dataset_info(config.dataset).mean / dataset_info(config.dataset).std;
+}
+
 Run::Run(const TrainArgs& args)
     : resumed(),
       config(run_settings(args, resumed)),
@@ -350,28 +378,23 @@ Run::Run(const TrainArgs& args)
                          .device = device,
                          .shard = {dist::rank(), dist::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),
-      background(-dataset_info(config.dataset).mean / dataset_info(config.dataset).std),
-      start_epoch(resumed.state.epoch),
+      source(loader, config, train.size(), example_shape, background(config), augment),
+      trainer(*model, *optimizer, source, trainer_options(args, config)),
       telemetry(args.telemetry.empty()
                     ? nullptr
-                    : std::make_unique<Telemetry>(args.telemetry, *optimizer, model->named_parameters())),
-      step_options(),
-      auto_threads(args.threads == 0) {
-  step_options.clip_grad_norm = config.clip_grad_norm;
-  if (telemetry) step_options.after_backward = [t = telemetry.get()] { t->gradients_ready(); };
+                    : std::make_unique<run::Telemetry>(args.telemetry, *optimizer, model->named_parameters())) {
+  trainer.set_schedule(*schedule);
+  if (has_dropout) trainer.track_generator("noise_rng", noise);
+  if (config.augment_shift > 0) trainer.track_generator("augment_rng", augment);
   if (!args.resume.empty()) {
     // A checkpoint describes the global run (global batch, the loader's and the shifts' generators),
     // so any number of ranks can continue it.
     check_resume_position(resumed.state, loader.num_batches(), config.batch_size, args.resume);
-    load_parameters(*model, resumed.parameters, args.resume);
-    optimizer->load_state(resumed.optimizer_state, resumed.state.optimizer_steps);
-    schedule->load_state(resumed.state.schedule_state);
-    loader.generator().set_state(resumed.state.loader_rng);
-    if (resumed.state.noise_rng) noise.set_state(*resumed.state.noise_rng);
-    if (resumed.state.augment_rng) augment.set_state(*resumed.state.augment_rng);
+    trainer.resume({.state = resumed.state, .parameters = resumed.parameters,
+                    .optimizer_state = resumed.optimizer_state, .optimizer = optimizer->name()},
+                   args.resume);
   }
   if (dist::world_size() > 1) {
-    check(std::isfinite(args.bucket_mb) && args.bucket_mb > 0, "--bucket-mb must be > 0, got ", args.bucket_mb);
     dist::check_ranks_agree(fingerprint(*this, args));  // before any collective that assumes it
     // Dropout's masks: each rank draws its own share's, from a stream of its own (seed + 2, then
     // moved on by rank), so that the ranks' masks are not copies of one another. They are not the
@@ -379,137 +402,41 @@ Run::Run(const TrainArgs& args)
     for (int r = 0; r < dist::rank(); ++r) noise.set_state(Generator(noise.next_u64()).state());
     parallel = std::make_unique<dist::DataParallel>(
         *model, dist::DataParallelOptions{.bucket_bytes = static_cast<int64_t>(args.bucket_mb * (1 << 20)),
-                                          .stop_flag = &stop_signal,
+                                          .stop_flag = &run::stop_signal,
                                           .overlap = !args.no_overlap});
-    step_options.sync = parallel.get();
+    trainer.data_parallel(*parallel);
   }
 }
 
-TrainingState Run::state(int64_t epoch, int64_t batch, double loss_sum, int64_t seen, std::array<uint64_t, 4> rng) {
-  using RngState = std::optional<std::array<uint64_t, 4>>;
-  return {.epoch = epoch,
-          .optimizer_steps = optimizer->steps(),
-          .loader_rng = batch > 0 ? rng : loader.generator().state(),
-          .batch = batch,
-          .epoch_loss_sum = loss_sum,
-          .epoch_seen = seen,
-          .schedule_state = schedule->state(),
-          .noise_rng = has_dropout ? RngState(noise.state()) : std::nullopt,
-          .augment_rng = config.augment_shift > 0 ? RngState(augment.state()) : std::nullopt};
-}
-
-// Whether the run was asked to stop, as every rank agrees: a signal reaches the ranks of mpirun at
-// slightly different moments, so each step's exchange carries every rank's flag (agreed_stop), and
-// the points outside steps (an epoch's end) ask the others once more — otherwise one rank would stop
-// while another went on to the next collective, and both would wait for the watchdog.
-int agreed_stop(const Run& run, bool between_steps) {
-  if (!run.parallel) return stop_signal;
-  if (between_steps) return run.parallel->agreed_stop();
-  int32_t flag = stop_signal;
-  dist::all_reduce(std::span<int32_t>(&flag, 1), dist::ReduceOp::max);
-  return flag;
-}
-
-// An epoch in progress: how far it got, and its running training loss.
-struct EpochProgress {
-  int64_t batch = 0;              // batches done
-  double loss_sum = 0;            // Σ loss · batch size over the steps taken
-  int64_t seen = 0, skipped = 0;  // examples trained on; non-finite steps skipped
-  std::array<uint64_t, 4> rng_before_shuffle{};
-  double seconds = 0;
-};
-
-// One epoch: shuffle, then per batch the images as the model takes them (shifted when augmenting),
-// the lr of the schedule, and one training step (nn::train_step: forward, cross-entropy, backward,
-// the numerical guards, the update). Stops early, between steps, when a signal asks.
-EpochProgress train_epoch(Run& run, RunLog& log, int64_t epoch, bool live_bar) {
-  const TrainConfig& c = run.config;
-  if (run.auto_threads) set_num_threads(recommended_threads());  // other programs may have come or gone
-  run.model->train();
-  EpochProgress p;
-  p.rng_before_shuffle = run.loader.generator().state();
-  run.loader.begin();                                           // draws this epoch's order
-  if (epoch == run.start_epoch && run.resumed.state.batch > 0)  // resuming mid-epoch
-    p = {run.resumed.state.batch, run.resumed.state.epoch_loss_sum, run.resumed.state.epoch_seen, 0,
-         p.rng_before_shuffle};
-  const int64_t batches = run.loader.num_batches();
-  Progress progress(str_cat("epoch ", epoch + 1, "/", c.epochs), batches, live_bar);
-  while (p.batch < batches && !agreed_stop(run, true)) {
-    const data::Batch batch = run.loader.batch(p.batch);
-    const int64_t examples = batch.targets.numel();  // this rank's share of the global batch
-    Tensor inputs = examples > 0 ? model_input(batch.inputs, run.example_shape) : batch.inputs;
-    if (c.augment_shift > 0) {
-      // Each rank shifts its share with the draws the single process gives those images, skipping
-      // the others' before and after: every rank's generator ends where the single process's does.
-      const int64_t global = std::min(c.batch_size, run.train.size() - p.batch * c.batch_size);
-      const auto [first, last] = data::shard_range(global, {dist::rank(), dist::world_size()});
-      data::skip_random_shifts(run.augment, first, c.augment_shift);
-      if (examples > 0)
-        inputs = data::random_shift(inputs.view({-1, 28, 28}), c.augment_shift, run.background, run.augment)
-                     .view(inputs.shape());
-      data::skip_random_shifts(run.augment, global - last, c.augment_shift);
-    }
-    log.starting();
-    run.schedule->apply(*run.optimizer, static_cast<double>(epoch) + static_cast<double>(p.batch) / batches);
-    const int64_t step_number = run.optimizer->steps() + run.skipped_total + 1;
-    ++p.batch;
-    if (run.telemetry) run.telemetry->before_step();
-    double loss = 0;
-    try {
-      loss = nn::train_step(*run.model, *run.optimizer, inputs, batch.targets, run.step_options);
-    } catch (const nn::NonFiniteError& problem) {
-      run.optimizer->zero_grad();
-      if (!c.skip_nonfinite)
-        throw Error(nonfinite_message(epoch, step_number, problem.what(), run.last_finite_loss, c));
-      ++p.skipped, ++run.skipped_total;
-      continue;
-    }
-    if (run.telemetry) run.telemetry->after_step(run.optimizer->steps());
-    run.last_finite_loss = loss;
-    // The loss is the global batch's on every rank (DataParallel::finish_step), and so are the counts.
-    const int64_t global_examples = run.parallel ? run.parallel->global_examples() : examples;
-    p.loss_sum += loss * static_cast<double>(global_examples);
-    p.seen += global_examples;
-    progress.update(p.batch, p.seen, p.seen ? p.loss_sum / p.seen : 0);
-    log.step(epoch + 1, run.optimizer->steps(), run.optimizer->lr(), loss, progress.seconds());
+// What `minidl train` does around the trainer's steps: the thread count followed at each epoch
+// (--threads 0), and the one report of a run stopped by a signal: mid-epoch (saved where the epoch
+// stands, so that --resume continues it exactly) or after an epoch (its checkpoint is saved already).
+class TrainHook : public run::Hook {
+ public:
+  TrainHook(const TrainArgs& args, const TrainConfig& config) : args_(args), config_(config) {}
+  void on_epoch_begin(const run::Trainer&, int64_t) override {
+    if (args_.threads == 0) set_num_threads(recommended_threads());  // other programs may have come or gone
   }
-  progress.finish();
-  p.seconds = progress.seconds();
-  return p;
-}
-
-// The one report of a run stopped by a signal: mid-epoch (saving where the epoch stands, so that
-// --resume continues it exactly), after an epoch (its checkpoint is saved already), or after the
-// last epoch's training (the run is whole). Returns the exit code, 128 + the signal.
-int interrupted(Run& run, const TrainArgs& args, int64_t epoch, const EpochProgress* mid_epoch, int signal) {
-  const char* name = signal_name(signal);
-  if (mid_epoch) {
-    std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; ", name,
-                static_cast<long long>(epoch + 1), static_cast<long long>(mid_epoch->batch),
-                static_cast<long long>(run.loader.num_batches()));
-    if (args.save.empty()) {
-      std::printf("nothing saved (no --save)\n");
+  void on_stop(const run::Trainer& trainer, const run::Outcome& o) override {
+    const char* name = run::signal_name(o.signal);
+    const std::string resume = "continue with: minidl train --resume " + o.checkpoint;
+    if (o.mid_epoch) {
+      std::printf("interrupted (%s) during epoch %lld after %lld of %lld batches; %s\n", name,
+                  static_cast<long long>(o.epoch + 1), static_cast<long long>(o.batch),
+                  static_cast<long long>(trainer.source().batches_per_epoch()),
+                  o.checkpoint.empty() ? "nothing saved (no --save)"
+                                       : ("checkpoint written to " + o.checkpoint + "; " + resume).c_str());
     } else {
-      const std::string path = checkpoint_path(args.save, epoch + 1);
-      if (dist::rank() == 0)  // every rank holds the same weights and state: one writes them
-        save_checkpoint(
-            path, run.config, *run.model, *run.optimizer,
-            run.state(epoch, mid_epoch->batch, mid_epoch->loss_sum, mid_epoch->seen, mid_epoch->rng_before_shuffle));
-      std::printf("checkpoint written to %s; continue with: minidl train --resume %s\n", path.c_str(), path.c_str());
+      std::printf("interrupted (%s) after epoch %lld; %s\n", name, static_cast<long long>(o.epoch),
+                  o.checkpoint.empty() ? "nothing saved (no --save)" : resume.c_str());
     }
-  } else if (epoch + 1 < run.config.epochs) {
-    std::printf("interrupted (%s) after epoch %lld; %s\n", name, static_cast<long long>(epoch + 1),
-                args.save.empty()
-                    ? "nothing saved (no --save)"
-                    : ("continue with: minidl train --resume " + checkpoint_path(args.save, epoch + 1)).c_str());
-  } else {
-    std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n", name,
-                static_cast<long long>(run.config.epochs));
+    std::fflush(stdout);
   }
-  std::fflush(stdout);
-  if (run.parallel) dist::barrier();  // the checkpoint is complete before any rank's exit ends the job
-  return 128 + signal;
-}
+
+ private:
+  const TrainArgs& args_;
+  const TrainConfig& config_;
+};
 
 }  // namespace
 
@@ -544,8 +471,8 @@ struct JoinWorld {
     dist::init();
     // mpirun answers SIGTERM and SIGINT by ending the job: it forwards the signal, then stops
     // reading the ranks' output. A rank reporting its interruption must not block on that output
-    // (cli/interrupt.h), nor die of SIGPIPE, while the others wait for it in a collective.
-    make_output_nonblocking_on_stop();
+    // (run/interrupt.h), nor die of SIGPIPE, while the others wait for it in a collective.
+    run::make_output_nonblocking_on_stop();
     std::signal(SIGPIPE, SIG_IGN);
     if (dist::rank() == 0) return;
     if (!std::freopen("/dev/null", "w", stdout)) throw Error("minidl train: cannot silence stdout on rank > 0");
@@ -561,69 +488,116 @@ struct JoinWorld {
   JoinWorld& operator=(const JoinWorld&) = delete;
 };
 
-// minidl train, the recipe: make the run, then per epoch train, evaluate, report and checkpoint.
-int run_train(const TrainArgs& given) {
-  const JoinWorld world(given);  // under mpirun: this rank, and what it reports
-  const TrainArgs& args = world.args;
-  Run run(args);  // settings, model, optimizer, data: everything checked before the first step
-  RunLog log(args, run.config, run.device);
-  int64_t params = 0;
-  for (const Tensor& p : run.model->parameters()) params += p.numel();
-  log.header(describe(run.config, params), run.start_epoch, run.resumed.state.batch);
 
-  nn::Evaluation result;
-  ModelViewCollector view;  // --report: the last evaluation's predictions
-  const StopOnSignals signals;
-  for (int64_t epoch = run.start_epoch; epoch < run.config.epochs; ++epoch) {
-    // The bar only on a terminal, and only rank 0's under mpirun (the others' would interleave in it).
-    const bool live_bar = stdout_is_terminal() && !args.quiet && !args.no_progress && dist::rank() == 0;
-    const EpochProgress p = train_epoch(run, log, epoch, live_bar);
-    // Ranks stopped mid-epoch all stopped after the same step; at the epoch's end they ask each other.
-    const int stop = !run.parallel                        ? stop_signal
-                     : p.batch < run.loader.num_batches() ? run.parallel->agreed_stop()
-                                                          : agreed_stop(run, false);
-    if (stop) return interrupted(run, args, epoch, &p, stop);
-    // Replicas apply the same all-reduced updates, so they are equal bit for bit: a cheap hash per
-    // epoch proves it, and stops a run whose ranks parted (dist/agreement.h).
-    if (run.parallel)
-      dist::check_replicas_agree(dist::parameters_hash(run.model->parameters()),
-                                 str_cat("by step ", run.optimizer->steps(), " (checked after epoch ", epoch + 1, ")"));
-    const auto eval_start = std::chrono::steady_clock::now();
-    const bool report_it = !args.report.empty() && epoch + 1 == run.config.epochs;
-    if (run.parallel) run.parallel->sync_buffers();  // rank 0's running statistics on every rank
-    // Each rank evaluates its share; the report's observer (its mistakes and examples) sees rank 0's.
-    result = dist::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
-    const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-    const double train_loss = p.seen ? p.loss_sum / static_cast<double>(p.seen) : NAN;
-    // ReduceLROnPlateau watches the epoch's training loss: the run has no validation split, and the
-    // test set must not steer training.
-    run.schedule->observe(train_loss);
-    log.epoch({.epoch = epoch + 1,
-               .steps = run.optimizer->steps(),
-               .skipped = p.skipped,
-               .train_loss = train_loss,
-               .test_loss = result.loss,
-               .test_accuracy = result.accuracy,
-               .train_seconds = p.seconds,
-               .eval_seconds = eval_seconds,
-               .lr = run.optimizer->lr()});
-    if (!args.save.empty() && dist::rank() == 0)
-      save_checkpoint(checkpoint_path(args.save, epoch + 1), run.config, *run.model, *run.optimizer,
-                      run.state(epoch + 1));
-    if (const int late = agreed_stop(run, false); late && epoch + 1 < run.config.epochs)
-      return interrupted(run, args, epoch, nullptr, late);
-  }
+// A signal after the last epoch's training: the run is whole (its checkpoint and reports written).
+int interrupted_after_training(const Run& run, int signal) {
+  std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n",
+              run::signal_name(signal), static_cast<long long>(run.config.epochs));
+  std::fflush(stdout);
+  if (run.parallel) dist::barrier();  // rank 0's files are complete before any rank's exit ends the job
+  return 128 + signal;
+}
+
+// The reports after the last epoch: the exchange's cost, the summary, the HTML report.
+void finish_run(Run& run, const TrainArgs& args, RunLog& log, const nn::Evaluation& result,
+                ModelViewCollector& view) {
   if (run.parallel) report_exchange(*run.parallel);
-  pause_for_tests("before-summary");
-  log.finish(result.accuracy, args.save.empty() ? "" : checkpoint_path(args.save, run.config.epochs));
+  run::pause_for_tests("before-summary");
+  log.finish(result.accuracy, args.save.empty() ? "" : run::checkpoint_path(args.save, run.config.epochs, 0));
   if (!args.report.empty() && dist::rank() == 0) {
     if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there
     write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
   }
-  if (const int late = agreed_stop(run, false))  // after the last step: the run is whole
-    return interrupted(run, args, run.config.epochs - 1, nullptr, late);
+}
+
+// minidl train, the recipe: make the run, attach what it reports, train (run::Trainer: per epoch
+// train, evaluate, checkpoint), then the summary and report.
+int run_train(const TrainArgs& given) {
+  const JoinWorld world(given);  // under mpirun: this rank, and what it reports
+  const TrainArgs& args = world.args;
+  Run run(args);  // settings, model, optimizer, data: everything checked before the first step
+  std::unique_ptr<run::MetricsLog> metrics;
+  if (!args.metrics.empty())  // appended to when a resumed run finds it
+    metrics = std::make_unique<run::MetricsLog>(
+        args.metrics, std::vector<std::string>{"test_loss", "test_accuracy"},
+        run::MetricsLog::Options{.log_every = args.log_every,
+                                 .append = !args.resume.empty() && std::filesystem::exists(args.metrics)});
+  RunLog log(args, run.config, run.device);
+  int64_t params = 0;
+  for (const Tensor& p : run.model->parameters()) params += p.numel();
+  log.header(describe(run.config, params), run.trainer.start_epoch(), run.trainer.start_batch());
+  // The bar only on a terminal, and only rank 0's under mpirun (the others' would interleave in it).
+  run::ProgressBar bar(run::stdout_is_terminal() && !args.quiet && !args.no_progress && dist::rank() == 0);
+  TrainHook hook(args, run.config);
+  for (run::Hook* h : std::initializer_list<run::Hook*>{&hook, &bar, metrics.get(), &log, run.telemetry.get()})
+    if (h) run.trainer.add_hook(*h);
+  nn::Evaluation result;
+  ModelViewCollector view;  // --report: the last evaluation's predictions
+  run.trainer.set_evaluation([&] {
+    // Each rank evaluates its share; the report's observer (its mistakes and examples) sees rank 0's.
+    const bool report_it = !args.report.empty() && run.trainer.epoch() == run.config.epochs;
+    result = dist::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
+    return run::Metrics{{"test_loss", result.loss}, {"test_accuracy", result.accuracy}};
+  });
+  const run::StopOnSignals signals;
+  if (const run::Outcome outcome = run.trainer.run(); !outcome.completed()) return outcome.exit_code();
+  finish_run(run, args, log, result, view);
+  if (const int late = run::agreed_stop(run.parallel.get())) return interrupted_after_training(run, late);
   if (run.parallel) dist::barrier();  // rank 0's last checkpoint is written before the job ends
   return 0;
+}
+
+
+// minidl train's flags: the run's settings (RunFlags), its outputs and the data-parallel knobs.
+Command add_train(CLI::App& app) {
+  struct Flags {
+    TrainArgs args;
+    RunFlags run;
+    std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
+    CLI::Option *epochs = nullptr, *save = nullptr;
+  };
+  auto f = std::make_shared<Flags>();
+  TrainArgs& t = f->args;
+  CLI::App* train = app.add_subcommand("train", "train a classifier (an MLP, LeNet-5, a CNN or layers you describe), "
+                                                "evaluating on the test set after every epoch");
+  f->run.add_to(train, /*with_optimizer_and_lr=*/true);
+  train->footer(optimizers_footer());
+  f->epochs = train->add_option("--epochs", f->run.config.epochs, "epochs to train (in all, when resuming)")
+                  ->capture_default_str();
+  add_runtime_flags(train, t, kData | kThreads | kDevice);
+  train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
+  train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")
+      ->capture_default_str();
+  train->add_option(
+      "--summary", t.summary,
+      "write a JSON summary: per-epoch loss, accuracy, train and eval seconds, start-up time, peak memory");
+  train->add_option("--telemetry", t.telemetry,
+                    "write per-step optimizer statistics as JSON lines: ‖g‖, ‖buffer‖, cos(g, buffer), ‖Δθ‖/‖θ‖, "
+                    "each state slot's norm, lr");
+  train->add_option("--report", t.report,
+                    "write a self-contained HTML report: settings, curves, confusion matrix, worst mistakes, what the "
+                    "first layer learned, telemetry (docs/training.md)");
+  f->save =
+      train->add_option("--save", t.save, "checkpoint after every epoch (\"{epoch}\" in the path becomes its number)");
+  train->add_option("--resume", t.resume, "continue the run saved in this checkpoint");
+  train
+      ->add_option("--bucket-mb", t.bucket_mb,
+                   "under mpirun: MiB of gradients per all-reduce, started during backward (docs/distributed.md)")
+      ->capture_default_str();
+  train->add_flag("--no-overlap", t.no_overlap)->group("");  // scripts/bench-dist's baseline, not for people
+  train->add_option("--config-json", f->config_json)->group("");
+  train->add_flag("--quiet", t.quiet, "no header and per-epoch lines (errors still)");
+  train->add_flag("--no-progress", t.no_progress,
+                  "no live progress bar (it is drawn only when stdout is a terminal, and only by rank 0)");
+  return {train, [f] {
+            TrainArgs& t = f->args;
+            t.epochs_given = f->epochs->count() > 0;
+            t.save_given = f->save->count() > 0;
+            t.config = f->run.finish(&t.run_flags_given,
+                                     t.epochs_given ? std::vector<std::string>{"epochs"} : std::vector<std::string>{});
+            if (!f->config_json.empty()) t.config = train_config_from_json(f->config_json, "--config-json");
+            return run_train(t);
+          }};
 }
 
 }  // namespace minidl::cli

@@ -30,7 +30,8 @@ double train_step(Module& model, optim::Optimizer& optimizer, const Tensor& inpu
     if (sync) sync->begin_step(examples);
     Tensor loss;
     if (!sync || examples > 0) {
-      loss = functional::cross_entropy(s->model(s->inputs), s->targets);
+      const Tensor outputs = s->model(s->inputs);
+      loss = s->options.loss ? s->options.loss(outputs, s->targets) : functional::cross_entropy(outputs, s->targets);
       s->loss = loss.item();
     }
     const auto check_loss = [s] {

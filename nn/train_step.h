@@ -36,6 +36,9 @@ class GradientSync {
 };
 
 struct StepOptions {
+  /// The loss of the model's outputs against the targets; empty: cross-entropy of logits (B, C)
+  /// against class indices (B). A language model's: cross-entropy over (B·T, V) logits.
+  std::function<Tensor(const Tensor& outputs, const Tensor& targets)> loss;
   double clip_grad_norm = 0;  // > 0: scale the gradients to this global L2 norm at most (clip_grad.h)
   bool check_finite = true;   // throw NonFiniteError instead of updating with a NaN or inf
   /// Called after backward() and clipping, before the update (e.g. telemetry reading the

@@ -663,7 +663,7 @@ TEST_SUITE("cli") {
       "SIGTERM after the last epoch's training (evaluation, save, summary) is reported: the run completes, then exits "
       "143") {
     // No timing: MINIDL_TEST_PAUSE stops the run (SIGSTOP) once the last epoch is trained, evaluated
-    // and saved, before its summary; it is signalled there and let go on (cli/interrupt.h).
+    // and saved, before its summary; it is signalled there and let go on (run/interrupt.h).
     TinyMnist tiny;
     const std::string log = tiny / "log", summary = tiny / "summary.json";
     const pid_t pid = spawn_minidl("train " + tiny.data() + " --hidden 16 --epochs 2 --summary " + summary +

@@ -1,7 +1,8 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
 // library, module by module, each after the modules it uses (scripts/check-layering): core, autograd
 // (ops on tensors), optim (on autograd), data (on core), nn (layers, and the training step and
-// evaluation, which use optim and data), dist (on all of them). Each header once.
+// evaluation, which use optim and data), dist (on all of them), run (a training run, on all of
+// them). Each header once.
 #pragma once
 
 // ---- core: tensors, their memory and their devices
@@ -77,3 +78,13 @@
 #include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
 #include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
 #include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
+
+// ---- run: a training run as a library (on nn, optim, data and dist)
+#include <minidl/run/batch_source.h>  // BatchSource: batches by epoch or endless; LoaderSource over a DataLoader
+#include <minidl/run/checkpoint.h>    // save_checkpoint, load_checkpoint: weights, optimizer, position, metadata
+#include <minidl/run/hook.h>          // Hook: what a run tells its observers; Metrics, Outcome
+#include <minidl/run/interrupt.h>     // StopOnSignals: SIGINT/SIGTERM stop a run between steps
+#include <minidl/run/metrics_log.h>   // MetricsLog: the metrics CSV, a row per evaluation and per N steps
+#include <minidl/run/progress.h>      // Progress, ProgressBar: the live bar on a terminal
+#include <minidl/run/telemetry.h>     // Telemetry: per-step optimizer figures, JSON lines
+#include <minidl/run/trainer.h>       // Trainer: epochs or steps, evaluation, checkpoints, resume

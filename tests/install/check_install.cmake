@@ -26,4 +26,10 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 run(${WORK_DIR}/build/consumer_optimizer_test)
+# MNIST's test split when this checkout has it (tests/CMakeLists.txt passes MNIST_DIR), else synthetic data.
+if(MNIST_DIR AND (EXISTS ${MNIST_DIR}/t10k-images-idx3-ubyte OR EXISTS ${MNIST_DIR}/t10k-images-idx3-ubyte.gz))
+  run(${CMAKE_COMMAND} -E env MINIDL_MNIST_DIR=${MNIST_DIR} ${WORK_DIR}/build/consumer_train_resume)
+else()
+  run(${WORK_DIR}/build/consumer_train_resume)
+endif()
 run(${WORK_DIR}/build/consumer_examples)

@@ -1,4 +1,4 @@
-#include "cli/interrupt.h"
+#include "run/interrupt.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <initializer_list>
 
-namespace minidl::cli {
+namespace minidl::run {
 
 volatile std::sig_atomic_t stop_signal = 0;
 
@@ -44,4 +44,4 @@ StopOnSignals::~StopOnSignals() {
 
 const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
-}  // namespace minidl::cli
+}  // namespace minidl::run

@@ -1,4 +1,4 @@
-#include "cli/telemetry.h"
+#include "run/telemetry.h"
 
 #include <cmath>
 #include <cstring>
@@ -6,11 +6,12 @@
 
 #include "core/dispatch.h"
 #include "core/error.h"
+#include "data/atomic_file.h"
 
-namespace minidl::cli {
+namespace minidl::run {
 
 Telemetry::Telemetry(const std::string& path, const optim::Optimizer& optimizer, const NamedTensors& names)
-    : file_(path, "--telemetry"), optimizer_(optimizer) {
+    : file_(std::make_unique<data::OutputFile>(path, "--telemetry")), optimizer_(optimizer) {
   for (const auto& g : optimizer_.param_groups())
     for (const Tensor& p : g.params) {
       std::string name = "param " + std::to_string(names_.size());
@@ -126,9 +127,11 @@ void Telemetry::after_step(int64_t step) {
   flush();
 }
 
+Telemetry::~Telemetry() = default;
+
 void Telemetry::flush() {
-  file_.write(out_.view());
+  file_->write(out_.view());
   out_.str({});
 }
 
-}  // namespace minidl::cli
+}  // namespace minidl::run

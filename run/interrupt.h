@@ -5,7 +5,7 @@
 
 #include <csignal>
 
-namespace minidl::cli {
+namespace minidl::run {
 
 /// The signal that asked the run to stop, or 0.
 extern volatile std::sig_atomic_t stop_signal;
@@ -38,4 +38,4 @@ const char* signal_name(int sig);
 /// (the last epoch trained, evaluated and saved; the summary and report not yet written).
 void pause_for_tests(const char* moment);
 
-}  // namespace minidl::cli
+}  // namespace minidl::run

@@ -1,4 +1,4 @@
-// Optimizer telemetry (`minidl train --telemetry FILE.jsonl`): one JSON line per step and parameter
+// Optimizer telemetry (`minidl train --telemetry FILE.jsonl`, or a hook on a run::Trainer): one JSON line per step and parameter
 // group, with what shapes an update, for any optimizer (its state slots come from the base class,
 // by name):
 //   grad_norm      ‖g‖ of the group's gradients
@@ -16,19 +16,28 @@
 // scripts/plot_metrics.py draw them.
 #pragma once
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "data/atomic_file.h"
-#include "optim/optimizer.h"
+#include <minidl/optim/optimizer.h>
+#include <minidl/run/hook.h>
 
-namespace minidl::cli {
+namespace minidl::data {
+class OutputFile;
+}
 
-class Telemetry {
+namespace minidl::run {
+
+/// Attached to a Trainer (add_hook) it measures every step; or called by hand around a step.
+class Telemetry : public Hook {
  public:
   /// `names`: the model's named parameters, to name each layer's figures (unnamed: "param i").
   Telemetry(const std::string& path, const optim::Optimizer& optimizer, const NamedTensors& names = {});
+  ~Telemetry() override;
+  Telemetry(const Telemetry&) = delete;
+  Telemetry& operator=(const Telemetry&) = delete;
   /// Before step(): keeps θ to measure Δθ.
   void before_step();
   /// Inside the step's closure, after backward(): the gradients and the buffers from before.
@@ -39,9 +48,13 @@ class Telemetry {
   /// (by --report) while the run goes on.
   void flush();
 
+  void on_step_begin(const Trainer&) override { before_step(); }
+  void on_backward(const Trainer&) override { gradients_ready(); }
+  void on_step(const Trainer&, const StepReport& step) override { after_step(step.step); }
+
  private:
   std::vector<Tensor> slot(const std::string& name) const;  // per parameter, undefined where none
-  data::OutputFile file_;    // streamed under the output policy (data/atomic_file.h)
+  std::unique_ptr<data::OutputFile> file_;  // streamed under the output policy (data/atomic_file.h)
   std::ostringstream out_;  // the step's lines, written to file_ at once
   const optim::Optimizer& optimizer_;
   std::vector<Tensor> before_;
@@ -49,4 +62,4 @@ class Telemetry {
   std::vector<double> grad_sq_, dot_, buffer_before_sq_;  // per parameter
 };
 
-}  // namespace minidl::cli
+}  // namespace minidl::run

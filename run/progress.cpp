@@ -1,10 +1,14 @@
-#include "cli/progress.h"
+#include "run/progress.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
-namespace minidl::cli {
+#include "core/error.h"
+#include "run/trainer.h"
+
+namespace minidl::run {
 
 using Clock = std::chrono::steady_clock;
 
@@ -37,4 +41,22 @@ void Progress::finish() {
   std::fflush(stdout);
 }
 
-}  // namespace minidl::cli
+void ProgressBar::on_start(const Trainer& trainer) {
+  if (trainer.options().steps > 0) bar_.emplace("steps", trainer.options().steps, live_);
+}
+
+void ProgressBar::on_epoch_begin(const Trainer& trainer, int64_t epoch) {
+  if (trainer.options().epochs > 0)
+    bar_.emplace(str_cat("epoch ", epoch + 1, "/", trainer.options().epochs), trainer.source().batches_per_epoch(),
+                 live_);
+}
+
+void ProgressBar::on_step(const Trainer& trainer, const StepReport& s) {
+  if (bar_) bar_->update(trainer.options().steps > 0 ? s.step : s.batch, s.seen, s.mean_loss);
+}
+
+void ProgressBar::finish() {
+  if (bar_) bar_->finish();
+}
+
+}  // namespace minidl::run
