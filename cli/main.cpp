@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/run_record.h"
+#include "cli/sample.h"
 #include "data/atomic_file.h"
 #include "core/backend.h"
 #include "dist/world.h"
@@ -451,6 +452,8 @@ int main(int argc, char** argv) {
   graph->add_option("--format", graph_formats, "svg, png, svg,png or none")->capture_default_str();
   graph->footer(layers_footer());
 
+  const Subcommand sample = add_sample(app);  // cli/sample.cpp
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& err) {
@@ -469,6 +472,7 @@ int main(int argc, char** argv) {
                      : *explain ? "explain-step"
                      : *graph   ? "graph"
                      : *report  ? "report"
+                     : *sample.app ? "sample"
                                 : "predict";
   try {
     if (!(memory_budget_mb >= 1 && memory_budget_mb <= (1 << 30)))
@@ -492,6 +496,7 @@ int main(int argc, char** argv) {
     if (*eval) return run_eval(e);
     if (*explain) return run_explain_step(x);
     if (*report) return run_report(rep);
+    if (*sample.app) return sample.run();
     if (*graph) {
       g.config.hidden = parse_int_list(graph_hidden, "--hidden", "sizes");
       g.formats = graph_formats == "none" ? std::vector<std::string>{} : split_list(graph_formats);
