@@ -67,7 +67,8 @@ int run_sample(const SampleArgs& args) {
   std::fwrite(args.prompt.data(), 1, args.prompt.size(), stdout);
   std::fflush(stdout);
   Generator gen(args.seed);
-  const nn::GenerateOptions options{.temperature = args.temperature, .top_k = args.top_k.value_or(std::min<int64_t>(40, vocab))};
+  const nn::GenerateOptions options{.temperature = args.temperature,
+                                    .top_k = args.top_k.value_or(std::min<int64_t>(40, vocab))};
   g.model->generate(prompt, args.tokens, options, gen, [&](int32_t token, std::span<const float>) {
     std::fputc(g.vocabulary[static_cast<size_t>(token)], stdout);
     std::fflush(stdout);

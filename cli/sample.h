@@ -14,10 +14,10 @@ namespace minidl::cli {
 
 struct SampleArgs {
   std::string checkpoint;
-  std::string prompt;             // empty: start from "\n" (and say so)
-  int64_t tokens = 500;           // bytes to generate
-  float temperature = 0.8f;       // 0: greedy
-  std::optional<int64_t> top_k;   // unset: min(40, vocab), the reference's sampling; 0: all tokens
+  std::string prompt;            // empty: start from "\n" (and say so)
+  int64_t tokens = 500;          // bytes to generate
+  float temperature = 0.8f;      // 0: greedy
+  std::optional<int64_t> top_k;  // unset: min(40, vocab), the reference's sampling; 0: all tokens
   uint64_t seed = 1337;
   int threads = 0;  // 0: as apply_threads_flag decides
 };

@@ -69,9 +69,10 @@ int64_t TextDataset::split_size(TextSplit split) const {
 void TextDataset::check_block(int64_t block) const {
   check(block > 0, "TextDataset: block must be > 0, got ", block);
   for (TextSplit s : {TextSplit::train, TextSplit::val})
-    check(split_size(s) >= block + 1, "TextDataset: ", name_, ": the ", s == TextSplit::train ? "training" : "validation",
-          " split has ", split_size(s), " bytes (", s == TextSplit::train ? "the first 90%" : "the last 10%", " of ",
-          size(), "), fewer than block + 1 = ", block + 1, " that one window needs");
+    check(split_size(s) >= block + 1, "TextDataset: ", name_, ": the ",
+          s == TextSplit::train ? "training" : "validation", " split has ", split_size(s), " bytes (",
+          s == TextSplit::train ? "the first 90%" : "the last 10%", " of ", size(),
+          "), fewer than block + 1 = ", block + 1, " that one window needs");
 }
 
 std::pair<Tensor, Tensor> TextDataset::batch(TextSplit split, int64_t batch, int64_t block, Generator& gen) const {

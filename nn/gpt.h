@@ -77,11 +77,11 @@ class GPT : public Module {
   /// forward; past the block, the window moves and the cache is recomputed from the cropped
   /// context (so the logits equal a full recompute's). Memory stays bounded however many tokens.
   /// Runs in evaluation mode without recording (training mode is restored after).
-  void generate(std::span<const int32_t> prompt, int64_t max_new_tokens, const GenerateOptions& options,
-                Generator& gen, const TokenCallback& on_token);
+  void generate(std::span<const int32_t> prompt, int64_t max_new_tokens, const GenerateOptions& options, Generator& gen,
+                const TokenCallback& on_token);
   /// The same, returning the new tokens.
-  std::vector<int32_t> generate(std::span<const int32_t> prompt, int64_t max_new_tokens,
-                                const GenerateOptions& options, Generator& gen);
+  std::vector<int32_t> generate(std::span<const int32_t> prompt, int64_t max_new_tokens, const GenerateOptions& options,
+                                Generator& gen);
 
   /// Parameters as the reference's configure_optimizers groups them: weight decay on the 2-D
   /// weights (embeddings included), none on biases and LayerNorm weights.

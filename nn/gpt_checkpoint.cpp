@@ -42,8 +42,8 @@ Vocabulary vocabulary_from_hex(const std::string& hex, int64_t size, const std::
 }  // namespace
 
 data::Metadata gpt_checkpoint_metadata(const GPT& model, const Vocabulary& vocabulary) {
-  check(static_cast<int64_t>(vocabulary.size()) == model.config().vocab, "gpt_checkpoint_metadata: ",
-        vocabulary.size(), " vocabulary bytes for a model of vocab ", model.config().vocab);
+  check(static_cast<int64_t>(vocabulary.size()) == model.config().vocab, "gpt_checkpoint_metadata: ", vocabulary.size(),
+        " vocabulary bytes for a model of vocab ", model.config().vocab);
   return {{kConfigKey, model.config().str()}, {kVocabularyKey, to_hex(vocabulary)}};
 }
 

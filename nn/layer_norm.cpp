@@ -20,9 +20,7 @@ LayerNorm::LayerNorm(std::vector<int64_t> normalized_shape, float eps, bool elem
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& x) {
-  return functional::layer_norm(x, normalized_shape_, weight, bias, eps_);
-}
+Tensor LayerNorm::forward(const Tensor& x) { return functional::layer_norm(x, normalized_shape_, weight, bias, eps_); }
 
 std::string LayerNorm::extra_repr() const {
   std::string shape = "(";

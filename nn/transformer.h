@@ -54,8 +54,8 @@ class MLP : public Module {
   Tensor forward(const Tensor& x) override;  // (…, C) → (…, C)
   std::string type_name() const override { return "MLP"; }
 
-  std::shared_ptr<Linear> c_fc;  // (C → 4C)
-  std::shared_ptr<GELU> gelu;    // exact, as the reference's F.gelu
+  std::shared_ptr<Linear> c_fc;    // (C → 4C)
+  std::shared_ptr<GELU> gelu;      // exact, as the reference's F.gelu
   std::shared_ptr<Linear> c_proj;  // (4C → C)
   std::shared_ptr<Dropout> dropout;
 };

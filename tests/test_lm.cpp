@@ -148,8 +148,8 @@ TEST_SUITE("lm") {
     const std::vector<float> want = attn.c_proj->forward(Tensor::from_vector(y, {b, t, c})).to_vector();
     // Float32 sums of at most t·d terms in the attention and c in the projection, all of magnitude ≲ 4.
     CHECK(max_diff(got, want) < 64 * (t * d + c) * 0x1p-24 * 4);
-    CHECK_THROWS_WITH_AS(nn::CausalSelfAttention(10, 4, 0.f, true, gen), doctest::Contains("heads=4 does not divide embd=10"),
-                         Error);
+    CHECK_THROWS_WITH_AS(nn::CausalSelfAttention(10, 4, 0.f, true, gen),
+                         doctest::Contains("heads=4 does not divide embd=10"), Error);
     CHECK_THROWS_AS(attn(Tensor::zeros({2, 5, 6})), Error);
   }
 
@@ -214,8 +214,8 @@ TEST_SUITE("lm") {
     nn::GPT gpt(reference_config());
     REQUIRE(static_cast<int>(gpt.parameters().size()) == kParams);
     set_reference_weights(gpt);
-    const Tensor idx = Tensor::from_vector(std::vector<int32_t>(gpt_reference::idx.begin(), gpt_reference::idx.end()),
-                                           {kBatch, kT});
+    const Tensor idx =
+        Tensor::from_vector(std::vector<int32_t>(gpt_reference::idx.begin(), gpt_reference::idx.end()), {kBatch, kT});
     const Tensor tgt = Tensor::from_vector(
         std::vector<int32_t>(gpt_reference::targets.begin(), gpt_reference::targets.end()), {kBatch, kT});
     const Tensor out = gpt(idx);
@@ -244,8 +244,8 @@ TEST_SUITE("lm") {
     auto opt = optim::make_grouped<optim::AdamW>(groups, {.lr = 1e-2f, .betas = {0.9f, 0.99f}, .eps = 1e-8f});
     REQUIRE(opt->param_groups().size() == 2);
     CHECK(opt->param_groups()[1].lr == 1e-2f);
-    const Tensor idx = Tensor::from_vector(std::vector<int32_t>(gpt_reference::idx.begin(), gpt_reference::idx.end()),
-                                           {kBatch, kT});
+    const Tensor idx =
+        Tensor::from_vector(std::vector<int32_t>(gpt_reference::idx.begin(), gpt_reference::idx.end()), {kBatch, kT});
     const Tensor tgt = Tensor::from_vector(
         std::vector<int32_t>(gpt_reference::targets.begin(), gpt_reference::targets.end()), {kBatch, kT});
     for (int s = 0; s < kSteps; ++s) {
@@ -332,7 +332,8 @@ TEST_SUITE("lm") {
     CHECK_THROWS_WITH_AS(gpt.generate(prompt, 1, {.temperature = -1.f}, l1), doctest::Contains("temperature"), Error);
     CHECK_THROWS_WITH_AS(gpt.generate(prompt, 1, {.top_k = 12}, l1), doctest::Contains("top_k must be in [0, 11]"),
                          Error);
-    CHECK_THROWS_WITH_AS(gpt.generate(std::vector<int32_t>{11}, 1, {}, l1), doctest::Contains("prompt token 11"), Error);
+    CHECK_THROWS_WITH_AS(gpt.generate(std::vector<int32_t>{11}, 1, {}, l1), doctest::Contains("prompt token 11"),
+                         Error);
   }
 
   TEST_CASE("sample_token: greedy at temperature 0, only the top k drawn, frequencies follow the softmax") {
