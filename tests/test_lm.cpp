@@ -148,6 +148,16 @@ TEST_SUITE("lm") {
     const std::vector<float> want = attn.c_proj->forward(Tensor::from_vector(y, {b, t, c})).to_vector();
     // Float32 sums of at most t·d terms in the attention and c in the projection, all of magnitude ≲ 4.
     CHECK(max_diff(got, want) < 64 * (t * d + c) * 0x1p-24 * 4);
+    // With dropout, training spells attention out (matmul, mask, softmax, dropout, matmul); at
+    // p = 1e-9 nothing is dropped and 1/(1 − p) rounds to 1, so it must equal the fused op.
+    Generator same(3);
+    nn::CausalSelfAttention spelled(c, heads, 1e-9f, true, same);
+    for (size_t i = 0; i < attn.parameters().size(); ++i) {
+      NoGradGuard no_grad;
+      spelled.parameters()[i].copy_(attn.parameters()[i]);
+    }
+    CHECK(spelled.is_training());
+    CHECK(max_diff(spelled(x).to_vector(), got) < 64 * (t * d + c) * 0x1p-24 * 4);
     CHECK_THROWS_WITH_AS(nn::CausalSelfAttention(10, 4, 0.f, true, gen),
                          doctest::Contains("heads=4 does not divide embd=10"), Error);
     CHECK_THROWS_AS(attn(Tensor::zeros({2, 5, 6})), Error);
