@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/model.h"
+#include "cli/train_gpt.h"
+#include "data/safetensors.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
 #include "nn/evaluate.h"
@@ -57,9 +59,20 @@ void print_confusion(std::ostream& os, const nn::Evaluation& e, const std::vecto
   }
 }
 
+bool is_gpt_checkpoint(const std::string& path) {
+  try {
+    return data::load_safetensors(path).metadata.contains("gpt.config");
+  } catch (const Error&) {
+    return false;  // load_checkpoint says what is wrong with it
+  }
+}
+
 }  // namespace
 
 int run_eval(const EvalArgs& args) {
+  // A language model's checkpoint (gpt.config in its metadata), or text:PATH data: cli/train_gpt.cpp.
+  if (args.data_dir.starts_with("text:") || is_gpt_checkpoint(args.checkpoint))
+    return run_eval_gpt(args.checkpoint, args.data_dir, args.threads);
   apply_threads_flag(args.threads);
   const Device device = parse_device(args.device);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
