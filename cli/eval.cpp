@@ -10,9 +10,9 @@
 #include "cli/flags.h"
 #include "cli/model.h"
 #include "cli/train_gpt.h"
-#include "data/safetensors.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
+#include "data/safetensors.h"
 #include "nn/evaluate.h"
 #include "nn/sequential.h"
 
@@ -59,14 +59,6 @@ void print_confusion(std::ostream& os, const nn::Evaluation& e, const std::vecto
   }
 }
 
-bool is_gpt_checkpoint(const std::string& path) {
-  try {
-    return data::load_safetensors(path).metadata.contains("gpt.config");
-  } catch (const Error&) {
-    return false;  // load_checkpoint says what is wrong with it
-  }
-}
-
 }  // namespace
 
 int run_eval(const EvalArgs& args) {
@@ -99,7 +91,6 @@ int run_eval(const EvalArgs& args) {
   print_confusion(std::cout, e, class_names(dataset));
   return 0;
 }
-
 
 Command add_eval(CLI::App& app) {
   auto e = std::make_shared<EvalArgs>();

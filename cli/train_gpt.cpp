@@ -158,6 +158,14 @@ bool resumes_gpt(const std::string& path) {
   }
 }
 
+bool is_gpt_checkpoint(const std::string& path) {
+  try {
+    return data::load_safetensors(path).metadata.contains("gpt.config");
+  } catch (const Error&) {
+    return false;  // the caller's own loading says what is wrong with it
+  }
+}
+
 std::string text_path(const std::string& data) {
   if (data.empty()) return kDefaultText;
   if (!data.starts_with("text:") || data.size() == 5)
@@ -406,7 +414,7 @@ void GptLog::write_summary(int64_t params) const {
   double train_seconds = 0;
   for (double s : step_s_) train_seconds += s;
   const nlohmann::json j = {{"model", "gpt"},
-                            {"config", r_.config.str()},
+                            {"config", r_.model.config().str()},
                             {"settings", r_.settings.str()},
                             {"parameters", params},
                             {"steps", r_.trainer.step()},
@@ -431,7 +439,7 @@ int run_train_gpt(const TrainArgs& args, const GptFlags& flags) {
         "text %s (%lld bytes, vocabulary %lld), model %s (%lld parameters), AdamW lr %s weight_decay %s "
         "(2-D weights), %s schedule, clip %g, batch %lld, %lld steps, seed %llu, %d thread%s\n",
         r.text.name().c_str(), static_cast<long long>(r.text.size()), static_cast<long long>(r.text.vocab_size()),
-        r.config.str().c_str(), static_cast<long long>(params), optim::format_option(r.settings.lr).c_str(),
+        r.model.config().str().c_str(), static_cast<long long>(params), optim::format_option(r.settings.lr).c_str(),
         optim::format_option(r.settings.weight_decay).c_str(), r.settings.schedule.c_str(), r.settings.clip_grad_norm,
         static_cast<long long>(r.settings.batch_size), static_cast<long long>(r.settings.steps),
         static_cast<unsigned long long>(r.settings.seed), num_threads(), num_threads() == 1 ? "" : "s");

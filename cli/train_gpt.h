@@ -30,6 +30,8 @@ inline constexpr const char* kDefaultText = "data/text/fortunes.txt";
 bool wants_gpt(const TrainArgs& args);
 /// Whether `path` (--resume) is a GPT run's checkpoint (false for anything else, errors included).
 bool resumes_gpt(const std::string& path);
+/// Whether `path` is a GPT checkpoint (gpt.config in its metadata); false for anything else, errors included.
+bool is_gpt_checkpoint(const std::string& path);
 /// `--data` as a text corpus path: "text:PATH" → PATH, "" → the default; anything else is a UsageError.
 std::string text_path(const std::string& data);
 
