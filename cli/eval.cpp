@@ -9,8 +9,10 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/model.h"
+#include "cli/train_gpt.h"
 #include "core/backend.h"
 #include "data/data_loader.h"
+#include "data/safetensors.h"
 #include "nn/evaluate.h"
 #include "nn/sequential.h"
 
@@ -60,6 +62,9 @@ void print_confusion(std::ostream& os, const nn::Evaluation& e, const std::vecto
 }  // namespace
 
 int run_eval(const EvalArgs& args) {
+  // A language model's checkpoint (gpt.config in its metadata), or text:PATH data: cli/train_gpt.cpp.
+  if (args.data_dir.starts_with("text:") || is_gpt_checkpoint(args.checkpoint))
+    return run_eval_gpt(args.checkpoint, args.data_dir, args.threads);
   apply_threads_flag(args.threads);
   const Device device = parse_device(args.device);
   const Checkpoint ck = load_checkpoint(args.checkpoint);
@@ -86,7 +91,6 @@ int run_eval(const EvalArgs& args) {
   print_confusion(std::cout, e, class_names(dataset));
   return 0;
 }
-
 
 Command add_eval(CLI::App& app) {
   auto e = std::make_shared<EvalArgs>();

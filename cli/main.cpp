@@ -17,6 +17,7 @@
 #include "cli/flags.h"
 #include "cli/model.h"
 #include "cli/run_record.h"
+#include "cli/sample.h"
 #include "data/atomic_file.h"
 #include "core/backend.h"
 #include "dist/world.h"
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
   // Each subcommand registers its own flags beside its runner (cli/flags.h).
   const std::vector<Command> commands = {add_train(app),        add_eval(app),    add_compare(app),
                                          add_sweep(app, plugins), add_explain_step(app), add_predict(app),
-                                         add_report(app),       add_graph(app)};
+                                         add_report(app),       add_graph(app),
+                                         add_sample(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& err) {

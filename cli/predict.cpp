@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/model.h"
+#include "cli/train_gpt.h"
 #include "core/grad_mode.h"
 #include "data/image.h"
 #include "nn/sequential.h"
@@ -103,6 +104,10 @@ void print_picture(const std::vector<float>& v, const std::vector<float>& p, con
 int run_predict(const PredictArgs& args) {
   if (args.images.empty()) throw UsageError("give at least one image file");
   const Device device = parse_device(args.device);
+  if (is_gpt_checkpoint(args.checkpoint))
+    throw UsageError(
+        str_cat("--checkpoint ", args.checkpoint,
+                " is a GPT (a language model): minidl sample generates text with it, minidl eval scores it"));
   const Checkpoint ck = load_checkpoint(args.checkpoint);
   Generator unused(0);
   const auto model = make_model(ck.config, unused, &unused);
@@ -138,7 +143,6 @@ int run_predict(const PredictArgs& args) {
   }
   return 0;
 }
-
 
 Command add_predict(CLI::App& app) {
   auto p = std::make_shared<PredictArgs>();

@@ -30,6 +30,7 @@
 #include "cli/model.h"
 #include "cli/report.h"
 #include "cli/run_log.h"
+#include "cli/train_gpt.h"
 #include "core/allocator.h"
 #include "core/backend.h"
 #include "data/atomic_file.h"
@@ -539,13 +540,27 @@ int run_train(const TrainArgs& given) {
 }
 
 
+// A language model (--model gpt…, --data text:…, or resuming one) or an image classifier.
+template <class Flags>
+int train_either(Flags& f, TrainArgs& t) {
+  GptFlags& g = f.gpt;
+  g.steps_given = f.steps->count() > 0, g.eval_every_given = f.eval_every->count() > 0;
+  g.eval_batches_given = f.eval_batches->count() > 0;
+  if (wants_gpt(t) || resumes_gpt(t.resume)) return run_train_gpt(t, g);
+  for (CLI::Option* o : {f.steps, f.eval_every, f.eval_batches})
+    if (o->count() > 0)
+      throw UsageError(o->get_name() + " is for --model gpt; the image classifiers train by --epochs");
+  return run_train(t);
+}
+
 // minidl train's flags: the run's settings (RunFlags), its outputs and the data-parallel knobs.
 Command add_train(CLI::App& app) {
   struct Flags {
     TrainArgs args;
     RunFlags run;
     std::string config_json;  // a sweep's runs: the whole TrainConfig at once (not for people)
-    CLI::Option *epochs = nullptr, *save = nullptr;
+    CLI::Option *epochs = nullptr, *save = nullptr, *steps = nullptr, *eval_every = nullptr, *eval_batches = nullptr;
+    GptFlags gpt;
   };
   auto f = std::make_shared<Flags>();
   TrainArgs& t = f->args;
@@ -556,6 +571,11 @@ Command add_train(CLI::App& app) {
   f->epochs = train->add_option("--epochs", f->run.config.epochs, "epochs to train (in all, when resuming)")
                   ->capture_default_str();
   add_runtime_flags(train, t, kData | kThreads | kDevice);
+  // --model gpt (cli/train_gpt.cpp): counted in steps, evaluated on random windows.
+  f->steps = train->add_option("--steps", f->gpt.steps, "--model gpt: optimizer steps (default 2000)");
+  f->eval_every = train->add_option("--eval-every", f->gpt.eval_every, "--model gpt: steps between evaluations (250)");
+  f->eval_batches = train->add_option("--eval-batches", f->gpt.eval_batches,
+                                      "--model gpt: random batches of each split per evaluation (20)");
   train->add_option("--metrics", t.metrics, "write a CSV row per epoch and per --log-every steps");
   train->add_option("--log-every", t.log_every, "steps between CSV rows of the training loss (0: per epoch only)")
       ->capture_default_str();
@@ -587,7 +607,7 @@ Command add_train(CLI::App& app) {
             t.config = f->run.finish(&t.run_flags_given,
                                      t.epochs_given ? std::vector<std::string>{"epochs"} : std::vector<std::string>{});
             if (!f->config_json.empty()) t.config = train_config_from_json(f->config_json, "--config-json");
-            return run_train(t);
+            return train_either(*f, t);
           }};
 }
 

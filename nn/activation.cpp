@@ -2,12 +2,15 @@
 
 #include "autograd/elementwise.h"
 #include "core/dispatch.h"
+#include "nn/functional.h"
 
 namespace minidl::nn {
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
+Tensor GELU::forward(const Tensor& x) { return functional::gelu(x, tanh_); }
+Tensor SiLU::forward(const Tensor& x) { return functional::silu(x); }
 Tensor Flatten::forward(const Tensor& x) { return x.flatten(start_dim_, end_dim_); }
 
 Unflatten::Unflatten(int64_t dim, Shape sizes) : dim_(dim), sizes_(sizes) {

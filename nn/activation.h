@@ -23,6 +23,27 @@ class Tanh : public Module {
   std::string type_name() const override { return "Tanh"; }
 };
 
+/// GELU: x·Φ(x), exact (through erfc), or with tanh_approximation PyTorch's approximate='tanh'
+/// (functional::gelu). The repr shows PyTorch's argument: GELU(approximate='none').
+class GELU : public Module {
+ public:
+  explicit GELU(bool tanh_approximation = false) : tanh_(tanh_approximation) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "GELU"; }
+  std::string extra_repr() const override { return tanh_ ? "approximate='tanh'" : "approximate='none'"; }
+  bool tanh_approximation() const { return tanh_; }
+
+ private:
+  bool tanh_;
+};
+
+/// SiLU (swish): x·σ(x).
+class SiLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "SiLU"; }
+};
+
 /// Flattens dims start_dim..end_dim into one: [B, 1, 28, 28] → [B, 784] by default.
 class Flatten : public Module {
  public:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <minidl/core/tensor.h>
+#include <minidl/optim/optimizer.h>
 
 namespace minidl::nn {
 
@@ -51,6 +52,13 @@ class Module {
   /// are cleared. Move a model before making its optimizer: state the optimizer already holds
   /// (momentum buffers) stays where it was.
   void to(Device device);
+
+  /// The parameters grouped for an optimizer, each group with its weight decay (optim::make_grouped,
+  /// or optim::make_optimizer by name). By default one group, all decayed by `weight_decay`; a model
+  /// with a recipe overrides it (nn::GPT: decay on 2-D weights only).
+  virtual std::vector<optim::DecayGroup> optimizer_groups(float weight_decay) const {
+    return {{parameters(), weight_decay}};
+  }
 
   /// Clears every parameter's gradient (sets it to undefined, as PyTorch's set_to_none).
   void zero_grad();

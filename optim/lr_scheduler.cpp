@@ -159,4 +159,20 @@ float LinearWarmup::lr(double epoch) const {
   return static_cast<float>(inner_->lr(epoch) * (start_factor_ + (1.0 - start_factor_) * t));
 }
 
+WarmupCosineLR::WarmupCosineLR(float base_lr, int64_t warmup, int64_t total, float min_lr)
+    : base_lr_(base_lr), warmup_(warmup), total_(total), min_lr_(min_lr) {
+  check_non_negative("WarmupCosineLR", "base_lr", base_lr);
+  check_non_negative("WarmupCosineLR", "min_lr", min_lr);
+  check(warmup >= 0 && total >= 1, "WarmupCosineLR: warmup must be >= 0 and total >= 1, got ", warmup, " and ", total);
+}
+
+float WarmupCosineLR::lr(double step) const {
+  // In double as Python computes it, rounded to float once (the optimizer's lr is a float).
+  const double base = base_lr_, low = min_lr_;
+  if (step < static_cast<double>(warmup_)) return static_cast<float>(base * (step + 1) / static_cast<double>(warmup_));
+  if (step >= static_cast<double>(total_)) return min_lr_;
+  const double r = (step - static_cast<double>(warmup_)) / static_cast<double>(std::max<int64_t>(1, total_ - warmup_));
+  return static_cast<float>(low + 0.5 * (1.0 + std::cos(std::numbers::pi * r)) * (base - low));
+}
+
 }  // namespace minidl::optim

@@ -148,4 +148,19 @@ class LinearWarmup : public LRSchedule {
   float start_factor_;
 };
 
+/// nanoGPT's schedule, counted in optimizer steps (the time a step-based run::Trainer gives):
+/// lr = base_lr · (step + 1) / warmup for step < warmup (a linear warm-up that reaches base_lr at
+/// its last step), then min_lr + (base_lr − min_lr) · (1 + cos(π · (step − warmup) / max(1, total −
+/// warmup))) / 2, and min_lr from `total` on: lr_at of ../shared/bench/pytorch_char_gpt.py, exactly.
+class WarmupCosineLR : public LRSchedule {
+ public:
+  WarmupCosineLR(float base_lr, int64_t warmup, int64_t total, float min_lr);
+  float lr(double step) const override;
+
+ private:
+  float base_lr_;
+  int64_t warmup_, total_;
+  float min_lr_;
+};
+
 }  // namespace minidl::optim

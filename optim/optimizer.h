@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +34,14 @@ namespace minidl::optim {
 struct ParamGroup {
   std::vector<Tensor> params;
   float lr = 0.f;
+  float weight_decay = 0.f;
+};
+
+/// Parameters that share a weight decay, as a model describes them (nn::Module::optimizer_groups)
+/// and as torch.optim takes them: [{"params": decay, "weight_decay": 0.1}, {"params": no_decay,
+/// "weight_decay": 0.0}]. Every group gets the optimizer's lr.
+struct DecayGroup {
+  std::vector<Tensor> params;
   float weight_decay = 0.f;
 };
 
@@ -177,6 +186,20 @@ class Optimizer {
   bool per_param_steps_ = false;
   std::vector<int64_t> param_steps_;
 };
+
+/// Optimizer T over `groups` (empty ones skipped; at least one must have parameters): each group
+/// has its own weight decay, every other option is `options`', as torch.optim.T(groups, **options):
+///   auto opt = optim::make_grouped<optim::AdamW>(gpt.optimizer_groups(0.1f), {.lr = 1e-3f});
+template <class T>
+std::unique_ptr<T> make_grouped(std::vector<DecayGroup> groups, typename T::Options options) {
+  std::erase_if(groups, [](const DecayGroup& g) { return g.params.empty(); });
+  check(!groups.empty(), "make_grouped: no parameters in any group");
+  options.weight_decay = groups.front().weight_decay;
+  auto optimizer = std::make_unique<T>(std::move(groups.front().params), options);
+  for (size_t i = 1; i < groups.size(); ++i)
+    optimizer->add_param_group({std::move(groups[i].params), optimizer->lr(), groups[i].weight_decay});
+  return optimizer;
+}
 
 /// "name: lr must be >= 0, got -0.1" unless lr is finite and ≥ 0; likewise for the others.
 void check_non_negative(const char* optimizer, const char* option, float value);

@@ -83,6 +83,21 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Ten
   return s.make(std::move(params), option_values(s, config));
 }
 
+std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<DecayGroup> groups,
+                                          OptimizerConfig config) {
+  std::erase_if(groups, [](const DecayGroup& g) { return g.params.empty(); });
+  check(!groups.empty(), name, ": no parameters in any group");
+  // The first group's decay as an explicit option: config.weight_decay 0 would mean "the default".
+  const OptimizerSpec& s = optimizer_spec(name);
+  std::erase_if(config.options, [](const auto& kv) { return kv.first == "weight_decay"; });
+  config.weight_decay = s.legacy ? groups.front().weight_decay : 0.f;
+  if (!s.legacy) config.options.emplace_back("weight_decay", format_option(groups.front().weight_decay));
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(name, std::move(groups.front().params), config);
+  for (size_t i = 1; i < groups.size(); ++i)
+    optimizer->add_param_group({std::move(groups[i].params), optimizer->lr(), groups[i].weight_decay});
+  return optimizer;
+}
+
 OptionValues optimizer_options_in_use(std::string_view name, const OptimizerConfig& config) {
   const OptimizerSpec& s = optimizer_spec(name);
   if (s.legacy) return {};

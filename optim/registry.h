@@ -65,6 +65,11 @@ OptimizerSpec spec(std::string name) {
 /// (naming the known ones).
 std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Tensor> params,
                                           const OptimizerConfig& config);
+/// The same over parameter groups (a model's optimizer_groups): each group's weight decay replaces
+/// config.weight_decay for its parameters (0 there means none, not the optimizer's default); lr and
+/// the other options are config's, for every group. Empty groups are skipped.
+std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<DecayGroup> groups,
+                                          OptimizerConfig config);
 /// Known names, in registration order.
 std::vector<std::string> optimizer_names();
 /// The registered spec of `name`. An unknown name throws, naming the known ones and pointing at

@@ -77,7 +77,9 @@ TrainingState read_state(const data::Metadata& metadata, const std::string& path
     check(loss.is_array() && loss.size() == 2, "epoch_loss must list the sum and the count");
     s.epoch_loss_sum = std::strtod(loss[0].get<std::string>().c_str(), nullptr);
     s.epoch_seen = std::stoll(loss[1].get<std::string>());
-    check(s.batch > 0 && s.epoch_seen > 0, "batch and epoch_loss must be positive");
+    // A step-based run saved right after an evaluation has a position but no running loss yet (0, 0).
+    check(s.batch > 0 && s.epoch_seen >= 0 && (s.epoch_seen > 0 || s.epoch_loss_sum == 0),
+          "batch must be positive and epoch_loss's count not negative");
     check(std::isfinite(s.epoch_loss_sum) && s.epoch_loss_sum >= 0, "epoch_loss must be a finite sum of losses");
   }
   if (metadata.contains("schedule_state"))

@@ -56,22 +56,28 @@
 #include <minidl/data/mnist.h>                // MNIST, FashionMNIST
 #include <minidl/data/safetensors.h>          // save_safetensors, load_safetensors
 #include <minidl/data/shard.h>                // Shard: a rank's part of every batch (data parallelism)
+#include <minidl/data/text_dataset.h>         // TextDataset: a file's bytes as a language-modelling corpus
 
 // ---- nn: layers and losses
-#include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, Flatten, Unflatten
+#include <minidl/nn/activation.h>  // ReLU, Sigmoid, Tanh, GELU, SiLU, Flatten, Unflatten
 #include <minidl/nn/batch_norm.h>  // BatchNorm1d, BatchNorm2d
 #include <minidl/nn/clip_grad.h>   // clip_grad_norm, grad_squared_norms
 #include <minidl/nn/conv2d.h>      // Conv2d
 #include <minidl/nn/dropout.h>     // Dropout
+#include <minidl/nn/embedding.h>   // Embedding
 #include <minidl/nn/evaluate.h>    // evaluate(model, loader): loss, accuracy, confusion matrix
 #include <minidl/nn/functional.h>  // nn::functional: linear, conv2d, pooling, dropout, batch_norm, losses,
                                    // embedding, layer_norm, gelu, silu, scaled_dot_product_attention
+#include <minidl/nn/gpt.h>         // GPT, GPTConfig, generate (KV cache), GPT checkpoints
+#include <minidl/nn/layer_norm.h>  // LayerNorm
 #include <minidl/nn/linear.h>      // Linear
 #include <minidl/nn/loss.h>        // MSELoss, CrossEntropyLoss
 #include <minidl/nn/model_spec.h>  // build_model("conv(32,3,padding=1) relu …"), plan_model
 #include <minidl/nn/module.h>      // Module: parameters(), buffers(), state_dict(), train()/eval()
+#include <minidl/nn/module_list.h>  // ModuleList, ModuleDict
 #include <minidl/nn/pooling.h>     // MaxPool2d, AvgPool2d
 #include <minidl/nn/sequential.h>  // Sequential, mlp()
+#include <minidl/nn/transformer.h>  // CausalSelfAttention, MLP, TransformerBlock, KVCache
 #include <minidl/nn/train_step.h>  // train_step(model, optimizer, inputs, targets): the step minidl train takes
 
 // ---- dist: data-parallel training over MPI (a world of one process without it)

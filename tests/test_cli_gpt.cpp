@@ -1,0 +1,124 @@
+// minidl train --model gpt, eval and sample on its checkpoints, run as processes on a tiny GPT and
+// a corpus the test writes: train → sample end to end, bitwise resume, and every bad input refused
+// with one line, exit 2, nothing written.
+#include <sys/stat.h>
+
+#include "cli_testing.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTiny = "--model 'gpt(layers=1,heads=2,embd=16,block=16)' --batch-size 4 --threads 1";
+
+struct Dir {
+  fs::path path;
+  std::string corpus;
+  Dir() : path(fs::temp_directory_path() / ("minidl-cli-gpt-" + std::to_string(::getpid()))) {
+    fs::create_directories(path);
+    corpus = (path / "corpus.txt").string();
+    std::ofstream out(corpus);
+    for (int i = 0; i < 200; ++i) out << "the cat sat on the mat " << i % 7 << ".\n";
+  }
+  ~Dir() { fs::remove_all(path); }
+  std::string operator/(const char* name) const { return (path / name).string(); }
+};
+
+std::string train(const Dir& d, const std::string& args) {
+  return "train " + std::string(kTiny) + " --data text:" + d.corpus + " " + args;
+}
+
+minidl::data::SafetensorsFile tensors(const std::string& path) { return minidl::data::load_safetensors(path); }
+
+}  // namespace
+
+TEST_SUITE("cli_gpt") {
+  TEST_CASE("train --model gpt writes a summary and a checkpoint that sample and eval read") {
+    Dir d;
+    const Run r = run_minidl(train(d, "--steps 6 --eval-every 3 --eval-batches 2 --save " + (d / "ck.safetensors") +
+                                          " --summary " + (d / "s.json") + " --metrics " + (d / "m.csv")));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("step 3: train loss") != std::string::npos);
+    std::ifstream in(d / "s.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string summary = ss.str();
+    for (const char* key : {"\"steps\": 6", "\"train_seconds\"", "\"val_loss\"", "\"evals\"", "\"step_ms_median\"",
+                            "\"blas_core\"", "\"peak_rss_mib\""})
+      CHECK_MESSAGE(summary.find(key) != std::string::npos, key);
+    CHECK(fs::exists(d / "m.csv"));
+    const Run s = run_shell("OMP_WAIT_POLICY=passive " + std::string(MINIDL_BIN) + " sample --checkpoint " +
+                            (d / "ck.safetensors") + " --prompt the --tokens 200 --seed 3 2>/dev/null");
+    REQUIRE(s.code == 0);
+    CHECK(s.output.size() == 3 + 200);
+    const Run e = run_minidl("eval --checkpoint " + (d / "ck.safetensors") + " --data text:" + d.corpus);
+    INFO(e.output);
+    CHECK(e.code == 0);
+    CHECK(e.output.find("bits per byte") != std::string::npos);
+  }
+
+  TEST_CASE("train --model gpt resumed from its step-3 checkpoint ends bitwise where the whole run does") {
+    Dir d;
+    const std::string common = "--schedule none --eval-every 3 --eval-batches 2 ";
+    REQUIRE(run_minidl(train(d, common + "--steps 6 --save " + (d / "whole.safetensors"))).code == 0);
+    REQUIRE(run_minidl(train(d, common + "--steps 3 --save " + (d / "half.safetensors"))).code == 0);
+    const Run r = run_minidl("train --resume " + (d / "half.safetensors") + " --steps 6 --data text:" + d.corpus +
+                             " --threads 1 --save " + (d / "resumed.safetensors"));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const auto a = tensors(d / "whole.safetensors"), b = tensors(d / "resumed.safetensors");
+    REQUIRE(a.tensors.size() == b.tensors.size());
+    for (size_t i = 0; i < a.tensors.size(); ++i) {
+      INFO(a.tensors[i].first);
+      REQUIRE(a.tensors[i].first == b.tensors[i].first);
+      CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
+    }
+  }
+
+  TEST_CASE("bad input to train --model gpt: one line, exit 2, nothing written") {
+    Dir d;
+    const std::string save = d / "out.safetensors";
+    std::ofstream(d / "empty.txt");
+    std::ofstream(d / "short.txt") << std::string(100, 'a');  // validation split: 10 bytes < block + 1
+    REQUIRE(::mkfifo((d / "fifo").c_str(), 0600) == 0);
+    fs::create_directories(d / "dir");
+    const std::string model = "--steps 2 --threads 1 --save " + save + " ";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"train --model gpt --data text:" + (d / "missing.txt"), "missing.txt"},
+        {"train --model gpt --data text:" + (d / "empty.txt"), "empty.txt"},
+        {"train --model gpt --data text:" + (d / "dir"), "dir"},
+        {"train --model gpt --data text:" + (d / "fifo"), "fifo"},
+        {"train --model gpt --data text:/dev/zero", "/dev/zero"},
+        {"train --model gpt --data text:" + (d / "short.txt"), "short.txt"},
+        {"train --model gpt --data data/mnist", "text:"},
+        {"train --model cnn --data text:" + d.corpus, "--model cnn"},
+        {"train --model 'gpt(heads=3,embd=16)' --data text:" + d.corpus, "heads"},
+        {"train --model 'gpt(layers=0)' --data text:" + d.corpus, "layers"},
+        {"train --model 'gpt(embd=-8)' --data text:" + d.corpus, "embd"},
+        {"train --model 'gpt(depth=2)' --data text:" + d.corpus, "depth"},
+        {"train --model gpt --steps 0 --data text:" + d.corpus, "--steps"},
+        {"train --model gpt --eval-batches 0 --data text:" + d.corpus, "--eval-batches"},
+        {"train --model gpt --batch-size 0 --data text:" + d.corpus, "--batch-size"},
+        {"train --model gpt --report r.html --data text:" + d.corpus, "--report"},
+        {"train --model mlp --steps 5", "--steps"},
+    };
+    for (const auto& [args, names] : cases) {
+      const Run r = run_minidl(args + " " + model, 60);
+      INFO(args, "\n", r.output);
+      CHECK(r.code == 2);
+      CHECK(lines(r.output) == 1);
+      CHECK(r.output.find(names) != std::string::npos);
+      CHECK(!fs::exists(save));
+    }
+  }
+
+  TEST_CASE("predict refuses a GPT checkpoint, in one line") {
+    Dir d;
+    REQUIRE(run_minidl(train(d, "--steps 1 --eval-batches 1 --save " + (d / "ck.safetensors"))).code == 0);
+    const Run r = run_minidl("predict --checkpoint " + (d / "ck.safetensors") + " " + d.corpus);
+    INFO(r.output);
+    CHECK(r.code == 2);
+    CHECK(lines(r.output) == 1);
+  }
+}
