@@ -6,7 +6,7 @@
 //   autograd::GradReadyHook hook([&](const Tensor& leaf) { start_sending(leaf.grad()); });
 //   loss.backward();   // the hook runs between nodes, while the rest of the pass is still to come
 //
-// What it is for: work on a gradient that can start while backward() goes on. dist::DataParallel
+// What it is for: work on a gradient that can start while backward() goes on. distributed::DataParallel
 // all-reduces buckets of gradients across ranks as they fill, so communication overlaps the rest
 // of the backward pass; an optimizer could update each parameter and free its gradient as soon as
 // it is final (lower peak memory); gradients could be copied off a GPU, or measured, one by one.

@@ -43,7 +43,7 @@ struct TrainArgs : RuntimeFlags {
   std::string resume;                        // checkpoint to continue from
   std::vector<std::string> run_flags_given;  // flags that set the run's settings (refused with --resume)
   bool epochs_given = false;
-  double bucket_mb = 0.25;  // under mpirun: gradient MiB per all-reduce (dist::DataParallelOptions)
+  double bucket_mb = 0.25;  // under mpirun: gradient MiB per all-reduce (distributed::DataParallelOptions)
   bool no_overlap = false;  // under mpirun: all-reduce after backward() only (scripts/bench-dist)
 };
 int run_train(const TrainArgs& args);

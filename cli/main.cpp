@@ -20,7 +20,7 @@
 #include "cli/sample.h"
 #include "data/atomic_file.h"
 #include "core/backend.h"
-#include "dist/world.h"
+#include "distributed/world.h"
 #include "nn/model_spec.h"
 #include "optim/registry.h"
 
@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
     set_memory_budget_mib(memory_budget_mb);
     // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
     // themselves side by side, writing the same files.
-    if (command != "train" && dist::launched_world_size() > 1)
-      throw UsageError(str_cat("started as one of ", dist::launched_world_size(),
+    if (command != "train" && distributed::launched_world_size() > 1)
+      throw UsageError(str_cat("started as one of ", distributed::launched_world_size(),
                                " processes (mpirun), but only `minidl train` is data-parallel; run ", name,
                                " as one process"));
     return chosen.run();

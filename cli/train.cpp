@@ -4,7 +4,7 @@
 // progress bar (run/).
 //
 // Under mpirun the same recipe is data-parallel (docs/distributed.md): each rank takes its share of
-// every global batch (--batch-size stays the global batch), dist::DataParallel averages the
+// every global batch (--batch-size stays the global batch), distributed::DataParallel averages the
 // gradients during backward(), every rank takes the same step; rank 0 alone prints and writes files.
 #include <unistd.h>
 
@@ -37,10 +37,10 @@
 #include "data/augment.h"
 #include "data/data_loader.h"
 #include "data/shard.h"
-#include "dist/agreement.h"
-#include "dist/data_parallel.h"
-#include "dist/evaluate.h"
-#include "dist/world.h"
+#include "distributed/agreement.h"
+#include "distributed/data_parallel.h"
+#include "distributed/evaluate.h"
+#include "distributed/world.h"
 #include "nn/evaluate.h"
 #include "nn/sequential.h"
 #include "nn/train_step.h"
@@ -143,12 +143,12 @@ std::string describe(const TrainConfig& c, int64_t params) {
   if (c.augment_shift > 0)
     os << ", shifts of up to " << c.augment_shift << (c.augment_shift == 1 ? " pixel" : " pixels");
   os << ", batch " << c.batch_size;
-  if (dist::world_size() > 1)  // the global batch, and the largest share of it (the remainder rule)
-    os << " over " << dist::world_size() << " ranks ("
-       << data::shard_range(c.batch_size, {0, dist::world_size()}).second << " per rank)";
+  if (distributed::world_size() > 1)  // the global batch, and the largest share of it (the remainder rule)
+    os << " over " << distributed::world_size() << " ranks ("
+       << data::shard_range(c.batch_size, {0, distributed::world_size()}).second << " per rank)";
   os << ", " << c.epochs << (c.epochs == 1 ? " epoch" : " epochs") << ", seed " << c.seed << ", " << num_threads()
      << (num_threads() == 1 ? " thread" : " threads");
-  if (dist::world_size() > 1) os << " per rank";
+  if (distributed::world_size() > 1) os << " per rank";
   return os.str();
 }
 
@@ -210,7 +210,7 @@ class ImageSource : public run::BatchSource {
     if (examples > 0) batch.inputs = model_input(batch.inputs, shape_);
     if (config_.augment_shift == 0) return batch;
     const int64_t global = std::min(config_.batch_size, examples_ - index * config_.batch_size);
-    const auto [first, last] = data::shard_range(global, {dist::rank(), dist::world_size()});
+    const auto [first, last] = data::shard_range(global, {distributed::rank(), distributed::world_size()});
     data::skip_random_shifts(augment_, first, config_.augment_shift);
     if (examples > 0)
       batch.inputs = data::random_shift(batch.inputs.view({-1, 28, 28}), config_.augment_shift, background_, augment_)
@@ -267,7 +267,7 @@ struct Run {
   std::unique_ptr<run::Telemetry> telemetry;  // --telemetry
   /// Under mpirun: the gradients' exchange, made last, once the weights are final (it broadcasts
   /// rank 0's); null in a run of one process.
-  std::unique_ptr<dist::DataParallel> parallel;
+  std::unique_ptr<distributed::DataParallel> parallel;
 };
 
 // A setting's value as a person wrote it: a float setting (lr) as its shortest float text, "0.1"
@@ -281,10 +281,10 @@ std::string shortest(const nlohmann::json& value) {
 
 constexpr double kMaxBucketMiB = 65536;  // far past any model's gradients: a bucket of all of them
 
-// What every rank of a data-parallel run must have alike (dist/agreement.h): every setting of the
+// What every rank of a data-parallel run must have alike (distributed/agreement.h): every setting of the
 // run, the parameters' shapes, where a resumed run continues, the exchange's flags, the data.
-dist::Fingerprint fingerprint(const Run& run, const TrainArgs& args) {
-  dist::Fingerprint f;
+distributed::Fingerprint fingerprint(const Run& run, const TrainArgs& args) {
+  distributed::Fingerprint f;
   const nlohmann::json settings = nlohmann::json::parse(to_json(run.config));
   for (const auto& [key, value] : settings.items())
     f.emplace_back(key, value.is_string() ? value.get<std::string>() : shortest(value));
@@ -326,7 +326,7 @@ Device checked_device(const TrainArgs& args, const TrainConfig& config, const Ch
   apply_threads_flag(args.threads);
   // One GPU per rank: plain "cuda" is the rank's own among those of its machine.
   const Device device = parse_device(
-      args.device == "cuda" && dist::world_size() > 1 ? str_cat("cuda:", dist::local_rank()) : args.device);
+      args.device == "cuda" && distributed::world_size() > 1 ? str_cat("cuda:", distributed::local_rank()) : args.device);
   check_outputs(args, resumed.state.epoch + 1, config.epochs);
   return device;
 }
@@ -365,10 +365,10 @@ Run::Run(const TrainArgs& args)
                      .shuffle = true,
                      .seed = config.seed + 1,
                      .device = device,
-                     .shard = {dist::rank(), dist::world_size()}}),
+                     .shard = {distributed::rank(), distributed::world_size()}}),
       test_loader(test, {.batch_size = evaluation_batch(config),
                          .device = device,
-                         .shard = {dist::rank(), dist::world_size()}}),
+                         .shard = {distributed::rank(), distributed::world_size()}}),
       schedule(make_schedule(config, loader.num_batches())),
       source(loader, config, train.size(), example_shape, background(config), augment),
       trainer(*model, *optimizer, source, trainer_options(args, config)),
@@ -386,14 +386,14 @@ Run::Run(const TrainArgs& args)
                     .optimizer_state = resumed.optimizer_state, .optimizer = optimizer->name()},
                    args.resume);
   }
-  if (dist::world_size() > 1) {
-    dist::check_ranks_agree(fingerprint(*this, args));  // before any collective that assumes it
+  if (distributed::world_size() > 1) {
+    distributed::check_ranks_agree(fingerprint(*this, args));  // before any collective that assumes it
     // Dropout's masks: each rank draws its own share's, from a stream of its own (seed + 2, then
     // moved on by rank), so that the ranks' masks are not copies of one another. They are not the
     // single process's masks: a run with dropout is data-parallel in distribution, not in bits.
-    for (int r = 0; r < dist::rank(); ++r) noise.set_state(Generator(noise.next_u64()).state());
-    parallel = std::make_unique<dist::DataParallel>(
-        *model, dist::DataParallelOptions{.bucket_bytes = static_cast<int64_t>(args.bucket_mb * (1 << 20)),
+    for (int r = 0; r < distributed::rank(); ++r) noise.set_state(Generator(noise.next_u64()).state());
+    parallel = std::make_unique<distributed::DataParallel>(
+        *model, distributed::DataParallelOptions{.bucket_bytes = static_cast<int64_t>(args.bucket_mb * (1 << 20)),
                                           .stop_flag = &run::stop_signal,
                                           .overlap = !args.no_overlap});
     trainer.data_parallel(*parallel);
@@ -435,13 +435,13 @@ class TrainHook : public run::Hook {
 // What the gradients' exchange cost this run, per step (scripts/bench-dist reads this line): the
 // time finish_step waited for all-reduces that backward() had not hidden, and the copies in and
 // out of the buckets.
-void report_exchange(const dist::DataParallel& parallel) {
-  const dist::DataParallelStats& s = parallel.stats();
+void report_exchange(const distributed::DataParallel& parallel) {
+  const distributed::DataParallelStats& s = parallel.stats();
   if (s.steps == 0) return;
   std::printf(
       "gradient exchange: %d ranks, %lld bucket%s, %.3f MiB per step; waited %.3f ms per step for "
       "all-reduces, packed %.3f ms per step\n",
-      dist::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
+      distributed::world_size(), static_cast<long long>(s.buckets), s.buckets == 1 ? "" : "s",
       static_cast<double>(s.gradient_bytes) / (1 << 20), 1e3 * s.wait_seconds / static_cast<double>(s.steps),
       1e3 * s.pack_seconds / static_cast<double>(s.steps));
 }
@@ -453,20 +453,20 @@ void report_exchange(const dist::DataParallel& parallel) {
 struct JoinWorld {
   TrainArgs args;  // this rank's: without the reports when it is not rank 0
   explicit JoinWorld(const TrainArgs& given) : args(given) {
-    const int launched = dist::launched_world_size();
+    const int launched = distributed::launched_world_size();
     if (launched <= 1) return;
-    if (!dist::is_built())
+    if (!distributed::is_built())
       throw UsageError(str_cat("started as one of ", launched,
                                " processes (mpirun), but data-parallel "
                                "training is unavailable: ",
-                               dist::unavailable_reason()));
-    dist::init();
+                               distributed::unavailable_reason()));
+    distributed::init();
     // mpirun answers SIGTERM and SIGINT by ending the job: it forwards the signal, then stops
     // reading the ranks' output. A rank reporting its interruption must not block on that output
     // (run/interrupt.h), nor die of SIGPIPE, while the others wait for it in a collective.
     run::make_output_nonblocking_on_stop();
     std::signal(SIGPIPE, SIG_IGN);
-    if (dist::rank() == 0) return;
+    if (distributed::rank() == 0) return;
     if (!std::freopen("/dev/null", "w", stdout)) throw Error("minidl train: cannot silence stdout on rank > 0");
     args.metrics.clear();
     args.summary.clear();
@@ -474,7 +474,7 @@ struct JoinWorld {
     args.quiet = true;
   }
   ~JoinWorld() {
-    if (std::uncaught_exceptions() == 0) dist::finalize();
+    if (std::uncaught_exceptions() == 0) distributed::finalize();
   }
   JoinWorld(const JoinWorld&) = delete;
   JoinWorld& operator=(const JoinWorld&) = delete;
@@ -486,7 +486,7 @@ int interrupted_after_training(const Run& run, int signal) {
   std::printf("interrupted (%s) after the last epoch's training; the run had completed all %lld epochs\n",
               run::signal_name(signal), static_cast<long long>(run.config.epochs));
   std::fflush(stdout);
-  if (run.parallel) dist::barrier();  // rank 0's files are complete before any rank's exit ends the job
+  if (run.parallel) distributed::barrier();  // rank 0's files are complete before any rank's exit ends the job
   return 128 + signal;
 }
 
@@ -496,7 +496,7 @@ void finish_run(Run& run, const TrainArgs& args, RunLog& log, const nn::Evaluati
   if (run.parallel) report_exchange(*run.parallel);
   run::pause_for_tests("before-summary");
   log.finish(result.accuracy, args.save.empty() ? "" : run::checkpoint_path(args.save, run.config.epochs, 0));
-  if (!args.report.empty() && dist::rank() == 0) {
+  if (!args.report.empty() && distributed::rank() == 0) {
     if (run.telemetry) run.telemetry->flush();  // the report reads the file: its last lines must be there
     write_train_report(args.report, log.record(), view, result, *run.model, run.test, args.quiet);
   }
@@ -519,7 +519,7 @@ int run_train(const TrainArgs& given) {
   for (const Tensor& p : run.model->parameters()) params += p.numel();
   log.header(describe(run.config, params), run.trainer.start_epoch(), run.trainer.start_batch());
   // The bar only on a terminal, and only rank 0's under mpirun (the others' would interleave in it).
-  run::ProgressBar bar(run::stdout_is_terminal() && !args.quiet && !args.no_progress && dist::rank() == 0);
+  run::ProgressBar bar(run::stdout_is_terminal() && !args.quiet && !args.no_progress && distributed::rank() == 0);
   TrainHook hook(args, run.config);
   for (run::Hook* h : std::initializer_list<run::Hook*>{&hook, &bar, metrics.get(), &log, run.telemetry.get()})
     if (h) run.trainer.add_hook(*h);
@@ -528,14 +528,14 @@ int run_train(const TrainArgs& given) {
   run.trainer.set_evaluation([&] {
     // Each rank evaluates its share; the report's observer (its mistakes and examples) sees rank 0's.
     const bool report_it = !args.report.empty() && run.trainer.epoch() == run.config.epochs;
-    result = dist::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
+    result = distributed::evaluate(*run.model, run.test_loader, run.example_shape, report_it ? view.observer() : nullptr);
     return run::Metrics{{"test_loss", result.loss}, {"test_accuracy", result.accuracy}};
   });
   const run::StopOnSignals signals;
   if (const run::Outcome outcome = run.trainer.run(); !outcome.completed()) return outcome.exit_code();
   finish_run(run, args, log, result, view);
   if (const int late = run::agreed_stop(run.parallel.get())) return interrupted_after_training(run, late);
-  if (run.parallel) dist::barrier();  // rank 0's last checkpoint is written before the job ends
+  if (run.parallel) distributed::barrier();  // rank 0's last checkpoint is written before the job ends
   return 0;
 }
 

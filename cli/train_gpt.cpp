@@ -31,12 +31,11 @@
 #include "optim/lr_scheduler.h"
 #include "run/interrupt.h"
 #include "run/metrics_log.h"
+#include "run/summary.h"
 #include "run/telemetry.h"
 #include "run/trainer.h"
 
 namespace minidl::cli {
-
-double peak_rss_mib();  // cli/run_log.cpp
 
 namespace {
 
@@ -424,7 +423,7 @@ void GptLog::write_summary(int64_t params) const {
                             {"step_ms_median", 1e3 * median(step_s_, 10)},
                             {"blas_core", blas_core()},
                             {"threads", num_threads()},
-                            {"peak_rss_mib", peak_rss_mib()}};
+                            {"peak_rss_mib", run::peak_rss_mib()}};
   data::write_text_atomically(args_.summary, j.dump(2) + "\n", "--summary");
 }
 

@@ -36,7 +36,7 @@ class ImageDataset : public Dataset {
   Batch gather(std::span<const int32_t> indices) const override;
   const ImageDatasetInfo& info() const { return info_; }
   /// FNV-1a over the first and last 64 KiB of the images and every label: what ranks compare to
-  /// know they read the same data (dist/agreement.h), in far less time than hashing every pixel.
+  /// know they read the same data (distributed/agreement.h), in far less time than hashing every pixel.
   uint64_t content_hash() const;
 
  private:

@@ -5,7 +5,7 @@
 //
 // The remainder rule: a batch of n examples gives each part n / count examples, and the first
 // n mod count parts one more (64 over 3 ranks: 22, 21, 21). Parts never differ by more than one, and
-// dist::DataParallel weighs each rank's gradient by its part's size, so unequal parts still add up
+// distributed::DataParallel weighs each rank's gradient by its part's size, so unequal parts still add up
 // to the whole batch's gradient exactly.
 #pragma once
 
@@ -18,8 +18,8 @@
 namespace minidl::data {
 
 struct Shard {
-  int index = 0;  // this process's part: dist::rank()
-  int count = 1;  // parts: dist::world_size()
+  int index = 0;  // this process's part: distributed::rank()
+  int count = 1;  // parts: distributed::world_size()
 };
 
 /// Rows [first, last) of a batch of n rows that `shard` takes.

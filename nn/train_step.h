@@ -20,7 +20,7 @@ class NonFiniteError : public Error {
   using Error::Error;
 };
 
-/// What makes a step data-parallel (dist::DataParallel implements it): each replica computes the
+/// What makes a step data-parallel (distributed::DataParallel implements it): each replica computes the
 /// gradient of its share of the batch, and between backward() and everything that reads gradients
 /// the replicas combine theirs into the whole batch's, so that every replica updates identically.
 class GradientSync {

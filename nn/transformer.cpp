@@ -41,7 +41,14 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache) {
   const int64_t past = cache ? cache->length() : 0;
   check(past == 0 || t == 1, "CausalSelfAttention: with a filled KV cache (", past,
         " positions) the input must be one new position, got ", t);
-  std::vector<Tensor> qkv = split(c_attn->forward(x), embd_, 2);
+  const Tensor packed = c_attn->forward(x);
+  if (!cache && !(is_training() && attn_dropout->p() > 0.f)) {
+    // Training (without attention dropout) and evaluation: one op reads q, k and v where they lie in
+    // the packed projection and writes y as [B, T, C]; its backward writes d(packed) at once
+    // (nn/functional.h's self_attention: the split-and-transpose below, without the copies).
+    return resid_dropout->forward(c_proj->forward(functional::self_attention(packed, heads_, /*is_causal=*/true)));
+  }
+  std::vector<Tensor> qkv = split(packed, embd_, 2);
   const auto heads = [&](const Tensor& z) { return z.view({b, t, heads_, d}).transpose(1, 2); };  // [B, H, T, D]
   Tensor q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
   if (cache) {
@@ -79,7 +86,14 @@ MLP::MLP(int64_t embd, float dropout, bool bias, Generator& gen) {
   register_module("dropout", this->dropout);
 }
 
-Tensor MLP::forward(const Tensor& x) { return dropout->forward(c_proj->forward(gelu->forward(c_fc->forward(x)))); }
+// c_proj(gelu(c_fc(x))), with c_fc's bias and the exact GELU in the GEMM's epilogue (one pass over
+// the [B, T, 4C] activations each way instead of three; nn/functional.h's linear).
+Tensor MLP::forward(const Tensor& x) {
+  const Tensor hidden = gelu->tanh_approximation()
+                            ? gelu->forward(c_fc->forward(x))
+                            : functional::linear(x, c_fc->weight, c_fc->bias, functional::Activation::gelu);
+  return dropout->forward(c_proj->forward(hidden));
+}
 
 TransformerBlock::TransformerBlock(int64_t embd, int64_t heads, float dropout, bool bias, Generator& gen) {
   ln_1 = std::make_shared<LayerNorm>(embd, 1e-5f, true, bias);

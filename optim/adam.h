@@ -8,26 +8,21 @@
 
 namespace minidl::optim {
 
-/// Adam's and AdamW's options, torch's arguments in torch's order. They differ in one default: AdamW's
-/// weight decay is decoupled and on (1e-2), Adam's is an L2 term and off.
-template <bool Decoupled>
+/// Adam's options, torch's arguments in torch's order (AdamW's, optim/adamw.h, differ in one
+/// default). Plain structs, not one template over the kind of decay: GCC 12 crashes on `{}` for a
+/// class template's options with a std::pair member initializer (internal compiler error in
+/// nothrow_spec_p), and users write `{}` and `{.lr = …}`.
 struct AdamOptions {
   float lr = 1e-3f;
   Betas betas = {0.9f, 0.999f};
   float eps = 1e-8f;
-  float weight_decay = Decoupled ? 1e-2f : 0.f;
+  float weight_decay = 0.f;  // an L2 term added to the gradient
   bool amsgrad = false;
-  /// The same values as the other kind's options (AdamW's are handed to Adam's constructor so).
-  template <bool To>
-  AdamOptions<To> as() const {
-    return {.lr = lr, .betas = betas, .eps = eps, .weight_decay = weight_decay, .amsgrad = amsgrad};
-  }
   static constexpr auto fields() {
     return std::tuple{field("lr", &AdamOptions::lr, "learning rate"),
                       field("betas", &AdamOptions::betas, "decay rates of the moments m and v"),
                       field("eps", &AdamOptions::eps, "added to √v̂ in the denominator"),
-                      field("weight_decay", &AdamOptions::weight_decay,
-                            Decoupled ? "decoupled decay: p = p·(1 − lr·wd)" : "L2 penalty, added to the gradient"),
+                      field("weight_decay", &AdamOptions::weight_decay, "L2 penalty, added to the gradient"),
                       field("amsgrad", &AdamOptions::amsgrad, "divide by the running maximum of v")};
   }
 };
@@ -48,7 +43,7 @@ struct AdamOptions {
 /// Adam and Beyond", ICLR 2018 (amsgrad)
 class Adam : public Optimizer {
  public:
-  using Options = AdamOptions<false>;
+  using Options = AdamOptions;
   Adam(std::vector<Tensor> params, Options options);
 
   void step() override;

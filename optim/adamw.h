@@ -19,14 +19,35 @@ namespace minidl::optim {
 /// NOTE: the default weight_decay is 1e-2, not 0: AdamW is Adam with decay switched on.
 /// reference: https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html; Loshchilov and
 /// Hutter, "Decoupled Weight Decay Regularization", ICLR 2019
+/// AdamW's options: Adam's fields, with weight decay decoupled and on by default (torch's 1e-2).
+struct AdamWOptions {
+  float lr = 1e-3f;
+  Betas betas = {0.9f, 0.999f};
+  float eps = 1e-8f;
+  float weight_decay = 1e-2f;  // decoupled: p = p·(1 − lr·wd)
+  bool amsgrad = false;
+  static constexpr auto fields() {
+    return std::tuple{field("lr", &AdamWOptions::lr, "learning rate"),
+                      field("betas", &AdamWOptions::betas, "decay rates of the moments m and v"),
+                      field("eps", &AdamWOptions::eps, "added to √v̂ in the denominator"),
+                      field("weight_decay", &AdamWOptions::weight_decay, "decoupled decay: p = p·(1 − lr·wd)"),
+                      field("amsgrad", &AdamWOptions::amsgrad, "divide by the running maximum of v")};
+  }
+};
+
 class AdamW : public Adam {
  public:
-  using Options = AdamOptions<true>;
-  AdamW(std::vector<Tensor> params, Options options)
-      : Adam(std::move(params), options.as<false>(), /*decoupled=*/true, "adamw") {}
+  using Options = AdamWOptions;
+  AdamW(std::vector<Tensor> params, Options o)
+      : Adam(std::move(params), {.lr = o.lr, .betas = o.betas, .eps = o.eps, .weight_decay = o.weight_decay,
+                                 .amsgrad = o.amsgrad},
+             /*decoupled=*/true, "adamw") {}
 
   const char* name() const override { return "adamw"; }
-  Options options() const { return Adam::options().as<true>(); }
+  Options options() const {
+    const Adam::Options& a = Adam::options();
+    return {.lr = a.lr, .betas = a.betas, .eps = a.eps, .weight_decay = a.weight_decay, .amsgrad = a.amsgrad};
+  }
 };
 
 }  // namespace minidl::optim

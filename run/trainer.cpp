@@ -7,10 +7,10 @@
 #include <span>
 
 #include "core/error.h"
-#include "dist/agreement.h"
-#include "dist/collectives.h"
-#include "dist/data_parallel.h"
-#include "dist/world.h"
+#include "distributed/agreement.h"
+#include "distributed/collectives.h"
+#include "distributed/data_parallel.h"
+#include "distributed/world.h"
 #include "run/interrupt.h"
 
 namespace minidl::run {
@@ -37,10 +37,10 @@ std::string checkpoint_path(const std::string& pattern, int64_t epoch, int64_t s
   return path;
 }
 
-int agreed_stop(dist::DataParallel* parallel) {
+int agreed_stop(distributed::DataParallel* parallel) {
   if (!parallel) return stop_signal;
   int32_t flag = stop_signal;
-  dist::all_reduce(std::span<int32_t>(&flag, 1), dist::ReduceOp::max);
+  distributed::all_reduce(std::span<int32_t>(&flag, 1), distributed::ReduceOp::max);
   return flag;
 }
 
@@ -68,7 +68,7 @@ void Trainer::track_generator(std::string key, Generator& generator) {
   generators_.emplace_back(std::move(key), &generator);
 }
 
-void Trainer::data_parallel(dist::DataParallel& parallel) {
+void Trainer::data_parallel(distributed::DataParallel& parallel) {
   parallel_ = &parallel;
   step_options_.sync = &parallel;
 }
@@ -123,7 +123,7 @@ std::string Trainer::checkpoint_path() const {
 }
 
 void Trainer::save(const std::string& path) const {
-  if (dist::rank() == 0) save_checkpoint(path, model_, optimizer_, state(), options_.metadata);
+  if (distributed::rank() == 0) save_checkpoint(path, model_, optimizer_, state(), options_.metadata);
 }
 
 void Trainer::save_here() {
@@ -236,7 +236,7 @@ Outcome Trainer::stop(int signal, bool mid_epoch) {
     if (mid_epoch) save(o.checkpoint);
   }
   for (Hook* h : hooks_) h->on_stop(*this, o);
-  if (parallel_) dist::barrier();  // the checkpoint is complete before any rank's exit ends the job
+  if (parallel_) distributed::barrier();  // the checkpoint is complete before any rank's exit ends the job
   return o;
 }
 
@@ -247,9 +247,9 @@ Outcome Trainer::run_epochs() {
     // At the epoch's end the ranks ask each other (the last step's exchange may predate the signal).
     if (const int signal = agreed_stop(false)) return stop(signal, true);
     // Replicas apply the same all-reduced updates, so they are equal bit for bit: a cheap hash per
-    // epoch proves it, and stops a run whose ranks parted (dist/agreement.h).
+    // epoch proves it, and stops a run whose ranks parted (distributed/agreement.h).
     if (parallel_)
-      dist::check_replicas_agree(dist::parameters_hash(model_.parameters()),
+      distributed::check_replicas_agree(distributed::parameters_hash(model_.parameters()),
                                  str_cat("by step ", optimizer_.steps(), " (checked after epoch ", epoch_ + 1, ")"));
     ++epoch_, batch_ = 0, epoch_begun_ = false;
     evaluate();

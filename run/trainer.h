@@ -30,7 +30,7 @@
 #include <minidl/run/checkpoint.h>
 #include <minidl/run/hook.h>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 class DataParallel;
 }
 
@@ -73,7 +73,7 @@ class Trainer {
   /// under `key` (ending in "_rng") and restored by resume().
   void track_generator(std::string key, Generator& generator);
   /// Under mpirun: the gradients' exchange, made once the weights are final (after resume()).
-  void data_parallel(dist::DataParallel& parallel);
+  void data_parallel(distributed::DataParallel& parallel);
 
   /// Continues the run saved in `path`: weights, optimizer state, schedule, generators, position.
   /// Returns the checkpoint, for the caller's own metadata.
@@ -101,7 +101,7 @@ class Trainer {
   int64_t start_epoch() const { return start_epoch_; }
   int64_t start_batch() const { return start_batch_; }
   int64_t skipped_steps() const { return skipped_total_; }  // non-finite steps skipped in this process
-  dist::DataParallel* parallel() const { return parallel_; }
+  distributed::DataParallel* parallel() const { return parallel_; }
 
  private:
   bool has_epochs() const { return source_.batches_per_epoch() > 0; }
@@ -124,7 +124,7 @@ class Trainer {
   std::function<Metrics()> evaluate_;
   std::vector<Hook*> hooks_;
   std::vector<std::pair<std::string, Generator*>> generators_;
-  dist::DataParallel* parallel_ = nullptr;
+  distributed::DataParallel* parallel_ = nullptr;
   nn::StepOptions step_options_;
   // Where the run stands.
   int64_t epoch_ = 0, batch_ = 0, start_epoch_ = 0, start_batch_ = 0;
@@ -141,6 +141,6 @@ std::string checkpoint_path(const std::string& pattern, int64_t epoch, int64_t s
 
 /// Whether the run was asked to stop (run/interrupt.h's stop_signal), as every rank of a
 /// data-parallel run agrees (an all-reduce of the flags; `parallel` may be null: this process's).
-int agreed_stop(dist::DataParallel* parallel);
+int agreed_stop(distributed::DataParallel* parallel);
 
 }  // namespace minidl::run

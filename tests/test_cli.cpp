@@ -1476,12 +1476,12 @@ TEST_SUITE("cli") {
   }
 }
 
-// ---- minidl train under mpirun (data parallelism, dist/): the launcher's command line comes from
+// ---- minidl train under mpirun (data parallelism, distributed/): the launcher's command line comes from
 // CMake (MINIDL_MPIEXEC, "mpiexec [flags] -n"), empty in a build without MPI, where these skip.
 namespace {
 
 std::string why_no_mpirun() {
-  if (!dist::is_built()) return dist::unavailable_reason();
+  if (!distributed::is_built()) return distributed::unavailable_reason();
   if (std::string(MINIDL_MPIEXEC).empty()) return "CMake found no mpiexec";
   return "";
 }

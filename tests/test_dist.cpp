@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "minidl/minidl.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "testing.h"
 
 using namespace minidl;
@@ -27,16 +27,16 @@ namespace {
 struct JoinWorld : testing::RunListener {
   using RunListener::RunListener;
   void test_run_start() override {
-    if (dist::is_built() && dist::launched_world_size() > 1) dist::init();
+    if (distributed::is_built() && distributed::launched_world_size() > 1) distributed::init();
   }
-  void test_run_end(const doctest::TestRunStats&) override { dist::finalize(); }
+  void test_run_end(const doctest::TestRunStats&) override { distributed::finalize(); }
 };
 REGISTER_LISTENER("join-world", 0, JoinWorld);
 
 // Why a case that needs several ranks cannot run here, or "" when it can.
 std::string why_not_distributed() {
-  if (!dist::is_built()) return dist::unavailable_reason();
-  if (dist::world_size() < 2) return "one process: run under mpirun -np 2 or more (CTest does)";
+  if (!distributed::is_built()) return distributed::unavailable_reason();
+  if (distributed::world_size() < 2) return "one process: run under mpirun -np 2 or more (CTest does)";
   return "";
 }
 
@@ -82,11 +82,11 @@ bool replicas_identical(const nn::Module& model) {
   for (const Tensor& p : model.parameters()) {
     Tensor mine = p.contiguous().clone();
     Tensor root = mine.clone();
-    dist::broadcast(root, 0);
+    distributed::broadcast(root, 0);
     const std::vector<float> a = mine.to_vector(), b = root.to_vector();
     differs += std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) != 0;
   }
-  dist::all_reduce(std::span<int32_t>(&differs, 1), dist::ReduceOp::sum);
+  distributed::all_reduce(std::span<int32_t>(&differs, 1), distributed::ReduceOp::sum);
   return differs == 0;
 }
 
@@ -98,10 +98,10 @@ double data_parallel_vs_one_process(const std::string& spec, int64_t batch, int6
   auto single = make_model(spec, 5), replica = make_model(spec, 5);
   optim::Nesterov single_opt(single->parameters(), {.lr = 0.05f, .momentum = 0.9f});
   optim::Nesterov replica_opt(replica->parameters(), {.lr = 0.05f, .momentum = 0.9f});
-  dist::DataParallel parallel(*replica, {.bucket_bytes = bucket_bytes});
+  distributed::DataParallel parallel(*replica, {.bucket_bytes = bucket_bytes});
   data::DataLoader whole(train, {.batch_size = batch, .shuffle = true, .seed = 6});
   data::DataLoader part(train,
-                        {.batch_size = batch, .shuffle = true, .seed = 6, .shard = {dist::rank(), dist::world_size()}});
+                        {.batch_size = batch, .shuffle = true, .seed = 6, .shard = {distributed::rank(), distributed::world_size()}});
   int64_t done = 0;
   while (done < steps) {
     whole.begin();
@@ -126,27 +126,27 @@ double data_parallel_vs_one_process(const std::string& spec, int64_t batch, int6
 
 TEST_SUITE("dist") {
   TEST_CASE("a world of one without a launcher: rank 0 of 1, and collectives return their input") {
-    if (dist::launched_world_size() > 1) SKIP_TEST("started by a launcher: the other cases cover the world");
-    CHECK(dist::rank() == 0);
-    CHECK(dist::world_size() == 1);
+    if (distributed::launched_world_size() > 1) SKIP_TEST("started by a launcher: the other cases cover the world");
+    CHECK(distributed::rank() == 0);
+    CHECK(distributed::world_size() == 1);
     std::vector<float> x = {1.5f, -2.f};
-    dist::all_reduce(std::span<float>(x), dist::ReduceOp::average);
+    distributed::all_reduce(std::span<float>(x), distributed::ReduceOp::average);
     CHECK(x == std::vector<float>{1.5f, -2.f});
     std::vector<int32_t> n = {3};
-    CHECK(error_of([&] { dist::all_reduce(std::span<int32_t>(n), dist::ReduceOp::average); }) ==
+    CHECK(error_of([&] { distributed::all_reduce(std::span<int32_t>(n), distributed::ReduceOp::average); }) ==
           "all_reduce: average needs float32 or float64 data, got int32");
-    if (!dist::is_built())
-      CHECK(error_of([] { dist::init(); })
-                .starts_with("dist::init: cannot join a world of several processes: this "
+    if (!distributed::is_built())
+      CHECK(error_of([] { distributed::init(); })
+                .starts_with("distributed::init: cannot join a world of several processes: this "
                              "minidl was built without MPI ("));
   }
 
   TEST_CASE("buckets take parameters from last to first and close at the size asked for") {
     const std::vector<int64_t> numels = {100, 10, 300, 30};  // 400, 40, 1200, 120 bytes
-    CHECK(dist::plan_buckets(numels, 150) == std::vector<std::vector<size_t>>{{3, 2}, {1, 0}});
-    CHECK(dist::plan_buckets(numels, 1 << 20) == std::vector<std::vector<size_t>>{{3, 2, 1, 0}});
-    CHECK(dist::plan_buckets(numels, 1) == std::vector<std::vector<size_t>>{{3}, {2}, {1}, {0}});
-    CHECK(error_of([&] { dist::plan_buckets(numels, 0); }) == "plan_buckets: bucket_bytes must be > 0, got 0");
+    CHECK(distributed::plan_buckets(numels, 150) == std::vector<std::vector<size_t>>{{3, 2}, {1, 0}});
+    CHECK(distributed::plan_buckets(numels, 1 << 20) == std::vector<std::vector<size_t>>{{3, 2, 1, 0}});
+    CHECK(distributed::plan_buckets(numels, 1) == std::vector<std::vector<size_t>>{{3}, {2}, {1}, {0}});
+    CHECK(error_of([&] { distributed::plan_buckets(numels, 0); }) == "plan_buckets: bucket_bytes must be > 0, got 0");
   }
 }
 
@@ -155,58 +155,58 @@ TEST_SUITE("dist") {
 TEST_SUITE("dist across ranks") {
   TEST_CASE("all_reduce sums and averages float32, float64 and int32 in place, broadcast and barrier") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
-    const int r = dist::rank(), n = dist::world_size();
+    const int r = distributed::rank(), n = distributed::world_size();
     std::vector<float> f = {static_cast<float>(r + 1), 0.5f};
-    dist::all_reduce(std::span<float>(f), dist::ReduceOp::sum);
+    distributed::all_reduce(std::span<float>(f), distributed::ReduceOp::sum);
     CHECK(f[0] == static_cast<float>(n * (n + 1) / 2));
     CHECK(f[1] == 0.5f * static_cast<float>(n));
     std::vector<double> d = {static_cast<double>(r)};
-    dist::all_reduce(std::span<double>(d), dist::ReduceOp::average);
+    distributed::all_reduce(std::span<double>(d), distributed::ReduceOp::average);
     CHECK(d[0] == doctest::Approx((n - 1) / 2.0));
     std::vector<int32_t> i = {r, 1, -r};
-    dist::all_reduce(std::span<int32_t>(i), dist::ReduceOp::sum);
+    distributed::all_reduce(std::span<int32_t>(i), distributed::ReduceOp::sum);
     CHECK(i == std::vector<int32_t>{n * (n - 1) / 2, n, -n * (n - 1) / 2});
     std::vector<int32_t> m = {r};
-    dist::all_reduce(std::span<int32_t>(m), dist::ReduceOp::max);
+    distributed::all_reduce(std::span<int32_t>(m), distributed::ReduceOp::max);
     CHECK(m[0] == n - 1);
     Tensor t = Tensor::full({2, 3}, static_cast<float>(r));
-    dist::all_reduce(t, dist::ReduceOp::average);
+    distributed::all_reduce(t, distributed::ReduceOp::average);
     CHECK(t.to_vector() == std::vector<float>(6, static_cast<float>(n - 1) / 2));
     Tensor k = Tensor::full({4}, static_cast<float>(r + 1)).to(DType::int32);
-    dist::all_reduce(k, dist::ReduceOp::sum);
+    distributed::all_reduce(k, distributed::ReduceOp::sum);
     CHECK(k.to_int_vector() == std::vector<int32_t>(4, n * (n + 1) / 2));
     Tensor b = Tensor::full({5}, static_cast<float>(r * 10));
-    dist::broadcast(b, n - 1);
+    distributed::broadcast(b, n - 1);
     CHECK(b.to_vector() == std::vector<float>(5, static_cast<float>((n - 1) * 10)));
-    CHECK(error_of([&] { dist::broadcast(b, n); }) ==
+    CHECK(error_of([&] { distributed::broadcast(b, n); }) ==
           str_cat("broadcast: root ", n, " is not a rank of this world of ", n));
     CHECK(error_of([&] {
-            dist::all_reduce(b.slice(0, 0, 5, 2), dist::ReduceOp::sum);
+            distributed::all_reduce(b.slice(0, 0, 5, 2), distributed::ReduceOp::sum);
           }).starts_with("all_reduce: needs a contiguous tensor, got shape [3]"));
-    dist::barrier();
-    dist::Request request = dist::all_reduce_async(std::span<float>(f), dist::ReduceOp::sum, "test sum");
+    distributed::barrier();
+    distributed::Request request = distributed::all_reduce_async(std::span<float>(f), distributed::ReduceOp::sum, "test sum");
     request.wait("test sum");
     CHECK(f[0] == static_cast<float>(n * n * (n + 1) / 2));
   }
 
   TEST_CASE("ranks that disagree stop together: the first differing field and each rank's value, or the drift") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
-    const int r = dist::rank(), n = dist::world_size();
-    dist::check_ranks_agree({{"model", "mlp"}, {"lr", "0.1"}});  // the same everywhere: nothing
+    const int r = distributed::rank(), n = distributed::world_size();
+    distributed::check_ranks_agree({{"model", "mlp"}, {"lr", "0.1"}});  // the same everywhere: nothing
     std::string values;
     for (int k = 0; k < n; ++k) values += str_cat(k ? ", " : ": ", "rank ", k, " has '", k == n - 1 ? "5" : "0.1", "'");
     // Every rank gets the same message, naming the first field that differs (not the later one).
     CHECK(error_of([&] {
-            dist::check_ranks_agree({{"model", "mlp"}, {"lr", r == n - 1 ? "5" : "0.1"}, {"seed", str_cat(r)}});
+            distributed::check_ranks_agree({{"model", "mlp"}, {"lr", r == n - 1 ? "5" : "0.1"}, {"seed", str_cat(r)}});
           }) == "the ranks must run the same training, and they disagree on lr" + values +
                     " (start every rank with the same flags and data)");
-    dist::check_replicas_agree(42, "by step 7");
-    CHECK(error_of([&] { dist::check_replicas_agree(r == 1 ? 43 : 42, "by step 7 (checked after epoch 1)"); }) ==
+    distributed::check_replicas_agree(42, "by step 7");
+    CHECK(error_of([&] { distributed::check_replicas_agree(r == 1 ? 43 : 42, "by step 7 (checked after epoch 1)"); }) ==
           "the replicas drifted apart by step 7 (checked after epoch 1): the parameters of rank 1 differ from rank "
           "0's (a rank trained on other data or settings, or its memory was corrupted)");
     Tensor w = Tensor::full({3}, 1.f);
-    CHECK(dist::parameters_hash({w}) == dist::parameters_hash({w.clone()}));
-    CHECK(dist::parameters_hash({w}) != dist::parameters_hash({Tensor::full({3}, 1.0000001f)}));
+    CHECK(distributed::parameters_hash({w}) == distributed::parameters_hash({w.clone()}));
+    CHECK(distributed::parameters_hash({w}) != distributed::parameters_hash({Tensor::full({3}, 1.0000001f)}));
   }
 
   TEST_CASE("100 steps on N ranks equal one process on the same global batches to 1e-5, MLP and CNN") {
@@ -229,13 +229,13 @@ TEST_SUITE("dist across ranks") {
     const data::ImageDataset train = synthetic(64, 3);
     auto model = make_model("flatten linear(16) relu linear(12) relu linear(10)", 1);
     optim::SGD opt(model->parameters(), {.lr = 0.1f});
-    dist::DataParallel parallel(*model, {.bucket_bytes = 40});  // each parameter alone (a bias is 40 bytes or more)
+    distributed::DataParallel parallel(*model, {.bucket_bytes = 40});  // each parameter alone (a bias is 40 bytes or more)
     REQUIRE(parallel.buckets().size() == 6);
-    data::DataLoader loader(train, {.batch_size = 32, .shard = {dist::rank(), dist::world_size()}});
+    data::DataLoader loader(train, {.batch_size = 32, .shard = {distributed::rank(), distributed::world_size()}});
     for (const data::Batch& b : loader) {
       nn::train_step(*model, opt, b.inputs, b.targets, {.sync = &parallel});
       std::vector<int32_t> order;
-      for (const dist::BucketLaunch& launch : parallel.last_launches()) {
+      for (const distributed::BucketLaunch& launch : parallel.last_launches()) {
         order.push_back(launch.bucket);
         CHECK(launch.during_backward);  // every parameter had a gradient: none waited for finish_step
       }
@@ -243,7 +243,7 @@ TEST_SUITE("dist across ranks") {
       std::iota(expected.begin(), expected.end(), 0);
       CHECK(order == expected);
       std::vector<int32_t> root = order;
-      dist::broadcast(std::span<int32_t>(root), 0);
+      distributed::broadcast(std::span<int32_t>(root), 0);
       CHECK(order == root);
     }
   }
@@ -251,16 +251,16 @@ TEST_SUITE("dist across ranks") {
   TEST_CASE("a rank whose share of a batch is empty still takes part, and the step is the whole batch's") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
     const data::ImageDataset train = synthetic(20, 4);
-    const int64_t batch = dist::world_size() - 1;  // the last rank's share is empty
+    const int64_t batch = distributed::world_size() - 1;  // the last rank's share is empty
     auto single = make_model("flatten linear(10)", 2), replica = make_model("flatten linear(10)", 2);
     optim::SGD single_opt(single->parameters(), {.lr = 0.5f});
     optim::SGD replica_opt(replica->parameters(), {.lr = 0.5f});
-    dist::DataParallel parallel(*replica);
+    distributed::DataParallel parallel(*replica);
     data::DataLoader whole(train, {.batch_size = batch}),
-        part(train, {.batch_size = batch, .shard = {dist::rank(), dist::world_size()}});
+        part(train, {.batch_size = batch, .shard = {distributed::rank(), distributed::world_size()}});
     for (int64_t i = 0; i < 3; ++i) {
       const data::Batch all = whole.batch(i), mine = part.batch(i);
-      CHECK(mine.targets.numel() == (dist::rank() == dist::world_size() - 1 ? 0 : 1));
+      CHECK(mine.targets.numel() == (distributed::rank() == distributed::world_size() - 1 ? 0 : 1));
       nn::train_step(*single, single_opt, all.inputs, all.targets);
       nn::train_step(*replica, replica_opt, mine.inputs, mine.targets, {.sync = &parallel});
       CHECK(parallel.global_examples() == batch);
@@ -273,10 +273,10 @@ TEST_SUITE("dist across ranks") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
     auto model = make_model("flatten linear(10)", 3);
     optim::SGD opt(model->parameters(), {.lr = 0.1f});
-    dist::DataParallel parallel(*model);
+    distributed::DataParallel parallel(*model);
     const Tensor before = model->parameters()[0].clone();
     Tensor inputs = Tensor::zeros({4, 784});
-    if (dist::rank() == 1) inputs = Tensor::full({4, 784}, NAN);
+    if (distributed::rank() == 1) inputs = Tensor::full({4, 784}, NAN);
     const Tensor targets = Tensor::zeros({4}, {.dtype = DType::int32});
     const std::string error = error_of([&] { nn::train_step(*model, opt, inputs, targets, {.sync = &parallel}); });
     CHECK(error == "the loss is nan");
@@ -288,11 +288,11 @@ TEST_SUITE("dist across ranks") {
     volatile std::sig_atomic_t flag = 0;
     auto model = make_model("flatten linear(10)", 3);
     optim::SGD opt(model->parameters(), {.lr = 0.1f});
-    dist::DataParallel parallel(*model, {.stop_flag = &flag});
+    distributed::DataParallel parallel(*model, {.stop_flag = &flag});
     const Tensor inputs = Tensor::zeros({2, 784}), targets = Tensor::zeros({2}, {.dtype = DType::int32});
     nn::train_step(*model, opt, inputs, targets, {.sync = &parallel});
     CHECK(parallel.agreed_stop() == 0);
-    if (dist::rank() == dist::world_size() - 1) flag = SIGTERM;
+    if (distributed::rank() == distributed::world_size() - 1) flag = SIGTERM;
     nn::train_step(*model, opt, inputs, targets, {.sync = &parallel});
     CHECK(parallel.agreed_stop() == SIGTERM);
   }
@@ -302,8 +302,8 @@ TEST_SUITE("dist across ranks") {
     const data::ImageDataset test = synthetic(103, 9);
     auto model = make_model("flatten linear(16) relu linear(10)", 7);
     data::DataLoader whole(test, {.batch_size = 25}),
-        part(test, {.batch_size = 25, .shard = {dist::rank(), dist::world_size()}});
-    const nn::Evaluation one = nn::evaluate(*model, whole), shared = dist::evaluate(*model, part);
+        part(test, {.batch_size = 25, .shard = {distributed::rank(), distributed::world_size()}});
+    const nn::Evaluation one = nn::evaluate(*model, whole), shared = distributed::evaluate(*model, part);
     CHECK(shared.total == 103);
     CHECK(shared.correct == one.correct);
     CHECK(shared.accuracy == one.accuracy);
@@ -313,38 +313,38 @@ TEST_SUITE("dist across ranks") {
 
   TEST_CASE("the watchdog names a rank that does not come to a collective, and the world goes on once it does") {
     if (const std::string why = why_not_distributed(); !why.empty()) SKIP_TEST(why);
-    const double saved = dist::timeout();
-    dist::set_timeout(1);
-    const int late = dist::world_size() - 1;
+    const double saved = distributed::timeout();
+    distributed::set_timeout(1);
+    const int late = distributed::world_size() - 1;
     // No race with the clock: the late rank comes only once every other rank has given up, which each
     // says by a file (outside MPI, which the late rank must not enter early), named after rank 0's pid.
     Tensor job = Tensor::full({1}, static_cast<float>(::getpid() % (1 << 24)));
-    dist::broadcast(job, 0);
+    distributed::broadcast(job, 0);
     const auto gave_up = [&](int rank) {
       return std::filesystem::temp_directory_path() /
              str_cat("minidl-watchdog-", static_cast<int64_t>(job.item()), "-rank-", rank, "-gave-up");
     };
     std::string error;
     const auto start = std::chrono::steady_clock::now();
-    if (dist::rank() == late) {
+    if (distributed::rank() == late) {
       for (int rank = 0; rank < late; ++rank)  // hung, as far as the others can tell (at most 10 minutes)
         for (int wait = 0; wait < 60000 && !std::filesystem::exists(gave_up(rank)); ++wait)
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
       for (int rank = 0; rank < late; ++rank) std::filesystem::remove(gave_up(rank));
-      dist::barrier();  // matches the barrier the others gave up on
+      distributed::barrier();  // matches the barrier the others gave up on
     } else {
-      error = error_of([] { dist::barrier(); });
-      std::ofstream(gave_up(dist::rank())) << error;
+      error = error_of([] { distributed::barrier(); });
+      std::ofstream(gave_up(distributed::rank())) << error;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    dist::set_timeout(saved);
-    if (dist::rank() != late) {
+    distributed::set_timeout(saved);
+    if (distributed::rank() != late) {
       CAPTURE(error);
-      CHECK(error.starts_with(str_cat("rank ", dist::rank(), ": no progress for 1 s in barrier (collective #")));
+      CHECK(error.starts_with(str_cat("rank ", distributed::rank(), ": no progress for 1 s in barrier (collective #")));
       CHECK(error.find(str_cat("; rank ", late,
                                " did not answer within 0.5 s (dead or hung; the watchdog's "
                                "timeout is 1 s, MINIDL_DIST_TIMEOUT)")) != std::string::npos);
-      if (dist::world_size() > 2) CHECK(error.find(" waiting here too") != std::string::npos);
+      if (distributed::world_size() > 2) CHECK(error.find(" waiting here too") != std::string::npos);
       // The timeout and the grace (1.5 s), with room for a machine 10 times slower: the error itself
       // (not a completed barrier) shows that the rank did not wait for the late one.
       CHECK(seconds < 15);
@@ -352,7 +352,7 @@ TEST_SUITE("dist across ranks") {
     // Every rank started the same collectives (the given-up barrier completed when the late rank
     // came), so the world still works.
     std::vector<int32_t> one = {1};
-    dist::all_reduce(std::span<int32_t>(one), dist::ReduceOp::sum);
-    CHECK(one[0] == dist::world_size());
+    distributed::all_reduce(std::span<int32_t>(one), distributed::ReduceOp::sum);
+    CHECK(one[0] == distributed::world_size());
   }
 }

@@ -175,13 +175,13 @@ TEST_SUITE("steady state") {
 
   TEST_CASE("a data-parallel step (grad-ready hook, buckets packed and unpacked, a world of one) allocates nothing") {
     REQUIRE(caching_enabled());
-    REQUIRE(dist::world_size() == 1);  // this suite never starts MPI
+    REQUIRE(distributed::world_size() == 1);  // this suite never starts MPI
     const data::ImageDataset train = synthetic_mnist(64 * 12);
     data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1, .shard = {0, 1}});
     Generator gen(0);
     const auto model = nn::mlp(784, {256}, 10, gen);
     const auto opt = optim::make_optimizer("nesterov", model->parameters(), {.lr = 0.01f});
-    dist::DataParallel parallel(*model, {.bucket_bytes = 4096});  // several buckets
+    distributed::DataParallel parallel(*model, {.bucket_bytes = 4096});  // several buckets
     REQUIRE(parallel.buckets().size() > 1);
     const nn::StepOptions options{.clip_grad_norm = 5.0, .sync = &parallel};
     const Counts c = train_step_epoch(*model, *opt, loader, options);

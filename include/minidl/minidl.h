@@ -1,7 +1,7 @@
 // minidl: the whole public API in one include. This list is the table of contents of the
 // library, module by module, each after the modules it uses (scripts/check-layering): core, autograd
 // (ops on tensors), optim (on autograd), data (on core), nn (layers, and the training step and
-// evaluation, which use optim and data), dist (on all of them), run (a training run, on all of
+// evaluation, which use optim and data), distributed (on all of them), run (a training run, on all of
 // them). Each header once.
 #pragma once
 
@@ -80,14 +80,14 @@
 #include <minidl/nn/transformer.h>  // CausalSelfAttention, MLP, TransformerBlock, KVCache
 #include <minidl/nn/train_step.h>  // train_step(model, optimizer, inputs, targets): the step minidl train takes
 
-// ---- dist: data-parallel training over MPI (a world of one process without it)
-#include <minidl/dist/buckets.h>        // plan_buckets: which gradients travel together
-#include <minidl/dist/collectives.h>    // all_reduce, broadcast, barrier, all_reduce_async
-#include <minidl/dist/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
-#include <minidl/dist/evaluate.h>       // evaluate over the ranks' shares
-#include <minidl/dist/world.h>          // init, rank, world_size, the watchdog's timeout
+// ---- distributed: data-parallel training over MPI (a world of one process without it)
+#include <minidl/distributed/buckets.h>        // plan_buckets: which gradients travel together
+#include <minidl/distributed/collectives.h>    // all_reduce, broadcast, barrier, all_reduce_async
+#include <minidl/distributed/data_parallel.h>  // DataParallel: gradients all-reduced in buckets during backward
+#include <minidl/distributed/evaluate.h>       // evaluate over the ranks' shares
+#include <minidl/distributed/world.h>          // init, rank, world_size, the watchdog's timeout
 
-// ---- run: a training run as a library (on nn, optim, data and dist)
+// ---- run: a training run as a library (on nn, optim, data and distributed)
 #include <minidl/run/batch_source.h>  // BatchSource: batches by epoch or endless; LoaderSource over a DataLoader
 #include <minidl/run/checkpoint.h>    // save_checkpoint, load_checkpoint: weights, optimizer, position, metadata
 #include <minidl/run/hook.h>          // Hook: what a run tells its observers; Metrics, Outcome

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "dist/mpi_detail.h"
-#include "dist/world.h"
+#include "distributed/mpi_detail.h"
+#include "distributed/world.h"
 
-namespace minidl::dist::mpi {
+namespace minidl::distributed::mpi {
 
 namespace {
 
@@ -144,4 +144,4 @@ void watched_wait(MPI_Request& request, uint64_t seq, const char* what) {
   }
 }
 
-}  // namespace minidl::dist::mpi
+}  // namespace minidl::distributed::mpi

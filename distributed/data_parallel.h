@@ -1,18 +1,18 @@
 // DataParallel: one model replicated on every rank, each rank training on its own share of every
-// batch, all of them updating identically (PyTorch's DistributedDataParallel, over dist/'s MPI).
+// batch, all of them updating identically (PyTorch's DistributedDataParallel, over distributed/'s MPI).
 //
-//   dist::init();                                        // under mpirun -np N
+//   distributed::init();                                        // under mpirun -np N
 //   auto model = nn::mlp(784, {256}, 10, gen);           // the same code on every rank
-//   dist::DataParallel parallel(*model);                 // rank 0's weights, broadcast to all
+//   distributed::DataParallel parallel(*model);                 // rank 0's weights, broadcast to all
 //   optim::Nesterov opt(model->parameters(), {.lr = 0.01f, .momentum = 0.9f});
 //   data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1,
-//                                   .shard = {dist::rank(), dist::world_size()}});  // this rank's share
+//                                   .shard = {distributed::rank(), distributed::world_size()}});  // this rank's share
 //   for (const data::Batch& b : loader)
 //     nn::train_step(*model, opt, b.inputs, b.targets, {.sync = &parallel});
 //
 // A step: begin_step() copies rank 0's buffers to every rank; forward and backward run on this
 // rank's n_r examples; as backward() finishes each parameter's gradient (autograd::GradReadyHook)
-// it joins its bucket (dist/buckets.h), and a full bucket is all-reduced at once, non-blocking,
+// it joins its bucket (distributed/buckets.h), and a full bucket is all-reduced at once, non-blocking,
 // while backward goes on — buckets always start in the same order on every rank, as MPI requires.
 // finish_step() waits for what is left and leaves in every grad()
 //     Σ_r n_r · g_r / Σ_r n_r,
@@ -29,14 +29,14 @@
 #include <vector>
 
 #include <minidl/autograd/grad_ready_hook.h>
-#include <minidl/dist/collectives.h>
+#include <minidl/distributed/collectives.h>
 #include <minidl/nn/module.h>
 #include <minidl/nn/train_step.h>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 struct DataParallelOptions {
-  int64_t bucket_bytes = 1 << 20;  // gradient bytes per all-reduce (dist/buckets.h)
+  int64_t bucket_bytes = 1 << 20;  // gradient bytes per all-reduce (distributed/buckets.h)
   /// Before every step, every rank takes rank 0's buffers (batch norm's running statistics), as
   /// PyTorch's broadcast_buffers: replicas stay identical, and a checkpoint from rank 0 describes
   /// them all. Batch statistics themselves are each rank's own (no SyncBatchNorm).
@@ -129,4 +129,4 @@ class DataParallel final : public nn::GradientSync {
   autograd::GradReadyHook hook_;  // last: it may fire only once everything above exists
 };
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

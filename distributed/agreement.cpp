@@ -1,11 +1,11 @@
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 
 #include <cstring>
 
-#include "dist/collectives.h"
-#include "dist/world.h"
+#include "distributed/collectives.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 
@@ -96,4 +96,4 @@ void check_replicas_agree(uint64_t hash, const std::string& where) {
         "its memory was corrupted)");
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

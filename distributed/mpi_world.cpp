@@ -2,10 +2,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "dist/mpi_detail.h"
-#include "dist/world.h"
+#include "distributed/mpi_detail.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 
@@ -42,25 +42,25 @@ void init() {
   if (const char* t = std::getenv("MINIDL_DIST_TIMEOUT"); t && *t) {
     char* end = nullptr;
     const double seconds = std::strtod(t, &end);
-    check(*end == '\0' && seconds > 0, "dist::init: MINIDL_DIST_TIMEOUT must be a number of seconds > 0, got '", t,
+    check(*end == '\0' && seconds > 0, "distributed::init: MINIDL_DIST_TIMEOUT must be a number of seconds > 0, got '", t,
           "'");
     world.timeout = seconds;
   }
   int provided = 0;
   // FUNNELED: OpenMP's threads compute, only the thread that called init() calls MPI.
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-    throw PeerError("dist::init: MPI_Init_thread failed");
+    throw PeerError("distributed::init: MPI_Init_thread failed");
   // From here on MPI returns errors instead of aborting the job from inside a library call.
-  mpi::check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "dist::init");
-  mpi::check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank), "dist::init");
-  mpi::check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &world.size), "dist::init");
-  mpi::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world.data), "dist::init");
-  mpi::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world.watch), "dist::init");
+  mpi::check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "distributed::init");
+  mpi::check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &world.rank), "distributed::init");
+  mpi::check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &world.size), "distributed::init");
+  mpi::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world.data), "distributed::init");
+  mpi::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world.watch), "distributed::init");
   MPI_Comm local = MPI_COMM_NULL;
   mpi::check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank, MPI_INFO_NULL, &local),
-                 "dist::init");
-  mpi::check_mpi(MPI_Comm_rank(local, &world.local_rank), "dist::init");
-  mpi::check_mpi(MPI_Comm_size(local, &world.local_size), "dist::init");
+                 "distributed::init");
+  mpi::check_mpi(MPI_Comm_rank(local, &world.local_rank), "distributed::init");
+  mpi::check_mpi(MPI_Comm_size(local, &world.local_size), "distributed::init");
   MPI_Comm_free(&local);
   world.initialized = true;
 }
@@ -82,8 +82,8 @@ int local_size() { return world.local_size; }
 
 double timeout() { return world.timeout; }
 void set_timeout(double seconds) {
-  check(seconds > 0, "dist::set_timeout: seconds must be > 0, got ", seconds);
+  check(seconds > 0, "distributed::set_timeout: seconds must be > 0, got ", seconds);
   world.timeout = seconds;
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

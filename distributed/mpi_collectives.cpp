@@ -7,15 +7,15 @@
 
 #include "core/backend.h"
 #include "core/dispatch.h"
-#include "dist/collectives.h"
-#include "dist/mpi_detail.h"  // <mpi.h>, which must come before <mpi-ext.h>
-#include "dist/world.h"
+#include "distributed/collectives.h"
+#include "distributed/mpi_detail.h"  // <mpi.h>, which must come before <mpi-ext.h>
+#include "distributed/world.h"
 
 #if __has_include(<mpi-ext.h>)
 #include <mpi-ext.h>  // Open MPI's extensions: MPIX_Query_cuda_support
 #endif
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 
@@ -187,4 +187,4 @@ void Request::wait(const char* what) {
   handle_ = 0;
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

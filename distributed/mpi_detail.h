@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace minidl::dist::mpi {
+namespace minidl::distributed::mpi {
 
 /// The communicator collectives run on (a duplicate of MPI_COMM_WORLD, errors returned).
 MPI_Comm data_comm();
@@ -25,4 +25,4 @@ uint64_t next_collective();
 /// rank where it is and throws PeerError naming those that did not answer.
 void watched_wait(MPI_Request& request, uint64_t seq, const char* what);
 
-}  // namespace minidl::dist::mpi
+}  // namespace minidl::distributed::mpi

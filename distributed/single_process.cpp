@@ -1,12 +1,12 @@
-// dist/ in a build without MPI: the world is this process alone. Collectives check their arguments
+// distributed/ in a build without MPI: the world is this process alone. Collectives check their arguments
 // as the MPI versions do and return (a sum over one rank is the data itself); joining a larger
 // world says why it cannot.
 #include <string>
 
-#include "dist/collectives.h"
-#include "dist/world.h"
+#include "distributed/collectives.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 double timeout_seconds = 60;
@@ -30,7 +30,7 @@ std::string unavailable_reason() {
 #endif
 }
 
-void init() { throw Error("dist::init: cannot join a world of several processes: " + unavailable_reason()); }
+void init() { throw Error("distributed::init: cannot join a world of several processes: " + unavailable_reason()); }
 bool is_initialized() { return false; }
 void finalize() {}
 int rank() { return 0; }
@@ -39,7 +39,7 @@ int local_rank() { return 0; }
 int local_size() { return 1; }
 double timeout() { return timeout_seconds; }
 void set_timeout(double seconds) {
-  check(seconds > 0, "dist::set_timeout: seconds must be > 0, got ", seconds);
+  check(seconds > 0, "distributed::set_timeout: seconds must be > 0, got ", seconds);
   timeout_seconds = seconds;
 }
 
@@ -82,4 +82,4 @@ Request::~Request() = default;
 bool Request::test() { return true; }
 void Request::wait(const char*) {}
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

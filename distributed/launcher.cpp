@@ -2,9 +2,9 @@
 // MPI started by mpirun can still tell that it was asked to be one of several ranks.
 #include <cstdlib>
 
-#include "dist/world.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 
@@ -31,4 +31,4 @@ int launched_rank() {
   return 0;
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

@@ -1,8 +1,8 @@
-#include "dist/buckets.h"
+#include "distributed/buckets.h"
 
 #include "core/error.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 std::vector<std::vector<size_t>> plan_buckets(std::span<const int64_t> numels, int64_t bucket_bytes) {
   check(bucket_bytes > 0, "plan_buckets: bucket_bytes must be > 0, got ", bucket_bytes);
@@ -19,4 +19,4 @@ std::vector<std::vector<size_t>> plan_buckets(std::span<const int64_t> numels, i
   return buckets;
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

@@ -7,7 +7,7 @@
 #include <minidl/nn/evaluate.h>
 #include <minidl/nn/module.h>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 /// nn::evaluate on this rank's share, then combined over the ranks: loss (the mean over all
 /// examples), accuracy, counts and the confusion matrix, the same on every rank. Give each rank a
@@ -18,4 +18,4 @@ namespace minidl::dist {
 nn::Evaluation evaluate(nn::Module& model, data::DataLoader& loader, const Shape& example_shape = {},
                         const nn::EvaluationObserver& observe = {});
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

@@ -18,7 +18,7 @@
 
 #include "core/tensor.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 using Fingerprint = std::vector<std::pair<std::string, std::string>>;  // (field, value), in one order
 
@@ -33,4 +33,4 @@ uint64_t parameters_hash(const std::vector<Tensor>& parameters);
 /// epoch 1") and the ranks that differ from rank 0.
 void check_replicas_agree(uint64_t hash, const std::string& where);
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

@@ -5,14 +5,14 @@
 //
 // Failure is an exception, never an abort: MPI reports errors to minidl (MPI_ERRORS_RETURN), and a
 // collective that waits longer than timeout() for the other ranks ends in PeerError naming the
-// ranks that did not answer (the watchdog, dist/mpi_watchdog.cpp).
+// ranks that did not answer (the watchdog, distributed/mpi_watchdog.cpp).
 #pragma once
 
 #include <string>
 
 #include <minidl/core/error.h>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 /// Whether this build contains MPI (CMake found it: MINIDL_MPI).
 bool is_built();
@@ -54,4 +54,4 @@ class PeerError : public Error {
   using Error::Error;
 };
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

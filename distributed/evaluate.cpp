@@ -1,11 +1,11 @@
-#include "dist/evaluate.h"
+#include "distributed/evaluate.h"
 
 #include <vector>
 
-#include "dist/collectives.h"
-#include "dist/world.h"
+#include "distributed/collectives.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 nn::Evaluation evaluate(nn::Module& model, data::DataLoader& loader, const Shape& example_shape,
                         const nn::EvaluationObserver& observe) {
@@ -32,4 +32,4 @@ nn::Evaluation evaluate(nn::Module& model, data::DataLoader& loader, const Shape
   return e;
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

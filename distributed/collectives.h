@@ -1,8 +1,8 @@
-// Collectives over the world of dist/world.h: every rank calls the same ones in the same order,
+// Collectives over the world of distributed/world.h: every rank calls the same ones in the same order,
 // with buffers of the same size. In place: each rank's buffer ends holding the result. With one
 // rank they return at once (average divides by 1).
 //
-// Every wait is watched (dist/world.h: timeout()), and errors are PeerError, on every function here.
+// Every wait is watched (distributed/world.h: timeout()), and errors are PeerError, on every function here.
 // Tensors may live on a GPU: the data is staged through host memory, unless the MPI library is
 // CUDA-aware (cuda_aware()), when it reads device memory itself.
 #pragma once
@@ -12,7 +12,7 @@
 
 #include <minidl/core/tensor.h>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 /// sum and average of float32 and float64; sum and max of int32 (max: what ranks vote with).
 enum class ReduceOp { sum, average, max };
@@ -65,4 +65,4 @@ class Request {
 /// and untouched until the request completes. `what` names it in the watchdog's report.
 Request all_reduce_async(std::span<float> data, ReduceOp op, const char* what);
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

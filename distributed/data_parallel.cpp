@@ -1,6 +1,6 @@
 // DataParallel's step: buckets filled by the grad-ready hook and all-reduced as they fill, then the
 // exchange of losses, example counts and stop flags, and the gradients written back averaged.
-#include "dist/data_parallel.h"
+#include "distributed/data_parallel.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,10 +10,10 @@
 #include "core/backend.h"
 #include "core/dispatch.h"
 #include "core/grad_mode.h"
-#include "dist/buckets.h"
-#include "dist/world.h"
+#include "distributed/buckets.h"
+#include "distributed/world.h"
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 namespace {
 
@@ -262,4 +262,4 @@ void DataParallel::broadcast_buffers() {
   }
 }
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed

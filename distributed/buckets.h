@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-namespace minidl::dist {
+namespace minidl::distributed {
 
 /// Parameter indices per bucket, in packing order. Parameters are taken from last to first — the
 /// order a feed-forward model's backward pass finishes them — and a bucket closes once it holds at
@@ -17,4 +17,4 @@ namespace minidl::dist {
 /// own, and a model smaller than that one bucket in all). `numels`: each parameter's element count.
 std::vector<std::vector<size_t>> plan_buckets(std::span<const int64_t> numels, int64_t bucket_bytes);
 
-}  // namespace minidl::dist
+}  // namespace minidl::distributed
