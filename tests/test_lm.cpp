@@ -196,7 +196,7 @@ TEST_SUITE("lm") {
     }
     const std::string r = repr(gpt);
     CHECK(r.find("(wte): Embedding(114, 128)") != std::string::npos);
-    CHECK(r.find("(c_attn): Linear(in_features=128, out_features=384, bias=true)") != std::string::npos);
+    CHECK(r.find("(c_attn): Linear(in_features=128, out_features=384, bias=True)") != std::string::npos);
     CHECK(r.find("(gelu): GELU(approximate='none')") != std::string::npos);
   }
 
