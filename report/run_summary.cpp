@@ -31,6 +31,21 @@ EpochRecord epoch_from_json(const nlohmann::json& e) {
           .lr = e.value("lr", NAN)};
 }
 
+// One of run::Summary's evaluations as a row of the run's table: its step, the training loss since
+// the one before, and the held-out loss and accuracy under either name a run gives them.
+EpochRecord evaluation_from_json(const nlohmann::json& e, size_t index) {
+  const int64_t epoch = e.value("epoch", int64_t{0});
+  return {.epoch = epoch > 0 ? epoch : static_cast<int64_t>(index) + 1,
+          .steps = e.value("step", int64_t{0}),
+          .skipped = e.value("skipped_steps", int64_t{0}),
+          .train_loss = e.value("train_loss", NAN),
+          .test_loss = e.value("test_loss", e.value("val_loss", NAN)),
+          .test_accuracy = e.value("test_accuracy", e.value("accuracy", NAN)),
+          .train_seconds = e.value("train_seconds", 0.0),
+          .eval_seconds = e.value("eval_seconds", 0.0),
+          .lr = e.value("lr", NAN)};
+}
+
 // The fields of a summary object into `r` (nlohmann's exceptions for a field of the wrong type).
 void read_fields(const nlohmann::json& j, RunSummary& r) {
   // A run by epochs has "epochs"; a run by steps (a language model's) may have "steps" alone.
@@ -48,12 +63,19 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
   r.started = j.value("started", "");
   r.description = j.value("description", "");
   r.first_step = j.value("first_step", int64_t{1});
-  if (j.contains("steps")) {
+  if (j.contains("steps") && j.at("steps").is_number()) {
+    // run::Summary's layout (run/summary.h): the steps taken, every step's loss and lr at the top
+    // level, and its evaluations, each drawn as an epoch's row is (at the step it was made).
+    if (j.contains("step_loss")) r.step_loss = floats(j.at("step_loss"));
+    if (j.contains("step_lr")) r.step_lr = floats(j.at("step_lr"));
+    if (j.contains("evaluations"))
+      for (const auto& e : j.at("evaluations")) r.epochs.push_back(evaluation_from_json(e, r.epochs.size()));
+  } else if (j.contains("steps")) {
     r.step_loss = floats(j.at("steps").at("loss"));
     r.step_lr = floats(j.at("steps").at("lr"));
-    check(r.step_lr.size() == r.step_loss.size(), "steps: ", r.step_loss.size(), " losses but ", r.step_lr.size(),
-          " lrs");
   }
+  check(r.step_lr.size() == r.step_loss.size(), "steps: ", r.step_loss.size(), " losses but ", r.step_lr.size(),
+        " lrs");
   r.telemetry = j.value("telemetry", "");
   r.checkpoint = j.value("checkpoint", "");
   r.resumed_after_epoch = j.value("resumed_after_epoch", int64_t{0});

@@ -1,7 +1,8 @@
 // A training run through run::Trainer, as an outside program writes it against the installed
 // package: an MLP trained on MNIST (when MINIDL_MNIST_DIR names it) or on synthetic data, stopped
 // by a SIGINT it sends itself in the middle of an epoch, resumed from the checkpoint the trainer
-// saved, and checked bitwise against the same run left uninterrupted.
+// saved, and checked bitwise against the same run left uninterrupted; the resumed run's summary
+// (a run::Summary hook) then becomes its HTML report through report::write.
 #include <minidl/minidl.h>
 
 #include <csignal>
@@ -43,6 +44,7 @@ struct InterruptAt : run::Hook {
 struct Result {
   run::Outcome outcome;
   NamedTensors weights;
+  std::string summary;  // run::Summary's JSON
 };
 
 // Three epochs of the same recipe; `interrupt_at` > 0 stops it there, `resume` continues a checkpoint.
@@ -58,9 +60,12 @@ Result train(const data::Dataset& data, int64_t features, int64_t classes, const
   trainer.set_schedule(schedule);
   InterruptAt stop(interrupt_at);
   if (interrupt_at > 0) trainer.add_hook(stop);
+  run::Summary summary;
+  trainer.add_hook(summary);
+  trainer.set_evaluation([&] { return run::Metrics{{"train_accuracy", nn::evaluate(*model, loader).accuracy}}; });
   if (resume && trainer.resume(save).metadata.at("note") != "consumer") throw Error("metadata lost");
   const run::Outcome outcome = trainer.run();
-  return {outcome, model->state_dict()};
+  return {outcome, model->state_dict(), summary.json({{"config", R"j({"model": "mlp(32)", "optimizer": "adam"})j"}})};
 }
 
 }  // namespace
@@ -81,6 +86,10 @@ int main() {
   const int64_t batches = (data->size() + 63) / 64;
   const Result stopped = train(*data, features, classes, ck, batches + batches / 2, false);  // mid epoch 2
   const Result resumed = train(*data, features, classes, ck, 0, true);
+  // The resumed run's HTML report, from its summary, as minidl report draws one.
+  const std::string page = dir + "/resumed.html";
+  const report::Written written = report::write(report::summary_from_text(resumed.summary, "the resumed run"), page);
+  const bool reported = written.bytes > 1000 && std::filesystem::file_size(page) == written.bytes;
   std::filesystem::remove_all(dir);
 
   bool ok = whole.outcome.completed() && stopped.outcome.signal == SIGINT && stopped.outcome.exit_code() == 130 &&
@@ -89,8 +98,10 @@ int main() {
     const auto a = whole.weights[i].second.to_vector(), b = resumed.weights[i].second.to_vector();
     ok = a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
   }
-  std::printf("consumer_train_resume: %s, stopped by SIGINT after %lld steps (epoch %lld), resumed: weights %s\n",
+  std::printf("consumer_train_resume: %s, stopped by SIGINT after %lld steps (epoch %lld), resumed: weights %s; "
+              "report %zu bytes%s\n",
               mnist_dir ? "MNIST" : "synthetic data", static_cast<long long>(stopped.outcome.step),
-              static_cast<long long>(stopped.outcome.epoch + 1), ok ? "bitwise equal" : "DIFFER");
-  return ok ? 0 : 1;
+              static_cast<long long>(stopped.outcome.epoch + 1), ok ? "bitwise equal" : "DIFFER", written.bytes,
+              reported ? "" : " (WRONG)");
+  return ok && reported ? 0 : 1;
 }
