@@ -113,6 +113,28 @@ TEST_CASE("report::write reads a summary back from its file, and refuses what is
         std::string::npos);
 }
 
+TEST_CASE("run::Summary's layout is read too: its evaluations as rows, and malformed ones refused, never a crash") {
+  const std::string good =
+      R"({"config": {}, "steps": 2, "step_loss": [2.0, 1.5], "step_lr": [0.1, 0.1], "evaluations": [)"
+      R"({"step": 1, "epoch": 0, "train_loss": 2.0, "val_loss": 1.9}, {"step": 2, "epoch": 0, "val_loss": 1.7}]})";
+  const report::RunSummary run = report::summary_from_text(good, "run.json");
+  REQUIRE(run.epochs.size() == 2);
+  CHECK(run.epochs[1].epoch == 2);  // steps mode: numbered in order
+  CHECK(run.epochs[1].steps == 2);
+  CHECK(run.epochs[1].test_loss == doctest::Approx(1.7));
+  CHECK(run.step_loss.size() == 2);
+  // What a fuzzer would try: each field of the wrong type or length is an Error naming the file.
+  for (const std::string bad :
+       {R"({"config": {}, "steps": 2, "evaluations": 3})", R"({"config": {}, "steps": 2, "evaluations": [1, 2]})",
+        R"({"config": {}, "steps": 2, "evaluations": [{"step": "x"}]})",
+        R"({"config": {}, "steps": 2, "step_loss": [1.0], "step_lr": []})",
+        R"({"config": {}, "steps": 2, "step_loss": 5})"}) {
+    CAPTURE(bad);
+    const std::string message = error_of([&] { report::summary_from_text(bad, "bad.json"); });
+    CHECK(message.find("bad.json") != std::string::npos);
+  }
+}
+
 TEST_CASE("report::write refuses, with nothing written, a target the output policy refuses") {
   Scratch scratch;
   const report::RunSummary run = small_run();
