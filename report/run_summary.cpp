@@ -19,10 +19,22 @@ std::vector<float> floats(const nlohmann::json& array) {
   return out;
 }
 
+// An integer field of `j`, or `fallback` when absent. A number that is no integer (2e44, 1.5) is an
+// Error: nlohmann's get<int64_t> of a double out of range is undefined behaviour (found by
+// tests/fuzz/fuzz_summary.cpp).
+int64_t integer(const nlohmann::json& j, const char* key, int64_t fallback) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  check(it->is_number_integer(), "'", key, "' is not an integer (a ", it->type_name(), ")");
+  return it->get<int64_t>();
+}
+
 EpochRecord epoch_from_json(const nlohmann::json& e) {
-  return {.epoch = e.at("epoch").get<int64_t>(),
-          .steps = e.value("steps", int64_t{0}),
-          .skipped = e.value("skipped_steps", int64_t{0}),
+  check(e.is_object() && e.contains("epoch"), "an epoch without its number");
+  return {.epoch = integer(e, "epoch", 0),
+          .steps = integer(e, "steps", 0),
+          .skipped = integer(e, "skipped_steps", 0),
           .train_loss = e.value("train_loss", NAN),
           .test_loss = e.value("test_loss", NAN),
           .test_accuracy = e.value("test_accuracy", NAN),
@@ -34,10 +46,10 @@ EpochRecord epoch_from_json(const nlohmann::json& e) {
 // One of run::Summary's evaluations as a row of the run's table: its step, the training loss since
 // the one before, and the held-out loss and accuracy under either name a run gives them.
 EpochRecord evaluation_from_json(const nlohmann::json& e, size_t index) {
-  const int64_t epoch = e.value("epoch", int64_t{0});
+  const int64_t epoch = integer(e, "epoch", 0);
   return {.epoch = epoch > 0 ? epoch : static_cast<int64_t>(index) + 1,
-          .steps = e.value("step", int64_t{0}),
-          .skipped = e.value("skipped_steps", int64_t{0}),
+          .steps = integer(e, "step", 0),
+          .skipped = integer(e, "skipped_steps", 0),
           .train_loss = e.value("train_loss", NAN),
           .test_loss = e.value("test_loss", e.value("val_loss", NAN)),
           .test_accuracy = e.value("test_accuracy", e.value("accuracy", NAN)),
@@ -55,14 +67,14 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
   r.config = j.at("config").dump();
   r.device = j.value("device", "cpu");
   r.blas_core = j.value("blas_core", "");
-  r.threads = j.value("threads", 0);
+  r.threads = static_cast<int>(std::clamp<int64_t>(integer(j, "threads", 0), 0, 1 << 20));
   if (j.contains("epochs"))
     for (const auto& e : j.at("epochs")) r.epochs.push_back(epoch_from_json(e));
   r.final_accuracy = j.value("final_test_accuracy", NAN);
   r.command = j.value("command", "");
   r.started = j.value("started", "");
   r.description = j.value("description", "");
-  r.first_step = j.value("first_step", int64_t{1});
+  r.first_step = integer(j, "first_step", 1);
   if (j.contains("steps") && j.at("steps").is_number()) {
     // run::Summary's layout (run/summary.h): the steps taken, every step's loss and lr at the top
     // level, and its evaluations, each drawn as an epoch's row is (at the step it was made).
@@ -78,7 +90,7 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
         " lrs");
   r.telemetry = j.value("telemetry", "");
   r.checkpoint = j.value("checkpoint", "");
-  r.resumed_after_epoch = j.value("resumed_after_epoch", int64_t{0});
+  r.resumed_after_epoch = integer(j, "resumed_after_epoch", 0);
 }
 
 }  // namespace

@@ -128,7 +128,9 @@ TEST_CASE("run::Summary's layout is read too: its evaluations as rows, and malfo
        {R"({"config": {}, "steps": 2, "evaluations": 3})", R"({"config": {}, "steps": 2, "evaluations": [1, 2]})",
         R"({"config": {}, "steps": 2, "evaluations": [{"step": "x"}]})",
         R"({"config": {}, "steps": 2, "step_loss": [1.0], "step_lr": []})",
-        R"({"config": {}, "steps": 2, "step_loss": 5})"}) {
+        R"({"config": {}, "steps": 2, "step_loss": 5})",
+        // fuzz_summary's find: an epoch number beyond int64 was converted with undefined behaviour.
+        R"({"config": {}, "epochs": [{"epoch": 2e44}]})", R"({"config": {}, "epochs": [{"epoch": 1}], "threads": 1e300})"}) {
     CAPTURE(bad);
     const std::string message = error_of([&] { report::summary_from_text(bad, "bad.json"); });
     CHECK(message.find("bad.json") != std::string::npos);
