@@ -111,6 +111,17 @@ void configure_and_reexec(char** argv) {
   if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then carry on as we are
 }
 
+// A GEMM library asked for by name (MINIDL_GEMM, kernels/cpu/gemm.cpp) is checked before any work;
+// it is loaded here only when asked for.
+void check_gemm_choice() {
+  if (!std::getenv("MINIDL_GEMM")) return;
+  try {
+    gemm_library();
+  } catch (const Error& err) {
+    throw UsageError(err.what());
+  }
+}
+
 int main(int argc, char** argv) {
   configure_and_reexec(argv);
   remember_command_line(argc, argv);  // for reports
@@ -148,6 +159,7 @@ int main(int argc, char** argv) {
     if (!(memory_budget_mb >= 1 && memory_budget_mb <= (1 << 30)))
       throw UsageError(str_cat("--memory-budget-mb must be in [1, 2^30], got ", memory_budget_mb));
     set_memory_budget_mib(memory_budget_mb);
+    check_gemm_choice();
     // Only `train` splits its work among the ranks of mpirun; the others would run N copies of
     // themselves side by side, writing the same files.
     if (command != "train" && distributed::launched_world_size() > 1)

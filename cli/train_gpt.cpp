@@ -422,6 +422,7 @@ void GptLog::write_summary(int64_t params) const {
                             {"evals", evals_},
                             {"step_ms_median", 1e3 * median(step_s_, 10)},
                             {"blas_core", blas_core()},
+                            {"gemm", gemm_library()},
                             {"threads", num_threads()},
                             {"peak_rss_mib", run::peak_rss_mib()}};
   data::write_text_atomically(args_.summary, j.dump(2) + "\n", "--summary");

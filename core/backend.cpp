@@ -92,6 +92,8 @@ int recommended_threads() {
 
 std::string blas_core() { return kernels::cpu::blas_core(); }
 
+std::string gemm_library() { return kernels::cpu::gemm_library(); }
+
 std::string better_blas_core() {
   const char* core = kernels::cpu::better_blas_core();
   return core ? core : "";

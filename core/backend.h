@@ -36,6 +36,12 @@ std::string blas_core();
 /// OpenBLAS reads the variable when it is loaded, so only a new process can use it (the minidl
 /// program re-executes itself with it; docs/performance.md).
 std::string better_blas_core();
+/// The library that runs the CPU's matrix products: "onednn" (its sgemm picks AVX-512 kernels by
+/// CPUID, whatever OPENBLAS_CORETYPE says) or "openblas". Chosen once, at the first product, from
+/// the environment variable MINIDL_GEMM (auto, the default: oneDNN where libdnnl.so.2 loads and the
+/// CPU has AVX-512; openblas; onednn) and the CPU; docs/performance.md. Throws minidl::Error for a
+/// MINIDL_GEMM value it cannot honour.
+std::string gemm_library();
 
 /// Waits until every op queued on `device` has run (ops on a GPU return before they finish; a
 /// value read back, such as item(), waits by itself). Nothing to wait for on the CPU. For timing.
