@@ -1,4 +1,5 @@
-// Benchmark: minidl::matmul against a direct cblas_sgemm call on the same memory, in the same run.
+// Benchmark: minidl::matmul against a direct cblas_sgemm call on the same memory, in the same run
+// (minidl's GEMMs are pinned to OpenBLAS here: MINIDL_GEMM=openblas).
 // Shapes: an MLP layer's forward [64×784]·[784×256], the two products its backward needs — with
 // transposed operands, which minidl must hand to BLAS as transpose flags, not copies — and 1024³.
 // Rounds of ~10 ms alternate raw, minidl, raw, minidl …; each figure is the median over rounds, and
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -51,6 +53,9 @@ void raw_sgemm(const Tensor& a, const Tensor& b, float* c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What is measured is matmul's own cost over the BLAS call it makes, so both sides must call the
+  // same library: minidl would otherwise run oneDNN's sgemm on an AVX-512 CPU (kernels/cpu/gemm.cpp).
+  setenv("MINIDL_GEMM", "openblas", 1);
   int threads = num_threads(), rounds = 41;
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
