@@ -121,4 +121,77 @@ TEST_SUITE("cli_gpt") {
     CHECK(r.code == 2);
     CHECK(lines(r.output) == 1);
   }
+  TEST_CASE("graph --model gpt draws one step's tape on the corpus's first batch, each block in a box of its own") {
+    Dir d;
+    const std::string dot = d / "g.dot";
+    const Run r = run_minidl(
+        "graph --model 'gpt(layers=2,heads=2,embd=16,block=8)' --batch-size 2 --format none "
+        "--data text:" +
+        d.corpus + " --out " + dot);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("one training step of model gpt(vocab=19,block=8,layers=2,heads=2,embd=16,dropout=0) on "
+                        "the first batch of " +
+                        d.corpus + ", batch 2: ") != std::string::npos);
+    const std::string g = slurp(dot);
+    // The corpus's 19 bytes ("the cat sat on the mat 0…6.\n") make the vocabulary: the tied embedding
+    // is (19, 16), the logits (2, 8, 19).
+    CHECK(g.find("transformer.wte.weight\\n[19, 16]") != std::string::npos);
+    CHECK(g.find("[2, 8, 19]") != std::string::npos);
+    CHECK(g.find("transformer.h.1.attn.c_attn.weight\\n[48, 16]") != std::string::npos);
+    // One cluster per block, holding its 12 parameters and the same ops in each.
+    std::vector<std::string> members;
+    for (const char* label :
+         {"label=\"transformer.h.0 (TransformerBlock)\"", "label=\"transformer.h.1 (TransformerBlock)\""}) {
+      const size_t at = g.find(label);
+      REQUIRE(at != std::string::npos);
+      members.push_back(g.substr(at, g.find('}', at) - at));
+    }
+    CHECK(g.find("cluster_2") == std::string::npos);
+    const auto count = [](const std::string& text, const std::string& what) {
+      size_t n = 0;
+      for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+      return n;
+    };
+    for (const std::string& m : members) {
+      CHECK(count(m, " leaf") == 12);
+      CHECK(count(m, " op") >= 6);  // two layer norms, four linear maps, the attention
+      CHECK(count(m, " op") == count(members[0], " op"));
+    }
+    // The residual adds read the stream and a block's output: outside every box.
+    CHECK(count(g, "subgraph cluster_") == 2);
+  }
+
+  TEST_CASE("graph --model gpt without a corpus draws tokens 0, 1, 2, … of a byte vocabulary; bad specs exit 2") {
+    Dir d;
+    const std::string dot = d / "g.dot";
+    // From a directory without data/text/fortunes.txt: nothing to read, so every byte is a token.
+    const Run r = run_shell("cd " + d.path.string() + " && OMP_WAIT_POLICY=passive " + MINIDL_BIN +
+                            " graph --model 'gpt(layers=1,heads=2,embd=8,block=4)' --format none --out g.dot 2>&1");
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("batch 12: ") != std::string::npos);  // train --model gpt's batch
+    CHECK(r.output.find("tokens 0, 1, 2, … of a 256-byte vocabulary") != std::string::npos);
+    CHECK(slurp(dot).find("transformer.wte.weight\\n[256, 8]") != std::string::npos);
+    fs::remove(dot);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--model 'gpt(heads=3,embd=16)'", "heads"},
+        {"--model 'gpt(layers=0)'", "layers"},
+        {"--model 'gpt(block=0)'", "block"},
+        {"--model 'gpt(embd=-8)'", "embd"},
+        {"--model 'gpt(depth=2)'", "depth"},
+        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --data text:" + (d / "missing.txt"), "missing.txt"},
+        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --data data/mnist", "text:"},
+        {"--model mlp --data text:" + d.corpus, "--data"},
+        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --batch-size 0", "--batch-size"},
+    };
+    for (const auto& [args, names] : cases) {
+      const Run bad = run_minidl("graph " + args + " --format none --out " + dot, 60);
+      INFO(args, "\n", bad.output);
+      CHECK(bad.code == 2);
+      CHECK(lines(bad.output) == 1);
+      CHECK(bad.output.find(names) != std::string::npos);
+      CHECK(!fs::exists(dot));
+    }
+  }
 }
