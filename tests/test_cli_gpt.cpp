@@ -194,4 +194,54 @@ TEST_SUITE("cli_gpt") {
       CHECK(!fs::exists(dot));
     }
   }
+
+  TEST_CASE("explain-step on a GPT checkpoint: each group's weight decay, and the step the resumed run takes") {
+    Dir d;
+    const std::string ck = d / "ck.safetensors";
+    // The default recipe (AdamW, weight decay 0.1 on 2-D weights, warm-up, clipping at 1).
+    REQUIRE(run_minidl(train(d, "--steps 3 --eval-every 3 --eval-batches 2 --save " + ck)).code == 0);
+    const std::string explain = "explain-step --threads 1 --checkpoint " + ck;
+    const Run attn = run_minidl(explain + " --param transformer.h.0.attn.c_attn.weight --index 5,7");
+    INFO(attn.output);
+    REQUIRE(attn.code == 0);
+    CHECK(attn.output.find(
+              "explain-step: transformer.h.0.attn.c_attn.weight[5,7] at step 4 (after 3 of the run's 3 steps on " +
+              d.corpus) != std::string::npos);
+    const size_t lr_at = attn.output.find("\nadamw, lr ");
+    REQUIRE(lr_at != std::string::npos);
+    // The schedule's lr at step index 3 of the 100-step warm-up, 1e-3 · 4/100, rounded to float.
+    CHECK(std::fabs(std::stod(attn.output.substr(lr_at + 11)) - 4e-5) <= 4e-5 * 1e-6);
+    CHECK(attn.output.find(", weight decay 0.1 (the group of 2-D weights, decayed)") != std::string::npos);
+    CHECK(attn.output.find("AdamW's decoupled weight decay") != std::string::npos);
+    CHECK(attn.output.find(": matches") != std::string::npos);
+    const Run ln = run_minidl(explain + " --param transformer.h.0.ln_1.weight --index 3");
+    INFO(ln.output);
+    REQUIRE(ln.code == 0);
+    CHECK(ln.output.find("weight decay 0 (the group of biases and LayerNorm weights: no decay)") != std::string::npos);
+    CHECK(ln.output.find(": matches") != std::string::npos);
+
+    // The resumed run's fourth step writes the weight the explanation gives (printed to 8 digits).
+    REQUIRE(run_minidl("train --resume " + ck + " --steps 4 --threads 1 --save " + (d / "ck4.safetensors")).code == 0);
+    const size_t at = attn.output.find("θ (after)");
+    REQUIRE(at != std::string::npos);
+    const double explained = std::stod(attn.output.substr(at + std::string("θ (after)").size()));
+    float actual = 0;
+    for (const auto& [name, t] : tensors(d / "ck4.safetensors").tensors)
+      if (name == "transformer.h.0.attn.c_attn.weight") actual = t.to_vector()[5 * 16 + 7];
+    CHECK(std::fabs(explained - actual) <= 1e-7 * std::fabs(actual) + 1e-12);
+
+    const Run unknown = run_minidl(explain + " --param blocks.0.attn.c_attn.weight");
+    CHECK(unknown.code == 2);
+    CHECK(
+        unknown.output.starts_with("minidl explain-step: error: --param: no parameter 'blocks.0.attn.c_attn.weight' "
+                                   "(the model has transformer.wte.weight, transformer.wpe.weight, "
+                                   "transformer.h.0.ln_1.weight, "));
+    CHECK(unknown.output.find(" in all)") != std::string::npos);
+    CHECK(lines(unknown.output) == 1);
+    const Run missing =
+        run_minidl(explain + " --param transformer.h.0.ln_1.weight --index 0 --data text:" + (d / "no.txt"));
+    CHECK(missing.code == 2);
+    CHECK(lines(missing.output) == 1);
+    CHECK(missing.output.find("no.txt") != std::string::npos);
+  }
 }
