@@ -135,17 +135,15 @@ struct StepContext {
 // The explanation of the target's update (the gradients in place), then the optimizer's own step()
 // checked against it: the exit code.
 int explain(const ExplainArgs& args, const Target& target, optim::Optimizer& optimizer, const StepContext& c) {
-  const std::string& optimizer_name = c.optimizer_name;
-  const std::string& options = c.options;
   const std::optional<optim::StepExplanation> explained = optimizer.explain_step(target.index, target.flat);
   if (!explained)
-    throw UsageError(optimizer_name + options +
+    throw UsageError(c.optimizer_name + c.options +
                      " does not explain its step (an optimizer does by overriding optim::Optimizer::explain_step)");
   std::printf("explain-step: %s[%s] at step %lld (%s)\n", args.param.c_str(), args.index.c_str(),
               static_cast<long long>(optimizer.steps() + 1), c.where.c_str());
-  std::printf("%s, lr %s, weight decay %s%s\n\n", optimizer_name.c_str(),
+  std::printf("%s, lr %s, weight decay %s%s\n\n", c.optimizer_name.c_str(),
               optim::explain_option(target.group->lr).c_str(),
-              optim::explain_option(target.group->weight_decay).c_str(), options.c_str());
+              optim::explain_option(target.group->weight_decay).c_str(), c.options.c_str());
   const float theta = at(target.param, target.flat);
   line("θ", theta, "the weight now");
   line("grad", at(target.param.grad(), target.flat), c.grad);

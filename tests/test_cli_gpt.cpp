@@ -162,7 +162,7 @@ TEST_SUITE("cli_gpt") {
     CHECK(count(g, "subgraph cluster_") == 2);
   }
 
-  TEST_CASE("graph --model gpt without a corpus draws tokens 0, 1, 2, … of a byte vocabulary; bad specs exit 2") {
+  TEST_CASE("graph --model gpt without a corpus draws tokens 0, 1, 2, … of a byte vocabulary, and bad specs exit 2") {
     Dir d;
     const std::string dot = d / "g.dot";
     // From a directory without data/text/fortunes.txt: nothing to read, so every byte is a token.
