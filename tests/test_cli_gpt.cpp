@@ -30,6 +30,20 @@ std::string train(const Dir& d, const std::string& args) {
 
 minidl::data::SafetensorsFile tensors(const std::string& path) { return minidl::data::load_safetensors(path); }
 
+// Each command (with `common` appended) refused before any work: exit 2, one line naming the
+// culprit (the case's second string), and `output` not written.
+void check_refused(const std::vector<std::pair<std::string, std::string>>& cases, const std::string& common,
+                   const std::string& output) {
+  for (const auto& [args, names] : cases) {
+    const Run r = run_minidl(args + " " + common, 60);
+    INFO(args, "\n", r.output);
+    CHECK(r.code == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find(names) != std::string::npos);
+    CHECK(!fs::exists(output));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("cli_gpt") {
@@ -103,14 +117,7 @@ TEST_SUITE("cli_gpt") {
         {"train --model gpt --report r.html --data text:" + d.corpus, "--report"},
         {"train --model mlp --steps 5", "--steps"},
     };
-    for (const auto& [args, names] : cases) {
-      const Run r = run_minidl(args + " " + model, 60);
-      INFO(args, "\n", r.output);
-      CHECK(r.code == 2);
-      CHECK(lines(r.output) == 1);
-      CHECK(r.output.find(names) != std::string::npos);
-      CHECK(!fs::exists(save));
-    }
+    check_refused(cases, model, save);
   }
 
   TEST_CASE("predict refuses a GPT checkpoint, in one line") {
@@ -175,24 +182,17 @@ TEST_SUITE("cli_gpt") {
     CHECK(slurp(dot).find("transformer.wte.weight\\n[256, 8]") != std::string::npos);
     fs::remove(dot);
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"--model 'gpt(heads=3,embd=16)'", "heads"},
-        {"--model 'gpt(layers=0)'", "layers"},
-        {"--model 'gpt(block=0)'", "block"},
-        {"--model 'gpt(embd=-8)'", "embd"},
-        {"--model 'gpt(depth=2)'", "depth"},
-        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --data text:" + (d / "missing.txt"), "missing.txt"},
-        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --data data/mnist", "text:"},
-        {"--model mlp --data text:" + d.corpus, "--data"},
-        {"--model 'gpt(layers=1,heads=1,embd=8,block=4)' --batch-size 0", "--batch-size"},
+        {"graph --model 'gpt(heads=3,embd=16)'", "heads"},
+        {"graph --model 'gpt(layers=0)'", "layers"},
+        {"graph --model 'gpt(block=0)'", "block"},
+        {"graph --model 'gpt(embd=-8)'", "embd"},
+        {"graph --model 'gpt(depth=2)'", "depth"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --data text:" + (d / "missing.txt"), "missing.txt"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --data data/mnist", "text:"},
+        {"graph --model mlp --data text:" + d.corpus, "--data"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --batch-size 0", "--batch-size"},
     };
-    for (const auto& [args, names] : cases) {
-      const Run bad = run_minidl("graph " + args + " --format none --out " + dot, 60);
-      INFO(args, "\n", bad.output);
-      CHECK(bad.code == 2);
-      CHECK(lines(bad.output) == 1);
-      CHECK(bad.output.find(names) != std::string::npos);
-      CHECK(!fs::exists(dot));
-    }
+    check_refused(cases, "--format none --out " + dot, dot);
   }
 
   TEST_CASE("explain-step on a GPT checkpoint: each group's weight decay, and the step the resumed run takes") {
