@@ -4,6 +4,7 @@
 #include "autograd/to_dot.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -42,9 +43,70 @@ struct OpInfo {
   const Storage* output_storage = nullptr;
 };
 
+// Which cluster each leaf and op lies in (DotCluster's rule), -1 for none; filled in tape order, so
+// an op's inputs are placed before it.
+class Placement {
+ public:
+  Placement(const std::map<const TensorImpl*, std::string>& name_of, const std::vector<DotCluster>& clusters)
+      : name_of_(name_of), clusters_(clusters) {}
+  int of_leaf(const Tensor& t) const {
+    const auto named = name_of_.find(detail::impl_of(t));
+    if (named == name_of_.end()) return -1;
+    for (size_t c = 0; c < clusters_.size(); ++c)
+      if (named->second.starts_with(clusters_[c].prefix)) return static_cast<int>(c);
+    return -1;
+  }
+  // Named leaves decide; without any, the inputs that are ops or named leaves must agree.
+  int place(const Node& node) {
+    std::vector<int> named, all;
+    for (const Tensor& input : node.inputs()) {
+      if (!input.defined()) continue;
+      if (input.grad_fn()) {
+        all.push_back(op_[input.grad_fn().get()]);
+      } else if (name_of_.contains(detail::impl_of(input))) {
+        named.push_back(of_leaf(input));
+        all.push_back(named.back());
+      }
+    }
+    const std::vector<int>& votes = named.empty() ? all : named;
+    const bool agree = !votes.empty() && std::all_of(votes.begin(), votes.end(), [&](int c) { return c == votes[0]; });
+    return op_[&node] = agree ? votes[0] : -1;
+  }
+
+ private:
+  const std::map<const TensorImpl*, std::string>& name_of_;
+  const std::vector<DotCluster>& clusters_;
+  std::map<const Node*, int> op_;
+};
+
+// The file: a comment with the counts (ops, leaves, edges), the graph's style, the boxes and arrows
+// (`body`), and a box around each cluster that has members (node ids, "op3; leaf2;").
+std::string assemble(const std::array<size_t, 3>& counts, const std::string& body,
+                     const std::vector<DotCluster>& clusters, const std::vector<std::string>& members) {
+  std::ostringstream dot;
+  const auto counted = [](size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  dot << "// The tape of a minidl graph (autograd::to_dot): " << counted(counts[0], "op", "ops") << ", "
+      << counted(counts[1], "leaf", "leaves") << ", " << counted(counts[2], "edge", "edges")
+      << ". Forward runs down the arrows, backward() up them.\n"
+      << "digraph tape {\n"
+      << "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=10, nodesep=0.3, ranksep=0.35];\n"
+      << "  node [shape=box, fontname=\"Helvetica\", fontsize=10, margin=\"0.12,0.06\"];\n"
+      << "  edge [arrowsize=0.7];\n"
+      << body;
+  for (size_t c = 0; c < clusters.size(); ++c)
+    if (!members[c].empty())
+      dot << "  subgraph cluster_" << c << " {\n    label=\"" << quoted(clusters[c].label)
+          << "\"; style=\"rounded,dashed\"; color=\"#888888\"; fontname=\"Helvetica\"; fontsize=11;\n   " << members[c]
+          << "\n  }\n";
+  dot << "}\n";
+  return dot.str();
+}
+
 }  // namespace
 
-std::string to_dot(const Tensor& root, const NamedTensors& names) {
+std::string to_dot(const Tensor& root, const NamedTensors& names, const std::vector<DotCluster>& clusters) {
   check(root.defined(), "to_dot: the root tensor is undefined");
   std::map<const TensorImpl*, std::string> name_of;
   for (const auto& [name, t] : names)
@@ -78,6 +140,8 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
   for (size_t i = 0; i < tape.size(); ++i) number[tape[i].node] = i + 1;
 
   std::ostringstream leaves, boxes, edges;
+  Placement placement(name_of, clusters);
+  std::vector<std::string> members(clusters.size());  // node ids, by cluster
   std::map<const TensorImpl*, size_t> leaf_number;
   size_t edge_count = 0;
   const auto leaf_id = [&](const Tensor& t) {
@@ -88,6 +152,8 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
       leaves << "  leaf" << it->second << " [label=\"" << quoted(title + "\n" + describe(t) + "\n")
              << (t.requires_grad() ? "requires grad\", style=filled, fillcolor=\"#f6d7a7\"" : "no grad\", style=dashed")
              << "];\n";
+      if (const int c = placement.of_leaf(t); c >= 0)
+        members[static_cast<size_t>(c)] += " leaf" + std::to_string(it->second) + ";";
     }
     return "leaf" + std::to_string(it->second);
   };
@@ -96,6 +162,7 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
   for (const OpInfo& op : tape) {
     const Node& node = *op.node;
     const size_t n = number[op.node];
+    if (const int c = placement.place(node); c >= 0) members[static_cast<size_t>(c)] += " op" + std::to_string(n) + ";";
     std::string saves;
     for (int s = 0; s < node.num_saved(); ++s) {
       const Tensor& saved = node.saved(s);
@@ -123,19 +190,8 @@ std::string to_dot(const Tensor& root, const NamedTensors& names) {
     }
   }
 
-  std::ostringstream dot;
-  const auto counted = [](size_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-  };
-  dot << "// The tape of a minidl graph (autograd::to_dot): " << counted(tape.size(), "op", "ops") << ", "
-      << counted(leaf_number.size(), "leaf", "leaves") << ", " << counted(edge_count, "edge", "edges")
-      << ". Forward runs down the arrows, backward() up them.\n"
-      << "digraph tape {\n"
-      << "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=10, nodesep=0.3, ranksep=0.35];\n"
-      << "  node [shape=box, fontname=\"Helvetica\", fontsize=10, margin=\"0.12,0.06\"];\n"
-      << "  edge [arrowsize=0.7];\n"
-      << leaves.str() << boxes.str() << edges.str() << "}\n";
-  return dot.str();
+  return assemble({tape.size(), leaf_number.size(), edge_count}, leaves.str() + boxes.str() + edges.str(), clusters,
+                  members);
 }
 
 }  // namespace minidl::autograd

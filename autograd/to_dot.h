@@ -4,10 +4,21 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <minidl/core/tensor.h>
 
 namespace minidl::autograd {
+
+/// A box drawn around part of the graph (a Graphviz cluster), e.g. one block of a transformer: the
+/// named leaves whose names start with `prefix`, and the ops that read them. An op reading no
+/// named leaf joins the cluster of its inputs when they all lie in one (a reshape of a product
+/// inside the block); an op whose inputs come from different places (a residual add of the stream
+/// and a block's output) stays outside every cluster.
+struct DotCluster {
+  std::string prefix;  // "transformer.h.0."
+  std::string label;   // "transformer.h.0 (TransformerBlock)"
+};
 
 /// The graph of `root` (a loss) as DOT, for `dot -Tsvg`:
 ///   - one box per recorded op, numbered in tape order from 1: its name, its output's shape, and
@@ -18,6 +29,7 @@ namespace minidl::autograd {
 ///   - one arrow per (input → op) pair, in input order.
 /// A root without a graph (a leaf) gives its single box. Throws minidl::Error when backward() has
 /// already released the graph.
-std::string to_dot(const Tensor& root, const NamedTensors& names = {});
+///   - one box around each of `clusters` that holds any of them.
+std::string to_dot(const Tensor& root, const NamedTensors& names = {}, const std::vector<DotCluster>& clusters = {});
 
 }  // namespace minidl::autograd

@@ -126,6 +126,7 @@ struct GraphArgs {
   TrainConfig config;                          // the model (--model, --hidden), --batch-size, --seed
   std::string out = "graph.dot";               // the DOT file; images go beside it
   std::vector<std::string> formats = {"svg"};  // rendered with Graphviz's dot when installed; empty: none
+  std::string data;                            // --model gpt: "text:PATH" (default the fetched corpus, if present)
 };
 int run_graph(const GraphArgs& args);
 

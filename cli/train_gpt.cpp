@@ -60,6 +60,8 @@ std::vector<std::pair<std::string, std::string>> key_values(const std::string& t
   return out;
 }
 
+}  // namespace
+
 // "gpt" or "gpt(layers=4,heads=4,embd=128,block=64,dropout=0.1)": the reference's defaults for
 // what it leaves out; vocab comes from the data.
 nn::GPTConfig parse_gpt_model(const std::string& spec) {
@@ -93,8 +95,6 @@ nn::GPTConfig parse_gpt_model(const std::string& spec) {
   }
   return c;
 }
-
-}  // namespace
 
 std::string GptSettings::str() const {
   return str_cat("model=", model, ";data=", data, ";steps=", steps, ";eval_every=", eval_every,
@@ -256,6 +256,8 @@ class TextSource : public run::BatchSource {
   Generator gen_;
 };
 
+}  // namespace
+
 data::TextDataset load_text(const std::string& path, int64_t block) {
   try {
     data::TextDataset text(path);
@@ -269,6 +271,8 @@ data::TextDataset load_text(const std::string& path, int64_t block) {
     throw UsageError(str_cat("--data text:", path, ": ", e.what(), hint));
   }
 }
+
+namespace {
 
 // Everything a GPT run needs, built and checked before its first step.
 struct GptRun {
@@ -316,10 +320,19 @@ nn::GPTConfig with_vocab(nn::GPTConfig c, const data::TextDataset& text, const s
   return c;
 }
 
+}  // namespace
+
 std::unique_ptr<optim::LRSchedule> make_gpt_schedule(const GptSettings& s) {
   if (s.schedule == "none") return std::make_unique<optim::ConstantLR>(s.lr);
   return std::make_unique<optim::WarmupCosineLR>(s.lr, s.warmup, s.steps, s.min_lr);
 }
+
+std::unique_ptr<optim::AdamW> make_gpt_optimizer(const nn::GPT& model, const GptSettings& s) {
+  return optim::make_grouped<optim::AdamW>(model.optimizer_groups(s.weight_decay),
+                                           {.lr = s.lr, .betas = {0.9f, 0.99f}, .eps = 1e-8f});
+}
+
+namespace {
 
 run::TrainerOptions gpt_trainer_options(const TrainArgs& args, const GptRun& r) {
   run::Metadata metadata = nn::gpt_checkpoint_metadata(r.model, r.text.vocabulary());
@@ -343,8 +356,7 @@ GptRun::GptRun(const TrainArgs& args, const GptFlags& flags)
       init(settings.seed),
       noise(settings.seed + 2),
       model(with_vocab(config, text, args.resume), init),
-      optimizer(optim::make_grouped<optim::AdamW>(model.optimizer_groups(settings.weight_decay),
-                                                  {.lr = settings.lr, .betas = {0.9f, 0.99f}, .eps = 1e-8f})),
+      optimizer(make_gpt_optimizer(model, settings)),
       schedule(make_gpt_schedule(settings)),
       source(text, settings.batch_size, config.block, settings.seed + 1),
       trainer(model, *optimizer, source, gpt_trainer_options(args, *this)) {

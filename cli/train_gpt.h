@@ -3,9 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "data/text_dataset.h"
+#include "nn/gpt.h"
+#include "optim/adamw.h"
+#include "optim/lr_scheduler.h"
 
 namespace minidl::cli {
 
@@ -34,6 +39,17 @@ bool resumes_gpt(const std::string& path);
 bool is_gpt_checkpoint(const std::string& path);
 /// `--data` as a text corpus path: "text:PATH" → PATH, "" → the default; anything else is a UsageError.
 std::string text_path(const std::string& data);
+
+/// --model "gpt" or "gpt(layers=…,heads=…,embd=…,block=…,dropout=…)" → the config (vocab 1: the data
+/// decides it); a bad spec or config is a UsageError naming it.
+nn::GPTConfig parse_gpt_model(const std::string& spec);
+/// The corpus at `path`, checked to hold a validation split longer than `block`; else a UsageError
+/// naming --data text:PATH.
+data::TextDataset load_text(const std::string& path, int64_t block);
+/// The run's lr schedule and its AdamW over GPT::optimizer_groups (decay on 2-D weights only), as
+/// train builds them: explain-step rebuilds the same.
+std::unique_ptr<optim::LRSchedule> make_gpt_schedule(const GptSettings& s);
+std::unique_ptr<optim::AdamW> make_gpt_optimizer(const nn::GPT& model, const GptSettings& s);
 
 /// The GPT flags of train that the MNIST models refuse (given: their values, by name).
 struct GptFlags {

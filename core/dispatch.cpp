@@ -6,8 +6,7 @@
 #include <climits>
 #include <cstring>
 
-#include "core/backend_table.h"
-#include "core/tensor_impl.h"
+#include "core/dispatch_util.h"
 
 namespace minidl::dispatch {
 
@@ -17,19 +16,10 @@ using kernels::GemmOperand;
 
 namespace {
 
-template <class T>
-T* ptr(const Tensor& t) {
-  return static_cast<T*>(t.data_ptr());
-}
-
-const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
-
-// Every function here that writes into a tensor it did not just make counts the write on the
-// tensor's storage, so that autograd sees in-place edits of values an op saved (autograd/node.h).
-void bump_version(const Tensor& t) { detail::impl_of(t)->storage->bump_version(); }
-
+// Every function here that writes into a tensor it did not just make calls bump_version
+// (core/dispatch_util.h).
 Tensor new_like(const Shape& shape, const Tensor& like, DType dtype = DType::float32) {
-  return detail::make_tensor(shape, dtype, like.device());
+  return new_tensor(shape, like.device(), dtype);
 }
 
 // outer · reduce · inner of a contiguous tensor seen around `dim`.

@@ -15,9 +15,8 @@
 
 #include <omp.h>
 
-#include "core/backend_table.h"
 #include "core/dispatch.h"
-#include "core/tensor_impl.h"
+#include "core/dispatch_util.h"
 
 namespace minidl::dispatch {
 
@@ -25,17 +24,6 @@ using kernels::GemmOperand;
 using kernels::Window2d;
 
 namespace {
-
-template <class T>
-T* ptr(const Tensor& t) {
-  return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr;
-}
-
-const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
-
-Tensor new_tensor(const Shape& shape, Device device, DType dtype = DType::float32) {
-  return detail::make_tensor(shape, dtype, device);
-}
 
 void check_fits_int32(int64_t v, const char* op, const char* what, const Shape& shape) {
   check(v <= INT_MAX, op, ": ", what, " ", v, " exceeds the 32-bit limit of the kernels (input ", shape, ")");

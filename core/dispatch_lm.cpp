@@ -1,24 +1,10 @@
 // Lowering of the language-model kernels (issue 26): gather/index_select and their scatter-add,
 // layer norm, and fused attention. Like core/dispatch.cpp: validate, allocate, call the backend of
 // the operands' device; the math is in kernels/{index,layer_norm,attention}_math.h.
-#include "core/backend_table.h"
 #include "core/dispatch.h"
-#include "core/tensor_impl.h"
+#include "core/dispatch_util.h"
 
 namespace minidl::dispatch {
-
-namespace {
-
-template <class T>
-T* ptr(const Tensor& t) {
-  return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr;
-}
-
-const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
-
-Tensor new_tensor(const Shape& shape, Device device) { return detail::make_tensor(shape, DType::float32, device); }
-
-}  // namespace
 
 // ---- indexing
 

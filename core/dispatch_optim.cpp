@@ -6,28 +6,18 @@
 #include <utility>
 #include <vector>
 
-#include "core/backend_table.h"
 #include "core/dispatch.h"
-#include "core/tensor_impl.h"
+#include "core/dispatch_util.h"
 #include "kernels/optimizer_math.h"
 
 namespace minidl::dispatch {
 
 namespace {
 
-template <class T>
-T* ptr(const Tensor& t) {
-  return static_cast<T*>(t.data_ptr());
-}
-
-const kernels::Backend& backend(const Tensor& t) { return backend_for(t.device()); }
-
-// The step writes the parameters and their state in place: a graph that saved one must know
-// (autograd/node.h), as with every in-place write in core/dispatch.cpp.
-void bump_version(const Tensor& t) { detail::impl_of(t)->storage->bump_version(); }
-
 // Checks every slot, then hands the backend one descriptor per tensor (made by describe(slot,
-// param, grad)) in one call. Non-contiguous parameters are updated in a copy and written back.
+// param, grad)) in one call. Non-contiguous parameters are updated in a copy and written back. The
+// step writes the parameters and their state in place: a graph that saved one must know
+// (bump_version, core/dispatch_util.h), as with every in-place write in core/dispatch.cpp.
 template <class Tensors, class Describe, class Launch>
 void fused_step(std::span<const OptimSlot> slots, Tensors& tensors, const char* op, Describe&& describe,
                 Launch&& launch) {
@@ -69,10 +59,8 @@ void fused_step(std::span<const OptimSlot> slots, Tensors& tensors, const char* 
     if (param.defined()) copy_into(param, updated, op);
 }
 
-float* state_ptr(const Tensor& t) { return t.defined() ? ptr<float>(t) : nullptr; }
-
 kernels::OptimTensor optim_tensor(const OptimSlot& s, float* p, const float* g, int64_t n) {
-  return {p, g, {state_ptr(s.state[0]), state_ptr(s.state[1]), state_ptr(s.state[2])}, n, 0.f, 0.f};
+  return {p, g, {ptr<float>(s.state[0]), ptr<float>(s.state[1]), ptr<float>(s.state[2])}, n, 0.f, 0.f};
 }
 
 }  // namespace
@@ -83,7 +71,7 @@ void sgd_step(std::span<const OptimSlot> slots, const kernels::SgdHyper& hyper, 
   fused_step(
       slots, tensors, op,
       [](const OptimSlot& s, float* p, const float* g, int64_t n) {
-        return kernels::SgdTensor{p, g, state_ptr(s.state[0]), n, s.first};
+        return kernels::SgdTensor{p, g, ptr<float>(s.state[0]), n, s.first};
       },
       [&](const kernels::Backend& b, const kernels::SgdTensor* t, int64_t count) { b.sgd_step(t, count, hyper); });
 }

@@ -558,6 +558,33 @@ TEST_SUITE("autograd") {
     CHECK(count(square, "leaf1 -> op1") == 2);
   }
 
+  // Clusters: two "blocks" y = relu(x·W1ᵢᵀ + b1ᵢ) in sequence, then a residual add of their outputs
+  // and a mean. Each block's leaves and the ops that read them (or only read its ops) lie in its box;
+  // the add reads both blocks, the mean reads the add: outside.
+  TEST_CASE("to_dot draws a cluster around each group of named leaves and the ops inside it") {
+    const Tensor x = Tensor::from_vector({1.f, -2.f, 0.5f, 3.f}, {2, 2});
+    const Tensor w0 = Tensor::from_vector({0.1f, 0.2f, -0.3f, 0.4f}, {2, 2}, true);
+    const Tensor w1 = Tensor::from_vector({0.5f, -0.6f, 0.7f, 0.8f}, {2, 2}, true);
+    const Tensor b1 = Tensor::from_vector({0.1f, -0.1f}, {2}, true);
+    const Tensor h0 = relu(matmul(x, w0));        // #1 matmul, #2 relu: block 0
+    const Tensor h1 = relu(matmul(h0, w1) + b1);  // #3 matmul, #4 add, #5 relu: block 1
+    const Tensor loss = mean(h0 + h1);            // #6 add, #7 mean: outside
+    const std::string dot = autograd::to_dot(loss, {{"blocks.0.w", w0}, {"blocks.1.w", w1}, {"blocks.1.b", b1}},
+                                             {{"blocks.0.", "block 0"}, {"blocks.1.", "block 1"}, {"head.", "head"}});
+    INFO(dot);
+    const auto members = [&](const char* label) {
+      const size_t at = dot.find(std::string("label=\"") + label + "\"");
+      REQUIRE(at != std::string::npos);
+      const size_t line = dot.find('\n', at) + 1;
+      return dot.substr(line, dot.find('\n', line) - line);
+    };
+    // leaf1 is x (data, in no box); an op joins before the leaves it is the first to read.
+    CHECK(members("block 0") == "    op1; leaf2; op2;");
+    CHECK(members("block 1") == "    op3; leaf3; op4; leaf4; op5;");
+    CHECK(dot.find("cluster_2") == std::string::npos);  // "head." names no leaf: no empty box
+    // The exact member lines above leave #6 add and #7 mean in neither box.
+  }
+
   TEST_CASE("a GradReadyHook reports each leaf once, as soon as its gradient is final, during backward()") {
     Tensor w = Tensor::from_vector({2.f, 3.f}, {2}).set_requires_grad();
     Tensor v = Tensor::from_vector({1.f, -1.f}, {2}).set_requires_grad();

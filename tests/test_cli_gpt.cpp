@@ -30,6 +30,20 @@ std::string train(const Dir& d, const std::string& args) {
 
 minidl::data::SafetensorsFile tensors(const std::string& path) { return minidl::data::load_safetensors(path); }
 
+// Each command (with `common` appended) refused before any work: exit 2, one line naming the
+// culprit (the case's second string), and `output` not written.
+void check_refused(const std::vector<std::pair<std::string, std::string>>& cases, const std::string& common,
+                   const std::string& output) {
+  for (const auto& [args, names] : cases) {
+    const Run r = run_minidl(args + " " + common, 60);
+    INFO(args, "\n", r.output);
+    CHECK(r.code == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find(names) != std::string::npos);
+    CHECK(!fs::exists(output));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("cli_gpt") {
@@ -103,14 +117,7 @@ TEST_SUITE("cli_gpt") {
         {"train --model gpt --report r.html --data text:" + d.corpus, "--report"},
         {"train --model mlp --steps 5", "--steps"},
     };
-    for (const auto& [args, names] : cases) {
-      const Run r = run_minidl(args + " " + model, 60);
-      INFO(args, "\n", r.output);
-      CHECK(r.code == 2);
-      CHECK(lines(r.output) == 1);
-      CHECK(r.output.find(names) != std::string::npos);
-      CHECK(!fs::exists(save));
-    }
+    check_refused(cases, model, save);
   }
 
   TEST_CASE("predict refuses a GPT checkpoint, in one line") {
@@ -120,5 +127,121 @@ TEST_SUITE("cli_gpt") {
     INFO(r.output);
     CHECK(r.code == 2);
     CHECK(lines(r.output) == 1);
+  }
+  TEST_CASE("graph --model gpt draws one step's tape on the corpus's first batch, each block in a box of its own") {
+    Dir d;
+    const std::string dot = d / "g.dot";
+    const Run r = run_minidl(
+        "graph --model 'gpt(layers=2,heads=2,embd=16,block=8)' --batch-size 2 --format none "
+        "--data text:" +
+        d.corpus + " --out " + dot);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("one training step of model gpt(vocab=19,block=8,layers=2,heads=2,embd=16,dropout=0) on "
+                        "the first batch of " +
+                        d.corpus + ", batch 2: ") != std::string::npos);
+    const std::string g = slurp(dot);
+    // The corpus's 19 bytes ("the cat sat on the mat 0…6.\n") make the vocabulary: the tied embedding
+    // is (19, 16), the logits (2, 8, 19).
+    CHECK(g.find("transformer.wte.weight\\n[19, 16]") != std::string::npos);
+    CHECK(g.find("[2, 8, 19]") != std::string::npos);
+    CHECK(g.find("transformer.h.1.attn.c_attn.weight\\n[48, 16]") != std::string::npos);
+    // One cluster per block, holding its 12 parameters and the same ops in each.
+    std::vector<std::string> members;
+    for (const char* label :
+         {"label=\"transformer.h.0 (TransformerBlock)\"", "label=\"transformer.h.1 (TransformerBlock)\""}) {
+      const size_t at = g.find(label);
+      REQUIRE(at != std::string::npos);
+      members.push_back(g.substr(at, g.find('}', at) - at));
+    }
+    CHECK(g.find("cluster_2") == std::string::npos);
+    const auto count = [](const std::string& text, const std::string& what) {
+      size_t n = 0;
+      for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+      return n;
+    };
+    for (const std::string& m : members) {
+      CHECK(count(m, " leaf") == 12);
+      CHECK(count(m, " op") >= 6);  // two layer norms, four linear maps, the attention
+      CHECK(count(m, " op") == count(members[0], " op"));
+    }
+    // The residual adds read the stream and a block's output: outside every box.
+    CHECK(count(g, "subgraph cluster_") == 2);
+  }
+
+  TEST_CASE("graph --model gpt without a corpus draws tokens 0, 1, 2, … of a byte vocabulary, and bad specs exit 2") {
+    Dir d;
+    const std::string dot = d / "g.dot";
+    // From a directory without data/text/fortunes.txt: nothing to read, so every byte is a token.
+    const Run r = run_shell("cd " + d.path.string() + " && OMP_WAIT_POLICY=passive " + MINIDL_BIN +
+                            " graph --model 'gpt(layers=1,heads=2,embd=8,block=4)' --format none --out g.dot 2>&1");
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("batch 12: ") != std::string::npos);  // train --model gpt's batch
+    CHECK(r.output.find("tokens 0, 1, 2, … of a 256-byte vocabulary") != std::string::npos);
+    CHECK(slurp(dot).find("transformer.wte.weight\\n[256, 8]") != std::string::npos);
+    fs::remove(dot);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"graph --model 'gpt(heads=3,embd=16)'", "heads"},
+        {"graph --model 'gpt(layers=0)'", "layers"},
+        {"graph --model 'gpt(block=0)'", "block"},
+        {"graph --model 'gpt(embd=-8)'", "embd"},
+        {"graph --model 'gpt(depth=2)'", "depth"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --data text:" + (d / "missing.txt"), "missing.txt"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --data data/mnist", "text:"},
+        {"graph --model mlp --data text:" + d.corpus, "--data"},
+        {"graph --model 'gpt(layers=1,heads=1,embd=8,block=4)' --batch-size 0", "--batch-size"},
+    };
+    check_refused(cases, "--format none --out " + dot, dot);
+  }
+
+  TEST_CASE("explain-step on a GPT checkpoint: each group's weight decay, and the step the resumed run takes") {
+    Dir d;
+    const std::string ck = d / "ck.safetensors";
+    // The default recipe (AdamW, weight decay 0.1 on 2-D weights, warm-up, clipping at 1).
+    REQUIRE(run_minidl(train(d, "--steps 3 --eval-every 3 --eval-batches 2 --save " + ck)).code == 0);
+    const std::string explain = "explain-step --threads 1 --checkpoint " + ck;
+    const Run attn = run_minidl(explain + " --param transformer.h.0.attn.c_attn.weight --index 5,7");
+    INFO(attn.output);
+    REQUIRE(attn.code == 0);
+    CHECK(attn.output.find(
+              "explain-step: transformer.h.0.attn.c_attn.weight[5,7] at step 4 (after 3 of the run's 3 steps on " +
+              d.corpus) != std::string::npos);
+    const size_t lr_at = attn.output.find("\nadamw, lr ");
+    REQUIRE(lr_at != std::string::npos);
+    // The schedule's lr at step index 3 of the 100-step warm-up, 1e-3 · 4/100, rounded to float.
+    CHECK(std::fabs(std::stod(attn.output.substr(lr_at + 11)) - 4e-5) <= 4e-5 * 1e-6);
+    CHECK(attn.output.find(", weight decay 0.1 (the group of 2-D weights, decayed)") != std::string::npos);
+    CHECK(attn.output.find("AdamW's decoupled weight decay") != std::string::npos);
+    CHECK(attn.output.find(": matches") != std::string::npos);
+    const Run ln = run_minidl(explain + " --param transformer.h.0.ln_1.weight --index 3");
+    INFO(ln.output);
+    REQUIRE(ln.code == 0);
+    CHECK(ln.output.find("weight decay 0 (the group of biases and LayerNorm weights: no decay)") != std::string::npos);
+    CHECK(ln.output.find(": matches") != std::string::npos);
+
+    // The resumed run's fourth step writes the weight the explanation gives (printed to 8 digits).
+    REQUIRE(run_minidl("train --resume " + ck + " --steps 4 --threads 1 --save " + (d / "ck4.safetensors")).code == 0);
+    const size_t at = attn.output.find("θ (after)");
+    REQUIRE(at != std::string::npos);
+    const double explained = std::stod(attn.output.substr(at + std::string("θ (after)").size()));
+    float actual = 0;
+    for (const auto& [name, t] : tensors(d / "ck4.safetensors").tensors)
+      if (name == "transformer.h.0.attn.c_attn.weight") actual = t.to_vector()[5 * 16 + 7];
+    CHECK(std::fabs(explained - actual) <= 1e-7 * std::fabs(actual) + 1e-12);
+
+    const Run unknown = run_minidl(explain + " --param blocks.0.attn.c_attn.weight");
+    CHECK(unknown.code == 2);
+    CHECK(
+        unknown.output.starts_with("minidl explain-step: error: --param: no parameter 'blocks.0.attn.c_attn.weight' "
+                                   "(the model has transformer.wte.weight, transformer.wpe.weight, "
+                                   "transformer.h.0.ln_1.weight, "));
+    CHECK(unknown.output.find(" in all)") != std::string::npos);
+    CHECK(lines(unknown.output) == 1);
+    const Run missing =
+        run_minidl(explain + " --param transformer.h.0.ln_1.weight --index 0 --data text:" + (d / "no.txt"));
+    CHECK(missing.code == 2);
+    CHECK(lines(missing.output) == 1);
+    CHECK(missing.output.find("no.txt") != std::string::npos);
   }
 }
