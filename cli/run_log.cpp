@@ -98,7 +98,7 @@ void RunLog::finish(double final_accuracy, const std::string& last_checkpoint) {
     nlohmann::json summary = {{"config", nlohmann::json::parse(to_json(config_))},
                               {"threads", num_threads()},
                               {"blas_core", blas_core()},
-                            {"gemm", gemm_library()},
+                              {"gemm", device_.is_cpu() ? gemm_library() : "cublas"},
                               {"device", device_.str()},
                               {"startup_seconds", startup_seconds_},
                               {"epochs", epochs_},

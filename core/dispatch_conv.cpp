@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <exception>
 
 #include <omp.h>
 
@@ -114,8 +115,19 @@ void for_each_chunk(int64_t chunks, int slots, Body&& body) {
     for (int64_t chunk = 0; chunk < chunks; ++chunk) body(chunk, 0);
     return;
   }
+  // An exception may not leave a parallel region (the runtime would terminate the process): the
+  // first one a chunk throws is kept and rethrown after the region.
+  std::exception_ptr error;
 #pragma omp parallel for num_threads(slots) schedule(static)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) body(chunk, omp_get_thread_num());
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    try {
+      body(chunk, omp_get_thread_num());
+    } catch (...) {
+#pragma omp critical(minidl_for_each_chunk)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 // The forward's chunks: per chunk of cb images starting at b0, im2col and one GEMM per group into

@@ -97,6 +97,8 @@ TEST_CASE("gemm matches a double-precision product in every layout, through the 
       check_case({1, 96, 114, 128, ta, tb, 0, 0.5f}, rng);  // the GPT head's vocabulary width
     }
   check_case({1, 768, 128, 512, false, true, 0, 0.f}, rng);  // a GPT step's shape, large enough for packing
+  // The library named ran every product: none fell back to OpenBLAS unnoticed.
+  CHECK(kernels::cpu::gemm_declined() == 0);
 }
 
 TEST_CASE("gemm with k = 0 scales C by beta, and an empty product writes nothing") {
@@ -116,5 +118,5 @@ TEST_CASE("an unknown MINIDL_GEMM is refused with a message naming it") {
   REQUIRE(asked != nullptr);
   REQUIRE(std::string(asked) == "bogus");
   CHECK(error_of([] { kernels::cpu::gemm_library(); }).find("MINIDL_GEMM='bogus'") != std::string::npos);
-  CHECK(error_of([] { gemm_library(); }).find("expected auto, openblas") != std::string::npos);
+  CHECK(error_of([] { gemm_library(); }).find("expected auto, openblas or onednn") != std::string::npos);
 }

@@ -161,24 +161,51 @@ TEST_SUITE("ops") {
       expect_close(packed.to_vector(), spelled.to_vector(), terms, "self_attention value");
       expect_close(qkv.grad().to_vector(), dspelled.to_vector(), terms, "self_attention dqkv");
     }
-    // Fewer queries than keys (PyTorch's top-left causal alignment), contiguous and transposed.
-    for (const bool causal : {true, false}) {
-      const Tensor q = Tensor::randn({2, 5, 20}, gen).set_requires_grad();
-      const Tensor k = Tensor::randn({2, 21, 20}, gen).set_requires_grad();
-      const Tensor v = Tensor::randn({2, 20, 21}, gen).set_requires_grad();
-      // v transposed: [2, 21, 20] whose rows are strided, copied before the kernel.
-      const Tensor fused = F::scaled_dot_product_attention(q, k, v.transpose(1, 2), causal);
-      sum(fused).backward();
-      const std::vector<Tensor> g{q.grad(), k.grad(), v.grad()};
-      for (Tensor x : {q, k, v}) x.set_grad(Tensor{});
-      Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.f / std::sqrt(20.f));
-      if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({5, 21})), 0.f), -INFINITY);
-      sum(matmul(softmax(scores, -1), v.transpose(1, 2))).backward();
-      expect_close(g[0].to_vector(), q.grad().to_vector(), 21 * 20, "dq");
-      expect_close(g[1].to_vector(), k.grad().to_vector(), 21 * 20, "dk");
-      expect_close(g[2].to_vector(), v.grad().to_vector(), 21 * 20, "dv");
-    }
+    // Fewer queries than keys and more (PyTorch's top-left causal alignment: with T > S the last
+    // rows see all S keys), contiguous and transposed.
+    for (const auto [t, s] : {std::pair<int64_t, int64_t>{5, 21}, {21, 5}})
+      for (const bool causal : {true, false}) {
+        INFO("T ", t, " S ", s, " causal ", causal);
+        const Tensor q = Tensor::randn({2, t, 20}, gen).set_requires_grad();
+        const Tensor k = Tensor::randn({2, s, 20}, gen).set_requires_grad();
+        const Tensor v = Tensor::randn({2, 20, s}, gen).set_requires_grad();
+        // v transposed: [2, S, 20] whose rows are strided, copied before the kernel.
+        const Tensor fused = F::scaled_dot_product_attention(q, k, v.transpose(1, 2), causal);
+        sum(fused).backward();
+        const std::vector<Tensor> g{q.grad(), k.grad(), v.grad()};
+        for (Tensor x : {q, k, v}) x.set_grad(Tensor{});
+        Tensor scores = matmul(q, k.transpose(-1, -2)) * (1.f / std::sqrt(20.f));
+        if (causal) scores = masked_fill(scores, eq(tril(Tensor::ones({t, s})), 0.f), -INFINITY);
+        const Tensor spelled = matmul(softmax(scores, -1), v.transpose(1, 2));
+        sum(spelled).backward();
+        const int terms = static_cast<int>(std::max(t, s) * 20);
+        expect_close(fused.to_vector(), spelled.to_vector(), terms, "value");
+        expect_close(g[0].to_vector(), q.grad().to_vector(), terms, "dq");
+        expect_close(g[1].to_vector(), k.grad().to_vector(), terms, "dk");
+        expect_close(g[2].to_vector(), v.grad().to_vector(), terms, "dv");
+      }
   }
+
+  // A key a query row does not see never reaches it: a NaN in the last key's value (or key) leaves
+  // the earlier rows' outputs and gradients finite, as the row-at-a-time math and CUDA give.
+  TEST_CASE("causal fused attention keeps a NaN at a later key out of earlier rows") {
+    Generator gen(3);
+    const int64_t t = 19, d = 8;
+    std::vector<float> kv = Tensor::randn({1, t, d}, gen).to_vector();
+    for (int64_t c = 0; c < d; ++c) kv[(t - 1) * d + c] = NAN;
+    const Tensor q = Tensor::randn({1, t, d}, gen).set_requires_grad();
+    const Tensor k = Tensor::from_vector(kv, {1, t, d}).set_requires_grad();
+    const Tensor v = Tensor::from_vector(kv, {1, t, d}).set_requires_grad();
+    const Tensor out = F::scaled_dot_product_attention(q, k, v, true);
+    sum(out).backward();
+    const std::vector<float> o = out.to_vector(), dq = q.grad().to_vector();
+    for (int64_t i = 0; i < (t - 1) * d; ++i) {
+      REQUIRE(std::isfinite(o[i]));
+      REQUIRE(std::isfinite(dq[i]));
+    }
+    CHECK(std::isnan(o[(t - 1) * d]));  // the last row sees the NaN
+  }
+
 
   TEST_CASE("comparisons give float32 masks of 1 and 0, and where keeps inf out of the branch not taken") {
     const Tensor a = Tensor::from_vector({1.f, 2.f, NAN, -1.f}, {4});

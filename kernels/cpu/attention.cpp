@@ -4,7 +4,7 @@
 //   - the scores are one small product, S^T = K·Q_b^T, reading K's rows where they lie;
 //   - the softmax over each query's keys is lane-wise arithmetic down the rows of S^T;
 //   - the backward's dV += P^T·dO and dK += dS^T·Q_b take P^T and dS^T as they are, and
-//     dQ_b = dS·K reads dS^T with a stride (small_gemm's a_step);
+//     dQ_b = dS·K (like out_b = P·V) reads the transpose with a stride (small_gemm's a_step);
 // so the only copies are the block's Q_b^T (and dO_b^T) of 16 × d floats. Products are small
 // register-tiled GEMMs over L1-resident rows (kernels/cpu/small_gemm.h); exponentials are
 // vectorized (math::vector_exp). A head's dk and dv are sums over its query blocks, in block order,
@@ -53,8 +53,24 @@ struct Scratch {
       : qt(d * kLanes), gt(backward ? d * kLanes : 0), st(s * kLanes), dst(backward ? s * kLanes : 0) {}
 };
 
-// out and L for query rows [i0, i0 + rows) of head (b, h):
-//   p_ij = e^(scale·s_ij − scale·m_i) / l_i, m_i the row's largest score, L_i = scale·m_i + log l_i.
+// c[r, :] = Σ_{j < keys[r]} w[r, j]·x[j, :] for the block's rows, w read from its transpose wt
+// [n, 16]. The keys every row sees go through one small product; the rest of each row's keys (the
+// causal diagonal) are added row by row, so a key a row does not see is never multiplied in (a NaN
+// or ∞ there cannot reach an earlier row through 0·x, as in kernels/attention_math.h and on CUDA).
+void lane_product(float* c, int64_t ldc, const float* wt, const int64_t* keys, int64_t rows, const float* x,
+                  int64_t ldx, int64_t d) {
+  int64_t common = keys[0];
+  for (int64_t r = 1; r < rows; ++r) common = std::min(common, keys[r]);
+  small_gemm(c, ldc, wt, 1, x, ldx, rows, d, common, false, kLanes);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = common; j < keys[r]; ++j) {
+      const float w = wt[j * kLanes + r];
+      for (int64_t col = 0; col < d; ++col) c[r * ldc + col] += w * x[j * ldx + col];
+    }
+}
+
+// out and L for query rows [i0, i0 + rows) of head (b, h), with m_i = max_j scale·s_ij:
+//   p_ij = e^(scale·s_ij − m_i) / l_i,  l_i = Σ_j e^(scale·s_ij − m_i),  L_i = m_i + log l_i.
 void forward_block(float* out, float* lse, const float* q, const float* k, const float* v, const L& l, int64_t b,
                    int64_t h, int64_t i0, int64_t rows, float scale, bool causal, Scratch& w) {
   int64_t keys[kLanes];
@@ -75,8 +91,8 @@ void forward_block(float* out, float* lse, const float* q, const float* k, const
     }
   float* o = out + l.at(L::out, b, h, i0);
   const int64_t os = l.strides[L::out][2];
-  // out_b = P·V with P read from S^T (a[r, j] at st[j·16 + r]).
-  small_gemm(o, os, st, 1, v + l.at(L::v, b, h, 0), l.strides[L::v][2], rows, l.d, n, false, kLanes);
+  // out_b = P·V with P read from S^T.
+  lane_product(o, os, st, keys, rows, v + l.at(L::v, b, h, 0), l.strides[L::v][2], l.d);
   for (int64_t r = 0; r < rows; ++r) {
     const float inv = 1.f / sum[r];
     for (int64_t c = 0; c < l.d; ++c) o[r * os + c] *= inv;
@@ -132,10 +148,10 @@ void backward_block(float* dq, float* dk, float* dv, const float* delta, const f
     for (int64_t r = 0; r < kLanes; ++r) {
       const float p = j < keys[r] ? math::vector_exp(scale * pt[j * kLanes + r] - lr[r]) : 0.f;
       pt[j * kLanes + r] = p;
-      dst[j * kLanes + r] = p * (dst[j * kLanes + r] - dl[r]) * scale;
+      dst[j * kLanes + r] = j < keys[r] ? p * (dst[j * kLanes + r] - dl[r]) * scale : 0.f;
     }
   // dq_b = dS·K, dS read from dS^T; dk += dS^T·Q_b and dv += P^T·dO_b over the block's rows.
-  small_gemm(dq + l.at(L::dq, b, h, i0), l.strides[L::dq][2], dst, 1, kh, ks, rows, l.d, n, false, kLanes);
+  lane_product(dq + l.at(L::dq, b, h, i0), l.strides[L::dq][2], dst, keys, rows, kh, ks, l.d);
   small_gemm(dv + l.at(L::dv, b, h, 0), l.strides[L::dv][2], pt, kLanes, gb, gs, n, l.d, rows, true);
   small_gemm(dk + l.at(L::dk, b, h, 0), l.strides[L::dk][2], dst, kLanes, qb, qs, n, l.d, rows, true);
 }

@@ -22,6 +22,8 @@ const char* better_blas_core();
 /// The library that runs gemm(): "onednn" or "openblas", chosen once from MINIDL_GEMM and the CPU
 /// (kernels/cpu/gemm.cpp says how). Throws for a MINIDL_GEMM it cannot honour.
 const char* gemm_library();
+/// How many products oneDNN declined (they ran in OpenBLAS instead); 0 when OpenBLAS runs them all.
+int64_t gemm_declined();
 
 // The table's entries (allocate, copy, unary, …, gemm), same names and meanings as kernels/cuda.
 MINIDL_DECLARE_BACKEND_ENTRIES()

@@ -14,16 +14,20 @@
 // dnnl_sgemm, row-major, dnnl_dim_t = int64_t, returns dnnl_success = 0).
 //
 // The choice (MINIDL_GEMM, read once, at the first product):
-//   auto      oneDNN when libdnnl.so.2 loads and the CPU has AVX-512F; else OpenBLAS (the default)
+//   auto      oneDNN when libdnnl.so.2 (or .so.3) loads, runs on OpenMP (the pool minidl's own loops
+//             use, so set_num_threads sizes it too) and the CPU has AVX-512F; else OpenBLAS (default)
 //   openblas  always OpenBLAS
 //   onednn    oneDNN whatever the CPU (an error if the library cannot be loaded)
-// A build configured with -DMINIDL_ONEDNN=OFF never loads oneDNN and accepts only auto/openblas.
+// A build configured with -DMINIDL_ONEDNN=OFF, or with AddressSanitizer (LeakSanitizer crashes at
+// exit scanning the thread-local storage of a dlopen'ed library that ran OpenMP threads:
+// google/sanitizers#1322), never loads oneDNN: there `onednn` is an error and `auto` is OpenBLAS.
 #include <cblas.h>
 
 #if MINIDL_WITH_ONEDNN
 #include <dlfcn.h>
 #endif
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -37,22 +41,43 @@ namespace {
 
 using DnnlSgemm = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+// dnnl.h's dnnl_version_t; cpu_runtime is DNNL_RUNTIME_OMP (2) for an OpenMP build.
+struct DnnlVersion {
+  int major, minor, patch;
+  const char* hash;
+  unsigned cpu_runtime, gpu_runtime;
+};
+constexpr unsigned kDnnlRuntimeOmp = 2;
+// dnnl_status_t values after which nothing was written: C is intact, so OpenBLAS can run the call.
+constexpr int kDnnlInvalidArguments = 2, kDnnlUnimplemented = 3;
 
 struct GemmLibrary {
   DnnlSgemm dnnl = nullptr;  // null: OpenBLAS
   const char* name = "openblas";
 };
 
+std::atomic<int64_t> g_declined{0};
+
 #if MINIDL_WITH_ONEDNN
-// dlopen's error, or the missing symbol; null sgemm when either failed.
-DnnlSgemm load_onednn(std::string& why) {
-  void* library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (!library) {
-    why = dlerror();
+// The library's sgemm, or null with the reason in `why`. `any_runtime`: accept a oneDNN built on a
+// thread pool other than OpenMP (TBB, …), which would not follow set_num_threads.
+DnnlSgemm load_onednn(std::string& why, bool any_runtime) {
+  void* library = nullptr;
+  for (const char* soname : {"libdnnl.so.2", "libdnnl.so.3"}) {
+    if ((library = dlopen(soname, RTLD_NOW | RTLD_LOCAL))) break;
+    why += (why.empty() ? "" : "; ") + std::string(dlerror());
+  }
+  if (!library) return nullptr;
+  auto sgemm = reinterpret_cast<DnnlSgemm>(dlsym(library, "dnnl_sgemm"));
+  auto version = reinterpret_cast<const DnnlVersion* (*)()>(dlsym(library, "dnnl_version"));
+  if (!sgemm || !version) {
+    why = "the library has no dnnl_sgemm or dnnl_version";
     return nullptr;
   }
-  auto sgemm = reinterpret_cast<DnnlSgemm>(dlsym(library, "dnnl_sgemm"));
-  if (!sgemm) why = "libdnnl.so.2 has no dnnl_sgemm";
+  if (!any_runtime && version()->cpu_runtime != kDnnlRuntimeOmp) {
+    why = "it is not built on OpenMP";
+    return nullptr;
+  }
   return sgemm;  // the library stays loaded for the life of the process
 }
 #endif
@@ -60,24 +85,24 @@ DnnlSgemm load_onednn(std::string& why) {
 GemmLibrary choose() {
   const char* set = std::getenv("MINIDL_GEMM");
   const std::string_view want = set && *set ? set : "auto";
-#if MINIDL_WITH_ONEDNN
   check(want == "auto" || want == "openblas" || want == "onednn", "MINIDL_GEMM='", want,
         "': expected auto, openblas or onednn");
   if (want == "openblas") return {};
+#if MINIDL_WITH_ONEDNN
   bool wide = false;
 #if defined(__x86_64__)
   wide = __builtin_cpu_supports("avx512f");
 #endif
   if (want == "auto" && !wide) return {};
   std::string why;
-  DnnlSgemm sgemm = load_onednn(why);
-  check(sgemm || want == "auto", "MINIDL_GEMM=onednn: cannot load oneDNN (", why,
+  DnnlSgemm sgemm = load_onednn(why, want == "onednn");
+  check(sgemm || want == "auto", "MINIDL_GEMM=onednn: cannot use oneDNN (", why,
         "); install libdnnl2 or set MINIDL_GEMM=openblas");
   if (!sgemm) return {};
   return {sgemm, "onednn"};
 #else
-  check(want == "auto" || want == "openblas", "MINIDL_GEMM='", want,
-        "': this build has no oneDNN path (configured with -DMINIDL_ONEDNN=OFF); expected auto or openblas");
+  check(want == "auto", "MINIDL_GEMM=onednn: this build has no oneDNN path (configured with -DMINIDL_ONEDNN=OFF, "
+                        "or with AddressSanitizer); use auto or openblas");
   return {};
 #endif
 }
@@ -105,13 +130,23 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOpe
     const float* ap = a.data + i * a.batch_stride;
     const float* bp = b.data + i * b.batch_stride;
     float* cp = c + i * c_batch_stride;
-    // Empty products (k = 0 scales C by beta) and anything oneDNN refuses go to OpenBLAS, whose
-    // BLAS semantics (beta = 0 never reads C) every caller relies on.
-    if (dnnl && m > 0 && n > 0 && k > 0 &&
-        dnnl(a.transposed ? 'T' : 'N', b.transposed ? 'T' : 'N', m, n, k, 1.0f, ap, a.ld, bp, b.ld, beta, cp, ldc) == 0)
-      continue;
+    // Empty products (k = 0 scales C by beta) go to OpenBLAS, whose BLAS semantics (beta = 0 never
+    // reads C) every caller relies on; so does a call oneDNN declines before writing C.
+    if (dnnl && m > 0 && n > 0 && k > 0) {
+      const int status =
+          dnnl(a.transposed ? 'T' : 'N', b.transposed ? 'T' : 'N', m, n, k, 1.0f, ap, a.ld, bp, b.ld, beta, cp, ldc);
+      if (status == 0) continue;
+      // Any other failure (out of memory, say) may have come after C was partly written: running the
+      // call again is right only when C's old values do not count.
+      check(status == kDnnlInvalidArguments || status == kDnnlUnimplemented || beta == 0.f,
+            "gemm: oneDNN's sgemm failed (dnnl_status_t ", status, ") on ", m, "x", n, "x", k,
+            " with beta ", beta, " after it may have written C; MINIDL_GEMM=openblas avoids oneDNN");
+      g_declined.fetch_add(1, std::memory_order_relaxed);
+    }
     openblas_gemm(m, n, k, a, ap, b, bp, cp, ldc, beta);
   }
 }
+
+int64_t gemm_declined() { return g_declined.load(std::memory_order_relaxed); }
 
 }  // namespace minidl::kernels::cpu
