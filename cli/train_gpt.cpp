@@ -505,9 +505,9 @@ void GptLog::record_sample(int64_t step) {
   if (evals_seen_++ % sample_every_ != 0 && !last) return;
   samples_.push_back({{"step", step}, {"bytes", byte_array(sample_bytes(r_))}});
   if (samples_.size() <= kMaxKeptSamples) return;
+  // 33 samples: the even-numbered ones stay, the newest (number 32) among them.
   nlohmann::json kept = nlohmann::json::array();
   for (size_t i = 0; i < samples_.size(); i += 2) kept.push_back(std::move(samples_[i]));
-  if (!last && samples_.size() % 2 == 0) kept.push_back(std::move(samples_.back()));
   samples_ = std::move(kept);
   sample_every_ *= 2;
 }

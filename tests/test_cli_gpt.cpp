@@ -135,6 +135,21 @@ TEST_SUITE("cli_gpt") {
     CHECK(!fs::exists(d / "bad.html"));
   }
 
+  TEST_CASE("train --model gpt keeps at most 32 samples, spread over the run, the last evaluation's included") {
+    Dir d;
+    const Run r = run_minidl(train(d, "--steps 40 --eval-every 1 --eval-batches 1 --summary " + (d / "s.json")));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const nlohmann::json samples = nlohmann::json::parse(slurp(d / "s.json")).at("samples");
+    // 40 evaluations: the 33rd halves the 33 kept to 17 (steps 1, 3, …, 33), then every other one
+    // (35, 37, 39) and the last (40).
+    REQUIRE(samples.size() == 21);
+    CHECK(samples.front().at("step") == 1);
+    CHECK(samples.at(16).at("step") == 33);
+    CHECK(samples.at(19).at("step") == 39);
+    CHECK(samples.back().at("step") == 40);
+  }
+
   TEST_CASE("bad input to train --model gpt: one line, exit 2, nothing written") {
     Dir d;
     const std::string save = d / "out.safetensors";
