@@ -33,6 +33,7 @@
 #include "nn/gpt.h"
 #include "optim/adamw.h"
 #include "optim/lr_scheduler.h"
+#include "report/language_model.h"
 #include "run/interrupt.h"
 #include "run/metrics_log.h"
 #include "run/summary.h"
@@ -375,10 +376,11 @@ double mean_loss(GptRun& r, data::TextSplit split) {
 // and draw from their own generator, so the training's generators (batches, dropout) are untouched
 // and a resumed run continues bitwise.
 
-constexpr int64_t kSampleBytes = 200;      // per evaluation
-constexpr size_t kMaxKeptSamples = 32;     // beyond: every other one is dropped (the last one kept)
-constexpr int64_t kAttentionWindow = 32;   // bytes: the validation split's first 32 (or block, if less)
-constexpr int64_t kMaxAttentionMaps = 64;  // layers × heads recorded at most (4×4 by default)
+constexpr int64_t kSampleBytes = 200;     // per evaluation
+constexpr size_t kMaxKeptSamples = 32;    // beyond: every other one is dropped (the last one kept)
+constexpr int64_t kAttentionWindow = 32;  // bytes: the validation split's first 32 (or block, if less)
+constexpr auto kMaxAttentionMaps =
+    static_cast<int64_t>(report::kMaxAttentionMaps);  // layers × heads, as a report reads
 
 nlohmann::json byte_array(std::string_view bytes) {
   nlohmann::json out = nlohmann::json::array();

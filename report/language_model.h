@@ -45,8 +45,9 @@ struct LanguageModelRun {
   Attention attention;  // layers == 0: none recorded
 };
 
-/// Bounds a summary may not exceed (a larger one is refused as malformed).
-constexpr size_t kMaxSamples = 1024, kMaxSampleBytes = 65536, kMaxAttentionMaps = 256, kMaxAttentionWindow = 256;
+/// Bounds a summary may not exceed (a larger one is refused as malformed). The maps' bounds keep a
+/// page under about 20 MB: at most 64 maps of 64 × 64 weights, about 131,000 drawn cells.
+constexpr size_t kMaxSamples = 1024, kMaxSampleBytes = 65536, kMaxAttentionMaps = 64, kMaxAttentionWindow = 64;
 
 /// The language model's fields of `run` (absent fields: empty). Error "report: FILE: …" naming the
 /// summary's file (or "the run") when one is malformed.
