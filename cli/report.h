@@ -20,6 +20,17 @@ using report::ModelViewCollector;
 /// parameters), the optimizer with the options in use, the lr schedule.
 report::Describer classifier_describer();
 
+/// How a language model's run (`minidl train --model gpt`) is described in its report: the GPT's
+/// config, AdamW over its groups, the schedule and data from the summary's own settings, the
+/// validation loss as the result, and report/language_model.h's sections (losses by step, samples,
+/// attention maps). No classifier sections.
+report::Describer gpt_describer();
+/// `minidl train --model gpt --report`: the page of the summary the run wrote (`summary_text`, the
+/// same JSON as its --summary file `summary_path`, "" when none), so `minidl report` on that file
+/// draws the same page; prints where it went unless `quiet`.
+report::Written write_gpt_report(const std::string& summary_text, const std::string& summary_path,
+                                 const std::string& path, bool quiet);
+
 /// `minidl train --report`: the run's record, and the model's view from the last evaluation (which
 /// `view` observed); prints where it went unless `quiet`.
 report::Written write_train_report(const std::string& path, const RunRecord& run, report::ModelViewCollector& view,

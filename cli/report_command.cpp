@@ -3,6 +3,8 @@
 //     per-epoch results); the model's sections come from the checkpoint it names, if it is still
 //     there, or from a checkpoint given beside it;
 //   - a checkpoint alone (weights and settings, no history: no curves);
+//   - the --summary of `minidl train --model gpt` (its losses, samples and attention maps: the page
+//     its --report draws);
 //   - a directory written by compare (its summaries) or sweep (its sweep.csv and runs/).
 // Several summaries make a comparison, as compare's report. The pages are the library's
 // (report/report.h); this file finds the runs and, for the model's sections, rebuilds the model
@@ -103,7 +105,11 @@ report::Written write_several(const ReportArgs& args, const Inputs& in) {
   if (!in.checkpoints.empty())
     throw UsageError("several summaries make a comparison, which draws no model: leave out the checkpoints");
   std::vector<report::RunSummary> runs;
-  for (const std::string& s : in.summaries) runs.push_back(read_run_summary(s));
+  for (const std::string& s : in.summaries) {
+    runs.push_back(read_run_summary(s));
+    if (is_gpt_summary(runs.back()))
+      throw UsageError(s + " is a GPT run's summary: report draws one GPT run at a time (no comparison yet)");
+  }
   return report::write_comparison(runs, args.out, "minidl report", classifier_describer());
 }
 
@@ -137,6 +143,16 @@ std::optional<report::ModelView> view_of(const Checkpoint& ck, const std::string
   }
 }
 
+// A GPT run's summary: its page is drawn from the summary alone (losses, samples, attention maps),
+// the same page as its train --report.
+report::Written write_gpt_summary(const report::RunSummary& run, const ReportArgs& args, const Inputs& in) {
+  if (!in.checkpoints.empty())
+    throw UsageError(run.source +
+                     " is a GPT run's summary: its report is drawn from the summary alone, give it "
+                     "without a checkpoint");
+  return report::write(run, args.out, {.describer = gpt_describer()});
+}
+
 // One run: a summary, a checkpoint, or both.
 report::Written write_one(const ReportArgs& args, const Inputs& in) {
   const auto start = std::chrono::steady_clock::now();
@@ -146,6 +162,7 @@ report::Written write_one(const ReportArgs& args, const Inputs& in) {
   report::RunSummary run;
   if (!in.summaries.empty()) {
     run = read_run_summary(in.summaries[0]);
+    if (is_gpt_summary(run)) return write_gpt_summary(run, args, in);
     if (checkpoint.empty()) checkpoint = find_checkpoint(run);
     data::check_distinct_outputs({{"--out", args.out}},
                                  {{"the summary's checkpoint", checkpoint}, {"the summary's telemetry", run.telemetry}});

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "report/language_model.h"
 
 namespace minidl::cli {
 
@@ -68,8 +69,17 @@ TrainConfig config_of(const report::RunSummary& summary) {
   return train_config_from_json(summary.config, summary.source.empty() ? "the run" : summary.source);
 }
 
+bool is_gpt_summary(const report::RunSummary& summary) {
+  const nlohmann::json j = nlohmann::json::parse(summary.json, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("model") && j.at("model") == "gpt";
+}
+
 report::RunSummary read_run_summary(const std::string& path) {
   report::RunSummary summary = report::read_summary(path);
+  if (is_gpt_summary(summary)) {
+    report::read_language_model(summary);  // refuses malformed fields, naming the file
+    return summary;
+  }
   try {
     config_of(summary);
   } catch (const Error& e) {

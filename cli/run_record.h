@@ -47,8 +47,13 @@ void add_to_summary(nlohmann::json& summary, const RunRecord& record);
 report::RunSummary to_summary(const RunRecord& record);
 
 /// A summary for `minidl report` and compare: report::read_summary, with its settings checked as
-/// `minidl train` reads them (Error naming the file when they are not a run's settings).
+/// `minidl train` reads them (Error naming the file when they are not a run's settings); a GPT
+/// run's summary has its language model's fields checked instead (report/language_model.h).
 report::RunSummary read_run_summary(const std::string& path);
+
+/// Whether a summary is a GPT run's ("model": "gpt", written by train --model gpt): settings in the
+/// GPT's own notation, described by gpt_describer (cli/report.h).
+bool is_gpt_summary(const report::RunSummary& summary);
 
 /// The summary's settings (checked by read_run_summary).
 TrainConfig config_of(const report::RunSummary& summary);

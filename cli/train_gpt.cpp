@@ -5,7 +5,9 @@
 // Each step is nn::train_step: lr set, forward, GPT::loss, backward, clip, update — the order
 // tests/test_lm.cpp's 20-step check against PyTorch takes. Evaluations draw their windows from the
 // same generator as training batches (as the reference's torch.randint does), so a checkpoint's
-// generator state continues both bitwise.
+// generator state continues both bitwise. With --summary or --report the run also records a sample
+// at each evaluation and, at its end, the attention maps of one validation window (report/language_model.h
+// has the layout), from generators of their own.
 #include "cli/train_gpt.h"
 
 #include <algorithm>
@@ -20,6 +22,8 @@
 
 #include "cli/config.h"
 #include "cli/flags.h"
+#include "cli/report.h"
+#include "cli/run_record.h"
 #include "core/backend.h"
 #include "core/grad_mode.h"
 #include "data/atomic_file.h"
@@ -29,6 +33,7 @@
 #include "nn/gpt.h"
 #include "optim/adamw.h"
 #include "optim/lr_scheduler.h"
+#include "report/language_model.h"
 #include "run/interrupt.h"
 #include "run/metrics_log.h"
 #include "run/summary.h"
@@ -225,12 +230,11 @@ void validate(const GptSettings& s, const TrainArgs& args) {
           s.clip_grad_norm);
   require(s.schedule == "warmup-cosine" || s.schedule == "none",
           "--schedule with --model gpt must be warmup-cosine (the default) or none, got '", s.schedule, "'");
-  require(args.report.empty(),
-          "--report cannot draw a GPT run yet (the HTML report is for classifiers); use --summary and --metrics");
   require(!args.save_given || !args.save.empty(), "--save needs a path");
   std::vector<data::NamedFile> outputs;
   for (const data::NamedFile& f : {data::NamedFile{"--save", run::checkpoint_path(args.save, 0, s.steps)},
                                    {"--summary", args.summary},
+                                   {"--report", args.report},
                                    {"--metrics", args.metrics},
                                    {"--telemetry", args.telemetry}})
     if (!f.path.empty()) outputs.push_back(f);
@@ -379,17 +383,96 @@ double mean_loss(GptRun& r, data::TextSplit split) {
   return sum / static_cast<double>(r.settings.eval_batches);
 }
 
+// ---- what a run records for its report beyond the losses: a sample at each evaluation and, at the
+// end, the attention maps of one validation window. Both run in evaluation mode without recording
+// and draw from their own generator, so the training's generators (batches, dropout) are untouched
+// and a resumed run continues bitwise.
+
+constexpr int64_t kSampleBytes = 200;     // per evaluation
+constexpr size_t kMaxKeptSamples = 32;    // beyond: every other one is dropped (the last one kept)
+constexpr int64_t kAttentionWindow = 32;  // bytes: the validation split's first 32 (or block, if less)
+constexpr auto kMaxAttentionMaps =
+    static_cast<int64_t>(report::kMaxAttentionMaps);  // layers × heads, as a report reads
+
+nlohmann::json byte_array(std::string_view bytes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (char c : bytes) out.push_back(static_cast<int>(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A newline starts every sample (the corpus's first byte when it has no newline).
+std::vector<int32_t> sample_prompt(const data::TextDataset& text) {
+  const std::vector<uint8_t>& v = text.vocabulary();
+  const auto newline = std::find(v.begin(), v.end(), uint8_t{'\n'});
+  return {static_cast<int32_t>(newline == v.end() ? 0 : newline - v.begin())};
+}
+
+// The same seed at every evaluation: samples differ only by the weights.
+uint64_t sample_seed(const GptSettings& s) { return s.seed + 4; }
+
+std::string sample_bytes(GptRun& r) {
+  Generator gen(sample_seed(r.settings));
+  return r.text.decode(r.model.generate(sample_prompt(r.text), kSampleBytes, {.temperature = 1.f}, gen));
+}
+
+// Probabilities rounded to 4 decimals (they are drawn as shades): a bounded summary.
+nlohmann::json rounded(const std::vector<float>& p, size_t first, size_t n) {
+  nlohmann::json row = nlohmann::json::array();
+  for (size_t j = first; j < first + n; ++j) row.push_back(std::round(static_cast<double>(p[j]) * 1e4) / 1e4);
+  return row;
+}
+
+nlohmann::json attention_record(GptRun& r) {
+  const nn::GPTConfig& c = r.model.config();
+  const std::vector<int32_t> ids = r.text.head(data::TextSplit::val, std::min(c.block, kAttentionWindow));
+  const auto t = static_cast<int64_t>(ids.size());
+  const int64_t heads = std::min(c.heads, kMaxAttentionMaps), layers = std::min(c.layers, kMaxAttentionMaps / heads);
+  const Device device = r.model.wte->weight.device();
+  const std::vector<float> p =
+      r.model.attention_maps(Tensor::from_vector(ids, {1, t}).to(device)).to(Device::cpu()).to_vector();
+  nlohmann::json maps = nlohmann::json::array();
+  for (int64_t l = 0; l < layers; ++l) {
+    nlohmann::json layer = nlohmann::json::array();
+    for (int64_t h = 0; h < heads; ++h) {
+      nlohmann::json head = nlohmann::json::array();
+      for (int64_t i = 0; i < t; ++i)
+        head.push_back(rounded(p, static_cast<size_t>(((l * c.heads + h) * t + i) * t), static_cast<size_t>(t)));
+      layer.push_back(std::move(head));
+    }
+    maps.push_back(std::move(layer));
+  }
+  return {{"step", r.trainer.step()}, {"layers", layers},       {"heads", heads},
+          {"model_layers", c.layers}, {"model_heads", c.heads}, {"window", byte_array(r.text.decode(ids))},
+          {"maps", std::move(maps)}};
+}
+
+// "text data/text/fortunes.txt (2576674 bytes, vocabulary 114), model …": the run's first line
+// (streamed numbers: the clipping norm prints as %g would).
+std::string header_line(const GptRun& r, int64_t params) {
+  const GptSettings& s = r.settings;
+  return str_cat("text ", r.text.name(), " (", r.text.size(), " bytes, vocabulary ", r.text.vocab_size(), "), model ",
+                 r.model.config().str(), " (", params, " parameters), AdamW lr ", optim::format_option(s.lr),
+                 " weight_decay ", optim::format_option(s.weight_decay), " (2-D weights), ", s.schedule,
+                 " schedule, clip ", s.clip_grad_norm, ", batch ", s.batch_size, ", ", s.steps, " steps, seed ", s.seed,
+                 ", ", num_threads(), " thread", num_threads() == 1 ? "" : "s");
+}
+
 // The lines a run prints, its step times, and the summary JSON.
 class GptLog : public run::Hook {
  public:
-  GptLog(const TrainArgs& args, const GptRun& r) : args_(args), r_(r) {}
+  GptLog(const TrainArgs& args, GptRun& r)
+      : args_(args), r_(r), records_(!args.summary.empty() || !args.report.empty()) {}
   void on_step_begin(const run::Trainer&) override { t0_ = std::chrono::steady_clock::now(); }
-  void on_step(const run::Trainer&, const run::StepReport&) override {
+  void on_step(const run::Trainer&, const run::StepReport& step) override {
     step_s_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+    if (step_loss_.empty()) first_step_ = step.step;
+    step_loss_.push_back(static_cast<float>(step.loss));
+    step_lr_.push_back(static_cast<float>(step.lr));
   }
   void on_evaluation(const run::Trainer&, const run::EvalReport& e) override {
     const double train = e.metric("eval_train_loss"), val = e.metric("val_loss");
     evals_.push_back({{"step", e.step}, {"train_loss", train}, {"val_loss", val}});
+    if (records_) record_sample(e.step);
     if (!args_.quiet)
       std::printf("step %lld: train loss %.4f, val loss %.4f, lr %.3g, %.1f ms/step\n", static_cast<long long>(e.step),
                   train, val, e.lr, 1e3 * median(step_s_, 0));
@@ -410,34 +493,79 @@ class GptLog : public run::Hook {
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   }
-  void write_summary(int64_t params) const;
+  /// The summary (with the attention maps of the weights now), written where --summary and --report say.
+  void finish(int64_t params);
 
  private:
+  void record_sample(int64_t step);
+  nlohmann::json summary(int64_t params) const;
+
   const TrainArgs& args_;
-  const GptRun& r_;
+  GptRun& r_;
+  const bool records_;  // samples and attention maps, for a summary or a report
   std::chrono::steady_clock::time_point t0_;
   std::vector<double> step_s_;
-  nlohmann::json evals_ = nlohmann::json::array();
+  int64_t first_step_ = 1;
+  std::vector<float> step_loss_, step_lr_;
+  nlohmann::json evals_ = nlohmann::json::array(), samples_ = nlohmann::json::array();
+  int64_t evals_seen_ = 0, sample_every_ = 1;
+  std::string started_ = local_time_now();
 };
 
-void GptLog::write_summary(int64_t params) const {
-  if (args_.summary.empty()) return;
+// Every sample_every_-th evaluation's sample and the last one's; past kMaxKeptSamples every other
+// one is dropped and the stride doubles, so a long run keeps samples spread over all of it.
+void GptLog::record_sample(int64_t step) {
+  const bool last = step == r_.settings.steps;
+  if (evals_seen_++ % sample_every_ != 0 && !last) return;
+  samples_.push_back({{"step", step}, {"bytes", byte_array(sample_bytes(r_))}});
+  if (samples_.size() <= kMaxKeptSamples) return;
+  // 33 samples: the even-numbered ones stay, the newest (number 32) among them.
+  nlohmann::json kept = nlohmann::json::array();
+  for (size_t i = 0; i < samples_.size(); i += 2) kept.push_back(std::move(samples_[i]));
+  samples_ = std::move(kept);
+  sample_every_ *= 2;
+}
+
+nlohmann::json GptLog::summary(int64_t params) const {
   double train_seconds = 0;
   for (double s : step_s_) train_seconds += s;
-  const nlohmann::json j = {{"model", "gpt"},
-                            {"config", r_.model.config().str()},
-                            {"settings", r_.settings.str()},
-                            {"parameters", params},
-                            {"steps", r_.trainer.step()},
-                            {"train_seconds", train_seconds},
-                            {"val_loss", evals_.back()["val_loss"]},
-                            {"evals", evals_},
-                            {"step_ms_median", 1e3 * median(step_s_, 10)},
-                            {"blas_core", blas_core()},
-                            {"gemm", gemm_library()},
-                            {"threads", num_threads()},
-                            {"peak_rss_mib", run::peak_rss_mib()}};
-  data::write_text_atomically(args_.summary, j.dump(2) + "\n", "--summary");
+  nlohmann::json j = {{"model", "gpt"},
+                      {"config", r_.model.config().str()},
+                      {"settings", r_.settings.str()},
+                      {"parameters", params},
+                      {"steps", r_.trainer.step()},
+                      {"train_seconds", train_seconds},
+                      {"val_loss", evals_.back()["val_loss"]},
+                      {"evals", evals_},
+                      {"step_ms_median", 1e3 * median(step_s_, 10)},
+                      {"blas_core", blas_core()},
+                      {"gemm", gemm_library()},
+                      {"threads", num_threads()},
+                      {"peak_rss_mib", run::peak_rss_mib()},
+                      {"first_step", first_step_},
+                      {"step_loss", step_loss_},
+                      {"step_lr", step_lr_}};
+  j.update({{"command", command_line()},
+            {"started", started_},
+            {"description", header_line(r_, params)},
+            {"samples", samples_},
+            {"sample_prompt", byte_array(r_.text.decode(sample_prompt(r_.text)))},
+            {"sample_seed", sample_seed(r_.settings)},
+            {"sample_temperature", 1}});
+  return j;
+}
+
+void GptLog::finish(int64_t params) {
+  if (!records_) return;
+  nlohmann::json j = summary(params);
+  j["attention"] = attention_record(r_);
+  // One line per entry, each value compact (the losses, the maps): a summary a person can still scroll.
+  std::string text = "{";
+  for (auto it = j.begin(); it != j.end(); ++it)
+    text += (it == j.begin() ? "\n  " : ",\n  ") + nlohmann::json(it.key()).dump() + ": " + it.value().dump();
+  text += "\n}\n";
+  if (!args_.summary.empty()) data::write_text_atomically(args_.summary, text, "--summary");
+  if (!args_.report.empty()) write_gpt_report(text, args_.summary, args_.report, args_.quiet);
 }
 
 }  // namespace
@@ -446,15 +574,7 @@ int run_train_gpt(const TrainArgs& args, const GptFlags& flags) {
   GptRun r(args, flags);  // every flag, the corpus and the checkpoint checked before the first step
   int64_t params = 0;
   for (const Tensor& p : r.model.parameters()) params += p.numel();
-  if (!args.quiet)
-    std::printf(
-        "text %s (%lld bytes, vocabulary %lld), model %s (%lld parameters), AdamW lr %s weight_decay %s "
-        "(2-D weights), %s schedule, clip %g, batch %lld, %lld steps, seed %llu, %d thread%s\n",
-        r.text.name().c_str(), static_cast<long long>(r.text.size()), static_cast<long long>(r.text.vocab_size()),
-        r.model.config().str().c_str(), static_cast<long long>(params), optim::format_option(r.settings.lr).c_str(),
-        optim::format_option(r.settings.weight_decay).c_str(), r.settings.schedule.c_str(), r.settings.clip_grad_norm,
-        static_cast<long long>(r.settings.batch_size), static_cast<long long>(r.settings.steps),
-        static_cast<unsigned long long>(r.settings.seed), num_threads(), num_threads() == 1 ? "" : "s");
+  if (!args.quiet) std::printf("%s\n", header_line(r, params).c_str());
   GptLog log(args, r);
   std::unique_ptr<run::MetricsLog> metrics;
   if (!args.metrics.empty())
@@ -473,7 +593,7 @@ int run_train_gpt(const TrainArgs& args, const GptFlags& flags) {
   });
   const run::Outcome outcome = r.trainer.run();
   if (!outcome.completed()) return outcome.exit_code();
-  log.write_summary(params);
+  log.finish(params);
   if (!args.quiet && !outcome.checkpoint.empty()) std::printf("checkpoint: %s\n", outcome.checkpoint.c_str());
   return 0;
 }

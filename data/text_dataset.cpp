@@ -1,5 +1,6 @@
 #include "data/text_dataset.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -64,6 +65,12 @@ TextDataset::TextDataset(std::span<const uint8_t> bytes, const std::string& name
 
 int64_t TextDataset::split_size(TextSplit split) const {
   return split == TextSplit::train ? train_size_ : size() - train_size_;
+}
+
+std::vector<int32_t> TextDataset::head(TextSplit split, int64_t length) const {
+  const int64_t first = split == TextSplit::train ? 0 : train_size_;
+  const int64_t n = std::clamp<int64_t>(length, 0, split_size(split));
+  return {tokens_.begin() + first, tokens_.begin() + first + n};
 }
 
 void TextDataset::check_block(int64_t block) const {

@@ -43,6 +43,9 @@ class TextDataset {
   /// start). check_block(block) must hold.
   std::pair<Tensor, Tensor> batch(TextSplit split, int64_t batch, int64_t block, Generator& gen) const;
 
+  /// The first `length` token ids of `split` (fewer when it is shorter): a fixed window, e.g. the
+  /// one a report draws attention maps of.
+  std::vector<int32_t> head(TextSplit split, int64_t length) const;
   /// Token ids of `text` (bytes); a byte outside the vocabulary throws, naming it and its position.
   std::vector<int32_t> encode(std::string_view text) const;
   /// The bytes of `tokens`; an id outside [0, vocab_size) throws.

@@ -83,6 +83,13 @@ class GPT : public Module {
   std::vector<int32_t> generate(std::span<const int32_t> prompt, int64_t max_new_tokens, const GenerateOptions& options,
                                 Generator& gen);
 
+  /// The attention weights of one window of token ids idx (1, T), T ≤ block, for every layer and
+  /// head: (layers, heads, T, T) float32 on the model's device, [l][h][i][j] the weight position i
+  /// gives position j (rows sum to 1, exactly 0 for j > i). Each layer's come from its
+  /// CausalSelfAttention::attention_weights of that layer's own input. Runs in evaluation mode
+  /// without recording (the training mode is restored after), so it changes no generator.
+  Tensor attention_maps(const Tensor& idx);
+
   /// Parameters as the reference's configure_optimizers groups them: weight decay on the 2-D
   /// weights (embeddings included), none on biases and LayerNorm weights.
   std::vector<optim::DecayGroup> optimizer_groups(float weight_decay) const override;

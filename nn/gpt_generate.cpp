@@ -1,9 +1,13 @@
-// GPT::generate: autoregressive sampling with a KV cache (nn/gpt.h). Each layer keeps the keys and
-// values of the positions seen, so a new token costs one position's forward instead of the whole
-// context's. Positions are absolute within the window (learned position embeddings), so when the
-// context outgrows the block the window moves by one and every cached key changes: the cache is then
-// recomputed from the cropped context, as nanoGPT's generate recomputes everything every time.
+// The GPT at inference (nn/gpt.h): GPT::generate, autoregressive sampling with a KV cache, and
+// GPT::attention_maps, the attention weights of a window. Both run in evaluation mode without
+// recording. Sampling: each layer keeps the keys and values of the positions seen, so a new token
+// costs one position's forward instead of the whole context's. Positions are absolute within the window (learned
+// position embeddings), so when the context outgrows the block the window moves by one and every cached key changes:
+// the cache is then recomputed from the cropped context, as nanoGPT's generate recomputes everything every time.
 #include <deque>
+
+#include <minidl/autograd/elementwise.h>
+#include <minidl/autograd/shape_ops.h>
 
 #include "core/grad_mode.h"
 #include "nn/gpt.h"
@@ -75,6 +79,25 @@ std::vector<int32_t> GPT::generate(std::span<const int32_t> prompt, int64_t max_
   std::vector<int32_t> out;
   generate(prompt, max_new_tokens, options, gen, [&](int32_t token, std::span<const float>) { out.push_back(token); });
   return out;
+}
+
+// x_0 = wte[idx] + wpe[0..T);  maps[l] = block_l.attn.attention_weights(ln_1(x_l));  x_{l+1} = block_l(x_l).
+Tensor GPT::attention_maps(const Tensor& idx) {
+  check(idx.defined() && idx.dtype() == DType::int32 && idx.dim() == 2 && idx.size(0) == 1 && idx.size(1) > 0 &&
+            idx.size(1) <= config_.block,
+        "GPT::attention_maps: expected int32 token ids [1, T] with 1 <= T <= ", config_.block, ", got ",
+        idx.defined() ? str_cat(idx.dtype(), " ", idx.shape()) : std::string("undefined"));
+  NoGradGuard no_grad;
+  EvalModeGuard eval_mode(*this);
+  const int64_t t = idx.size(1);
+  const Tensor pos = Tensor::arange(0, t, 1, {.dtype = DType::int32, .device = idx.device()});
+  Tensor x = drop->forward(wte->forward(idx) + wpe->forward(pos));
+  std::vector<Tensor> maps;
+  for (size_t i = 0; i < h->size(); ++i) {
+    maps.push_back(block(i).attn->attention_weights(block(i).ln_1->forward(x)).view({config_.heads, t, t}));
+    x = block(i).forward(x);
+  }
+  return stack(maps, 0);
 }
 
 }  // namespace minidl::nn

@@ -8,6 +8,7 @@
 #include <minidl/autograd/shape_ops.h>
 #include <minidl/autograd/softmax.h>
 
+#include "core/grad_mode.h"
 #include "nn/functional.h"
 
 namespace minidl::nn {
@@ -71,6 +72,20 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache) {
     y = functional::scaled_dot_product_attention(q, k, v, causal);
   }
   return resid_dropout->forward(c_proj->forward(y.transpose(1, 2).reshape({b, t, embd_})));
+}
+
+// p = softmax(q·kᵀ/√D + M), M_ij = −∞ for j > i: exp(−∞) is exactly 0, so nothing above the diagonal.
+Tensor CausalSelfAttention::attention_weights(const Tensor& x) {
+  check(x.defined() && x.dim() == 3 && x.size(2) == embd_,
+        "CausalSelfAttention::attention_weights: expected input [B, T, ", embd_, "], got ",
+        x.defined() ? x.shape().str() : std::string("undefined"));
+  NoGradGuard no_grad;
+  const int64_t b = x.size(0), t = x.size(1), d = embd_ / heads_;
+  std::vector<Tensor> qkv = split(c_attn->forward(x), embd_, 2);
+  const auto heads = [&](const Tensor& z) { return z.view({b, t, heads_, d}).transpose(1, 2); };  // [B, H, T, D]
+  const Tensor att = matmul(heads(qkv[0]), heads(qkv[1]).transpose(-2, -1)) * (1.f / std::sqrt(static_cast<float>(d)));
+  const Tensor hidden = eq(tril(Tensor::ones({t, t}, {.device = x.device()})), 0.f);
+  return softmax(masked_fill(att, hidden, -INFINITY), -1).contiguous();
 }
 
 std::string CausalSelfAttention::extra_repr() const { return str_cat("embd=", embd_, ", heads=", heads_); }

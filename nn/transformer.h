@@ -34,6 +34,11 @@ class CausalSelfAttention : public Module {
   /// With a cache: x holds the positions after the cache's (all of a prompt when the cache is empty,
   /// else one new position), whose keys and values are appended to it.
   Tensor forward(const Tensor& x, KVCache* cache);
+  /// The attention weights of x (B, T, C) → (B, H, T, T): row i of head h is
+  /// softmax_j(q_i·k_jᵀ/√D) over the keys j ≤ i, exactly 0 above the diagonal. What the fused op
+  /// computes and never stores (a look inside the model, for reports): spelled out, without
+  /// recording, and without attention dropout.
+  Tensor attention_weights(const Tensor& x);
   std::string type_name() const override { return "CausalSelfAttention"; }
   std::string extra_repr() const override;
   void set_dropout_generator(Generator& gen);

@@ -8,7 +8,8 @@
 // What each page shows: report/run_report.cpp (a run: its settings, curves, the model's view when
 // given one, its optimizer telemetry), report/comparison_report.cpp (runs side by side, seeds as
 // shaded spreads) and report/sweep_report.cpp (accuracy against the lr per optimizer); how a page
-// is made, report/page.h. Every file is written through the output policy (data/atomic_file.h): a
+// is made, report/page.h; a language model's sections (its losses by step, samples and attention
+// maps, from the fields its summary adds), report/language_model.cpp. Every file is written through the output policy (data/atomic_file.h): a
 // target that is a device, FIFO, socket or directory is refused before any work with an Error naming
 // it (data::RefusedOutput inside the library), and a write that fails leaves the previous file as it was.
 #pragma once

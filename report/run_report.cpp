@@ -45,6 +45,9 @@ std::string data_html(const RunSummary& r, const nlohmann::json& c, const ModelV
 }
 
 std::string training_text(const RunSummary& r) {
+  if (r.epochs.empty() && !r.step_loss.empty())  // a run by steps (a language model's)
+    return std::to_string(r.step_loss.size()) + " steps in " + fixed(r.train_seconds(), 2) + " s of training (" +
+           fixed(1e3 * r.train_seconds() / static_cast<double>(r.step_loss.size()), 1) + " ms per step)";
   std::string training = std::to_string(r.epochs.size()) + (r.epochs.size() == 1 ? " epoch, " : " epochs, ") +
                          std::to_string(r.step_loss.size()) + " steps in " + fixed(r.train_seconds(), 2) +
                          " s of training";
@@ -63,7 +66,7 @@ Facts run_facts(const RunSummary& r, const ModelView* model, const Describer& de
   Facts rows{{"Result", describer.result ? describer.result(r) : result_html(r, model)}};
   if (!r.command.empty()) rows.emplace_back("Command", code(r.command));
   for (auto& row : settings_facts(describer, r)) rows.push_back(std::move(row));
-  rows.emplace_back("Data", data_html(r, c, model));
+  if (describer.classifier) rows.emplace_back("Data", data_html(r, c, model));  // else the describer's settings say
   rows.emplace_back("Training", escape_html(training_text(r)));
   rows.emplace_back("Device",
                     escape_html(r.device + ", " + std::to_string(r.threads) + " thread" + (r.threads == 1 ? "" : "s") +

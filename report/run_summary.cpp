@@ -63,8 +63,9 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
   // A run by epochs has "epochs"; a run by steps (a language model's) may have "steps" alone.
   check(j.is_object() && j.contains("config") && (j.contains("epochs") || j.contains("steps")),
         "not a run summary (minidl train --summary writes one: it has 'config', and 'epochs' or 'steps')");
-  check(j.at("config").is_object(), "its 'config' is not an object");
-  r.config = j.at("config").dump();
+  // A language model's run writes its settings in its own notation (a string its describer reads).
+  check(j.at("config").is_object() || j.at("config").is_string(), "its 'config' is neither an object nor a string");
+  r.config = j.at("config").is_object() ? j.at("config").dump() : "{}";
   r.device = j.value("device", "cpu");
   r.blas_core = j.value("blas_core", "");
   r.threads = static_cast<int>(std::clamp<int64_t>(integer(j, "threads", 0), 0, 1 << 20));
@@ -76,6 +77,8 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
   r.description = j.value("description", "");
   r.first_step = integer(j, "first_step", 1);
   if (j.contains("steps") && j.at("steps").is_number()) {
+    if (j.contains("train_seconds") && j.at("train_seconds").is_number())
+      r.step_seconds = j.at("train_seconds").get<double>();
     // run::Summary's layout (run/summary.h): the steps taken, every step's loss and lr at the top
     // level, and its evaluations, each drawn as an epoch's row is (at the step it was made).
     if (j.contains("step_loss")) r.step_loss = floats(j.at("step_loss"));
@@ -96,6 +99,7 @@ void read_fields(const nlohmann::json& j, RunSummary& r) {
 }  // namespace
 
 double RunSummary::train_seconds() const {
+  if (epochs.empty() && std::isfinite(step_seconds)) return step_seconds;
   double s = 0;
   for (const EpochRecord& e : epochs) s += e.train_seconds;
   return s;

@@ -26,7 +26,8 @@ struct RunSummary {
   std::string command{};      // the command line that ran it
   std::string started{};      // local time, "2025-11-30 15:40:02 +0100"
   std::string description{};  // the run's header line: data, model, optimizer and options, schedule, batch…
-  std::string config = "{}";  // the run's settings: the summary's "config" object, as JSON text
+  std::string config = "{}";  // the run's settings: the summary's "config" object, as JSON text ("{}"
+                              // when a kind of run writes them as a string, which its Describer reads from `json`)
   std::string device = "cpu", blas_core{};
   int threads = 0;
   std::vector<EpochRecord> epochs{};
@@ -35,11 +36,12 @@ struct RunSummary {
   double final_accuracy = NAN;
   std::string telemetry{}, checkpoint{};  // files the run wrote, "" for none
   int64_t resumed_after_epoch = 0;        // 0: a run from scratch
+  double step_seconds = NAN;  // a run by steps without evaluations as rows: its "train_seconds"
   /// The whole summary as it was read (JSON text; "" for one made in memory): the fields a kind of
   /// run adds (a language model's losses per evaluation, its samples), for the sections it adds.
   std::string json{};
 
-  /// The run's training seconds (all epochs).
+  /// The run's training seconds (all epochs; step_seconds when it has none).
   double train_seconds() const;
 };
 

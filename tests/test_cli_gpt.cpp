@@ -1,9 +1,12 @@
 // minidl train --model gpt, eval and sample on its checkpoints, run as processes on a tiny GPT and
-// a corpus the test writes: train → sample end to end, bitwise resume, and every bad input refused
-// with one line, exit 2, nothing written.
+// a corpus the test writes: train → sample end to end, the run's report, bitwise resume, and every
+// bad input refused with one line, exit 2, nothing written.
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_testing.h"
+#include "report/language_model.h"
 
 namespace fs = std::filesystem;
 
@@ -75,10 +78,15 @@ TEST_SUITE("cli_gpt") {
   TEST_CASE("train --model gpt resumed from its step-3 checkpoint ends bitwise where the whole run does") {
     Dir d;
     const std::string common = "--schedule none --eval-every 3 --eval-batches 2 ";
-    REQUIRE(run_minidl(train(d, common + "--steps 6 --save " + (d / "whole.safetensors"))).code == 0);
+    // The whole run and the resumed one record samples at each evaluation (--summary) and the half
+    // run none: the samples' generation must not move the training's generators.
+    REQUIRE(run_minidl(
+                train(d, common + "--steps 6 --save " + (d / "whole.safetensors") + " --summary " + (d / "whole.json")))
+                .code == 0);
     REQUIRE(run_minidl(train(d, common + "--steps 3 --save " + (d / "half.safetensors"))).code == 0);
-    const Run r = run_minidl("train --resume " + (d / "half.safetensors") + " --steps 6 --data text:" + d.corpus +
-                             " --threads 1 --save " + (d / "resumed.safetensors"));
+    const Run r =
+        run_minidl("train --resume " + (d / "half.safetensors") + " --steps 6 --data text:" + d.corpus +
+                   " --threads 1 --save " + (d / "resumed.safetensors") + " --report " + (d / "resumed.html"));
     INFO(r.output);
     REQUIRE(r.code == 0);
     const auto a = tensors(d / "whole.safetensors"), b = tensors(d / "resumed.safetensors");
@@ -88,6 +96,72 @@ TEST_SUITE("cli_gpt") {
       REQUIRE(a.tensors[i].first == b.tensors[i].first);
       CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
     }
+  }
+
+  TEST_CASE("train --model gpt --report: loss curves, a sample per evaluation, a map per layer and head") {
+    Dir d;
+    const std::string model = "--model 'gpt(layers=2,heads=2,embd=16,block=16)' --batch-size 4 --threads 1";
+    const Run r = run_minidl("train " + model + " --data text:" + d.corpus +
+                             " --steps 9 --eval-every 3 --eval-batches 2 --summary " + (d / "s.json") + " --report " +
+                             (d / "r.html"));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("report: " + (d / "r.html") + " (") != std::string::npos);
+    const std::string html = slurp(d / "r.html");
+    const nlohmann::json summary = nlohmann::json::parse(slurp(d / "s.json"));
+    // The curves: per step (loss, lr) and per evaluation (train and validation loss by step).
+    for (const char* chart : {"data-chart=\"loss-steps\"", "data-chart=\"lr-steps\"", "data-chart=\"loss-evals\""})
+      CHECK(html.find(chart) != std::string::npos);
+    CHECK(summary.at("step_loss").size() == 9);
+    // A sample at each of the 3 evaluations, 200 bytes each, each on the page as the report shows bytes.
+    REQUIRE(summary.at("samples").size() == 3);
+    for (const auto& sample : summary.at("samples")) {
+      std::string bytes;
+      for (const auto& b : sample.at("bytes")) bytes += static_cast<char>(b.get<int>());
+      CHECK(bytes.size() == 200);
+      CHECK(html.find("<h3>Step " + std::to_string(sample.at("step").get<int>()) + "</h3>") != std::string::npos);
+      CHECK(html.find(minidl::report::visible_bytes(bytes) + "</pre>") != std::string::npos);
+    }
+    // layers × heads = 4 maps of the validation split's first 16 bytes (block 16 < the 32 recorded at most).
+    const auto& attention = summary.at("attention");
+    CHECK(attention.at("window").size() == 16);
+    CHECK(attention.at("maps").size() == 2);
+    CHECK(attention.at("maps").at(1).size() == 2);
+    size_t maps = 0;
+    for (size_t at = html.find("<figure class=\"attention\""); at != std::string::npos;
+         at = html.find("<figure class=\"attention\"", at + 1))
+      ++maps;
+    CHECK(maps == 4);
+    CHECK(html.find("<table class=\"confusion\">") == std::string::npos);  // no classifier's sections
+    // minidl report on the summary draws the same page (but for the time it took).
+    const Run again = run_minidl("report --out " + (d / "again.html") + " " + (d / "s.json"));
+    INFO(again.output);
+    REQUIRE(again.code == 0);
+    const auto untimed = [](std::string page) { return page.erase(page.rfind("<footer>")); };
+    CHECK(untimed(slurp(d / "again.html")) == untimed(html));
+    // A summary damaged in its language model's fields is refused, naming it, with nothing written.
+    std::string damaged = slurp(d / "s.json");
+    damaged.replace(damaged.find("\"window\":["), 10, "\"window\":[300,");
+    std::ofstream(d / "bad.json") << damaged;
+    const Run bad = run_minidl("report --out " + (d / "bad.html") + " " + (d / "bad.json"));
+    CHECK(bad.code != 0);
+    CHECK(bad.output.find("bad.json") != std::string::npos);
+    CHECK(!fs::exists(d / "bad.html"));
+  }
+
+  TEST_CASE("train --model gpt keeps at most 32 samples, spread over the run, the last evaluation's included") {
+    Dir d;
+    const Run r = run_minidl(train(d, "--steps 40 --eval-every 1 --eval-batches 1 --summary " + (d / "s.json")));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const nlohmann::json samples = nlohmann::json::parse(slurp(d / "s.json")).at("samples");
+    // 40 evaluations: the 33rd halves the 33 kept to 17 (steps 1, 3, …, 33), then every other one
+    // (35, 37, 39) and the last (40).
+    REQUIRE(samples.size() == 21);
+    CHECK(samples.front().at("step") == 1);
+    CHECK(samples.at(16).at("step") == 33);
+    CHECK(samples.at(19).at("step") == 39);
+    CHECK(samples.back().at("step") == 40);
   }
 
   TEST_CASE("bad input to train --model gpt: one line, exit 2, nothing written") {
@@ -114,7 +188,9 @@ TEST_SUITE("cli_gpt") {
         {"train --model gpt --steps 0 --data text:" + d.corpus, "--steps"},
         {"train --model gpt --eval-batches 0 --data text:" + d.corpus, "--eval-batches"},
         {"train --model gpt --batch-size 0 --data text:" + d.corpus, "--batch-size"},
-        {"train --model gpt --report r.html --data text:" + d.corpus, "--report"},
+        {"train --model gpt --report /nonexistent/dir/r.html --data text:" + d.corpus, "--report"},
+        {"train --model gpt --report " + (d / "dir") + " --data text:" + d.corpus, "--report"},
+        {"train --model gpt --report " + (d / "fifo") + " --data text:" + d.corpus, "--report"},
         {"train --model mlp --steps 5", "--steps"},
     };
     check_refused(cases, model, save);

@@ -347,6 +347,79 @@ TEST_SUITE("lm") {
                          Error);
   }
 
+  TEST_CASE("GPT::attention_maps: causal rows summing to 1, equal to softmax(q·kᵀ/√d) of each block's own q, k") {
+    Generator gen(7);
+    const int64_t t = 9, layers = 2, heads = 2, c = 16, d = c / heads;
+    nn::GPT gpt({.vocab = 13, .block = 12, .layers = layers, .heads = heads, .embd = c}, gen);
+    {
+      // nanoGPT's init (weights of 0.02) gives nearly uniform attention; larger q, k make it peaked.
+      NoGradGuard no_grad;
+      for (int64_t l = 0; l < layers; ++l) {
+        Tensor& w = static_cast<nn::TransformerBlock&>((*gpt.h)[static_cast<size_t>(l)]).attn->c_attn->weight;
+        w.copy_(w * 40.f);
+      }
+    }
+    std::vector<int32_t> ids;
+    for (int64_t i = 0; i < t; ++i) ids.push_back(static_cast<int32_t>((i * 5 + 3) % 13));
+    const Tensor idx = Tensor::from_vector(ids, {1, t});
+    const Tensor maps = gpt.attention_maps(idx);
+    REQUIRE(maps.shape() == Shape{layers, heads, t, t});
+    CHECK(gpt.is_training());      // the mode it found is restored
+    CHECK(!maps.requires_grad());  // nothing recorded
+    const std::vector<float> got = maps.to_vector();
+    const auto at = [&](int64_t l, int64_t h, int64_t i, int64_t j) {
+      return got[static_cast<size_t>(((l * heads + h) * t + i) * t + j)];
+    };
+    // The same walk spelled out: each block's own q and k (from its c_attn of ln_1 of its input),
+    // softmax in double. Float32 scores carry an error of at most d·eps·Σ|q_e·k_e|/√d; a softmax
+    // weight moves by at most twice the largest score error (relative), plus its T-term sum's rounding.
+    constexpr double eps = 0x1p-24;
+    Tensor x = gpt.wte->forward(idx) + gpt.wpe->forward(Tensor::arange(0, t, 1, {.dtype = DType::int32}));
+    double worst = 0, peak = 0;
+    for (int64_t l = 0; l < layers; ++l) {
+      auto& block = static_cast<nn::TransformerBlock&>((*gpt.h)[static_cast<size_t>(l)]);
+      const std::vector<float> qkv = block.attn->c_attn->forward(block.ln_1->forward(x)).to_vector();
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < t; ++i) {
+          const auto qk = [&](int64_t pos, int64_t part, int64_t e) {
+            return static_cast<double>(qkv[static_cast<size_t>(pos * 3 * c + part * c + h * d + e)]);
+          };
+          std::vector<double> s(static_cast<size_t>(i + 1));
+          double m = -INFINITY, total = 0, score_error = 0, row = 0;
+          for (int64_t j = 0; j <= i; ++j) {
+            double magnitude = 0;
+            for (int64_t e = 0; e < d; ++e) {
+              s[static_cast<size_t>(j)] += qk(i, 0, e) * qk(j, 1, e);
+              magnitude += std::abs(qk(i, 0, e) * qk(j, 1, e));
+            }
+            s[static_cast<size_t>(j)] /= std::sqrt(static_cast<double>(d));
+            score_error = std::max(score_error, (d + 2) * eps * magnitude / std::sqrt(static_cast<double>(d)));
+            m = std::max(m, s[static_cast<size_t>(j)]);
+          }
+          for (double& v : s) total += v = std::exp(v - m);
+          const double tolerance = 2 * score_error + 4 * (t + d) * eps;
+          for (int64_t j = 0; j < t; ++j) {
+            if (j > i) {
+              CHECK(at(l, h, i, j) == 0.f);  // exactly: exp(−∞) is 0
+              continue;
+            }
+            const double want = s[static_cast<size_t>(j)] / total;
+            CHECK(std::abs(at(l, h, i, j) - want) <= tolerance);
+            worst = std::max(worst, std::abs(at(l, h, i, j) - want));
+            peak = std::max(peak, i > 0 ? want : 0.0);
+            row += at(l, h, i, j);
+          }
+          CHECK(std::abs(row - 1) <= 2 * t * eps);
+        }
+      x = block.forward(x);
+    }
+    INFO("largest difference ", worst);
+    CHECK(peak > 0.9);  // the test is not about uniform rows: some weights are peaked
+    CHECK_THROWS_WITH_AS(gpt.attention_maps(Tensor::from_vector(std::vector<int32_t>(13, 1), {1, 13})),
+                         doctest::Contains("1 <= T <= 12"), Error);
+    CHECK_THROWS_AS(gpt.attention_maps(Tensor::from_vector(std::vector<int32_t>(4, 1), {2, 2})), Error);
+  }
+
   TEST_CASE("sample_token: greedy at temperature 0, only the top k drawn, frequencies follow the softmax") {
     const std::vector<float> logits = {0.f, 2.f, 1.f, 2.f, -1.f};
     Generator gen(1);

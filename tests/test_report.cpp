@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "data/atomic_file.h"
+#include "report/language_model.h"
 #include "report/report.h"
 #include "testing.h"
 
@@ -134,6 +135,98 @@ TEST_CASE("run::Summary's layout is read too: its evaluations as rows, and malfo
     CAPTURE(bad);
     const std::string message = error_of([&] { report::summary_from_text(bad, "bad.json"); });
     CHECK(message.find("bad.json") != std::string::npos);
+  }
+}
+
+// A language model's summary as train --model gpt writes it (report/language_model.h): 2 evaluations,
+// their samples (bytes that HTML and UTF-8 would choke on among them), a 1-layer, 2-head map of 3 bytes.
+std::string lm_summary(const std::string& sample = "[60, 115, 99, 114, 105, 112, 116, 62, 38, 255, 195, 10, 47, 47]",
+                       const std::string& maps =
+                           "[[[[1, 0, 0], [0.25, 0.75, 0], [0.5, 0.25, 0.25]], "
+                           "[[1, 0, 0], [1, 0, 0], [0, 0, 1]]]]") {
+  return R"({"model": "gpt", "config": "vocab=5,block=3,layers=1,heads=2,embd=4,dropout=0", "steps": 4,
+    "train_seconds": 0.5, "val_loss": 1.5, "first_step": 1, "step_loss": [2, 1.9, 1.8, 1.7],
+    "step_lr": [0.1, 0.1, 0.1, 0.1], "evals": [{"step": 2, "train_loss": 1.9, "val_loss": 2.0},
+    {"step": 4, "train_loss": 1.7, "val_loss": 1.5}], "samples": [{"step": 2, "bytes": [104, 105]},
+    {"step": 4, "bytes": )" +
+         sample + R"(}], "sample_prompt": [10], "sample_seed": 5, "sample_temperature": 1,
+    "attention": {"step": 4, "layers": 1, "heads": 2, "model_layers": 1, "model_heads": 2,
+    "window": [60, 38, 255], "maps": )" +
+         maps + "}}";
+}
+
+TEST_CASE("a language model's page: losses by step, each sample escaped byte by byte, a map per layer and head") {
+  Scratch scratch;
+  const report::RunSummary run = report::summary_from_text(lm_summary(), (scratch.dir / "gpt.json").string());
+  CHECK(run.epochs.empty());  // its evaluations are drawn by step, not as epochs
+  CHECK(run.train_seconds() == 0.5);
+  report::Page page("t", "t", "t");
+  report::add_language_model_sections(run, page);
+  REQUIRE(page.all_charts().size() == 1);
+  CHECK(page.all_charts()[0].id == "loss-evals");
+  CHECK(page.all_charts()[0].points() == std::vector<int64_t>{2, 2});
+  const std::string html = page.str(0);
+  // "<script>&" and the bytes 0xff 0xc3, then a newline and "//": escaped, never raw.
+  CHECK(
+      html.find("&lt;script&gt;&amp;<span class=\"byte\">\\xff</span><span class=\"byte\">\\xc3</span>\n&#47;&#47;") !=
+      std::string::npos);
+  CHECK(html.find("<script>&") == std::string::npos);
+  const size_t pre = html.find("<pre class=\"sample\">", html.find("Step 4"));
+  REQUIRE(pre != std::string::npos);
+  const std::string shown = html.substr(pre, html.find("</pre>", pre) - pre);
+  CHECK(shown.find('\xff') == std::string::npos);
+  CHECK(shown.find('\xc3') == std::string::npos);
+  CHECK(html.find("<pre class=\"sample\"><span class=\"prompt\">\n</span>hi</pre>") != std::string::npos);
+  // Two heads of one layer; the window's bytes label the axes ('<' escaped, 0xff as x ff).
+  size_t figures = 0;
+  for (size_t at = html.find("<figure class=\"attention\""); at != std::string::npos;
+       at = html.find("<figure class=\"attention\"", at + 1))
+    ++figures;
+  CHECK(figures == 2);
+  CHECK(html.find("&amp; → &lt;: 0.250") != std::string::npos);  // row 1 ('&') gives 0.25 to byte 0 ('<')
+  CHECK(html.find(">xff</text>") != std::string::npos);
+  // The whole page through report::write, as train --report and minidl report write it.
+  CHECK(report::write(run, (scratch.dir / "gpt.html").string(),
+                      {.describer = {.sections = report::add_language_model_sections, .classifier = false}})
+            .bytes > 0);
+}
+
+TEST_CASE("a language model's malformed fields are refused with an Error naming the file, never a crash") {
+  const auto message = [](const std::string& text) {
+    return error_of([&] {
+      report::Page page("t", "t", "t");
+      report::add_language_model_sections(report::summary_from_text(text, "lm.json"), page);
+    });
+  };
+  const std::string ok = "[[[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]], [[1, 0, 0], [1, 0, 0], [1, 0, 0]]]]";
+  CHECK(message(lm_summary()).empty());
+  for (const std::string& bad_sample : {"[256]", "[-1]", "[1.5]", "[\"a\"]", "[1e300]", "18446744073709551615",
+                                        "[18446744073709551615]", "{}", "null"}) {
+    CAPTURE(bad_sample);
+    CHECK(message(lm_summary(bad_sample)).find("lm.json") != std::string::npos);
+  }
+  for (const std::string& bad_maps :
+       {"[]", "[[[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]]]", "[[[[1, 0], [0.5, 0.5], [0.2, 0.3]], [[1, 0, 0]]]]",
+        "[[[[2, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]], [[1, 0, 0], [1, 0, 0], [1, 0, 0]]]]",
+        "[[[[-1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]], [[1, 0, 0], [1, 0, 0], [1, 0, 0]]]]",
+        "[[[[\"x\", 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]], [[1, 0, 0], [1, 0, 0], [1, 0, 0]]]]", "7"}) {
+    CAPTURE(bad_maps);
+    CHECK(message(lm_summary("[1]", bad_maps)).find("lm.json") != std::string::npos);
+  }
+  std::string summary = lm_summary("[1]", ok);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"layers\": 1", "\"layers\": 1e300"},
+           {"\"layers\": 1", "\"layers\": 100000"},
+           {"\"heads\": 2", "\"heads\": -2"},
+           {"\"window\": [60, 38, 255]", "\"window\": []"},
+           {"{\"step\": 2, \"train_loss\": 1.9", "{\"step\": 2e44, \"train_loss\": 1.9"},
+           {"\"val_loss\": 2.0}", "\"val_loss\": \"low\"}"},
+           {"\"sample_seed\": 5", "\"sample_seed\": 5.5"},
+           {"\"model_layers\": 1", "\"model_layers\": 0"}}) {
+    std::string bad = summary;
+    bad.replace(bad.find(from), from.size(), to);
+    CAPTURE(bad);
+    CHECK(message(bad).find("lm.json") != std::string::npos);
   }
 }
 

@@ -200,6 +200,36 @@ TEST_SUITE("seeing") {
     CHECK(chart(swept, "sweep-accuracy").at("bands").get<int>() == 2);
   }
 
+  TEST_CASE("a GPT run's report draws in headless Chromium: its curves by step and a heatmap per layer and head") {
+    const std::string chromium = HeadlessBrowser::find();
+    if (chromium.empty())
+      SKIP_TEST("no chromium on PATH (Debian: apt-get install chromium; scripts/install-deps does)");
+    const fs::path dir = fs::temp_directory_path() / ("minidl-seeing-gpt-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    {
+      std::ofstream corpus(dir / "corpus.txt");
+      for (int i = 0; i < 200; ++i) corpus << "<b>the cat</b> & the mat " << i % 7 << " // \xff\n";
+    }
+    const std::string html = (dir / "gpt.html").string();
+    const Run train = run_minidl(
+        "train --model 'gpt(layers=2,heads=2,embd=16,block=16)' --batch-size 4 --threads 1 "
+        "--data text:" +
+        (dir / "corpus.txt").string() + " --steps 9 --eval-every 3 --eval-batches 2 --report " + html);
+    INFO(train.output);
+    REQUIRE(train.code == 0);
+    CHECK(urls_in(slurp(html)).empty());  // "//" in the corpus's samples is escaped too
+    HeadlessBrowser browser(chromium);
+    const nlohmann::json seen = open_everywhere(browser, html, "report-gpt");
+    INFO(seen.dump());
+    CHECK(points_of(chart(seen, "loss-steps")) == std::vector<int64_t>{9, 9});
+    CHECK(points_of(chart(seen, "loss-evals")) == std::vector<int64_t>{3, 3});
+    CHECK(browser.evaluate("document.querySelectorAll('figure.attention svg').length").get<int>() == 4);
+    // Every drawn cell is on or below the diagonal of its 16 × 16 map, and there is one at least per row.
+    CHECK(browser.evaluate("document.querySelectorAll('figure.attention svg rect.p').length").get<int>() >= 4 * 16);
+    CHECK(browser.evaluate("document.querySelectorAll('pre.sample').length").get<int>() == 3);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("minidl graph names batch norm's running statistics and dropout's mask, and draws dropout as dropout") {
     TinyMnist scratch;  // only for its temporary directory
     const Run graph = run_minidl(
