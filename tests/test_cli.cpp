@@ -1658,8 +1658,10 @@ TEST_SUITE("cli under mpirun") {
       // The timeout (2 s), the watchdog's grace (0.5 s) and the launcher's teardown, with room for a
       // loaded machine; not the run's length (100000 epochs).
       CHECK(seconds < 20);
-      if (signal == SIGKILL)  // mpirun sees the death itself, at once
-        CHECK(log.find("process rank 1 ") != std::string::npos);
+      if (signal == SIGKILL)  // mpirun sees the death itself, usually at once; on a loaded machine rank
+                              // 0's watchdog (2 s) may get there first, and it names the rank too
+        CHECK((log.find("process rank 1 ") != std::string::npos ||
+               log.find("; rank 1 did not answer within 0.5 s (dead or hung") != std::string::npos));
       else  // only the watchdog can tell a hung rank from a slow one
         CHECK(log.find("rank 0: no progress for 2 s in ") != std::string::npos);
       if (signal == SIGSTOP) CHECK(log.find("; rank 1 did not answer within 0.5 s (dead or hung") != std::string::npos);
